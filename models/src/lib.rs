@@ -1,0 +1,29 @@
+//! # stratus-models
+//!
+//! Everything Candle, and no HTTP: what models exist, how their weights are
+//! pulled from packages and converted, and how they are loaded and run.
+//! Services are thin HTTP layers over this crate.
+//!
+//! ## Layout
+//! - [`catalog`] — `catalog.toml`: every model that can be pulled, its
+//!   packages, checksums, license and converter.
+//! - [`store`] — `$STRATUS_HOME/models`: pulling (fetch → verify → unpack →
+//!   convert → manifest → atomic rename), listing, verifying, removing, and
+//!   folders registered by path.
+//! - [`convert`] — format converters written here: CTranslate2 Whisper →
+//!   safetensors, 4-bit ONNX → safetensors, GGUF vocab → tokenizer.json.
+//! - [`whisper`] — Whisper speech recognition on Candle.
+//! - [`bert`] — BERT-family encoders: token classification (PII) and
+//!   sentence embeddings.
+//! - [`fasttext`] — fastText supervised models (language identification).
+//! - [`error`] — the one error type of this layer.
+
+pub mod bert;
+pub mod catalog;
+pub mod convert;
+pub mod error;
+pub mod fasttext;
+pub mod store;
+pub mod whisper;
+
+pub use error::{ModelError, Result};
