@@ -1,0 +1,162 @@
+//! `manifest.json`: written last into a pulled model's folder. Its presence
+//! is what makes a folder an installed model; it records where the weights
+//! came from and a checksum of every file so `models verify` can prove the
+//! folder is intact.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::{PackageRef, Task};
+use crate::store::digest::sha256_file;
+use crate::{ModelError, Result};
+
+/// File name of the manifest inside a model folder.
+pub const MANIFEST_FILE: &str = "manifest.json";
+
+/// Bumped whenever a converter's output changes, so old folders can be told
+/// apart (and re-pulled) after an upgrade.
+pub const CONVERSION_VERSION: u32 = 1;
+
+/// What a pulled model folder holds and where it came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub name: String,
+    pub task: Task,
+    pub license: String,
+    pub attribution: String,
+    pub packages: Vec<PackageRef>,
+    pub converter: String,
+    pub conversion_version: u32,
+    /// Seconds since the Unix epoch.
+    pub pulled_at: u64,
+    /// Path relative to the folder (with `/`) → its sha256 and size.
+    pub files: BTreeMap<String, FileRecord>,
+}
+
+/// Checksum and size of one file of a model folder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRecord {
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+impl Manifest {
+    /// Read `dir/manifest.json`.
+    pub fn read(dir: &Path) -> Result<Self> {
+        let path = dir.join(MANIFEST_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|e| ModelError::io("reading", &path, e))?;
+        serde_json::from_str(&text).map_err(|source| ModelError::Json { path, source })
+    }
+
+    /// Write `dir/manifest.json` (the caller renames the folder into place
+    /// afterwards, which is what makes the write atomic).
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        let path = dir.join(MANIFEST_FILE);
+        let text = serde_json::to_string_pretty(self)
+            .map_err(|source| ModelError::Json { path: path.clone(), source })?;
+        std::fs::write(&path, text).map_err(|e| ModelError::io("writing", &path, e))
+    }
+
+    /// Checksum every file under `dir` (the manifest itself excepted).
+    pub fn record_files(dir: &Path) -> Result<BTreeMap<String, FileRecord>> {
+        let mut records = BTreeMap::new();
+        for path in walk_files(dir)? {
+            let relative = relative_name(dir, &path);
+            if relative == MANIFEST_FILE {
+                continue;
+            }
+            let bytes = std::fs::metadata(&path)
+                .map_err(|e| ModelError::io("reading", &path, e))?
+                .len();
+            records.insert(relative, FileRecord { sha256: sha256_file(&path)?, bytes });
+        }
+        Ok(records)
+    }
+
+    /// Cheap check done before every load: each recorded file exists with
+    /// its recorded size.
+    pub fn check_present(&self, dir: &Path) -> Result<()> {
+        for (relative, record) in &self.files {
+            let path = dir.join(relative);
+            let missing = || ModelError::MissingFile {
+                name: self.name.clone(),
+                file: relative.clone(),
+                dir: dir.to_path_buf(),
+            };
+            let meta = std::fs::metadata(&path).map_err(|_| missing())?;
+            if meta.len() != record.bytes {
+                return Err(ModelError::Checksum {
+                    name: self.name.clone(),
+                    what: relative.clone(),
+                    expected: format!("{} bytes", record.bytes),
+                    actual: format!("{} bytes", meta.len()),
+                    hint: "the file was changed or truncated; run `stratus models pull NAME --force`",
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Full check: every recorded file's sha256 matches.
+    pub fn verify(&self, dir: &Path) -> Result<()> {
+        self.check_present(dir)?;
+        for (relative, record) in &self.files {
+            let actual = sha256_file(&dir.join(relative))?;
+            if actual != record.sha256 {
+                return Err(ModelError::Checksum {
+                    name: self.name.clone(),
+                    what: relative.clone(),
+                    expected: record.sha256.clone(),
+                    actual,
+                    hint: "the file was changed on disk; run `stratus models pull NAME --force`",
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Every regular file under `dir`, recursively, in a stable order.
+pub(crate) fn walk_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        let entries = std::fs::read_dir(&current).map_err(|e| ModelError::io("listing", &current, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| ModelError::io("listing", &current, e))?;
+            let path = entry.path();
+            let kind = entry.file_type().map_err(|e| ModelError::io("reading", &path, e))?;
+            if kind.is_dir() {
+                pending.push(path);
+            } else if kind.is_file() {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn relative_name(dir: &Path, path: &Path) -> String {
+    path.strip_prefix(dir)
+        .unwrap_or(path)
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Total size in bytes of the files under `dir`.
+pub fn folder_size(dir: &Path) -> u64 {
+    walk_files(dir)
+        .map(|files| {
+            files
+                .iter()
+                .filter_map(|p| std::fs::metadata(p).ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
