@@ -261,9 +261,18 @@ mod tests {
             "smollm2-135m-instruct",
             "lid-176",
         ] {
-            assert!(names.contains(&expected), "{expected} missing from {names:?}");
+            assert!(
+                names.contains(&expected),
+                "{expected} missing from {names:?}"
+            );
         }
-        assert!(catalog.get("rampart-pii").unwrap().license.contains("CC-BY-4.0"));
+        assert!(
+            catalog
+                .get("rampart-pii")
+                .unwrap()
+                .license
+                .contains("CC-BY-4.0")
+        );
         assert_eq!(catalog.get("whisper-base").unwrap().packages.len(), 2);
     }
 
@@ -271,7 +280,10 @@ mod tests {
     fn unknown_model_is_a_clear_error() {
         let catalog = Catalog::builtin().unwrap();
         let err = catalog.get("gpt-9").unwrap_err().to_string();
-        assert!(err.contains("gpt-9") && err.contains("models list"), "{err}");
+        assert!(
+            err.contains("gpt-9") && err.contains("models list"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -292,7 +304,10 @@ mod tests {
             1,
         );
         assert!(Catalog::parse(&text, "test").is_err());
-        let doubled = format!("{BUILTIN_CATALOG}\n{}", &BUILTIN_CATALOG[BUILTIN_CATALOG.rfind("[[model]]").unwrap()..]);
+        let doubled = format!(
+            "{BUILTIN_CATALOG}\n{}",
+            &BUILTIN_CATALOG[BUILTIN_CATALOG.rfind("[[model]]").unwrap()..]
+        );
         let err = Catalog::parse(&doubled, "test").unwrap_err().to_string();
         assert!(err.contains("twice"), "{err}");
     }

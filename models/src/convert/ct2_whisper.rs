@@ -13,5 +13,8 @@ pub fn convert(
     out_dir: &Path,
 ) -> Result<()> {
     let _ = (model_parts, package_config, tokenizer, out_dir);
-    Err(crate::ModelError::format("ct2-whisper", "converter not written yet"))
+    Err(crate::ModelError::format(
+        "ct2-whisper",
+        "converter not written yet",
+    ))
 }

@@ -9,8 +9,7 @@ use crate::{ModelError, Result};
 
 /// Lowercase hex sha256 of a file's contents.
 pub fn sha256_file(path: &Path) -> Result<String> {
-    let mut file =
-        std::fs::File::open(path).map_err(|e| ModelError::io("opening", path, e))?;
+    let mut file = std::fs::File::open(path).map_err(|e| ModelError::io("opening", path, e))?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {

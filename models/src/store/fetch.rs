@@ -84,9 +84,19 @@ impl PackageFetcher for RegistryClient {
                 let (status, stderr) =
                     output.map_err(|e| fail(format!("could not run {}: {e}", pip.join(" "))))?;
                 if !status.success() {
-                    let tail: String = stderr.lines().rev().take(6).collect::<Vec<_>>()
-                        .into_iter().rev().collect::<Vec<_>>().join("\n");
-                    return Err(fail(format!("{} exited with {status}: {tail}", pip.join(" "))));
+                    let tail: String = stderr
+                        .lines()
+                        .rev()
+                        .take(6)
+                        .collect::<Vec<_>>()
+                        .into_iter()
+                        .rev()
+                        .collect::<Vec<_>>()
+                        .join("\n");
+                    return Err(fail(format!(
+                        "{} exited with {status}: {tail}",
+                        pip.join(" ")
+                    )));
                 }
             }
         }

@@ -46,7 +46,8 @@ impl Manifest {
     /// Read `dir/manifest.json`.
     pub fn read(dir: &Path) -> Result<Self> {
         let path = dir.join(MANIFEST_FILE);
-        let text = std::fs::read_to_string(&path).map_err(|e| ModelError::io("reading", &path, e))?;
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| ModelError::io("reading", &path, e))?;
         serde_json::from_str(&text).map_err(|source| ModelError::Json { path, source })
     }
 
@@ -54,8 +55,10 @@ impl Manifest {
     /// afterwards, which is what makes the write atomic).
     pub fn write(&self, dir: &Path) -> Result<()> {
         let path = dir.join(MANIFEST_FILE);
-        let text = serde_json::to_string_pretty(self)
-            .map_err(|source| ModelError::Json { path: path.clone(), source })?;
+        let text = serde_json::to_string_pretty(self).map_err(|source| ModelError::Json {
+            path: path.clone(),
+            source,
+        })?;
         std::fs::write(&path, text).map_err(|e| ModelError::io("writing", &path, e))
     }
 
@@ -70,7 +73,13 @@ impl Manifest {
             let bytes = std::fs::metadata(&path)
                 .map_err(|e| ModelError::io("reading", &path, e))?
                 .len();
-            records.insert(relative, FileRecord { sha256: sha256_file(&path)?, bytes });
+            records.insert(
+                relative,
+                FileRecord {
+                    sha256: sha256_file(&path)?,
+                    bytes,
+                },
+            );
         }
         Ok(records)
     }
@@ -123,11 +132,14 @@ pub(crate) fn walk_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(current) = pending.pop() {
-        let entries = std::fs::read_dir(&current).map_err(|e| ModelError::io("listing", &current, e))?;
+        let entries =
+            std::fs::read_dir(&current).map_err(|e| ModelError::io("listing", &current, e))?;
         for entry in entries {
             let entry = entry.map_err(|e| ModelError::io("listing", &current, e))?;
             let path = entry.path();
-            let kind = entry.file_type().map_err(|e| ModelError::io("reading", &path, e))?;
+            let kind = entry
+                .file_type()
+                .map_err(|e| ModelError::io("reading", &path, e))?;
             if kind.is_dir() {
                 pending.push(path);
             } else if kind.is_file() {

