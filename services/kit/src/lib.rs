@@ -1,1 +1,20 @@
-//! placeholder
+//! # stratus-kit
+//!
+//! What every Stratus service shares, and nothing else.
+//!
+//! ## Layout
+//! - [`error`] — the OpenAI-shaped error envelope and its status mapping.
+//! - [`config`] — layering a TOML file under flags and environment.
+//! - [`telemetry`] — tracing setup (text or JSON logs).
+//! - [`health`] — `/healthz` (process up) and `/readyz` (dependencies ready).
+//! - [`server`] — serving a router with graceful shutdown on SIGTERM/Ctrl-C.
+//! - [`usage`] — the `x-stratus-usage-*` headers every service reports.
+
+pub mod config;
+pub mod error;
+pub mod health;
+pub mod server;
+pub mod telemetry;
+pub mod usage;
+
+pub use error::ApiError;

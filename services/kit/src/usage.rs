@@ -1,0 +1,11 @@
+//! The usage every service reports on every response, in headers the
+//! gateway meters from (ARCHITECTURE.md: "never from guesses").
+
+/// Seconds of audio processed (decimal).
+pub const AUDIO_SECONDS: &str = "x-stratus-usage-audio-seconds";
+/// Model input tokens.
+pub const INPUT_TOKENS: &str = "x-stratus-usage-input-tokens";
+/// Characters of text processed.
+pub const CHARACTERS: &str = "x-stratus-usage-characters";
+/// Documents processed.
+pub const DOCUMENTS: &str = "x-stratus-usage-documents";
