@@ -2,6 +2,12 @@
 //! equal the fastText library's own (fixtures/fasttext_reference.py wrote
 //! fixtures/fasttext_lid176_reference.json), and damaged files are refused.
 
+#![expect(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test helpers, like the tests, stop with the value they saw"
+)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -3,6 +3,12 @@
 //! Python from the same metadata (fixtures/smollm2_tokenizer_reference.py
 //! wrote fixtures/smollm2_tokenizer_reference.json), and bad input refused.
 
+#![expect(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test helpers, like the tests, stop with the value they saw"
+)]
+
 mod common;
 
 use std::collections::BTreeMap;
