@@ -139,7 +139,7 @@ impl FastTextModel {
         let mut bytes = Vec::new();
         reader
             .read_to_end(&mut bytes)
-            .map_err(|e| corrupt(format!("reading: {e}")))?;
+            .map_err(|e| ModelError::io("reading fastText model", "(stream)", e))?;
         Self::from_bytes(&bytes)
     }
 
