@@ -16,14 +16,18 @@
 //! - [`bert`] — BERT-family encoders: token classification (PII) and
 //!   sentence embeddings.
 //! - [`fasttext`] — fastText supervised models (language identification).
+//! - [`card`] — the `/v1/models` shapes (OpenAI's list plus task, license, attribution).
+//! - [`worker`] — a model owned by one OS thread behind a bounded queue.
 //! - [`error`] — the one error type of this layer.
 
 pub mod bert;
+pub mod card;
 pub mod catalog;
 pub mod convert;
 pub mod error;
 pub mod fasttext;
 pub mod store;
 pub mod whisper;
+pub mod worker;
 
 pub use error::{ModelError, Result};

@@ -7,14 +7,12 @@
 //! - [`config`] — layering a TOML file under flags and environment.
 //! - [`telemetry`] — tracing setup (text or JSON logs).
 //! - [`health`] — `/healthz` (process up) and `/readyz` (dependencies ready).
-//! - [`models`] — the `/v1/models` list shapes.
 //! - [`server`] — serving a router with graceful shutdown on SIGTERM/Ctrl-C.
 //! - [`usage`] — the `x-stratus-usage-*` headers every service reports.
 
 pub mod config;
 pub mod error;
 pub mod health;
-pub mod models;
 pub mod server;
 pub mod telemetry;
 pub mod usage;

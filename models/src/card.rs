@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::store::ResolvedModel;
+
 /// One loaded model, as `/v1/models` shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelCard {
@@ -37,6 +39,24 @@ impl ModelList {
         Self {
             object: "list".into(),
             data,
+        }
+    }
+}
+
+impl ModelCard {
+    /// The card of a resolved model served by `service`, loaded at `created`.
+    pub fn from_resolved(model: &ResolvedModel, service: &str, created: u64, aliases: Vec<String>) -> Self {
+        Self {
+            id: model.name.clone(),
+            object: "model".into(),
+            created,
+            owned_by: "stratus".into(),
+            task: model.task.as_str().into(),
+            service: service.into(),
+            languages: model.languages.clone(),
+            license: model.license.clone(),
+            attribution: model.attribution.clone(),
+            aliases,
         }
     }
 }
