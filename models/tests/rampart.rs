@@ -3,6 +3,13 @@
 //! `convert::onnx_q4`, run by `bert::TokenClassifier`, compared with ONNX
 //! Runtime's logits (fixtures/rampart_reference.py wrote the reference).
 
+// clippy's allow-unwrap-in-tests covers #[test] functions only, not the
+// helpers beside them in an integration-test crate.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers: a failure should stop with the value it saw"
+)]
+
 mod common;
 
 use serde::Deserialize;
@@ -58,12 +65,18 @@ fn converted_weights_have_exactly_the_hugging_face_names() {
     assert_eq!(tensors.len(), 3 + 2 + 6 * 16 + 2, "{:?}", tensors.keys());
     let dims = |name: &str| tensors[name].dims().to_vec();
     assert_eq!(dims("bert.embeddings.word_embeddings.weight"), [19730, 384]);
-    assert_eq!(dims("bert.embeddings.position_embeddings.weight"), [512, 384]);
+    assert_eq!(
+        dims("bert.embeddings.position_embeddings.weight"),
+        [512, 384]
+    );
     assert_eq!(
         dims("bert.encoder.layer.5.intermediate.dense.weight"),
         [1536, 384]
     );
-    assert_eq!(dims("bert.encoder.layer.5.output.dense.weight"), [384, 1536]);
+    assert_eq!(
+        dims("bert.encoder.layer.5.output.dense.weight"),
+        [384, 1536]
+    );
     assert_eq!(dims("classifier.weight"), [35, 384]);
     assert_eq!(dims("classifier.bias"), [35]);
 }
@@ -130,7 +143,11 @@ fn tags_a_name_and_an_email_with_char_offsets() {
         assert_entity(&spans, text, "SURNAME", "Johnson");
         assert_entity(&spans, text, "EMAIL", "sarah.johnson@example.com");
         for span in &spans {
-            let chars: String = text.chars().skip(span.start).take(span.end - span.start).collect();
+            let chars: String = text
+                .chars()
+                .skip(span.start)
+                .take(span.end - span.start)
+                .collect();
             assert_eq!(chars, span.text);
             assert!(span.score > 0.5 && span.score <= 1.0);
         }

@@ -30,8 +30,10 @@ use tokenizers::Tokenizer;
 /// The name a folder's model goes by in errors: its folder name, which is
 /// the model's name when the store installed it.
 fn model_name(dir: &Path) -> String {
-    dir.file_name()
-        .map_or_else(|| dir.display().to_string(), |name| name.to_string_lossy().into_owned())
+    dir.file_name().map_or_else(
+        || dir.display().to_string(),
+        |name| name.to_string_lossy().into_owned(),
+    )
 }
 
 /// Fail with [`ModelError::MissingFile`] naming the first absent file, so a

@@ -263,15 +263,12 @@ impl TokenClassifier {
             let scores = probs.max(D::Minus1)?.to_vec2::<f32>()?;
             let labels = probs.argmax(D::Minus1)?.to_vec2::<u32>()?;
             for ((&(start, end), scores), labels) in group.iter().zip(scores).zip(labels) {
-                for token in start..end {
-                    // +1 skips [CLS].
-                    let position = token - start + 1;
-                    let context = (token - start).min(end - 1 - token);
-                    let (Some(&score), Some(&label)) = (scores.get(position), labels.get(position))
-                    else {
-                        continue;
-                    };
-                    let slot = &mut best[token];
+                // Row 0 is [CLS], so token `start + i` is row `i + 1`.
+                let rows = scores.iter().zip(&labels).skip(1);
+                for (i, (slot, (&score, &label))) in
+                    best[start..end].iter_mut().zip(rows).enumerate()
+                {
+                    let context = i.min(end - start - 1 - i);
                     if slot.is_none_or(|(c, _, _)| context > c) {
                         *slot = Some((context, label as usize, score));
                     }
@@ -465,8 +462,8 @@ mod tests {
     #[test]
     fn char_offsets_count_scalars_not_bytes() {
         let text = "née 😀 zoë";
-        // "zoë" starts at byte 11 (n é e space 😀 space), char 6.
-        let tokens = [token(11, 15, 3)];
+        // "zoë" starts at byte 10 (n é e space 😀 space = 1+2+1+1+4+1), char 6.
+        let tokens = [token(10, 14, 3)];
         let spans = to_char_spans(text, merge(text, &tokens, &labels(), 0.5));
         assert_eq!((spans[0].start, spans[0].end), (6, 9));
         assert_eq!(spans[0].text, "zoë");

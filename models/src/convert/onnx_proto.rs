@@ -635,7 +635,10 @@ mod tests {
             // none may panic, and a prefix without the whole graph field
             // must fail.
             let result = parse_model(&bytes[..cut]);
-            assert!(matches!(result, Err(ModelError::Format { .. })), "cut {cut}");
+            assert!(
+                matches!(result, Err(ModelError::Format { .. })),
+                "cut {cut}"
+            );
         }
     }
 

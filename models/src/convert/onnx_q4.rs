@@ -227,7 +227,11 @@ fn dequantize_matmul_nbits(
     let zero_point = |row: usize, b: usize, bytes: &[u8]| -> f32 {
         let per_row = blocks.div_ceil(2);
         let byte = bytes[row * per_row + b / 2];
-        f32::from(if b % 2 == 0 { byte & 0x0f } else { byte >> 4 })
+        f32::from(if b.is_multiple_of(2) {
+            byte & 0x0f
+        } else {
+            byte >> 4
+        })
     };
     let zp_bytes = match zero_points {
         Some(zp) => {
@@ -285,7 +289,10 @@ fn dequantize_linear(
     let values: Vec<f32> = match quantized.data_type {
         DataType::Uint8 => {
             let &[zero] = zero_point.to_u8()?.as_slice() else {
-                return Err(bad(format!("{} is not a single zero point", zero_point.name)));
+                return Err(bad(format!(
+                    "{} is not a single zero point",
+                    zero_point.name
+                )));
             };
             quantized
                 .to_u8()?
@@ -295,7 +302,10 @@ fn dequantize_linear(
         }
         DataType::Int8 => {
             let &[zero] = zero_point.to_i8()?.as_slice() else {
-                return Err(bad(format!("{} is not a single zero point", zero_point.name)));
+                return Err(bad(format!(
+                    "{} is not a single zero point",
+                    zero_point.name
+                )));
             };
             quantized
                 .to_i8()?
