@@ -1,1 +1,132 @@
-//! PLACEHOLDER: bert models.
+//! BERT-family encoders on Candle: token classification (Rampart's PII and
+//! entity tagger) and sentence embeddings (all-MiniLM-L6-v2).
+//!
+//! Both load a plain Hugging Face folder (`config.json`, `model.safetensors`,
+//! `tokenizer.json`) and run candle-transformers' [`BertModel`]; Rampart's
+//! folder is produced by [`crate::convert::onnx_q4`] from the 4-bit ONNX the
+//! package ships.
+//!
+//! ## Layout
+//! - this file — what both share: reading the folder (config, tokenizer,
+//!   weights) and running a padded batch through the encoder.
+//! - [`token_classifier`] — [`TokenClassifier`]: logits per token, BIO
+//!   merging into [`EntitySpan`]s with char offsets, windowing long text.
+//! - [`embedder`] — [`Embedder`]: mean-pooled, L2-normalised sentence
+//!   embeddings with per-batch padding.
+
+pub mod embedder;
+pub mod token_classifier;
+
+pub use embedder::Embedder;
+pub use token_classifier::{EntitySpan, TokenClassifier, TokenLogits};
+
+use crate::{ModelError, Result};
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use candle_transformers::models::bert::{BertModel, Config};
+use std::path::{Path, PathBuf};
+use tokenizers::Tokenizer;
+
+/// The name a folder's model goes by in errors: its folder name, which is
+/// the model's name when the store installed it.
+fn model_name(dir: &Path) -> String {
+    dir.file_name().map_or_else(
+        || dir.display().to_string(),
+        |name| name.to_string_lossy().into_owned(),
+    )
+}
+
+/// Fail with [`ModelError::MissingFile`] naming the first absent file, so a
+/// half-installed folder is reported as such and not as a parse error.
+fn require_files(dir: &Path, files: &[&str]) -> Result<()> {
+    for file in files {
+        if !dir.join(file).is_file() {
+            return Err(ModelError::MissingFile {
+                name: model_name(dir),
+                file: (*file).to_string(),
+                dir: dir.to_path_buf(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let text = std::fs::read_to_string(path).map_err(|e| ModelError::io("read", path, e))?;
+    serde_json::from_str(&text).map_err(|source| ModelError::Json {
+        path: PathBuf::from(path),
+        source,
+    })
+}
+
+/// `tokenizer.json` with padding and truncation switched off: callers pad
+/// per batch and decide themselves what happens to long input (the MiniLM
+/// file pads and truncates everything to 128, which would silently change
+/// results).
+fn load_tokenizer(path: &Path) -> Result<Tokenizer> {
+    let mut tokenizer = Tokenizer::from_file(path)
+        .map_err(|e| ModelError::Tokenizer(format!("{}: {e}", path.display())))?;
+    tokenizer.with_padding(None);
+    tokenizer
+        .with_truncation(None)
+        .map_err(|e| ModelError::Tokenizer(e.to_string()))?;
+    Ok(tokenizer)
+}
+
+/// Read the weights into memory (not mmap: that needs `unsafe`, and these
+/// files are tens of MB).
+fn load_weights(path: &Path, device: &Device) -> Result<VarBuilder<'static>> {
+    let tensors = candle_core::safetensors::load(path, device)?;
+    Ok(VarBuilder::from_tensors(tensors, DType::F32, device))
+}
+
+/// The encoder plus what every forward pass needs to know.
+struct Encoder {
+    model: BertModel,
+    pad_id: u32,
+    max_positions: usize,
+    device: Device,
+}
+
+impl Encoder {
+    fn new(model: BertModel, config: &Config, device: &Device) -> Result<Self> {
+        Ok(Self {
+            model,
+            pad_id: u32::try_from(config.pad_token_id)
+                .map_err(|_| ModelError::format("config.json", "pad_token_id is out of range"))?,
+            max_positions: config.max_position_embeddings,
+            device: device.clone(),
+        })
+    }
+
+    /// Run token-id sequences (special tokens included) as one batch padded
+    /// to the longest. Returns the last hidden state `[batch, longest,
+    /// hidden]` and the attention mask `[batch, longest]` as f32.
+    fn forward(&self, sequences: &[&[u32]]) -> Result<(Tensor, Tensor)> {
+        let longest = sequences.iter().map(|s| s.len()).max().unwrap_or(0);
+        if longest == 0 {
+            return Err(ModelError::InvalidInput("no tokens to encode".into()));
+        }
+        if longest > self.max_positions {
+            return Err(ModelError::InvalidInput(format!(
+                "{longest} tokens is more than the model's {} positions",
+                self.max_positions
+            )));
+        }
+        let batch = sequences.len();
+        let mut ids = Vec::with_capacity(batch * longest);
+        let mut mask = Vec::with_capacity(batch * longest);
+        for sequence in sequences {
+            let padding = longest - sequence.len();
+            ids.extend_from_slice(sequence);
+            ids.extend(std::iter::repeat_n(self.pad_id, padding));
+            mask.extend(std::iter::repeat_n(1u32, sequence.len()));
+            mask.extend(std::iter::repeat_n(0u32, padding));
+        }
+        let ids = Tensor::from_vec(ids, (batch, longest), &self.device)?;
+        let mask = Tensor::from_vec(mask, (batch, longest), &self.device)?;
+        let token_types = ids.zeros_like()?;
+        let hidden = self.model.forward(&ids, &token_types, Some(&mask))?;
+        Ok((hidden, mask.to_dtype(DType::F32)?))
+    }
+}

