@@ -76,10 +76,13 @@ fn read_wav(path: &Path) -> Vec<f32> {
     }
 }
 
-/// Lowercase, punctuation dropped, whitespace collapsed.
+/// Lowercase, punctuation dropped (hyphens separate words: "ill-disposed"
+/// is "ill disposed", as the LibriSpeech-style reference spells it),
+/// whitespace collapsed.
 fn normalise(text: &str) -> String {
     text.to_lowercase()
         .chars()
+        .map(|c| if c == '-' { ' ' } else { c })
         .filter(|c| c.is_alphanumeric() || c.is_whitespace())
         .collect::<String>()
         .split_whitespace()
@@ -127,6 +130,57 @@ fn check_segments(t: &Transcript) {
     }
 }
 
+/// The LibriVox clips with their reference transcripts (from the data's
+/// `transcription` file).
+fn librivox() -> Vec<(String, Vec<f32>)> {
+    let listing = std::fs::read_to_string(common::testdata_file("librivox/transcription")).unwrap();
+    listing
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let (text, id) = line.rsplit_once(" (").unwrap();
+            let id = id.trim_end_matches(')');
+            let text = text.replace("<s>", "").replace("</s>", "");
+            let pcm = read_wav(&common::testdata_file(&format!("librivox/{id}.wav")));
+            (normalise(&text), pcm)
+        })
+        .collect()
+}
+
+/// Word-level edit distance.
+fn word_errors(hypothesis: &str, reference: &str) -> usize {
+    let (h, r): (Vec<&str>, Vec<&str>) = (
+        hypothesis.split_whitespace().collect(),
+        reference.split_whitespace().collect(),
+    );
+    let mut row: Vec<usize> = (0..=h.len()).collect();
+    for (i, rw) in r.iter().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, hw) in h.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(rw != hw)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[h.len()]
+}
+
+/// Word error rate over all clips, each clip's hypothesis logged.
+fn corpus_wer(model: &mut WhisperModel, opts: &TranscribeOptions) -> f64 {
+    let (mut errors, mut words) = (0, 0);
+    for (reference, pcm) in librivox() {
+        let t = model.transcribe(&pcm, opts).unwrap();
+        check_segments(&t);
+        let hypothesis = normalise(&t.text);
+        let e = word_errors(&hypothesis, &reference);
+        eprintln!("{e} errors: {hypothesis:?} for {reference:?}");
+        errors += e;
+        words += reference.split_whitespace().count();
+    }
+    errors as f64 / words as f64
+}
+
 #[test]
 fn tiny_en_transcribes_librivox() {
     let out = tempfile::tempdir().unwrap();
@@ -144,13 +198,25 @@ fn tiny_en_transcribes_librivox() {
 
     let pcm = read_wav(&common::testdata_file(CLIP));
     let t = transcribe(out.path(), &pcm, &TranscribeOptions::default());
-    assert_eq!(normalise(&t.text), EXPECTED);
     assert_eq!(t.language, "en");
     assert_eq!(t.language_probability, None);
     check_segments(&t);
+    // tiny.en hears "old-sposed" here: at "ill" (log-probability -1.22) it
+    // prefers "old" (-1.12), greedy or with 5 beams (-5.88 against -5.95 for
+    // the whole sentence), and so does candle-transformers' own model on the
+    // same folder and on its own mel. Pinned so a change shows; base gets it
+    // right (next test).
+    assert_eq!(normalise(&t.text), "he was not an old sposed young man");
+
+    let mut model = WhisperModel::load(out.path(), &Device::Cpu).unwrap();
+    let wer = corpus_wer(&mut model, &TranscribeOptions::default());
+    eprintln!(
+        "tiny.en greedy WER on 5 LibriVox clips: {:.1}%",
+        100.0 * wer
+    );
+    assert!(wer < 0.10, "WER {wer}");
 
     // English-only: translation is refused up front.
-    let mut model = WhisperModel::load(out.path(), &Device::Cpu).unwrap();
     let opts = TranscribeOptions {
         task: Task::Translate,
         ..TranscribeOptions::default()
@@ -181,29 +247,49 @@ fn base_from_two_parts_detects_english_and_transcribes() {
     assert!(p > 0.5, "English detected with probability {p}");
     assert_eq!(normalise(&t.text), EXPECTED);
     check_segments(&t);
+
+    // Beam search agrees, and the whole set stays accurate.
+    let mut model = WhisperModel::load(out.path(), &Device::Cpu).unwrap();
+    let beam = TranscribeOptions {
+        beam_size: Some(5),
+        language: Some("en".into()),
+        ..TranscribeOptions::default()
+    };
+    let t = model.transcribe(&pcm, &beam).unwrap();
+    assert_eq!(normalise(&t.text), EXPECTED);
+    assert_eq!(t.language_probability, None);
+    let wer = corpus_wer(&mut model, &TranscribeOptions::default());
+    eprintln!("base greedy WER on 5 LibriVox clips: {:.1}%", 100.0 * wer);
+    assert!(wer < 0.08, "WER {wer}");
 }
 
 #[test]
 fn long_audio_seeks_across_windows() {
-    // Four clips back to back (~70 s) need several windows; every clip's
-    // words must come out once and in order.
+    // The five clips three times over, with half-second pauses (~80 s),
+    // need at least three windows; each utterance must come out once per
+    // repetition, in order, with nothing lost at window boundaries.
     let out = tempfile::tempdir().unwrap();
     convert(&tiny_en(), out.path());
+    let clips = ["0870", "0880", "0890", "0920", "0930"];
     let mut pcm = Vec::new();
-    for clip in ["0870", "0880", "0890", "0920"] {
-        pcm.extend(read_wav(&common::testdata_file(&format!(
-            "librivox/sense_and_sensibility_01_austen_64kb-{clip}.wav"
-        ))));
-        pcm.extend(std::iter::repeat_n(0.0, 8_000));
+    for _ in 0..3 {
+        for clip in clips {
+            pcm.extend(read_wav(&common::testdata_file(&format!(
+                "librivox/sense_and_sensibility_01_austen_64kb-{clip}.wav"
+            ))));
+            pcm.extend(std::iter::repeat_n(0.0, 8_000));
+        }
     }
     let t = transcribe(out.path(), &pcm, &TranscribeOptions::default());
     check_segments(&t);
     assert!(t.timings.windows >= 3, "{:?}", t.timings);
     let text = normalise(&t.text);
-    assert_eq!(text.matches(EXPECTED).count(), 1, "{text}");
+    for words in ["dashwood", "selfish", "amiable woman", "amiable himself"] {
+        assert_eq!(text.matches(words).count(), 3, "{words}: {text}");
+    }
     let last = t.segments.last().unwrap();
     assert!(
-        last.end > t.duration - 8.0,
+        last.end > t.duration - 4.0,
         "last segment ends at {}",
         last.end
     );

@@ -169,7 +169,7 @@ impl Encoder {
 /// Per-sequence decoder state: each layer's self-attention keys/values so
 /// far, and the cross-attention keys/values of the encoder output (computed
 /// once per 30 s window).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct KvCache {
     self_kv: Vec<Option<(Tensor, Tensor)>>,
     cross_kv: Vec<(Tensor, Tensor)>,
@@ -178,6 +178,29 @@ pub struct KvCache {
 }
 
 impl KvCache {
+    /// Keep the batch rows `rows` (u32 indices, repeats allowed) of the
+    /// self-attention cache, in that order: beam search forks and drops
+    /// hypotheses this way. The cross-attention part is the same for every
+    /// row, so it only needs trimming to the new batch size.
+    pub fn reorder(&mut self, rows: &[u32]) -> Result<()> {
+        let Some(Some((first, _))) = self.self_kv.first() else {
+            return Ok(());
+        };
+        let index = Tensor::new(rows, first.device())?;
+        for (k, v) in self.self_kv.iter_mut().flatten() {
+            *k = k.index_select(&index, 0)?;
+            *v = v.index_select(&index, 0)?;
+        }
+        let batch = rows.len();
+        for (k, v) in &mut self.cross_kv {
+            if k.dim(0)? != batch {
+                *k = k.narrow(0, 0, 1)?.repeat((batch, 1, 1, 1))?;
+                *v = v.narrow(0, 0, 1)?.repeat((batch, 1, 1, 1))?;
+            }
+        }
+        Ok(())
+    }
+
     /// Tokens already decoded into this cache.
     pub fn len(&self) -> usize {
         self.len
@@ -244,7 +267,7 @@ impl Whisper {
         self.encoder.forward(mel)
     }
 
-    /// A fresh decoder state for one window's audio features.
+    /// A fresh decoder state for one window's audio features `[batch, 1500, d]`.
     pub fn new_cache(&self, audio_features: &Tensor) -> Result<KvCache> {
         let cross_kv = self
             .decoder
@@ -263,7 +286,14 @@ impl Whisper {
     /// Run `tokens` (appended after what `cache` holds) through the decoder
     /// and return the final hidden states `[1, tokens.len(), d]`.
     pub fn decode(&self, tokens: &[u32], cache: &mut KvCache) -> Result<Tensor> {
-        let n = tokens.len();
+        let ids = Tensor::new(tokens, self.decoder.positions.device())?.unsqueeze(0)?;
+        self.decode_batch(&ids, cache)
+    }
+
+    /// Run a batch of token rows `[batch, n]` (u32) after what `cache` holds
+    /// (a cache made for the same batch size); returns `[batch, n, d]`.
+    pub fn decode_batch(&self, ids: &Tensor, cache: &mut KvCache) -> Result<Tensor> {
+        let (_, n) = ids.dims2()?;
         let offset = cache.len;
         if offset + n > self.max_target_positions {
             candle_core::bail!(
@@ -273,11 +303,10 @@ impl Whisper {
             );
         }
         let device = self.decoder.positions.device();
-        let ids = Tensor::new(tokens, device)?.unsqueeze(0)?;
         let mut x = self
             .decoder
             .embed
-            .forward(&ids)?
+            .forward(ids)?
             .broadcast_add(&self.decoder.positions.narrow(0, offset, n)?)?;
         // New token i (at position offset + i) may see cached positions and
         // new ones up to itself. One new token needs no mask.
@@ -319,11 +348,9 @@ impl Whisper {
         self.decoder.ln.forward(&x)
     }
 
-    /// Logits over the vocabulary for hidden states `[1, n, d]` → `[n, vocab]`,
+    /// Logits over the vocabulary for hidden states `[rows, d]` → `[rows, vocab]`,
     /// with the output projection tied to the token embedding.
     pub fn logits(&self, hidden: &Tensor) -> Result<Tensor> {
-        hidden
-            .squeeze(0)?
-            .matmul(&self.decoder.embed.embeddings().t()?)
+        hidden.matmul(&self.decoder.embed.embeddings().t()?)
     }
 }
