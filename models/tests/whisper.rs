@@ -1,5 +1,11 @@
 //! Whisper end to end on the real packaged weights: convert CTranslate2 →
 //! Hugging Face folder, load on the CPU, transcribe LibriVox speech.
+//! Run with `--no-capture` to see timings and transcripts.
+#![expect(
+    clippy::unwrap_used,
+    clippy::print_stderr,
+    reason = "helpers outside #[test] fns: a failing test should stop with the value it saw, and log its timings"
+)]
 
 mod common;
 

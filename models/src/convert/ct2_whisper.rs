@@ -421,7 +421,7 @@ fn first_dim(model: &Ct2Model<'_>, name: &str, rank: usize) -> Result<Vec<usize>
 fn heads(model: &Ct2Model<'_>, name: &str, d_model: usize) -> Result<usize, String> {
     let n = model.scalar(name)?;
     match usize::try_from(n) {
-        Ok(n) if n > 0 && d_model % n == 0 => Ok(n),
+        Ok(n) if n > 0 && d_model.is_multiple_of(n) => Ok(n),
         _ => Err(format!("`{name}` = {n} does not divide d_model {d_model}")),
     }
 }
