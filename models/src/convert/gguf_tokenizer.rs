@@ -7,8 +7,5 @@ use std::path::Path;
 /// the GGUF file's metadata.
 pub fn convert(gguf: &Path, out_dir: &Path) -> Result<()> {
     let _ = (gguf, out_dir);
-    Err(crate::ModelError::format(
-        "gguf-tokenizer",
-        "converter not written yet",
-    ))
+    Err(crate::ModelError::format("gguf-tokenizer", "converter not written yet"))
 }

@@ -7,8 +7,5 @@ use std::path::Path;
 /// Hugging Face checkpoint names them and write `out_dir/model.safetensors`.
 pub fn convert(onnx: &Path, out_dir: &Path) -> Result<()> {
     let _ = (onnx, out_dir);
-    Err(crate::ModelError::format(
-        "onnx-q4",
-        "converter not written yet",
-    ))
+    Err(crate::ModelError::format("onnx-q4", "converter not written yet"))
 }
