@@ -1,1 +1,793 @@
-//! PLACEHOLDER: whisper models.
+//! Whisper speech recognition on Candle: load a Hugging Face Whisper folder
+//! (converted from CTranslate2 by [`crate::convert::ct2_whisper`], or the
+//! user's own) and transcribe 16 kHz mono audio of any length into
+//! timestamped segments.
+//!
+//! The decoding loop follows OpenAI's reference implementation
+//! (<https://github.com/openai/whisper>, `transcribe.py` and `decoding.py`):
+//! 30 s windows, each decoded greedily with timestamp tokens, and the next
+//! window starting at the last complete timestamp rather than at the 30 s
+//! boundary, so words cut by a window's end are decoded whole in the next.
+//!
+//! ## Layout
+//! - `mod.rs` (this file) — the public types ([`WhisperModel`],
+//!   [`TranscribeOptions`], [`Transcript`], [`Segment`]), loading, and the
+//!   long-audio loop (`transcribe.py`).
+//! - [`model`] — the network (`model.py`), with a self- and cross-attention
+//!   key/value cache.
+//! - [`mel`] — the log-mel spectrogram and its filterbank (`audio.py`).
+//! - [`decode`] — logit rules, greedy search of one window, and cutting a
+//!   window into segments (`decoding.py`).
+//! - [`tokens`] — special tokens and languages (`tokenizer.py`).
+//!
+//! A model is used by one worker thread at a time (`&mut self`); services
+//! own one per worker.
+
+pub mod decode;
+pub mod mel;
+pub mod model;
+pub mod tokens;
+
+use crate::{ModelError, Result};
+use candle_core::{DType, Device, IndexOp, Tensor};
+use candle_nn::VarBuilder;
+use decode::{LogitFilter, Suppression, WindowResult, argmax, log_softmax, split_segments};
+use mel::{HOP_LENGTH, MelExtractor, N_FRAMES, N_SAMPLES, SAMPLE_RATE};
+use model::KvCache;
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
+use tokens::SpecialTokens;
+
+/// Files a Whisper folder must hold. `generation_config.json` is optional
+/// (see [`OPTIONAL_FILES`]): without it the suppression lists come from
+/// `config.json`, as they do in a plain Hugging Face folder.
+pub const REQUIRED_FILES: &[&str] = &["config.json", "model.safetensors", "tokenizer.json"];
+
+/// Files read when present.
+pub const OPTIONAL_FILES: &[&str] = &["generation_config.json"];
+
+/// Network sizes, from a Hugging Face `WhisperConfig` (`config.json`). The
+/// same fields as candle-transformers' `whisper::Config`, plus the
+/// feed-forward widths and the begin-suppression list.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Config {
+    pub num_mel_bins: usize,            // n_mels
+    pub max_source_positions: usize,    // n_audio_ctx
+    pub d_model: usize,                 // n_audio_state
+    pub encoder_attention_heads: usize, // n_audio_head
+    pub encoder_layers: usize,          // n_audio_layer
+    pub vocab_size: usize,              // n_vocab
+    pub max_target_positions: usize,    // n_text_ctx
+    pub decoder_attention_heads: usize, // n_text_head
+    pub decoder_layers: usize,          // n_text_layer
+    /// 0 (absent) means `4 * d_model`, as in every OpenAI checkpoint.
+    #[serde(default)]
+    pub encoder_ffn_dim: usize,
+    /// 0 (absent) means `4 * d_model`.
+    #[serde(default)]
+    pub decoder_ffn_dim: usize,
+    #[serde(default)]
+    pub suppress_tokens: Vec<i64>,
+    #[serde(default)]
+    pub begin_suppress_tokens: Option<Vec<i64>>,
+}
+
+/// The parts of `generation_config.json` the decoder uses.
+#[derive(Debug, Clone, Default, Deserialize)]
+struct GenerationConfig {
+    #[serde(default)]
+    suppress_tokens: Option<Vec<i64>>,
+    #[serde(default)]
+    begin_suppress_tokens: Option<Vec<i64>>,
+    #[serde(default)]
+    is_multilingual: Option<bool>,
+}
+
+/// What to do with the speech.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Task {
+    /// Text in the spoken language.
+    #[default]
+    Transcribe,
+    /// English text, whatever the spoken language (multilingual models only).
+    Translate,
+}
+
+/// Text that conditions the first window (names, spelling, style).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Prompt {
+    /// Plain text, tokenized with a leading space as OpenAI's `initial_prompt`.
+    Text(String),
+    /// Token ids, used as given.
+    Tokens(Vec<u32>),
+}
+
+/// Options of one transcription; `Default` gives OpenAI's defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TranscribeOptions {
+    pub task: Task,
+    /// Spoken language code (`en`, `de`…); `None` detects it on the first
+    /// 30 s with a multilingual model.
+    pub language: Option<String>,
+    pub prompt: Option<Prompt>,
+    /// Feed each window the text of the previous ones (OpenAI's default).
+    /// Helps consistency; can carry a hallucination loop forward.
+    pub condition_on_previous_text: bool,
+    /// Most tokens sampled per 30 s window; at most half the decoder context (224).
+    pub max_tokens_per_window: usize,
+    /// Beam search with this many beams; `None` (or 1) is greedy. OpenAI's
+    /// command line uses 5: about five times the decoder work, and it picks
+    /// the likelier sentence where greedy takes a locally likelier word.
+    pub beam_size: Option<usize>,
+    /// A window whose `<|nospeech|>` probability is above this, and whose
+    /// average log-probability is below `logprob_threshold`, is skipped as silence.
+    pub no_speech_threshold: Option<f32>,
+    pub logprob_threshold: Option<f32>,
+}
+
+impl Default for TranscribeOptions {
+    fn default() -> Self {
+        Self {
+            task: Task::Transcribe,
+            language: None,
+            prompt: None,
+            condition_on_previous_text: true,
+            max_tokens_per_window: 224,
+            beam_size: None,
+            no_speech_threshold: Some(0.6),
+            logprob_threshold: Some(-1.0),
+        }
+    }
+}
+
+/// One timestamped piece of the transcript (OpenAI's segment dict).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Segment {
+    pub id: usize,
+    /// Seconds from the start of the audio.
+    pub start: f64,
+    pub end: f64,
+    /// Decoded text, with Whisper's leading space.
+    pub text: String,
+    /// Token ids, timestamp tokens included.
+    pub tokens: Vec<u32>,
+    /// Mean log-probability of the window's sampled tokens.
+    pub avg_logprob: f64,
+    /// Probability that the window held no speech.
+    pub no_speech_prob: f32,
+    /// Bytes of the window's text over its zlib-compressed size; above ~2.4
+    /// the text is repetitive (a decoding loop).
+    pub compression_ratio: f64,
+    /// Sampling temperature the window was decoded at; 0 is greedy. A
+    /// fallback to higher temperatures (when `compression_ratio` or
+    /// `avg_logprob` says the greedy result failed) will set it.
+    pub temperature: f32,
+}
+
+/// Where the time of one transcription went.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Timings {
+    pub mel_s: f64,
+    pub encode_s: f64,
+    pub decode_s: f64,
+    /// 30 s windows encoded.
+    pub windows: usize,
+    /// Tokens run through the decoder (prompts included).
+    pub decoded_tokens: usize,
+}
+
+/// A transcription.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Transcript {
+    /// Language code, given or detected (`en` for English-only models).
+    pub language: String,
+    /// Probability of the detected language; `None` when it was given or
+    /// the model is English-only.
+    pub language_probability: Option<f32>,
+    pub segments: Vec<Segment>,
+    /// All segment texts joined, without leading or trailing whitespace.
+    pub text: String,
+    /// Seconds of audio.
+    pub duration: f64,
+    pub timings: Timings,
+}
+
+/// A loaded Whisper model with its tokenizer; see the module docs.
+#[derive(Debug)]
+pub struct WhisperModel {
+    model: model::Whisper,
+    config: Config,
+    tokenizer: tokenizers::Tokenizer,
+    specials: SpecialTokens,
+    suppression: Suppression,
+    mel: MelExtractor,
+    device: Device,
+    multilingual: bool,
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let bytes = std::fs::read(path).map_err(|e| ModelError::io("read", path, e))?;
+    serde_json::from_slice(&bytes).map_err(|source| ModelError::Json {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Token lists from JSON hold i64 (`-1` means OpenAI's "non-speech symbols",
+/// which Hugging Face configs already spell out): keep the valid ids.
+fn token_ids(list: &[i64]) -> Vec<u32> {
+    list.iter().filter_map(|&t| u32::try_from(t).ok()).collect()
+}
+
+impl WhisperModel {
+    /// Load a Whisper folder ([`REQUIRED_FILES`]) onto `device`, computing in f32.
+    pub fn load(dir: &Path, device: &Device) -> Result<Self> {
+        let name = dir.file_name().map_or_else(
+            || dir.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        for file in REQUIRED_FILES {
+            if !dir.join(file).is_file() {
+                return Err(ModelError::MissingFile {
+                    name,
+                    file: (*file).to_owned(),
+                    dir: dir.to_path_buf(),
+                });
+            }
+        }
+        let mut config: Config = read_json(&dir.join("config.json"))?;
+        if config.encoder_ffn_dim == 0 {
+            config.encoder_ffn_dim = 4 * config.d_model;
+        }
+        if config.decoder_ffn_dim == 0 {
+            config.decoder_ffn_dim = 4 * config.d_model;
+        }
+        let generation_path = dir.join("generation_config.json");
+        let generation: GenerationConfig = if generation_path.is_file() {
+            read_json(&generation_path)?
+        } else {
+            GenerationConfig::default()
+        };
+
+        let tokenizer_path = dir.join("tokenizer.json");
+        let tokenizer = tokenizers::Tokenizer::from_file(&tokenizer_path)
+            .map_err(|e| ModelError::Tokenizer(format!("{}: {e}", tokenizer_path.display())))?;
+        let specials = SpecialTokens::from_tokenizer(&tokenizer)?;
+
+        // OpenAI's `_get_suppress_tokens`: the configured symbols plus the
+        // task and start tokens and <|nospeech|>, none of which may be sampled.
+        let mut always = token_ids(
+            generation
+                .suppress_tokens
+                .as_deref()
+                .unwrap_or(&config.suppress_tokens),
+        );
+        always.extend([
+            specials.transcribe,
+            specials.translate,
+            specials.sot,
+            specials.sot_prev,
+            specials.sot_lm,
+        ]);
+        always.extend(specials.no_speech);
+        always.sort_unstable();
+        always.dedup();
+        let at_begin = match generation
+            .begin_suppress_tokens
+            .as_deref()
+            .or(config.begin_suppress_tokens.as_deref())
+        {
+            Some(list) => token_ids(list),
+            // OpenAI's SuppressBlank: the encoding of " " and end-of-text.
+            None => tokenizer
+                .token_to_id("Ġ")
+                .into_iter()
+                .chain([specials.eot])
+                .collect(),
+        };
+
+        let weights = dir.join("model.safetensors");
+        let tensors = candle_core::safetensors::load(&weights, &Device::Cpu)?;
+        let vb = VarBuilder::from_tensors(tensors, DType::F32, device);
+        let model = model::Whisper::load(&config, vb).map_err(|e| {
+            ModelError::format(
+                weights.display().to_string(),
+                format!("not a Whisper checkpoint matching config.json: {e}"),
+            )
+        })?;
+        let multilingual = generation
+            .is_multilingual
+            .unwrap_or(config.vocab_size >= 51865);
+        Ok(Self {
+            model,
+            mel: MelExtractor::new(config.num_mel_bins)?,
+            config,
+            tokenizer,
+            specials,
+            suppression: Suppression { always, at_begin },
+            device: device.clone(),
+            multilingual,
+        })
+    }
+
+    /// The network sizes.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Whether the model knows languages other than English (and can translate).
+    pub fn is_multilingual(&self) -> bool {
+        self.multilingual
+    }
+
+    /// Language codes the model accepts.
+    pub fn languages(&self) -> Vec<&str> {
+        if self.multilingual {
+            self.specials
+                .languages
+                .iter()
+                .map(|(c, _)| c.as_str())
+                .collect()
+        } else {
+            vec!["en"]
+        }
+    }
+
+    /// Transcribe (or translate) 16 kHz mono samples in [-1, 1].
+    pub fn transcribe(
+        &mut self,
+        pcm_16k_mono: &[f32],
+        opts: &TranscribeOptions,
+    ) -> Result<Transcript> {
+        let duration = pcm_16k_mono.len() as f64 / SAMPLE_RATE as f64;
+        let mut timings = Timings::default();
+        if !self.multilingual {
+            if opts.task == Task::Translate {
+                return Err(ModelError::InvalidInput(
+                    "this Whisper model is English-only; translation needs a multilingual one"
+                        .into(),
+                ));
+            }
+            if let Some(lang) = opts.language.as_deref().filter(|l| *l != "en") {
+                return Err(ModelError::InvalidInput(format!(
+                    "this Whisper model is English-only; language `{lang}` needs a multilingual one"
+                )));
+            }
+        }
+        let given_language = match opts.language.as_deref() {
+            Some(code) if self.multilingual => Some((
+                code.to_owned(),
+                self.specials.language(code).ok_or_else(|| {
+                    ModelError::InvalidInput(format!("unknown language `{code}`"))
+                })?,
+            )),
+            _ => None,
+        };
+
+        // Like OpenAI, append 30 s of silence so every window can be cut whole.
+        let started = Instant::now();
+        let mut padded = Vec::with_capacity(pcm_16k_mono.len() + N_SAMPLES);
+        padded.extend_from_slice(pcm_16k_mono);
+        padded.resize(pcm_16k_mono.len() + N_SAMPLES, 0.0);
+        let mel = self.mel.log_mel(&padded)?;
+        let content_frames = pcm_16k_mono.len() / HOP_LENGTH;
+        timings.mel_s = started.elapsed().as_secs_f64();
+
+        // The first window's features serve both language detection and decoding.
+        let mut first_features = Some(self.encode_window(&mel, 0, &mut timings)?);
+        let (language, language_probability, language_token) = if !self.multilingual {
+            ("en".to_owned(), None, None)
+        } else if let Some((code, id)) = given_language {
+            (code, None, Some(id))
+        } else {
+            let features = first_features.as_ref().ok_or_else(|| {
+                ModelError::InvalidInput("no audio features for language detection".into())
+            })?;
+            let (code, id, p) = self.detect_language(features, &mut timings)?;
+            (code, Some(p), Some(id))
+        };
+
+        let mut sot_sequence = vec![self.specials.sot];
+        if let Some(lang) = language_token {
+            sot_sequence.push(lang);
+            sot_sequence.push(match opts.task {
+                Task::Transcribe => self.specials.transcribe,
+                Task::Translate => self.specials.translate,
+            });
+        }
+        let mut all_tokens: Vec<u32> = match &opts.prompt {
+            None => Vec::new(),
+            Some(Prompt::Tokens(ids)) => ids.clone(),
+            Some(Prompt::Text(text)) => self
+                .tokenizer
+                .encode(format!(" {}", text.trim()), false)
+                .map_err(|e| ModelError::Tokenizer(e.to_string()))?
+                .get_ids()
+                .to_vec(),
+        };
+        if let Some(bad) = all_tokens.iter().find(|&&t| t >= self.specials.eot) {
+            return Err(ModelError::InvalidInput(format!(
+                "prompt token {bad} is a special token; prompts hold text tokens only"
+            )));
+        }
+        let mut prompt_reset_since = 0;
+        let frames_per_token = N_FRAMES / self.config.max_source_positions.max(1);
+        let max_new = opts
+            .max_tokens_per_window
+            .clamp(1, self.config.max_target_positions / 2);
+
+        let mut segments: Vec<Segment> = Vec::new();
+        let mut seek = 0;
+        while seek < content_frames {
+            let time_offset = (seek * HOP_LENGTH) as f64 / SAMPLE_RATE as f64;
+            let segment_frames = N_FRAMES.min(content_frames - seek);
+            let features = match first_features.take() {
+                Some(f) if seek == 0 => f,
+                _ => self.encode_window(&mel, seek, &mut timings)?,
+            };
+            let result = self.decode_window(
+                &features,
+                &all_tokens[prompt_reset_since..],
+                &sot_sequence,
+                max_new,
+                opts.beam_size.unwrap_or(1).max(1),
+                &mut timings,
+            )?;
+            let avg_logprob = result.avg_logprob();
+            if let Some(threshold) = opts.no_speech_threshold {
+                let quiet = result.no_speech_prob > threshold;
+                let unsure = opts
+                    .logprob_threshold
+                    .is_none_or(|lt| avg_logprob < f64::from(lt));
+                if quiet && unsure {
+                    seek += segment_frames;
+                    continue;
+                }
+            }
+            let window_text = self.text_of(&result.tokens)?;
+            let compression_ratio = compression_ratio(&window_text)?;
+            let (raw, advance) = split_segments(
+                &result.tokens,
+                &self.specials,
+                time_offset,
+                segment_frames,
+                frames_per_token,
+            );
+            for piece in raw {
+                let text = self.text_of(&piece.tokens)?;
+                // OpenAI drops instantaneous or empty segments.
+                if piece.start == piece.end || text.trim().is_empty() {
+                    continue;
+                }
+                all_tokens.extend(&piece.tokens);
+                segments.push(Segment {
+                    id: segments.len(),
+                    start: piece.start,
+                    end: piece.end.min(duration.max(piece.start)),
+                    text,
+                    tokens: piece.tokens,
+                    avg_logprob,
+                    no_speech_prob: result.no_speech_prob,
+                    compression_ratio,
+                    temperature: result.temperature,
+                });
+            }
+            if !opts.condition_on_previous_text || result.temperature > 0.5 {
+                prompt_reset_since = all_tokens.len();
+            }
+            // Never stand still, whatever the model emitted.
+            seek += if advance == 0 {
+                segment_frames
+            } else {
+                advance
+            };
+        }
+
+        let text = segments
+            .iter()
+            .map(|s| s.text.as_str())
+            .collect::<String>()
+            .trim()
+            .to_owned();
+        Ok(Transcript {
+            language,
+            language_probability,
+            segments,
+            text,
+            duration,
+            timings,
+        })
+    }
+
+    /// Encode the 30 s window starting at mel frame `seek`.
+    fn encode_window(&self, mel: &Tensor, seek: usize, timings: &mut Timings) -> Result<Tensor> {
+        let started = Instant::now();
+        let window = mel
+            .i((.., seek..seek + N_FRAMES))?
+            .unsqueeze(0)?
+            .to_device(&self.device)?;
+        let features = self.model.encode(&window)?;
+        timings.encode_s += started.elapsed().as_secs_f64();
+        timings.windows += 1;
+        Ok(features)
+    }
+
+    /// Most likely language after `<|startoftranscript|>`, with its probability
+    /// among the languages (`detect_language` in decoding.py).
+    fn detect_language(
+        &self,
+        features: &Tensor,
+        timings: &mut Timings,
+    ) -> Result<(String, u32, f32)> {
+        let started = Instant::now();
+        let mut cache = self.model.new_cache(features)?;
+        let hidden = self.model.decode(&[self.specials.sot], &mut cache)?;
+        let logits: Vec<f32> = self
+            .model
+            .logits(&hidden.i((.., 0, ..))?)?
+            .i(0)?
+            .to_vec1()?;
+        timings.decode_s += started.elapsed().as_secs_f64();
+        timings.decoded_tokens += 1;
+        let langs = &self.specials.languages;
+        let lang_logits: Vec<f32> = langs
+            .iter()
+            .map(|&(_, id)| {
+                logits
+                    .get(id as usize)
+                    .copied()
+                    .unwrap_or(f32::NEG_INFINITY)
+            })
+            .collect();
+        let logprobs = log_softmax(&lang_logits);
+        let best = argmax(&logprobs) as usize;
+        let (code, id) = langs
+            .get(best)
+            .ok_or_else(|| ModelError::InvalidInput("the tokenizer lists no languages".into()))?;
+        Ok((code.clone(), *id, logprobs[best].exp()))
+    }
+
+    /// Decode one window (`DecodingTask.run`): greedy, or beam search when
+    /// `beams > 1`.
+    fn decode_window(
+        &self,
+        features: &Tensor,
+        prompt: &[u32],
+        sot_sequence: &[u32],
+        max_new: usize,
+        beams: usize,
+        timings: &mut Timings,
+    ) -> Result<WindowResult> {
+        let started = Instant::now();
+        let n_ctx = self.config.max_target_positions;
+        let mut initial = Vec::new();
+        if !prompt.is_empty() {
+            // At most half the context for the prompt, the most recent part.
+            let keep = n_ctx / 2 - 1;
+            initial.push(self.specials.sot_prev);
+            initial.extend_from_slice(&prompt[prompt.len().saturating_sub(keep)..]);
+        }
+        let sot_index = initial.len();
+        initial.extend_from_slice(sot_sequence);
+
+        let mut cache = self.model.new_cache(features)?;
+        let hidden = self.model.decode(&initial, &mut cache)?;
+        let rows = Tensor::cat(
+            &[
+                hidden.i((.., sot_index, ..))?,
+                hidden.i((.., initial.len() - 1, ..))?,
+            ],
+            0,
+        )?;
+        let mut rows: Vec<Vec<f32>> = self.model.logits(&rows)?.to_vec2()?;
+        let first_logits = rows.pop().unwrap_or_default();
+        let at_sot = rows.pop().unwrap_or_default();
+        let no_speech_prob = match self.specials.no_speech {
+            Some(id) => log_softmax(&at_sot)
+                .get(id as usize)
+                .map_or(0.0, |lp| lp.exp()),
+            None => 0.0,
+        };
+        let (tokens, sum_logprob) = if beams > 1 {
+            self.beam_search(first_logits, &mut cache, max_new, beams)?
+        } else {
+            self.greedy(first_logits, &mut cache, max_new)?
+        };
+        timings.decode_s += started.elapsed().as_secs_f64();
+        timings.decoded_tokens += cache.len();
+        Ok(WindowResult {
+            tokens,
+            sum_logprob,
+            no_speech_prob,
+            temperature: 0.0,
+        })
+    }
+
+    /// `GreedyDecoder`: the likeliest allowed token at every step.
+    fn greedy(
+        &self,
+        mut logits: Vec<f32>,
+        cache: &mut KvCache,
+        max_new: usize,
+    ) -> Result<(Vec<u32>, f64)> {
+        let filter = LogitFilter {
+            specials: &self.specials,
+            suppression: &self.suppression,
+        };
+        let n_ctx = self.config.max_target_positions;
+        let mut tokens = Vec::new();
+        let mut sum_logprob = 0f64;
+        for step in 0..max_new {
+            filter.apply(&mut logits, &tokens);
+            let logprobs = log_softmax(&logits);
+            let next = argmax(&logits);
+            sum_logprob += f64::from(logprobs[next as usize]);
+            if next == self.specials.eot {
+                break;
+            }
+            tokens.push(next);
+            if step + 1 == max_new || cache.len() >= n_ctx {
+                break;
+            }
+            let hidden = self.model.decode(&[next], cache)?;
+            logits = self
+                .model
+                .logits(&hidden.i((.., 0, ..))?)?
+                .i(0)?
+                .to_vec1()?;
+        }
+        Ok((tokens, sum_logprob))
+    }
+
+    /// `BeamSearchDecoder` with patience 1 and no length penalty: keep the
+    /// `beams` likeliest unfinished hypotheses, collect `beams` finished
+    /// ones, and return the best by log-probability per token. The beams run
+    /// as one batch through the decoder, their caches reordered as they fork.
+    fn beam_search(
+        &self,
+        first_logits: Vec<f32>,
+        cache: &mut KvCache,
+        max_new: usize,
+        beams: usize,
+    ) -> Result<(Vec<u32>, f64)> {
+        let filter = LogitFilter {
+            specials: &self.specials,
+            suppression: &self.suppression,
+        };
+        let eot = self.specials.eot;
+        let n_ctx = self.config.max_target_positions;
+        let device = &self.device;
+        // (tokens, sum of log-probabilities)
+        let mut live: Vec<(Vec<u32>, f64)> = vec![(Vec::new(), 0.0)];
+        let mut finished: Vec<(Vec<u32>, f64)> = Vec::new();
+        let mut logits_rows = vec![first_logits];
+        for step in 0..max_new {
+            let mut candidates: Vec<(f64, u32, Vec<u32>)> = Vec::new();
+            for (row, (seq, score)) in live.iter().enumerate() {
+                let Some(logits) = logits_rows.get_mut(row) else {
+                    break;
+                };
+                filter.apply(logits, seq);
+                let logprobs = log_softmax(logits);
+                let mut order: Vec<u32> = (0..logprobs.len() as u32).collect();
+                let top = (beams + 1).min(order.len());
+                order.select_nth_unstable_by(top.saturating_sub(1), |&a, &b| {
+                    logprobs[b as usize].total_cmp(&logprobs[a as usize])
+                });
+                for &tok in &order[..top] {
+                    let lp = logprobs[tok as usize];
+                    if lp == f32::NEG_INFINITY {
+                        continue;
+                    }
+                    let mut next = seq.clone();
+                    next.push(tok);
+                    candidates.push((score + f64::from(lp), row as u32, next));
+                }
+            }
+            candidates.sort_by(|a, b| b.0.total_cmp(&a.0));
+            let mut next_live = Vec::new();
+            let mut sources = Vec::new();
+            for (score, source, seq) in candidates {
+                if seq.last() == Some(&eot) {
+                    if finished.len() < beams {
+                        finished.push((seq[..seq.len() - 1].to_vec(), score));
+                    }
+                } else if !next_live.iter().any(|(s, _)| *s == seq) {
+                    next_live.push((seq, score));
+                    sources.push(source);
+                    if next_live.len() == beams {
+                        break;
+                    }
+                }
+            }
+            live = next_live;
+            if finished.len() >= beams
+                || live.is_empty()
+                || step + 1 == max_new
+                || cache.len() >= n_ctx
+            {
+                break;
+            }
+            cache.reorder(&sources)?;
+            let last: Vec<u32> = live
+                .iter()
+                .map(|(seq, _)| seq.last().copied().unwrap_or(eot))
+                .collect();
+            let ids = Tensor::from_vec(last, (live.len(), 1), device)?;
+            let hidden = self.model.decode_batch(&ids, cache)?;
+            logits_rows = self.model.logits(&hidden.i((.., 0, ..))?)?.to_vec2()?;
+        }
+        // Unfinished hypotheses fill up the candidates when too few ended.
+        live.sort_by(|a, b| b.1.total_cmp(&a.1));
+        for hypothesis in live {
+            if finished.len() >= beams {
+                break;
+            }
+            finished.push(hypothesis);
+        }
+        // MaximumLikelihoodRanker without length penalty: mean log-probability.
+        let best = finished
+            .into_iter()
+            .max_by(|a, b| {
+                let rank = |(t, lp): &(Vec<u32>, f64)| lp / t.len().max(1) as f64;
+                rank(a).total_cmp(&rank(b))
+            })
+            .unwrap_or_default();
+        Ok(best)
+    }
+
+    /// The text of tokens, timestamps and other special tokens left out.
+    fn text_of(&self, tokens: &[u32]) -> Result<String> {
+        let text: Vec<u32> = tokens
+            .iter()
+            .copied()
+            .filter(|&t| t < self.specials.eot)
+            .collect();
+        self.tokenizer
+            .decode(&text, true)
+            .map_err(|e| ModelError::Tokenizer(e.to_string()))
+    }
+}
+
+/// Bytes of `text` over its zlib-compressed size, as OpenAI's
+/// `compression_ratio` (zlib at the default level).
+pub fn compression_ratio(text: &str) -> Result<f64> {
+    if text.is_empty() {
+        return Ok(0.0);
+    }
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    let io = |e| ModelError::io("compress", "segment text", e);
+    encoder.write_all(text.as_bytes()).map_err(io)?;
+    let compressed = encoder.finish().map_err(io)?;
+    Ok(text.len() as f64 / compressed.len() as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repetitive_text_compresses_well() {
+        let plain = compression_ratio("he was not an ill disposed young man").unwrap();
+        let looped = compression_ratio(&"thank you. ".repeat(40)).unwrap();
+        assert!(plain < 1.5, "{plain}");
+        assert!(looped > 2.4, "{looped}");
+        assert_eq!(compression_ratio("").unwrap(), 0.0);
+    }
+
+    #[test]
+    fn options_deserialize_with_defaults() {
+        let o: TranscribeOptions =
+            serde_json::from_str(r#"{"task":"translate","prompt":"Marianne"}"#).unwrap();
+        assert_eq!(o.task, Task::Translate);
+        assert_eq!(o.prompt, Some(Prompt::Text("Marianne".into())));
+        assert_eq!(o.max_tokens_per_window, 224);
+        let o: TranscribeOptions = serde_json::from_str(r#"{"prompt":[1,2]}"#).unwrap();
+        assert_eq!(o.prompt, Some(Prompt::Tokens(vec![1, 2])));
+    }
+}

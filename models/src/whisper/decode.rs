@@ -1,0 +1,357 @@
+//! Decoding one 30 s window: greedy search with OpenAI's logit filters
+//! (`SuppressBlank`, `SuppressTokens`, `ApplyTimestampRules` in
+//! <https://github.com/openai/whisper/blob/main/whisper/decoding.py>), and
+//! cutting the result into timestamped segments as `transcribe.py` does.
+//!
+//! The filters work on a plain `Vec<f32>` of logits: one row per step, a few
+//! tens of thousands of floats, cheaper on the host than as tensor ops.
+
+use super::tokens::SpecialTokens;
+
+/// Seconds per timestamp token.
+pub const TIME_PRECISION: f64 = 0.02;
+/// Latest timestamp allowed as the first token of a window, in timestamp
+/// steps (OpenAI's `max_initial_timestamp = 1.0` s).
+const MAX_INITIAL_TIMESTAMP_INDEX: u32 = 50;
+
+/// The fixed suppression lists of a model.
+#[derive(Debug, Clone, Default)]
+pub struct Suppression {
+    /// Always suppressed (non-speech symbols plus the task/start tokens).
+    pub always: Vec<u32>,
+    /// Suppressed at the first sampled position only (blank, end-of-text).
+    pub at_begin: Vec<u32>,
+}
+
+/// What greedy decoding of one window produced.
+#[derive(Debug, Clone)]
+pub struct WindowResult {
+    /// Sampled tokens, without the final end-of-text.
+    pub tokens: Vec<u32>,
+    /// Sum of the log-probabilities of the sampled tokens (end-of-text included).
+    pub sum_logprob: f64,
+    /// Probability of `<|nospeech|>` at the start-of-transcript position.
+    pub no_speech_prob: f32,
+    /// Temperature the window was decoded at (0 = greedy).
+    pub temperature: f32,
+}
+
+impl WindowResult {
+    /// OpenAI's `avg_logprob`: the sum divided by (tokens + 1) for the end-of-text.
+    pub fn avg_logprob(&self) -> f64 {
+        self.sum_logprob / (self.tokens.len() + 1) as f64
+    }
+}
+
+/// Applies the per-step logit rules; `sampled` are the tokens sampled so far
+/// in this window (after the prompt and start sequence).
+#[derive(Debug)]
+pub struct LogitFilter<'a> {
+    pub specials: &'a SpecialTokens,
+    pub suppression: &'a Suppression,
+}
+
+fn set(logits: &mut [f32], range: std::ops::Range<usize>) {
+    let end = range.end.min(logits.len());
+    let start = range.start.min(end);
+    logits[start..end].fill(f32::NEG_INFINITY);
+}
+
+fn suppress(logits: &mut [f32], id: u32) {
+    if let Some(l) = logits.get_mut(id as usize) {
+        *l = f32::NEG_INFINITY;
+    }
+}
+
+/// `log_softmax` of a row, in f64 for the sums.
+pub fn log_softmax(logits: &[f32]) -> Vec<f32> {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    if max == f32::NEG_INFINITY {
+        return vec![f32::NEG_INFINITY; logits.len()];
+    }
+    let sum: f64 = logits.iter().map(|&l| f64::from(l - max).exp()).sum();
+    let log_sum = sum.ln() as f32 + max;
+    logits.iter().map(|&l| l - log_sum).collect()
+}
+
+impl LogitFilter<'_> {
+    /// Apply every rule to `logits` in place, in OpenAI's order.
+    pub fn apply(&self, logits: &mut [f32], sampled: &[u32]) {
+        let st = self.specials;
+        // SuppressBlank: the first token must not be a space or end-of-text.
+        if sampled.is_empty() {
+            for &id in &self.suppression.at_begin {
+                suppress(logits, id);
+            }
+        }
+        // SuppressTokens.
+        for &id in &self.suppression.always {
+            suppress(logits, id);
+        }
+        self.timestamp_rules(logits, sampled, st);
+    }
+
+    /// `ApplyTimestampRules`: timestamps come in pairs around text, never go
+    /// backwards, and win when their total probability beats any text token.
+    fn timestamp_rules(&self, logits: &mut [f32], sampled: &[u32], st: &SpecialTokens) {
+        let ts = st.timestamp_begin as usize;
+        let eot = st.eot as usize;
+        suppress(logits, st.no_timestamps);
+
+        let last_was_ts = sampled.last().is_some_and(|&t| st.is_timestamp(t));
+        let penultimate_was_ts = sampled.len() < 2 || st.is_timestamp(sampled[sampled.len() - 2]);
+        if last_was_ts {
+            if penultimate_was_ts {
+                // Two timestamps in a row closed a segment: text must follow.
+                set(logits, ts..logits.len());
+            } else {
+                // An open segment: the next token is its closing timestamp or end-of-text.
+                set(logits, 0..eot);
+            }
+        }
+
+        if let Some(&last_ts) = sampled.iter().rev().find(|&&t| st.is_timestamp(t)) {
+            // Monotonic; a closing timestamp may equal the opening one only
+            // when it directly follows it (which the rule above forbids), so
+            // anything after text must move forward.
+            let bound = if last_was_ts && !penultimate_was_ts {
+                last_ts
+            } else {
+                last_ts + 1
+            };
+            set(logits, ts..bound as usize);
+        }
+
+        if sampled.is_empty() {
+            // A window starts with a timestamp, within its first second.
+            set(logits, 0..ts);
+            set(
+                logits,
+                ts + MAX_INITIAL_TIMESTAMP_INDEX as usize + 1..logits.len(),
+            );
+        }
+
+        // If the timestamps together are likelier than any single text
+        // token, sample a timestamp.
+        let logprobs = log_softmax(logits);
+        if ts < logprobs.len() {
+            let (text, stamps) = logprobs.split_at(ts);
+            let max_text = text.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let stamp_max = stamps.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            if stamp_max > f32::NEG_INFINITY {
+                let sum: f64 = stamps.iter().map(|&l| f64::from(l - stamp_max).exp()).sum();
+                let stamp_logprob = sum.ln() as f32 + stamp_max;
+                if stamp_logprob > max_text {
+                    set(logits, 0..ts);
+                }
+            }
+        }
+    }
+}
+
+/// Index of the largest value (the first on ties), as `argmax` does.
+pub fn argmax(values: &[f32]) -> u32 {
+    let mut best = 0;
+    for (i, &v) in values.iter().enumerate() {
+        if v > values[best] {
+            best = i;
+        }
+    }
+    best as u32
+}
+
+/// A segment cut from a window's tokens, times in seconds from the start of the audio.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawSegment {
+    pub start: f64,
+    pub end: f64,
+    /// The segment's tokens, timestamps included.
+    pub tokens: Vec<u32>,
+}
+
+/// Cut a window's tokens into segments at consecutive timestamp pairs and say
+/// how many mel frames to advance (`transcribe.py`, the block after
+/// `decode_with_fallback`). `segment_frames` is how many frames of real audio
+/// the window held; `frames_per_token` is 2 (3000 frames / 1500 positions).
+pub fn split_segments(
+    tokens: &[u32],
+    st: &SpecialTokens,
+    time_offset: f64,
+    segment_frames: usize,
+    frames_per_token: usize,
+) -> (Vec<RawSegment>, usize) {
+    let is_ts: Vec<bool> = tokens.iter().map(|&t| st.is_timestamp(t)).collect();
+    let at = |i: usize| f64::from(tokens[i] - st.timestamp_begin) * TIME_PRECISION;
+    let n = tokens.len();
+    let single_timestamp_ending = n >= 2 && !is_ts[n - 2] && is_ts[n - 1];
+    // Slice ends: just after the first of every two consecutive timestamps.
+    let mut cuts: Vec<usize> = (1..n).filter(|&i| is_ts[i - 1] && is_ts[i]).collect();
+    let mut segments = Vec::new();
+    if !cuts.is_empty() {
+        if single_timestamp_ending {
+            cuts.push(n);
+        }
+        let mut last = 0;
+        for &cut in &cuts {
+            let slice = &tokens[last..cut];
+            // Both ends of a slice are timestamps by construction, except a
+            // first slice that starts with text (the rules forbid it, but a
+            // model folder may not follow them): treat that start as 0.
+            let start = if is_ts[last] { at(last) } else { 0.0 };
+            let end = if is_ts[cut - 1] { at(cut - 1) } else { start };
+            segments.push(RawSegment {
+                start: time_offset + start,
+                end: time_offset + end,
+                tokens: slice.to_vec(),
+            });
+            last = cut;
+        }
+        let advance = if single_timestamp_ending {
+            segment_frames
+        } else {
+            // Seek to the last complete timestamp, so speech cut by the
+            // window's end is decoded again from its start in the next window.
+            let last_ts = tokens[last - 1].saturating_sub(st.timestamp_begin) as usize;
+            last_ts * frames_per_token
+        };
+        (segments, advance)
+    } else {
+        let mut duration =
+            segment_frames as f64 * super::mel::HOP_LENGTH as f64 / super::mel::SAMPLE_RATE as f64;
+        if let Some(i) = (0..n).rev().find(|&i| is_ts[i])
+            && tokens[i] != st.timestamp_begin
+        {
+            duration = at(i);
+        }
+        segments.push(RawSegment {
+            start: time_offset,
+            end: time_offset + duration,
+            tokens: tokens.to_vec(),
+        });
+        (segments, segment_frames)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A toy vocabulary: text 0..10, eot 10, sot 11, languages 12..14,
+    /// translate 14, transcribe 15, sot_lm 16, sot_prev 17, no_speech 18,
+    /// no_timestamps 19, timestamps from 20.
+    fn specials() -> SpecialTokens {
+        SpecialTokens {
+            eot: 10,
+            sot: 11,
+            sot_prev: 17,
+            sot_lm: 16,
+            transcribe: 15,
+            translate: 14,
+            no_timestamps: 19,
+            no_speech: Some(18),
+            timestamp_begin: 20,
+            languages: vec![("en".into(), 12), ("de".into(), 13)],
+        }
+    }
+
+    const VOCAB: usize = 20 + 1501;
+
+    fn allowed(sampled: &[u32], logits: &mut [f32]) -> Vec<u32> {
+        let st = specials();
+        let sup = Suppression {
+            always: vec![3],
+            at_begin: vec![1, 10],
+        };
+        LogitFilter {
+            specials: &st,
+            suppression: &sup,
+        }
+        .apply(logits, sampled);
+        (0..logits.len() as u32)
+            .filter(|&i| logits[i as usize] > f32::NEG_INFINITY)
+            .collect()
+    }
+
+    #[test]
+    fn first_token_is_an_early_timestamp() {
+        let mut logits = vec![0.0; VOCAB];
+        let ok = allowed(&[], &mut logits);
+        assert_eq!(ok, (20..=70).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn open_segment_closes_with_a_later_timestamp_or_eot() {
+        // <|0.00|> text text: text, a timestamp ≥ <|0.02|>, or eot.
+        let mut logits = vec![0.0; VOCAB];
+        logits[5] = 10.0; // text is likely, so timestamps do not win outright
+        let ok = allowed(&[20, 5, 6], &mut logits);
+        assert!(ok.contains(&5) && ok.contains(&10) && !ok.contains(&3));
+        assert!(!ok.contains(&20) && ok.contains(&21));
+        // <|0.00|> text <|1.00|>: the pair must close (≥ 1.00) or end.
+        let mut logits = vec![0.0; VOCAB];
+        let ok = allowed(&[20, 5, 70], &mut logits);
+        assert!(
+            ok.iter().all(|&t| t >= 10 && !(20..70).contains(&t)),
+            "{ok:?}"
+        );
+        assert!(ok.contains(&70));
+        // A closed pair: text must follow, no timestamps.
+        let mut logits = vec![0.0; VOCAB];
+        logits[5] = 10.0;
+        let ok = allowed(&[20, 5, 70, 70], &mut logits);
+        assert!(ok.iter().all(|&t| t < 20) && ok.contains(&5));
+    }
+
+    #[test]
+    fn likely_timestamps_beat_text() {
+        // Many timestamps each a bit less likely than the best text token,
+        // but together likelier: text is suppressed.
+        let mut logits = vec![0.0; VOCAB];
+        logits[5] = 2.0;
+        let ok = allowed(&[20, 5], &mut logits);
+        assert!(ok.iter().all(|&t| t >= 21), "{ok:?}");
+    }
+
+    #[test]
+    fn segments_split_at_timestamp_pairs_and_seek_to_last_pair() {
+        let st = specials();
+        // <|0.00|> a b <|1.00|><|1.00|> c <|2.00|><|2.00|> d  (cut mid-speech)
+        let tokens = [20, 1, 2, 70, 70, 3, 120, 120, 4];
+        let (segs, advance) = split_segments(&tokens, &st, 30.0, 3000, 2);
+        assert_eq!(segs.len(), 2);
+        assert_eq!((segs[0].start, segs[0].end), (30.0, 31.0));
+        assert_eq!(segs[0].tokens, vec![20, 1, 2, 70]);
+        assert_eq!((segs[1].start, segs[1].end), (31.0, 32.0));
+        // Seek to 2.00 s = 100 tokens = 200 frames, not the whole window.
+        assert_eq!(advance, 200);
+    }
+
+    #[test]
+    fn single_timestamp_ending_consumes_the_window() {
+        let st = specials();
+        let tokens = [20, 1, 70, 70, 2, 120];
+        let (segs, advance) = split_segments(&tokens, &st, 0.0, 2500, 2);
+        assert_eq!(segs.len(), 2);
+        assert_eq!((segs[1].start, segs[1].end), (1.0, 2.0));
+        assert_eq!(advance, 2500);
+    }
+
+    #[test]
+    fn no_pairs_make_one_segment() {
+        let st = specials();
+        let (segs, advance) = split_segments(&[20, 1, 2, 95], &st, 0.0, 1000, 2);
+        assert_eq!(segs.len(), 1);
+        assert_eq!((segs[0].start, segs[0].end), (0.0, 1.5));
+        assert_eq!(advance, 1000);
+        let (segs, _) = split_segments(&[1, 2], &st, 0.0, 1000, 2);
+        assert_eq!(segs[0].end, 10.0);
+    }
+
+    #[test]
+    fn log_softmax_normalises() {
+        let lp = log_softmax(&[1.0, 2.0, f32::NEG_INFINITY]);
+        let total: f32 = lp.iter().map(|l| l.exp()).sum();
+        assert!((total - 1.0).abs() < 1e-6);
+        assert_eq!(argmax(&[1.0, 3.0, 3.0]), 1);
+    }
+}

@@ -1,0 +1,356 @@
+//! The Whisper network on Candle, following OpenAI's `whisper/model.py`
+//! (<https://github.com/openai/whisper/blob/main/whisper/model.py>) and
+//! reading Hugging Face tensor names (`model.encoder.layers.0.self_attn.q_proj.weight`…),
+//! the same names candle-transformers' `whisper::model` reads.
+//!
+//! Why not candle-transformers' model: its decoder caches only the
+//! cross-attention keys/values and recomputes self-attention over the whole
+//! token sequence at every step; here the self-attention keys/values are
+//! cached too ([`KvCache`]), so each step costs one token. The cache is
+//! passed in rather than hidden in the layers, so language detection and
+//! window decoding cannot see each other's state. Also, GELU is the exact
+//! (erf) one that `torch.nn.GELU` and CTranslate2 use, not the tanh
+//! approximation.
+
+use crate::whisper::Config;
+use candle_core::{D, Module, Result, Tensor};
+use candle_nn::{Conv1d, Conv1dConfig, Embedding, LayerNorm, Linear, VarBuilder};
+
+fn layer_norm(size: usize, vb: VarBuilder) -> Result<LayerNorm> {
+    candle_nn::layer_norm(size, 1e-5, vb)
+}
+
+/// Multi-head attention (`MultiHeadAttention` in model.py). Keys have no
+/// bias, as in OpenAI's checkpoint.
+#[derive(Debug, Clone)]
+struct Attention {
+    query: Linear,
+    key: Linear,
+    value: Linear,
+    out: Linear,
+    n_head: usize,
+}
+
+impl Attention {
+    fn load(d: usize, n_head: usize, vb: VarBuilder) -> Result<Self> {
+        Ok(Self {
+            query: candle_nn::linear(d, d, vb.pp("q_proj"))?,
+            key: candle_nn::linear_no_bias(d, d, vb.pp("k_proj"))?,
+            value: candle_nn::linear(d, d, vb.pp("v_proj"))?,
+            out: candle_nn::linear(d, d, vb.pp("out_proj"))?,
+            n_head,
+        })
+    }
+
+    /// `[1, t, d]` → `[1, heads, t, d/heads]`.
+    fn split_heads(&self, x: &Tensor) -> Result<Tensor> {
+        let (b, t, d) = x.dims3()?;
+        x.reshape((b, t, self.n_head, d / self.n_head))?
+            .transpose(1, 2)?
+            .contiguous()
+    }
+
+    fn keys_values(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
+        Ok((
+            self.split_heads(&self.key.forward(x)?)?,
+            self.split_heads(&self.value.forward(x)?)?,
+        ))
+    }
+
+    /// Attend from `x` to keys/values already split into heads.
+    fn attend(&self, x: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
+        let q = self.split_heads(&self.query.forward(x)?)?;
+        let head_dim = q.dim(D::Minus1)?;
+        let scale = (head_dim as f64).powf(-0.5);
+        let mut scores = (q.matmul(&k.t()?)? * scale)?;
+        if let Some(mask) = mask {
+            scores = scores.broadcast_add(mask)?;
+        }
+        let weights = candle_nn::ops::softmax_last_dim(&scores)?;
+        let y = weights.matmul(v)?.transpose(1, 2)?.flatten_from(2)?;
+        self.out.forward(&y)
+    }
+}
+
+/// A residual block (`ResidualAttentionBlock` in model.py), pre-norm.
+#[derive(Debug, Clone)]
+struct Block {
+    attn: Attention,
+    attn_ln: LayerNorm,
+    cross: Option<(Attention, LayerNorm)>,
+    fc1: Linear,
+    fc2: Linear,
+    mlp_ln: LayerNorm,
+}
+
+impl Block {
+    fn load(d: usize, n_head: usize, ffn: usize, cross: bool, vb: VarBuilder) -> Result<Self> {
+        let cross = if cross {
+            Some((
+                Attention::load(d, n_head, vb.pp("encoder_attn"))?,
+                layer_norm(d, vb.pp("encoder_attn_layer_norm"))?,
+            ))
+        } else {
+            None
+        };
+        Ok(Self {
+            attn: Attention::load(d, n_head, vb.pp("self_attn"))?,
+            attn_ln: layer_norm(d, vb.pp("self_attn_layer_norm"))?,
+            cross,
+            fc1: candle_nn::linear(d, ffn, vb.pp("fc1"))?,
+            fc2: candle_nn::linear(ffn, d, vb.pp("fc2"))?,
+            mlp_ln: layer_norm(d, vb.pp("final_layer_norm"))?,
+        })
+    }
+
+    fn mlp(&self, x: &Tensor) -> Result<Tensor> {
+        let h = self.fc1.forward(&self.mlp_ln.forward(x)?)?.gelu_erf()?;
+        x + self.fc2.forward(&h)?
+    }
+}
+
+/// The audio encoder (`AudioEncoder`).
+#[derive(Debug, Clone)]
+struct Encoder {
+    conv1: Conv1d,
+    conv2: Conv1d,
+    positions: Tensor,
+    blocks: Vec<Block>,
+    ln_post: LayerNorm,
+}
+
+impl Encoder {
+    fn load(cfg: &Config, vb: VarBuilder) -> Result<Self> {
+        let d = cfg.d_model;
+        let conv = |stride| Conv1dConfig {
+            padding: 1,
+            stride,
+            groups: 1,
+            dilation: 1,
+            cudnn_fwd_algo: None,
+        };
+        let blocks = (0..cfg.encoder_layers)
+            .map(|i| {
+                Block::load(
+                    d,
+                    cfg.encoder_attention_heads,
+                    cfg.encoder_ffn_dim,
+                    false,
+                    vb.pp(format!("layers.{i}")),
+                )
+            })
+            .collect::<Result<_>>()?;
+        Ok(Self {
+            conv1: candle_nn::conv1d(cfg.num_mel_bins, d, 3, conv(1), vb.pp("conv1"))?,
+            conv2: candle_nn::conv1d(d, d, 3, conv(2), vb.pp("conv2"))?,
+            // Stored sinusoids; loading them (rather than recomputing) keeps
+            // fine-tuned checkpoints that changed them exact.
+            positions: vb.get((cfg.max_source_positions, d), "embed_positions.weight")?,
+            blocks,
+            ln_post: layer_norm(d, vb.pp("layer_norm"))?,
+        })
+    }
+
+    fn forward(&self, mel: &Tensor) -> Result<Tensor> {
+        let x = self.conv1.forward(mel)?.gelu_erf()?;
+        let x = self.conv2.forward(&x)?.gelu_erf()?.transpose(1, 2)?;
+        let n = x.dim(1)?;
+        let mut x = x.broadcast_add(&self.positions.narrow(0, 0, n)?)?;
+        for block in &self.blocks {
+            let h = block.attn_ln.forward(&x)?;
+            let (k, v) = block.attn.keys_values(&h)?;
+            x = (&x + block.attn.attend(&h, &k, &v, None)?)?;
+            x = block.mlp(&x)?;
+        }
+        self.ln_post.forward(&x)
+    }
+}
+
+/// Per-sequence decoder state: each layer's self-attention keys/values so
+/// far, and the cross-attention keys/values of the encoder output (computed
+/// once per 30 s window).
+#[derive(Debug, Clone)]
+pub struct KvCache {
+    self_kv: Vec<Option<(Tensor, Tensor)>>,
+    cross_kv: Vec<(Tensor, Tensor)>,
+    /// Tokens already in the cache, i.e. the position of the next one.
+    len: usize,
+}
+
+impl KvCache {
+    /// Keep the batch rows `rows` (u32 indices, repeats allowed) of the
+    /// self-attention cache, in that order: beam search forks and drops
+    /// hypotheses this way. The cross-attention part is the same for every
+    /// row, so it only needs trimming to the new batch size.
+    pub fn reorder(&mut self, rows: &[u32]) -> Result<()> {
+        let Some(Some((first, _))) = self.self_kv.first() else {
+            return Ok(());
+        };
+        let index = Tensor::new(rows, first.device())?;
+        for (k, v) in self.self_kv.iter_mut().flatten() {
+            *k = k.index_select(&index, 0)?;
+            *v = v.index_select(&index, 0)?;
+        }
+        let batch = rows.len();
+        for (k, v) in &mut self.cross_kv {
+            if k.dim(0)? != batch {
+                *k = k.narrow(0, 0, 1)?.repeat((batch, 1, 1, 1))?;
+                *v = v.narrow(0, 0, 1)?.repeat((batch, 1, 1, 1))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Tokens already decoded into this cache.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether no token has been decoded yet.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// The text decoder (`TextDecoder`).
+#[derive(Debug, Clone)]
+struct Decoder {
+    embed: Embedding,
+    positions: Tensor,
+    blocks: Vec<Block>,
+    ln: LayerNorm,
+}
+
+impl Decoder {
+    fn load(cfg: &Config, vb: VarBuilder) -> Result<Self> {
+        let d = cfg.d_model;
+        let blocks = (0..cfg.decoder_layers)
+            .map(|i| {
+                Block::load(
+                    d,
+                    cfg.decoder_attention_heads,
+                    cfg.decoder_ffn_dim,
+                    true,
+                    vb.pp(format!("layers.{i}")),
+                )
+            })
+            .collect::<Result<_>>()?;
+        Ok(Self {
+            embed: candle_nn::embedding(cfg.vocab_size, d, vb.pp("embed_tokens"))?,
+            positions: vb.get((cfg.max_target_positions, d), "embed_positions.weight")?,
+            blocks,
+            ln: layer_norm(d, vb.pp("layer_norm"))?,
+        })
+    }
+}
+
+/// Encoder and decoder, loaded from a Hugging Face Whisper checkpoint.
+#[derive(Debug, Clone)]
+pub struct Whisper {
+    encoder: Encoder,
+    decoder: Decoder,
+    max_target_positions: usize,
+}
+
+impl Whisper {
+    /// Load from a var builder rooted at the checkpoint (names start with `model.`).
+    pub fn load(cfg: &Config, vb: VarBuilder) -> Result<Self> {
+        Ok(Self {
+            encoder: Encoder::load(cfg, vb.pp("model.encoder"))?,
+            decoder: Decoder::load(cfg, vb.pp("model.decoder"))?,
+            max_target_positions: cfg.max_target_positions,
+        })
+    }
+
+    /// Encode a `[1, n_mels, 3000]` log-mel window into `[1, 1500, d]` audio features.
+    pub fn encode(&self, mel: &Tensor) -> Result<Tensor> {
+        self.encoder.forward(mel)
+    }
+
+    /// A fresh decoder state for one window's audio features `[batch, 1500, d]`.
+    pub fn new_cache(&self, audio_features: &Tensor) -> Result<KvCache> {
+        let cross_kv = self
+            .decoder
+            .blocks
+            .iter()
+            .filter_map(|b| b.cross.as_ref())
+            .map(|(attn, _)| attn.keys_values(audio_features))
+            .collect::<Result<_>>()?;
+        Ok(KvCache {
+            self_kv: vec![None; self.decoder.blocks.len()],
+            cross_kv,
+            len: 0,
+        })
+    }
+
+    /// Run `tokens` (appended after what `cache` holds) through the decoder
+    /// and return the final hidden states `[1, tokens.len(), d]`.
+    pub fn decode(&self, tokens: &[u32], cache: &mut KvCache) -> Result<Tensor> {
+        let ids = Tensor::new(tokens, self.decoder.positions.device())?.unsqueeze(0)?;
+        self.decode_batch(&ids, cache)
+    }
+
+    /// Run a batch of token rows `[batch, n]` (u32) after what `cache` holds
+    /// (a cache made for the same batch size); returns `[batch, n, d]`.
+    pub fn decode_batch(&self, ids: &Tensor, cache: &mut KvCache) -> Result<Tensor> {
+        let (_, n) = ids.dims2()?;
+        let offset = cache.len;
+        if offset + n > self.max_target_positions {
+            candle_core::bail!(
+                "decoder context is {} tokens, asked for {}",
+                self.max_target_positions,
+                offset + n
+            );
+        }
+        let device = self.decoder.positions.device();
+        let mut x = self
+            .decoder
+            .embed
+            .forward(ids)?
+            .broadcast_add(&self.decoder.positions.narrow(0, offset, n)?)?;
+        // New token i (at position offset + i) may see cached positions and
+        // new ones up to itself. One new token needs no mask.
+        let mask = if n > 1 {
+            let total = offset + n;
+            let values: Vec<f32> = (0..n)
+                .flat_map(|i| {
+                    (0..total).map(move |j| {
+                        if j > offset + i {
+                            f32::NEG_INFINITY
+                        } else {
+                            0.0
+                        }
+                    })
+                })
+                .collect();
+            Some(Tensor::from_vec(values, (n, total), device)?)
+        } else {
+            None
+        };
+        for (i, block) in self.decoder.blocks.iter().enumerate() {
+            let h = block.attn_ln.forward(&x)?;
+            let (k_new, v_new) = block.attn.keys_values(&h)?;
+            let (k, v) = match cache.self_kv[i].take() {
+                Some((k, v)) => (
+                    Tensor::cat(&[&k, &k_new], 2)?,
+                    Tensor::cat(&[&v, &v_new], 2)?,
+                ),
+                None => (k_new, v_new),
+            };
+            x = (&x + block.attn.attend(&h, &k, &v, mask.as_ref())?)?;
+            cache.self_kv[i] = Some((k, v));
+            if let (Some((attn, ln)), Some((ck, cv))) = (&block.cross, cache.cross_kv.get(i)) {
+                x = (&x + attn.attend(&ln.forward(&x)?, ck, cv, None)?)?;
+            }
+            x = block.mlp(&x)?;
+        }
+        cache.len += n;
+        self.decoder.ln.forward(&x)
+    }
+
+    /// Logits over the vocabulary for hidden states `[rows, d]` → `[rows, vocab]`,
+    /// with the output projection tied to the token embedding.
+    pub fn logits(&self, hidden: &Tensor) -> Result<Tensor> {
+        hidden.matmul(&self.decoder.embed.embeddings().t()?)
+    }
+}
