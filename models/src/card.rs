@@ -45,7 +45,12 @@ impl ModelList {
 
 impl ModelCard {
     /// The card of a resolved model served by `service`, loaded at `created`.
-    pub fn from_resolved(model: &ResolvedModel, service: &str, created: u64, aliases: Vec<String>) -> Self {
+    pub fn from_resolved(
+        model: &ResolvedModel,
+        service: &str,
+        created: u64,
+        aliases: Vec<String>,
+    ) -> Self {
         Self {
             id: model.name.clone(),
             object: "model".into(),

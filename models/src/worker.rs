@@ -76,7 +76,9 @@ impl<M: Send + 'static> ModelWorker<M> {
             TrySendError::Full(_) => WorkerError::Busy(self.name.clone()),
             TrySendError::Disconnected(_) => WorkerError::Stopped(self.name.clone()),
         })?;
-        answer.await.map_err(|_| WorkerError::Stopped(self.name.clone()))
+        answer
+            .await
+            .map_err(|_| WorkerError::Stopped(self.name.clone()))
     }
 }
 

@@ -22,7 +22,9 @@ use axum::response::Response;
 use axum::routing::{any, get};
 use stratus_kit::ApiError;
 use stratus_kit::health::{self, Readiness};
-use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::trace::TraceLayer;
 
 pub use routing::{Upstream, UpstreamError, Upstreams};
@@ -41,7 +43,9 @@ struct MakeUuidV7;
 
 impl MakeRequestId for MakeUuidV7 {
     fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
-        HeaderValue::from_str(&uuid::Uuid::now_v7().to_string()).ok().map(RequestId::new)
+        HeaderValue::from_str(&uuid::Uuid::now_v7().to_string())
+            .ok()
+            .map(RequestId::new)
     }
 }
 
@@ -74,7 +78,10 @@ pub fn router(state: GatewayState, readiness: Readiness) -> Router {
         .layer(SetRequestIdLayer::x_request_id(MakeUuidV7))
 }
 
-async fn forward_speech(State(state): State<GatewayState>, request: Request<Body>) -> Result<Response, ApiError> {
+async fn forward_speech(
+    State(state): State<GatewayState>,
+    request: Request<Body>,
+) -> Result<Response, ApiError> {
     let upstream = state
         .upstreams
         .speech
@@ -83,11 +90,16 @@ async fn forward_speech(State(state): State<GatewayState>, request: Request<Body
     Ok(upstream.forward(request).await?)
 }
 
-async fn forward_language(State(state): State<GatewayState>, request: Request<Body>) -> Result<Response, ApiError> {
+async fn forward_language(
+    State(state): State<GatewayState>,
+    request: Request<Body>,
+) -> Result<Response, ApiError> {
     let upstream = state
         .upstreams
         .language
         .as_ref()
-        .ok_or(UpstreamError::NotConfigured { service: "language" })?;
+        .ok_or(UpstreamError::NotConfigured {
+            service: "language",
+        })?;
     Ok(upstream.forward(request).await?)
 }

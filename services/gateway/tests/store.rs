@@ -9,11 +9,16 @@ use stratus_gateway::Store;
 async fn fresh_postgres() -> String {
     let admin_url = std::env::var("STRATUS_TEST_POSTGRES")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let admin = sqlx::PgPool::connect(&admin_url).await.expect("PostgreSQL for tests");
+    let admin = sqlx::PgPool::connect(&admin_url)
+        .await
+        .expect("PostgreSQL for tests");
     let name = format!("stratus_test_{}", uuid::Uuid::now_v7().simple());
     // `name` is made here from a UUID: nothing a user controls.
     let create = format!("CREATE DATABASE {name}");
-    sqlx::query(sqlx::AssertSqlSafe(create.as_str())).execute(&admin).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(create.as_str()))
+        .execute(&admin)
+        .await
+        .unwrap();
     let base = admin_url.rsplit_once('/').unwrap().0;
     format!("{base}/{name}")
 }
@@ -52,7 +57,13 @@ async fn postgres_store() {
 #[tokio::test]
 async fn bad_urls_are_clear_errors() {
     let err = Store::open("mysql://x").await.unwrap_err().to_string();
-    assert!(err.contains("sqlite://") && err.contains("postgres://"), "{err}");
-    let err = Store::open("postgres://nobody:pw@127.0.0.1:1/none").await.unwrap_err().to_string();
+    assert!(
+        err.contains("sqlite://") && err.contains("postgres://"),
+        "{err}"
+    );
+    let err = Store::open("postgres://nobody:pw@127.0.0.1:1/none")
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(!err.contains("pw@"), "password leaked: {err}");
 }

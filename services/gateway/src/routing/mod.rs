@@ -27,7 +27,10 @@ pub enum UpstreamError {
         detail: String,
     },
     #[error("{service} service answered something unusable: {detail}")]
-    BadResponse { service: &'static str, detail: String },
+    BadResponse {
+        service: &'static str,
+        detail: String,
+    },
 }
 
 impl From<UpstreamError> for ApiError {
@@ -43,7 +46,10 @@ impl From<UpstreamError> for ApiError {
 /// One upstream service.
 #[derive(Clone)]
 pub enum Upstream {
-    InProcess { service: &'static str, router: Router },
+    InProcess {
+        service: &'static str,
+        router: Router,
+    },
     Http {
         service: &'static str,
         base_url: String,
@@ -55,7 +61,9 @@ impl std::fmt::Debug for Upstream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Upstream::InProcess { service, .. } => write!(f, "InProcess({service})"),
-            Upstream::Http { service, base_url, .. } => write!(f, "Http({service}, {base_url})"),
+            Upstream::Http {
+                service, base_url, ..
+            } => write!(f, "Http({service}, {base_url})"),
         }
     }
 }
@@ -96,7 +104,10 @@ impl Upstream {
     }
 
     /// Send `request` to the upstream and stream its response back.
-    pub async fn forward(&self, mut request: Request<Body>) -> Result<Response<Body>, UpstreamError> {
+    pub async fn forward(
+        &self,
+        mut request: Request<Body>,
+    ) -> Result<Response<Body>, UpstreamError> {
         strip_hop_by_hop(request.headers_mut());
         match self {
             Upstream::InProcess { router, .. } => match router.clone().oneshot(request).await {
@@ -108,7 +119,11 @@ impl Upstream {
                 base_url,
                 client,
             } => {
-                let path = request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+                let path = request
+                    .uri()
+                    .path_and_query()
+                    .map(|p| p.as_str())
+                    .unwrap_or("/");
                 let url = format!("{base_url}{path}");
                 let (parts, body) = request.into_parts();
                 let stream = body.into_data_stream();
@@ -116,17 +131,22 @@ impl Upstream {
                     .request(parts.method, &url)
                     .headers(parts.headers)
                     .body(reqwest::Body::wrap_stream(stream));
-                let response = upstream_request.send().await.map_err(|e| UpstreamError::Unreachable {
-                    service,
-                    url: base_url.clone(),
-                    detail: e.to_string(),
-                })?;
+                let response =
+                    upstream_request
+                        .send()
+                        .await
+                        .map_err(|e| UpstreamError::Unreachable {
+                            service,
+                            url: base_url.clone(),
+                            detail: e.to_string(),
+                        })?;
                 let mut builder = Response::builder().status(response.status());
                 if let Some(headers) = builder.headers_mut() {
                     headers.extend(response.headers().clone());
                     strip_hop_by_hop(headers);
                 }
-                let body = Body::from_stream(response.bytes_stream().map_err(std::io::Error::other));
+                let body =
+                    Body::from_stream(response.bytes_stream().map_err(std::io::Error::other));
                 builder.body(body).map_err(|e| UpstreamError::BadResponse {
                     service,
                     detail: e.to_string(),
@@ -136,11 +156,17 @@ impl Upstream {
     }
 
     /// GET `path` and parse the JSON body of a 2xx answer.
-    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, UpstreamError> {
-        let request = Request::get(path).body(Body::empty()).map_err(|e| UpstreamError::BadResponse {
-            service: self.service(),
-            detail: e.to_string(),
-        })?;
+    pub async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<T, UpstreamError> {
+        let request =
+            Request::get(path)
+                .body(Body::empty())
+                .map_err(|e| UpstreamError::BadResponse {
+                    service: self.service(),
+                    detail: e.to_string(),
+                })?;
         let response = self.forward(request).await?;
         let status = response.status();
         let bytes = axum::body::to_bytes(response.into_body(), 16 << 20)
@@ -163,13 +189,17 @@ impl Upstream {
 
     /// Whether the upstream's `/readyz` answers 200.
     pub async fn ready(&self) -> Result<(), String> {
-        let request = Request::get("/readyz").body(Body::empty()).map_err(|e| e.to_string())?;
+        let request = Request::get("/readyz")
+            .body(Body::empty())
+            .map_err(|e| e.to_string())?;
         let response = self.forward(request).await.map_err(|e| e.to_string())?;
         if response.status() == StatusCode::OK {
             return Ok(());
         }
         let status = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap_or_default();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap_or_default();
         let detail = serde_json::from_slice::<serde_json::Value>(&bytes)
             .ok()
             .and_then(|v| v["error"]["message"].as_str().map(String::from))

@@ -10,7 +10,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 /// What can go wrong with the store.
 #[derive(Debug, thiserror::Error)]
@@ -42,7 +44,10 @@ impl Store {
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         let store = if let Some(path) = url.strip_prefix("sqlite://") {
             let path = path.split('?').next().unwrap_or(path);
-            if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
+            if let Some(parent) = Path::new(path)
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+            {
                 std::fs::create_dir_all(parent).map_err(|source| StoreError::CreateDir {
                     path: parent.display().to_string(),
                     source,
@@ -55,7 +60,10 @@ impl Store {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(5));
-            let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .connect_with(options)
+                .await?;
             Store::Sqlite(pool)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let pool = PgPoolOptions::new()
@@ -108,23 +116,29 @@ impl Store {
                 .bind(&fresh)
                 .execute(pool)
                 .await?;
-                Ok(sqlx::query_scalar("SELECT id FROM stratus_instance ORDER BY created_at LIMIT 1")
-                    .fetch_one(pool)
-                    .await?)
+                Ok(sqlx::query_scalar(
+                    "SELECT id FROM stratus_instance ORDER BY created_at LIMIT 1",
+                )
+                .fetch_one(pool)
+                .await?)
             }
             Store::Postgres(pool) => {
                 // Serialise first starts so two replicas cannot both insert.
                 let mut tx = pool.begin().await?;
-                sqlx::query("LOCK TABLE stratus_instance IN EXCLUSIVE MODE").execute(&mut *tx).await?;
+                sqlx::query("LOCK TABLE stratus_instance IN EXCLUSIVE MODE")
+                    .execute(&mut *tx)
+                    .await?;
                 sqlx::query(
                     "INSERT INTO stratus_instance (id, created_at) SELECT $1, now() WHERE NOT EXISTS (SELECT 1 FROM stratus_instance)",
                 )
                 .bind(&fresh)
                 .execute(&mut *tx)
                 .await?;
-                let id = sqlx::query_scalar("SELECT id FROM stratus_instance ORDER BY created_at LIMIT 1")
-                    .fetch_one(&mut *tx)
-                    .await?;
+                let id = sqlx::query_scalar(
+                    "SELECT id FROM stratus_instance ORDER BY created_at LIMIT 1",
+                )
+                .fetch_one(&mut *tx)
+                .await?;
                 tx.commit().await?;
                 Ok(id)
             }
@@ -152,7 +166,10 @@ mod tests {
 
     #[test]
     fn passwords_are_redacted() {
-        assert_eq!(redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(
+            redact("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
         assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redact("sqlite://./data/x.db"), "sqlite://./data/x.db");
     }
