@@ -7,7 +7,12 @@
 //! core through their own thread pool, so more concurrent forward passes
 //! would only fight over the same cores.
 
+use std::collections::BTreeMap;
 use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, RwLock};
+
+use crate::card::ModelCard;
+use crate::store::ResolvedModel;
 
 type Job<M> = Box<dyn FnOnce(&mut M) + Send>;
 
@@ -21,10 +26,17 @@ pub enum WorkerError {
 }
 
 /// Handle to a model running on its own thread.
-#[derive(Debug)]
 pub struct ModelWorker<M> {
     name: String,
     sender: SyncSender<Job<M>>,
+}
+
+impl<M> std::fmt::Debug for ModelWorker<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModelWorker")
+            .field("name", &self.name)
+            .finish()
+    }
 }
 
 impl<M> Clone for ModelWorker<M> {
@@ -45,6 +57,41 @@ impl<M: Send + 'static> ModelWorker<M> {
             .name(format!("model-{name}"))
             .spawn(move || {
                 // Ends when every handle is dropped.
+                while let Ok(job) = receiver.recv() {
+                    job(&mut model);
+                }
+            })?;
+        Ok(Self {
+            name: name.to_string(),
+            sender,
+        })
+    }
+
+    /// Start a thread that first loads the model with `load` (weights are
+    /// read there, not on the async runtime), then runs queued jobs. `loaded`
+    /// hears how loading went; on success the handle is usable at once.
+    pub fn spawn_loading<L, D>(
+        name: &str,
+        queue_capacity: usize,
+        load: L,
+        loaded: D,
+    ) -> std::io::Result<Self>
+    where
+        L: FnOnce() -> crate::Result<M> + Send + 'static,
+        D: FnOnce(crate::Result<()>) + Send + 'static,
+    {
+        let (sender, receiver) = sync_channel::<Job<M>>(queue_capacity);
+        std::thread::Builder::new()
+            .name(format!("model-{name}"))
+            .spawn(move || {
+                let mut model = match load() {
+                    Ok(model) => model,
+                    Err(e) => {
+                        loaded(Err(e));
+                        return;
+                    }
+                };
+                loaded(Ok(()));
                 while let Ok(job) = receiver.recv() {
                     job(&mut model);
                 }
@@ -80,6 +127,127 @@ impl<M: Send + 'static> ModelWorker<M> {
             .await
             .map_err(|_| WorkerError::Stopped(self.name.clone()))
     }
+}
+
+/// The models of one kind a service has loaded, by name, with the cards
+/// `/v1/models` lists. Entries appear when their load finishes.
+pub struct WorkerSet<M> {
+    workers: Arc<RwLock<BTreeMap<String, ModelWorker<M>>>>,
+}
+
+impl<M> std::fmt::Debug for WorkerSet<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let map = self.workers.read().unwrap_or_else(|p| p.into_inner());
+        f.debug_list().entries(map.keys()).finish()
+    }
+}
+
+impl<M> Clone for WorkerSet<M> {
+    fn clone(&self) -> Self {
+        Self {
+            workers: self.workers.clone(),
+        }
+    }
+}
+
+impl<M> Default for WorkerSet<M> {
+    fn default() -> Self {
+        Self {
+            workers: Arc::default(),
+        }
+    }
+}
+
+impl<M: Send + 'static> WorkerSet<M> {
+    /// The loaded model `name`.
+    pub fn get(&self, name: &str) -> Option<ModelWorker<M>> {
+        // Poisoning only means a writer panicked while inserting into a
+        // plain map, which leaves it intact.
+        self.workers
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .cloned()
+    }
+
+    /// Names of the loaded models.
+    pub fn names(&self) -> Vec<String> {
+        self.workers
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    fn insert(&self, worker: ModelWorker<M>) {
+        let mut map = self.workers.write().unwrap_or_else(|p| p.into_inner());
+        map.insert(worker.name().to_string(), worker);
+    }
+}
+
+/// Cards of every model a service has loaded.
+#[derive(Debug, Clone, Default)]
+pub struct LoadedCards(Arc<RwLock<Vec<ModelCard>>>);
+
+impl LoadedCards {
+    /// Add the card of a model that finished loading.
+    pub fn add(&self, card: ModelCard) {
+        self.0.write().unwrap_or_else(|p| p.into_inner()).push(card);
+    }
+
+    /// Every card, sorted by id.
+    pub fn list(&self) -> Vec<ModelCard> {
+        let mut cards = self.0.read().unwrap_or_else(|p| p.into_inner()).clone();
+        cards.sort_by(|a, b| a.id.cmp(&b.id));
+        cards
+    }
+}
+
+/// How a background load ended, for a service's readiness.
+pub type LoadReport = Box<dyn FnOnce(&str, crate::Result<()>) + Send>;
+
+/// Load `model` in the background into `set`: on success its card joins
+/// `cards` and the worker joins `set`; either way `report` hears of it.
+pub fn load_into<M, L>(
+    set: &WorkerSet<M>,
+    cards: &LoadedCards,
+    model: &ResolvedModel,
+    service: &str,
+    queue_capacity: usize,
+    load: L,
+    report: LoadReport,
+) -> std::io::Result<()>
+where
+    M: Send + 'static,
+    L: FnOnce() -> crate::Result<M> + Send + 'static,
+{
+    let name = model.name.clone();
+    let card = ModelCard::from_resolved(model, service, unix_now(), Vec::new());
+    let (set_on_load, cards_on_load) = (set.clone(), cards.clone());
+    let handle_slot: Arc<std::sync::Mutex<Option<ModelWorker<M>>>> = Arc::default();
+    let slot = handle_slot.clone();
+    // Held until the handle is stored, so a load that finishes at once
+    // still finds it.
+    let mut guard = handle_slot.lock().unwrap_or_else(|p| p.into_inner());
+    let worker = ModelWorker::spawn_loading(&model.name, queue_capacity, load, move |result| {
+        if result.is_ok() {
+            if let Some(worker) = slot.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                set_on_load.insert(worker);
+                cards_on_load.add(card);
+            }
+        }
+        report(&name, result);
+    })?;
+    *guard = Some(worker);
+    Ok(())
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 #[cfg(test)]

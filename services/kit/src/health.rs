@@ -83,6 +83,21 @@ impl Readiness {
         );
     }
 
+    /// Record how loading `component` ended, and log it (a failed load is
+    /// the operator's to fix, so it is an error in the log too).
+    pub fn loaded<E: std::fmt::Display>(&self, component: &str, result: Result<(), E>) {
+        match result {
+            Ok(()) => {
+                tracing::info!(component, "loaded");
+                self.ready(component);
+            }
+            Err(e) => {
+                tracing::error!(component, error = %e, "failed to load");
+                self.failed(component, e.to_string());
+            }
+        }
+    }
+
     /// A check run at every `/readyz` (e.g. the store answers a query).
     pub fn add_probe<F>(&self, component: &str, probe: F)
     where

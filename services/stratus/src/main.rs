@@ -1,1 +1,83 @@
-fn main() {}
+//! # stratus — the one binary
+//!
+//! ## Layout
+//! - [`cli`] — flags, environment and config-file knobs.
+//! - `commands/serve.rs` — `serve`, `gateway`, `speech`, `language`: build
+//!   the routers, pull/load models, listen, shut down gracefully.
+//! - `commands/models.rs` — `models pull|list|verify|remove`.
+//! - [`error`] — what a command can fail with, and its exit message.
+
+mod cli;
+mod commands;
+mod error;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, FromArgMatches};
+use stratus_kit::config::ConfigFile;
+
+use crate::cli::{Cli, Command};
+use crate::error::CliError;
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), CliError> {
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).map_err(|e| CliError::Usage(e.to_string()))?;
+    stratus_kit::telemetry::init(cli.log_format, &cli.log);
+    let file = match &cli.config {
+        Some(path) => {
+            let file = ConfigFile::load(path)?;
+            file.check_keys(&Cli::command())?;
+            file
+        }
+        None => ConfigFile::default(),
+    };
+    let (_, sub) = matches
+        .subcommand()
+        .ok_or_else(|| CliError::Usage("a command is required; see --help".into()))?;
+    match cli.command {
+        Command::Serve(args) => {
+            runtime()?.block_on(commands::serve::serve(file.layer_under(args, sub)?))
+        }
+        Command::Gateway(args) => {
+            runtime()?.block_on(commands::serve::gateway(file.layer_under(args, sub)?))
+        }
+        Command::Speech(args) => {
+            runtime()?.block_on(commands::serve::speech(file.layer_under(args, sub)?))
+        }
+        Command::Language(args) => {
+            runtime()?.block_on(commands::serve::language(file.layer_under(args, sub)?))
+        }
+        Command::Models(mut args) => {
+            if let Some(path) = file.table.get("home").and_then(|v| v.as_str())
+                && !matches!(
+                    sub.value_source("home"),
+                    Some(
+                        clap::parser::ValueSource::CommandLine
+                            | clap::parser::ValueSource::EnvVariable
+                    )
+                )
+            {
+                args.home.home = path.into();
+            }
+            commands::models::run(args)
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(CliError::Runtime)
+}

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use stratus_kit::ApiError;
-use stratus_kit::models::ModelList;
+use stratus_models::card::ModelList;
 
 use crate::GatewayState;
 

