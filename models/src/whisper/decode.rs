@@ -49,6 +49,10 @@ impl WindowResult {
 pub struct LogitFilter<'a> {
     pub specials: &'a SpecialTokens,
     pub suppression: &'a Suppression,
+    /// Whether the window is decoded with timestamp tokens. Without them
+    /// (`<|notimestamps|>` in the prompt) the timestamp rules do not apply
+    /// and timestamp tokens are suppressed, so the window is text only.
+    pub timestamps: bool,
 }
 
 fn set(logits: &mut [f32], range: std::ops::Range<usize>) {
@@ -88,7 +92,15 @@ impl LogitFilter<'_> {
         for &id in &self.suppression.always {
             suppress(logits, id);
         }
-        self.timestamp_rules(logits, sampled, st);
+        if self.timestamps {
+            self.timestamp_rules(logits, sampled, st);
+        } else {
+            // OpenAI leaves timestamp tokens unsuppressed here (the model
+            // rarely emits them after <|notimestamps|>); suppressing them
+            // keeps a text-only window free of stray times.
+            suppress(logits, st.no_timestamps);
+            set(logits, st.timestamp_begin as usize..logits.len());
+        }
     }
 
     /// `ApplyTimestampRules`: timestamps come in pairs around text, never go
@@ -257,6 +269,10 @@ mod tests {
     const VOCAB: usize = 20 + 1501;
 
     fn allowed(sampled: &[u32], logits: &mut [f32]) -> Vec<u32> {
+        allowed_in(true, sampled, logits)
+    }
+
+    fn allowed_in(timestamps: bool, sampled: &[u32], logits: &mut [f32]) -> Vec<u32> {
         let st = specials();
         let sup = Suppression {
             always: vec![3],
@@ -265,6 +281,7 @@ mod tests {
         LogitFilter {
             specials: &st,
             suppression: &sup,
+            timestamps,
         }
         .apply(logits, sampled);
         (0..logits.len() as u32)
@@ -277,6 +294,32 @@ mod tests {
         let mut logits = vec![0.0; VOCAB];
         let ok = allowed(&[], &mut logits);
         assert_eq!(ok, (20..=70).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn without_timestamps_only_text_and_eot_are_allowed() {
+        // First step: no blank, no end-of-text, no timestamp.
+        // (Other specials are the `always` list's business.)
+        let mut logits = vec![0.0; VOCAB];
+        let ok = allowed_in(false, &[], &mut logits);
+        assert_eq!(ok[..8], [0, 2, 4, 5, 6, 7, 8, 9]);
+        assert!(ok.iter().all(|&t| t != 10 && t < 19), "{ok:?}");
+        // Later: text or end-of-text, even when timestamps are likelier.
+        let mut logits = vec![5.0; VOCAB];
+        logits[5] = 0.0;
+        let ok = allowed_in(false, &[5], &mut logits);
+        assert_eq!(ok[..9], [0, 1, 2, 4, 5, 6, 7, 8, 9]);
+        assert!(ok.contains(&10) && ok.iter().all(|&t| t < 19), "{ok:?}");
+    }
+
+    #[test]
+    fn text_only_window_is_one_segment_and_a_whole_window() {
+        let st = specials();
+        let (segs, advance) = split_segments(&[1, 2, 4], &st, 30.0, 3000, 2);
+        assert_eq!(segs.len(), 1);
+        assert_eq!((segs[0].start, segs[0].end), (30.0, 60.0));
+        assert_eq!(segs[0].tokens, vec![1, 2, 4]);
+        assert_eq!(advance, 3000);
     }
 
     #[test]

@@ -5,9 +5,11 @@
 //!
 //! The decoding loop follows OpenAI's reference implementation
 //! (<https://github.com/openai/whisper>, `transcribe.py` and `decoding.py`):
-//! 30 s windows, each decoded greedily with timestamp tokens, and the next
-//! window starting at the last complete timestamp rather than at the 30 s
-//! boundary, so words cut by a window's end are decoded whole in the next.
+//! 30 s windows, each decoded greedily or by beam search. With timestamp
+//! tokens ([`TranscribeOptions::timestamps`]) the next window starts at the
+//! last complete timestamp rather than at the 30 s boundary, so words cut by
+//! a window's end are decoded whole in the next; without them (the default)
+//! each window is one segment and the next starts at its end.
 //!
 //! ## Layout
 //! - `mod.rs` (this file) — the public types ([`WhisperModel`],
@@ -128,6 +130,14 @@ pub struct TranscribeOptions {
     /// average log-probability is below `logprob_threshold`, is skipped as silence.
     pub no_speech_threshold: Option<f32>,
     pub logprob_threshold: Option<f32>,
+    /// Decode with timestamp tokens: segments with their own times, and
+    /// long audio advancing to the last complete segment (what srt, vtt and
+    /// verbose_json need). Off (the default, as OpenAI's API without
+    /// segment granularity), each 30 s window is decoded after
+    /// `<|notimestamps|>` into one segment spanning the window, and long
+    /// audio advances by whole windows. The two modes can word a sentence
+    /// differently: the timestamp tokens change what the model conditions on.
+    pub timestamps: bool,
 }
 
 impl Default for TranscribeOptions {
@@ -141,6 +151,7 @@ impl Default for TranscribeOptions {
             beam_size: None,
             no_speech_threshold: Some(0.6),
             logprob_threshold: Some(-1.0),
+            timestamps: false,
         }
     }
 }
@@ -400,6 +411,9 @@ impl WhisperModel {
                 Task::Translate => self.specials.translate,
             });
         }
+        if !opts.timestamps {
+            sot_sequence.push(self.specials.no_timestamps);
+        }
         let mut all_tokens: Vec<u32> = match &opts.prompt {
             None => Vec::new(),
             Some(Prompt::Tokens(ids)) => ids.clone(),
@@ -435,7 +449,7 @@ impl WhisperModel {
                 &all_tokens[prompt_reset_since..],
                 &sot_sequence,
                 max_new,
-                opts.beam_size.unwrap_or(1).max(1),
+                opts,
                 &mut timings,
             )?;
             let avg_logprob = result.avg_logprob();
@@ -553,17 +567,19 @@ impl WhisperModel {
     }
 
     /// Decode one window (`DecodingTask.run`): greedy, or beam search when
-    /// `beams > 1`.
+    /// `opts.beam_size > 1`; with timestamp rules when `opts.timestamps`.
     fn decode_window(
         &self,
         features: &Tensor,
         prompt: &[u32],
         sot_sequence: &[u32],
         max_new: usize,
-        beams: usize,
+        opts: &TranscribeOptions,
         timings: &mut Timings,
     ) -> Result<WindowResult> {
         let started = Instant::now();
+        let beams = opts.beam_size.unwrap_or(1).max(1);
+        let timestamps = opts.timestamps;
         let n_ctx = self.config.max_target_positions;
         let mut initial = Vec::new();
         if !prompt.is_empty() {
@@ -594,9 +610,9 @@ impl WhisperModel {
             None => 0.0,
         };
         let (tokens, sum_logprob) = if beams > 1 {
-            self.beam_search(first_logits, &mut cache, max_new, beams)?
+            self.beam_search(first_logits, &mut cache, max_new, beams, timestamps)?
         } else {
-            self.greedy(first_logits, &mut cache, max_new)?
+            self.greedy(first_logits, &mut cache, max_new, timestamps)?
         };
         timings.decode_s += started.elapsed().as_secs_f64();
         timings.decoded_tokens += cache.len();
@@ -614,10 +630,12 @@ impl WhisperModel {
         mut logits: Vec<f32>,
         cache: &mut KvCache,
         max_new: usize,
+        timestamps: bool,
     ) -> Result<(Vec<u32>, f64)> {
         let filter = LogitFilter {
             specials: &self.specials,
             suppression: &self.suppression,
+            timestamps,
         };
         let n_ctx = self.config.max_target_positions;
         let mut tokens = Vec::new();
@@ -654,10 +672,12 @@ impl WhisperModel {
         cache: &mut KvCache,
         max_new: usize,
         beams: usize,
+        timestamps: bool,
     ) -> Result<(Vec<u32>, f64)> {
         let filter = LogitFilter {
             specials: &self.specials,
             suppression: &self.suppression,
+            timestamps,
         };
         let eot = self.specials.eot;
         let n_ctx = self.config.max_target_positions;
@@ -787,6 +807,9 @@ mod tests {
         assert_eq!(o.task, Task::Translate);
         assert_eq!(o.prompt, Some(Prompt::Text("Marianne".into())));
         assert_eq!(o.max_tokens_per_window, 224);
+        assert!(!o.timestamps);
+        let o: TranscribeOptions = serde_json::from_str(r#"{"timestamps":true}"#).unwrap();
+        assert!(o.timestamps);
         let o: TranscribeOptions = serde_json::from_str(r#"{"prompt":[1,2]}"#).unwrap();
         assert_eq!(o.prompt, Some(Prompt::Tokens(vec![1, 2])));
     }
