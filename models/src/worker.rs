@@ -231,11 +231,11 @@ where
     // still finds it.
     let mut guard = handle_slot.lock().unwrap_or_else(|p| p.into_inner());
     let worker = ModelWorker::spawn_loading(&model.name, queue_capacity, load, move |result| {
-        if result.is_ok() {
-            if let Some(worker) = slot.lock().unwrap_or_else(|p| p.into_inner()).take() {
-                set_on_load.insert(worker);
-                cards_on_load.add(card);
-            }
+        if result.is_ok()
+            && let Some(worker) = slot.lock().unwrap_or_else(|p| p.into_inner()).take()
+        {
+            set_on_load.insert(worker);
+            cards_on_load.add(card);
         }
         report(&name, result);
     })?;

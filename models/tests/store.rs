@@ -1,6 +1,8 @@
 //! The model store on real packages: pull, verify, remove, and every way a
 //! download or a model folder can be damaged.
 
+#![expect(clippy::unwrap_used, reason = "helpers outside #[test] fns: fail with the value seen")]
+
 mod common;
 
 use std::path::{Path, PathBuf};

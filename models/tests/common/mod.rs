@@ -3,7 +3,10 @@
 //! that survives between runs (`$STRATUS_TEST_CACHE`, default
 //! `target/tmp/stratus-test-cache`); evaluation data comes from
 //! `$STRATUS_TESTDATA` (filled by `scripts/fetch-testdata`).
+// Each test crate uses a different part of this module, so whether an item
+// is dead depends on the includer; `expect` cannot express that.
 #![allow(dead_code)]
+#![expect(clippy::unwrap_used, clippy::panic, reason = "test support: fail with the value seen")]
 
 use std::path::PathBuf;
 

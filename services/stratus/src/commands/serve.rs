@@ -229,10 +229,8 @@ fn provision_in_background(store: ModelStore, names: Vec<String>, targets: Targe
             .get(name)
             .map(|e| e.task)
             .or_else(|_| store.resolve(name).map(|r| r.task));
-        if let Ok(task) = task {
-            if let Some(readiness) = readiness_for(&targets, task) {
-                readiness.starting(name, "waiting to be pulled and loaded");
-            }
+        if let Some(readiness) = task.ok().and_then(|task| readiness_for(&targets, task)) {
+            readiness.starting(name, "waiting to be pulled and loaded");
         }
     }
     std::thread::spawn(move || {
