@@ -51,20 +51,8 @@ impl<M> Clone for ModelWorker<M> {
 impl<M: Send + 'static> ModelWorker<M> {
     /// Move `model` onto a new thread that runs queued jobs in order; at most
     /// `queue_capacity` jobs wait.
-    pub fn spawn(name: &str, queue_capacity: usize, mut model: M) -> std::io::Result<Self> {
-        let (sender, receiver) = sync_channel::<Job<M>>(queue_capacity);
-        std::thread::Builder::new()
-            .name(format!("model-{name}"))
-            .spawn(move || {
-                // Ends when every handle is dropped.
-                while let Ok(job) = receiver.recv() {
-                    job(&mut model);
-                }
-            })?;
-        Ok(Self {
-            name: name.to_string(),
-            sender,
-        })
+    pub fn spawn(name: &str, queue_capacity: usize, model: M) -> std::io::Result<Self> {
+        Self::spawn_loading(name, queue_capacity, move || Ok(model), |_| {})
     }
 
     /// Start a thread that first loads the model with `load` (weights are

@@ -92,36 +92,39 @@ pub async fn gateway(args: GatewayArgs) -> Result<(), CliError> {
 }
 
 pub async fn speech(args: ServiceArgs) -> Result<(), CliError> {
-    let models = model_store(&args.home, &args.model)?;
-    let names = wanted_models(&models, &args.model, Some(ServiceKind::Speech))?;
-    let service = SpeechService::new(speech_config(&args.model), Readiness::default());
-    let listener = bind(args.listen).await?;
-    let app = service.router();
-    provision_in_background(
-        models,
-        names,
-        Targets {
-            speech: Some(service),
-            language: None,
-        },
-    );
-    run_server(listener, app).await
+    single_service(args, ServiceKind::Speech).await
 }
 
 pub async fn language(args: ServiceArgs) -> Result<(), CliError> {
+    single_service(args, ServiceKind::Language).await
+}
+
+/// One service alone, as a replica behind a gateway.
+async fn single_service(args: ServiceArgs, kind: ServiceKind) -> Result<(), CliError> {
     let models = model_store(&args.home, &args.model)?;
-    let names = wanted_models(&models, &args.model, Some(ServiceKind::Language))?;
-    let service = LanguageService::new(language_config(&args.model), Readiness::default());
+    let names = wanted_models(&models, &args.model, Some(kind))?;
+    let (targets, app) = match kind {
+        ServiceKind::Speech => {
+            let service = SpeechService::new(speech_config(&args.model), Readiness::default());
+            let app = service.router();
+            let targets = Targets {
+                speech: Some(service),
+                language: None,
+            };
+            (targets, app)
+        }
+        ServiceKind::Language => {
+            let service = LanguageService::new(language_config(&args.model), Readiness::default());
+            let app = service.router();
+            let targets = Targets {
+                speech: None,
+                language: Some(service),
+            };
+            (targets, app)
+        }
+    };
     let listener = bind(args.listen).await?;
-    let app = service.router();
-    provision_in_background(
-        models,
-        names,
-        Targets {
-            speech: None,
-            language: Some(service),
-        },
-    );
+    provision_in_background(models, names, targets);
     run_server(listener, app).await
 }
 
