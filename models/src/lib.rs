@@ -12,6 +12,7 @@
 //!   folders registered by path.
 //! - [`convert`] — format converters written here: CTranslate2 Whisper →
 //!   safetensors, 4-bit ONNX → safetensors, GGUF vocab → tokenizer.json.
+//! - [`device`] — `--device cpu|cuda[:N]|metal[:N]`.
 //! - [`whisper`] — Whisper speech recognition on Candle.
 //! - [`bert`] — BERT-family encoders: token classification (PII) and
 //!   sentence embeddings.
@@ -24,6 +25,7 @@ pub mod bert;
 pub mod card;
 pub mod catalog;
 pub mod convert;
+pub mod device;
 pub mod error;
 pub mod fasttext;
 pub mod store;
