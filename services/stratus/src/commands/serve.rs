@@ -128,6 +128,7 @@ pub async fn language(args: ServiceArgs) -> Result<(), CliError> {
 fn speech_config(args: &ModelArgs) -> SpeechConfig {
     SpeechConfig {
         queue_capacity: args.queue_capacity,
+        ..SpeechConfig::default()
     }
 }
 
