@@ -5,9 +5,10 @@
 //! MKV, AIFF, CAF) and decodes its first audio track; every packet is mixed
 //! down to mono and pushed through [`resample::To16k`] at once, so only the
 //! 16 kHz result grows. A file that claims (in its header) or turns out (while
-//! decoding) to be longer than the limit stops early, and so does one whose
-//! body ends well before what its header declares: a lying header or a
-//! decompression bomb costs at most the limit's worth of work.
+//! decoding) to be longer than the limit, or to hold more raw samples than
+//! allowed, stops early: a decompression bomb costs at most the limit's worth
+//! of work. One whose data ends well before what its header declares (cut
+//! off, or lying) is refused once its real end is reached.
 //!
 //! [`decode`] is CPU work: call it on a blocking thread, never on the
 //! async runtime.
