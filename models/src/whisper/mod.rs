@@ -160,6 +160,9 @@ impl Default for TranscribeOptions {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Segment {
     pub id: usize,
+    /// Mel frame (10 ms) where the 30 s window that produced the segment
+    /// starts, as OpenAI's `seek`.
+    pub seek: usize,
     /// Seconds from the start of the audio.
     pub start: f64,
     pub end: f64,
@@ -481,6 +484,7 @@ impl WhisperModel {
                 all_tokens.extend(&piece.tokens);
                 segments.push(Segment {
                     id: segments.len(),
+                    seek,
                     start: piece.start,
                     end: piece.end.min(duration.max(piece.start)),
                     text,

@@ -1,12 +1,22 @@
 //! # stratus-speech
 //!
 //! The speech service: Whisper models on worker threads, behind an axum
-//! router. (Transcription and translation endpoints build on this.)
+//! router serving OpenAI's audio endpoints.
 //!
 //! ## Layout
-//! - [`SpeechService`] — loads models in the background and reports each to
-//!   readiness; [`SpeechService::router`] serves
-//!   `/v1/models`, `/healthz`, `/readyz`.
+//! - `lib.rs` (this file) — [`SpeechService`]: loads models in the
+//!   background, reports each to readiness, remembers what each can do
+//!   ([`ModelInfo`]); [`SpeechService::router`] serves every route.
+//! - [`api`] — `POST /v1/audio/transcriptions` and `/v1/audio/translations`:
+//!   the multipart form, choosing the model, the response formats.
+//! - [`audio`] — decoding any uploaded file to mono 16 kHz within limits.
+//! - [`error`] — [`SpeechError`] and its one mapping to the error envelope.
+
+pub mod api;
+pub mod audio;
+pub mod error;
+
+use std::sync::{Arc, RwLock};
 
 use axum::extract::State;
 use axum::routing::get;
@@ -19,20 +29,66 @@ use stratus_models::store::ResolvedModel;
 use stratus_models::whisper::WhisperModel;
 use stratus_models::worker::{LoadedCards, WorkerSet, load_into};
 
+pub use error::SpeechError;
+
 /// Knobs of the speech service.
 #[derive(Debug, Clone)]
 pub struct SpeechConfig {
     /// Requests that may wait per model before new ones are refused.
     pub queue_capacity: usize,
+    /// Largest uploaded file, in bytes (OpenAI's limit is 25 MiB); counted
+    /// while the upload streams in, so a bigger one is refused without
+    /// being held.
+    pub max_upload_bytes: usize,
+    /// Longest audio accepted, in seconds; checked against the header and
+    /// again while decoding.
+    pub max_audio_seconds: f64,
+    /// Most raw samples (all channels, at the file's rate) decoded per
+    /// upload: caps the work a decompression bomb or a many-channel
+    /// high-rate file can cause below the duration limit.
+    pub max_decoded_samples: u64,
 }
 
-/// Errors of the speech service layer.
-#[derive(Debug, thiserror::Error)]
-pub enum SpeechError {
-    #[error("model `{name}` is a {task} model; the speech service serves speech-to-text models")]
-    WrongTask { name: String, task: &'static str },
-    #[error("could not start a model thread: {0}")]
-    Thread(#[from] std::io::Error),
+impl Default for SpeechConfig {
+    fn default() -> Self {
+        Self {
+            queue_capacity: 8,
+            max_upload_bytes: 25 * 1024 * 1024,
+            max_audio_seconds: 2.0 * 3600.0,
+            // Two hours of 48 kHz stereo.
+            max_decoded_samples: 2 * 3600 * 48_000 * 2,
+        }
+    }
+}
+
+/// What a loaded model can do, known once it has loaded (the handlers
+/// decide with it without queueing behind inference).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelInfo {
+    pub name: String,
+    pub multilingual: bool,
+    /// Language codes it accepts.
+    pub languages: Vec<String>,
+}
+
+/// Loaded models in the order they finished loading: the first is the
+/// default (`whisper-1`).
+#[derive(Debug, Clone, Default)]
+pub struct ModelInfos(Arc<RwLock<Vec<ModelInfo>>>);
+
+impl ModelInfos {
+    fn add(&self, info: ModelInfo) {
+        // Poisoning only means a writer panicked pushing to a Vec, which
+        // leaves it intact.
+        let mut list = self.0.write().unwrap_or_else(|p| p.into_inner());
+        list.retain(|m| m.name != info.name);
+        list.push(info);
+    }
+
+    /// Every loaded model, first loaded first.
+    pub fn list(&self) -> Vec<ModelInfo> {
+        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
 }
 
 /// The speech service's state: the Whisper models it hosts.
@@ -40,6 +96,7 @@ pub enum SpeechError {
 pub struct SpeechService {
     pub whisper: WorkerSet<WhisperModel>,
     pub cards: LoadedCards,
+    pub infos: ModelInfos,
     pub readiness: Readiness,
     pub config: SpeechConfig,
 }
@@ -50,6 +107,7 @@ impl SpeechService {
         Self {
             whisper: WorkerSet::default(),
             cards: LoadedCards::default(),
+            infos: ModelInfos::default(),
             readiness,
             config,
         }
@@ -67,22 +125,36 @@ impl SpeechService {
         self.readiness.starting(&model.name, "loading");
         let dir = model.dir.clone();
         let readiness = self.readiness.clone();
+        let (infos, name) = (self.infos.clone(), model.name.clone());
         load_into(
             &self.whisper,
             &self.cards,
             model,
             "speech",
             self.config.queue_capacity,
-            move || WhisperModel::load(&dir, &Device::Cpu),
+            move || {
+                let whisper = WhisperModel::load(&dir, &Device::Cpu)?;
+                infos.add(ModelInfo {
+                    name,
+                    multilingual: whisper.is_multilingual(),
+                    languages: whisper
+                        .languages()
+                        .iter()
+                        .map(|l| (*l).to_owned())
+                        .collect(),
+                });
+                Ok(whisper)
+            },
             Box::new(move |name, result| readiness.loaded(name, result)),
         )?;
         Ok(())
     }
 
-    /// `/v1/models` and health routes.
+    /// The audio endpoints, `/v1/models` and health routes.
     pub fn router(&self) -> Router {
         Router::new()
             .route("/v1/models", get(list_models))
+            .merge(api::routes(&self.config))
             .with_state(self.clone())
             .merge(health::routes(self.readiness.clone()))
             .fallback(stratus_kit::error::not_found_fallback)

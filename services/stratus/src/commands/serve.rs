@@ -131,6 +131,7 @@ async fn single_service(args: ServiceArgs, kind: ServiceKind) -> Result<(), CliE
 fn speech_config(args: &ModelArgs) -> SpeechConfig {
     SpeechConfig {
         queue_capacity: args.queue_capacity,
+        ..SpeechConfig::default()
     }
 }
 

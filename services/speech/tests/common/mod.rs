@@ -1,0 +1,138 @@
+//! Test support for the speech service over real HTTP: the real
+//! whisper-tiny.en pulled through the store into the shared test cache
+//! (`$STRATUS_TEST_CACHE`, default `target/tmp/stratus-test-cache`), the
+//! pocketsphinx LibriVox clip from `$STRATUS_TESTDATA` (filled by
+//! `scripts/fetch-testdata`), re-encodings made with ffmpeg, and the speech
+//! router served on `127.0.0.1:0`.
+// Each test file uses a different part of this module.
+#![allow(dead_code)]
+#![expect(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test support: fail with the value seen"
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use stratus_kit::health::Readiness;
+use stratus_models::store::ModelStore;
+use stratus_speech::{SpeechConfig, SpeechService};
+
+pub const CLIP: &str = "librivox/sense_and_sensibility_01_austen_64kb-0880.wav";
+/// What greedy decoding (OpenAI's temperature 0) of tiny.en makes of
+/// [`CLIP`] (the reference says "ill disposed"; see models/tests/whisper.rs).
+pub const GREEDY_TEXT: &str = "he was not an old sposed young man";
+/// The clip's reference transcript (normalised).
+pub const REFERENCE_TEXT: &str = "he was not an ill disposed young man";
+
+pub fn cache_root() -> PathBuf {
+    std::env::var_os("STRATUS_TEST_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("stratus-test-cache"))
+}
+
+pub fn store() -> ModelStore {
+    ModelStore::open(&cache_root().join("home"))
+        .unwrap()
+        .with_package_cache(cache_root().join("packages"))
+}
+
+pub fn testdata_file(relative: &str) -> PathBuf {
+    let root = std::env::var_os("STRATUS_TESTDATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| cache_root().join("testdata"));
+    let path = root.join("usr/share/pocketsphinx/test/data").join(relative);
+    assert!(
+        path.is_file(),
+        "{} is missing: run `scripts/fetch-testdata` (scripts/test does)",
+        path.display()
+    );
+    path
+}
+
+/// Lowercase, punctuation dropped, hyphens as spaces, whitespace collapsed.
+pub fn normalise(text: &str) -> String {
+    text.to_lowercase()
+        .chars()
+        .map(|c| if c == '-' { ' ' } else { c })
+        .filter(|c| c.is_alphanumeric() || c.is_whitespace())
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A speech service with whisper-tiny.en loaded, served on a free port.
+pub struct Server {
+    pub base: String,
+    pub service: SpeechService,
+}
+
+impl Server {
+    pub async fn start(config: SpeechConfig) -> Server {
+        let resolved = tokio::task::spawn_blocking(|| {
+            let store = store();
+            store
+                .pull("whisper-tiny.en", false)
+                .unwrap_or_else(|e| panic!("pulling whisper-tiny.en: {e}"));
+            store.resolve("whisper-tiny.en").unwrap()
+        })
+        .await
+        .unwrap();
+        let service = SpeechService::new(config, Readiness::default());
+        service.load(&resolved).unwrap();
+        let started = Instant::now();
+        while service.whisper.get("whisper-tiny.en").is_none() {
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "whisper-tiny.en did not load"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let router = service.router();
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        Server { base, service }
+    }
+
+    /// POST a form to `path`.
+    pub async fn post(&self, path: &str, form: reqwest::multipart::Form) -> reqwest::Response {
+        reqwest::Client::new()
+            .post(format!("{}{path}", self.base))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// A form with `file` (named `filename`) and `fields`.
+pub fn form(bytes: Vec<u8>, filename: &str, fields: &[(&str, &str)]) -> reqwest::multipart::Form {
+    let mut form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(bytes).file_name(filename.to_owned()),
+    );
+    for (name, value) in fields {
+        form = form.text((*name).to_owned(), (*value).to_owned());
+    }
+    form
+}
+
+/// `input` re-encoded by ffmpeg with `args` into `out`.
+pub fn ffmpeg(input: &Path, args: &[&str], out: &Path) {
+    let status = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y", "-i"])
+        .arg(input)
+        .args(args)
+        .arg(out)
+        .status()
+        .unwrap_or_else(|e| {
+            panic!(
+                "ffmpeg could not run ({e}): install it (scripts/test does: apt-get install ffmpeg)"
+            )
+        });
+    assert!(status.success(), "ffmpeg {args:?} failed");
+}
