@@ -47,6 +47,8 @@ pub struct SpeechConfig {
     /// upload: caps the work a decompression bomb or a many-channel
     /// high-rate file can cause below the duration limit.
     pub max_decoded_samples: u64,
+    /// Where the models run (`--device`).
+    pub device: Device,
 }
 
 impl Default for SpeechConfig {
@@ -57,6 +59,7 @@ impl Default for SpeechConfig {
             max_audio_seconds: 2.0 * 3600.0,
             // Two hours of 48 kHz stereo.
             max_decoded_samples: 2 * 3600 * 48_000 * 2,
+            device: Device::Cpu,
         }
     }
 }
@@ -126,6 +129,7 @@ impl SpeechService {
         let dir = model.dir.clone();
         let readiness = self.readiness.clone();
         let (infos, name) = (self.infos.clone(), model.name.clone());
+        let device = self.config.device.clone();
         load_into(
             &self.whisper,
             &self.cards,
@@ -133,7 +137,7 @@ impl SpeechService {
             "speech",
             self.config.queue_capacity,
             move || {
-                let whisper = WhisperModel::load(&dir, &Device::Cpu)?;
+                let whisper = WhisperModel::load(&dir, &device)?;
                 infos.add(ModelInfo {
                     name,
                     multilingual: whisper.is_multilingual(),

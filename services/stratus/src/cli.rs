@@ -93,6 +93,27 @@ pub struct ModelArgs {
     /// requests time out after waiting.
     #[arg(long, env = "STRATUS_QUEUE_CAPACITY", default_value_t = 64)]
     pub queue_capacity: usize,
+
+    /// Where models run: cpu, cuda[:N] or metal[:N]. GPUs need a binary
+    /// built with `--features cuda` (or metal); asking for one without it
+    /// fails at start rather than silently running on the CPU.
+    #[arg(long, env = "STRATUS_DEVICE", default_value = "cpu")]
+    pub device: String,
+}
+
+/// Limits on audio uploads (speech service).
+#[derive(Debug, Clone, Args, Serialize, Deserialize)]
+pub struct SpeechLimitArgs {
+    /// Largest audio upload in bytes (OpenAI's limit is 25 MiB). Counted
+    /// while the upload streams in, so a bigger one is refused without being
+    /// held in memory.
+    #[arg(long, env = "STRATUS_MAX_UPLOAD_BYTES", default_value_t = 25 * 1024 * 1024)]
+    pub max_upload_bytes: usize,
+
+    /// Longest audio accepted, in seconds; checked against the file header
+    /// and again while decoding, so a lying header cannot tie up a worker.
+    #[arg(long, env = "STRATUS_MAX_AUDIO_SECONDS", default_value_t = 7200.0)]
+    pub max_audio_seconds: f64,
 }
 
 #[derive(Debug, Clone, Args, Serialize, Deserialize)]
@@ -114,6 +135,10 @@ pub struct ServeArgs {
     #[command(flatten)]
     #[serde(flatten)]
     pub model: ModelArgs,
+
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub speech_limits: SpeechLimitArgs,
 }
 
 #[derive(Debug, Clone, Args, Serialize, Deserialize)]
@@ -158,6 +183,10 @@ pub struct ServiceArgs {
     #[command(flatten)]
     #[serde(flatten)]
     pub model: ModelArgs,
+
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub speech_limits: SpeechLimitArgs,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -17,7 +17,7 @@ use stratus_models::store::ModelStore;
 use stratus_speech::{SpeechConfig, SpeechService};
 use tokio::net::TcpListener;
 
-use crate::cli::{GatewayArgs, HomeArgs, ModelArgs, ServeArgs, ServiceArgs};
+use crate::cli::{GatewayArgs, HomeArgs, ModelArgs, ServeArgs, ServiceArgs, SpeechLimitArgs};
 use crate::commands::open_store;
 use crate::error::CliError;
 
@@ -31,7 +31,10 @@ struct Targets {
 pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
     let models = model_store(&args.home, &args.model)?;
     let names = wanted_models(&models, &args.model, None)?;
-    let speech = SpeechService::new(speech_config(&args.model), Readiness::default());
+    let speech = SpeechService::new(
+        speech_config(&args.model, &args.speech_limits)?,
+        Readiness::default(),
+    );
     let language = LanguageService::new(language_config(&args.model), Readiness::default());
     let store = Store::open(&store_url(&args.store, &args.home)).await?;
     tracing::info!(backend = store.backend(), instance = %store.instance_id().await?, "store ready");
@@ -105,7 +108,10 @@ async fn single_service(args: ServiceArgs, kind: ServiceKind) -> Result<(), CliE
     let names = wanted_models(&models, &args.model, Some(kind))?;
     let (targets, app) = match kind {
         ServiceKind::Speech => {
-            let service = SpeechService::new(speech_config(&args.model), Readiness::default());
+            let service = SpeechService::new(
+                speech_config(&args.model, &args.speech_limits)?,
+                Readiness::default(),
+            );
             let app = service.router();
             let targets = Targets {
                 speech: Some(service),
@@ -128,11 +134,16 @@ async fn single_service(args: ServiceArgs, kind: ServiceKind) -> Result<(), CliE
     run_server(listener, app).await
 }
 
-fn speech_config(args: &ModelArgs) -> SpeechConfig {
-    SpeechConfig {
+fn speech_config(args: &ModelArgs, limits: &SpeechLimitArgs) -> Result<SpeechConfig, CliError> {
+    Ok(SpeechConfig {
         queue_capacity: args.queue_capacity,
-        ..SpeechConfig::default()
-    }
+        max_upload_bytes: limits.max_upload_bytes,
+        max_audio_seconds: limits.max_audio_seconds,
+        // Enough raw samples for the longest audio at 48 kHz stereo, so only
+        // pathological files (many channels, huge rates) hit this first.
+        max_decoded_samples: (limits.max_audio_seconds.max(0.0) * 96_000.0) as u64,
+        device: stratus_models::device::open(&args.device)?,
+    })
 }
 
 fn language_config(args: &ModelArgs) -> LanguageConfig {
