@@ -93,6 +93,14 @@ pub struct ModelArgs {
     /// requests time out after waiting.
     #[arg(long, env = "STRATUS_QUEUE_CAPACITY", default_value_t = 64)]
     pub queue_capacity: usize,
+
+    /// Secret key for `redaction: "hash"` on /v1/language/pii: values become
+    /// HMAC-SHA256 tokens that stay equal across requests (so redacted
+    /// records can still be joined) but cannot be reversed by hashing
+    /// guesses. Without it, hash redaction is refused. Keep it secret and
+    /// stable: changing it changes every token.
+    #[arg(long, env = "STRATUS_REDACTION_KEY", hide_env_values = true)]
+    pub redaction_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Args, Serialize, Deserialize)]

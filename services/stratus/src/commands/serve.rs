@@ -11,7 +11,7 @@ use std::time::Duration;
 use axum::Router;
 use stratus_gateway::{GatewayState, Store, Upstream, Upstreams};
 use stratus_kit::health::Readiness;
-use stratus_language::{LanguageConfig, LanguageService};
+use stratus_language::{LanguageConfig, LanguageService, RedactionKey};
 use stratus_models::catalog::{ServiceKind, Task};
 use stratus_models::store::ModelStore;
 use stratus_speech::{SpeechConfig, SpeechService};
@@ -132,9 +132,12 @@ fn speech_config(args: &ModelArgs) -> SpeechConfig {
 }
 
 fn language_config(args: &ModelArgs) -> LanguageConfig {
-    LanguageConfig {
-        queue_capacity: args.queue_capacity,
-    }
+    let mut config = LanguageConfig::new(args.queue_capacity);
+    config.redaction_key = args
+        .redaction_key
+        .as_deref()
+        .map(|key| RedactionKey::new(key.as_bytes()));
+    config
 }
 
 fn store_url(store: &Option<String>, home: &HomeArgs) -> String {
