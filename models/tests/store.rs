@@ -1,7 +1,10 @@
 //! The model store on real packages: pull, verify, remove, and every way a
 //! download or a model folder can be damaged.
 
-#![expect(clippy::unwrap_used, reason = "helpers outside #[test] fns: fail with the value seen")]
+#![expect(
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] fns: fail with the value seen"
+)]
 
 mod common;
 

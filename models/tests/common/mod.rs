@@ -6,7 +6,11 @@
 // Each test crate uses a different part of this module, so whether an item
 // is dead depends on the includer; `expect` cannot express that.
 #![allow(dead_code)]
-#![expect(clippy::unwrap_used, clippy::panic, reason = "test support: fail with the value seen")]
+#![expect(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test support: fail with the value seen"
+)]
 
 use std::path::PathBuf;
 

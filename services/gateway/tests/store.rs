@@ -1,7 +1,11 @@
 //! The store behaves the same on SQLite and PostgreSQL: migrations apply
 //! (twice is a no-op), the instance id is created once and agreed on by
 //! concurrent first starts.
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "helpers outside #[test] fns: a failing test stops with the value it saw")]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "helpers outside #[test] fns: a failing test stops with the value it saw"
+)]
 
 use stratus_gateway::Store;
 
