@@ -2,15 +2,30 @@
 //!
 //! The language service: sentence embeddings, entity/PII tagging and
 //! language identification models on worker threads, behind an axum router.
-//! (The analysis endpoints build on this.)
 //!
 //! ## Layout
-//! - [`LanguageService`] — loads models in the background by task and
-//!   reports each to readiness; [`LanguageService::router`] serves
-//!   `/v1/models`, `/healthz`, `/readyz`.
+//! - this file — [`LanguageService`]: loads models in the background by
+//!   task and reports each to readiness; [`LanguageService::router`] serves
+//!   the endpoints, `/v1/models`, `/healthz`, `/readyz`. [`LanguageConfig`]
+//!   and [`Limits`]: the knobs.
+//! - [`api`] — one file per endpoint (`/v1/embeddings`,
+//!   `/v1/language/detect`, `/v1/language/pii`, `/v1/language/entities`)
+//!   and the document-batch request shape they share.
+//! - [`pii`] — deterministic recognizers, span merging, redaction.
+//! - [`error`] — [`LanguageError`] and its one mapping to the API envelope.
+//!
+//! All text offsets and character counts (limits, usage) are Unicode
+//! scalar values (Rust `char`s).
 
-use axum::extract::State;
-use axum::routing::get;
+pub mod api;
+pub mod error;
+pub mod pii;
+
+pub use error::LanguageError;
+pub use pii::redact::RedactionKey;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use candle_core::Device;
 use stratus_kit::health::{self, Readiness};
@@ -26,15 +41,63 @@ use stratus_models::worker::{LoadedCards, WorkerSet, load_into};
 pub struct LanguageConfig {
     /// Requests that may wait per model before new ones are refused.
     pub queue_capacity: usize,
+    /// Request size limits.
+    pub limits: Limits,
+    /// Key of `hash` redaction; without one, `hash` is refused.
+    pub redaction_key: Option<RedactionKey>,
+    /// Where the transformer models run (`--device`); fastText is CPU code.
+    pub device: Device,
 }
 
-/// Errors of the language service layer.
-#[derive(Debug, thiserror::Error)]
-pub enum LanguageError {
-    #[error("model `{name}` is a {task} model, which the language service does not serve yet")]
-    UnsupportedTask { name: String, task: &'static str },
-    #[error("could not start a model thread: {0}")]
-    Thread(#[from] std::io::Error),
+impl LanguageConfig {
+    /// Default limits, no redaction key.
+    pub fn new(queue_capacity: usize) -> Self {
+        Self {
+            queue_capacity,
+            limits: Limits::default(),
+            redaction_key: None,
+            device: Device::Cpu,
+        }
+    }
+}
+
+/// Request size limits. Counts are chars (Unicode scalar values) unless
+/// the name says bytes. Whole-request limits fail the request (400 for
+/// counts, 413 for sizes); [`Limits::max_document_bytes`] fails only the
+/// document concerned.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Inputs per `/v1/embeddings` request (OpenAI's limit).
+    pub max_embedding_inputs: usize,
+    /// Chars per embeddings input. The model reads at most 256 tokens, so
+    /// more only costs tokenization, and only with `truncate: true`.
+    pub max_input_chars: usize,
+    /// Chars per embeddings request.
+    pub max_total_chars: usize,
+    /// Documents per analysis request (Azure AI Language's batch size).
+    pub max_documents: usize,
+    /// UTF-8 bytes per analysis document: bounds the tagger's work (~12k
+    /// tokens, ~25 windows) per document.
+    pub max_document_bytes: usize,
+    /// Chars per analysis request, all documents together.
+    pub max_request_chars: usize,
+    /// Bytes of a request body, checked before any JSON is parsed.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_embedding_inputs: 2048,
+            max_input_chars: 50_000,
+            max_total_chars: 1_000_000,
+            max_documents: 25,
+            max_document_bytes: 50_000,
+            max_request_chars: 250_000,
+            // 1M chars of JSON-escaped multi-byte text fits.
+            max_body_bytes: 16 * 1024 * 1024,
+        }
+    }
 }
 
 /// The language service's state: its models, by task.
@@ -79,6 +142,7 @@ impl LanguageService {
         // overwritten back to "loading".
         self.readiness.starting(&model.name, "loading");
         let dir = model.dir.clone();
+        let device = self.config.device.clone();
         let readiness = self.readiness.clone();
         let report = Box::new(move |name: &str, result| readiness.loaded(name, result));
         let (cards, capacity) = (&self.cards, self.config.queue_capacity);
@@ -89,7 +153,9 @@ impl LanguageService {
                 model,
                 "language",
                 capacity,
-                move || Embedder::load(&dir, &Device::Cpu),
+                // Truncation on: whether a request may cut its input is
+                // decided per request in `api::embeddings`.
+                move || Embedder::load(&dir, &device).map(|e| e.with_truncation(true)),
                 report,
             ),
             Task::TokenClassification => load_into(
@@ -98,7 +164,7 @@ impl LanguageService {
                 model,
                 "language",
                 capacity,
-                move || TokenClassifier::load(&dir, &Device::Cpu),
+                move || TokenClassifier::load(&dir, &device),
                 report,
             ),
             Task::LanguageIdentification => load_into(
@@ -115,10 +181,15 @@ impl LanguageService {
         Ok(())
     }
 
-    /// `/v1/models` and health routes.
+    /// The endpoints, `/v1/models` and health routes.
     pub fn router(&self) -> Router {
         Router::new()
             .route("/v1/models", get(list_models))
+            .route("/v1/embeddings", post(api::embeddings::create))
+            .route("/v1/language/detect", post(api::detect::detect))
+            .route("/v1/language/pii", post(api::pii::pii))
+            .route("/v1/language/entities", post(api::pii::entities))
+            .layer(DefaultBodyLimit::max(self.config.limits.max_body_bytes))
             .with_state(self.clone())
             .merge(health::routes(self.readiness.clone()))
             .fallback(stratus_kit::error::not_found_fallback)

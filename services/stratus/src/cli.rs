@@ -99,6 +99,14 @@ pub struct ModelArgs {
     /// fails at start rather than silently running on the CPU.
     #[arg(long, env = "STRATUS_DEVICE", default_value = "cpu")]
     pub device: String,
+
+    /// Secret key for `redaction: "hash"` on /v1/language/pii: values become
+    /// HMAC-SHA256 tokens that stay equal across requests (so redacted
+    /// records can still be joined) but cannot be reversed by hashing
+    /// guesses. Without it, hash redaction is refused. Keep it secret and
+    /// stable: changing it changes every token.
+    #[arg(long, env = "STRATUS_REDACTION_KEY", hide_env_values = true)]
+    pub redaction_key: Option<String>,
 }
 
 /// Limits on audio uploads (speech service).

@@ -11,7 +11,7 @@ use std::time::Duration;
 use axum::Router;
 use stratus_gateway::{GatewayState, Store, Upstream, Upstreams};
 use stratus_kit::health::Readiness;
-use stratus_language::{LanguageConfig, LanguageService};
+use stratus_language::{LanguageConfig, LanguageService, RedactionKey};
 use stratus_models::catalog::{ServiceKind, Task};
 use stratus_models::store::ModelStore;
 use stratus_speech::{SpeechConfig, SpeechService};
@@ -35,7 +35,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
         speech_config(&args.model, &args.speech_limits)?,
         Readiness::default(),
     );
-    let language = LanguageService::new(language_config(&args.model), Readiness::default());
+    let language = LanguageService::new(language_config(&args.model)?, Readiness::default());
     let store = Store::open(&store_url(&args.store, &args.home)).await?;
     tracing::info!(backend = store.backend(), instance = %store.instance_id().await?, "store ready");
     let upstreams = Upstreams {
@@ -120,7 +120,7 @@ async fn single_service(args: ServiceArgs, kind: ServiceKind) -> Result<(), CliE
             (targets, app)
         }
         ServiceKind::Language => {
-            let service = LanguageService::new(language_config(&args.model), Readiness::default());
+            let service = LanguageService::new(language_config(&args.model)?, Readiness::default());
             let app = service.router();
             let targets = Targets {
                 speech: None,
@@ -146,10 +146,14 @@ fn speech_config(args: &ModelArgs, limits: &SpeechLimitArgs) -> Result<SpeechCon
     })
 }
 
-fn language_config(args: &ModelArgs) -> LanguageConfig {
-    LanguageConfig {
-        queue_capacity: args.queue_capacity,
-    }
+fn language_config(args: &ModelArgs) -> Result<LanguageConfig, CliError> {
+    let mut config = LanguageConfig::new(args.queue_capacity);
+    config.redaction_key = args
+        .redaction_key
+        .as_deref()
+        .map(|key| RedactionKey::new(key.as_bytes()));
+    config.device = stratus_models::device::open(&args.device)?;
+    Ok(config)
 }
 
 fn store_url(store: &Option<String>, home: &HomeArgs) -> String {

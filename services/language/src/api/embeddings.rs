@@ -1,0 +1,306 @@
+//! `POST /v1/embeddings`, OpenAI-compatible.
+//!
+//! - `input`: a string or an array of strings. Arrays of token ids (OpenAI's
+//!   tiktoken ids) are refused with a 400: they mean nothing to this model's
+//!   WordPiece tokenizer, and silently embedding them would return garbage.
+//! - `encoding_format`: `float` (default) or `base64` (the little-endian f32
+//!   bytes, as OpenAI sends them; the official SDKs ask for it by default).
+//! - `dimensions`: keep the first N components and L2-normalise again
+//!   (Matryoshka-style truncation); more than the model has is a 400.
+//! - `truncate: true` cuts inputs over the model's token limit; without it
+//!   such an input is a 400 naming its index.
+//! - Limits ([`crate::Limits`]): inputs per request, chars per input, chars
+//!   per request.
+
+use axum::extract::State;
+use axum::response::Response;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use stratus_kit::ApiError;
+use stratus_models::bert::Embedder;
+
+use super::{ApiJson, Usage, char_len, find_model};
+use crate::LanguageService;
+use crate::error::LanguageError;
+
+/// The request body.
+#[derive(Debug, Deserialize)]
+pub struct EmbeddingsRequest {
+    /// A string, or an array of strings (kept raw here so that each wrong
+    /// shape gets its own message).
+    pub input: serde_json::Value,
+    pub model: String,
+    #[serde(default)]
+    pub encoding_format: EncodingFormat,
+    pub dimensions: Option<usize>,
+    /// Cut inputs longer than the model's context instead of refusing them.
+    #[serde(default)]
+    pub truncate: bool,
+    /// OpenAI's end-user id; accepted and ignored.
+    pub user: Option<String>,
+}
+
+/// How vectors are written in the response.
+#[derive(Debug, Default, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum EncodingFormat {
+    #[default]
+    Float,
+    Base64,
+}
+
+#[derive(Debug, Serialize)]
+struct EmbeddingsResponse {
+    object: &'static str,
+    data: Vec<EmbeddingItem>,
+    model: String,
+    usage: EmbeddingsUsage,
+}
+
+#[derive(Debug, Serialize)]
+struct EmbeddingItem {
+    object: &'static str,
+    index: usize,
+    embedding: Embedding,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum Embedding {
+    Float(Vec<f32>),
+    Base64(String),
+}
+
+#[derive(Debug, Serialize)]
+struct EmbeddingsUsage {
+    prompt_tokens: usize,
+    total_tokens: usize,
+}
+
+/// The handler.
+pub async fn create(
+    State(service): State<LanguageService>,
+    ApiJson(request): ApiJson<EmbeddingsRequest>,
+) -> Result<Response, ApiError> {
+    Ok(embed(&service, request).await?)
+}
+
+async fn embed(
+    service: &LanguageService,
+    request: EmbeddingsRequest,
+) -> Result<Response, LanguageError> {
+    let limits = &service.config.limits;
+    let texts = texts_of(request.input, limits.max_embedding_inputs)?;
+    let mut characters = 0;
+    for (index, text) in texts.iter().enumerate() {
+        let chars = char_len(text);
+        if chars > limits.max_input_chars {
+            return Err(LanguageError::too_large(
+                "input",
+                format!(
+                    "input[{index}] is {chars} characters; at most {} per input",
+                    limits.max_input_chars
+                ),
+            ));
+        }
+        characters += chars;
+    }
+    if characters > limits.max_total_chars {
+        return Err(LanguageError::too_large(
+            "input",
+            format!(
+                "the inputs total {characters} characters; at most {} per request",
+                limits.max_total_chars
+            ),
+        ));
+    }
+    if request.dimensions == Some(0) {
+        return Err(LanguageError::invalid(
+            "dimensions",
+            "dimensions must be at least 1",
+        ));
+    }
+    let worker = find_model(&service.embedders, &request.model, "embedding")?;
+    let (truncate, dimensions) = (request.truncate, request.dimensions);
+    let documents = texts.len();
+    let (vectors, prompt_tokens) = worker
+        .run(move |model| run_embedder(model, &texts, truncate, dimensions))
+        .await??;
+
+    let data = vectors
+        .into_iter()
+        .enumerate()
+        .map(|(index, vector)| EmbeddingItem {
+            object: "embedding",
+            index,
+            embedding: match request.encoding_format {
+                EncodingFormat::Float => Embedding::Float(vector),
+                EncodingFormat::Base64 => Embedding::Base64(to_base64(&vector)),
+            },
+        })
+        .collect();
+    let usage = Usage {
+        characters,
+        documents,
+        input_tokens: Some(prompt_tokens),
+    };
+    Ok(usage.respond(EmbeddingsResponse {
+        object: "list",
+        data,
+        model: request.model,
+        usage: EmbeddingsUsage {
+            prompt_tokens,
+            total_tokens: prompt_tokens,
+        },
+    }))
+}
+
+/// `input` as a list of texts: a string, or a non-empty array of strings of
+/// at most `max` items.
+fn texts_of(input: serde_json::Value, max: usize) -> Result<Vec<String>, LanguageError> {
+    use serde_json::Value;
+    let items = match input {
+        Value::String(text) => return Ok(vec![text]),
+        Value::Array(items) => items,
+        _ => {
+            return Err(LanguageError::invalid(
+                "input",
+                "input must be a string or an array of strings",
+            ));
+        }
+    };
+    if items.is_empty() {
+        return Err(LanguageError::invalid("input", "input must not be empty"));
+    }
+    if items.len() > max {
+        return Err(LanguageError::invalid(
+            "input",
+            format!("input has {} items; at most {max} per request", items.len()),
+        ));
+    }
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(index, item)| match item {
+            Value::String(text) => Ok(text),
+            Value::Number(_) | Value::Array(_) => Err(LanguageError::invalid(
+                "input",
+                format!(
+                    "input[{index}] is token ids; this model's tokenizer is not OpenAI's \
+                     (tiktoken), so token arrays cannot be embedded: send the text instead"
+                ),
+            )),
+            _ => Err(LanguageError::invalid(
+                "input",
+                format!("input[{index}] must be a string"),
+            )),
+        })
+        .collect()
+}
+
+/// On the model's thread: refuse over-long inputs unless truncating, embed,
+/// cut to `dimensions`. Returns the vectors and the tokens consumed (after
+/// truncation, `[CLS]`/`[SEP]` included).
+///
+/// The service loads every embedder with truncation on, so the decision is
+/// made here per request, with an error that names the input.
+fn run_embedder(
+    model: &mut Embedder,
+    texts: &[String],
+    truncate: bool,
+    dimensions: Option<usize>,
+) -> Result<(Vec<Vec<f32>>, usize), LanguageError> {
+    if let Some(dimensions) = dimensions
+        && dimensions > model.dim()
+    {
+        return Err(LanguageError::invalid(
+            "dimensions",
+            format!(
+                "dimensions is {dimensions}; this model's embeddings have {}",
+                model.dim()
+            ),
+        ));
+    }
+    let max = model.max_tokens();
+    let mut tokens = 0;
+    for (index, text) in texts.iter().enumerate() {
+        let count = model.count_tokens(text)?;
+        if count > max && !truncate {
+            return Err(LanguageError::invalid(
+                "input",
+                format!(
+                    "input[{index}] is {count} tokens; the model takes at most {max} \
+                     (send `truncate: true` to cut it)"
+                ),
+            ));
+        }
+        tokens += count.min(max);
+    }
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let mut vectors = model.embed(&refs)?;
+    if let Some(dimensions) = dimensions
+        && dimensions < model.dim()
+    {
+        for vector in &mut vectors {
+            vector.truncate(dimensions);
+            normalize(vector);
+        }
+    }
+    Ok((vectors, tokens))
+}
+
+/// L2-normalise in place; a zero vector stays zero.
+pub fn normalize(vector: &mut [f32]) {
+    let norm = vector.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+    for x in vector {
+        *x /= norm;
+    }
+}
+
+/// The vector's little-endian f32 bytes in standard base64 (OpenAI's
+/// `encoding_format: "base64"`).
+fn to_base64(vector: &[f32]) -> String {
+    let bytes: Vec<u8> = vector.iter().flat_map(|x| x.to_le_bytes()).collect();
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn input_shapes() {
+        assert_eq!(texts_of(json!("a"), 4).unwrap(), ["a"]);
+        assert_eq!(texts_of(json!(["a", "b"]), 4).unwrap(), ["a", "b"]);
+        let message = |v| texts_of(v, 2).unwrap_err().to_string();
+        assert!(message(json!([])).contains("empty"));
+        assert!(message(json!(["a", "b", "c"])).contains("at most 2"));
+        assert!(message(json!([[1, 2]])).contains("token ids"));
+        assert!(message(json!([1, 2])).contains("input[0] is token ids"));
+        assert!(message(json!(["a", null])).contains("input[1]"));
+        assert!(message(json!(3)).contains("string"));
+    }
+
+    #[test]
+    fn base64_is_little_endian_f32() {
+        let encoded = to_base64(&[1.0, -2.5]);
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .unwrap();
+        assert_eq!(
+            bytes,
+            [1f32.to_le_bytes(), (-2.5f32).to_le_bytes()].concat()
+        );
+    }
+
+    #[test]
+    fn normalize_unit_length() {
+        let mut v = vec![3.0, 4.0];
+        normalize(&mut v);
+        assert_eq!(v, [0.6, 0.8]);
+        let mut zero = vec![0.0, 0.0];
+        normalize(&mut zero);
+        assert_eq!(zero, [0.0, 0.0]);
+    }
+}
