@@ -2,11 +2,6 @@
 //! pulls and loads real models, turns ready, lists them, and stops on
 //! SIGTERM; `models` pulls, lists, verifies and removes; bad setups fail
 //! with a message that says what to do.
-#![expect(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "helpers outside #[test] fns: a failing test stops with the value it saw"
-)]
 
 mod common;
 

@@ -2,10 +2,6 @@
 //! `stratus serve` binary, unchanged but for `base_url`: transcription in
 //! json, text, srt, vtt and verbose_json, and embeddings (base64 default,
 //! floats, `dimensions`), with errors read as the SDK's own exception types.
-#![expect(
-    clippy::unwrap_used,
-    reason = "helpers outside #[test] fns: a failing test stops with the value it saw"
-)]
 
 mod common;
 
