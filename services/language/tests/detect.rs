@@ -78,6 +78,10 @@ async fn detects_seven_languages_with_per_document_errors() {
         let language = got["language"].as_str().unwrap();
         let confidence = got["confidence"].as_f64().unwrap();
         eprintln!("{want} → {language} ({confidence:.3}): {text}");
+        assert!(
+            (0.0..=1.0).contains(&confidence),
+            "confidence {confidence} is not a probability"
+        );
         let alternatives = got["alternatives"].as_array().unwrap();
         assert_eq!(alternatives.len(), 2);
         assert_eq!(alternatives[0]["language"], language);

@@ -89,7 +89,10 @@ async fn run(service: &LanguageService, request: DetectRequest) -> Result<Respon
                         .into_iter()
                         .map(|(language, confidence)| Candidate {
                             language,
-                            confidence,
+                            // fastText adds 1e-5 to every probability (its
+                            // log-of-zero guard); a confidence above 1 would
+                            // read as a bug to callers.
+                            confidence: confidence.min(1.0),
                         })
                         .collect();
                     let (language, confidence) = candidates
