@@ -7,22 +7,11 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Server, run_sdk_script, stratus, testdata_file};
+use common::{Server, normalise, run_sdk_script, stratus, testdata_file};
 
 const CLIP: &str = "librivox/sense_and_sensibility_01_austen_64kb-0880.wav";
 /// Greedy tiny.en on the clip (see models/tests/whisper.rs).
 const GREEDY_TEXT: &str = "he was not an old sposed young man";
-
-fn normalise(text: &str) -> String {
-    text.to_lowercase()
-        .chars()
-        .map(|c| if c == '-' { ' ' } else { c })
-        .filter(|c| c.is_alphanumeric() || c.is_whitespace())
-        .collect::<String>()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
 
 /// `stratus serve` with only `models`, once ready.
 fn serve(home: &std::path::Path, models: &str) -> Server {

@@ -1,6 +1,6 @@
 //! Starting the real `stratus` binary in tests: on port 0, with the package
 //! cache shared by test runs, reading the address it reports.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 #![expect(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -8,15 +8,11 @@
 )]
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub fn cache_root() -> PathBuf {
-    std::env::var_os("STRATUS_TEST_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("stratus-test-cache"))
-}
+pub use stratus_testkit::{cache_root, normalise, testdata_file};
 
 pub fn stratus(home: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_stratus"));
@@ -109,20 +105,6 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
     }
-}
-
-/// The pocketsphinx-testdata file `relative` (filled by `scripts/fetch-testdata`).
-pub fn testdata_file(relative: &str) -> PathBuf {
-    let root = std::env::var_os("STRATUS_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| cache_root().join("testdata"));
-    let path = root.join("usr/share/pocketsphinx/test/data").join(relative);
-    assert!(
-        path.is_file(),
-        "{} is missing: run `scripts/fetch-testdata` (scripts/test does)",
-        path.display()
-    );
-    path
 }
 
 /// Run a script of `tests/openai_sdk/` with the python that has OpenAI's
