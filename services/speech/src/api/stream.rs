@@ -148,3 +148,33 @@ pub fn respond(
     }
     Ok(response)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_have_openai_shape() {
+        let delta = serde_json::to_string(&StreamEvent::Delta { delta: " Hi" }).unwrap();
+        assert_eq!(delta, r#"{"type":"transcript.text.delta","delta":" Hi"}"#);
+        let done = serde_json::to_string(&StreamEvent::Done {
+            text: "Hi",
+            usage: Usage::duration(1.23456),
+        })
+        .unwrap();
+        assert_eq!(
+            done,
+            r#"{"type":"transcript.text.done","text":"Hi","usage":{"type":"duration","seconds":1.235}}"#
+        );
+        // What the SDKs raise: an `error` object with a message.
+        let error = StreamEvent::Error {
+            error: ApiError::from(SpeechError::Model(ModelError::InvalidInput("bad".into())))
+                .envelope()
+                .error,
+        };
+        let error = serde_json::to_value(&error).unwrap();
+        assert_eq!(error["type"], "error");
+        assert_eq!(error["error"]["message"], "invalid input: bad");
+        assert_eq!(error["error"]["type"], "invalid_request_error");
+    }
+}
