@@ -101,6 +101,20 @@ impl<M: Send + 'static> ModelWorker<M> {
         R: Send + 'static,
         F: FnOnce(&mut M) -> R + Send + 'static,
     {
+        self.submit(job)?
+            .await
+            .map_err(|_| WorkerError::Stopped(self.name.clone()))
+    }
+
+    /// Queue `job` now (a full queue is refused here, before anything is
+    /// awaited) and return where its result will arrive. For callers that
+    /// must know the job was accepted before answering, such as a streamed
+    /// response whose status line goes out before the job ends.
+    pub fn submit<R, F>(&self, job: F) -> Result<tokio::sync::oneshot::Receiver<R>, WorkerError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut M) -> R + Send + 'static,
+    {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let boxed: Job<M> = Box::new(move |model| {
             // The caller may have gone away (client disconnected); then
@@ -111,9 +125,7 @@ impl<M: Send + 'static> ModelWorker<M> {
             TrySendError::Full(_) => WorkerError::Busy(self.name.clone()),
             TrySendError::Disconnected(_) => WorkerError::Stopped(self.name.clone()),
         })?;
-        answer
-            .await
-            .map_err(|_| WorkerError::Stopped(self.name.clone()))
+        Ok(answer)
     }
 }
 

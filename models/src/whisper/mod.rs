@@ -38,6 +38,7 @@ use mel::{HOP_LENGTH, MelExtractor, N_FRAMES, N_SAMPLES, SAMPLE_RATE};
 use model::KvCache;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
+use std::ops::ControlFlow;
 use std::path::Path;
 use std::time::Instant;
 use tokens::SpecialTokens;
@@ -358,6 +359,27 @@ impl WhisperModel {
         pcm_16k_mono: &[f32],
         opts: &TranscribeOptions,
     ) -> Result<Transcript> {
+        self.transcribe_streaming(pcm_16k_mono, opts, &mut |_| ControlFlow::Continue(()))
+    }
+
+    /// [`WhisperModel::transcribe`], handing `sink` the text of each segment
+    /// as soon as it is decoded (each 30 s window without timestamps; each
+    /// timestamped segment with them), so a caller can show text while the
+    /// rest of the audio is still being decoded.
+    ///
+    /// The pieces concatenate exactly to [`Transcript::text`]: leading
+    /// whitespace of the first and trailing whitespace of the last are left
+    /// out, the way the full text is trimmed (see [`DeltaText`]).
+    ///
+    /// When `sink` answers [`ControlFlow::Break`] (its reader went away),
+    /// decoding stops after that segment and the transcript decoded so far
+    /// is returned: a model worker is not kept busy for nobody.
+    pub fn transcribe_streaming(
+        &mut self,
+        pcm_16k_mono: &[f32],
+        opts: &TranscribeOptions,
+        sink: &mut dyn FnMut(&str) -> ControlFlow<()>,
+    ) -> Result<Transcript> {
         let duration = pcm_16k_mono.len() as f64 / SAMPLE_RATE as f64;
         let mut timings = Timings::default();
         if !self.multilingual {
@@ -439,8 +461,9 @@ impl WhisperModel {
             .clamp(1, self.config.max_target_positions / 2);
 
         let mut segments: Vec<Segment> = Vec::new();
+        let mut deltas = DeltaText::default();
         let mut seek = 0;
-        while seek < content_frames {
+        'windows: while seek < content_frames {
             let time_offset = (seek * HOP_LENGTH) as f64 / SAMPLE_RATE as f64;
             let segment_frames = N_FRAMES.min(content_frames - seek);
             let features = match first_features.take() {
@@ -494,6 +517,11 @@ impl WhisperModel {
                     compression_ratio,
                     temperature: result.temperature,
                 });
+                if let Some(delta) = segments.last().and_then(|s| deltas.next(&s.text))
+                    && sink(&delta).is_break()
+                {
+                    break 'windows;
+                }
             }
             if !opts.condition_on_previous_text || result.temperature > 0.5 {
                 prompt_reset_since = all_tokens.len();
@@ -778,6 +806,38 @@ impl WhisperModel {
     }
 }
 
+/// Turns segment texts into streamed pieces whose concatenation is the
+/// trimmed full text: the first piece loses its leading whitespace, and each
+/// piece's trailing whitespace is held back and sent in front of the next,
+/// so whatever ends the last piece is never sent (as `trim` drops it).
+#[derive(Debug, Default)]
+pub struct DeltaText {
+    started: bool,
+    held: String,
+}
+
+impl DeltaText {
+    /// The piece to send for the next segment's `text`, if any.
+    pub fn next(&mut self, text: &str) -> Option<String> {
+        let text = if self.started {
+            text
+        } else {
+            text.trim_start()
+        };
+        let body = text.trim_end();
+        if body.is_empty() {
+            if self.started {
+                self.held.push_str(text);
+            }
+            return None;
+        }
+        self.started = true;
+        let delta = std::mem::take(&mut self.held) + body;
+        self.held.push_str(&text[body.len()..]);
+        Some(delta)
+    }
+}
+
 /// Bytes of `text` over its zlib-compressed size, as OpenAI's
 /// `compression_ratio` (zlib at the default level).
 pub fn compression_ratio(text: &str) -> Result<f64> {
@@ -802,6 +862,26 @@ mod tests {
         assert!(plain < 1.5, "{plain}");
         assert!(looped > 2.4, "{looped}");
         assert_eq!(compression_ratio("").unwrap(), 0.0);
+    }
+
+    #[test]
+    fn deltas_concatenate_to_the_trimmed_text() {
+        let pieces = [
+            " He was",
+            "  ",
+            " not an ill ",
+            "disposed\n",
+            " young man. ",
+            " ",
+        ];
+        let mut deltas = DeltaText::default();
+        let sent: Vec<String> = pieces.iter().filter_map(|p| deltas.next(p)).collect();
+        assert_eq!(
+            sent,
+            ["He was", "   not an ill", " disposed", "\n young man."]
+        );
+        assert_eq!(sent.concat(), pieces.concat().trim());
+        assert_eq!(DeltaText::default().next("  "), None);
     }
 
     #[test]

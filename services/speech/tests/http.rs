@@ -504,3 +504,181 @@ async fn a_full_queue_answers_503_with_retry_after_at_once() {
     assert_eq!(body["error"]["code"], "model_busy");
     assert_eq!(first.await.unwrap(), 200);
 }
+
+/// One parsed `data:` event of a streamed transcription, with when it
+/// arrived.
+struct Arrived {
+    at: Duration,
+    event: serde_json::Value,
+}
+
+/// Read a `text/event-stream` body event by event, timing each.
+async fn read_events(mut response: reqwest::Response, started: Instant) -> Vec<Arrived> {
+    let mut buffer = String::new();
+    let mut events = Vec::new();
+    while let Some(chunk) = response.chunk().await.unwrap() {
+        buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            for line in block.lines() {
+                if let Some(data) = line.strip_prefix("data: ") {
+                    events.push(Arrived {
+                        at: started.elapsed(),
+                        event: serde_json::from_str(data).unwrap(),
+                    });
+                }
+            }
+        }
+    }
+    assert!(buffer.trim().is_empty(), "unterminated event: {buffer}");
+    events
+}
+
+/// Checks OpenAI's shape: deltas, then exactly one done event whose text
+/// the deltas concatenate to; returns the deltas and the done event.
+fn check_stream(events: &[Arrived]) -> (Vec<&Arrived>, &serde_json::Value) {
+    let (last, deltas) = events.split_last().unwrap();
+    assert_eq!(last.event["type"], "transcript.text.done", "{}", last.event);
+    assert!(!deltas.is_empty(), "no delta before done");
+    for d in deltas {
+        assert_eq!(d.event["type"], "transcript.text.delta", "{}", d.event);
+    }
+    let joined: String = deltas
+        .iter()
+        .map(|d| d.event["delta"].as_str().unwrap())
+        .collect();
+    assert_eq!(joined, last.event["text"].as_str().unwrap());
+    assert_eq!(last.event["usage"]["type"], "duration");
+    (deltas.iter().collect(), &last.event)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_sends_deltas_then_done() {
+    let server = Server::start(SpeechConfig::default()).await;
+    let audio = clip();
+    let duration = (audio.len() - 44) as f64 / 32_000.0;
+    for format in ["json", "text"] {
+        let started = Instant::now();
+        let response = server
+            .post(
+                TRANSCRIPTIONS,
+                form(
+                    audio.clone(),
+                    "clip.wav",
+                    &[
+                        ("model", "whisper-1"),
+                        ("response_format", format),
+                        ("stream", "true"),
+                    ],
+                ),
+            )
+            .await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], "text/event-stream");
+        assert!((usage_seconds(&response) - duration).abs() < 0.01);
+        let events = read_events(response, started).await;
+        let (_, done) = check_stream(&events);
+        assert_eq!(normalise(done["text"].as_str().unwrap()), GREEDY_TEXT);
+        assert!((done["usage"]["seconds"].as_f64().unwrap() - duration).abs() < 0.01);
+    }
+
+    // The formats made of segments do not stream, as with OpenAI.
+    let response = server
+        .post(
+            TRANSCRIPTIONS,
+            form(
+                audio,
+                "clip.wav",
+                &[
+                    ("model", "whisper-1"),
+                    ("response_format", "srt"),
+                    ("stream", "true"),
+                ],
+            ),
+        )
+        .await;
+    assert_eq!(response.status(), 400);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["param"], "stream", "{body}");
+}
+
+/// Over a minute of speech: the LibriVox clips one after another, with a
+/// little silence between, twice.
+fn long_speech() -> (Vec<u8>, f64) {
+    let mut pcm: Vec<i16> = Vec::new();
+    for _ in 0..2 {
+        for n in [870, 880, 890, 920, 930] {
+            let path = common::testdata_file(&format!(
+                "librivox/sense_and_sensibility_01_austen_64kb-0{n}.wav"
+            ));
+            let mut reader = hound::WavReader::open(path).unwrap();
+            assert_eq!(reader.spec().sample_rate, 16_000);
+            pcm.extend(reader.samples::<i16>().map(Result::unwrap));
+            pcm.extend(std::iter::repeat_n(0, 8_000));
+        }
+    }
+    let seconds = pcm.len() as f64 / 16_000.0;
+    (wav_bytes(&pcm), seconds)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_stream_sends_text_while_decoding() {
+    let server = Server::start(SpeechConfig::default()).await;
+    let (audio, seconds) = long_speech();
+    assert!(seconds > 30.0, "{seconds}");
+    let fields = [("model", "whisper-1"), ("stream", "true")];
+
+    let started = Instant::now();
+    let response = server
+        .post(TRANSCRIPTIONS, form(audio.clone(), "long.wav", &fields))
+        .await;
+    assert_eq!(response.status(), 200);
+    assert!((usage_seconds(&response) - seconds).abs() < 0.01);
+    let events = read_events(response, started).await;
+    let (deltas, done) = check_stream(&events);
+    let first = deltas[0].at.as_secs_f64();
+    let total = events.last().unwrap().at.as_secs_f64();
+    eprintln!(
+        "{seconds:.1} s of audio: {} deltas, first after {first:.2} s, done after {total:.2} s\n{done}",
+        deltas.len()
+    );
+    assert!(deltas.len() >= 2, "{} deltas", deltas.len());
+    assert!(
+        first < total * 0.75,
+        "first delta at {first:.2} s of {total:.2} s"
+    );
+
+    // The same text as without streaming.
+    let response = server
+        .post(
+            TRANSCRIPTIONS,
+            form(audio.clone(), "long.wav", &[("model", "whisper-1")]),
+        )
+        .await;
+    let whole: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(whole["text"], done["text"]);
+
+    // A client that hangs up after the first delta: nothing breaks, and the
+    // worker is free again for the next request.
+    let mut response = server
+        .post(TRANSCRIPTIONS, form(audio, "long.wav", &fields))
+        .await;
+    assert_eq!(response.status(), 200);
+    let chunk = response.chunk().await.unwrap().unwrap();
+    assert!(String::from_utf8_lossy(&chunk).contains("transcript.text.delta"));
+    drop(response);
+    let started = Instant::now();
+    let response = server
+        .post(
+            TRANSCRIPTIONS,
+            form(clip(), "clip.wav", &[("model", "whisper-1")]),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(normalise(body["text"].as_str().unwrap()), GREEDY_TEXT);
+    eprintln!(
+        "after a hang-up, the next request took {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+}

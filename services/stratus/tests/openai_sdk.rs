@@ -1,6 +1,6 @@
 //! OpenAI's official Python SDK (`openai` from PyPI) against the real
 //! `stratus serve` binary, unchanged but for `base_url`: transcription in
-//! json, text, srt, vtt and verbose_json, and embeddings (base64 default,
+//! json, text, srt, vtt and verbose_json and streamed, and embeddings (base64 default,
 //! floats, `dimensions`), with errors read as the SDK's own exception types.
 
 mod common;
@@ -64,6 +64,24 @@ fn openai_python_sdk_transcribes_in_every_format() {
         assert!(s["start"].as_f64().unwrap() < s["end"].as_f64().unwrap());
         assert!(s["tokens"].as_array().is_some_and(|t| !t.is_empty()));
     }
+    // Streamed: deltas, then one done event whose text they make up.
+    let events = out["stream"].as_array().unwrap();
+    let (done, deltas) = events.split_last().unwrap();
+    assert_eq!(done["type"], "transcript.text.done", "{done}");
+    assert_eq!(done["class"], "TranscriptionTextDoneEvent");
+    assert!(!deltas.is_empty());
+    for d in deltas {
+        assert_eq!(d["type"], "transcript.text.delta", "{d}");
+        assert_eq!(d["class"], "TranscriptionTextDeltaEvent");
+    }
+    let joined: String = deltas
+        .iter()
+        .map(|d| d["delta"].as_str().unwrap())
+        .collect();
+    assert_eq!(joined, done["text"].as_str().unwrap());
+    assert_eq!(normalise(&joined), GREEDY_TEXT);
+    assert_eq!(done["usage"]["type"], "duration");
+    assert_eq!(done["usage"]["seconds"], out["json"]["usage"]["seconds"]);
     assert_eq!(out["unknown_model"]["status"], 404);
     assert_eq!(out["unknown_model"]["code"], "model_not_found");
     assert_eq!(out["unknown_model"]["param"], "model");

@@ -69,6 +69,8 @@ pub struct AudioForm {
     pub temperature: f32,
     /// `timestamp_granularities[]` included `segment`.
     pub segment_granularity: bool,
+    /// `stream=true`: answer with server-sent events ([`super::stream`]).
+    pub stream: bool,
 }
 
 fn multipart_error(e: MultipartError) -> SpeechError {
@@ -94,6 +96,7 @@ pub async fn read(mut multipart: Multipart, max_upload: usize) -> Result<AudioFo
     let mut response_format = ResponseFormat::Json;
     let mut temperature = 0.0;
     let mut segment_granularity = false;
+    let mut stream = false;
     while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
         let name = field.name().unwrap_or_default().to_owned();
         if name == "file" {
@@ -166,14 +169,20 @@ pub async fn read(mut multipart: Multipart, max_upload: usize) -> Result<AudioFo
                     ));
                 }
             },
-            "stream" if value.trim() == "true" => {
-                return Err(invalid(
-                    "stream",
-                    "streaming transcription is not available yet; send `stream=false` or leave it out",
-                ));
+            "stream" => {
+                stream = match value.trim() {
+                    "true" => true,
+                    "false" => false,
+                    other => {
+                        return Err(invalid(
+                            "stream",
+                            format!("`stream` must be `true` or `false`; got `{other}`"),
+                        ));
+                    }
+                };
             }
-            // OpenAI's other fields (`stream=false`, `chunking_strategy`,
-            // `include[]`) change nothing here.
+            // OpenAI's other fields (`chunking_strategy`, `include[]`)
+            // change nothing here.
             _ => {}
         }
     }
@@ -197,6 +206,14 @@ pub async fn read(mut multipart: Multipart, max_upload: usize) -> Result<AudioFo
             "`timestamp_granularities[]` needs `response_format=verbose_json`",
         ));
     }
+    // Like OpenAI: the events carry text only, so the formats made of
+    // segments and times cannot stream.
+    if stream && !matches!(response_format, ResponseFormat::Json | ResponseFormat::Text) {
+        return Err(invalid(
+            "stream",
+            "`stream=true` works with `response_format` json or text only; the other formats need the whole transcript",
+        ));
+    }
     Ok(AudioForm {
         file,
         model,
@@ -205,6 +222,7 @@ pub async fn read(mut multipart: Multipart, max_upload: usize) -> Result<AudioFo
         response_format,
         temperature,
         segment_granularity,
+        stream,
     })
 }
 
@@ -236,6 +254,7 @@ fn static_param(name: &str) -> &'static str {
         "response_format" => "response_format",
         "temperature" => "temperature",
         "timestamp_granularities[]" | "timestamp_granularities" => "timestamp_granularities[]",
+        "stream" => "stream",
         _ => "form",
     }
 }

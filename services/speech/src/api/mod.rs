@@ -6,11 +6,13 @@
 //! → transcribe on the model's worker thread (a full queue answers 503 with
 //! `Retry-After` at once) → write the chosen format ([`format`]) with the
 //! usage in the body (json formats) and always in
-//! `x-stratus-usage-audio-seconds`.
+//! `x-stratus-usage-audio-seconds`. With `stream=true` the text arrives as
+//! server-sent events instead ([`stream`]).
 
 pub mod form;
 pub mod format;
 pub mod languages;
+pub mod stream;
 
 use std::time::Instant;
 
@@ -100,8 +102,12 @@ async fn handle(
     let decode_s = started.elapsed().as_secs_f64();
 
     let options = options_for(&form, task);
-    let started = Instant::now();
+    if form.stream {
+        let duration = decoded.seconds();
+        return stream::respond(&worker, decoded.samples, options, duration, model.name);
+    }
     let samples = decoded.samples;
+    let started = Instant::now();
     let transcript = worker
         .run(move |whisper| whisper.transcribe(&samples, &options))
         .await??;

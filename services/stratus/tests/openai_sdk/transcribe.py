@@ -1,5 +1,5 @@
 """Transcribe one file against a running Stratus with OpenAI's official
-Python SDK, in every response format; print what came back as JSON for the
+Python SDK, in every response format and streamed; print what came back as JSON for the
 Rust test (services/stratus/tests/openai_sdk.rs) to check.
 
 Usage: python transcribe.py BASE_URL AUDIO_FILE
@@ -39,6 +39,19 @@ out["verbose_json"] = {
     "duration": r.duration,
     "segments": [s.model_dump() for s in r.segments or []],
 }
+# Streaming: the SDK parses the server-sent events into its event types.
+stream = transcribe(model="whisper-1", response_format="json", stream=True)
+out["stream"] = []
+for event in stream:
+    record = {"type": event.type, "class": type(event).__name__}
+    if event.type == "transcript.text.delta":
+        record["delta"] = event.delta
+    elif event.type == "transcript.text.done":
+        record["text"] = event.text
+        # OpenAI's own streaming models bill by tokens; Stratus bills audio
+        # by duration, which the SDK keeps as it came.
+        record["usage"] = event.usage.to_dict() if event.usage else None
+    out["stream"].append(record)
 try:
     transcribe(model="whisper-huge", response_format="json")
     out["unknown_model"] = None

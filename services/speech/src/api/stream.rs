@@ -1,0 +1,180 @@
+//! `stream=true`: the transcript as server-sent events, in OpenAI's shape.
+//!
+//! ```text
+//! data: {"type":"transcript.text.delta","delta":"He was not"}
+//! data: {"type":"transcript.text.delta","delta":" an ill disposed young man."}
+//! data: {"type":"transcript.text.done","text":"He was not an ill disposed young man.","usage":{"type":"duration","seconds":4.2}}
+//! ```
+//!
+//! A delta is sent as each segment is decoded (each 30 s window, since the
+//! streamable formats decode without timestamps); the deltas concatenate to
+//! the done event's `text`. `x-stratus-usage-audio-seconds` goes out with
+//! the headers: the duration is known once the audio is decoded.
+//!
+//! Errors: anything found before the job is queued (the form, the audio,
+//! a full queue) is answered with the normal error envelope and status.
+//! Once the `200` has gone out, a failure is sent as one last event,
+//! `data: {"type":"error","error":{...}}` with the envelope's error object
+//! (what OpenAI's SDKs raise as an `APIError`), and the stream ends.
+//!
+//! The model's worker thread sends events through an unbounded channel, so
+//! a slow reader never stalls the worker (the text of one transcription is
+//! small). A client that goes away drops the receiver; the next send fails
+//! and the decode stops after its current segment, freeing the worker.
+
+use std::convert::Infallible;
+use std::ops::ControlFlow;
+use std::time::Instant;
+
+use axum::http::HeaderValue;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use stratus_kit::error::{ApiError, ErrorBody};
+use stratus_kit::usage;
+use stratus_models::ModelError;
+use stratus_models::whisper::{TranscribeOptions, Transcript, WhisperModel};
+use stratus_models::worker::ModelWorker;
+use tokio::sync::mpsc;
+
+use super::format::Usage;
+use crate::SpeechError;
+
+/// What the worker tells the response body.
+enum Progress {
+    Delta(String),
+    Done(Transcript),
+    Failed(ModelError),
+}
+
+/// The events, as OpenAI names them.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type")]
+enum StreamEvent<'a> {
+    #[serde(rename = "transcript.text.delta")]
+    Delta { delta: &'a str },
+    #[serde(rename = "transcript.text.done")]
+    Done { text: &'a str, usage: Usage },
+    #[serde(rename = "error")]
+    Error { error: ErrorBody },
+}
+
+impl StreamEvent<'_> {
+    fn sse(&self) -> Event {
+        // Serializing strings and numbers cannot fail; an empty event
+        // would still be valid SSE if it somehow did.
+        Event::default().data(serde_json::to_string(self).unwrap_or_default())
+    }
+}
+
+fn error_event(error: SpeechError) -> Event {
+    StreamEvent::Error {
+        error: ApiError::from(error).envelope().error,
+    }
+    .sse()
+}
+
+/// Queue the transcription of `samples` on `worker` and answer with its
+/// events. A full queue is an `Err` here, before any byte is sent.
+pub fn respond(
+    worker: &ModelWorker<WhisperModel>,
+    samples: Vec<f32>,
+    options: TranscribeOptions,
+    duration: f64,
+    model: String,
+) -> Result<Response, SpeechError> {
+    let (sender, receiver) = mpsc::unbounded_channel();
+    // The job's result travels through the channel; the worker's own reply
+    // channel is not needed.
+    let _reply = worker.submit(move |whisper: &mut WhisperModel| {
+        let result = whisper.transcribe_streaming(&samples, &options, &mut |delta| match sender
+            .send(Progress::Delta(delta.to_owned()))
+        {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(_) => ControlFlow::Break(()),
+        });
+        // Nobody to tell when the client has gone.
+        let _ = sender.send(match result {
+            Ok(transcript) => Progress::Done(transcript),
+            Err(e) => Progress::Failed(e),
+        });
+    })?;
+
+    let started = Instant::now();
+    let events = futures::stream::unfold(Some(receiver), move |state| {
+        let model = model.clone();
+        async move {
+            let mut receiver = state?;
+            let event = match receiver.recv().await {
+                Some(Progress::Delta(delta)) => {
+                    return Some((
+                        Ok(StreamEvent::Delta { delta: &delta }.sse()),
+                        Some(receiver),
+                    ));
+                }
+                Some(Progress::Done(transcript)) => {
+                    let infer_s = started.elapsed().as_secs_f64();
+                    tracing::info!(
+                        model = %model,
+                        audio_s = transcript.duration,
+                        infer_s,
+                        real_time_factor = transcript.duration / infer_s.max(1e-9),
+                        "transcribed (streamed)"
+                    );
+                    StreamEvent::Done {
+                        text: &transcript.text,
+                        usage: Usage::duration(transcript.duration),
+                    }
+                    .sse()
+                }
+                Some(Progress::Failed(e)) => error_event(SpeechError::Model(e)),
+                // The worker dropped the job without an answer (its thread
+                // ended).
+                None => error_event(SpeechError::Worker(
+                    stratus_models::worker::WorkerError::Stopped(model),
+                )),
+            };
+            // The last event; `None` ends the stream after it.
+            Some((Ok::<_, Infallible>(event), None))
+        }
+    });
+    let mut response = Sse::new(events)
+        // Comment lines keep proxies from closing a quiet stream while a
+        // big model decodes its first window.
+        .keep_alive(KeepAlive::default())
+        .into_response();
+    if let Ok(value) = HeaderValue::from_str(&format!("{duration:.3}")) {
+        response.headers_mut().insert(usage::AUDIO_SECONDS, value);
+    }
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_have_openai_shape() {
+        let delta = serde_json::to_string(&StreamEvent::Delta { delta: " Hi" }).unwrap();
+        assert_eq!(delta, r#"{"type":"transcript.text.delta","delta":" Hi"}"#);
+        let done = serde_json::to_string(&StreamEvent::Done {
+            text: "Hi",
+            usage: Usage::duration(1.23456),
+        })
+        .unwrap();
+        assert_eq!(
+            done,
+            r#"{"type":"transcript.text.done","text":"Hi","usage":{"type":"duration","seconds":1.235}}"#
+        );
+        // What the SDKs raise: an `error` object with a message.
+        let error = StreamEvent::Error {
+            error: ApiError::from(SpeechError::Model(ModelError::InvalidInput("bad".into())))
+                .envelope()
+                .error,
+        };
+        let error = serde_json::to_value(&error).unwrap();
+        assert_eq!(error["type"], "error");
+        assert_eq!(error["error"]["message"], "invalid input: bad");
+        assert_eq!(error["error"]["type"], "invalid_request_error");
+    }
+}
