@@ -5,7 +5,7 @@
 //! `scripts/fetch-testdata`), re-encodings made with ffmpeg, and the speech
 //! router served on `127.0.0.1:0`.
 // Each test file uses a different part of this module.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 #![expect(
     clippy::unwrap_used,
     clippy::panic,
@@ -17,8 +17,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use stratus_kit::health::Readiness;
-use stratus_models::store::ModelStore;
 use stratus_speech::{SpeechConfig, SpeechService};
+pub use stratus_testkit::{cache_root, model_store as store, normalise, testdata_file};
 
 pub const CLIP: &str = "librivox/sense_and_sensibility_01_austen_64kb-0880.wav";
 /// What greedy decoding (OpenAI's temperature 0) of tiny.en makes of
@@ -26,43 +26,6 @@ pub const CLIP: &str = "librivox/sense_and_sensibility_01_austen_64kb-0880.wav";
 pub const GREEDY_TEXT: &str = "he was not an old sposed young man";
 /// The clip's reference transcript (normalised).
 pub const REFERENCE_TEXT: &str = "he was not an ill disposed young man";
-
-pub fn cache_root() -> PathBuf {
-    std::env::var_os("STRATUS_TEST_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("stratus-test-cache"))
-}
-
-pub fn store() -> ModelStore {
-    ModelStore::open(&cache_root().join("home"))
-        .unwrap()
-        .with_package_cache(cache_root().join("packages"))
-}
-
-pub fn testdata_file(relative: &str) -> PathBuf {
-    let root = std::env::var_os("STRATUS_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| cache_root().join("testdata"));
-    let path = root.join("usr/share/pocketsphinx/test/data").join(relative);
-    assert!(
-        path.is_file(),
-        "{} is missing: run `scripts/fetch-testdata` (scripts/test does)",
-        path.display()
-    );
-    path
-}
-
-/// Lowercase, punctuation dropped, hyphens as spaces, whitespace collapsed.
-pub fn normalise(text: &str) -> String {
-    text.to_lowercase()
-        .chars()
-        .map(|c| if c == '-' { ' ' } else { c })
-        .filter(|c| c.is_alphanumeric() || c.is_whitespace())
-        .collect::<String>()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
 
 /// A speech service with whisper-tiny.en loaded, served on a free port.
 pub struct Server {
