@@ -13,6 +13,7 @@ mod common;
 use common::{EMBEDDER, Server, header_number};
 use serde_json::{Value, json};
 use stratus_language::analysis::phrases::is_stopword;
+use stratus_language::{LanguageConfig, Limits};
 
 const PHOTOSYNTHESIS: &str = "Photosynthesis is the process by which green plants use \
 sunlight to make their own food. In the chloroplasts, chlorophyll absorbs sunlight and \
@@ -31,9 +32,11 @@ async fn key_phrases_of_a_topical_paragraph() {
         {"id": "photo", "text": PHOTOSYNTHESIS},
         {"id": "blank", "text": "  "},
     ]);
+    let started = std::time::Instant::now();
     let (status, headers, body) = server
         .post("/v1/language/key-phrases", &json!({"input": input}))
         .await;
+    eprintln!("key phrases of one paragraph: {:?}", started.elapsed());
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["model"], EMBEDDER);
     let phrases = body["data"][0]["key_phrases"].as_array().unwrap();
@@ -75,12 +78,14 @@ async fn key_phrases_of_a_topical_paragraph() {
     assert_eq!(header_number(&headers, "x-stratus-usage-documents"), 1);
 
     // No diversity: the most relevant phrases; top_k bounds the count.
+    let started = std::time::Instant::now();
     let (status, _, ranked) = server
         .post(
             "/v1/language/key-phrases",
             &json!({"input": PHOTOSYNTHESIS, "top_k": 8, "diversity": 0.0}),
         )
         .await;
+    eprintln!("again, warm: {:?}", started.elapsed());
     assert_eq!(status, 200, "{ranked}");
     assert_eq!(
         ranked["data"][0]["key_phrases"].as_array().unwrap().len(),
@@ -392,4 +397,67 @@ async fn extractive_summaries() {
         .post("/v1/language/summarize", &json!({"input": vec!["a"; 26]}))
         .await;
     assert_eq!(status, 400, "{answer}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_documents_and_a_full_queue() {
+    // One request runs, one waits, the rest are refused at once; documents
+    // over 2,000 bytes fail alone.
+    let config = LanguageConfig {
+        limits: Limits {
+            max_document_bytes: 2_000,
+            ..Limits::default()
+        },
+        ..LanguageConfig::new(1)
+    };
+    let server = Server::start_with(&[EMBEDDER], config).await;
+    let long = PHOTOSYNTHESIS.repeat(6);
+    for path in ["key-phrases", "summarize"] {
+        let (status, _, body) = server
+            .post(
+                &format!("/v1/language/{path}"),
+                &json!({"input": [long.clone(), PHOTOSYNTHESIS]}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["data"][0]["error"]["code"], "document_too_large");
+        assert_eq!(body["data"][1]["id"], "1");
+        assert_eq!(body["usage"]["documents"], 1);
+    }
+
+    // Enough work per request that nine at once overrun a queue of one,
+    // on every endpoint.
+    let documents = vec![PHOTOSYNTHESIS; 4];
+    let bodies = [
+        ("key-phrases", json!({"input": documents})),
+        (
+            "classify",
+            json!({"input": documents, "labels": ["biology", "finance"]}),
+        ),
+        ("summarize", json!({"input": documents})),
+    ];
+    let requests = (0..9).map(|i| {
+        let (path, body) = bodies[i % 3].clone();
+        let (client, base) = (server.client.clone(), server.base.clone());
+        tokio::spawn(async move {
+            client
+                .post(format!("{base}/v1/language/{path}"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        })
+    });
+    let mut statuses = Vec::new();
+    for request in requests.collect::<Vec<_>>() {
+        let response = request.await.unwrap();
+        let status = response.status().as_u16();
+        if status == 503 {
+            assert_eq!(response.headers()["retry-after"], "1");
+        }
+        statuses.push(status);
+    }
+    eprintln!("statuses: {statuses:?}");
+    assert!(statuses.contains(&200), "{statuses:?}");
+    assert!(statuses.contains(&503), "{statuses:?}");
 }
