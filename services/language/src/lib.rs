@@ -10,8 +10,9 @@
 //!   and [`Limits`]: the knobs.
 //! - [`api`] — one file per endpoint (`/v1/embeddings`,
 //!   `/v1/language/detect`, `/v1/language/pii`, `/v1/language/entities`)
-//!   and the document-batch request shape they share; `/v1/language/
-//!   {key-phrases,classify,summarize}` over the sentence embedder.
+//!   and the document-batch request shape they share; key phrases,
+//!   zero-shot classification and extractive summaries over the sentence
+//!   embedder.
 //! - [`analysis`] — sentence splitting, key-phrase candidates, MMR and
 //!   scoring, free of HTTP and models.
 //! - [`pii`] — deterministic recognizers, span merging, redaction.

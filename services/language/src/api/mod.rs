@@ -13,7 +13,9 @@
 //! - [`key_phrases`], [`classify`], [`summarize`] —
 //!   `POST /v1/language/{key-phrases,classify,summarize}`: key phrases,
 //!   zero-shot labels and extractive summaries over the sentence embedder
-//!   (the arithmetic in [`crate::analysis`]).
+//!   (the arithmetic in [`crate::analysis`]). The served embedder and the
+//!   stopword list are English: other languages are processed (a
+//!   document's `language` hint is not used) with no measured quality.
 
 pub mod classify;
 pub mod detect;
