@@ -10,13 +10,18 @@
 //!   and [`Limits`]: the knobs.
 //! - [`api`] — one file per endpoint (`/v1/embeddings`,
 //!   `/v1/language/detect`, `/v1/language/pii`, `/v1/language/entities`)
-//!   and the document-batch request shape they share.
+//!   and the document-batch request shape they share; key phrases,
+//!   zero-shot classification and extractive summaries over the sentence
+//!   embedder.
+//! - [`analysis`] — sentence splitting, key-phrase candidates, MMR and
+//!   scoring, free of HTTP and models.
 //! - [`pii`] — deterministic recognizers, span merging, redaction.
 //! - [`error`] — [`LanguageError`] and its one mapping to the API envelope.
 //!
 //! All text offsets and character counts (limits, usage) are Unicode
 //! scalar values (Rust `char`s).
 
+pub mod analysis;
 pub mod api;
 pub mod error;
 pub mod pii;
@@ -189,6 +194,12 @@ impl LanguageService {
             .route("/v1/language/detect", post(api::detect::detect))
             .route("/v1/language/pii", post(api::pii::pii))
             .route("/v1/language/entities", post(api::pii::entities))
+            .route(
+                "/v1/language/key-phrases",
+                post(api::key_phrases::key_phrases),
+            )
+            .route("/v1/language/classify", post(api::classify::classify))
+            .route("/v1/language/summarize", post(api::summarize::summarize))
             .layer(DefaultBodyLimit::max(self.config.limits.max_body_bytes))
             .with_state(self.clone())
             .merge(health::routes(self.readiness.clone()))

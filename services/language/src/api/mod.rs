@@ -10,11 +10,20 @@
 //! - [`detect`] — `POST /v1/language/detect` (fastText lid.176).
 //! - [`pii`] — `POST /v1/language/pii` and `POST /v1/language/entities`
 //!   (Rampart merged with the recognizers of [`crate::pii`]).
+//! - [`key_phrases`], [`classify`], [`summarize`] —
+//!   `POST /v1/language/{key-phrases,classify,summarize}`: key phrases,
+//!   zero-shot labels and extractive summaries over the sentence embedder
+//!   (the arithmetic in [`crate::analysis`]). The served embedder and the
+//!   stopword list are English: other languages are processed (a
+//!   document's `language` hint is not used) with no measured quality.
 
+pub mod classify;
 pub mod detect;
 pub mod documents;
 pub mod embeddings;
+pub mod key_phrases;
 pub mod pii;
+pub mod summarize;
 
 use axum::extract::FromRequest;
 use axum::http::HeaderValue;

@@ -11,34 +11,17 @@
     reason = "test support: fail with the value seen"
 )]
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use stratus_kit::health::Readiness;
 use stratus_language::{LanguageConfig, LanguageService};
-use stratus_models::store::{ModelStore, ResolvedModel};
 
 pub const EMBEDDER: &str = "all-minilm-l6-v2";
 pub const TAGGER: &str = "rampart-pii";
 pub const LID: &str = "lid-176";
 
-/// Root of the cache shared by test runs.
-pub fn cache_root() -> PathBuf {
-    std::env::var_os("STRATUS_TEST_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("stratus-test-cache"))
-}
-
 /// The catalog model `name`, pulled (once per cache) and resolved.
-pub fn resolved(name: &str) -> ResolvedModel {
-    let store = ModelStore::open(&cache_root().join("home"))
-        .unwrap()
-        .with_package_cache(cache_root().join("packages"));
-    store
-        .pull(name, false)
-        .unwrap_or_else(|e| panic!("pulling {name}: {e}"));
-    store.resolve(name).unwrap()
-}
+pub use stratus_testkit::pulled as resolved;
 
 /// A language service with `models` loaded, served over real HTTP.
 pub struct Server {
