@@ -109,11 +109,7 @@ async fn run(service: &LanguageService, request: DetectRequest) -> Result<Respon
         })
         .await?;
     let (data, usage) = batch.assemble(detections);
-    let headers = Usage {
-        characters: usage.characters,
-        documents: usage.documents,
-        input_tokens: None,
-    };
+    let headers = Usage::from(&usage);
     Ok(headers.respond(DetectResponse {
         object: "list",
         model: worker.name().to_string(),

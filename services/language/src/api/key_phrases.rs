@@ -104,11 +104,7 @@ async fn run(
         })
         .await??;
     let (data, usage) = batch.assemble(results);
-    let headers = Usage {
-        characters: usage.characters,
-        documents: usage.documents,
-        input_tokens: None,
-    };
+    let headers = Usage::from(&usage);
     Ok(headers.respond(KeyPhrasesResponse {
         object: "list",
         model: worker.name().to_string(),

@@ -65,6 +65,17 @@ impl Usage {
     }
 }
 
+impl From<&documents::DocumentUsage> for Usage {
+    /// What a document-batch endpoint reports: characters and documents.
+    fn from(usage: &documents::DocumentUsage) -> Self {
+        Self {
+            characters: usage.characters,
+            documents: usage.documents,
+            input_tokens: None,
+        }
+    }
+}
+
 /// The loaded model `name` of `set`, or 404 `model_not_found` naming what
 /// this endpoint can use (OpenAI answers an unknown model the same way).
 pub fn find_model<M: Send + 'static>(

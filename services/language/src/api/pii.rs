@@ -181,11 +181,7 @@ async fn run(
         })
         .collect();
     let (data, usage) = batch.assemble(results);
-    let headers = Usage {
-        characters: usage.characters,
-        documents: usage.documents,
-        input_tokens: None,
-    };
+    let headers = Usage::from(&usage);
     Ok(headers.respond(EntitiesResponse {
         object: "list",
         model,
