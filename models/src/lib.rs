@@ -19,6 +19,7 @@
 //! - [`fasttext`] — fastText supervised models (language identification).
 //! - [`card`] — the `/v1/models` shapes (OpenAI's list plus task, license, attribution).
 //! - [`worker`] — a model owned by one OS thread behind a bounded queue.
+//! - [`text`] — byte ↔ char offsets for spans.
 //! - [`error`] — the one error type of this layer.
 
 pub mod bert;
@@ -29,6 +30,7 @@ pub mod device;
 pub mod error;
 pub mod fasttext;
 pub mod store;
+pub mod text;
 pub mod whisper;
 pub mod worker;
 

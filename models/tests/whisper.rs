@@ -82,19 +82,10 @@ fn read_wav(path: &Path) -> Vec<f32> {
     }
 }
 
-/// Lowercase, punctuation dropped (hyphens separate words: "ill-disposed"
-/// is "ill disposed", as the LibriSpeech-style reference spells it),
-/// whitespace collapsed.
-fn normalise(text: &str) -> String {
-    text.to_lowercase()
-        .chars()
-        .map(|c| if c == '-' { ' ' } else { c })
-        .filter(|c| c.is_alphanumeric() || c.is_whitespace())
-        .collect::<String>()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
+// Lowercase, punctuation dropped (hyphens separate words: "ill-disposed" is
+// "ill disposed", as the LibriSpeech-style reference spells it), whitespace
+// collapsed.
+use stratus_testkit::normalise;
 
 fn transcribe(dir: &Path, pcm: &[f32], opts: &TranscribeOptions) -> Transcript {
     let started = Instant::now();

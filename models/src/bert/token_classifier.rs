@@ -388,13 +388,8 @@ fn merge(text: &str, tokens: &[RawToken], labels: &[Label], min_score: f32) -> V
 /// not fall on char boundaries (which the tokenizer never produces) are
 /// dropped rather than sliced wrongly.
 fn to_char_spans(text: &str, spans: Vec<ByteSpan>) -> Vec<EntitySpan> {
-    // Char index of every char boundary, so each lookup is a binary search.
-    let boundaries: Vec<usize> = text
-        .char_indices()
-        .map(|(byte, _)| byte)
-        .chain(std::iter::once(text.len()))
-        .collect();
-    let char_at = |byte: usize| boundaries.binary_search(&byte).ok();
+    let index = crate::text::CharIndex::new(text);
+    let char_at = |byte: usize| index.char_at(byte);
     spans
         .into_iter()
         .filter_map(|span| {

@@ -186,12 +186,8 @@ pub fn recognize(text: &str) -> Vec<Span> {
 
 /// Byte spans to char spans.
 fn to_char_spans(text: &str, found: Vec<Found>) -> Vec<Span> {
-    let boundaries: Vec<usize> = text
-        .char_indices()
-        .map(|(byte, _)| byte)
-        .chain(std::iter::once(text.len()))
-        .collect();
-    let char_at = |byte: usize| boundaries.binary_search(&byte).ok();
+    let index = stratus_models::text::CharIndex::new(text);
+    let char_at = |byte: usize| index.char_at(byte);
     found
         .into_iter()
         .filter_map(|f| {
