@@ -75,40 +75,33 @@ async fn run(service: &LanguageService, request: DetectRequest) -> Result<Respon
         request.model.as_deref(),
         "language-identification",
     )?;
-    let documents = batch.documents();
-    let detections = worker
-        .run(move |model| {
-            documents
+    let (data, usage) = batch
+        .run_each(&worker, move |model, document| {
+            // fastText classifies one line; newlines would end the
+            // text early.
+            let line = document.text.replace(['\n', '\r'], " ");
+            let candidates: Vec<Candidate> = model
+                .predict(&line, top_k)
                 .into_iter()
-                .map(|document| {
-                    // fastText classifies one line; newlines would end the
-                    // text early.
-                    let line = document.text.replace(['\n', '\r'], " ");
-                    let candidates: Vec<Candidate> = model
-                        .predict(&line, top_k)
-                        .into_iter()
-                        .map(|(language, confidence)| Candidate {
-                            language,
-                            // fastText adds 1e-5 to every probability (its
-                            // log-of-zero guard); a confidence above 1 would
-                            // read as a bug to callers.
-                            confidence: confidence.min(1.0),
-                        })
-                        .collect();
-                    let (language, confidence) = candidates
-                        .first()
-                        .map_or((String::new(), 0.0), |c| (c.language.clone(), c.confidence));
-                    Detection {
-                        id: document.id,
-                        language,
-                        confidence,
-                        alternatives: candidates,
-                    }
+                .map(|(language, confidence)| Candidate {
+                    language,
+                    // fastText adds 1e-5 to every probability (its
+                    // log-of-zero guard); a confidence above 1 would
+                    // read as a bug to callers.
+                    confidence: confidence.min(1.0),
                 })
-                .collect::<Vec<_>>()
+                .collect();
+            let (language, confidence) = candidates
+                .first()
+                .map_or((String::new(), 0.0), |c| (c.language.clone(), c.confidence));
+            Ok(Detection {
+                id: document.id,
+                language,
+                confidence,
+                alternatives: candidates,
+            })
         })
         .await?;
-    let (data, usage) = batch.assemble(detections);
     let headers = Usage::from(&usage);
     Ok(headers.respond(DetectResponse {
         object: "list",

@@ -13,6 +13,8 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
+use stratus_models::worker::ModelWorker;
+
 use super::char_len;
 use crate::Limits;
 use crate::error::LanguageError;
@@ -157,6 +159,31 @@ impl Batch {
             .filter_map(|s| s.as_ref().ok())
             .cloned()
             .collect()
+    }
+
+    /// Run `analyse` on every document of the batch, in order, on the model's
+    /// own thread (one queue slot for the whole request), then put the
+    /// results back in their slots and count the usage.
+    pub async fn run_each<M, T, F>(
+        self,
+        worker: &ModelWorker<M>,
+        mut analyse: F,
+    ) -> Result<(Vec<DocumentResult<T>>, DocumentUsage), LanguageError>
+    where
+        M: Send + 'static,
+        T: Send + 'static,
+        F: FnMut(&mut M, Document) -> Result<T, LanguageError> + Send + 'static,
+    {
+        let documents = self.documents();
+        let results = worker
+            .run(move |model| {
+                documents
+                    .into_iter()
+                    .map(|document| analyse(model, document))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .await??;
+        Ok(self.assemble(results))
     }
 
     /// Put each processed result (in the order of [`Self::documents`]) back

@@ -94,16 +94,11 @@ async fn run(
     }
     let batch = Batch::parse(request.input, &service.config.limits)?;
     let worker = model_or_default(&service.embedders, request.model.as_deref(), "embeddings")?;
-    let documents = batch.documents();
-    let results = worker
-        .run(move |model| {
-            documents
-                .into_iter()
-                .map(|document| extract(model, document, top_k, diversity))
-                .collect::<Result<Vec<_>, _>>()
+    let (data, usage) = batch
+        .run_each(&worker, move |model, document| {
+            extract(model, document, top_k, diversity)
         })
-        .await??;
-    let (data, usage) = batch.assemble(results);
+        .await?;
     let headers = Usage::from(&usage);
     Ok(headers.respond(KeyPhrasesResponse {
         object: "list",

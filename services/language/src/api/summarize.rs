@@ -138,16 +138,11 @@ async fn run(
     let length = length(&request)?;
     let batch = Batch::parse(request.input, &service.config.limits)?;
     let worker = model_or_default(&service.embedders, request.model.as_deref(), "embeddings")?;
-    let documents = batch.documents();
-    let results = worker
-        .run(move |model| {
-            documents
-                .into_iter()
-                .map(|document| summarize_one(model, document, length))
-                .collect::<Result<Vec<_>, _>>()
+    let (data, usage) = batch
+        .run_each(&worker, move |model, document| {
+            summarize_one(model, document, length)
         })
-        .await??;
-    let (data, usage) = batch.assemble(results);
+        .await?;
     let headers = Usage::from(&usage);
     Ok(headers.respond(SummarizeResponse {
         object: "list",
