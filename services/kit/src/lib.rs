@@ -4,6 +4,8 @@
 //!
 //! ## Layout
 //! - [`error`] — the OpenAI-shaped error envelope and its status mapping.
+//! - [`context`] — the tenant context the gateway forwards to services, and
+//!   the internal token that proves a request came from the gateway.
 //! - [`config`] — layering a TOML file under flags and environment.
 //! - [`telemetry`] — tracing setup (text or JSON logs).
 //! - [`health`] — `/healthz` (process up) and `/readyz` (dependencies ready).
@@ -11,6 +13,7 @@
 //! - [`usage`] — the `x-stratus-usage-*` headers every service reports.
 
 pub mod config;
+pub mod context;
 pub mod error;
 pub mod health;
 pub mod server;
