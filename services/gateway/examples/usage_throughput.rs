@@ -86,6 +86,9 @@ async fn main() -> Result<(), BenchError> {
     meter.drain(Duration::from_secs(600)).await?;
     let stored_in = started.elapsed().as_secs_f64();
     meter.shutdown(Duration::from_secs(5)).await?;
+    if latencies.is_empty() {
+        return Err(BenchError::Task("no event was recorded".into()));
+    }
     latencies.sort_unstable();
     let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
     let n = latencies.len();

@@ -495,6 +495,8 @@ async fn the_log_is_replayed_after_an_abrupt_stop() {
         // A writer that never gets to insert (it waits an hour to batch).
         let mut stalled = config(wal.path());
         stalled.flush_interval = Duration::from_secs(3600);
+        // Small segments: the replay crosses many of them.
+        stalled.wal_segment_bytes = 4096;
         let meter = Meter::start(store.clone(), stalled).await.unwrap();
         // A second process on the same log is refused.
         let err = Meter::start(store.clone(), config(wal.path()))
@@ -504,13 +506,28 @@ async fn the_log_is_replayed_after_an_abrupt_stop() {
         assert!(err.contains("in use"), "{err}");
 
         let events: Vec<UsageEvent> = (0..200).map(|i| synthetic("t1", i)).collect();
-        let writes = events.iter().map(|e| meter.record(e));
-        for result in futures::future::join_all(writes).await {
-            result.unwrap();
+        // Concurrent writes (group commits), in rounds that each fill a
+        // segment.
+        for round in events.chunks(10) {
+            let writes = round.iter().map(|e| meter.record(e));
+            for result in futures::future::join_all(writes).await {
+                result.unwrap();
+            }
         }
         meter.halt().await;
         drop(meter);
         assert!(all_events(&store, None).await.is_empty(), "{backend}");
+        let segments_left = std::fs::read_dir(wal.path())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "wal")
+            })
+            .count();
+        assert!(segments_left > 5, "{segments_left} segments");
         // A crash mid-write leaves a partial line that was never
         // acknowledged.
         let segment = std::fs::read_dir(wal.path())
