@@ -6,6 +6,7 @@
 # Results go to loadtest/RESULTS.md by hand, with the machine and this command.
 #
 #   loadtest/usage-throughput.sh [SECONDS] [CONCURRENCY...]
+#   USAGE_WAL_SYNC=0 to run without fdatasync (--usage-wal-sync false)
 #   STRATUS_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432/postgres (default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,10 +20,12 @@ bin="${CARGO_TARGET_DIR:-target}/ci/examples/usage_throughput"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
+nosync=()
+[ "${USAGE_WAL_SYNC:-1}" = 0 ] && nosync=(nosync)
 for c in ${concurrency[@]}; do
-    "$bin" "sqlite://$work/sqlite-$c/stratus.db" "$seconds" "$c" "$work/sqlite-$c/wal"
+    "$bin" "sqlite://$work/sqlite-$c/stratus.db" "$seconds" "$c" "$work/sqlite-$c/wal" "${nosync[@]}"
     db="stratus_bench_$(date +%s%N)"
     psql "$pg_admin" -q -c "CREATE DATABASE $db"
-    "$bin" "${pg_admin%/*}/$db" "$seconds" "$c" "$work/pg-$c/wal"
+    "$bin" "${pg_admin%/*}/$db" "$seconds" "$c" "$work/pg-$c/wal" "${nosync[@]}"
     psql "$pg_admin" -q -c "DROP DATABASE $db"
 done

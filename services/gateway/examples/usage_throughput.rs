@@ -1,7 +1,7 @@
 //! Sustained usage-event write throughput (loadtest/usage-throughput.sh runs
 //! it; results in loadtest/RESULTS.md).
 //!
-//! `usage_throughput STORE_URL SECONDS CONCURRENCY WAL_DIR`: CONCURRENCY
+//! `usage_throughput STORE_URL SECONDS CONCURRENCY WAL_DIR [nosync]`: CONCURRENCY
 //! tasks record events through the real pipeline as fast as they can for
 //! SECONDS (each `record` returns once the event is synced in the
 //! write-ahead log, as a request would wait), then the writer drains into
@@ -39,7 +39,7 @@ fn event(i: u64) -> UsageEvent {
 
 #[derive(Debug, thiserror::Error)]
 enum BenchError {
-    #[error("usage: usage_throughput STORE_URL SECONDS CONCURRENCY WAL_DIR")]
+    #[error("usage: usage_throughput STORE_URL SECONDS CONCURRENCY WAL_DIR [nosync]")]
     Usage,
     #[error(transparent)]
     Store(#[from] stratus_gateway::StoreError),
@@ -52,13 +52,19 @@ enum BenchError {
 #[tokio::main]
 async fn main() -> Result<(), BenchError> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [url, seconds, concurrency, wal] = args.as_slice() else {
-        return Err(BenchError::Usage);
+    let (url, seconds, concurrency, wal, sync) = match args.as_slice() {
+        [url, seconds, concurrency, wal] => (url, seconds, concurrency, wal, true),
+        [url, seconds, concurrency, wal, nosync] if nosync == "nosync" => {
+            (url, seconds, concurrency, wal, false)
+        }
+        _ => return Err(BenchError::Usage),
     };
     let seconds: u64 = seconds.parse().map_err(|_| BenchError::Usage)?;
     let concurrency: usize = concurrency.parse().map_err(|_| BenchError::Usage)?;
     let store = Store::open(url).await?;
-    let meter = Meter::start(store.clone(), MeteringConfig::new(wal)).await?;
+    let mut config = MeteringConfig::new(wal);
+    config.wal_sync = sync;
+    let meter = Meter::start(store.clone(), config).await?;
 
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
@@ -93,7 +99,7 @@ async fn main() -> Result<(), BenchError> {
     let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
     let n = latencies.len();
     let line = format!(
-        "{backend}: concurrency {concurrency}: {n} events; durable {:.0}/s; stored {:.0}/s (drained {:.2} s after the load); record latency p50 {} us, p99 {} us, max {} us",
+        "{backend}: concurrency {concurrency}, log sync {sync}: {n} events; durable {:.0}/s; stored {:.0}/s (drained {:.2} s after the load); record latency p50 {} us, p99 {} us, max {} us",
         n as f64 / recorded_in,
         n as f64 / stored_in,
         stored_in - recorded_in,

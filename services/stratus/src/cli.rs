@@ -149,6 +149,13 @@ pub struct MeteringArgs {
     /// stale `/v1/usage` may be at most (plus the insert time).
     #[arg(long, env = "STRATUS_USAGE_FLUSH_MS", default_value_t = 100)]
     pub usage_flush_ms: u64,
+
+    /// Sync the usage log to disk (fdatasync) before each response goes
+    /// out, so usage survives a power loss. `false` still survives the
+    /// process being killed (the kernel holds the write) and saves about a
+    /// disk sync of latency per request, shared by concurrent requests.
+    #[arg(long, env = "STRATUS_USAGE_WAL_SYNC", default_value_t = true, action = clap::ArgAction::Set)]
+    pub usage_wal_sync: bool,
 }
 
 #[derive(Debug, Clone, Args, Serialize, Deserialize)]

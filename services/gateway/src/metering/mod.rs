@@ -61,6 +61,10 @@ pub struct MeteringConfig {
     pub wal_dir: PathBuf,
     /// A log segment is closed past this size (then deleted once stored).
     pub wal_segment_bytes: u64,
+    /// `fdatasync` every group commit: events survive a power loss, not
+    /// only a killed process (which `write` alone survives), for about a
+    /// disk sync of latency per request.
+    pub wal_sync: bool,
     /// Appends that may wait for the log thread before requests wait.
     pub queue_capacity: usize,
     /// Most events per database insert.
@@ -77,6 +81,7 @@ impl MeteringConfig {
         MeteringConfig {
             wal_dir: wal_dir.into(),
             wal_segment_bytes: 16 << 20,
+            wal_sync: true,
             queue_capacity: 8192,
             batch_size: 1000,
             flush_interval: Duration::from_millis(100),
@@ -129,6 +134,7 @@ impl Meter {
             &config.wal_dir,
             config.wal_segment_bytes,
             config.queue_capacity,
+            config.wal_sync,
         )?;
         let (stored_tx, stored) = watch::channel(reader.cursor());
         let mut tasks = Vec::new();

@@ -197,10 +197,14 @@ fn sync_dir(dir: &Path) -> Result<(), WalError> {
 /// fresh segment, and a reader positioned at the oldest event not yet
 /// known to be stored (everything still in the folder — replayed, and
 /// idempotent by event id).
+/// With `sync`, an append is acknowledged after `fdatasync` (survives a
+/// power loss); without, after `write` (survives the process being killed,
+/// since the kernel keeps the page, but not the machine going down).
 pub fn open(
     dir: &Path,
     segment_bytes: u64,
     queue: usize,
+    sync: bool,
 ) -> Result<(WalWriter, WalReader), WalError> {
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let lock_path = dir.join("LOCK");
@@ -240,6 +244,7 @@ pub fn open(
         segment: current,
         offset: 0,
         segment_bytes: segment_bytes.max(4096),
+        sync,
         broken: None,
     };
     let thread = std::thread::Builder::new()
@@ -274,6 +279,8 @@ struct Appender {
     segment: u64,
     offset: u64,
     segment_bytes: u64,
+    /// `fdatasync` each group (see [`open`]).
+    sync: bool,
     /// Set when a failed write could not be undone: the file's end is no
     /// longer known to be a line boundary, so nothing more is appended.
     broken: Option<String>,
@@ -335,11 +342,13 @@ impl Appender {
         if let Some(why) = &self.broken {
             return Err(why.clone());
         }
-        match self
-            .file
-            .write_all(bytes)
-            .and_then(|()| self.file.sync_data())
-        {
+        match self.file.write_all(bytes).and_then(|()| {
+            if self.sync {
+                self.file.sync_data()
+            } else {
+                Ok(())
+            }
+        }) {
             Ok(()) => {
                 self.offset += bytes.len() as u64;
                 Ok(Position {

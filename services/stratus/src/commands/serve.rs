@@ -115,6 +115,7 @@ async fn start_meter(
     let mut config = MeteringConfig::new(home.home.join("wal"));
     config.batch_size = args.usage_batch_size.max(1);
     config.flush_interval = Duration::from_millis(args.usage_flush_ms);
+    config.wal_sync = args.usage_wal_sync;
     if let Some(url) = &args.usage_sink_url {
         let mut export = ExportConfig::new(url.clone());
         export.token = args.usage_sink_token.clone();
