@@ -8,7 +8,10 @@
 //! - [`routing`] — upstreams (in-process router or HTTP replica), forwarding,
 //!   `/v1/models` aggregation.
 //! - [`store`] — SQLite / PostgreSQL pools and migrations.
+//! - [`metering`] — a usage event per request that reaches a service
+//!   (write-ahead log, batched writer, CloudEvents export, `/v1/usage`).
 
+pub mod metering;
 pub mod routing;
 pub mod store;
 
@@ -35,6 +38,9 @@ pub use store::{Store, StoreError};
 pub struct GatewayState {
     pub upstreams: Arc<Upstreams>,
     pub store: Store,
+    /// Meters every request forwarded to a service; `None` only where
+    /// nothing is billed (tests of other parts).
+    pub metering: Option<metering::Meter>,
 }
 
 /// Request ids are UUIDv7: time-ordered, so logs sort by them.
@@ -65,11 +71,21 @@ pub fn router(state: GatewayState, readiness: Readiness) -> Router {
         });
     }
 
-    Router::new()
-        .route("/v1/models", get(routing::models::list_models))
+    // Metering: wraps the routes that forward to services (it meters only
+    // responses an upstream produced), plus the usage API.
+    let forwarding = Router::new()
         .route("/v1/audio/{*rest}", any(forward_speech))
         .route("/v1/embeddings", any(forward_language))
         .route("/v1/language/{*rest}", any(forward_language))
+        .layer(axum::middleware::from_fn_with_state(
+            state.metering.clone(),
+            metering::middleware,
+        ))
+        .merge(metering::api::routes());
+
+    Router::new()
+        .route("/v1/models", get(routing::models::list_models))
+        .merge(forwarding)
         .with_state(state)
         .merge(health::routes(readiness))
         .fallback(stratus_kit::error::not_found_fallback)

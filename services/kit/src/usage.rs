@@ -9,3 +9,6 @@ pub const INPUT_TOKENS: &str = "x-stratus-usage-input-tokens";
 pub const CHARACTERS: &str = "x-stratus-usage-characters";
 /// Documents processed.
 pub const DOCUMENTS: &str = "x-stratus-usage-documents";
+/// The model that served the request (its name as `/v1/models` lists it),
+/// so usage can be priced and grouped per model.
+pub const MODEL: &str = "x-stratus-model";

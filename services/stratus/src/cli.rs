@@ -124,6 +124,40 @@ pub struct SpeechLimitArgs {
     pub max_audio_seconds: f64,
 }
 
+/// Metering: the usage event written for every request (log under
+/// HOME/wal, then the store), and its push export.
+#[derive(Debug, Clone, Args, Serialize, Deserialize)]
+pub struct MeteringArgs {
+    /// Push every usage event as a CloudEvent (OpenMeter's ingest shape,
+    /// e.g. http://openmeter:8888/api/v1/events) so an external billing
+    /// system sees usage without polling. At least once: retried until the
+    /// sink answers 2xx; receivers de-duplicate by event id.
+    #[arg(long, env = "STRATUS_USAGE_SINK_URL")]
+    pub usage_sink_url: Option<String>,
+
+    /// Bearer token for --usage-sink-url, for sinks that require one.
+    #[arg(long, env = "STRATUS_USAGE_SINK_TOKEN", hide_env_values = true)]
+    pub usage_sink_token: Option<String>,
+
+    /// Most usage events per database insert: larger batches write more
+    /// events per second, at the cost of a longer insert.
+    #[arg(long, env = "STRATUS_USAGE_BATCH_SIZE", default_value_t = 1000)]
+    pub usage_batch_size: usize,
+
+    /// Milliseconds the usage writer waits for more events once traffic is
+    /// quiet, so a trickle of requests still shares one insert; also how
+    /// stale `/v1/usage` may be at most (plus the insert time).
+    #[arg(long, env = "STRATUS_USAGE_FLUSH_MS", default_value_t = 100)]
+    pub usage_flush_ms: u64,
+
+    /// Sync the usage log to disk (fdatasync) before each response goes
+    /// out, so usage survives a power loss. `false` still survives the
+    /// process being killed (the kernel holds the write) and saves about a
+    /// disk sync of latency per request, shared by concurrent requests.
+    #[arg(long, env = "STRATUS_USAGE_WAL_SYNC", default_value_t = true, action = clap::ArgAction::Set)]
+    pub usage_wal_sync: bool,
+}
+
 #[derive(Debug, Clone, Args, Serialize, Deserialize)]
 pub struct ServeArgs {
     /// Address to listen on. The default stays on this machine; use
@@ -147,6 +181,10 @@ pub struct ServeArgs {
     #[command(flatten)]
     #[serde(flatten)]
     pub speech_limits: SpeechLimitArgs,
+
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub metering: MeteringArgs,
 }
 
 #[derive(Debug, Clone, Args, Serialize, Deserialize)]
@@ -176,6 +214,10 @@ pub struct GatewayArgs {
     /// long enough for a long transcription, short enough to free sockets.
     #[arg(long, env = "STRATUS_UPSTREAM_TIMEOUT", default_value_t = 600)]
     pub upstream_timeout: u64,
+
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub metering: MeteringArgs,
 }
 
 #[derive(Debug, Clone, Args, Serialize, Deserialize)]

@@ -18,6 +18,8 @@ pub enum CliError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
+    Metering(#[from] stratus_gateway::metering::MeteringError),
+    #[error(transparent)]
     Speech(#[from] SpeechError),
     #[error(transparent)]
     Language(#[from] LanguageError),

@@ -43,6 +43,14 @@ impl From<UpstreamError> for ApiError {
     }
 }
 
+/// Marks a response that came from an upstream service (a response
+/// extension): metering counts exactly these, not the gateway's own
+/// refusals (no upstream configured, upstream unreachable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reached {
+    pub service: &'static str,
+}
+
 /// One upstream service.
 #[derive(Clone)]
 pub enum Upstream {
@@ -109,6 +117,14 @@ impl Upstream {
         mut request: Request<Body>,
     ) -> Result<Response<Body>, UpstreamError> {
         strip_hop_by_hop(request.headers_mut());
+        let mut response = self.send(request).await?;
+        response.extensions_mut().insert(Reached {
+            service: self.service(),
+        });
+        Ok(response)
+    }
+
+    async fn send(&self, request: Request<Body>) -> Result<Response<Body>, UpstreamError> {
         match self {
             Upstream::InProcess { router, .. } => match router.clone().oneshot(request).await {
                 Ok(response) => Ok(response),

@@ -4,6 +4,11 @@
 //! Each backend has its own migration folder (`migrations/sqlite`,
 //! `migrations/postgres`) because the SQL dialects differ; the migrations are
 //! compiled into the binary and applied at start.
+//!
+//! - [`usage`] — usage events: idempotent batched inserts, a tenant's
+//!   events after a cursor, bucketed sums, export cursors.
+
+pub mod usage;
 
 use std::path::Path;
 use std::str::FromStr;

@@ -208,13 +208,16 @@ async fn run(
         .await??;
     let (data, usage) = batch.assemble(results);
     let headers = Usage::from(&usage);
-    Ok(headers.respond(ClassifyResponse {
-        object: "list",
-        model: worker.name().to_string(),
-        multi_label,
-        data,
-        usage,
-    }))
+    Ok(headers.respond(
+        Some(worker.name()),
+        ClassifyResponse {
+            object: "list",
+            model: worker.name().to_string(),
+            multi_label,
+            data,
+            usage,
+        },
+    ))
 }
 
 #[cfg(test)]

@@ -103,10 +103,13 @@ async fn run(service: &LanguageService, request: DetectRequest) -> Result<Respon
         })
         .await?;
     let headers = Usage::from(&usage);
-    Ok(headers.respond(DetectResponse {
-        object: "list",
-        model: worker.name().to_string(),
-        data,
-        usage,
-    }))
+    Ok(headers.respond(
+        Some(worker.name()),
+        DetectResponse {
+            object: "list",
+            model: worker.name().to_string(),
+            data,
+            usage,
+        },
+    ))
 }

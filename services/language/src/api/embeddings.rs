@@ -144,15 +144,18 @@ async fn embed(
         documents,
         input_tokens: Some(prompt_tokens),
     };
-    Ok(usage.respond(EmbeddingsResponse {
-        object: "list",
-        data,
-        model: request.model,
-        usage: EmbeddingsUsage {
-            prompt_tokens,
-            total_tokens: prompt_tokens,
+    Ok(usage.respond(
+        Some(worker.name()),
+        EmbeddingsResponse {
+            object: "list",
+            data,
+            model: request.model,
+            usage: EmbeddingsUsage {
+                prompt_tokens,
+                total_tokens: prompt_tokens,
+            },
         },
-    }))
+    ))
 }
 
 /// `input` as a list of texts: a string, or a non-empty array of strings of

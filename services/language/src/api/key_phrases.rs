@@ -100,12 +100,15 @@ async fn run(
         })
         .await?;
     let headers = Usage::from(&usage);
-    Ok(headers.respond(KeyPhrasesResponse {
-        object: "list",
-        model: worker.name().to_string(),
-        data,
-        usage,
-    }))
+    Ok(headers.respond(
+        Some(worker.name()),
+        KeyPhrasesResponse {
+            object: "list",
+            model: worker.name().to_string(),
+            data,
+            usage,
+        },
+    ))
 }
 
 /// On the model's thread: one document's key phrases.

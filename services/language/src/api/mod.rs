@@ -52,10 +52,14 @@ pub struct Usage {
 }
 
 impl Usage {
-    /// `body` as JSON with the usage headers set.
-    pub fn respond(self, body: impl serde::Serialize) -> Response {
+    /// `body` as JSON with the usage headers set, and the model that served
+    /// it (if one did) in `x-stratus-model`.
+    pub fn respond(self, model: Option<&str>, body: impl serde::Serialize) -> Response {
         let mut response = axum::Json(body).into_response();
         let headers = response.headers_mut();
+        if let Some(value) = model.and_then(|m| HeaderValue::from_str(m).ok()) {
+            headers.insert(usage::MODEL, value);
+        }
         headers.insert(usage::CHARACTERS, HeaderValue::from(self.characters));
         headers.insert(usage::DOCUMENTS, HeaderValue::from(self.documents));
         if let Some(tokens) = self.input_tokens {

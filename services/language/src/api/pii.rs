@@ -182,12 +182,16 @@ async fn run(
         .collect();
     let (data, usage) = batch.assemble(results);
     let headers = Usage::from(&usage);
-    Ok(headers.respond(EntitiesResponse {
-        object: "list",
-        model,
-        data,
-        usage,
-    }))
+    let served = model.clone();
+    Ok(headers.respond(
+        served.as_deref(),
+        EntitiesResponse {
+            object: "list",
+            model,
+            data,
+            usage,
+        },
+    ))
 }
 
 /// Spans of every document: the tagger's (if any) and the recognizers',

@@ -144,12 +144,15 @@ async fn run(
         })
         .await?;
     let headers = Usage::from(&usage);
-    Ok(headers.respond(SummarizeResponse {
-        object: "list",
-        model: worker.name().to_string(),
-        data,
-        usage,
-    }))
+    Ok(headers.respond(
+        Some(worker.name()),
+        SummarizeResponse {
+            object: "list",
+            model: worker.name().to_string(),
+            data,
+            usage,
+        },
+    ))
 }
 
 /// On the model's thread: one document's summary.

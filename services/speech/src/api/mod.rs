@@ -104,7 +104,15 @@ async fn handle(
     let options = options_for(&form, task);
     if form.stream {
         let duration = decoded.seconds();
-        return stream::respond(&worker, decoded.samples, options, duration, model.name);
+        let mut response = stream::respond(
+            &worker,
+            decoded.samples,
+            options,
+            duration,
+            model.name.clone(),
+        )?;
+        set_model_header(&mut response, &model.name);
+        return Ok(response);
     }
     let samples = decoded.samples;
     let started = Instant::now();
@@ -125,7 +133,17 @@ async fn handle(
         temperature = form.temperature,
         "transcribed"
     );
-    Ok(respond(&transcript, task, form.response_format))
+    let mut response = respond(&transcript, task, form.response_format);
+    set_model_header(&mut response, &model.name);
+    Ok(response)
+}
+
+/// Name the model that served the request in `x-stratus-model`, for the
+/// gateway's metering.
+fn set_model_header(response: &mut Response, model: &str) {
+    if let Ok(value) = HeaderValue::from_str(model) {
+        response.headers_mut().insert(usage::MODEL, value);
+    }
 }
 
 /// The model a request names; `whisper-1` is the first loaded model that

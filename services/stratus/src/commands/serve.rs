@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
+use stratus_gateway::metering::{ExportConfig, Meter, MeteringConfig};
 use stratus_gateway::{GatewayState, Store, Upstream, Upstreams};
 use stratus_kit::health::Readiness;
 use stratus_language::{LanguageConfig, LanguageService, RedactionKey};
@@ -17,7 +18,9 @@ use stratus_models::store::ModelStore;
 use stratus_speech::{SpeechConfig, SpeechService};
 use tokio::net::TcpListener;
 
-use crate::cli::{GatewayArgs, HomeArgs, ModelArgs, ServeArgs, ServiceArgs, SpeechLimitArgs};
+use crate::cli::{
+    GatewayArgs, HomeArgs, MeteringArgs, ModelArgs, ServeArgs, ServiceArgs, SpeechLimitArgs,
+};
 use crate::commands::open_store;
 use crate::error::CliError;
 
@@ -48,10 +51,12 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
             router: language.router(),
         }),
     };
+    let meter = start_meter(&store, &args.metering, &args.home).await?;
     let app = stratus_gateway::router(
         GatewayState {
             upstreams: upstreams.into(),
             store,
+            metering: Some(meter.clone()),
         },
         Readiness::default(),
     );
@@ -64,7 +69,9 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
             language: Some(language),
         },
     );
-    run_server(listener, app).await
+    let served = run_server(listener, app).await;
+    stop_meter(&meter).await;
+    served
 }
 
 pub async fn gateway(args: GatewayArgs) -> Result<(), CliError> {
@@ -84,14 +91,45 @@ pub async fn gateway(args: GatewayArgs) -> Result<(), CliError> {
             .map(|url| Upstream::http("language", url, client.clone())),
     };
     let store = Store::open(&store_url(&args.store, &args.home)).await?;
+    let meter = start_meter(&store, &args.metering, &args.home).await?;
     let app = stratus_gateway::router(
         GatewayState {
             upstreams: upstreams.into(),
             store,
+            metering: Some(meter.clone()),
         },
         Readiness::default(),
     );
-    run_server(bind(args.listen).await?, app).await
+    let served = run_server(bind(args.listen).await?, app).await;
+    stop_meter(&meter).await;
+    served
+}
+
+/// Metering with its log under HOME/wal (replaying what a previous run
+/// left there).
+async fn start_meter(
+    store: &Store,
+    args: &MeteringArgs,
+    home: &HomeArgs,
+) -> Result<Meter, CliError> {
+    let mut config = MeteringConfig::new(home.home.join("wal"));
+    config.batch_size = args.usage_batch_size.max(1);
+    config.flush_interval = Duration::from_millis(args.usage_flush_ms);
+    config.wal_sync = args.usage_wal_sync;
+    if let Some(url) = &args.usage_sink_url {
+        let mut export = ExportConfig::new(url.clone());
+        export.token = args.usage_sink_token.clone();
+        config.export = Some(export);
+    }
+    Ok(Meter::start(store.clone(), config).await?)
+}
+
+/// After the server stopped: store every recorded event before exiting
+/// (what is not stored in time stays in the log for the next start).
+async fn stop_meter(meter: &Meter) {
+    if let Err(e) = meter.shutdown(Duration::from_secs(10)).await {
+        tracing::warn!(error = %e, "usage events left in the log for the next start");
+    }
 }
 
 pub async fn speech(args: ServiceArgs) -> Result<(), CliError> {
