@@ -212,6 +212,16 @@ pub struct Transcript {
     pub timings: Timings,
 }
 
+/// One piece of text handed to the sink of
+/// [`WhisperModel::transcribe_streaming`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Delta<'a> {
+    pub text: &'a str,
+    /// Seconds of audio decoded so far (the end of the segment the text
+    /// belongs to): how far along a long transcription is.
+    pub decoded_until: f64,
+}
+
 /// A loaded Whisper model with its tokenizer; see the module docs.
 #[derive(Debug)]
 pub struct WhisperModel {
@@ -378,7 +388,7 @@ impl WhisperModel {
         &mut self,
         pcm_16k_mono: &[f32],
         opts: &TranscribeOptions,
-        sink: &mut dyn FnMut(&str) -> ControlFlow<()>,
+        sink: &mut dyn FnMut(Delta<'_>) -> ControlFlow<()>,
     ) -> Result<Transcript> {
         let duration = pcm_16k_mono.len() as f64 / SAMPLE_RATE as f64;
         let mut timings = Timings::default();
@@ -517,8 +527,13 @@ impl WhisperModel {
                     compression_ratio,
                     temperature: result.temperature,
                 });
-                if let Some(delta) = segments.last().and_then(|s| deltas.next(&s.text))
-                    && sink(&delta).is_break()
+                if let Some(segment) = segments.last()
+                    && let Some(text) = deltas.next(&segment.text)
+                    && sink(Delta {
+                        text: &text,
+                        decoded_until: segment.end,
+                    })
+                    .is_break()
                 {
                     break 'windows;
                 }

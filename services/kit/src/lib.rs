@@ -6,6 +6,8 @@
 //! - [`error`] — the OpenAI-shaped error envelope and its status mapping.
 //! - [`context`] — the tenant context the gateway forwards to services, and
 //!   the internal token that proves a request came from the gateway.
+//! - `db` (feature `db`) — opening the SQLite/PostgreSQL store from a URL,
+//!   for the services that keep state.
 //! - [`config`] — layering a TOML file under flags and environment.
 //! - [`telemetry`] — tracing setup (text or JSON logs).
 //! - [`health`] — `/healthz` (process up) and `/readyz` (dependencies ready).
@@ -14,6 +16,8 @@
 
 pub mod config;
 pub mod context;
+#[cfg(feature = "db")]
+pub mod db;
 pub mod error;
 pub mod health;
 pub mod server;

@@ -9,12 +9,15 @@
 //!   ([`ModelInfo`]); [`SpeechService::router`] serves every route.
 //! - [`api`] — `POST /v1/audio/transcriptions` and `/v1/audio/translations`:
 //!   the multipart form, choosing the model, the response formats.
+//! - [`jobs`] — asynchronous jobs for long audio (`/v1/audio/jobs`): the
+//!   store, the worker pool, webhooks.
 //! - [`audio`] — decoding any uploaded file to mono 16 kHz within limits.
 //! - [`error`] — [`SpeechError`] and its one mapping to the error envelope.
 
 pub mod api;
 pub mod audio;
 pub mod error;
+pub mod jobs;
 
 use std::sync::{Arc, RwLock};
 
@@ -102,6 +105,8 @@ pub struct SpeechService {
     pub infos: ModelInfos,
     pub readiness: Readiness,
     pub config: SpeechConfig,
+    /// The job system, when the service has a store (`with_jobs`).
+    pub jobs: Option<jobs::Jobs>,
 }
 
 impl SpeechService {
@@ -113,7 +118,15 @@ impl SpeechService {
             infos: ModelInfos::default(),
             readiness,
             config,
+            jobs: None,
         }
+    }
+
+    /// Serve `/v1/audio/jobs` from `jobs` (start the workers with
+    /// [`jobs::JobWorkers::spawn`]).
+    pub fn with_jobs(mut self, jobs: jobs::Jobs) -> Self {
+        self.jobs = Some(jobs);
+        self
     }
 
     /// Start loading `model` on its own thread; readiness shows it as
@@ -156,9 +169,13 @@ impl SpeechService {
 
     /// The audio endpoints, `/v1/models` and health routes.
     pub fn router(&self) -> Router {
-        Router::new()
+        let mut router = Router::new()
             .route("/v1/models", get(list_models))
-            .merge(api::routes(&self.config))
+            .merge(api::routes(&self.config));
+        if self.jobs.is_some() {
+            router = router.merge(jobs::api::routes(&self.config));
+        }
+        router
             .with_state(self.clone())
             .merge(health::routes(self.readiness.clone()))
             .fallback(stratus_kit::error::not_found_fallback)

@@ -49,7 +49,7 @@ pub enum Command {
     /// reached over HTTP (scaled-out deployments).
     Gateway(GatewayArgs),
     /// Run only the speech service (one replica of a scaled-out deployment).
-    Speech(ServiceArgs),
+    Speech(SpeechArgs),
     /// Run only the language service (one replica of a scaled-out deployment).
     Language(ServiceArgs),
     /// Pull, list, verify or remove model weights.
@@ -158,6 +158,53 @@ pub struct MeteringArgs {
     pub usage_wal_sync: bool,
 }
 
+/// Asynchronous transcription jobs (`/v1/audio/jobs`, speech service).
+#[derive(Debug, Clone, Args, Serialize, Deserialize)]
+pub struct JobArgs {
+    /// Jobs this process transcribes at once. Each holds a model worker for
+    /// a whole file, so keep it low enough to leave room for synchronous
+    /// requests; more replicas add more workers.
+    #[arg(long, env = "STRATUS_JOB_WORKERS", default_value_t = 1)]
+    pub job_workers: usize,
+
+    /// How long a claimed job stays with its worker without a heartbeat
+    /// (renewed every third of it). After a crash the job waits this long
+    /// before another worker retries it: shorter recovers sooner, longer
+    /// tolerates stalls and clock skew between replicas.
+    #[arg(long, env = "STRATUS_JOB_LEASE_SECONDS", default_value_t = 60)]
+    pub job_lease_seconds: u64,
+
+    /// Times a job may be started (the first included) before one whose
+    /// worker keeps dying fails with `worker_lost`, so a file that crashes
+    /// the process cannot take the fleet down in a loop.
+    #[arg(long, env = "STRATUS_JOB_MAX_ATTEMPTS", default_value_t = 3)]
+    pub job_max_attempts: u32,
+
+    /// Jobs one tenant may have queued or running; more are refused with
+    /// 429, so one tenant cannot fill the store with audio or starve the
+    /// others' jobs.
+    #[arg(long, env = "STRATUS_MAX_JOBS_PER_TENANT", default_value_t = 100)]
+    pub max_jobs_per_tenant: u32,
+
+    /// Key that signs job webhooks (`x-stratus-signature: t=…,v1=…`,
+    /// HMAC-SHA256 over `<t>.<body>`) so receivers can tell they came from
+    /// here. Without it, jobs with a `webhook_url` are refused. Keep it
+    /// secret and the same on every replica.
+    #[arg(long, env = "STRATUS_WEBHOOK_SECRET", hide_env_values = true)]
+    pub webhook_secret: Option<String>,
+
+    /// Seconds one webhook try may take before it counts as failed, so a
+    /// slow receiver cannot pile up connections; failed tries are retried
+    /// with doubling waits.
+    #[arg(long, env = "STRATUS_WEBHOOK_TIMEOUT_SECONDS", default_value_t = 10)]
+    pub webhook_timeout_seconds: u64,
+
+    /// Tries per webhook before giving up (the job's `webhook_status` then
+    /// says `failed`; the result can still be polled).
+    #[arg(long, env = "STRATUS_WEBHOOK_ATTEMPTS", default_value_t = 5)]
+    pub webhook_attempts: u32,
+}
+
 #[derive(Debug, Clone, Args, Serialize, Deserialize)]
 pub struct ServeArgs {
     /// Address to listen on. The default stays on this machine; use
@@ -185,6 +232,10 @@ pub struct ServeArgs {
     #[command(flatten)]
     #[serde(flatten)]
     pub metering: MeteringArgs,
+
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub jobs: JobArgs,
 }
 
 #[derive(Debug, Clone, Args, Serialize, Deserialize)]
@@ -237,6 +288,24 @@ pub struct ServiceArgs {
     #[command(flatten)]
     #[serde(flatten)]
     pub speech_limits: SpeechLimitArgs,
+}
+
+/// `stratus speech`: one speech replica, with its job store.
+#[derive(Debug, Clone, Args, Serialize, Deserialize)]
+pub struct SpeechArgs {
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub service: ServiceArgs,
+
+    /// Where async transcription jobs (and their audio) live: sqlite://PATH
+    /// (default: HOME/stratus.db) or postgres://…. Replicas must share one
+    /// PostgreSQL database so any of them can work and answer for any job.
+    #[arg(long, env = "STRATUS_STORE")]
+    pub store: Option<String>,
+
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub jobs: JobArgs,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -6,6 +6,7 @@ use stratus_kit::config::ConfigError;
 use stratus_language::LanguageError;
 use stratus_models::ModelError;
 use stratus_speech::SpeechError;
+use stratus_speech::jobs::{JobError, JobStoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -21,6 +22,10 @@ pub enum CliError {
     Metering(#[from] stratus_gateway::metering::MeteringError),
     #[error(transparent)]
     Speech(#[from] SpeechError),
+    #[error(transparent)]
+    Jobs(#[from] JobError),
+    #[error(transparent)]
+    JobStore(#[from] JobStoreError),
     #[error(transparent)]
     Language(#[from] LanguageError),
     #[error("cannot listen on {addr}: {source}")]

@@ -10,26 +10,16 @@
 
 pub mod usage;
 
-use std::path::Path;
-use std::str::FromStr;
-use std::time::Duration;
-
-use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::postgres::PgPool;
+use sqlx::sqlite::SqlitePool;
+pub use stratus_kit::db::redact;
+use stratus_kit::db::{DbError, DbPool};
 
 /// What can go wrong with the store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("store URL `{0}` is not supported: use sqlite://PATH or postgres://…")]
-    UnsupportedUrl(String),
-    #[error("cannot create the folder for the SQLite store {path}: {source}")]
-    CreateDir {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Connect(#[from] DbError),
     #[error("store: {0}")]
     Database(#[from] sqlx::Error),
     #[error("store migrations: {0}")]
@@ -47,38 +37,9 @@ impl Store {
     /// Connect to `url` (`sqlite://PATH` — created if missing — or
     /// `postgres://…`) and apply pending migrations.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
-        let store = if let Some(path) = url.strip_prefix("sqlite://") {
-            let path = path.split('?').next().unwrap_or(path);
-            if let Some(parent) = Path::new(path)
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-            {
-                std::fs::create_dir_all(parent).map_err(|source| StoreError::CreateDir {
-                    path: parent.display().to_string(),
-                    source,
-                })?;
-            }
-            let options = SqliteConnectOptions::from_str(url)?
-                .create_if_missing(true)
-                // WAL lets readers (dashboard, usage API) run beside the
-                // writer; NORMAL sync is durable across process crashes in WAL.
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(5));
-            let pool = SqlitePoolOptions::new()
-                .max_connections(8)
-                .connect_with(options)
-                .await?;
-            Store::Sqlite(pool)
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let pool = PgPoolOptions::new()
-                .max_connections(16)
-                .acquire_timeout(Duration::from_secs(5))
-                .connect(url)
-                .await?;
-            Store::Postgres(pool)
-        } else {
-            return Err(StoreError::UnsupportedUrl(redact(url)));
+        let store = match stratus_kit::db::connect(url).await? {
+            DbPool::Sqlite(pool) => Store::Sqlite(pool),
+            DbPool::Postgres(pool) => Store::Postgres(pool),
         };
         store.migrate().await?;
         Ok(store)
@@ -86,8 +47,16 @@ impl Store {
 
     async fn migrate(&self) -> Result<(), StoreError> {
         match self {
-            Store::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
-            Store::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+            Store::Sqlite(pool) => {
+                shared(sqlx::migrate!("./migrations/sqlite"))
+                    .run(pool)
+                    .await?
+            }
+            Store::Postgres(pool) => {
+                shared(sqlx::migrate!("./migrations/postgres"))
+                    .run(pool)
+                    .await?
+            }
         }
         Ok(())
     }
@@ -151,31 +120,10 @@ impl Store {
     }
 }
 
-/// `url` with any password replaced, safe to log.
-pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            let credentials = &url[scheme_end + 3..at];
-            match credentials.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn passwords_are_redacted() {
-        assert_eq!(
-            redact("postgres://u:secret@h:5432/db"),
-            "postgres://u:***@h:5432/db"
-        );
-        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
-        assert_eq!(redact("sqlite://./data/x.db"), "sqlite://./data/x.db");
-    }
+/// A migrator that leaves other services' migrations alone: the speech
+/// service keeps its jobs in the same database under versions from 1001
+/// (see `stratus_kit::db`).
+fn shared(mut migrator: sqlx::migrate::Migrator) -> sqlx::migrate::Migrator {
+    migrator.set_ignore_missing(true);
+    migrator
 }

@@ -29,7 +29,7 @@ pub enum ResponseFormat {
 }
 
 impl ResponseFormat {
-    fn parse(value: &str) -> Option<Self> {
+    pub fn parse(value: &str) -> Option<Self> {
         Some(match value {
             "json" => Self::Json,
             "text" => Self::Text,
@@ -38,6 +38,22 @@ impl ResponseFormat {
             "verbose_json" => Self::VerboseJson,
             _ => return None,
         })
+    }
+
+    /// The name a client sends.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Json => "json",
+            Self::Text => "text",
+            Self::Srt => "srt",
+            Self::Vtt => "vtt",
+            Self::VerboseJson => "verbose_json",
+        }
+    }
+
+    /// Whether the format is JSON (else plain text).
+    pub fn is_json(self) -> bool {
+        matches!(self, Self::Json | Self::VerboseJson)
     }
 
     /// Whether the format shows segment times (then the model decodes with
@@ -71,6 +87,11 @@ pub struct AudioForm {
     pub segment_granularity: bool,
     /// `stream=true`: answer with server-sent events ([`super::stream`]).
     pub stream: bool,
+    /// `task` (async jobs only: `transcribe` or `translate`; the
+    /// synchronous endpoints ignore it, their path says the task).
+    pub task: Option<String>,
+    /// `webhook_url` (async jobs only).
+    pub webhook_url: Option<String>,
 }
 
 fn multipart_error(e: MultipartError) -> SpeechError {
@@ -97,6 +118,8 @@ pub async fn read(mut multipart: Multipart, max_upload: usize) -> Result<AudioFo
     let mut temperature = 0.0;
     let mut segment_granularity = false;
     let mut stream = false;
+    let mut task = None;
+    let mut webhook_url = None;
     while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
         let name = field.name().unwrap_or_default().to_owned();
         if name == "file" {
@@ -181,6 +204,8 @@ pub async fn read(mut multipart: Multipart, max_upload: usize) -> Result<AudioFo
                     }
                 };
             }
+            "task" => task = Some(value.trim().to_owned()),
+            "webhook_url" => webhook_url = Some(value.trim().to_owned()).filter(|u| !u.is_empty()),
             // OpenAI's other fields (`chunking_strategy`, `include[]`)
             // change nothing here.
             _ => {}
@@ -223,6 +248,8 @@ pub async fn read(mut multipart: Multipart, max_upload: usize) -> Result<AudioFo
         temperature,
         segment_granularity,
         stream,
+        task,
+        webhook_url,
     })
 }
 
@@ -255,6 +282,8 @@ fn static_param(name: &str) -> &'static str {
         "temperature" => "temperature",
         "timestamp_granularities[]" | "timestamp_granularities" => "timestamp_granularities[]",
         "stream" => "stream",
+        "task" => "task",
+        "webhook_url" => "webhook_url",
         _ => "form",
     }
 }

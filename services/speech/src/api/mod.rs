@@ -36,7 +36,7 @@ pub const DEFAULT_ALIAS: &str = "whisper-1";
 /// Room for the form's other fields and multipart framing on top of the
 /// file limit, so that an oversized file is counted (and answered 413) by
 /// the form reader rather than cut off by the body limit.
-const FORM_OVERHEAD: usize = 1024 * 1024;
+pub(crate) const FORM_OVERHEAD: usize = 1024 * 1024;
 
 /// The audio routes; the body limit follows `config.max_upload_bytes`.
 pub fn routes(config: &SpeechConfig) -> Router<SpeechService> {
@@ -62,7 +62,7 @@ async fn translations(
     Ok(handle(service, multipart.map_err(not_multipart)?, Task::Translate).await?)
 }
 
-fn not_multipart(rejection: MultipartRejection) -> ApiError {
+pub(crate) fn not_multipart(rejection: MultipartRejection) -> ApiError {
     ApiError::unsupported_media_type(format!(
         "expected a `multipart/form-data` body with a `file` field: {}",
         rejection.body_text()
@@ -148,7 +148,11 @@ fn set_model_header(response: &mut Response, model: &str) {
 
 /// The model a request names; `whisper-1` is the first loaded model that
 /// can do the task.
-fn choose_model(service: &SpeechService, name: &str, task: Task) -> Result<ModelInfo, SpeechError> {
+pub(crate) fn choose_model(
+    service: &SpeechService,
+    name: &str,
+    task: Task,
+) -> Result<ModelInfo, SpeechError> {
     let loaded = service.infos.list();
     let can = |m: &ModelInfo| task == Task::Transcribe || m.multilingual;
     if name == DEFAULT_ALIAS {
@@ -179,7 +183,7 @@ fn choose_model(service: &SpeechService, name: &str, task: Task) -> Result<Model
 
 /// A language the model cannot take is the client's mistake: say so
 /// before decoding anything.
-fn check_language(model: &ModelInfo, language: Option<&str>) -> Result<(), SpeechError> {
+pub(crate) fn check_language(model: &ModelInfo, language: Option<&str>) -> Result<(), SpeechError> {
     match language {
         Some(code) if !model.languages.iter().any(|l| l == code) => Err(SpeechError::Invalid {
             param: "language",

@@ -88,7 +88,7 @@ pub fn respond(
     // channel is not needed.
     let _reply = worker.submit(move |whisper: &mut WhisperModel| {
         let result = whisper.transcribe_streaming(&samples, &options, &mut |delta| match sender
-            .send(Progress::Delta(delta.to_owned()))
+            .send(Progress::Delta(delta.text.to_owned()))
         {
             Ok(()) => ControlFlow::Continue(()),
             Err(_) => ControlFlow::Break(()),

@@ -19,9 +19,9 @@ use std::io::Cursor;
 
 use bytes::Bytes;
 use symphonia::core::audio::SampleBuffer;
-use symphonia::core::codecs::{CODEC_TYPE_NULL, DecoderOptions};
+use symphonia::core::codecs::{CODEC_TYPE_NULL, Decoder, DecoderOptions};
 use symphonia::core::errors::Error as SymphoniaError;
-use symphonia::core::formats::FormatOptions;
+use symphonia::core::formats::{FormatOptions, FormatReader};
 use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
@@ -96,6 +96,29 @@ const MAX_BAD_PACKETS_IN_A_ROW: usize = 16;
 /// MP3/AAC headers estimate them.
 const TRUNCATED_BELOW: f64 = 0.9;
 
+/// A file whose container and codec are understood, ready to decode.
+struct Opened {
+    format: Box<dyn FormatReader>,
+    track_id: u32,
+    decoder: Box<dyn Decoder>,
+    /// The duration the header declares, when it does.
+    declared_seconds: Option<f64>,
+}
+
+/// Check what can be checked without decoding: the container, the codec
+/// and the declared duration against `limits`. Cheap (headers only), so a
+/// request path that only queues the work can still refuse an obviously
+/// bad file at once; [`decode`] finds the rest. Returns the declared
+/// duration in seconds, when the header states one.
+pub fn probe(
+    bytes: Bytes,
+    filename: Option<&str>,
+    content_type: Option<&str>,
+    limits: Limits,
+) -> Result<Option<f64>, AudioError> {
+    Ok(open(bytes, filename, content_type, limits)?.declared_seconds)
+}
+
 /// Decode `bytes` (a whole uploaded file) to mono 16 kHz within `limits`.
 /// `filename` and `content_type` only steer the format probe.
 pub fn decode(
@@ -104,66 +127,12 @@ pub fn decode(
     content_type: Option<&str>,
     limits: Limits,
 ) -> Result<Decoded, AudioError> {
-    if bytes.is_empty() {
-        return Err(AudioError::Empty);
-    }
-    let mut hint = Hint::new();
-    if let Some(ext) = filename
-        .and_then(|f| f.rsplit_once('.'))
-        .map(|(_, e)| e.to_ascii_lowercase())
-    {
-        hint.with_extension(&ext);
-    }
-    if let Some(mime) = content_type {
-        hint.mime_type(mime);
-    }
-    let stream = MediaSourceStream::new(Box::new(Cursor::new(bytes)), Default::default());
-    let probed = symphonia::default::get_probe()
-        .format(
-            &hint,
-            stream,
-            // Gapless: drop the encoder's delay and padding (MP3's LAME
-            // header, AAC's edit lists) so the billed duration is the audio's.
-            &FormatOptions {
-                enable_gapless: true,
-                ..FormatOptions::default()
-            },
-            &MetadataOptions::default(),
-        )
-        .map_err(|e| match e {
-            SymphoniaError::Unsupported(_) | SymphoniaError::IoError(_) => {
-                AudioError::UnknownFormat {
-                    hint: filename.map(|f| format!(" (`{f}`)")).unwrap_or_default(),
-                }
-            }
-            other => AudioError::Corrupt(other.to_string()),
-        })?;
-    let mut format = probed.format;
-    let track = format
-        .tracks()
-        .iter()
-        .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
-        .ok_or(AudioError::NoTrack)?;
-    let track_id = track.id;
-    let params = track.codec_params.clone();
-    let mut decoder = symphonia::default::get_codecs()
-        .make(&params, &DecoderOptions::default())
-        .map_err(|e| match e {
-            SymphoniaError::Unsupported(what) => AudioError::UnsupportedCodec(what.to_owned()),
-            other => AudioError::Corrupt(other.to_string()),
-        })?;
-
-    // What the header claims, checked before any decoding work.
-    let declared_seconds = match (params.n_frames, params.sample_rate) {
-        (Some(frames), Some(rate)) if rate > 0 => Some(frames as f64 / f64::from(rate)),
-        _ => None,
-    };
-    if let Some(declared) = declared_seconds.filter(|&s| s > limits.max_seconds) {
-        return Err(AudioError::TooLong {
-            limit: limits.max_seconds,
-            detail: format!(" (its header declares {declared:.0} s)"),
-        });
-    }
+    let Opened {
+        mut format,
+        track_id,
+        mut decoder,
+        declared_seconds,
+    } = open(bytes, filename, content_type, limits)?;
 
     let mut state: Option<(u32, resample::To16k)> = None;
     let mut channels = 0usize;
@@ -288,6 +257,82 @@ pub fn decode(
         samples,
         source_rate: rate,
         source_channels: channels,
+    })
+}
+
+/// Probe the container, find the audio track, make its decoder and check
+/// the declared duration.
+fn open(
+    bytes: Bytes,
+    filename: Option<&str>,
+    content_type: Option<&str>,
+    limits: Limits,
+) -> Result<Opened, AudioError> {
+    if bytes.is_empty() {
+        return Err(AudioError::Empty);
+    }
+    let mut hint = Hint::new();
+    if let Some(ext) = filename
+        .and_then(|f| f.rsplit_once('.'))
+        .map(|(_, e)| e.to_ascii_lowercase())
+    {
+        hint.with_extension(&ext);
+    }
+    if let Some(mime) = content_type {
+        hint.mime_type(mime);
+    }
+    let stream = MediaSourceStream::new(Box::new(Cursor::new(bytes)), Default::default());
+    let probed = symphonia::default::get_probe()
+        .format(
+            &hint,
+            stream,
+            // Gapless: drop the encoder's delay and padding (MP3's LAME
+            // header, AAC's edit lists) so the billed duration is the audio's.
+            &FormatOptions {
+                enable_gapless: true,
+                ..FormatOptions::default()
+            },
+            &MetadataOptions::default(),
+        )
+        .map_err(|e| match e {
+            SymphoniaError::Unsupported(_) | SymphoniaError::IoError(_) => {
+                AudioError::UnknownFormat {
+                    hint: filename.map(|f| format!(" (`{f}`)")).unwrap_or_default(),
+                }
+            }
+            other => AudioError::Corrupt(other.to_string()),
+        })?;
+    let format = probed.format;
+    let track = format
+        .tracks()
+        .iter()
+        .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
+        .ok_or(AudioError::NoTrack)?;
+    let track_id = track.id;
+    let params = track.codec_params.clone();
+    let decoder = symphonia::default::get_codecs()
+        .make(&params, &DecoderOptions::default())
+        .map_err(|e| match e {
+            SymphoniaError::Unsupported(what) => AudioError::UnsupportedCodec(what.to_owned()),
+            other => AudioError::Corrupt(other.to_string()),
+        })?;
+
+    // What the header claims, checked before any decoding work.
+    let declared_seconds = match (params.n_frames, params.sample_rate) {
+        (Some(frames), Some(rate)) if rate > 0 => Some(frames as f64 / f64::from(rate)),
+        _ => None,
+    };
+    if let Some(declared) = declared_seconds.filter(|&s| s > limits.max_seconds) {
+        return Err(AudioError::TooLong {
+            limit: limits.max_seconds,
+            detail: format!(" (its header declares {declared:.0} s)"),
+        });
+    }
+    Ok(Opened {
+        format,
+        track_id,
+        decoder,
+        declared_seconds,
     })
 }
 

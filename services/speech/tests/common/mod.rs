@@ -35,25 +35,7 @@ pub struct Server {
 
 impl Server {
     pub async fn start(config: SpeechConfig) -> Server {
-        let resolved = tokio::task::spawn_blocking(|| {
-            let store = store();
-            store
-                .pull("whisper-tiny.en", false)
-                .unwrap_or_else(|e| panic!("pulling whisper-tiny.en: {e}"));
-            store.resolve("whisper-tiny.en").unwrap()
-        })
-        .await
-        .unwrap();
-        let service = SpeechService::new(config, Readiness::default());
-        service.load(&resolved).unwrap();
-        let started = Instant::now();
-        while service.whisper.get("whisper-tiny.en").is_none() {
-            assert!(
-                started.elapsed() < Duration::from_secs(120),
-                "whisper-tiny.en did not load"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let service = loaded_service(config).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let router = service.router();
@@ -70,6 +52,31 @@ impl Server {
             .await
             .unwrap()
     }
+}
+
+/// A speech service with whisper-tiny.en loaded (pulled into the test
+/// cache on first use).
+pub async fn loaded_service(config: SpeechConfig) -> SpeechService {
+    let resolved = tokio::task::spawn_blocking(|| {
+        let store = store();
+        store
+            .pull("whisper-tiny.en", false)
+            .unwrap_or_else(|e| panic!("pulling whisper-tiny.en: {e}"));
+        store.resolve("whisper-tiny.en").unwrap()
+    })
+    .await
+    .unwrap();
+    let service = SpeechService::new(config, Readiness::default());
+    service.load(&resolved).unwrap();
+    let started = Instant::now();
+    while service.whisper.get("whisper-tiny.en").is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "whisper-tiny.en did not load"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    service
 }
 
 /// A form with `file` (named `filename`) and `fields`.

@@ -11,15 +11,18 @@ use std::time::Duration;
 use axum::Router;
 use stratus_gateway::metering::{ExportConfig, Meter, MeteringConfig};
 use stratus_gateway::{GatewayState, Store, Upstream, Upstreams};
+use stratus_kit::db::DbPool;
 use stratus_kit::health::Readiness;
 use stratus_language::{LanguageConfig, LanguageService, RedactionKey};
 use stratus_models::catalog::{ServiceKind, Task};
 use stratus_models::store::ModelStore;
+use stratus_speech::jobs::{JobConfig, JobStore, JobWorkers, Jobs, webhook::WebhookSecret};
 use stratus_speech::{SpeechConfig, SpeechService};
 use tokio::net::TcpListener;
 
 use crate::cli::{
-    GatewayArgs, HomeArgs, MeteringArgs, ModelArgs, ServeArgs, ServiceArgs, SpeechLimitArgs,
+    GatewayArgs, HomeArgs, JobArgs, MeteringArgs, ModelArgs, ServeArgs, ServiceArgs, SpeechArgs,
+    SpeechLimitArgs,
 };
 use crate::commands::open_store;
 use crate::error::CliError;
@@ -34,13 +37,22 @@ struct Targets {
 pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
     let models = model_store(&args.home, &args.model)?;
     let names = wanted_models(&models, &args.model, None)?;
-    let speech = SpeechService::new(
-        speech_config(&args.model, &args.speech_limits)?,
-        Readiness::default(),
-    );
     let language = LanguageService::new(language_config(&args.model)?, Readiness::default());
     let store = Store::open(&store_url(&args.store, &args.home)).await?;
     tracing::info!(backend = store.backend(), instance = %store.instance_id().await?, "store ready");
+    // Jobs live in the gateway's database, through the same pool.
+    let pool = match &store {
+        Store::Sqlite(pool) => DbPool::Sqlite(pool.clone()),
+        Store::Postgres(pool) => DbPool::Postgres(pool.clone()),
+    };
+    let jobs = Jobs::new(JobStore::with_pool(pool).await?, job_config(&args.jobs))?;
+    let speech = SpeechService::new(
+        speech_config(&args.model, &args.speech_limits)?,
+        Readiness::default(),
+    )
+    .with_jobs(jobs.clone());
+    // Kept until the server stops; dropping them stops the workers.
+    let _job_workers = JobWorkers::spawn(speech.clone(), jobs);
     let upstreams = Upstreams {
         speech: Some(Upstream::InProcess {
             service: "speech",
@@ -132,24 +144,38 @@ async fn stop_meter(meter: &Meter) {
     }
 }
 
-pub async fn speech(args: ServiceArgs) -> Result<(), CliError> {
-    single_service(args, ServiceKind::Speech).await
+pub async fn speech(args: SpeechArgs) -> Result<(), CliError> {
+    let url = store_url(&args.store, &args.service.home);
+    let store = JobStore::open(&url).await?;
+    tracing::info!(backend = store.backend(), "job store ready");
+    let jobs = Jobs::new(store, job_config(&args.jobs))?;
+    single_service(args.service, ServiceKind::Speech, Some(jobs)).await
 }
 
 pub async fn language(args: ServiceArgs) -> Result<(), CliError> {
-    single_service(args, ServiceKind::Language).await
+    single_service(args, ServiceKind::Language, None).await
 }
 
-/// One service alone, as a replica behind a gateway.
-async fn single_service(args: ServiceArgs, kind: ServiceKind) -> Result<(), CliError> {
+/// One service alone, as a replica behind a gateway; a speech service
+/// works `jobs` too.
+async fn single_service(
+    args: ServiceArgs,
+    kind: ServiceKind,
+    jobs: Option<Jobs>,
+) -> Result<(), CliError> {
+    let mut job_workers = None;
     let models = model_store(&args.home, &args.model)?;
     let names = wanted_models(&models, &args.model, Some(kind))?;
     let (targets, app) = match kind {
         ServiceKind::Speech => {
-            let service = SpeechService::new(
+            let mut service = SpeechService::new(
                 speech_config(&args.model, &args.speech_limits)?,
                 Readiness::default(),
             );
+            if let Some(jobs) = jobs {
+                service = service.with_jobs(jobs.clone());
+                job_workers = Some(JobWorkers::spawn(service.clone(), jobs));
+            }
             let app = service.router();
             let targets = Targets {
                 speech: Some(service),
@@ -169,7 +195,9 @@ async fn single_service(args: ServiceArgs, kind: ServiceKind) -> Result<(), CliE
     };
     let listener = bind(args.listen).await?;
     provision_in_background(models, names, targets);
-    run_server(listener, app).await
+    let served = run_server(listener, app).await;
+    drop(job_workers);
+    served
 }
 
 fn speech_config(args: &ModelArgs, limits: &SpeechLimitArgs) -> Result<SpeechConfig, CliError> {
@@ -182,6 +210,19 @@ fn speech_config(args: &ModelArgs, limits: &SpeechLimitArgs) -> Result<SpeechCon
         max_decoded_samples: (limits.max_audio_seconds.max(0.0) * 96_000.0) as u64,
         device: stratus_models::device::open(&args.device)?,
     })
+}
+
+fn job_config(args: &JobArgs) -> JobConfig {
+    JobConfig {
+        workers: args.job_workers.max(1),
+        lease: Duration::from_secs(args.job_lease_seconds.max(3)),
+        max_attempts: args.job_max_attempts.max(1),
+        max_active_per_tenant: args.max_jobs_per_tenant,
+        webhook_secret: args.webhook_secret.as_deref().map(WebhookSecret::new),
+        webhook_timeout: Duration::from_secs(args.webhook_timeout_seconds.max(1)),
+        webhook_attempts: args.webhook_attempts.max(1),
+        ..JobConfig::default()
+    }
 }
 
 fn language_config(args: &ModelArgs) -> Result<LanguageConfig, CliError> {

@@ -1,0 +1,337 @@
+//! The job endpoints and the job's JSON.
+//!
+//! - `POST /v1/audio/jobs` — the multipart form of `/v1/audio/transcriptions`
+//!   plus `task` (`transcribe` | `translate`) and `webhook_url`; answers
+//!   `202` with the queued job and its `Location`. Everything that can be
+//!   checked cheaply is checked here (form, model, language, the audio's
+//!   container, codec and declared length), so a bad request is refused at
+//!   once, not discovered by a worker.
+//! - `GET /v1/audio/jobs/{id}` — the job with its `result` (in the
+//!   requested `response_format`: an object for `json`/`verbose_json`, a
+//!   string for `text`/`srt`/`vtt`) once it succeeded.
+//! - `GET /v1/audio/jobs?limit=&after=` — the tenant's jobs newest first,
+//!   without results; `after` is the previous page's `last_id`.
+//! - `DELETE /v1/audio/jobs/{id}` — cancel: a queued job at once, a running
+//!   one stops at its next segment. A finished job is returned unchanged.
+
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use serde::{Deserialize, Serialize};
+use stratus_kit::context::TenantContext;
+use stratus_kit::error::ApiError;
+use stratus_models::whisper::{Task, Transcript};
+
+use super::store::{JobRow, JobStatus, NewJob};
+use super::{DEFAULT_TENANT, JobError, Jobs, webhook};
+use crate::api::form::{self, ResponseFormat};
+use crate::api::{FORM_OVERHEAD, check_language, choose_model, format, not_multipart};
+use crate::audio::{self, Limits};
+use crate::{SpeechConfig, SpeechError, SpeechService};
+
+/// Jobs per page unless `limit` says otherwise.
+const DEFAULT_PAGE: u32 = 20;
+/// Most jobs per page.
+pub const MAX_PAGE: u32 = 100;
+
+/// The job routes; the body limit follows `config.max_upload_bytes`.
+pub fn routes(config: &SpeechConfig) -> Router<SpeechService> {
+    Router::new()
+        .route("/v1/audio/jobs", post(submit).get(list))
+        .route("/v1/audio/jobs/{id}", get(show).delete(cancel))
+        .layer(DefaultBodyLimit::max(
+            config.max_upload_bytes.saturating_add(FORM_OVERHEAD),
+        ))
+}
+
+/// A job's error, as the job JSON shows it.
+#[derive(Debug, Serialize)]
+pub struct JobErrorView<'a> {
+    pub code: &'a str,
+    pub message: &'a str,
+}
+
+/// A job as the API shows it (`object: "audio.job"`). Times are unix
+/// seconds.
+#[derive(Debug, Serialize)]
+pub struct JobView<'a> {
+    pub id: &'a str,
+    pub object: &'static str,
+    pub status: JobStatus,
+    pub task: &'a str,
+    pub model: &'a str,
+    pub response_format: &'a str,
+    /// Share of the audio transcribed, 0 to 1.
+    pub progress: f64,
+    /// Times a worker started the job (more than 1 after a worker died).
+    pub attempts: i32,
+    pub created_at: i64,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<JobErrorView<'a>>,
+    /// Audio seconds transcribed (what the job is billed by), once done.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage: Option<format::Usage>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_status: Option<&'a str>,
+}
+
+impl<'a> JobView<'a> {
+    /// The view of `row`, with its result when `with_result`.
+    pub fn new(row: &'a JobRow, with_result: bool) -> Self {
+        let result = row.result.as_deref().filter(|_| with_result).map(|text| {
+            let json = ResponseFormat::parse(&row.response_format).is_some_and(|f| f.is_json());
+            if json {
+                serde_json::from_str(text)
+                    .unwrap_or_else(|_| serde_json::Value::String(text.to_owned()))
+            } else {
+                serde_json::Value::String(text.to_owned())
+            }
+        });
+        let error = match (&row.error_code, &row.error_message) {
+            (Some(code), Some(message)) => Some(JobErrorView { code, message }),
+            _ => None,
+        };
+        Self {
+            id: &row.id,
+            object: "audio.job",
+            status: row.status(),
+            task: &row.task,
+            model: &row.model,
+            response_format: &row.response_format,
+            progress: (row.progress * 1000.0).round() / 1000.0,
+            attempts: row.attempt,
+            created_at: row.created_at / 1000,
+            started_at: row.started_at.map(|t| t / 1000),
+            finished_at: row.finished_at.map(|t| t / 1000),
+            result,
+            error,
+            usage: row.audio_seconds.map(format::Usage::duration),
+            webhook_url: row.webhook_url.as_deref(),
+            webhook_status: row.webhook_status.as_deref(),
+        }
+    }
+}
+
+/// `transcript` written in `format`, as the synchronous endpoint's body.
+pub fn render(transcript: &Transcript, task: Task, format: ResponseFormat) -> String {
+    match format {
+        ResponseFormat::Json => serde_json::to_string(&format::JsonBody {
+            text: &transcript.text,
+            usage: format::Usage::duration(transcript.duration),
+        })
+        .unwrap_or_default(),
+        ResponseFormat::VerboseJson => {
+            serde_json::to_string(&format::verbose(transcript, task)).unwrap_or_default()
+        }
+        ResponseFormat::Text => format!("{}\n", transcript.text),
+        ResponseFormat::Srt => format::srt(transcript),
+        ResponseFormat::Vtt => format::vtt(transcript),
+    }
+}
+
+fn jobs_of(service: &SpeechService) -> Result<&Jobs, JobError> {
+    service
+        .jobs
+        .as_ref()
+        .ok_or_else(|| JobError::NotFound("(jobs are not enabled on this server)".into()))
+}
+
+fn tenant_of(context: Option<Extension<TenantContext>>) -> String {
+    context.map_or_else(|| DEFAULT_TENANT.to_owned(), |Extension(c)| c.tenant_id)
+}
+
+fn invalid(param: &'static str, message: impl Into<String>) -> JobError {
+    JobError::Invalid {
+        param,
+        message: message.into(),
+    }
+}
+
+async fn submit(
+    State(service): State<SpeechService>,
+    context: Option<Extension<TenantContext>>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<Response, ApiError> {
+    let jobs = jobs_of(&service)?;
+    let tenant_id = tenant_of(context);
+    let multipart = multipart.map_err(not_multipart)?;
+    let config = &service.config;
+    let form = form::read(multipart, config.max_upload_bytes)
+        .await
+        .map_err(JobError::from)?;
+    if form.stream {
+        return Err(invalid(
+            "stream",
+            "jobs do not stream: poll `GET /v1/audio/jobs/{id}` or give a `webhook_url`",
+        )
+        .into());
+    }
+    let task = match form.task.as_deref() {
+        None | Some("transcribe") => Task::Transcribe,
+        Some("translate") => Task::Translate,
+        Some(other) => {
+            return Err(invalid(
+                "task",
+                format!("`task` must be `transcribe` or `translate`; got `{other}`"),
+            )
+            .into());
+        }
+    };
+    let model = choose_model(&service, &form.model, task).map_err(JobError::from)?;
+    check_language(&model, form.language.as_deref()).map_err(JobError::from)?;
+    if let Some(url) = &form.webhook_url {
+        if jobs.webhooks.is_none() {
+            return Err(invalid(
+                "webhook_url",
+                "this server has no webhook secret configured (--webhook-secret), so it cannot sign webhooks",
+            )
+            .into());
+        }
+        webhook::check_url(url).map_err(|message| invalid("webhook_url", message))?;
+    }
+
+    // Container, codec and declared length: headers only, cheap.
+    let limits = Limits {
+        max_seconds: config.max_audio_seconds,
+        max_decoded_samples: config.max_decoded_samples,
+    };
+    let upload = form.file.clone();
+    tokio::task::spawn_blocking(move || {
+        audio::probe(
+            upload.bytes,
+            upload.filename.as_deref(),
+            upload.content_type.as_deref(),
+            limits,
+        )
+    })
+    .await
+    .map_err(|e| JobError::Speech(SpeechError::Join(e.to_string())))?
+    .map_err(|e| JobError::Speech(SpeechError::Audio(e)))?;
+
+    let new = NewJob {
+        tenant_id,
+        task: match task {
+            Task::Transcribe => "transcribe",
+            Task::Translate => "translate",
+        }
+        .to_owned(),
+        model: model.name,
+        language: form.language,
+        prompt: form.prompt,
+        response_format: form.response_format.as_str().to_owned(),
+        segment_granularity: form.segment_granularity,
+        filename: form.file.filename,
+        content_type: form.file.content_type,
+        audio: form.file.bytes.to_vec(),
+        webhook_url: form.webhook_url,
+    };
+    let limit = jobs.config.max_active_per_tenant;
+    let row = jobs
+        .store
+        .insert(new, limit)
+        .await
+        .map_err(JobError::from)?
+        .ok_or(JobError::TooMany { limit })?;
+    jobs.wake.notify_one();
+    tracing::info!(job = %row.id, tenant = %row.tenant_id, model = %row.model, "job queued");
+    let location = format!("/v1/audio/jobs/{}", row.id);
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, location)],
+        Json(JobView::new(&row, false)),
+    )
+        .into_response())
+}
+
+async fn show(
+    State(service): State<SpeechService>,
+    context: Option<Extension<TenantContext>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let jobs = jobs_of(&service)?;
+    let row = jobs
+        .store
+        .get(&tenant_of(context), &id)
+        .await
+        .map_err(JobError::from)?
+        .ok_or(JobError::NotFound(id))?;
+    Ok(Json(JobView::new(&row, true)).into_response())
+}
+
+async fn cancel(
+    State(service): State<SpeechService>,
+    context: Option<Extension<TenantContext>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let jobs = jobs_of(&service)?;
+    let row = jobs
+        .store
+        .cancel(&tenant_of(context), &id)
+        .await
+        .map_err(JobError::from)?
+        .ok_or(JobError::NotFound(id))?;
+    Ok(Json(JobView::new(&row, true)).into_response())
+}
+
+/// `GET /v1/audio/jobs` query.
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    limit: Option<u32>,
+    after: Option<String>,
+}
+
+/// A page of jobs, in OpenAI's list shape.
+#[derive(Debug, Serialize)]
+struct JobList<'a> {
+    object: &'static str,
+    data: Vec<JobView<'a>>,
+    first_id: Option<&'a str>,
+    last_id: Option<&'a str>,
+    has_more: bool,
+}
+
+async fn list(
+    State(service): State<SpeechService>,
+    context: Option<Extension<TenantContext>>,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let jobs = jobs_of(&service)?;
+    let Query(query) = query.map_err(|e| invalid("limit", e.body_text()))?;
+    let limit = query.limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(invalid(
+            "limit",
+            format!("`limit` must be from 1 to {MAX_PAGE}; got {limit}"),
+        )
+        .into());
+    }
+    if query.after.as_ref().is_some_and(|a| a.len() > 64) {
+        return Err(invalid("after", "`after` is not a job id").into());
+    }
+    let mut rows = jobs
+        .store
+        .list(&tenant_of(context), query.after.as_deref(), limit + 1)
+        .await
+        .map_err(JobError::from)?;
+    let has_more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    let data: Vec<JobView<'_>> = rows.iter().map(|r| JobView::new(r, false)).collect();
+    Ok(Json(JobList {
+        object: "list",
+        first_id: rows.first().map(|r| r.id.as_str()),
+        last_id: rows.last().map(|r| r.id.as_str()),
+        data,
+        has_more,
+    })
+    .into_response())
+}

@@ -1,0 +1,188 @@
+//! Asynchronous transcription jobs for long audio.
+//!
+//! `POST /v1/audio/jobs` only checks the request (form, model, audio
+//! header) and queues the job with its audio in the store; a bounded pool
+//! of workers ([`worker`]) claims jobs under a lease, transcribes them on
+//! the model's worker thread reporting progress per segment, and stores the
+//! result in the format asked for. Clients poll `GET /v1/audio/jobs/{id}`
+//! or give a `webhook_url` ([`webhook`]).
+//!
+//! ## Layout
+//! - [`store`] — the jobs table on SQLite/PostgreSQL: claim, lease, finish,
+//!   each one conditional statement, so many workers share one queue.
+//! - [`worker`] — the worker pool: claim, heartbeat, progress, cancel.
+//! - [`webhook`] — signing and delivering the completion callback.
+//! - [`api`] — the HTTP endpoints and the job's JSON.
+//!
+//! ## Tenants
+//! A job belongs to the tenant of the request's
+//! [`stratus_kit::context::TenantContext`] (set when the gateway forwarded
+//! it). A speech service run on its own, without a gateway, has no tenant
+//! context: its jobs all belong to the tenant [`DEFAULT_TENANT`]. Another
+//! tenant's job id answers 404, like a missing one.
+//!
+//! ## Crashes
+//! A job whose worker dies stays `running` until its lease expires; then
+//! any worker may claim it again (attempt + 1), up to `max_attempts`, after
+//! which it fails with `worker_lost`. Every write of a running job is
+//! conditional on the lease (owner and attempt), so a worker that lost its
+//! lease can neither report progress nor finish the job: a job completes at
+//! most once.
+
+pub mod api;
+pub mod store;
+pub mod webhook;
+pub mod worker;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use stratus_kit::error::ApiError;
+use tokio::sync::Notify;
+
+pub use store::{JobRow, JobStatus, JobStore, JobStoreError};
+pub use worker::JobWorkers;
+
+use crate::SpeechError;
+
+/// The tenant of requests without a tenant context (a speech service run
+/// without a gateway in front).
+pub const DEFAULT_TENANT: &str = "default";
+
+/// Knobs of the job system.
+#[derive(Debug, Clone)]
+pub struct JobConfig {
+    /// Jobs transcribed at once by this process.
+    pub workers: usize,
+    /// How long a claimed job stays with its worker without a heartbeat.
+    pub lease: Duration,
+    /// Claims of one job (the first included) before a job whose worker
+    /// keeps dying is failed.
+    pub max_attempts: u32,
+    /// Jobs one tenant may have queued or running; more answer 429.
+    pub max_active_per_tenant: u32,
+    /// How often an idle worker looks for work queued by other replicas
+    /// (jobs queued here wake a worker at once).
+    pub poll_interval: Duration,
+    /// Signs webhooks; without it, `webhook_url` is refused.
+    pub webhook_secret: Option<webhook::WebhookSecret>,
+    /// Limit of one webhook try.
+    pub webhook_timeout: Duration,
+    /// Tries per webhook.
+    pub webhook_attempts: u32,
+    /// Wait before the second try, doubled after each.
+    pub webhook_backoff: Duration,
+}
+
+impl Default for JobConfig {
+    fn default() -> Self {
+        Self {
+            workers: 1,
+            lease: Duration::from_secs(60),
+            max_attempts: 3,
+            max_active_per_tenant: 100,
+            poll_interval: Duration::from_secs(2),
+            webhook_secret: None,
+            webhook_timeout: Duration::from_secs(10),
+            webhook_attempts: 5,
+            webhook_backoff: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Counters of what this process's workers did (tests and logs).
+#[derive(Debug, Default)]
+pub struct JobStats {
+    /// Jobs this process finished as succeeded.
+    pub succeeded: AtomicU64,
+    /// Jobs this process finished as failed.
+    pub failed: AtomicU64,
+    /// Finishes refused because the lease was gone.
+    pub lost: AtomicU64,
+}
+
+impl JobStats {
+    pub fn succeeded(&self) -> u64 {
+        self.succeeded.load(Ordering::Relaxed)
+    }
+}
+
+/// The job system as the handlers and workers share it.
+#[derive(Debug, Clone)]
+pub struct Jobs {
+    pub store: JobStore,
+    pub config: Arc<JobConfig>,
+    pub stats: Arc<JobStats>,
+    /// Wakes an idle worker when a job is queued here.
+    wake: Arc<Notify>,
+    webhooks: Option<webhook::Sender>,
+}
+
+impl Jobs {
+    pub fn new(store: JobStore, config: JobConfig) -> Result<Self, JobError> {
+        let webhooks = config
+            .webhook_secret
+            .clone()
+            .map(|secret| {
+                webhook::Sender::new(
+                    secret,
+                    config.webhook_timeout,
+                    config.webhook_attempts,
+                    config.webhook_backoff,
+                )
+            })
+            .transpose()
+            .map_err(|e| JobError::Client(e.to_string()))?;
+        Ok(Self {
+            store,
+            config: Arc::new(config),
+            stats: Arc::default(),
+            wake: Arc::default(),
+            webhooks,
+        })
+    }
+}
+
+/// Errors of the job layer, mapped once to the envelope.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error(transparent)]
+    Speech(#[from] SpeechError),
+    #[error(transparent)]
+    Store(#[from] JobStoreError),
+    #[error("no job `{0}`")]
+    NotFound(String),
+    #[error("{message}")]
+    Invalid {
+        param: &'static str,
+        message: String,
+    },
+    #[error(
+        "too many jobs queued or running for this tenant (limit {limit}); wait for some to finish"
+    )]
+    TooMany { limit: u32 },
+    #[error("webhook client: {0}")]
+    Client(String),
+}
+
+/// Seconds a tenant over its job limit is told to wait.
+const TOO_MANY_RETRY_AFTER_S: u64 = 10;
+
+impl From<JobError> for ApiError {
+    fn from(e: JobError) -> Self {
+        let message = e.to_string();
+        match e {
+            JobError::Speech(e) => e.into(),
+            JobError::NotFound(_) => ApiError::not_found(message).with_code("job_not_found"),
+            JobError::Invalid { param, .. } => ApiError::bad_request(message).with_param(param),
+            JobError::TooMany { .. } => {
+                ApiError::rate_limited(message, TOO_MANY_RETRY_AFTER_S).with_code("too_many_jobs")
+            }
+            JobError::Store(_) | JobError::Client(_) => {
+                tracing::error!(error = %message, "job store failed");
+                ApiError::unavailable("the job store is not available; retry shortly", 5)
+            }
+        }
+    }
+}

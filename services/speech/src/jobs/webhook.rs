@@ -1,0 +1,207 @@
+//! Webhooks: when a job ends (succeeded or failed) its JSON is POSTed to
+//! the `webhook_url` given at submit, signed so the receiver can tell it
+//! came from this deployment and was not replayed.
+//!
+//! Signature (the scheme Stripe uses): header
+//! `x-stratus-signature: t=<unix seconds>,v1=<hex>` where `<hex>` is
+//! HMAC-SHA256 with the `--webhook-secret` over `<t>.<body>`. A receiver
+//! recomputes it ([`verify`]), compares in constant time and refuses old
+//! timestamps. The event name travels in `x-stratus-event`
+//! (`audio.job.succeeded` / `audio.job.failed`).
+//!
+//! Delivery: up to `attempts` tries, each with its own timeout, doubling
+//! the wait between them; a 2xx answer is delivered. Redirects are not
+//! followed (a signed body goes only where the client said). The outcome is
+//! recorded with the job (`webhook_status`). Delivery runs in the process
+//! that finished the job; a crash during the retries loses the remaining
+//! tries (the job itself is safe and can be polled).
+
+use std::time::Duration;
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+/// The signature header.
+pub const SIGNATURE_HEADER: &str = "x-stratus-signature";
+/// The event header.
+pub const EVENT_HEADER: &str = "x-stratus-event";
+/// Longest webhook URL accepted.
+pub const MAX_URL_LEN: usize = 2048;
+
+/// The secret webhooks are signed with.
+#[derive(Clone)]
+pub struct WebhookSecret(std::sync::Arc<[u8]>);
+
+impl std::fmt::Debug for WebhookSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WebhookSecret(…)")
+    }
+}
+
+impl WebhookSecret {
+    pub fn new(secret: &str) -> Self {
+        Self(secret.as_bytes().into())
+    }
+}
+
+fn mac(secret: &[u8], timestamp: i64, body: &[u8]) -> Option<Hmac<Sha256>> {
+    // HMAC takes keys of any length, so this cannot fail.
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret).ok()?;
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    Some(mac)
+}
+
+/// The `x-stratus-signature` value for `body` sent at `timestamp` (unix
+/// seconds).
+pub fn sign(secret: &WebhookSecret, timestamp: i64, body: &[u8]) -> String {
+    let digest = mac(&secret.0, timestamp, body)
+        .map(|m| hex::encode(m.finalize().into_bytes()))
+        .unwrap_or_default();
+    format!("t={timestamp},v1={digest}")
+}
+
+/// Whether `header` is a valid signature of `body` with `secret`, made no
+/// more than `tolerance_s` seconds from `now` (unix seconds). What a
+/// receiver runs; public so receivers written in Rust (and the tests) can.
+pub fn verify(secret: &[u8], header: &str, body: &[u8], now: i64, tolerance_s: i64) -> bool {
+    let mut timestamp = None;
+    let mut signatures = Vec::new();
+    for part in header.split(',') {
+        match part.trim().split_once('=') {
+            Some(("t", t)) => timestamp = t.parse::<i64>().ok(),
+            Some(("v1", v)) => signatures.extend(hex::decode(v).ok()),
+            _ => {}
+        }
+    }
+    let Some(timestamp) = timestamp else {
+        return false;
+    };
+    if (now - timestamp).abs() > tolerance_s {
+        return false;
+    }
+    let Some(expected) = mac(secret, timestamp, body).map(|m| m.finalize().into_bytes()) else {
+        return false;
+    };
+    signatures
+        .iter()
+        .any(|s| bool::from(s.as_slice().ct_eq(&expected[..])))
+}
+
+/// Why a webhook URL is refused at submit.
+pub fn check_url(url: &str) -> Result<(), String> {
+    if url.len() > MAX_URL_LEN {
+        return Err(format!(
+            "`webhook_url` is longer than {MAX_URL_LEN} characters"
+        ));
+    }
+    let parsed =
+        reqwest::Url::parse(url).map_err(|e| format!("`webhook_url` is not a URL: {e}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(format!(
+            "`webhook_url` must be http:// or https://; got `{}:`",
+            parsed.scheme()
+        ));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err("`webhook_url` has no host".into());
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err("`webhook_url` must not carry credentials".into());
+    }
+    Ok(())
+}
+
+/// How webhooks are sent.
+#[derive(Debug, Clone)]
+pub struct Sender {
+    pub client: reqwest::Client,
+    pub secret: WebhookSecret,
+    pub attempts: u32,
+    /// Wait before the second try; doubled after each failure.
+    pub first_backoff: Duration,
+}
+
+impl Sender {
+    /// A sender whose every try gives up after `timeout`.
+    pub fn new(
+        secret: WebhookSecret,
+        timeout: Duration,
+        attempts: u32,
+        first_backoff: Duration,
+    ) -> Result<Self, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(timeout)
+            .timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        Ok(Self {
+            client,
+            secret,
+            attempts: attempts.max(1),
+            first_backoff,
+        })
+    }
+
+    /// POST `body` to `url` until a 2xx answer or the tries run out;
+    /// whether it was delivered.
+    pub async fn deliver(&self, url: &str, event: &str, body: &[u8]) -> bool {
+        let mut backoff = self.first_backoff;
+        for attempt in 1..=self.attempts {
+            let timestamp = super::store::now_ms() / 1000;
+            let signature = sign(&self.secret, timestamp, body);
+            let sent = self
+                .client
+                .post(url)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .header(SIGNATURE_HEADER, signature)
+                .header(EVENT_HEADER, event)
+                .body(body.to_vec())
+                .send()
+                .await;
+            match sent {
+                Ok(response) if response.status().is_success() => return true,
+                Ok(response) => {
+                    tracing::warn!(attempt, status = %response.status(), "webhook refused");
+                }
+                Err(e) => tracing::warn!(attempt, error = %e, "webhook not delivered"),
+            }
+            if attempt < self.attempts {
+                tokio::time::sleep(backoff).await;
+                backoff = backoff.saturating_mul(2);
+            }
+        }
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_verify_only_with_the_secret_and_in_time() {
+        let secret = WebhookSecret::new("whsec_test");
+        let body = br#"{"id":"x"}"#;
+        let header = sign(&secret, 1_700_000_000, body);
+        assert!(header.starts_with("t=1700000000,v1="));
+        assert!(verify(b"whsec_test", &header, body, 1_700_000_100, 300));
+        assert!(!verify(b"other", &header, body, 1_700_000_100, 300));
+        assert!(!verify(b"whsec_test", &header, b"{}", 1_700_000_100, 300));
+        assert!(!verify(b"whsec_test", &header, body, 1_700_001_000, 300));
+        assert!(!verify(b"whsec_test", "v1=00", body, 1_700_000_000, 300));
+    }
+
+    #[test]
+    fn only_http_urls_are_accepted() {
+        assert!(check_url("https://hooks.example/x").is_ok());
+        assert!(check_url("http://127.0.0.1:9000/hook").is_ok());
+        assert!(check_url("file:///etc/passwd").is_err());
+        assert!(check_url("ftp://x/y").is_err());
+        assert!(check_url("not a url").is_err());
+        assert!(check_url("https://u:p@x/").is_err());
+        assert!(check_url(&format!("https://x/{}", "a".repeat(MAX_URL_LEN))).is_err());
+    }
+}

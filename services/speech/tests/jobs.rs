@@ -1,0 +1,766 @@
+//! Asynchronous jobs over real HTTP with the real whisper-tiny.en, on real
+//! SQLite and PostgreSQL (a fresh database per test): submit → poll →
+//! result; listing and pages; cancelling queued and running jobs; tenant
+//! isolation; the per-tenant limit; bad files refused at submit; signed
+//! webhooks received by a real local server; a job whose worker died is
+//! finished by another after its lease expires, exactly once; racing
+//! workers and claimers never finish a job twice.
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stderr,
+    reason = "a failing test stops with the value it saw, and logs what it measured"
+)]
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::http::HeaderMap;
+use common::{CLIP, GREEDY_TEXT, form, loaded_service, normalise};
+use serde_json::Value;
+use stratus_kit::context::{self, InternalToken};
+use stratus_speech::jobs::store::{Lease, NewJob, Outcome};
+use stratus_speech::jobs::{JobConfig, JobStore, JobWorkers, Jobs, webhook};
+use stratus_speech::{SpeechConfig, SpeechService};
+
+const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+const JOBS: &str = "/v1/audio/jobs";
+const SECRET: &str = "whsec_jobs_test_secret";
+
+// ---------------------------------------------------------------- setup
+
+/// A fresh PostgreSQL database for one test.
+async fn fresh_postgres() -> String {
+    let admin_url = std::env::var("STRATUS_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let admin = sqlx::PgPool::connect(&admin_url)
+        .await
+        .expect("PostgreSQL for tests");
+    let name = format!("stratus_test_{}", uuid::Uuid::now_v7().simple());
+    // `name` is made here from a UUID: nothing a user controls.
+    let create = format!("CREATE DATABASE {name}");
+    sqlx::query(sqlx::AssertSqlSafe(create.as_str()))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let base = admin_url.rsplit_once('/').unwrap().0;
+    format!("{base}/{name}")
+}
+
+/// A SQLite database in a folder that lives as long as the returned guard.
+fn fresh_sqlite() -> (String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/stratus.db", dir.path().display());
+    (url, dir)
+}
+
+/// A speech service with jobs on `url`, served on a free port behind the
+/// tenant-context middleware (as behind the gateway). Workers are started
+/// by the test ([`JobServer::spawn_workers`]) so it can hold jobs queued.
+struct JobServer {
+    base: String,
+    service: SpeechService,
+    jobs: Jobs,
+    client: reqwest::Client,
+}
+
+impl JobServer {
+    async fn start(url: &str, config: JobConfig) -> JobServer {
+        let speech = SpeechConfig {
+            max_upload_bytes: 8 * 1024 * 1024,
+            ..SpeechConfig::default()
+        };
+        let service = loaded_service(speech).await;
+        let jobs = Jobs::new(JobStore::open(url).await.unwrap(), config).unwrap();
+        let service = service.with_jobs(jobs.clone());
+        let token = InternalToken::new(TOKEN).unwrap();
+        let router = service.router().layer(axum::middleware::from_fn_with_state(
+            Some(token),
+            context::accept,
+        ));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        JobServer {
+            base,
+            service,
+            jobs,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    fn spawn_workers(&self) -> JobWorkers {
+        JobWorkers::spawn(self.service.clone(), self.jobs.clone())
+    }
+
+    fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        tenant: &str,
+    ) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.base))
+            .header(context::TENANT_ID, tenant)
+            .header(context::INTERNAL_TOKEN, TOKEN)
+    }
+
+    async fn submit(
+        &self,
+        tenant: &str,
+        audio: Vec<u8>,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut all = vec![("model", "whisper-1")];
+        all.extend_from_slice(fields);
+        self.request(reqwest::Method::POST, JOBS, tenant)
+            .multipart(form(audio, "clip.wav", &all))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Submit and expect 202; the job's JSON.
+    async fn queue(&self, tenant: &str, audio: Vec<u8>, fields: &[(&str, &str)]) -> Value {
+        let response = self.submit(tenant, audio, fields).await;
+        assert_eq!(response.status(), 202);
+        let location = response.headers()["location"].to_str().unwrap().to_owned();
+        let job: Value = response.json().await.unwrap();
+        assert_eq!(location, format!("{JOBS}/{}", job["id"].as_str().unwrap()));
+        job
+    }
+
+    async fn get(&self, tenant: &str, id: &str) -> (u16, Value) {
+        let response = self
+            .request(reqwest::Method::GET, &format!("{JOBS}/{id}"), tenant)
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.json().await.unwrap())
+    }
+
+    async fn delete(&self, tenant: &str, id: &str) -> (u16, Value) {
+        let response = self
+            .request(reqwest::Method::DELETE, &format!("{JOBS}/{id}"), tenant)
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.json().await.unwrap())
+    }
+
+    async fn list(&self, tenant: &str, query: &str) -> (u16, Value) {
+        let response = self
+            .request(reqwest::Method::GET, &format!("{JOBS}?{query}"), tenant)
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.json().await.unwrap())
+    }
+
+    /// Poll until `done(job)` or `timeout`.
+    async fn wait_for(
+        &self,
+        tenant: &str,
+        id: &str,
+        timeout: Duration,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let started = Instant::now();
+        loop {
+            let (status, job) = self.get(tenant, id).await;
+            assert_eq!(status, 200, "{job}");
+            if done(&job) {
+                return job;
+            }
+            assert!(started.elapsed() < timeout, "job never got there: {job}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn wait_final(&self, tenant: &str, id: &str) -> Value {
+        self.wait_for(tenant, id, Duration::from_secs(180), |j| {
+            matches!(
+                j["status"].as_str(),
+                Some("succeeded" | "failed" | "cancelled")
+            )
+        })
+        .await
+    }
+}
+
+fn clip() -> Vec<u8> {
+    std::fs::read(common::testdata_file(CLIP)).unwrap()
+}
+
+/// The clip repeated `times` times, as one WAV.
+fn long_clip(times: usize) -> Vec<u8> {
+    let mut reader = hound::WavReader::open(common::testdata_file(CLIP)).unwrap();
+    let spec = reader.spec();
+    let samples: Vec<i16> = reader.samples::<i16>().map(Result::unwrap).collect();
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut writer = hound::WavWriter::new(&mut out, spec).unwrap();
+    for _ in 0..times {
+        for &s in &samples {
+            writer.write_sample(s).unwrap();
+        }
+    }
+    writer.finalize().unwrap();
+    out.into_inner()
+}
+
+fn quick_config() -> JobConfig {
+    JobConfig {
+        workers: 1,
+        lease: Duration::from_secs(3),
+        poll_interval: Duration::from_millis(100),
+        max_active_per_tenant: 5,
+        ..JobConfig::default()
+    }
+}
+
+// ------------------------------------------------------------ the tests
+
+/// Queue, list, page, isolate, limit and cancel with no worker running,
+/// then start one and see the queued jobs finish with the right text.
+async fn check_queue_and_results(url: &str) {
+    let server = JobServer::start(url, quick_config()).await;
+    let duration = (clip().len() - 44) as f64 / 32_000.0;
+
+    // Bad requests are refused at submit, before anything is queued.
+    let bad = |status: u16, fields: &'static [(&'static str, &'static str)], audio: Vec<u8>| {
+        let server = &server;
+        async move {
+            let response = server.submit("acme", audio, fields).await;
+            let code = response.status().as_u16();
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(code, status, "{fields:?}: {body}");
+            assert!(body["error"]["message"].is_string(), "{body}");
+            body
+        }
+    };
+    bad(400, &[], Vec::new()).await;
+    let body = bad(415, &[], b"this is not audio at all, just text".repeat(10)).await;
+    assert_eq!(body["error"]["param"], "file");
+    bad(413, &[], vec![0u8; 9 * 1024 * 1024]).await;
+    bad(400, &[("task", "summarise")], clip()).await;
+    bad(400, &[("stream", "true")], clip()).await;
+    // No --webhook-secret on this server: a webhook could not be signed.
+    let body = bad(400, &[("webhook_url", "http://127.0.0.1:9/hook")], clip()).await;
+    assert_eq!(body["error"]["param"], "webhook_url");
+    // tiny.en cannot translate.
+    bad(400, &[("task", "translate")], clip()).await;
+
+    // Five queued jobs for acme, one for another tenant.
+    let formats = ["json", "text", "srt", "vtt", "verbose_json"];
+    let mut ids = Vec::new();
+    for format in formats {
+        let job = server
+            .queue("acme", clip(), &[("response_format", format)])
+            .await;
+        assert_eq!(job["status"], "queued");
+        assert_eq!(job["object"], "audio.job");
+        assert_eq!(job["progress"], 0.0);
+        assert_eq!(job["model"], "whisper-tiny.en");
+        ids.push(job["id"].as_str().unwrap().to_owned());
+    }
+    let other = server.queue("globex", clip(), &[]).await;
+    let other_id = other["id"].as_str().unwrap().to_owned();
+
+    // Another tenant cannot see, cancel or list acme's jobs.
+    assert_eq!(server.get("globex", &ids[0]).await.0, 404);
+    assert_eq!(server.delete("globex", &ids[0]).await.0, 404);
+    assert_eq!(server.get("acme", &other_id).await.0, 404);
+    assert_eq!(server.get("acme", "no-such-job").await.0, 404);
+    let (_, page) = server.list("globex", "").await;
+    assert_eq!(page["data"].as_array().unwrap().len(), 1);
+    assert_eq!(page["data"][0]["id"], other_id.as_str());
+
+    // Pages of two, newest first, every job once.
+    let mut seen = Vec::new();
+    let mut query = "limit=2".to_owned();
+    loop {
+        let (status, page) = server.list("acme", &query).await;
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(page["object"], "list");
+        for job in page["data"].as_array().unwrap() {
+            assert!(job.get("result").is_none());
+            seen.push(job["id"].as_str().unwrap().to_owned());
+        }
+        if !page["has_more"].as_bool().unwrap() {
+            break;
+        }
+        query = format!("limit=2&after={}", page["last_id"].as_str().unwrap());
+    }
+    let newest_first: Vec<String> = ids.iter().rev().cloned().collect();
+    assert_eq!(seen, newest_first);
+    assert_eq!(server.list("acme", "limit=0").await.0, 400);
+    assert_eq!(server.list("acme", "limit=101").await.0, 400);
+    assert_eq!(server.list("acme", "limit=abc").await.0, 400);
+
+    // The sixth active job of acme is one too many (429 with Retry-After).
+    let response = server.submit("acme", clip(), &[]).await;
+    assert_eq!(response.status(), 429);
+    assert!(response.headers().contains_key("retry-after"));
+
+    // Cancelling a queued job is immediate; it frees a slot.
+    let (status, cancelled) = server.delete("acme", &ids[1]).await;
+    assert_eq!(status, 200);
+    assert_eq!(cancelled["status"], "cancelled");
+    assert!(cancelled["finished_at"].is_i64());
+    let extra = server.queue("acme", clip(), &[]).await;
+    server.delete("acme", extra["id"].as_str().unwrap()).await;
+
+    // Now a worker: the queued jobs finish in their formats.
+    let workers = server.spawn_workers();
+    for (i, id) in ids.iter().enumerate() {
+        let job = server.wait_final("acme", id).await;
+        if i == 1 {
+            assert_eq!(job["status"], "cancelled", "{job}");
+            assert!(job.get("result").is_none());
+            continue;
+        }
+        assert_eq!(job["status"], "succeeded", "{job}");
+        assert_eq!(job["progress"], 1.0);
+        assert_eq!(job["attempts"], 1);
+        let seconds = job["usage"]["seconds"].as_f64().unwrap();
+        assert!((seconds - duration).abs() < 0.01, "{job}");
+        let result = &job["result"];
+        let text = match formats[i] {
+            "json" | "verbose_json" => result["text"].as_str().unwrap().to_owned(),
+            "text" => result.as_str().unwrap().to_owned(),
+            "srt" => {
+                let srt = result.as_str().unwrap();
+                assert!(srt.starts_with("1\n00:00:0"), "{srt}");
+                srt.lines()
+                    .filter(|l| !l.contains("-->") && l.parse::<u32>().is_err())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            }
+            _ => {
+                let vtt = result.as_str().unwrap();
+                assert!(vtt.starts_with("WEBVTT"), "{vtt}");
+                vtt.lines()
+                    .skip(1)
+                    .filter(|l| !l.contains("-->"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            }
+        };
+        assert_eq!(normalise(&text), GREEDY_TEXT, "{}: {job}", formats[i]);
+    }
+    let job = server.wait_final("globex", &other_id).await;
+    assert_eq!(job["status"], "succeeded");
+    // The cancelled job was never run.
+    assert_eq!(server.jobs.stats.succeeded(), 5);
+    drop(workers);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_queue_and_results() {
+    let (url, _dir) = fresh_sqlite();
+    check_queue_and_results(&url).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_queue_and_results() {
+    check_queue_and_results(&fresh_postgres().await).await;
+}
+
+/// A running job stops at its next segment when cancelled, and frees its
+/// worker.
+async fn check_cancel_running(url: &str) {
+    let server = JobServer::start(url, quick_config()).await;
+    let _workers = server.spawn_workers();
+    // About three minutes of speech in segments of a few seconds.
+    let long = server
+        .queue(
+            "acme",
+            long_clip(40),
+            &[("response_format", "verbose_json")],
+        )
+        .await;
+    let id = long["id"].as_str().unwrap();
+    let running = server
+        .wait_for("acme", id, Duration::from_secs(120), |j| {
+            j["status"] == "running" && j["progress"].as_f64().unwrap() > 0.0
+        })
+        .await;
+    let progress = running["progress"].as_f64().unwrap();
+    assert!(progress < 1.0, "{running}");
+    let (status, cancelled) = server.delete("acme", id).await;
+    assert_eq!(status, 200);
+    assert_eq!(cancelled["status"], "cancelled");
+
+    // The worker is free again soon: a short job right after finishes well
+    // before the long one could have.
+    let started = Instant::now();
+    let short = server.queue("acme", clip(), &[]).await;
+    let short = server
+        .wait_final("acme", short["id"].as_str().unwrap())
+        .await;
+    assert_eq!(short["status"], "succeeded", "{short}");
+    let (_, long) = server.get("acme", id).await;
+    assert_eq!(long["status"], "cancelled", "{long}");
+    assert!(long.get("result").is_none());
+    assert_eq!(server.jobs.stats.succeeded(), 1);
+    eprintln!(
+        "cancelled at progress {progress:.2}; the next job took {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_cancel_running() {
+    let (url, _dir) = fresh_sqlite();
+    check_cancel_running(&url).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_cancel_running() {
+    check_cancel_running(&fresh_postgres().await).await;
+}
+
+/// What the webhook receiver saw.
+#[derive(Debug, Clone)]
+struct Delivery {
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+/// A webhook receiver on a free port that answers 500 to the first
+/// delivery (to exercise the retry) and 200 after.
+async fn webhook_receiver() -> (
+    String,
+    tokio::sync::mpsc::UnboundedReceiver<Delivery>,
+    Arc<AtomicUsize>,
+) {
+    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = calls.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
+            let sender = sender.clone();
+            let calls = counted.clone();
+            async move {
+                if calls.fetch_add(1, Ordering::SeqCst) == 0 {
+                    return axum::http::StatusCode::INTERNAL_SERVER_ERROR;
+                }
+                sender
+                    .send(Delivery {
+                        headers,
+                        body: body.to_vec(),
+                    })
+                    .unwrap();
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, receiver, calls)
+}
+
+async fn check_webhook(url: &str) {
+    let config = JobConfig {
+        webhook_secret: Some(webhook::WebhookSecret::new(SECRET)),
+        webhook_backoff: Duration::from_millis(100),
+        webhook_timeout: Duration::from_secs(5),
+        ..quick_config()
+    };
+    let server = JobServer::start(url, config).await;
+    let _workers = server.spawn_workers();
+    let (hook, mut deliveries, calls) = webhook_receiver().await;
+    let bad = server
+        .submit("acme", clip(), &[("webhook_url", "file:///etc/passwd")])
+        .await;
+    assert_eq!(bad.status(), 400);
+
+    let job = server
+        .queue("acme", clip(), &[("webhook_url", hook.as_str())])
+        .await;
+    let id = job["id"].as_str().unwrap();
+    let delivery = tokio::time::timeout(Duration::from_secs(120), deliveries.recv())
+        .await
+        .expect("no webhook arrived")
+        .unwrap();
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "the first try was refused and retried"
+    );
+    let signature = delivery.headers[webhook::SIGNATURE_HEADER]
+        .to_str()
+        .unwrap();
+    assert_eq!(
+        delivery.headers[webhook::EVENT_HEADER],
+        "audio.job.succeeded"
+    );
+    let now = stratus_speech::jobs::store::now_ms() / 1000;
+    assert!(webhook::verify(
+        SECRET.as_bytes(),
+        signature,
+        &delivery.body,
+        now,
+        300
+    ));
+    assert!(!webhook::verify(
+        b"the wrong secret",
+        signature,
+        &delivery.body,
+        now,
+        300
+    ));
+    let mut tampered = delivery.body.clone();
+    tampered[0] = b' ';
+    assert!(!webhook::verify(
+        SECRET.as_bytes(),
+        signature,
+        &tampered,
+        now,
+        300
+    ));
+
+    let body: Value = serde_json::from_slice(&delivery.body).unwrap();
+    assert_eq!(body["id"], id);
+    assert_eq!(body["status"], "succeeded");
+    assert_eq!(
+        normalise(body["result"]["text"].as_str().unwrap()),
+        GREEDY_TEXT
+    );
+    let job = server
+        .wait_for("acme", id, Duration::from_secs(10), |j| {
+            j["webhook_status"] == "delivered"
+        })
+        .await;
+    assert_eq!(job["webhook_url"], hook.as_str());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_webhook() {
+    let (url, _dir) = fresh_sqlite();
+    check_webhook(&url).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_webhook() {
+    check_webhook(&fresh_postgres().await).await;
+}
+
+/// A job claimed by a worker that then "dies" (claims with a short lease
+/// and never finishes) is picked up after the lease expires and completes
+/// once; the dead worker's late finish changes nothing.
+async fn check_restart_safety(url: &str) {
+    let server = JobServer::start(url, quick_config()).await;
+    let job = server.queue("acme", clip(), &[]).await;
+    let id = job["id"].as_str().unwrap();
+    let dead = server
+        .jobs
+        .store
+        .claim("dead-worker", 1_500, 3)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(dead.row.id, id);
+    assert_eq!(dead.row.attempt, 1);
+    let (_, running) = server.get("acme", id).await;
+    assert_eq!(running["status"], "running");
+
+    let _workers = server.spawn_workers();
+    let done = server.wait_final("acme", id).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["attempts"], 2);
+    assert_eq!(
+        normalise(done["result"]["text"].as_str().unwrap()),
+        GREEDY_TEXT
+    );
+
+    let lease = Lease {
+        job_id: id.to_owned(),
+        owner: "dead-worker".into(),
+        attempt: 1,
+    };
+    let late = Outcome::Succeeded {
+        result: "{\"text\":\"late\"}".into(),
+        audio_seconds: 1.0,
+    };
+    assert!(!server.jobs.store.finish(&lease, &late).await.unwrap());
+    assert!(
+        !server
+            .jobs
+            .store
+            .renew(&lease, 60_000, Some(0.5))
+            .await
+            .unwrap()
+    );
+    let (_, after) = server.get("acme", id).await;
+    assert_eq!(after["result"], done["result"]);
+    assert_eq!(server.jobs.stats.succeeded(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_restart_safety() {
+    let (url, _dir) = fresh_sqlite();
+    check_restart_safety(&url).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_restart_safety() {
+    check_restart_safety(&fresh_postgres().await).await;
+}
+
+/// Two worker pools (two "replicas", each with its own connection pool)
+/// on one queue: every job succeeds, and the completions counted by both
+/// add up to the number of jobs.
+async fn check_racing_workers(url: &str) {
+    let server = JobServer::start(
+        url,
+        JobConfig {
+            workers: 2,
+            ..quick_config()
+        },
+    )
+    .await;
+    let replica = Jobs::new(
+        JobStore::open(url).await.unwrap(),
+        JobConfig {
+            workers: 2,
+            ..quick_config()
+        },
+    )
+    .unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..4 {
+        let job = server.queue("acme", clip(), &[]).await;
+        ids.push(job["id"].as_str().unwrap().to_owned());
+    }
+    let _a = server.spawn_workers();
+    let _b = JobWorkers::spawn(server.service.clone(), replica.clone());
+    for id in &ids {
+        let job = server.wait_final("acme", id).await;
+        assert_eq!(job["status"], "succeeded", "{job}");
+        assert_eq!(job["attempts"], 1, "{job}");
+    }
+    let total = server.jobs.stats.succeeded() + replica.stats.succeeded();
+    assert_eq!(
+        total,
+        4,
+        "completions: {} + {}",
+        server.jobs.stats.succeeded(),
+        replica.stats.succeeded()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_racing_workers() {
+    let (url, _dir) = fresh_sqlite();
+    check_racing_workers(&url).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_racing_workers() {
+    check_racing_workers(&fresh_postgres().await).await;
+}
+
+fn new_job(tenant: &str) -> NewJob {
+    NewJob {
+        tenant_id: tenant.into(),
+        task: "transcribe".into(),
+        model: "whisper-tiny.en".into(),
+        language: None,
+        prompt: None,
+        response_format: "json".into(),
+        segment_granularity: false,
+        filename: Some("a.wav".into()),
+        content_type: None,
+        audio: vec![1, 2, 3],
+        webhook_url: None,
+    }
+}
+
+/// The store alone, no model: concurrent claimers get each job once; two
+/// holders of one job (the first lease expired) finish it once; a job
+/// whose workers keep dying fails after `max_attempts`.
+async fn check_store_races(url: &str) {
+    let store = JobStore::open(url).await.unwrap();
+    // Opening again (a second replica) re-runs migrations as a no-op.
+    let other = JobStore::open(url).await.unwrap();
+    for _ in 0..6 {
+        store.insert(new_job("t"), 100).await.unwrap().unwrap();
+    }
+    let claims = (0..12).map(|n| {
+        let store = if n % 2 == 0 {
+            store.clone()
+        } else {
+            other.clone()
+        };
+        async move { store.claim(&format!("w{n}"), 60_000, 3).await.unwrap() }
+    });
+    let claimed: Vec<_> = futures::future::join_all(claims)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    let mut ids: Vec<&str> = claimed.iter().map(|c| c.row.id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(claimed.len(), 6, "each job claimed once");
+    assert_eq!(ids.len(), 6);
+    assert_eq!(claimed[0].audio.as_deref(), Some(&[1u8, 2, 3][..]));
+
+    // A lease that expires is claimed again; both holders try to finish.
+    let job = store.insert(new_job("u"), 100).await.unwrap().unwrap();
+    let first = store.claim("slow", 1, 3).await.unwrap().unwrap();
+    assert_eq!(first.row.id, job.id);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let second = other.claim("fast", 60_000, 3).await.unwrap().unwrap();
+    assert_eq!(second.row.id, job.id);
+    assert_eq!(second.row.attempt, 2);
+    let lease = |owner: &str, attempt| Lease {
+        job_id: job.id.clone(),
+        owner: owner.into(),
+        attempt,
+    };
+    let done = Outcome::Succeeded {
+        result: "{}".into(),
+        audio_seconds: 1.0,
+    };
+    let (slow, fast) = (lease("slow", 1), lease("fast", 2));
+    let (a, b) = tokio::join!(store.finish(&slow, &done), other.finish(&fast, &done));
+    assert_eq!((a.unwrap(), b.unwrap()), (false, true));
+    assert!(!store.finish(&fast, &done).await.unwrap(), "finished twice");
+
+    // Workers that keep dying: after max_attempts claims the job fails.
+    let doomed = store.insert(new_job("v"), 100).await.unwrap().unwrap();
+    for attempt in 1..=2 {
+        let c = store.claim("dying", 1, 2).await.unwrap().unwrap();
+        assert_eq!(
+            (c.row.id.as_str(), c.row.attempt),
+            (doomed.id.as_str(), attempt)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(store.claim("next", 60_000, 2).await.unwrap().is_none());
+    let row = store.get("v", &doomed.id).await.unwrap().unwrap();
+    assert_eq!(row.status, "failed");
+    assert_eq!(row.error_code.as_deref(), Some("worker_lost"));
+
+    // The per-tenant limit counts queued and running jobs.
+    assert!(store.insert(new_job("w"), 1).await.unwrap().is_some());
+    assert!(store.insert(new_job("w"), 1).await.unwrap().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_store_races() {
+    let (url, _dir) = fresh_sqlite();
+    check_store_races(&url).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_store_races() {
+    check_store_races(&fresh_postgres().await).await;
+}
