@@ -5,10 +5,16 @@
 //! service → response.
 //!
 //! ## Layout
-//! - [`routing`] — upstreams (in-process router or HTTP replica), forwarding,
-//!   `/v1/models` aggregation.
+//! - [`routing`] — upstreams (in-process router or a pool of HTTP replicas:
+//!   balancing, health checks, safe retries), streaming forwarding with a
+//!   body limit, `/v1/models` aggregation.
+//! - [`overload`] — the global in-flight cap and the request timeout.
+//! - [`observability`] — Prometheus metrics (served on their own listener)
+//!   and the structured access log.
 //! - [`store`] — SQLite / PostgreSQL pools and migrations.
 
+pub mod observability;
+pub mod overload;
 pub mod routing;
 pub mod store;
 
@@ -27,7 +33,8 @@ use tower_http::request_id::{
 };
 use tower_http::trace::TraceLayer;
 
-pub use routing::{Upstream, UpstreamError, Upstreams};
+pub use overload::EdgeConfig;
+pub use routing::{PoolConfig, Upstream, UpstreamError, Upstreams};
 pub use store::{Store, StoreError};
 
 /// What every gateway handler can reach.
@@ -35,6 +42,8 @@ pub use store::{Store, StoreError};
 pub struct GatewayState {
     pub upstreams: Arc<Upstreams>,
     pub store: Store,
+    /// In-flight cap, request timeout and body limit (see [`overload`]).
+    pub edge: EdgeConfig,
 }
 
 /// Request ids are UUIDv7: time-ordered, so logs sort by them.
@@ -52,6 +61,7 @@ impl MakeRequestId for MakeUuidV7 {
 /// The gateway's router. `readiness` gains probes for the store and every
 /// upstream, so `/readyz` is ready only when all of them are.
 pub fn router(state: GatewayState, readiness: Readiness) -> Router {
+    observability::metrics::ensure_installed();
     let store = state.store.clone();
     readiness.add_probe("store", move || {
         let store = store.clone();
@@ -65,14 +75,21 @@ pub fn router(state: GatewayState, readiness: Readiness) -> Router {
         });
     }
 
-    Router::new()
+    let api = Router::new()
         .route("/v1/models", get(routing::models::list_models))
         .route("/v1/audio/{*rest}", any(forward_speech))
         .route("/v1/embeddings", any(forward_language))
         .route("/v1/language/{*rest}", any(forward_language))
-        .with_state(state)
+        .with_state(state.clone());
+    let api = overload::protect(api, &state.edge);
+
+    Router::new()
+        .merge(api)
         .merge(health::routes(readiness))
         .fallback(stratus_kit::error::not_found_fallback)
+        .layer(axum::middleware::from_fn(
+            observability::access_log::observe,
+        ))
         .layer(TraceLayer::new_for_http())
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeUuidV7))
@@ -87,7 +104,9 @@ async fn forward_speech(
         .speech
         .as_ref()
         .ok_or(UpstreamError::NotConfigured { service: "speech" })?;
-    Ok(upstream.forward(request).await?)
+    Ok(upstream
+        .forward_limited(request, state.edge.max_request_body)
+        .await?)
 }
 
 async fn forward_language(
@@ -101,5 +120,7 @@ async fn forward_language(
         .ok_or(UpstreamError::NotConfigured {
             service: "language",
         })?;
-    Ok(upstream.forward(request).await?)
+    Ok(upstream
+        .forward_limited(request, state.edge.max_request_body)
+        .await?)
 }
