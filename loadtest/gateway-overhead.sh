@@ -30,7 +30,13 @@ cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; w
 trap cleanup EXIT
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-(cd "$ROOT" && cargo build --profile ci -p stratus -p stratus-loadtest --bins >&2)
+# BENCH_GATEWAY=stratus runs the `stratus gateway` command; the default runs
+# bench-gateway (the same router and defaults, without the model services).
+if [ "${BENCH_GATEWAY:-}" = stratus ]; then
+  (cd "$ROOT" && cargo build --profile ci -p stratus -p stratus-loadtest --bins >&2)
+else
+  (cd "$ROOT" && cargo build --profile ci -p stratus-loadtest --bins >&2)
+fi
 BIN="$CARGO_TARGET_DIR/ci"
 
 wait_for() { # url, what
@@ -45,7 +51,9 @@ wait_for "http://127.0.0.1:$UPSTREAM_PORT/readyz" "bench-upstream"
 # The gateway with its normal middleware stack and default log level (the
 # access log is written, to a file, as in production).
 # shellcheck disable=SC2086
-"$BIN/stratus" gateway --listen "127.0.0.1:$STRATUS_PORT" --home "$WORK/stratus-home" \
+GATEWAY=("$BIN/bench-gateway")
+[ "${BENCH_GATEWAY:-}" = stratus ] && GATEWAY=("$BIN/stratus" gateway)
+"${GATEWAY[@]}" --listen "127.0.0.1:$STRATUS_PORT" --home "$WORK/stratus-home" \
   --language-url "http://127.0.0.1:$UPSTREAM_PORT" ${STRATUS_BENCH_ARGS:-} 2>"$WORK/stratus.log" &
 PIDS+=($!)
 wait_for "http://127.0.0.1:$STRATUS_PORT/readyz" "stratus gateway"

@@ -560,7 +560,7 @@ async fn metrics_are_served_on_their_own_listener() {
         .send()
         .await
         .unwrap();
-    // Not on the public router.
+    // Not on the public router (this 404 is the second unmatched request).
     let public = reqwest::get(format!("{}/metrics", gw.url)).await.unwrap();
     assert_eq!(public.status(), StatusCode::NOT_FOUND);
 
@@ -577,7 +577,7 @@ async fn metrics_are_served_on_their_own_listener() {
         .unwrap();
     for expected in [
         "stratus_gateway_requests_total{route=\"/v1/embeddings\",method=\"POST\",status=\"200\"} 3",
-        "stratus_gateway_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"} 1",
+        "stratus_gateway_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"} 2",
         "stratus_gateway_request_duration_seconds_bucket{route=\"/v1/embeddings\",method=\"POST\",le=\"0.005\"}",
         "stratus_gateway_requests_in_flight 0",
         &format!(
