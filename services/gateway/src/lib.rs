@@ -5,13 +5,19 @@
 //! service → response.
 //!
 //! ## Layout
-//! - [`routing`] — upstreams (in-process router or HTTP replica), forwarding,
-//!   `/v1/models` aggregation.
+//! - [`routing`] — upstreams (in-process router or a pool of HTTP replicas:
+//!   balancing, health checks, safe retries), streaming forwarding with a
+//!   body limit, `/v1/models` aggregation.
+//! - [`overload`] — the global in-flight cap and the request timeout.
+//! - [`observability`] — Prometheus metrics (served on their own listener)
+//!   and the structured access log.
 //! - [`store`] — SQLite / PostgreSQL pools and migrations.
 //! - [`metering`] — a usage event per request that reaches a service
 //!   (write-ahead log, batched writer, CloudEvents export, `/v1/usage`).
 
 pub mod metering;
+pub mod observability;
+pub mod overload;
 pub mod routing;
 pub mod store;
 
@@ -30,7 +36,8 @@ use tower_http::request_id::{
 };
 use tower_http::trace::TraceLayer;
 
-pub use routing::{Upstream, UpstreamError, Upstreams};
+pub use overload::EdgeConfig;
+pub use routing::{PoolConfig, Upstream, UpstreamError, Upstreams};
 pub use store::{Store, StoreError};
 
 /// What every gateway handler can reach.
@@ -41,6 +48,8 @@ pub struct GatewayState {
     /// Meters every request forwarded to a service; `None` only where
     /// nothing is billed (tests of other parts).
     pub metering: Option<metering::Meter>,
+    /// In-flight cap, request timeout and body limit (see [`overload`]).
+    pub edge: EdgeConfig,
 }
 
 /// Request ids are UUIDv7: time-ordered, so logs sort by them.
@@ -58,6 +67,7 @@ impl MakeRequestId for MakeUuidV7 {
 /// The gateway's router. `readiness` gains probes for the store and every
 /// upstream, so `/readyz` is ready only when all of them are.
 pub fn router(state: GatewayState, readiness: Readiness) -> Router {
+    observability::metrics::ensure_installed();
     let store = state.store.clone();
     readiness.add_probe("store", move || {
         let store = store.clone();
@@ -82,13 +92,19 @@ pub fn router(state: GatewayState, readiness: Readiness) -> Router {
             metering::middleware,
         ))
         .merge(metering::api::routes());
-
-    Router::new()
+    let api = Router::new()
         .route("/v1/models", get(routing::models::list_models))
         .merge(forwarding)
-        .with_state(state)
+        .with_state(state.clone());
+    let api = overload::protect(api, &state.edge);
+
+    Router::new()
+        .merge(api)
         .merge(health::routes(readiness))
         .fallback(stratus_kit::error::not_found_fallback)
+        .layer(axum::middleware::from_fn(
+            observability::access_log::observe,
+        ))
         .layer(TraceLayer::new_for_http())
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeUuidV7))
@@ -103,7 +119,9 @@ async fn forward_speech(
         .speech
         .as_ref()
         .ok_or(UpstreamError::NotConfigured { service: "speech" })?;
-    Ok(upstream.forward(request).await?)
+    Ok(upstream
+        .forward_limited(request, state.edge.max_request_body)
+        .await?)
 }
 
 async fn forward_language(
@@ -117,5 +135,7 @@ async fn forward_language(
         .ok_or(UpstreamError::NotConfigured {
             service: "language",
         })?;
-    Ok(upstream.forward(request).await?)
+    Ok(upstream
+        .forward_limited(request, state.edge.max_request_body)
+        .await?)
 }

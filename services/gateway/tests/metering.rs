@@ -175,6 +175,7 @@ async fn gateway(
             upstreams: upstreams.into(),
             store: store.clone(),
             metering: Some(meter.clone()),
+            edge: stratus_gateway::EdgeConfig::default(),
         },
         Readiness::default(),
     )

@@ -119,6 +119,10 @@ impl ApiError {
         e.retry_after = Some(retry_after);
         e
     }
+    /// 504: an upstream did not answer within the gateway's request timeout.
+    pub fn gateway_timeout(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::GATEWAY_TIMEOUT, "timeout_error", message).with_code("timeout")
+    }
     /// 500: our fault. The message must not leak internals; log them instead.
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", message)

@@ -205,6 +205,40 @@ pub struct JobArgs {
     pub webhook_attempts: u32,
 }
 
+/// How the public edge protects itself and reports (gateway and serve).
+#[derive(Debug, Clone, Args, Serialize, Deserialize)]
+pub struct EdgeArgs {
+    /// Requests the gateway forwards at once, across all callers; one more
+    /// is answered 503 + Retry-After at once instead of queueing. A queue
+    /// would add its wait to every request behind it and hold sockets for
+    /// callers that may have given up; a quick 503 lets a client retry or
+    /// go to another gateway replica. Streaming responses hold a slot until
+    /// they end.
+    #[arg(long, env = "STRATUS_MAX_IN_FLIGHT", default_value_t = 1024)]
+    pub max_in_flight: usize,
+
+    /// Seconds from a request's arrival to its response headers (upload and
+    /// upstream work included) before the gateway gives up with 504 and
+    /// closes the upstream call. Long enough for a long transcription,
+    /// short enough that a stuck replica does not hold sockets forever.
+    #[arg(long, env = "STRATUS_REQUEST_TIMEOUT", default_value_t = 600)]
+    pub request_timeout: u64,
+
+    /// Largest request body in bytes, counted while it streams in, so a
+    /// chunked upload that announces no length is cut off too (413). Keep it
+    /// a little above the speech service's upload limit, so its own more
+    /// precise message reaches callers first.
+    #[arg(long, env = "STRATUS_MAX_REQUEST_BODY", default_value_t = 32 * 1024 * 1024)]
+    pub max_request_body: u64,
+
+    /// Serve Prometheus `/metrics` on this address (e.g. 127.0.0.1:9090).
+    /// A separate listener, not a route of the public API: the public router
+    /// stays deny-by-default, and traffic shape and replica addresses are
+    /// never exposed by a forgotten allowlist entry. Unset: no endpoint.
+    #[arg(long, env = "STRATUS_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+}
+
 #[derive(Debug, Clone, Args, Serialize, Deserialize)]
 pub struct ServeArgs {
     /// Address to listen on. The default stays on this machine; use
@@ -236,6 +270,10 @@ pub struct ServeArgs {
     #[command(flatten)]
     #[serde(flatten)]
     pub jobs: JobArgs,
+
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub edge: EdgeArgs,
 }
 
 #[derive(Debug, Clone, Args, Serialize, Deserialize)]
@@ -253,22 +291,74 @@ pub struct GatewayArgs {
     #[serde(flatten)]
     pub home: HomeArgs,
 
-    /// Base URL of the speech service (e.g. http://10.0.0.5:8081).
-    #[arg(long, env = "STRATUS_SPEECH_UPSTREAM")]
-    pub speech_upstream: Option<String>,
+    /// Speech service replicas (e.g. http://10.0.0.5:8081): repeat the flag
+    /// or separate with commas. Requests go to the healthy replica with the
+    /// fewest outstanding requests. A DNS name that resolves to several
+    /// addresses can be re-resolved (--upstream-dns-refresh).
+    #[arg(
+        long,
+        alias = "speech-upstream",
+        env = "STRATUS_SPEECH_URL",
+        value_delimiter = ','
+    )]
+    pub speech_url: Vec<String>,
 
-    /// Base URL of the language service (e.g. http://10.0.0.6:8082).
-    #[arg(long, env = "STRATUS_LANGUAGE_UPSTREAM")]
-    pub language_upstream: Option<String>,
-
-    /// Seconds to wait for an upstream to answer before giving up with 503;
-    /// long enough for a long transcription, short enough to free sockets.
-    #[arg(long, env = "STRATUS_UPSTREAM_TIMEOUT", default_value_t = 600)]
-    pub upstream_timeout: u64,
+    /// Language service replicas (e.g. http://10.0.0.6:8082), as --speech-url.
+    #[arg(
+        long,
+        alias = "language-upstream",
+        env = "STRATUS_LANGUAGE_URL",
+        value_delimiter = ','
+    )]
+    pub language_url: Vec<String>,
 
     #[command(flatten)]
     #[serde(flatten)]
     pub metering: MeteringArgs,
+
+    /// Milliseconds to wait for a TCP connection to a replica. A replica
+    /// that does not accept by then counts as down, and the request (whose
+    /// body has not been sent) is tried on another replica.
+    #[arg(
+        long,
+        env = "STRATUS_UPSTREAM_CONNECT_TIMEOUT_MS",
+        default_value_t = 2000
+    )]
+    pub upstream_connect_timeout_ms: u64,
+
+    /// Extra attempts on other replicas when connecting fails. Only these are
+    /// retried: once a request may have reached a replica it is never sent
+    /// twice (a transcription must not run, or bill, twice).
+    #[arg(long, env = "STRATUS_UPSTREAM_RETRIES", default_value_t = 2)]
+    pub upstream_retries: u32,
+
+    /// Milliseconds between health checks (GET /readyz) of each replica: a
+    /// shorter interval notices a dead or not-ready replica sooner, at the
+    /// cost of more probe traffic.
+    #[arg(long, env = "STRATUS_HEALTH_INTERVAL_MS", default_value_t = 2000)]
+    pub health_interval_ms: u64,
+
+    /// Consecutive connection failures (refused, reset) that eject a replica
+    /// before the next health check would notice; 1 ejects at the first.
+    #[arg(long, env = "STRATUS_EJECT_AFTER_FAILURES", default_value_t = 3)]
+    pub eject_after_failures: u32,
+
+    /// Milliseconds an ejected replica waits before it is probed again;
+    /// doubles each time it fails again (to 30 s), so a dead replica costs
+    /// little while a restarted one comes back quickly.
+    #[arg(long, env = "STRATUS_EJECT_BACKOFF_MS", default_value_t = 1000)]
+    pub eject_backoff_ms: u64,
+
+    /// Seconds between DNS lookups of replica host names (0: off). With
+    /// a name that resolves to many addresses (a Kubernetes headless
+    /// service), each address becomes a replica, and scaling up or down is
+    /// followed without a restart.
+    #[arg(long, env = "STRATUS_UPSTREAM_DNS_REFRESH", default_value_t = 0)]
+    pub upstream_dns_refresh: u64,
+
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub edge: EdgeArgs,
 }
 
 #[derive(Debug, Clone, Args, Serialize, Deserialize)]

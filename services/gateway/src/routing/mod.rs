@@ -1,31 +1,74 @@
 //! Routing requests to upstream services.
 //!
 //! An [`Upstream`] is either a service's router in this process (`stratus
-//! serve`: a tower call, no socket) or a remote replica reached over HTTP
-//! (`stratus gateway`). Both go through [`Upstream::forward`], so the
-//! all-in-one and the scaled-out deployment share one code path. Bodies are
-//! streamed both ways, never buffered whole (audio uploads, SSE).
+//! serve`: a tower call, no socket) or a [`ReplicaPool`] of remote replicas
+//! reached over HTTP (`stratus gateway`). Both go through
+//! [`Upstream::forward`], so the all-in-one and the scaled-out deployment
+//! share one code path. Bodies are streamed both ways, never buffered whole
+//! (audio uploads, SSE); the request body is counted while it streams and
+//! cut off at the configured maximum (413).
+//!
+//! ## Layout
+//! - [`pool`] — replicas of one service: balancing, safe retries, health
+//!   checks, DNS refresh.
+//! - [`replica`] — one replica's outstanding count and health state.
+//! - [`body`] — the streaming body wrappers (once-only, size-limited, guarded).
+//! - [`models`] — `/v1/models` aggregated over every upstream.
 
+pub mod body;
 pub mod models;
+pub mod pool;
+pub mod replica;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderName, Request, Response, StatusCode, header};
-use futures::TryStreamExt;
 use stratus_kit::ApiError;
+use stratus_kit::context::TenantContext;
 use tower::ServiceExt;
+
+pub use pool::{PoolConfig, ReplicaPool};
+pub use replica::HealthPolicy;
+
+use crate::observability::metrics::{self as m, Rejection};
 
 /// Why an upstream call failed; decides the status the caller sees.
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
     #[error("{service} service is not configured on this gateway")]
     NotConfigured { service: &'static str },
+    #[error("{service} upstream configuration: {detail}")]
+    BadConfig {
+        service: &'static str,
+        detail: String,
+    },
+    #[error("no replica of the {service} service is healthy; retry in {retry_after} s")]
+    NoHealthyReplica {
+        service: &'static str,
+        retry_after: u64,
+    },
     #[error("{service} service at {url} is unreachable: {detail}")]
     Unreachable {
         service: &'static str,
         url: String,
         detail: String,
     },
+    #[error("{service} service at {url} failed during the request: {detail}")]
+    Failed {
+        service: &'static str,
+        url: String,
+        detail: String,
+    },
+    #[error("the request body could not be read: {detail}")]
+    RequestBody {
+        service: &'static str,
+        detail: String,
+    },
+    #[error("the request body is larger than this gateway's limit of {limit} bytes")]
+    BodyTooLarge { limit: u64 },
     #[error("{service} service answered something unusable: {detail}")]
     BadResponse {
         service: &'static str,
@@ -37,8 +80,16 @@ impl From<UpstreamError> for ApiError {
     fn from(e: UpstreamError) -> Self {
         match e {
             UpstreamError::NotConfigured { .. } => ApiError::not_found(e.to_string()),
+            UpstreamError::BadConfig { .. } => ApiError::internal(e.to_string()),
+            UpstreamError::NoHealthyReplica { retry_after, .. } => {
+                ApiError::unavailable(e.to_string(), retry_after).with_code("no_healthy_upstream")
+            }
             UpstreamError::Unreachable { .. } => ApiError::unavailable(e.to_string(), 1),
-            UpstreamError::BadResponse { .. } => ApiError::bad_gateway(e.to_string()),
+            UpstreamError::RequestBody { .. } => ApiError::bad_request(e.to_string()),
+            UpstreamError::BodyTooLarge { .. } => ApiError::payload_too_large(e.to_string()),
+            UpstreamError::Failed { .. } | UpstreamError::BadResponse { .. } => {
+                ApiError::bad_gateway(e.to_string())
+            }
         }
     }
 }
@@ -50,6 +101,10 @@ impl From<UpstreamError> for ApiError {
 pub struct Reached {
     pub service: &'static str,
 }
+/// Which replica answered a request: set on the response's extensions for
+/// the access log.
+#[derive(Debug, Clone)]
+pub struct UpstreamReplica(pub Arc<str>);
 
 /// One upstream service.
 #[derive(Clone)]
@@ -58,20 +113,14 @@ pub enum Upstream {
         service: &'static str,
         router: Router,
     },
-    Http {
-        service: &'static str,
-        base_url: String,
-        client: reqwest::Client,
-    },
+    Replicas(Arc<ReplicaPool>),
 }
 
 impl std::fmt::Debug for Upstream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Upstream::InProcess { service, .. } => write!(f, "InProcess({service})"),
-            Upstream::Http {
-                service, base_url, ..
-            } => write!(f, "Http({service}, {base_url})"),
+            Upstream::Replicas(pool) => write!(f, "{pool:?}"),
         }
     }
 }
@@ -95,20 +144,59 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
 }
 
 impl Upstream {
-    /// A replica reached over HTTP at `base_url` (e.g. `http://10.0.0.5:8081`).
-    pub fn http(service: &'static str, base_url: &str, client: reqwest::Client) -> Self {
-        Upstream::Http {
-            service,
-            base_url: base_url.trim_end_matches('/').to_string(),
-            client,
-        }
+    /// Replicas reached over HTTP (`http://10.0.0.5:8081`; several URLs, or
+    /// comma-separated lists of them), checked and balanced by a pool.
+    pub fn replicas(
+        service: &'static str,
+        urls: &[String],
+        config: PoolConfig,
+    ) -> Result<Self, UpstreamError> {
+        Ok(Upstream::Replicas(ReplicaPool::new(service, urls, config)?))
     }
 
     /// The service this upstream serves.
     pub fn service(&self) -> &'static str {
         match self {
-            Upstream::InProcess { service, .. } | Upstream::Http { service, .. } => service,
+            Upstream::InProcess { service, .. } => service,
+            Upstream::Replicas(pool) => pool.service(),
         }
+    }
+
+    /// Forward a caller's request: its body may stream at most `max_body`
+    /// bytes (checked against Content-Length at once, and counted while it
+    /// streams, since a chunked upload announces no length).
+    pub async fn forward_limited(
+        &self,
+        request: Request<Body>,
+        max_body: u64,
+    ) -> Result<Response<Body>, UpstreamError> {
+        let too_large = || {
+            m::record_rejection(Rejection::BodyTooLarge);
+            UpstreamError::BodyTooLarge { limit: max_body }
+        };
+        let declared = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|len| len > max_body) {
+            return Err(too_large());
+        }
+        let context = request.extensions().get::<TenantContext>().cloned();
+        let exceeded = Arc::new(AtomicBool::new(false));
+        let request =
+            request.map(|b| Body::new(body::LimitedBody::new(b, max_body, exceeded.clone())));
+        let result = self.forward(request).await;
+        // The service (or the connection to it) failed because the body went
+        // past the limit: whatever it answered, the caller's fault is the size.
+        if exceeded.load(Ordering::Acquire) {
+            return Err(too_large());
+        }
+        let mut response = result?;
+        if let Some(context) = context {
+            response.extensions_mut().insert(context);
+        }
+        Ok(response)
     }
 
     /// Send `request` to the upstream and stream its response back.
@@ -126,47 +214,20 @@ impl Upstream {
 
     async fn send(&self, request: Request<Body>) -> Result<Response<Body>, UpstreamError> {
         match self {
-            Upstream::InProcess { router, .. } => match router.clone().oneshot(request).await {
-                Ok(response) => Ok(response),
-                Err(never) => match never {},
-            },
-            Upstream::Http {
-                service,
-                base_url,
-                client,
-            } => {
-                let path = request
-                    .uri()
-                    .path_and_query()
-                    .map(|p| p.as_str())
-                    .unwrap_or("/");
-                let url = format!("{base_url}{path}");
-                let (parts, body) = request.into_parts();
-                let stream = body.into_data_stream();
-                let upstream_request = client
-                    .request(parts.method, &url)
-                    .headers(parts.headers)
-                    .body(reqwest::Body::wrap_stream(stream));
-                let response =
-                    upstream_request
-                        .send()
-                        .await
-                        .map_err(|e| UpstreamError::Unreachable {
-                            service,
-                            url: base_url.clone(),
-                            detail: e.to_string(),
-                        })?;
-                let mut builder = Response::builder().status(response.status());
-                if let Some(headers) = builder.headers_mut() {
-                    headers.extend(response.headers().clone());
-                    strip_hop_by_hop(headers);
-                }
-                let body =
-                    Body::from_stream(response.bytes_stream().map_err(std::io::Error::other));
-                builder.body(body).map_err(|e| UpstreamError::BadResponse {
-                    service,
-                    detail: e.to_string(),
-                })
+            Upstream::InProcess { router, .. } => {
+                let mut response = match router.clone().oneshot(request).await {
+                    Ok(response) => response,
+                    Err(never) => match never {},
+                };
+                response
+                    .extensions_mut()
+                    .insert(UpstreamReplica(Arc::from("in-process")));
+                Ok(response)
+            }
+            Upstream::Replicas(pool) => {
+                let (mut response, replica) = pool.forward(request).await?;
+                response.extensions_mut().insert(UpstreamReplica(replica));
+                Ok(response)
             }
         }
     }
@@ -203,8 +264,13 @@ impl Upstream {
         })
     }
 
-    /// Whether the upstream's `/readyz` answers 200.
+    /// In process: whether the service's `/readyz` answers 200. Replicas:
+    /// whether at least one is healthy (the health checker keeps that
+    /// current; asking every replica on each probe would multiply load).
     pub async fn ready(&self) -> Result<(), String> {
+        if let Upstream::Replicas(pool) = self {
+            return pool.ready();
+        }
         let request = Request::get("/readyz")
             .body(Body::empty())
             .map_err(|e| e.to_string())?;

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use axum::Router;
 use stratus_gateway::metering::{ExportConfig, Meter, MeteringConfig};
-use stratus_gateway::{GatewayState, Store, Upstream, Upstreams};
+use stratus_gateway::routing::HealthPolicy;
+use stratus_gateway::{EdgeConfig, GatewayState, PoolConfig, Store, Upstream, Upstreams};
 use stratus_kit::db::DbPool;
 use stratus_kit::health::Readiness;
 use stratus_language::{LanguageConfig, LanguageService, RedactionKey};
@@ -21,8 +22,8 @@ use stratus_speech::{SpeechConfig, SpeechService};
 use tokio::net::TcpListener;
 
 use crate::cli::{
-    GatewayArgs, HomeArgs, JobArgs, MeteringArgs, ModelArgs, ServeArgs, ServiceArgs, SpeechArgs,
-    SpeechLimitArgs,
+    EdgeArgs, GatewayArgs, HomeArgs, JobArgs, MeteringArgs, ModelArgs, ServeArgs, ServiceArgs,
+    SpeechArgs, SpeechLimitArgs,
 };
 use crate::commands::open_store;
 use crate::error::CliError;
@@ -69,9 +70,11 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
             upstreams: upstreams.into(),
             store,
             metering: Some(meter.clone()),
+            edge: edge_config(&args.edge),
         },
         Readiness::default(),
     );
+    serve_metrics(&args.edge).await?;
     let listener = bind(args.listen).await?;
     provision_in_background(
         models,
@@ -91,16 +94,18 @@ pub async fn gateway(args: GatewayArgs) -> Result<(), CliError> {
         path: args.home.home.clone(),
         source,
     })?;
-    let client = reqwest_client(args.upstream_timeout)?;
+    let pool = pool_config(&args);
+    let replicas = |service: &'static str, urls: &[String]| {
+        if urls.is_empty() {
+            return Ok(None);
+        }
+        Upstream::replicas(service, urls, pool.clone())
+            .map(Some)
+            .map_err(|e| CliError::Usage(e.to_string()))
+    };
     let upstreams = Upstreams {
-        speech: args
-            .speech_upstream
-            .as_deref()
-            .map(|url| Upstream::http("speech", url, client.clone())),
-        language: args
-            .language_upstream
-            .as_deref()
-            .map(|url| Upstream::http("language", url, client.clone())),
+        speech: replicas("speech", &args.speech_url)?,
+        language: replicas("language", &args.language_url)?,
     };
     let store = Store::open(&store_url(&args.store, &args.home)).await?;
     let meter = start_meter(&store, &args.metering, &args.home).await?;
@@ -109,9 +114,11 @@ pub async fn gateway(args: GatewayArgs) -> Result<(), CliError> {
             upstreams: upstreams.into(),
             store,
             metering: Some(meter.clone()),
+            edge: edge_config(&args.edge),
         },
         Readiness::default(),
     );
+    serve_metrics(&args.edge).await?;
     let served = run_server(bind(args.listen).await?, app).await;
     stop_meter(&meter).await;
     served
@@ -142,6 +149,52 @@ async fn stop_meter(meter: &Meter) {
     if let Err(e) = meter.shutdown(Duration::from_secs(10)).await {
         tracing::warn!(error = %e, "usage events left in the log for the next start");
     }
+}
+
+fn edge_config(args: &EdgeArgs) -> EdgeConfig {
+    EdgeConfig {
+        max_in_flight: args.max_in_flight.max(1),
+        request_timeout: Duration::from_secs(args.request_timeout.max(1)),
+        max_request_body: args.max_request_body,
+    }
+}
+
+fn pool_config(args: &GatewayArgs) -> PoolConfig {
+    let health_interval = Duration::from_millis(args.health_interval_ms.max(10));
+    PoolConfig {
+        connect_timeout: Duration::from_millis(args.upstream_connect_timeout_ms.max(1)),
+        health_interval,
+        health_timeout: health_interval.min(Duration::from_secs(5)),
+        max_retries: args.upstream_retries,
+        dns_refresh: (args.upstream_dns_refresh > 0)
+            .then(|| Duration::from_secs(args.upstream_dns_refresh)),
+        health: HealthPolicy {
+            eject_after_failures: args.eject_after_failures.max(1),
+            eject_backoff: Duration::from_millis(args.eject_backoff_ms),
+            max_eject_backoff: Duration::from_secs(30),
+        },
+    }
+}
+
+/// `/metrics` on its own listener when `--metrics-listen` is set.
+async fn serve_metrics(args: &EdgeArgs) -> Result<(), CliError> {
+    let Some(addr) = args.metrics_listen else {
+        return Ok(());
+    };
+    let listener = bind(addr).await?;
+    tracing::info!("metrics on http://{addr}/metrics");
+    tokio::spawn(async move {
+        if let Err(e) = stratus_kit::server::serve(
+            listener,
+            stratus_gateway::observability::metrics::router(),
+            stratus_kit::server::shutdown_signal(),
+        )
+        .await
+        {
+            tracing::error!(error = %e, "metrics listener stopped");
+        }
+    });
+    Ok(())
 }
 
 pub async fn speech(args: SpeechArgs) -> Result<(), CliError> {
@@ -239,14 +292,6 @@ fn store_url(store: &Option<String>, home: &HomeArgs) -> String {
     store
         .clone()
         .unwrap_or_else(|| format!("sqlite://{}", home.home.join("stratus.db").display()))
-}
-
-fn reqwest_client(timeout_secs: u64) -> Result<reqwest::Client, CliError> {
-    reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(timeout_secs))
-        .build()
-        .map_err(|e| CliError::Usage(format!("HTTP client: {e}")))
 }
 
 /// The model store with `--model-dir` folders registered.

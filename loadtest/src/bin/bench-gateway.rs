@@ -1,0 +1,63 @@
+//! The Stratus gateway as `stratus gateway` builds it (the same
+//! `stratus_gateway::router`, its whole middleware stack, the same pool and
+//! edge defaults, info-level logs), without linking the speech and language
+//! services, so the benchmark builds in seconds once the gateway has.
+//! `loadtest/gateway-overhead.sh` runs `stratus gateway` itself when
+//! `BENCH_GATEWAY=stratus`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+use stratus_gateway::{EdgeConfig, GatewayState, PoolConfig, Store, Upstream, Upstreams};
+use stratus_kit::health::Readiness;
+use stratus_kit::telemetry::LogFormat;
+
+#[derive(Debug, Parser)]
+struct Args {
+    #[arg(long, default_value = "127.0.0.1:18080")]
+    listen: SocketAddr,
+    /// Language replicas (repeatable or comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    language_url: Vec<String>,
+    /// Folder for the gateway's SQLite store.
+    #[arg(long)]
+    home: PathBuf,
+    #[arg(long, default_value = "info")]
+    log: String,
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    stratus_kit::telemetry::init(LogFormat::Text, &args.log);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        std::fs::create_dir_all(&args.home)?;
+        let store = Store::open(&format!(
+            "sqlite://{}",
+            args.home.join("stratus.db").display()
+        ))
+        .await?;
+        let upstreams = Upstreams {
+            speech: None,
+            language: Some(Upstream::replicas(
+                "language",
+                &args.language_url,
+                PoolConfig::default(),
+            )?),
+        };
+        let app = stratus_gateway::router(
+            GatewayState {
+                upstreams: upstreams.into(),
+                store,
+                edge: EdgeConfig::default(),
+            },
+            Readiness::default(),
+        );
+        let listener = tokio::net::TcpListener::bind(args.listen).await?;
+        stratus_kit::server::serve(listener, app, stratus_kit::server::shutdown_signal()).await?;
+        Ok(())
+    })
+}

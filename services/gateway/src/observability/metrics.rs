@@ -1,0 +1,195 @@
+//! Prometheus metrics of the gateway.
+//!
+//! One process-wide recorder (the `metrics` facade is global), installed on
+//! first use by anything that registers a metric, so a metric handle made
+//! before installation (which would be a silent no-op forever) cannot
+//! happen. `/metrics` is served by [`router`] on a separate listener
+//! (`--metrics-listen`): the public router stays deny-by-default, and what
+//! the metrics reveal (tenants' traffic shape, replica addresses) never
+//! reaches the internet by a forgotten allowlist entry.
+//!
+//! Label values are bounded: routes are templates (`/v1/audio/{*rest}`),
+//! never raw paths; replicas and services come from configuration.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+/// Requests answered, by `route` template, `method` and `status`.
+pub const REQUESTS: &str = "stratus_gateway_requests_total";
+/// Seconds from a request's arrival to its response headers, by `route` and `method`.
+pub const REQUEST_DURATION: &str = "stratus_gateway_request_duration_seconds";
+/// Requests whose response has not finished streaming.
+pub const IN_FLIGHT: &str = "stratus_gateway_requests_in_flight";
+/// Requests refused before reaching an upstream, by `reason` (see [`Rejection`]).
+pub const REJECTIONS: &str = "stratus_gateway_rejections_total";
+/// 1 when a replica takes traffic, 0 while it is ejected; by `service`, `replica`.
+pub const UPSTREAM_HEALTHY: &str = "stratus_gateway_upstream_healthy";
+/// Requests sent to a replica and not finished; by `service`, `replica`.
+pub const UPSTREAM_OUTSTANDING: &str = "stratus_gateway_upstream_outstanding";
+/// Times a replica was taken out of rotation; by `service`, `replica`.
+pub const UPSTREAM_EJECTIONS: &str = "stratus_gateway_upstream_ejections_total";
+/// Connection-level failures talking to a replica; by `service`, `replica`, `stage`
+/// (`connect`: nothing was sent; `exchange`: failed after sending).
+pub const UPSTREAM_FAILURES: &str = "stratus_gateway_upstream_failures_total";
+/// Attempts re-sent to another replica after a connect failure; by `service`.
+pub const UPSTREAM_RETRIES: &str = "stratus_gateway_upstream_retries_total";
+
+/// Why a request was refused before it reached an upstream: the `reason`
+/// label of [`REJECTIONS`]. The limits module (rate, concurrency, budget)
+/// adds its reasons here and counts them with [`record_rejection`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    /// The global in-flight cap was full (`--max-in-flight`).
+    InFlightCap,
+    /// The request took longer than `--request-timeout`.
+    Timeout,
+    /// The request body passed `--max-request-body`.
+    BodyTooLarge,
+    /// No replica of the service was healthy.
+    NoHealthyReplica,
+    /// A per-key or per-tenant request rate limit.
+    RateLimit,
+    /// A per-key or per-tenant units (tokens, audio seconds) limit.
+    UnitsLimit,
+    /// A per-key or per-tenant concurrency limit.
+    ConcurrencyLimit,
+    /// A tenant's budget would be exceeded.
+    Budget,
+}
+
+impl Rejection {
+    pub fn label(self) -> &'static str {
+        match self {
+            Rejection::InFlightCap => "in_flight_cap",
+            Rejection::Timeout => "timeout",
+            Rejection::BodyTooLarge => "body_too_large",
+            Rejection::NoHealthyReplica => "no_healthy_replica",
+            Rejection::RateLimit => "rate_limit",
+            Rejection::UnitsLimit => "units_limit",
+            Rejection::ConcurrencyLimit => "concurrency_limit",
+            Rejection::Budget => "budget",
+        }
+    }
+}
+
+/// Count one refused request.
+pub fn record_rejection(reason: Rejection) {
+    ensure_installed();
+    metrics::counter!(REJECTIONS, "reason" => reason.label()).increment(1);
+}
+
+/// Latency buckets (seconds): fine below 10 ms, where the gateway's own
+/// overhead lives, coarse up to the minutes a long transcription takes.
+const LATENCY_BUCKETS: [f64; 18] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    60.0, 300.0, 900.0,
+];
+
+static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+
+/// Install the process-wide recorder if nothing has yet; return its handle.
+/// `None` when another recorder was installed first (an embedding program's
+/// own): metrics then go there and `/metrics` says so.
+pub fn ensure_installed() -> Option<&'static PrometheusHandle> {
+    HANDLE.get_or_init(install).as_ref()
+}
+
+fn install() -> Option<PrometheusHandle> {
+    let builder = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Full(REQUEST_DURATION.into()), &LATENCY_BUCKETS)
+        .unwrap_or_else(|_| PrometheusBuilder::new());
+    let recorder = builder.build_recorder();
+    let handle = recorder.handle();
+    if let Err(e) = metrics::set_global_recorder(recorder) {
+        tracing::warn!(error = %e, "another metrics recorder is installed; /metrics stays empty");
+        return None;
+    }
+    describe();
+    // Histograms keep their samples until upkeep folds them in; without this
+    // a gateway nobody scrapes would grow without bound.
+    let upkeep = handle.clone();
+    let spawned = std::thread::Builder::new()
+        .name("metrics-upkeep".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(Duration::from_secs(5));
+                upkeep.run_upkeep();
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "metrics upkeep thread did not start");
+    }
+    Some(handle)
+}
+
+fn describe() {
+    metrics::describe_counter!(
+        REQUESTS,
+        "Requests answered, by route template, method and status."
+    );
+    metrics::describe_histogram!(
+        REQUEST_DURATION,
+        metrics::Unit::Seconds,
+        "Time from a request's arrival to its response headers."
+    );
+    metrics::describe_gauge!(
+        IN_FLIGHT,
+        "Requests whose response has not finished streaming."
+    );
+    metrics::describe_counter!(
+        REJECTIONS,
+        "Requests refused before reaching an upstream, by reason."
+    );
+    metrics::describe_gauge!(
+        UPSTREAM_HEALTHY,
+        "1 while a replica takes traffic, 0 while ejected."
+    );
+    metrics::describe_gauge!(
+        UPSTREAM_OUTSTANDING,
+        "Requests sent to a replica and not finished."
+    );
+    metrics::describe_counter!(
+        UPSTREAM_EJECTIONS,
+        "Times a replica was taken out of rotation."
+    );
+    metrics::describe_counter!(
+        UPSTREAM_FAILURES,
+        "Connection-level failures talking to a replica, by stage (connect, exchange)."
+    );
+    metrics::describe_counter!(
+        UPSTREAM_RETRIES,
+        "Attempts re-sent to another replica after a connect failure."
+    );
+}
+
+/// The text exposition of every metric.
+pub fn render() -> String {
+    match ensure_installed() {
+        Some(handle) => handle.render(),
+        None => "# metrics are recorded by another recorder in this process\n".into(),
+    }
+}
+
+/// `GET /metrics`, for the separate metrics listener only.
+pub fn router() -> Router {
+    ensure_installed();
+    Router::new().route(
+        "/metrics",
+        get(|| async {
+            (
+                [(
+                    header::CONTENT_TYPE,
+                    "text/plain; version=0.0.4; charset=utf-8",
+                )],
+                render(),
+            )
+                .into_response()
+        }),
+    )
+}
