@@ -8,7 +8,10 @@
 //! - [`routing`] — upstreams (in-process router or HTTP replica), forwarding,
 //!   `/v1/models` aggregation.
 //! - [`store`] — SQLite / PostgreSQL pools and migrations.
+//! - [`openapi`] — the public OpenAPI document (every service's operations
+//!   merged) and its routes, `/openapi.json` and `/docs`.
 
+pub mod openapi;
 pub mod routing;
 pub mod store;
 
@@ -72,6 +75,7 @@ pub fn router(state: GatewayState, readiness: Readiness) -> Router {
         .route("/v1/language/{*rest}", any(forward_language))
         .with_state(state)
         .merge(health::routes(readiness))
+        .merge(openapi::openapi_routes())
         .fallback(stratus_kit::error::not_found_fallback)
         .layer(TraceLayer::new_for_http())
         .layer(PropagateRequestIdLayer::x_request_id())

@@ -11,10 +11,15 @@
 //!   the multipart form, choosing the model, the response formats.
 //! - [`audio`] — decoding any uploaded file to mono 16 kHz within limits.
 //! - [`error`] — [`SpeechError`] and its one mapping to the error envelope.
+//! - [`openapi`] — the service's OpenAPI operations ([`openapi()`]) and the
+//!   multipart form's schema.
 
 pub mod api;
 pub mod audio;
 pub mod error;
+pub mod openapi;
+
+pub use openapi::openapi;
 
 use std::sync::{Arc, RwLock};
 
