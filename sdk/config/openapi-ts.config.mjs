@@ -2,6 +2,7 @@
 // fetch client, types and one function per operation, into src/generated.
 export default {
   input: process.env.STRATUS_SPEC,
-  output: { path: process.env.STRATUS_TS_OUT },
+  // Node's ESM resolution needs the extension in relative imports.
+  output: { path: process.env.STRATUS_TS_OUT, importFileExtension: '.js' },
   plugins: ['@hey-api/client-fetch', '@hey-api/typescript', '@hey-api/sdk'],
 };

@@ -97,6 +97,20 @@ def as_file(file: str | Path | bytes | IO[bytes] | File, file_name: str | None =
     return File(payload=file, file_name=file_name or getattr(file, "name", "audio"))
 
 
+TEXT_FORMATS = frozenset({"text", "srt", "vtt"})
+
+
+def multipart(form: Any) -> Any:
+    """The form's multipart fields, booleans written `true`/`false` as the
+    server reads them (the generator writes Python's `True`)."""
+    fields = []
+    for name, value in form.to_multipart():
+        if value[0] is None and value[1] in (b"True", b"False"):
+            value = (None, value[1].lower(), value[2])
+        fields.append((name, value))
+    return fields
+
+
 def parse_event(data: str) -> dict[str, Any]:
     """One ``data:`` payload of a streamed transcription; an ``error`` event raises."""
     event = json.loads(data)
@@ -180,13 +194,26 @@ class Stratus:
         text formats."""
         from .api.audio import create_transcription
 
-        return self.call(create_transcription, body=self._audio_form(file, model, fields))
+        form = self._audio_form(file, model, fields)
+        if fields.get("response_format") in TEXT_FORMATS:
+            # The generator reads JSON bodies only.
+            return self._post_text("/v1/audio/transcriptions", form)
+        return self.call(create_transcription, body=form)
 
     def translate(self, file: Any, *, model: str = "whisper-1", **fields: Any) -> Any:
         """Translate speech into English text (see :meth:`transcribe`)."""
         from .api.audio import create_translation
 
-        return self.call(create_translation, body=self._audio_form(file, model, fields))
+        form = self._audio_form(file, model, fields)
+        if fields.get("response_format") in TEXT_FORMATS:
+            return self._post_text("/v1/audio/translations", form)
+        return self.call(create_translation, body=form)
+
+    def _post_text(self, path: str, form: Any) -> str:
+        response = self.client.get_httpx_client().post(path, files=multipart(form))
+        if response.status_code >= 400:
+            raise error_from(response.status_code, response.content, response.headers)
+        return response.text
 
     def stream_transcription(self, file: Any, *, model: str = "whisper-1", **fields: Any) -> Iterator[dict[str, Any]]:
         """Transcribe with ``stream=true``: yields each event as a dict
@@ -194,7 +221,7 @@ class Stratus:
         event raises :class:`StratusError`."""
         form = self._audio_form(file, model, {**fields, "stream": True})
         http = self.client.get_httpx_client()
-        with http.stream("POST", "/v1/audio/transcriptions", files=form.to_multipart()) as response:
+        with http.stream("POST", "/v1/audio/transcriptions", files=multipart(form)) as response:
             if response.status_code >= 400:
                 response.read()
                 raise error_from(response.status_code, response.content, response.headers)
@@ -208,7 +235,7 @@ class Stratus:
         """The async :meth:`stream_transcription`."""
         form = self._audio_form(file, model, {**fields, "stream": True})
         http = self.client.get_async_httpx_client()
-        async with http.stream("POST", "/v1/audio/transcriptions", files=form.to_multipart()) as response:
+        async with http.stream("POST", "/v1/audio/transcriptions", files=multipart(form)) as response:
             if response.status_code >= 400:
                 await response.aread()
                 raise error_from(response.status_code, response.content, response.headers)
