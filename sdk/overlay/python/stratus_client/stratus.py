@@ -11,6 +11,7 @@ request and response types come from ``openapi/stratus.json``. Streaming
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from collections.abc import AsyncIterator, Iterator
@@ -88,11 +89,11 @@ def as_file(file: str | Path | bytes | IO[bytes] | File, file_name: str | None =
     if isinstance(file, File):
         return file
     if isinstance(file, (str, Path)):
+        # Read whole (uploads are at most 25 MiB): no file handle to leak, and a
+        # retry can send it again.
         path = Path(file)
-        return File(payload=path.open("rb"), file_name=file_name or path.name)
+        return File(payload=io.BytesIO(path.read_bytes()), file_name=file_name or path.name)
     if isinstance(file, bytes):
-        import io
-
         return File(payload=io.BytesIO(file), file_name=file_name or "audio")
     return File(payload=file, file_name=file_name or getattr(file, "name", "audio"))
 
