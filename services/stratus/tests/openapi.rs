@@ -2,11 +2,6 @@
 //! must reproduce the committed file byte for byte, and the file must be a
 //! valid OpenAPI 3.1 document (`openapi-spec-validator`, which
 //! `scripts/test` installs and names in `STRATUS_OPENAPI_VALIDATOR`).
-#![expect(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a failing test stops with the value it saw"
-)]
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -36,10 +31,7 @@ fn committed_document_is_what_the_code_generates() {
             .lines()
             .zip(committed.lines())
             .position(|(a, b)| a != b)
-            .map_or_else(
-                || generated.lines().count().min(committed.lines().count()),
-                |i| i,
-            )
+            .unwrap_or_else(|| generated.lines().count().min(committed.lines().count()))
             + 1;
         panic!(
             "openapi/stratus.json differs from what the code generates (first at line {line}); \

@@ -3,11 +3,6 @@
 //! (multipart) in several formats, streams one, gets typed errors, embeds,
 //! detects a language, redacts PII and lists models. The python is the
 //! pinned venv `scripts/test` creates (`STRATUS_SDK_PYTHON`).
-#![expect(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a failing test stops with the value it saw"
-)]
 
 mod common;
 
