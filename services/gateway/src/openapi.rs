@@ -151,6 +151,35 @@ mod tests {
         assert_eq!(doc["security"][0][API_KEY_SCHEME], serde_json::json!([]));
     }
 
+    #[tokio::test]
+    async fn serves_the_document_and_an_offline_reference() {
+        use http_body_util::BodyExt;
+        use tower::ServiceExt;
+
+        let get = |path: &str| {
+            openapi_routes().oneshot(
+                axum::http::Request::get(path)
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+            )
+        };
+        let response = get(OPENAPI_PATH).await.unwrap();
+        assert_eq!(response.status(), 200);
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let served: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(served, serde_json::to_value(document()).unwrap());
+
+        let page = get("/docs/").await.unwrap();
+        assert_eq!(page.status(), 200);
+        let html = page.into_body().collect().await.unwrap().to_bytes();
+        let html = String::from_utf8_lossy(&html);
+        // Assets come from this server, not a CDN.
+        assert!(html.contains("./swagger-ui-bundle.js"), "{html}");
+        assert!(!html.contains("https://"), "{html}");
+        let bundle = get("/docs/swagger-ui-bundle.js").await.unwrap();
+        assert_eq!(bundle.status(), 200);
+    }
+
     /// Merging keeps the first schema of a name: two services naming
     /// different shapes alike would silently lose one.
     #[test]
