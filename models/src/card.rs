@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use crate::store::ResolvedModel;
 
 /// One loaded model, as `/v1/models` shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = Model)]
 pub struct ModelCard {
     pub id: String,
     /// Always `"model"`.
@@ -27,7 +28,7 @@ pub struct ModelCard {
 }
 
 /// OpenAI's list envelope.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ModelList {
     /// Always `"list"`.
     pub object: String,

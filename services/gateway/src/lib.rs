@@ -14,9 +14,12 @@
 //! - [`store`] — SQLite / PostgreSQL pools and migrations.
 //! - [`metering`] — a usage event per request that reaches a service
 //!   (write-ahead log, batched writer, CloudEvents export, `/v1/usage`).
+//! - [`openapi`] — the public OpenAPI document (every service's operations
+//!   merged) and its routes, `/openapi.json` and `/docs`.
 
 pub mod metering;
 pub mod observability;
+pub mod openapi;
 pub mod overload;
 pub mod routing;
 pub mod store;
@@ -101,6 +104,7 @@ pub fn router(state: GatewayState, readiness: Readiness) -> Router {
     Router::new()
         .merge(api)
         .merge(health::routes(readiness))
+        .merge(openapi::openapi_routes())
         .fallback(stratus_kit::error::not_found_fallback)
         .layer(axum::middleware::from_fn(
             observability::access_log::observe,

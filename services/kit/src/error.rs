@@ -11,19 +11,37 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-/// The body of every error response.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// The body of every error response, in OpenAI's shape.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[schema(example = json!({"error": {
+    "message": "`temperature` must be a number from 0 to 1; got `7`",
+    "type": "invalid_request_error",
+    "param": "temperature",
+    "code": null
+}}))]
 pub struct ErrorEnvelope {
     pub error: ErrorBody,
 }
 
 /// OpenAI's error object.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct ErrorBody {
+    /// What went wrong, for a person to read.
     pub message: String,
+    /// The class of error: `invalid_request_error` (400, 404, 405, 413, 415,
+    /// 422), `authentication_error` (401), `permission_error` (403),
+    /// `not_found_error` (404), `rate_limit_error` (429),
+    /// `service_unavailable` (503), `server_error` (500), `upstream_error`
+    /// (502).
     #[serde(rename = "type")]
+    #[schema(example = "invalid_request_error")]
     pub kind: String,
+    /// The request parameter at fault, when one is.
+    #[schema(example = "temperature")]
     pub param: Option<String>,
+    /// A machine-readable code, when there is one (`invalid_api_key`,
+    /// `rate_limit_exceeded`, `model_not_found`, `payload_too_large`).
+    #[schema(example = "model_not_found")]
     pub code: Option<String>,
 }
 

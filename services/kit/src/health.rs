@@ -18,7 +18,7 @@ use serde::Serialize;
 use crate::ApiError;
 
 /// State of one component.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum ComponentState {
     Starting { detail: String },
@@ -131,7 +131,9 @@ impl Readiness {
     }
 }
 
-#[derive(Serialize)]
+/// `/readyz` while something is not ready: the components and the error
+/// envelope side by side.
+#[derive(Serialize, utoipa::ToSchema)]
 struct NotReadyBody {
     status: &'static str,
     components: BTreeMap<String, ComponentState>,
@@ -139,11 +141,38 @@ struct NotReadyBody {
     envelope: crate::error::ErrorEnvelope,
 }
 
-async fn healthz() -> Json<serde_json::Value> {
+/// Liveness: the process is up.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "health",
+    operation_id = "healthz",
+    security(()),
+    responses((status = 200, description = "The process is up.", body = Object,
+        example = json!({"status": "ok"})))
+)]
+pub(crate) async fn healthz() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
-async fn readyz(State(readiness): State<Readiness>) -> Response {
+/// Readiness: every model, the store and every upstream are ready.
+///
+/// Load balancers and Kubernetes send traffic only while this answers 200.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "health",
+    operation_id = "readyz",
+    security(()),
+    responses(
+        (status = 200, description = "Ready to serve; the state of each component.", body = Object,
+            example = json!({"status": "ready", "components": {"whisper-tiny.en": {"status": "ready"}}})),
+        (status = 503, description = "Not ready yet (models loading) or a dependency failed.",
+            body = NotReadyBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait before asking again.")))
+    )
+)]
+pub(crate) async fn readyz(State(readiness): State<Readiness>) -> Response {
     let report = readiness.report().await;
     if report.ready {
         return Json(serde_json::json!({ "status": "ready", "components": report.components }))

@@ -13,6 +13,8 @@
 //! - [`health`] — `/healthz` (process up) and `/readyz` (dependencies ready).
 //! - [`server`] — serving a router with graceful shutdown on SIGTERM/Ctrl-C.
 //! - [`usage`] — the `x-stratus-usage-*` headers every service reports.
+//! - [`openapi`] — the shared OpenAPI parts: the `ErrorEnvelope` response,
+//!   the health operations.
 
 pub mod config;
 pub mod context;
@@ -20,6 +22,7 @@ pub mod context;
 pub mod db;
 pub mod error;
 pub mod health;
+pub mod openapi;
 pub mod server;
 pub mod telemetry;
 pub mod usage;

@@ -17,6 +17,7 @@
 //!   scoring, free of HTTP and models.
 //! - [`pii`] — deterministic recognizers, span merging, redaction.
 //! - [`error`] — [`LanguageError`] and its one mapping to the API envelope.
+//! - [`openapi`] — the service's OpenAPI operations ([`openapi()`]).
 //!
 //! All text offsets and character counts (limits, usage) are Unicode
 //! scalar values (Rust `char`s).
@@ -24,7 +25,10 @@
 pub mod analysis;
 pub mod api;
 pub mod error;
+pub mod openapi;
 pub mod pii;
+
+pub use openapi::openapi;
 
 pub use error::LanguageError;
 pub use pii::redact::RedactionKey;

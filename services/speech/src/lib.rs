@@ -13,11 +13,16 @@
 //!   store, the worker pool, webhooks.
 //! - [`audio`] — decoding any uploaded file to mono 16 kHz within limits.
 //! - [`error`] — [`SpeechError`] and its one mapping to the error envelope.
+//! - [`openapi`] — the service's OpenAPI operations ([`openapi()`]) and the
+//!   multipart form's schema.
 
 pub mod api;
 pub mod audio;
 pub mod error;
 pub mod jobs;
+pub mod openapi;
+
+pub use openapi::openapi;
 
 use std::sync::{Arc, RwLock};
 

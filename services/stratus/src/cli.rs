@@ -54,6 +54,19 @@ pub enum Command {
     Language(ServiceArgs),
     /// Pull, list, verify or remove model weights.
     Models(ModelsArgs),
+    /// Write the OpenAPI document generated from the code (what
+    /// `openapi/stratus.json` holds and the SDKs are generated from).
+    Openapi(OpenapiArgs),
+}
+
+/// Where `stratus openapi` writes the document.
+#[derive(Debug, Clone, Args)]
+pub struct OpenapiArgs {
+    /// File to write (default: standard output). CI regenerates
+    /// `openapi/stratus.json` and fails on any difference, so write it
+    /// there after changing an endpoint.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
 }
 
 /// Where Stratus keeps its state.

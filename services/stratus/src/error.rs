@@ -46,6 +46,8 @@ pub enum CliError {
     },
     #[error("writing output: {0}")]
     Output(std::io::Error),
+    #[error("cannot serialize the OpenAPI document: {0}")]
+    Openapi(serde_json::Error),
     #[error("{count} model(s) failed: {names}")]
     SomeFailed { count: usize, names: String },
 }

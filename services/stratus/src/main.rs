@@ -5,6 +5,7 @@
 //! - `commands/serve.rs` — `serve`, `gateway`, `speech`, `language`: build
 //!   the routers, pull/load models, listen, shut down gracefully.
 //! - `commands/models.rs` — `models pull|list|verify|remove`.
+//! - `commands/openapi.rs` — `openapi`: write the OpenAPI document.
 //! - [`error`] — what a command can fail with, and its exit message.
 
 mod cli;
@@ -72,6 +73,7 @@ fn run() -> Result<(), CliError> {
             }
             commands::models::run(args)
         }
+        Command::Openapi(args) => commands::openapi::run(&args),
     }
 }
 

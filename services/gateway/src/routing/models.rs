@@ -7,9 +7,22 @@ use stratus_models::card::ModelList;
 
 use crate::GatewayState;
 
-/// Ask each upstream for its models and merge the lists. An upstream that
-/// cannot answer fails the request (503): a partial list would make clients
-/// believe a model is gone.
+/// List the models this deployment serves.
+///
+/// Every upstream's loaded models in one OpenAI-style list, with what
+/// Stratus adds (task, service, languages, license, attribution, aliases
+/// such as `whisper-1`). An upstream that cannot answer fails the request
+/// (503): a partial list would make clients believe a model is gone.
+#[utoipa::path(
+    get,
+    path = "/v1/models",
+    tag = "models",
+    operation_id = "listModels",
+    responses(
+        (status = 200, description = "The loaded models, by id.", body = ModelList),
+        (status = 503, response = stratus_kit::error::ErrorEnvelope),
+    )
+)]
 pub async fn list_models(State(state): State<GatewayState>) -> Result<Json<ModelList>, ApiError> {
     let mut data = Vec::new();
     for upstream in state.upstreams.all() {

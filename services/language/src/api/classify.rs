@@ -51,7 +51,7 @@ pub const MULTI_LABEL_CENTER: f32 = 0.12;
 pub const MULTI_LABEL_SCALE: f32 = 0.02;
 
 /// One label as the caller may write it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum LabelInput {
     Name(String),
@@ -61,7 +61,7 @@ pub enum LabelInput {
     },
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ClassifyRequest {
     pub input: DocumentsInput,
     pub labels: Vec<LabelInput>,
@@ -72,20 +72,20 @@ pub struct ClassifyRequest {
     pub model: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct Classification {
     id: String,
     labels: Vec<LabelScore>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct LabelScore {
     name: String,
     score: f32,
     similarity: f32,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct ClassifyResponse {
     object: &'static str,
     model: String,
@@ -94,7 +94,29 @@ struct ClassifyResponse {
     usage: DocumentUsage,
 }
 
-/// The handler.
+/// Classify each document against labels you name (zero-shot).
+///
+/// Single-label scores are a distribution over the labels (they sum to 1);
+/// with `multi_label: true` each label is scored on its own. Labels come
+/// back best first.
+#[utoipa::path(
+    post,
+    path = "/v1/language/classify",
+    tag = "language",
+    operation_id = "classifyText",
+    request_body(content = ClassifyRequest, example = json!({"input": "The striker scored twice in the final.", "labels": ["sports", {"name": "food", "description": "cooking and recipes"}, "politics"]})),
+    responses(
+        (status = 200, description = "One result per document, in order; a document that could not be processed has `{id, error}` in its place.",
+            body = ClassifyResponse,
+            headers(("x-stratus-usage-documents" = u64, description = "Documents processed (failed documents do not count)."),
+                ("x-stratus-usage-characters" = u64, description = "Characters (Unicode scalar values) of the processed documents."))),
+        (status = 400, response = stratus_kit::error::ErrorEnvelope),
+        (status = 404, response = stratus_kit::error::ErrorEnvelope),
+        (status = 413, response = stratus_kit::error::ErrorEnvelope),
+        (status = 415, response = stratus_kit::error::ErrorEnvelope),
+        (status = 503, response = stratus_kit::error::ErrorEnvelope),
+    )
+)]
 pub async fn classify(
     State(service): State<LanguageService>,
     ApiJson(request): ApiJson<ClassifyRequest>,

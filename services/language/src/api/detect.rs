@@ -23,7 +23,7 @@ const DEFAULT_TOP_K: usize = 3;
 /// Most candidates a request may ask for.
 const MAX_TOP_K: usize = 10;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct DetectRequest {
     pub input: DocumentsInput,
     /// A loaded language-identification model (default: the only one).
@@ -31,7 +31,7 @@ pub struct DetectRequest {
     pub top_k: Option<usize>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct Detection {
     id: String,
     language: String,
@@ -39,13 +39,13 @@ struct Detection {
     alternatives: Vec<Candidate>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct Candidate {
     language: String,
     confidence: f32,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct DetectResponse {
     object: &'static str,
     model: String,
@@ -53,7 +53,29 @@ struct DetectResponse {
     usage: DocumentUsage,
 }
 
-/// The handler.
+/// Detect the language of each document.
+///
+/// fastText lid.176: ISO 639-1 codes where the language has one, else ISO
+/// 639-2/3; `confidence` is a probability; `alternatives` holds the `top_k`
+/// best candidates, best first.
+#[utoipa::path(
+    post,
+    path = "/v1/language/detect",
+    tag = "language",
+    operation_id = "detectLanguage",
+    request_body(content = DetectRequest, example = json!({"input": ["Bonjour tout le monde", {"id": "b", "text": "Guten Morgen"}], "top_k": 2})),
+    responses(
+        (status = 200, description = "One result per document, in order; a document that could not be processed has `{id, error}` in its place.",
+            body = DetectResponse,
+            headers(("x-stratus-usage-documents" = u64, description = "Documents processed (failed documents do not count)."),
+                ("x-stratus-usage-characters" = u64, description = "Characters (Unicode scalar values) of the processed documents."))),
+        (status = 400, response = stratus_kit::error::ErrorEnvelope),
+        (status = 404, response = stratus_kit::error::ErrorEnvelope),
+        (status = 413, response = stratus_kit::error::ErrorEnvelope),
+        (status = 415, response = stratus_kit::error::ErrorEnvelope),
+        (status = 503, response = stratus_kit::error::ErrorEnvelope),
+    )
+)]
 pub async fn detect(
     State(service): State<LanguageService>,
     ApiJson(request): ApiJson<DetectRequest>,

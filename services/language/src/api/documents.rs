@@ -20,7 +20,7 @@ use crate::Limits;
 use crate::error::LanguageError;
 
 /// One document as the caller may write it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum DocumentInput {
     Text(String),
@@ -32,7 +32,7 @@ pub enum DocumentInput {
 }
 
 /// `input`: one document or a list.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum DocumentsInput {
     One(String),
@@ -49,14 +49,14 @@ pub struct Document {
 }
 
 /// Why one document was not processed.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct DocumentError {
     pub code: &'static str,
     pub message: String,
 }
 
 /// A document's result, or the error in its place.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum DocumentResult<T> {
     Ok(T),
@@ -65,7 +65,7 @@ pub enum DocumentResult<T> {
 
 /// `usage` of the analysis endpoints: the documents processed and their
 /// characters (failed documents count for neither).
-#[derive(Debug, Clone, Copy, Serialize, Default)]
+#[derive(Debug, Clone, Copy, Serialize, Default, utoipa::ToSchema)]
 pub struct DocumentUsage {
     pub documents: usize,
     pub characters: usize,

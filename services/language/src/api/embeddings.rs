@@ -24,11 +24,14 @@ use crate::LanguageService;
 use crate::error::LanguageError;
 
 /// The request body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct EmbeddingsRequest {
     /// A string, or an array of strings (kept raw here so that each wrong
     /// shape gets its own message).
+    #[schema(value_type = crate::openapi::EmbeddingsInput)]
     pub input: serde_json::Value,
+    /// A loaded embeddings model (`GET /v1/models`).
+    #[schema(example = "all-minilm-l6-v2")]
     pub model: String,
     #[serde(default)]
     pub encoding_format: EncodingFormat,
@@ -41,7 +44,7 @@ pub struct EmbeddingsRequest {
 }
 
 /// How vectors are written in the response.
-#[derive(Debug, Default, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum EncodingFormat {
     #[default]
@@ -49,7 +52,7 @@ pub enum EncodingFormat {
     Base64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct EmbeddingsResponse {
     object: &'static str,
     data: Vec<EmbeddingItem>,
@@ -57,27 +60,50 @@ struct EmbeddingsResponse {
     usage: EmbeddingsUsage,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct EmbeddingItem {
     object: &'static str,
     index: usize,
     embedding: Embedding,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
 enum Embedding {
     Float(Vec<f32>),
     Base64(String),
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct EmbeddingsUsage {
     prompt_tokens: usize,
     total_tokens: usize,
 }
 
-/// The handler.
+/// Create embeddings of one or more texts.
+///
+/// OpenAI-compatible. `encoding_format: base64` sends the little-endian f32
+/// bytes; `dimensions` truncates and re-normalises; `truncate: true` cuts
+/// over-long inputs instead of refusing them.
+#[utoipa::path(
+    post,
+    path = "/v1/embeddings",
+    tag = "embeddings",
+    operation_id = "createEmbeddings",
+    request_body(content = EmbeddingsRequest, example = json!({"input": ["The quick brown fox", "A fast auburn fox"], "model": "all-minilm-l6-v2"})),
+    responses(
+        (status = 200, description = "One embedding per input, in order.",
+            body = EmbeddingsResponse,
+            headers(("x-stratus-usage-input-tokens" = u64, description = "Model input tokens consumed."),
+                ("x-stratus-usage-documents" = u64, description = "Inputs embedded."),
+                ("x-stratus-usage-characters" = u64, description = "Characters (Unicode scalar values) of the inputs."))),
+        (status = 400, response = stratus_kit::error::ErrorEnvelope),
+        (status = 404, response = stratus_kit::error::ErrorEnvelope),
+        (status = 413, response = stratus_kit::error::ErrorEnvelope),
+        (status = 415, response = stratus_kit::error::ErrorEnvelope),
+        (status = 503, response = stratus_kit::error::ErrorEnvelope),
+    )
+)]
 pub async fn create(
     State(service): State<LanguageService>,
     ApiJson(request): ApiJson<EmbeddingsRequest>,

@@ -37,7 +37,7 @@ const MAX_WORDS: usize = 3;
 /// MMR diversity when the request does not say.
 const DEFAULT_DIVERSITY: f32 = 0.5;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct KeyPhrasesRequest {
     pub input: DocumentsInput,
     /// A loaded embeddings model (default: the only one).
@@ -46,19 +46,19 @@ pub struct KeyPhrasesRequest {
     pub diversity: Option<f32>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct KeyPhrases {
     id: String,
     key_phrases: Vec<Phrase>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct Phrase {
     text: String,
     score: f32,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct KeyPhrasesResponse {
     object: &'static str,
     model: String,
@@ -66,7 +66,29 @@ struct KeyPhrasesResponse {
     usage: DocumentUsage,
 }
 
-/// The handler.
+/// Extract the key phrases of each document.
+///
+/// KeyBERT-style: noun-phrase candidates ranked by similarity to the
+/// document with maximal marginal relevance (`diversity`); `score` is the
+/// cosine to the document, best first.
+#[utoipa::path(
+    post,
+    path = "/v1/language/key-phrases",
+    tag = "language",
+    operation_id = "extractKeyPhrases",
+    request_body(content = KeyPhrasesRequest, example = json!({"input": "The new battery chemistry doubles the range of electric cars.", "top_k": 3})),
+    responses(
+        (status = 200, description = "One result per document, in order; a document that could not be processed has `{id, error}` in its place.",
+            body = KeyPhrasesResponse,
+            headers(("x-stratus-usage-documents" = u64, description = "Documents processed (failed documents do not count)."),
+                ("x-stratus-usage-characters" = u64, description = "Characters (Unicode scalar values) of the processed documents."))),
+        (status = 400, response = stratus_kit::error::ErrorEnvelope),
+        (status = 404, response = stratus_kit::error::ErrorEnvelope),
+        (status = 413, response = stratus_kit::error::ErrorEnvelope),
+        (status = 415, response = stratus_kit::error::ErrorEnvelope),
+        (status = 503, response = stratus_kit::error::ErrorEnvelope),
+    )
+)]
 pub async fn key_phrases(
     State(service): State<LanguageService>,
     ApiJson(request): ApiJson<KeyPhrasesRequest>,

@@ -32,7 +32,7 @@ use crate::error::LanguageError;
 use crate::pii::redact::{self, Mode};
 use crate::pii::{self, Span};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct PiiRequest {
     pub input: DocumentsInput,
     pub model: Option<String>,
@@ -47,7 +47,7 @@ pub struct PiiRequest {
     pub redaction: Mode,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct Entities {
     id: String,
     entities: Vec<Span>,
@@ -55,7 +55,7 @@ struct Entities {
     redacted_text: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct EntitiesResponse {
     object: &'static str,
     model: Option<String>,
@@ -63,7 +63,28 @@ struct EntitiesResponse {
     usage: DocumentUsage,
 }
 
-/// `POST /v1/language/entities`.
+/// Find named entities and personal data in each document.
+///
+/// The Rampart tagger (when loaded) merged with deterministic recognizers
+/// (emails, phones, cards, IBANs, …). Offsets are Unicode scalar values.
+#[utoipa::path(
+    post,
+    path = "/v1/language/entities",
+    tag = "language",
+    operation_id = "recognizeEntities",
+    request_body(content = PiiRequest, example = json!({"input": "Write to ana@example.com or call +1 415 555 0100."})),
+    responses(
+        (status = 200, description = "One result per document, in order; a document that could not be processed has `{id, error}` in its place.",
+            body = EntitiesResponse,
+            headers(("x-stratus-usage-documents" = u64, description = "Documents processed (failed documents do not count)."),
+                ("x-stratus-usage-characters" = u64, description = "Characters (Unicode scalar values) of the processed documents."))),
+        (status = 400, response = stratus_kit::error::ErrorEnvelope),
+        (status = 404, response = stratus_kit::error::ErrorEnvelope),
+        (status = 413, response = stratus_kit::error::ErrorEnvelope),
+        (status = 415, response = stratus_kit::error::ErrorEnvelope),
+        (status = 503, response = stratus_kit::error::ErrorEnvelope),
+    )
+)]
 pub async fn entities(
     State(service): State<LanguageService>,
     ApiJson(request): ApiJson<PiiRequest>,
@@ -71,7 +92,29 @@ pub async fn entities(
     Ok(run(&service, request, false).await?)
 }
 
-/// `POST /v1/language/pii`.
+/// Find and redact personal data in each document.
+///
+/// Like `/v1/language/entities`, plus `redacted_text` in the chosen
+/// `redaction` mode. `allow` lists types never reported; `deny` (when
+/// given) the only types reported.
+#[utoipa::path(
+    post,
+    path = "/v1/language/pii",
+    tag = "language",
+    operation_id = "redactPii",
+    request_body(content = PiiRequest, example = json!({"input": "Write to ana@example.com.", "redaction": "type"})),
+    responses(
+        (status = 200, description = "One result per document, in order; a document that could not be processed has `{id, error}` in its place.",
+            body = EntitiesResponse,
+            headers(("x-stratus-usage-documents" = u64, description = "Documents processed (failed documents do not count)."),
+                ("x-stratus-usage-characters" = u64, description = "Characters (Unicode scalar values) of the processed documents."))),
+        (status = 400, response = stratus_kit::error::ErrorEnvelope),
+        (status = 404, response = stratus_kit::error::ErrorEnvelope),
+        (status = 413, response = stratus_kit::error::ErrorEnvelope),
+        (status = 415, response = stratus_kit::error::ErrorEnvelope),
+        (status = 503, response = stratus_kit::error::ErrorEnvelope),
+    )
+)]
 pub async fn pii(
     State(service): State<LanguageService>,
     ApiJson(request): ApiJson<PiiRequest>,

@@ -32,15 +32,16 @@ const DEFAULT_SENTENCES: usize = 3;
 pub const MAX_SENTENCES: usize = 100;
 
 /// Kind of summary.
-#[derive(Debug, Default, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = SummaryMode)]
 pub enum Mode {
     #[default]
     Extractive,
     Abstractive,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct SummarizeRequest {
     pub input: DocumentsInput,
     /// A loaded embeddings model (default: the only one).
@@ -51,14 +52,14 @@ pub struct SummarizeRequest {
     pub mode: Mode,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct Summary {
     id: String,
     summary: String,
     sentences: Vec<SummarySentence>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct SummarySentence {
     text: String,
     /// Char offset of the sentence in the document.
@@ -68,7 +69,7 @@ struct SummarySentence {
     score: f32,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct SummarizeResponse {
     object: &'static str,
     model: String,
@@ -97,7 +98,29 @@ impl Length {
     }
 }
 
-/// The handler.
+/// Summarize each document by extracting its most central sentences.
+///
+/// The best `max_sentences` (default 3) or `ratio` of the sentences, in
+/// their original order, with char offsets and scores. `mode:
+/// "abstractive"` is refused (400) until a generative model is served.
+#[utoipa::path(
+    post,
+    path = "/v1/language/summarize",
+    tag = "language",
+    operation_id = "summarizeText",
+    request_body(content = SummarizeRequest, example = json!({"input": "First sentence. Second sentence. Third sentence. Fourth one.", "max_sentences": 2})),
+    responses(
+        (status = 200, description = "One result per document, in order; a document that could not be processed has `{id, error}` in its place.",
+            body = SummarizeResponse,
+            headers(("x-stratus-usage-documents" = u64, description = "Documents processed (failed documents do not count)."),
+                ("x-stratus-usage-characters" = u64, description = "Characters (Unicode scalar values) of the processed documents."))),
+        (status = 400, response = stratus_kit::error::ErrorEnvelope),
+        (status = 404, response = stratus_kit::error::ErrorEnvelope),
+        (status = 413, response = stratus_kit::error::ErrorEnvelope),
+        (status = 415, response = stratus_kit::error::ErrorEnvelope),
+        (status = 503, response = stratus_kit::error::ErrorEnvelope),
+    )
+)]
 pub async fn summarize(
     State(service): State<LanguageService>,
     ApiJson(request): ApiJson<SummarizeRequest>,

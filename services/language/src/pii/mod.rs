@@ -57,7 +57,8 @@ pub fn is_known_type(name: &str) -> bool {
 }
 
 /// One entity in a text.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(as = Entity, example = json!({"type": "EMAIL", "text": "ana@example.com", "start": 9, "end": 24, "score": 1.0}))]
 pub struct Span {
     #[serde(rename = "type")]
     pub kind: String,

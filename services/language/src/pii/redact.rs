@@ -20,9 +20,12 @@ use super::Span;
 /// between distinct values of one type are negligible for joins).
 const HASH_HEX_CHARS: usize = 12;
 
-/// How values are replaced.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+/// How values are replaced: `mask` (one `*` per char, offsets still line
+/// up), `type` (`[EMAIL]`) or `hash` (`[EMAIL:<12 hex of HMAC-SHA256>]`, needs
+/// the operator's key).
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = RedactionMode)]
 pub enum Mode {
     #[default]
     Mask,

@@ -10,10 +10,15 @@ use stratus_models::whisper::{Task, Transcript};
 use super::languages;
 
 /// OpenAI's `usage` object for audio: billed by duration.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+#[schema(as = AudioUsage)]
 pub struct Usage {
+    /// Always `duration`.
     #[serde(rename = "type")]
+    #[schema(example = "duration")]
     pub kind: &'static str,
+    /// Seconds of audio, to the millisecond.
+    #[schema(example = 4.2)]
     pub seconds: f64,
 }
 
@@ -26,15 +31,21 @@ impl Usage {
     }
 }
 
-/// `response_format=json`.
-#[derive(Debug, Serialize)]
+/// `response_format=json`: the text and the audio's duration.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Transcription, example = json!({
+    "text": "He was not an ill disposed young man.",
+    "usage": {"type": "duration", "seconds": 4.2}
+}))]
 pub struct JsonBody<'a> {
     pub text: &'a str,
     pub usage: Usage,
 }
 
-/// One segment of `verbose_json`.
-#[derive(Debug, Serialize)]
+/// One segment of `verbose_json`: its times in seconds and Whisper's
+/// confidence measures.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = TranscriptionSegment)]
 pub struct VerboseSegment<'a> {
     pub id: usize,
     pub seek: usize,
@@ -48,10 +59,16 @@ pub struct VerboseSegment<'a> {
     pub no_speech_prob: f32,
 }
 
-/// `response_format=verbose_json`.
-#[derive(Debug, Serialize)]
+/// `response_format=verbose_json`: the text with its segments, the
+/// language (in words, as OpenAI writes it) and the duration.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = TranscriptionVerbose)]
 pub struct VerboseBody<'a> {
+    /// `transcribe` or `translate`.
+    #[schema(example = "transcribe")]
     pub task: &'static str,
+    /// The spoken language in English words, e.g. `english`.
+    #[schema(example = "english")]
     pub language: &'a str,
     pub duration: f64,
     pub text: &'a str,

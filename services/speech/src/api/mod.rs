@@ -48,14 +48,70 @@ pub fn routes(config: &SpeechConfig) -> Router<SpeechService> {
         ))
 }
 
-async fn transcriptions(
+/// Transcribe audio into text in its own language.
+///
+/// OpenAI-compatible (`/v1/audio/transcriptions`): upload the file as
+/// `multipart/form-data`; the answer is in `response_format`, or streamed as
+/// server-sent events with `stream=true`.
+#[utoipa::path(
+    post,
+    path = "/v1/audio/transcriptions",
+    tag = "audio",
+    operation_id = "createTranscription",
+    request_body(content = crate::openapi::AudioForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, description = "The result in the chosen `response_format`: `application/json` for json and verbose_json, `text/plain` for text and srt, `text/vtt` for vtt. With `stream=true`, `text/event-stream`: one `data: <TranscriptionStreamEvent JSON>` line per event, deltas then one done (or error) event.",
+            content(
+                (crate::openapi::TranscriptionResponse = "application/json"),
+                (String = "text/plain", example = "He was not an ill disposed young man.\n"),
+                (String = "text/vtt", example = "WEBVTT\n\n00:00:00.000 --> 00:00:04.200\nHe was not an ill disposed young man.\n\n"),
+                (stream::StreamEvent = "text/event-stream")
+            ),
+            headers(("x-stratus-usage-audio-seconds" = String,
+                description = "Seconds of audio processed (e.g. `4.200`): what the request is metered by."))),
+        (status = 400, response = stratus_kit::error::ErrorEnvelope),
+        (status = 404, response = stratus_kit::error::ErrorEnvelope),
+        (status = 413, response = stratus_kit::error::ErrorEnvelope),
+        (status = 415, response = stratus_kit::error::ErrorEnvelope),
+        (status = 503, response = stratus_kit::error::ErrorEnvelope),
+    )
+)]
+pub async fn transcriptions(
     State(service): State<SpeechService>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, ApiError> {
     Ok(handle(service, multipart.map_err(not_multipart)?, Task::Transcribe).await?)
 }
 
-async fn translations(
+/// Translate speech into English text.
+///
+/// OpenAI-compatible (`/v1/audio/translations`): the same form as a
+/// transcription (a multilingual model is needed); the text is English
+/// whatever was spoken.
+#[utoipa::path(
+    post,
+    path = "/v1/audio/translations",
+    tag = "audio",
+    operation_id = "createTranslation",
+    request_body(content = crate::openapi::AudioForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, description = "The result in the chosen `response_format`: `application/json` for json and verbose_json, `text/plain` for text and srt, `text/vtt` for vtt. With `stream=true`, `text/event-stream`: one `data: <TranscriptionStreamEvent JSON>` line per event, deltas then one done (or error) event.",
+            content(
+                (crate::openapi::TranscriptionResponse = "application/json"),
+                (String = "text/plain", example = "He was not an ill disposed young man.\n"),
+                (String = "text/vtt", example = "WEBVTT\n\n00:00:00.000 --> 00:00:04.200\nHe was not an ill disposed young man.\n\n"),
+                (stream::StreamEvent = "text/event-stream")
+            ),
+            headers(("x-stratus-usage-audio-seconds" = String,
+                description = "Seconds of audio processed (e.g. `4.200`): what the request is metered by."))),
+        (status = 400, response = stratus_kit::error::ErrorEnvelope),
+        (status = 404, response = stratus_kit::error::ErrorEnvelope),
+        (status = 413, response = stratus_kit::error::ErrorEnvelope),
+        (status = 415, response = stratus_kit::error::ErrorEnvelope),
+        (status = 503, response = stratus_kit::error::ErrorEnvelope),
+    )
+)]
+pub async fn translations(
     State(service): State<SpeechService>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, ApiError> {

@@ -47,14 +47,22 @@ enum Progress {
     Failed(ModelError),
 }
 
-/// The events, as OpenAI names them.
-#[derive(Debug, Serialize)]
+/// One server-sent event of a streamed transcription (`stream=true`), sent
+/// as `data: <this JSON>`: `transcript.text.delta` as each piece is
+/// decoded, then one `transcript.text.done` with the whole text and usage
+/// (the deltas concatenate to it), or one `error` if decoding failed after
+/// the response started.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(tag = "type")]
-enum StreamEvent<'a> {
+#[schema(as = TranscriptionStreamEvent)]
+pub(crate) enum StreamEvent<'a> {
+    /// The next piece of text.
     #[serde(rename = "transcript.text.delta")]
     Delta { delta: &'a str },
+    /// The whole text; the last event.
     #[serde(rename = "transcript.text.done")]
     Done { text: &'a str, usage: Usage },
+    /// Decoding failed; the last event.
     #[serde(rename = "error")]
     Error { error: ErrorBody },
 }

@@ -1,6 +1,7 @@
 //! One module per command family.
 
 pub mod models;
+pub mod openapi;
 pub mod serve;
 
 use stratus_models::store::ModelStore;

@@ -1,0 +1,131 @@
+"""Contains all the data models used in inputs/outputs"""
+
+from .audio_form import AudioForm
+from .audio_usage import AudioUsage
+from .candidate import Candidate
+from .classify_request import ClassifyRequest
+from .classify_response import ClassifyResponse
+from .component_state_type_0 import ComponentStateType0
+from .component_state_type_0_status import ComponentStateType0Status
+from .component_state_type_1 import ComponentStateType1
+from .component_state_type_1_status import ComponentStateType1Status
+from .component_state_type_2 import ComponentStateType2
+from .component_state_type_2_status import ComponentStateType2Status
+from .detect_request import DetectRequest
+from .detect_response import DetectResponse
+from .document_error import DocumentError
+from .document_input_type_1 import DocumentInputType1
+from .document_result_classification_type_0 import DocumentResultClassificationType0
+from .document_result_classification_type_1 import DocumentResultClassificationType1
+from .document_result_detection_type_0 import DocumentResultDetectionType0
+from .document_result_detection_type_1 import DocumentResultDetectionType1
+from .document_result_entities_type_0 import DocumentResultEntitiesType0
+from .document_result_entities_type_1 import DocumentResultEntitiesType1
+from .document_result_key_phrases_type_0 import DocumentResultKeyPhrasesType0
+from .document_result_key_phrases_type_1 import DocumentResultKeyPhrasesType1
+from .document_result_summary_type_0 import DocumentResultSummaryType0
+from .document_result_summary_type_1 import DocumentResultSummaryType1
+from .document_usage import DocumentUsage
+from .embedding_item import EmbeddingItem
+from .embeddings_request import EmbeddingsRequest
+from .embeddings_response import EmbeddingsResponse
+from .embeddings_usage import EmbeddingsUsage
+from .encoding_format import EncodingFormat
+from .entities_response import EntitiesResponse
+from .entity import Entity
+from .error_body import ErrorBody
+from .error_envelope import ErrorEnvelope
+from .healthz_response_200 import HealthzResponse200
+from .key_phrases_request import KeyPhrasesRequest
+from .key_phrases_response import KeyPhrasesResponse
+from .label_input_type_1 import LabelInputType1
+from .label_score import LabelScore
+from .model import Model
+from .model_list import ModelList
+from .not_ready_body import NotReadyBody
+from .not_ready_body_components import NotReadyBodyComponents
+from .phrase import Phrase
+from .pii_request import PiiRequest
+from .readyz_response_200 import ReadyzResponse200
+from .redaction_mode import RedactionMode
+from .response_format_name import ResponseFormatName
+from .summarize_request import SummarizeRequest
+from .summarize_response import SummarizeResponse
+from .summary_mode import SummaryMode
+from .summary_sentence import SummarySentence
+from .timestamp_granularity import TimestampGranularity
+from .transcription import Transcription
+from .transcription_segment import TranscriptionSegment
+from .transcription_stream_event_type_0 import TranscriptionStreamEventType0
+from .transcription_stream_event_type_0_type import TranscriptionStreamEventType0Type
+from .transcription_stream_event_type_1 import TranscriptionStreamEventType1
+from .transcription_stream_event_type_1_type import TranscriptionStreamEventType1Type
+from .transcription_stream_event_type_2 import TranscriptionStreamEventType2
+from .transcription_stream_event_type_2_type import TranscriptionStreamEventType2Type
+from .transcription_verbose import TranscriptionVerbose
+
+__all__ = (
+    "AudioForm",
+    "AudioUsage",
+    "Candidate",
+    "ClassifyRequest",
+    "ClassifyResponse",
+    "ComponentStateType0",
+    "ComponentStateType0Status",
+    "ComponentStateType1",
+    "ComponentStateType1Status",
+    "ComponentStateType2",
+    "ComponentStateType2Status",
+    "DetectRequest",
+    "DetectResponse",
+    "DocumentError",
+    "DocumentInputType1",
+    "DocumentResultClassificationType0",
+    "DocumentResultClassificationType1",
+    "DocumentResultDetectionType0",
+    "DocumentResultDetectionType1",
+    "DocumentResultEntitiesType0",
+    "DocumentResultEntitiesType1",
+    "DocumentResultKeyPhrasesType0",
+    "DocumentResultKeyPhrasesType1",
+    "DocumentResultSummaryType0",
+    "DocumentResultSummaryType1",
+    "DocumentUsage",
+    "EmbeddingItem",
+    "EmbeddingsRequest",
+    "EmbeddingsResponse",
+    "EmbeddingsUsage",
+    "EncodingFormat",
+    "EntitiesResponse",
+    "Entity",
+    "ErrorBody",
+    "ErrorEnvelope",
+    "HealthzResponse200",
+    "KeyPhrasesRequest",
+    "KeyPhrasesResponse",
+    "LabelInputType1",
+    "LabelScore",
+    "Model",
+    "ModelList",
+    "NotReadyBody",
+    "NotReadyBodyComponents",
+    "Phrase",
+    "PiiRequest",
+    "ReadyzResponse200",
+    "RedactionMode",
+    "ResponseFormatName",
+    "SummarizeRequest",
+    "SummarizeResponse",
+    "SummaryMode",
+    "SummarySentence",
+    "TimestampGranularity",
+    "Transcription",
+    "TranscriptionSegment",
+    "TranscriptionStreamEventType0",
+    "TranscriptionStreamEventType0Type",
+    "TranscriptionStreamEventType1",
+    "TranscriptionStreamEventType1Type",
+    "TranscriptionStreamEventType2",
+    "TranscriptionStreamEventType2Type",
+    "TranscriptionVerbose",
+)

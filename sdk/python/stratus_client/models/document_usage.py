@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+T = TypeVar("T", bound="DocumentUsage")
+
+
+@_attrs_define
+class DocumentUsage:
+    """`usage` of the analysis endpoints: the documents processed and their
+    characters (failed documents count for neither).
+
+        Attributes:
+            documents (int):
+            characters (int):
+    """
+
+    documents: int
+    characters: int
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        documents = self.documents
+
+        characters = self.characters
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "documents": documents,
+                "characters": characters,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        d = dict(src_dict)
+        documents = d.pop("documents")
+
+        characters = d.pop("characters")
+
+        document_usage = cls(
+            documents=documents,
+            characters=characters,
+        )
+
+        document_usage.additional_properties = d
+        return document_usage
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..types import UNSET, Unset
+
+if TYPE_CHECKING:
+    from ..models.document_result_entities_type_0 import DocumentResultEntitiesType0
+    from ..models.document_result_entities_type_1 import DocumentResultEntitiesType1
+    from ..models.document_usage import DocumentUsage
+
+
+T = TypeVar("T", bound="EntitiesResponse")
+
+
+@_attrs_define
+class EntitiesResponse:
+    """
+    Attributes:
+        object_ (str):
+        data (list[DocumentResultEntitiesType0 | DocumentResultEntitiesType1]):
+        usage (DocumentUsage): `usage` of the analysis endpoints: the documents processed and their
+            characters (failed documents count for neither).
+        model (None | str | Unset):
+    """
+
+    object_: str
+    data: list[DocumentResultEntitiesType0 | DocumentResultEntitiesType1]
+    usage: DocumentUsage
+    model: None | str | Unset = UNSET
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        from ..models.document_result_entities_type_0 import DocumentResultEntitiesType0  # noqa: PLC0415
+
+        object_ = self.object_
+
+        data = []
+        for data_item_data in self.data:
+            data_item: dict[str, Any]
+            if isinstance(data_item_data, DocumentResultEntitiesType0):
+                data_item = data_item_data.to_dict()
+            else:
+                data_item = data_item_data.to_dict()
+
+            data.append(data_item)
+
+        usage = self.usage.to_dict()
+
+        model: None | str | Unset
+        if isinstance(self.model, Unset):
+            model = UNSET
+        else:
+            model = self.model
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "object": object_,
+                "data": data,
+                "usage": usage,
+            }
+        )
+        if model is not UNSET:
+            field_dict["model"] = model
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.document_result_entities_type_0 import DocumentResultEntitiesType0  # noqa: PLC0415
+        from ..models.document_result_entities_type_1 import DocumentResultEntitiesType1  # noqa: PLC0415
+        from ..models.document_usage import DocumentUsage  # noqa: PLC0415
+
+        d = dict(src_dict)
+        object_ = d.pop("object")
+
+        data = []
+        _data = d.pop("data")
+        for data_item_data in _data:
+
+            def _parse_data_item(data: object) -> DocumentResultEntitiesType0 | DocumentResultEntitiesType1:
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError()
+                    componentsschemas_document_result_entities_type_0 = DocumentResultEntitiesType0.from_dict(data)
+
+                    return componentsschemas_document_result_entities_type_0
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                if not isinstance(data, dict):
+                    raise TypeError()
+                componentsschemas_document_result_entities_type_1 = DocumentResultEntitiesType1.from_dict(data)
+
+                return componentsschemas_document_result_entities_type_1
+
+            data_item = _parse_data_item(data_item_data)
+
+            data.append(data_item)
+
+        usage = DocumentUsage.from_dict(d.pop("usage"))
+
+        def _parse_model(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        model = _parse_model(d.pop("model", UNSET))
+
+        entities_response = cls(
+            object_=object_,
+            data=data,
+            usage=usage,
+            model=model,
+        )
+
+        entities_response.additional_properties = d
+        return entities_response
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

@@ -1,0 +1,93 @@
+"""The Python SDK against a live ``stratus serve``.
+
+Run by services/stratus/tests/sdk_python.rs, which starts the server with
+whisper-tiny.en, all-minilm-l6-v2 and lid-176 and sets STRATUS_BASE_URL and
+STRATUS_TEST_AUDIO (a real speech WAV). Standard library unittest only.
+"""
+
+from __future__ import annotations
+
+import os
+import unittest
+from pathlib import Path
+
+from stratus_client import Stratus
+from stratus_client.exceptions import BadRequestError, NotFoundError
+from stratus_client.models import Transcription, TranscriptionVerbose
+
+BASE_URL = os.environ["STRATUS_BASE_URL"]
+AUDIO = Path(os.environ["STRATUS_TEST_AUDIO"])
+
+
+def words(text: str) -> str:
+    return " ".join("".join(c for c in text.lower() if c.isalnum() or c.isspace()).split())
+
+
+class LiveServer(unittest.TestCase):
+    client: Stratus
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.client = Stratus("sk_test", base_url=BASE_URL, timeout=120)
+
+    def test_transcribes_a_wav_upload(self) -> None:
+        result = self.client.transcribe(AUDIO, model="whisper-1")
+        self.assertIsInstance(result, Transcription)
+        self.assertIn("young man", words(result.text))
+        self.assertEqual(result.usage.type_, "duration")
+        self.assertGreater(result.usage.seconds, 2.0)
+
+    def test_verbose_json_and_text_formats(self) -> None:
+        verbose = self.client.transcribe(AUDIO.read_bytes(), response_format="verbose_json")
+        self.assertIsInstance(verbose, TranscriptionVerbose)
+        self.assertEqual(verbose.language, "english")
+        self.assertTrue(verbose.segments)
+        text = self.client.transcribe(AUDIO, response_format="text")
+        self.assertIsInstance(text, str)
+        self.assertIn("young man", words(text))
+
+    def test_streams_a_transcription(self) -> None:
+        events = list(self.client.stream_transcription(AUDIO))
+        *deltas, done = events
+        self.assertTrue(deltas)
+        self.assertTrue(all(e["type"] == "transcript.text.delta" for e in deltas))
+        self.assertEqual(done["type"], "transcript.text.done")
+        self.assertEqual("".join(e["delta"] for e in deltas).strip(), done["text"].strip())
+
+    def test_translation_needs_a_multilingual_model(self) -> None:
+        with self.assertRaises(BadRequestError) as caught:
+            self.client.translate(AUDIO)
+        self.assertEqual(caught.exception.status, 400)
+        self.assertIn("multilingual", caught.exception.message)
+
+    def test_invalid_field_is_a_typed_error_naming_the_param(self) -> None:
+        with self.assertRaises(BadRequestError) as caught:
+            self.client.transcribe(AUDIO, temperature=7.0)
+        self.assertEqual(caught.exception.param, "temperature")
+        self.assertEqual(caught.exception.type, "invalid_request_error")
+
+    def test_unknown_model_is_not_found(self) -> None:
+        with self.assertRaises(NotFoundError) as caught:
+            self.client.embed("hello", model="no-such-model")
+        self.assertEqual(caught.exception.code, "model_not_found")
+
+    def test_embeds(self) -> None:
+        result = self.client.embed(["a cat", "a dog"], model="all-minilm-l6-v2")
+        self.assertEqual(len(result.data), 2)
+        self.assertEqual(len(result.data[0].embedding), 384)
+
+    def test_detects_language(self) -> None:
+        result = self.client.detect_language(["Bonjour tout le monde, comment allez-vous ?"])
+        self.assertEqual(result.data[0].language, "fr")
+
+    def test_redacts_pii(self) -> None:
+        result = self.client.redact_pii("Write to ana@example.com today.", redaction="type")
+        self.assertIn("[EMAIL]", result.data[0].redacted_text)
+
+    def test_lists_models(self) -> None:
+        ids = [m.id for m in self.client.list_models().data]
+        self.assertIn("whisper-tiny.en", ids)
+
+
+if __name__ == "__main__":
+    unittest.main()

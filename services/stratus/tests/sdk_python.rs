@@ -1,0 +1,55 @@
+//! The generated Python SDK (`sdk/python`) against the real `stratus serve`:
+//! its own unittest suite (`sdk/python/tests`) transcribes a real WAV upload
+//! (multipart) in several formats, streams one, gets typed errors, embeds,
+//! detects a language, redacts PII and lists models. The python is the
+//! pinned venv `scripts/test` creates (`STRATUS_SDK_PYTHON`).
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use common::{Server, stratus, testdata_file};
+
+const CLIP: &str = "librivox/sense_and_sensibility_01_austen_64kb-0880.wav";
+
+#[test]
+fn python_sdk_suite_passes_against_stratus_serve() {
+    let python = std::env::var_os("STRATUS_SDK_PYTHON").expect(
+        "STRATUS_SDK_PYTHON is not set: run scripts/test, which creates the SDK venv and sets it",
+    );
+    let home = tempfile::tempdir().unwrap();
+    let mut command = stratus(home.path());
+    command.args([
+        "serve",
+        "--models",
+        "whisper-tiny.en,all-minilm-l6-v2,lid-176",
+    ]);
+    let server = Server::start(command);
+    server.wait_ready(Duration::from_secs(600));
+
+    let sdk = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../sdk/python");
+    let output = Command::new(python)
+        .args(["-m", "unittest", "discover", "-v", "-s", "tests", "-t", "."])
+        .current_dir(&sdk)
+        .env("PYTHONPATH", &sdk)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env("STRATUS_BASE_URL", &server.base)
+        .env("STRATUS_TEST_AUDIO", testdata_file(CLIP))
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&output.stderr);
+    eprintln!("{report}");
+    assert!(
+        output.status.success(),
+        "the Python SDK suite failed:\n{report}"
+    );
+    // The multipart upload really ran (not skipped).
+    assert!(
+        report
+            .lines()
+            .any(|l| l.starts_with("test_transcribes_a_wav_upload ") && l.ends_with("... ok")),
+        "{report}"
+    );
+}
