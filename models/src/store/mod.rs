@@ -44,6 +44,13 @@ pub fn required_files(task: Task) -> &'static [&'static str] {
         }
         Task::TextGeneration => &["model.gguf", "tokenizer.json"],
         Task::LanguageIdentification => &["model.ftz"],
+        Task::SentimentAnalysis => &[
+            "config.json",
+            "model.safetensors",
+            "tokenizer.json",
+            crate::sentiment::HEAD_FILE,
+            crate::sentiment::CONFIG_FILE,
+        ],
     }
 }
 
@@ -402,7 +409,7 @@ impl ModelStore {
         ));
         let _ = std::fs::remove_dir_all(&tmp);
         create_dir_all(&tmp)?;
-        if let Err(e) = unpack::unzip(&archive, &tmp, unpack::MAX_UNPACKED_BYTES) {
+        if let Err(e) = unpack::unpack(&archive, &tmp, unpack::MAX_UNPACKED_BYTES) {
             let _ = std::fs::remove_dir_all(&tmp);
             return Err(e);
         }
@@ -533,6 +540,13 @@ fn convert(entry: &CatalogEntry, roots: &[PathBuf], out: &Path) -> Result<()> {
         ConvertSpec::GgufTokenizer { gguf } => {
             crate::convert::gguf_tokenizer::convert(&locate(gguf)?, out)
         }
+        ConvertSpec::SentimentHead { embedder, data } => {
+            let weights = locate(embedder)?;
+            let embedder_dir = weights.parent().ok_or_else(|| {
+                ModelError::format(weights.display().to_string(), "has no parent folder")
+            })?;
+            crate::sentiment::train::convert(embedder_dir, &locate(data)?, out)
+        }
     }
 }
 
@@ -586,6 +600,9 @@ fn infer_task(dir: &Path) -> Option<Task> {
     }
     if dir.join("model.gguf").is_file() {
         return Some(Task::TextGeneration);
+    }
+    if dir.join(crate::sentiment::CONFIG_FILE).is_file() {
+        return Some(Task::SentimentAnalysis);
     }
     let config: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).ok()?).ok()?;

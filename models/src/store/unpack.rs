@@ -1,6 +1,7 @@
-//! Unpacking downloaded packages (wheels are zip archives) safely: no entry
-//! may land outside the destination, and the total written is bounded so a
-//! zip bomb fails instead of filling the disk.
+//! Unpacking downloaded packages (wheels are zip archives, source
+//! distributions gzipped tar archives) safely: no entry may land outside the
+//! destination, and the total written is bounded so a zip bomb fails
+//! instead of filling the disk.
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -10,6 +11,77 @@ use crate::{ModelError, Result};
 /// More than any model package needs (the largest is ~150 MB); a bound, not a
 /// budget.
 pub const MAX_UNPACKED_BYTES: u64 = 8 << 30;
+
+/// Extract `archive` into `dest`: a `.tar.gz` as a gzipped tar archive,
+/// anything else as a zip archive.
+pub fn unpack(archive: &Path, dest: &Path, max_bytes: u64) -> Result<()> {
+    let name = archive
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if name.ends_with(".tar.gz") || name.ends_with(".tgz") {
+        let file =
+            std::fs::File::open(archive).map_err(|e| ModelError::io("opening", archive, e))?;
+        let gz = flate2::read::GzDecoder::new(std::io::BufReader::new(file));
+        untar(gz, &archive.display().to_string(), dest, max_bytes)
+    } else {
+        unzip(archive, dest, max_bytes)
+    }
+}
+
+/// Extract the regular files and folders of a tar stream into `dest`
+/// (links and devices are skipped: no package needs them, and a link could
+/// point outside `dest`). `what` names the archive in errors.
+pub fn untar(reader: impl Read, what: &str, dest: &Path, max_bytes: u64) -> Result<()> {
+    let bad = |detail: String| ModelError::format(what, detail);
+    let mut archive = tar::Archive::new(reader);
+    let entries = archive
+        .entries()
+        .map_err(|e| bad(format!("not a readable tar archive: {e}")))?;
+    let mut written: u64 = 0;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| bad(format!("reading an entry: {e}")))?;
+        let path = entry
+            .path()
+            .map_err(|e| bad(format!("an entry's name: {e}")))?
+            .into_owned();
+        let enclosed = path
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if !enclosed || path.as_os_str().is_empty() {
+            return Err(bad(format!(
+                "entry `{}` would escape the destination folder",
+                path.display()
+            )));
+        }
+        let target = dest.join(&path);
+        let kind = entry.header().entry_type();
+        if kind.is_dir() {
+            std::fs::create_dir_all(&target).map_err(|e| ModelError::io("creating", &target, e))?;
+            continue;
+        }
+        if !kind.is_file() {
+            continue;
+        }
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| ModelError::io("creating", parent, e))?;
+        }
+        let budget = max_bytes.saturating_sub(written);
+        let mut out =
+            std::fs::File::create(&target).map_err(|e| ModelError::io("creating", &target, e))?;
+        let copied = std::io::copy(&mut (&mut entry).take(budget.saturating_add(1)), &mut out)
+            .map_err(|e| bad(format!("entry `{}`: {e}", path.display())))?;
+        if copied > budget {
+            return Err(bad(format!(
+                "unpacks to more than {max_bytes} bytes; refusing (corrupt or hostile archive)"
+            )));
+        }
+        written += copied;
+        out.flush()
+            .map_err(|e| ModelError::io("writing", &target, e))?;
+    }
+    Ok(())
+}
 
 /// Extract every file of the zip archive `archive` into `dest`.
 pub fn unzip(archive: &Path, dest: &Path, max_bytes: u64) -> Result<()> {

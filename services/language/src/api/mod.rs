@@ -10,6 +10,8 @@
 //! - [`detect`] — `POST /v1/language/detect` (fastText lid.176).
 //! - [`pii`] — `POST /v1/language/pii` and `POST /v1/language/entities`
 //!   (Rampart merged with the recognizers of [`crate::pii`]).
+//! - [`sentiment`] — `POST /v1/language/sentiment` (the head trained on
+//!   VADER's ratings, per document and per sentence).
 //! - [`key_phrases`], [`classify`], [`summarize`] —
 //!   `POST /v1/language/{key-phrases,classify,summarize}`: key phrases,
 //!   zero-shot labels and extractive summaries over the sentence embedder
@@ -23,6 +25,7 @@ pub mod documents;
 pub mod embeddings;
 pub mod key_phrases;
 pub mod pii;
+pub mod sentiment;
 pub mod summarize;
 
 use axum::extract::FromRequest;

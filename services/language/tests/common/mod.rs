@@ -19,6 +19,7 @@ use stratus_language::{LanguageConfig, LanguageService};
 pub const EMBEDDER: &str = "all-minilm-l6-v2";
 pub const TAGGER: &str = "rampart-pii";
 pub const LID: &str = "lid-176";
+pub const SENTIMENT: &str = "sentiment-minilm-vader";
 
 /// The catalog model `name`, pulled (once per cache) and resolved.
 pub use stratus_testkit::pulled as resolved;
