@@ -8,8 +8,7 @@
 //! --no-capture whisper_speed`.
 #![expect(
     clippy::unwrap_used,
-    clippy::print_stderr,
-    reason = "a measuring test: stop with the value it saw, and print the timings"
+    reason = "the audio helper outside the #[test] fn: stop with the value it saw"
 )]
 
 mod common;
