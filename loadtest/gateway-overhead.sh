@@ -78,10 +78,12 @@ YAML
     --num_workers 1 >"$WORK/litellm.log" 2>&1 &
   PIDS+=($!)
   wait_for "http://127.0.0.1:$LITELLM_PORT/health/liveliness" "litellm"
-  # Its key auth is on: a request without the key must be refused.
+  # Its key auth is on: a request without the key must be refused. (LiteLLM
+  # 1.108 answers 500, not 401, here: its error handler imports `prisma`,
+  # which a database-free install lacks; it is still refused.)
   code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$LITELLM_PORT/v1/embeddings" \
     -H 'content-type: application/json' -d '{"model":"bench-embed","input":"x"}')
-  [ "$code" = 401 ] || { echo "litellm accepted a request without its key ($code)" >&2; exit 1; }
+  case "$code" in 2*) echo "litellm accepted a request without its key ($code)" >&2; exit 1;; esac
 fi
 
 STRATUS_AUTH=()

@@ -91,10 +91,11 @@ struct RunResult {
     ok: usize,
     errors: usize,
     error_kinds: BTreeMap<String, usize>,
-    p50_ms: f64,
-    p90_ms: f64,
-    p99_ms: f64,
-    max_ms: f64,
+    /// `None` when no request succeeded.
+    p50_ms: Option<f64>,
+    p90_ms: Option<f64>,
+    p99_ms: Option<f64>,
+    max_ms: Option<f64>,
     late_max_ms: f64,
 }
 
@@ -224,12 +225,12 @@ async fn run(args: RunArgs) -> Result<RunResult, Box<dyn std::error::Error>> {
         }
     }
     latencies.sort();
-    let pick = |q: f64| -> f64 {
+    let pick = |q: f64| -> Option<f64> {
         if latencies.is_empty() {
-            return f64::NAN;
+            return None;
         }
         let i = ((latencies.len() as f64 * q).ceil() as usize).clamp(1, latencies.len()) - 1;
-        latencies[i].as_secs_f64() * 1000.0
+        Some(latencies[i].as_secs_f64() * 1000.0)
     };
     let errors: usize = error_kinds.values().sum();
     Ok(RunResult {
@@ -268,14 +269,15 @@ fn report(path: &PathBuf, baseline: &str) -> Result<(), Box<dyn std::error::Erro
     for (rate, runs) in &by_rate {
         let direct = runs.iter().find(|r| r.label == baseline);
         let mut overheads: BTreeMap<&str, f64> = BTreeMap::new();
+        let ms = |v: Option<f64>| v.unwrap_or(f64::NAN);
         for r in runs {
             let (o50, o99, omax) = match direct {
                 Some(d) if r.label != baseline => {
-                    overheads.insert(&r.label, r.p99_ms - d.p99_ms);
+                    overheads.insert(&r.label, ms(r.p99_ms) - ms(d.p99_ms));
                     (
-                        format!("{:.3}", r.p50_ms - d.p50_ms),
-                        format!("{:.3}", r.p99_ms - d.p99_ms),
-                        format!("{:.3}", r.max_ms - d.max_ms),
+                        format!("{:.3}", ms(r.p50_ms) - ms(d.p50_ms)),
+                        format!("{:.3}", ms(r.p99_ms) - ms(d.p99_ms)),
+                        format!("{:.3}", ms(r.max_ms) - ms(d.max_ms)),
                     )
                 }
                 _ => ("—".into(), "—".into(), "—".into()),
@@ -283,7 +285,13 @@ fn report(path: &PathBuf, baseline: &str) -> Result<(), Box<dyn std::error::Erro
             writeln!(
                 out,
                 "| {rate} | {} | {:.3} | {:.3} | {:.3} | {} of {} | {o50} | {o99} | {omax} | {:.1} |",
-                r.label, r.p50_ms, r.p99_ms, r.max_ms, r.errors, r.measured, r.late_max_ms
+                r.label,
+                ms(r.p50_ms),
+                ms(r.p99_ms),
+                ms(r.max_ms),
+                r.errors,
+                r.measured,
+                r.late_max_ms
             )?;
         }
         if let (Some(s), Some(l)) = (overheads.get("stratus"), overheads.get("litellm")) {
