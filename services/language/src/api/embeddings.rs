@@ -184,7 +184,7 @@ async fn embed(
         input_tokens: Some(prompt_tokens),
     };
     Ok(usage.respond(
-        Some(worker.name()),
+        Some(batcher.name()),
         EmbeddingsResponse {
             object: "list",
             data,

@@ -118,10 +118,14 @@ async fn run(
         })
         .await?;
     let headers = Usage::from(&usage);
-    Ok(headers.respond(SentimentResponse {
-        object: "list",
-        model: worker.name().to_string(),
-        data,
-        usage,
-    }))
+    let model = worker.name().to_string();
+    Ok(headers.respond(
+        Some(&model),
+        SentimentResponse {
+            object: "list",
+            model: model.clone(),
+            data,
+            usage,
+        },
+    ))
 }
