@@ -1,32 +1,44 @@
 //! # stratus-gateway
 //!
-//! The one public edge of Stratus. Per request: request id → (auth, limits,
-//! budget and metering arrive with their issues) → route to an upstream
-//! service → response.
+//! The one public edge of Stratus. Per request: request id → authentication
+//! (deny by default) → authorization (the route's scope) → (limits, budget
+//! and metering arrive with their issues) → route to an upstream service,
+//! with the caller's tenant context → response.
 //!
 //! ## Layout
+//! - [`routes`] — the route table: every route and who may call it.
+//! - [`auth`] — API keys, sessions, the server secret, the auth middleware,
+//!   the [`auth::Principal`] a request runs as.
+//! - [`tenants`] — tenants, keys and users: the admin and self-service API,
+//!   the bootstrap admin key.
 //! - [`routing`] — upstreams (in-process router or HTTP replica), forwarding,
 //!   `/v1/models` aggregation.
-//! - [`store`] — SQLite / PostgreSQL pools and migrations.
+//! - [`store`] — SQLite / PostgreSQL pools, migrations and rows.
 
+mod api_json;
+pub mod auth;
+pub mod routes;
 pub mod routing;
 pub mod store;
+pub mod tenants;
 
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderValue, Request};
 use axum::response::Response;
-use axum::routing::{any, get};
 use stratus_kit::ApiError;
+use stratus_kit::context::InternalToken;
 use stratus_kit::health::{self, Readiness};
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
 use tower_http::trace::TraceLayer;
 
+pub use auth::{Auth, Principal};
 pub use routing::{Upstream, UpstreamError, Upstreams};
 pub use store::{Store, StoreError};
 
@@ -35,6 +47,9 @@ pub use store::{Store, StoreError};
 pub struct GatewayState {
     pub upstreams: Arc<Upstreams>,
     pub store: Store,
+    pub auth: Auth,
+    /// Proves to upstream services that forwarded tenant context is ours.
+    pub internal_token: InternalToken,
 }
 
 /// Request ids are UUIDv7: time-ordered, so logs sort by them.
@@ -65,23 +80,38 @@ pub fn router(state: GatewayState, readiness: Readiness) -> Router {
         });
     }
 
-    Router::new()
-        .route("/v1/models", get(routing::models::list_models))
-        .route("/v1/audio/{*rest}", any(forward_speech))
-        .route("/v1/embeddings", any(forward_language))
-        .route("/v1/language/{*rest}", any(forward_language))
-        .with_state(state)
+    let auth = state.auth.clone();
+    let mut api = Router::new();
+    for route in routes::table() {
+        let check = axum::middleware::from_fn_with_state(route.access, auth::middleware::authorize);
+        api = api.route(route.path, route.handler.layer(check));
+    }
+    api.with_state(state)
         .merge(health::routes(readiness))
         .fallback(stratus_kit::error::not_found_fallback)
+        // Outside the routes, so unknown paths and methods are refused too.
+        .layer(axum::middleware::from_fn_with_state(
+            auth,
+            auth::middleware::authenticate,
+        ))
         .layer(TraceLayer::new_for_http())
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeUuidV7))
 }
 
-async fn forward_speech(
+/// Tell the upstream who the caller is, in headers only the gateway can set.
+fn with_context(state: &GatewayState, principal: &Principal, request: &mut Request<Body>) {
+    principal
+        .context()
+        .apply(&state.internal_token, request.headers_mut());
+}
+
+pub(crate) async fn forward_speech(
     State(state): State<GatewayState>,
-    request: Request<Body>,
+    Extension(principal): Extension<Principal>,
+    mut request: Request<Body>,
 ) -> Result<Response, ApiError> {
+    with_context(&state, &principal, &mut request);
     let upstream = state
         .upstreams
         .speech
@@ -90,10 +120,12 @@ async fn forward_speech(
     Ok(upstream.forward(request).await?)
 }
 
-async fn forward_language(
+pub(crate) async fn forward_language(
     State(state): State<GatewayState>,
-    request: Request<Body>,
+    Extension(principal): Extension<Principal>,
+    mut request: Request<Body>,
 ) -> Result<Response, ApiError> {
+    with_context(&state, &principal, &mut request);
     let upstream = state
         .upstreams
         .language

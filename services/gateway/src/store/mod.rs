@@ -4,6 +4,10 @@
 //! Each backend has its own migration folder (`migrations/sqlite`,
 //! `migrations/postgres`) because the SQL dialects differ; the migrations are
 //! compiled into the binary and applied at start.
+//!
+//! - [`identity`] — tenants, API keys and dashboard users.
+
+pub mod identity;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -27,6 +31,9 @@ pub enum StoreError {
     },
     #[error("store: {0}")]
     Database(#[from] sqlx::Error),
+    /// A unique name or id is taken (a tenant name, a user's email).
+    #[error("{0}")]
+    Conflict(String),
     #[error("store migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
