@@ -9,7 +9,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
-use stratus_gateway::{GatewayState, Store, Upstream, Upstreams};
+use stratus_gateway::{Auth, GatewayState, Store, Upstream, Upstreams};
+use stratus_kit::context::InternalToken;
 use stratus_kit::health::Readiness;
 use stratus_language::{LanguageConfig, LanguageService, RedactionKey};
 use stratus_models::catalog::{ServiceKind, Task};
@@ -17,7 +18,11 @@ use stratus_models::store::ModelStore;
 use stratus_speech::{SpeechConfig, SpeechService};
 use tokio::net::TcpListener;
 
-use crate::cli::{GatewayArgs, HomeArgs, ModelArgs, ServeArgs, ServiceArgs, SpeechLimitArgs};
+use crate::cli::{
+    AuthArgs, GatewayArgs, HomeArgs, InternalTokenArgs, ModelArgs, ServeArgs, ServiceArgs,
+    SpeechLimitArgs,
+};
+use crate::commands::identity::server_secret;
 use crate::commands::open_store;
 use crate::error::CliError;
 
@@ -38,20 +43,25 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
     let language = LanguageService::new(language_config(&args.model)?, Readiness::default());
     let store = Store::open(&store_url(&args.store, &args.home)).await?;
     tracing::info!(backend = store.backend(), instance = %store.instance_id().await?, "store ready");
+    let auth = open_auth(&store, &args.auth, &args.home).await?;
+    // One process: a fresh token per start that only it knows.
+    let internal_token = InternalToken::generate()?;
     let upstreams = Upstreams {
         speech: Some(Upstream::InProcess {
             service: "speech",
-            router: speech.router(),
+            router: speech.router_with_context(Some(internal_token.clone())),
         }),
         language: Some(Upstream::InProcess {
             service: "language",
-            router: language.router(),
+            router: language.router_with_context(Some(internal_token.clone())),
         }),
     };
     let app = stratus_gateway::router(
         GatewayState {
             upstreams: upstreams.into(),
             store,
+            auth,
+            internal_token,
         },
         Readiness::default(),
     );
@@ -84,10 +94,22 @@ pub async fn gateway(args: GatewayArgs) -> Result<(), CliError> {
             .map(|url| Upstream::http("language", url, client.clone())),
     };
     let store = Store::open(&store_url(&args.store, &args.home)).await?;
+    let auth = open_auth(&store, &args.auth, &args.home).await?;
+    let internal_token = internal_token(&args.internal)?.map_or_else(
+        || {
+            tracing::warn!(
+                "no --internal-token: upstream services will not believe the tenant context"
+            );
+            InternalToken::generate()
+        },
+        Ok,
+    )?;
     let app = stratus_gateway::router(
         GatewayState {
             upstreams: upstreams.into(),
             store,
+            auth,
+            internal_token,
         },
         Readiness::default(),
     );
@@ -112,7 +134,7 @@ async fn single_service(args: ServiceArgs, kind: ServiceKind) -> Result<(), CliE
                 speech_config(&args.model, &args.speech_limits)?,
                 Readiness::default(),
             );
-            let app = service.router();
+            let app = service.router_with_context(internal_token(&args.internal)?);
             let targets = Targets {
                 speech: Some(service),
                 language: None,
@@ -121,7 +143,7 @@ async fn single_service(args: ServiceArgs, kind: ServiceKind) -> Result<(), CliE
         }
         ServiceKind::Language => {
             let service = LanguageService::new(language_config(&args.model)?, Readiness::default());
-            let app = service.router();
+            let app = service.router_with_context(internal_token(&args.internal)?);
             let targets = Targets {
                 speech: None,
                 language: Some(service),
@@ -154,6 +176,32 @@ fn language_config(args: &ModelArgs) -> Result<LanguageConfig, CliError> {
         .map(|key| RedactionKey::new(key.as_bytes()));
     config.device = stratus_models::device::open(&args.device)?;
     Ok(config)
+}
+
+/// Keys and sessions over `store`; on a fresh store, also the first admin
+/// key, written to a 0600 file whose path (never the key) is logged.
+async fn open_auth(store: &Store, args: &AuthArgs, home: &HomeArgs) -> Result<Auth, CliError> {
+    std::fs::create_dir_all(&home.home).map_err(|source| CliError::CreateDir {
+        path: home.home.clone(),
+        source,
+    })?;
+    let secret = server_secret(args.auth_secret.as_deref(), &home.home)?;
+    let auth = Auth::new(store.clone(), &secret);
+    if let Some(path) = stratus_gateway::tenants::bootstrap_admin(&auth, &home.home).await? {
+        tracing::info!(
+            path = %path.display(),
+            "first start: created an admin API key for the `system` tenant in this file; use it for /v1/admin/… and keep it safe"
+        );
+    }
+    Ok(auth)
+}
+
+fn internal_token(args: &InternalTokenArgs) -> Result<Option<InternalToken>, CliError> {
+    Ok(args
+        .internal_token
+        .as_deref()
+        .map(InternalToken::new)
+        .transpose()?)
 }
 
 fn store_url(store: &Option<String>, home: &HomeArgs) -> String {
