@@ -5,7 +5,6 @@
 //! self-service keys, dashboard sessions (cookie and bearer) and bad tokens.
 #![expect(
     clippy::unwrap_used,
-    clippy::expect_used,
     reason = "a failing test stops with the value it saw"
 )]
 
@@ -111,15 +110,15 @@ async fn tenant_with_key(gateway: &Gateway, name: &str, scopes: &[&str]) -> (Str
 #[tokio::test]
 async fn scopes_per_route_and_context_forwarded() {
     let gateway = Gateway::sqlite().await;
-    let (tenant, key) = tenant_with_key(&gateway, "acme", &["language"]).await;
-    let key = Some(key.as_str());
+    let (tenant, secret) = tenant_with_key(&gateway, "acme", &["language"]).await;
+    let key = Some(secret.as_str());
 
     // Language: allowed, and the upstream learns who called, from the
     // gateway only: the caller's forged context headers are gone.
     let response = gateway
         .client
         .post(format!("{}/v1/embeddings", gateway.base))
-        .bearer_auth(key.unwrap())
+        .bearer_auth(&secret)
         .header("x-stratus-tenant-id", "ten_forged")
         .header("x-stratus-internal-token", "f".repeat(64))
         .json(&json!({"input": "hi", "model": "m"}))

@@ -5,7 +5,6 @@
 //! emails are unique.
 #![expect(
     clippy::unwrap_used,
-    clippy::expect_used,
     reason = "a failing test stops with the value it saw"
 )]
 

@@ -6,7 +6,6 @@
 //! user made by the CLI (password from the environment) can sign in.
 #![expect(
     clippy::unwrap_used,
-    clippy::expect_used,
     reason = "a failing test stops with the value it saw"
 )]
 
