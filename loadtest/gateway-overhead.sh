@@ -86,6 +86,11 @@ YAML
   case "$code" in 2*) echo "litellm accepted a request without its key ($code)" >&2; exit 1;; esac
 fi
 
+# bench-gateway writes the key it made for this run; with the real binary,
+# pass one in STRATUS_BENCH_KEY.
+if [ -z "${STRATUS_BENCH_KEY:-}" ] && [ -s "$WORK/stratus-home/bench-key" ]; then
+  STRATUS_BENCH_KEY=$(cat "$WORK/stratus-home/bench-key")
+fi
 STRATUS_AUTH=()
 [ -n "${STRATUS_BENCH_KEY:-}" ] && STRATUS_AUTH=(--header "Authorization: Bearer $STRATUS_BENCH_KEY")
 

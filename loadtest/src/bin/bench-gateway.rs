@@ -40,6 +40,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             args.home.join("stratus.db").display()
         ))
         .await?;
+        // The gateway as `stratus gateway` runs it: real API-key
+        // authentication (a `language` key written to HOME/bench-key for the
+        // load generator) and metering with its write-ahead log.
+        let secret =
+            stratus_gateway::auth::ServerSecret::new("bench-gateway-secret-bench-gateway-secret")?;
+        let auth = stratus_gateway::Auth::new(store.clone(), &secret);
+        let tenant = match stratus_gateway::tenants::create_tenant(&auth, "bench").await {
+            Ok(row) => row,
+            Err(_) => stratus_gateway::tenants::tenant_named(&auth, "bench").await?,
+        };
+        let key = auth
+            .create_key(
+                &tenant.id,
+                stratus_gateway::auth::KeySpec {
+                    scopes: stratus_gateway::auth::Scopes::parse("language")?,
+                    ..Default::default()
+                },
+            )
+            .await?;
+        std::fs::write(args.home.join("bench-key"), &key.secret)?;
+        let meter = stratus_gateway::metering::Meter::start(
+            store.clone(),
+            stratus_gateway::metering::MeteringConfig::new(args.home.join("wal")),
+        )
+        .await?;
         let upstreams = Upstreams {
             speech: None,
             language: Some(Upstream::replicas(
@@ -52,8 +77,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             GatewayState {
                 upstreams: upstreams.into(),
                 store,
-                // Metering off until the harness gives it a home: see RESULTS.md.
-                metering: None,
+                auth,
+                internal_token: stratus_kit::context::InternalToken::generate()?,
+                metering: Some(meter),
                 edge: EdgeConfig::default(),
             },
             Readiness::default(),

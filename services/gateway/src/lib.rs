@@ -1,44 +1,56 @@
 //! # stratus-gateway
 //!
-//! The one public edge of Stratus. Per request: request id → (auth, limits,
-//! budget and metering arrive with their issues) → route to an upstream
-//! service → response.
+//! The one public edge of Stratus. Per request: request id → authentication
+//! (deny by default) → authorization (the route's scope) → (limits, budget
+//! and metering arrive with their issues) → route to an upstream service,
+//! with the caller's tenant context → response.
 //!
 //! ## Layout
+//! - [`routes`] — the route table: every route and who may call it.
+//! - [`auth`] — API keys, sessions, the server secret, the auth middleware,
+//!   the [`auth::Principal`] a request runs as.
+//! - [`tenants`] — tenants, keys and users: the admin and self-service API,
+//!   the bootstrap admin key.
 //! - [`routing`] — upstreams (in-process router or a pool of HTTP replicas:
 //!   balancing, health checks, safe retries), streaming forwarding with a
 //!   body limit, `/v1/models` aggregation.
 //! - [`overload`] — the global in-flight cap and the request timeout.
 //! - [`observability`] — Prometheus metrics (served on their own listener)
 //!   and the structured access log.
-//! - [`store`] — SQLite / PostgreSQL pools and migrations.
+//! - [`store`] — SQLite / PostgreSQL pools, migrations and rows.
 //! - [`metering`] — a usage event per request that reaches a service
 //!   (write-ahead log, batched writer, CloudEvents export, `/v1/usage`).
 //! - [`openapi`] — the public OpenAPI document (every service's operations
 //!   merged) and its routes, `/openapi.json` and `/docs`.
 
+mod api_json;
+pub mod auth;
 pub mod metering;
 pub mod observability;
 pub mod openapi;
 pub mod overload;
+pub mod routes;
 pub mod routing;
 pub mod store;
+pub mod tenants;
 
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderValue, Request};
 use axum::response::Response;
-use axum::routing::{any, get};
 use stratus_kit::ApiError;
+use stratus_kit::context::InternalToken;
 use stratus_kit::health::{self, Readiness};
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
 use tower_http::trace::TraceLayer;
 
+pub use auth::{Auth, Principal};
 pub use overload::EdgeConfig;
 pub use routing::{PoolConfig, Upstream, UpstreamError, Upstreams};
 pub use store::{Store, StoreError};
@@ -48,6 +60,9 @@ pub use store::{Store, StoreError};
 pub struct GatewayState {
     pub upstreams: Arc<Upstreams>,
     pub store: Store,
+    pub auth: Auth,
+    /// Proves to upstream services that forwarded tenant context is ours.
+    pub internal_token: InternalToken,
     /// Meters every request forwarded to a service; `None` only where
     /// nothing is billed (tests of other parts).
     pub metering: Option<metering::Meter>,
@@ -84,28 +99,34 @@ pub fn router(state: GatewayState, readiness: Readiness) -> Router {
         });
     }
 
-    // Metering: wraps the routes that forward to services (it meters only
-    // responses an upstream produced), plus the usage API.
-    let forwarding = Router::new()
-        .route("/v1/audio/{*rest}", any(forward_speech))
-        .route("/v1/embeddings", any(forward_language))
-        .route("/v1/language/{*rest}", any(forward_language))
-        .layer(axum::middleware::from_fn_with_state(
-            state.metering.clone(),
-            metering::middleware,
-        ))
-        .merge(metering::api::routes());
-    let api = Router::new()
-        .route("/v1/models", get(routing::models::list_models))
-        .merge(forwarding)
-        .with_state(state.clone());
-    let api = overload::protect(api, &state.edge);
+    let auth = state.auth.clone();
+    let mut api = Router::new();
+    for route in routes::table() {
+        let mut handler = route.handler;
+        if route.metered {
+            // Metering wraps only the routes that forward to services: it
+            // meters responses an upstream produced.
+            handler = handler.layer(axum::middleware::from_fn_with_state(
+                state.metering.clone(),
+                metering::middleware,
+            ));
+        }
+        let check = axum::middleware::from_fn_with_state(route.access, auth::middleware::authorize);
+        api = api.route(route.path, handler.layer(check));
+    }
+    let api = overload::protect(api.with_state(state.clone()), &state.edge);
 
     Router::new()
         .merge(api)
         .merge(health::routes(readiness))
         .merge(openapi::openapi_routes())
         .fallback(stratus_kit::error::not_found_fallback)
+        // Outside the routes, so unknown paths and methods are refused too.
+        .layer(axum::middleware::from_fn_with_state(
+            auth,
+            auth::middleware::authenticate,
+        ))
+        // Outside authentication, so refusals are logged and counted too.
         .layer(axum::middleware::from_fn(
             observability::access_log::observe,
         ))
@@ -114,10 +135,19 @@ pub fn router(state: GatewayState, readiness: Readiness) -> Router {
         .layer(SetRequestIdLayer::x_request_id(MakeUuidV7))
 }
 
-async fn forward_speech(
+/// Tell the upstream who the caller is, in headers only the gateway can set.
+fn with_context(state: &GatewayState, principal: &Principal, request: &mut Request<Body>) {
+    principal
+        .context()
+        .apply(&state.internal_token, request.headers_mut());
+}
+
+pub(crate) async fn forward_speech(
     State(state): State<GatewayState>,
-    request: Request<Body>,
+    Extension(principal): Extension<Principal>,
+    mut request: Request<Body>,
 ) -> Result<Response, ApiError> {
+    with_context(&state, &principal, &mut request);
     let upstream = state
         .upstreams
         .speech
@@ -128,10 +158,12 @@ async fn forward_speech(
         .await?)
 }
 
-async fn forward_language(
+pub(crate) async fn forward_language(
     State(state): State<GatewayState>,
-    request: Request<Body>,
+    Extension(principal): Extension<Principal>,
+    mut request: Request<Body>,
 ) -> Result<Response, ApiError> {
+    with_context(&state, &principal, &mut request);
     let upstream = state
         .upstreams
         .language

@@ -11,7 +11,7 @@
     reason = "helpers outside #[test] fns: a failing test stops with the value it saw"
 )]
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -19,12 +19,14 @@ use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
 use serde_json::{Value, json};
+use stratus_gateway::auth::{KeySpec, Scopes, ServerSecret};
 use stratus_gateway::metering::{
     ExportConfig, Meter, MeteringConfig, Units, UsageEvent, event::now_ms,
 };
+use stratus_gateway::store::identity::TenantRow;
 use stratus_gateway::store::usage::{EventFilter, StoredEvent};
-use stratus_gateway::{GatewayState, Store, Upstream, Upstreams};
-use stratus_kit::context::TenantContext;
+use stratus_gateway::{Auth, GatewayState, Store, Upstream, Upstreams};
+use stratus_kit::context::InternalToken;
 use stratus_kit::health::Readiness;
 use stratus_language::{LanguageConfig, LanguageService};
 use stratus_speech::{SpeechConfig, SpeechService};
@@ -112,11 +114,43 @@ fn synthetic(tenant: &str, i: i64) -> UsageEvent {
     }
 }
 
-/// Stands in for authentication: `x-test-tenant` / `x-test-key` become the
-/// request's tenant context.
-async fn test_tenant(mut request: Request, next: Next) -> Response {
-    // Read before any await: a `&Request` is not `Send`.
-    let context = {
+/// The keys of the test tenants, by label: (key id, secret key).
+type TestKeys = Arc<HashMap<String, (String, String)>>;
+
+/// Real tenants `acme` and `globex` (their ids are their names, so events
+/// can be checked by tenant) with keys `key_a`, `key_b` (acme) and `key_g`
+/// (globex), each allowed both services and the usage API.
+async fn test_keys(store: &Store, auth: &Auth) -> TestKeys {
+    for tenant in ["acme", "globex"] {
+        let row = TenantRow {
+            id: tenant.into(),
+            name: tenant.into(),
+            created_at: 0,
+        };
+        store.create_tenant(&row).await.unwrap();
+    }
+    let mut keys = HashMap::new();
+    for (label, tenant) in [("key_a", "acme"), ("key_b", "acme"), ("key_g", "globex")] {
+        let created = auth
+            .create_key(
+                tenant,
+                KeySpec {
+                    scopes: Scopes::parse("speech,language,usage:read").unwrap(),
+                    ..KeySpec::default()
+                },
+            )
+            .await
+            .unwrap();
+        keys.insert(label.to_string(), (created.row.id, created.secret));
+    }
+    Arc::new(keys)
+}
+
+/// Lets the tests name a caller: `x-test-tenant` / `x-test-key` become the
+/// real API key of that tenant (its first key unless `x-test-key` names
+/// one), which the gateway then authenticates as usual.
+async fn test_tenant(keys: TestKeys, mut request: Request, next: Next) -> Response {
+    let label = {
         let text = |name: &str| {
             request
                 .headers()
@@ -124,14 +158,16 @@ async fn test_tenant(mut request: Request, next: Next) -> Response {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         };
-        text("x-test-tenant").map(|tenant_id| TenantContext {
-            tenant_id,
-            key_id: text("x-test-key"),
-            user_id: None,
-        })
+        match (text("x-test-tenant").as_deref(), text("x-test-key")) {
+            (_, Some(key)) => Some(key),
+            (Some("acme"), None) => Some("key_a".to_string()),
+            (Some("globex"), None) => Some("key_g".to_string()),
+            _ => None,
+        }
     };
-    if let Some(context) = context {
-        request.extensions_mut().insert(context);
+    if let Some((_, secret)) = label.and_then(|l| keys.get(&l)) {
+        let value = format!("Bearer {secret}").parse().unwrap();
+        request.headers_mut().insert("authorization", value);
     }
     next.run(request).await
 }
@@ -159,27 +195,36 @@ async fn gateway(
     meter: &Meter,
     speech: &SpeechService,
     language: &LanguageService,
-) -> String {
+) -> (String, TestKeys) {
+    let token = InternalToken::generate().unwrap();
     let upstreams = Upstreams {
         speech: Some(Upstream::InProcess {
             service: "speech",
-            router: speech.router(),
+            router: speech.router_with_context(Some(token.clone())),
         }),
         language: Some(Upstream::InProcess {
             service: "language",
-            router: language.router(),
+            router: language.router_with_context(Some(token.clone())),
         }),
     };
+    let secret = ServerSecret::new("metering-test-secret-metering-test-secret").unwrap();
+    let auth = Auth::new(store.clone(), &secret);
+    let keys = test_keys(store, &auth).await;
     let app = stratus_gateway::router(
         GatewayState {
             upstreams: upstreams.into(),
             store: store.clone(),
+            auth,
+            internal_token: token,
             metering: Some(meter.clone()),
             edge: stratus_gateway::EdgeConfig::default(),
         },
         Readiness::default(),
-    )
-    .layer(axum::middleware::from_fn(test_tenant));
+    );
+    let with_keys = keys.clone();
+    let app = app.layer(axum::middleware::from_fn(move |request, next| {
+        test_tenant(with_keys.clone(), request, next)
+    }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -187,7 +232,7 @@ async fn gateway(
     loop {
         let ready = reqwest::get(format!("{base}/readyz")).await.unwrap();
         if ready.status() == 200 {
-            return base;
+            return (base, keys);
         }
         assert!(started.elapsed() < Duration::from_secs(180), "not ready");
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -226,7 +271,7 @@ async fn metered_through_services(
     let meter = Meter::start(store.clone(), config(wal.path()))
         .await
         .unwrap();
-    let base = gateway(store, &meter, speech, language).await;
+    let (base, keys) = gateway(store, &meter, speech, language).await;
     let client = reqwest::Client::new();
     let before = now_ms();
 
@@ -311,7 +356,7 @@ async fn metered_through_services(
     assert_eq!(embed.service, "language");
     assert_eq!(embed.endpoint, "/v1/embeddings");
     assert_eq!(embed.model.as_deref(), Some(EMBEDDER));
-    assert_eq!(embed.key_id.as_deref(), Some("key_a"));
+    assert_eq!(embed.key_id.as_deref(), Some(keys["key_a"].0.as_str()));
     assert_eq!(embed.status, 200);
     assert_eq!(
         embed.units,

@@ -21,8 +21,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use futures::StreamExt;
+use stratus_gateway::auth::{KeySpec, Scopes, ServerSecret};
 use stratus_gateway::routing::HealthPolicy;
+use stratus_gateway::{Auth, tenants};
 use stratus_gateway::{EdgeConfig, GatewayState, PoolConfig, Store, Upstream, Upstreams};
+use stratus_kit::context::InternalToken;
 use stratus_kit::health::Readiness;
 use tokio::sync::{Notify, mpsc};
 
@@ -180,6 +183,38 @@ fn fast_pool() -> PoolConfig {
     }
 }
 
+/// Real authentication for the gateway under test: a tenant with a key that
+/// may call both services. Returns the auth, the tenant id, the key id and
+/// the secret key.
+async fn tenant_key(store: &Store) -> (Auth, String, String, String) {
+    let secret = ServerSecret::new("routing-test-secret-routing-test-secret").unwrap();
+    let auth = Auth::new(store.clone(), &secret);
+    let tenant = tenants::create_tenant(&auth, "routing").await.unwrap();
+    let created = auth
+        .create_key(
+            &tenant.id,
+            KeySpec {
+                scopes: Scopes::parse("speech,language").unwrap(),
+                ..KeySpec::default()
+            },
+        )
+        .await
+        .unwrap();
+    (auth, tenant.id, created.row.id, created.secret)
+}
+
+fn authorized_client(secret: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {secret}").parse().unwrap(),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
 struct Gateway {
     url: String,
     client: reqwest::Client,
@@ -196,10 +231,13 @@ async fn gateway(urls: &[String], edge: EdgeConfig) -> Gateway {
         speech: Some(pool("speech")),
         language: Some(pool("language")),
     };
+    let (auth, _, _, key) = tenant_key(&store).await;
     let app = stratus_gateway::router(
         GatewayState {
             upstreams: upstreams.into(),
             store,
+            auth,
+            internal_token: InternalToken::generate().unwrap(),
             metering: None,
             edge,
         },
@@ -210,7 +248,7 @@ async fn gateway(urls: &[String], edge: EdgeConfig) -> Gateway {
     tokio::spawn(async move { axum::serve(listener, app).await });
     Gateway {
         url: format!("http://{addr}"),
-        client: reqwest::Client::new(),
+        client: authorized_client(&key),
         _dir: dir,
     }
 }
@@ -629,35 +667,25 @@ async fn the_access_log_has_one_event_per_request_without_secrets() {
         speech: None,
         language: Some(Upstream::replicas("language", &[a.url()], fast_pool()).unwrap()),
     };
-    // Stands in for authentication: puts a tenant context on the request.
+    let (auth, tenant_id, key_id, key) = tenant_key(&store).await;
     let app = stratus_gateway::router(
         GatewayState {
             upstreams: upstreams.into(),
             store,
+            auth,
+            internal_token: InternalToken::generate().unwrap(),
             metering: None,
             edge: EdgeConfig::default(),
         },
         Readiness::default(),
-    )
-    .layer(axum::middleware::from_fn(
-        |mut request: axum::extract::Request, next: axum::middleware::Next| async move {
-            request
-                .extensions_mut()
-                .insert(stratus_kit::context::TenantContext {
-                    tenant_id: "tenant-7".into(),
-                    key_id: Some("key-42".into()),
-                    user_id: None,
-                });
-            next.run(request).await
-        },
-    ));
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
 
     let response = reqwest::Client::new()
         .post(format!("http://{addr}/v1/embeddings?secret_param=hunter2"))
-        .bearer_auth("sk_live_supersecret")
+        .bearer_auth(&key)
         .json(&serde_json::json!({ "input": "private text" }))
         .send()
         .await
@@ -682,10 +710,11 @@ async fn the_access_log_has_one_event_per_request_without_secrets() {
     assert_eq!(event["status"], 200);
     assert!(event["latency_ms"].as_f64().unwrap() > 0.0);
     assert_eq!(event["upstream"], a.url().as_str());
-    assert_eq!(event["tenant_id"], "tenant-7");
-    assert_eq!(event["key_id"], "key-42");
+    assert_eq!(event["tenant_id"], tenant_id.as_str());
+    assert_eq!(event["key_id"], key_id.as_str());
     assert_eq!(event["usage_input_tokens"], "3");
-    for secret in ["supersecret", "hunter2", "private text"] {
+    let key_secret = key.rsplit('_').next().unwrap().to_string();
+    for secret in [key_secret.as_str(), "hunter2", "private text"] {
         assert!(
             !text.contains(secret),
             "{secret} leaked into the log: {text}"

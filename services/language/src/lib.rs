@@ -252,6 +252,20 @@ impl LanguageService {
             .merge(health::routes(self.readiness.clone()))
             .fallback(stratus_kit::error::not_found_fallback)
     }
+
+    /// [`Self::router`] behind a gateway: tenant context headers are
+    /// believed only with `token` (`stratus_kit::context::accept`) and
+    /// reach handlers as `Option<Extension<TenantContext>>`. `None`: no
+    /// context is ever believed.
+    pub fn router_with_context(
+        &self,
+        token: Option<stratus_kit::context::InternalToken>,
+    ) -> Router {
+        self.router().layer(axum::middleware::from_fn_with_state(
+            token,
+            stratus_kit::context::accept,
+        ))
+    }
 }
 
 async fn list_models(State(service): State<LanguageService>) -> Json<ModelList> {

@@ -54,6 +54,13 @@ pub enum Command {
     Language(ServiceArgs),
     /// Pull, list, verify or remove model weights.
     Models(ModelsArgs),
+    /// Create and list tenants (organisations), against the same store as
+    /// a running server.
+    Tenants(TenantsArgs),
+    /// Create, list and revoke a tenant's API keys.
+    Keys(KeysArgs),
+    /// Create dashboard users.
+    Users(UsersArgs),
     /// Write the OpenAPI document generated from the code (what
     /// `openapi/stratus.json` holds and the SDKs are generated from).
     Openapi(OpenapiArgs),
@@ -264,6 +271,30 @@ pub struct EdgeArgs {
     pub metrics_listen: Option<SocketAddr>,
 }
 
+/// The secret API key hashes and dashboard sessions are keyed with.
+#[derive(Debug, Clone, Args, Serialize, Deserialize)]
+pub struct AuthArgs {
+    /// Server secret (32+ visible ASCII characters) that API key hashes and
+    /// session tokens are keyed with, so a copy of the database verifies no
+    /// key and forges no session. Unset: generated once into
+    /// HOME/auth-secret (0600), shared by `serve` and the CLI on that home.
+    /// Set the same value on every gateway that shares a PostgreSQL store.
+    #[arg(long, env = "STRATUS_AUTH_SECRET", hide_env_values = true)]
+    pub auth_secret: Option<String>,
+}
+
+/// The secret proving a request came from the gateway.
+#[derive(Debug, Clone, Args, Serialize, Deserialize)]
+pub struct InternalTokenArgs {
+    /// Shared secret (32+ visible ASCII characters) the gateway sends with
+    /// the tenant context it forwards; services believe that context only
+    /// with it. Give the gateway and every speech/language replica the same
+    /// value. Unset on a service: no context is believed. Unset on the
+    /// gateway: a random one, which remote services will not know.
+    #[arg(long, env = "STRATUS_INTERNAL_TOKEN", hide_env_values = true)]
+    pub internal_token: Option<String>,
+}
+
 #[derive(Debug, Clone, Args, Serialize, Deserialize)]
 pub struct ServeArgs {
     /// Address to listen on. The default stays on this machine; use
@@ -299,6 +330,10 @@ pub struct ServeArgs {
     #[command(flatten)]
     #[serde(flatten)]
     pub edge: EdgeArgs,
+
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub auth: AuthArgs,
 }
 
 #[derive(Debug, Clone, Args, Serialize, Deserialize)]
@@ -384,6 +419,14 @@ pub struct GatewayArgs {
     #[command(flatten)]
     #[serde(flatten)]
     pub edge: EdgeArgs,
+
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub auth: AuthArgs,
+
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub internal: InternalTokenArgs,
 }
 
 #[derive(Debug, Clone, Args, Serialize, Deserialize)]
@@ -403,6 +446,10 @@ pub struct ServiceArgs {
     #[command(flatten)]
     #[serde(flatten)]
     pub speech_limits: SpeechLimitArgs,
+
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub internal: InternalTokenArgs,
 }
 
 /// `stratus speech`: one speech replica, with its job store.
@@ -457,5 +504,120 @@ pub enum ModelsAction {
     Remove {
         #[arg(required = true)]
         names: Vec<String>,
+    },
+}
+
+/// Where the identity commands find the store and the server secret: the
+/// same as the server's, so what they create works there at once.
+#[derive(Debug, Clone, Args)]
+pub struct IdentityArgs {
+    /// Database: sqlite://PATH (default: HOME/stratus.db) or postgres://…;
+    /// the one the server uses.
+    #[arg(long, env = "STRATUS_STORE", global = true)]
+    pub store: Option<String>,
+
+    /// The server's home: its SQLite store and generated auth secret.
+    #[arg(long, env = "STRATUS_HOME", default_value = "./data", global = true)]
+    pub home: PathBuf,
+
+    /// The server's secret (see `serve --help`); unset: HOME/auth-secret.
+    #[arg(
+        long,
+        env = "STRATUS_AUTH_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub auth_secret: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TenantsArgs {
+    #[command(flatten)]
+    pub identity: IdentityArgs,
+
+    #[command(subcommand)]
+    pub action: TenantsAction,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum TenantsAction {
+    /// Create a tenant; prints its id.
+    Create {
+        /// Letters, digits, `-`, `_`, `.` (at most 64).
+        name: String,
+    },
+    /// List tenants.
+    List {
+        /// Print JSON instead of a table (for scripts).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct KeysArgs {
+    #[command(flatten)]
+    pub identity: IdentityArgs,
+
+    #[command(subcommand)]
+    pub action: KeysAction,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum KeysAction {
+    /// Create an API key; prints the key (`sk_…`) on stdout, the only time
+    /// it is ever shown.
+    Create {
+        /// The tenant's name.
+        #[arg(long)]
+        tenant: String,
+        /// Comma-separated: speech, language, usage:read, billing:read, keys,
+        /// admin (admin only for the `system` tenant).
+        #[arg(long, required = true)]
+        scopes: String,
+        /// Days until the key stops working (default: never).
+        #[arg(long)]
+        expires_in: Option<u32>,
+        /// A label to tell keys apart.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List a tenant's keys (never their secrets).
+    List {
+        /// The tenant's name.
+        #[arg(long)]
+        tenant: String,
+        /// Print JSON instead of a table (for scripts).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a key by id (`key_…`); refused everywhere within a second.
+    Revoke { id: String },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UsersArgs {
+    #[command(flatten)]
+    pub identity: IdentityArgs,
+
+    #[command(subcommand)]
+    pub action: UsersAction,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum UsersAction {
+    /// Create a dashboard user. The password comes from STRATUS_USER_PASSWORD
+    /// or the first line of stdin, never a flag (flags show in `ps` and
+    /// shell history).
+    Create {
+        /// The tenant's name.
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        email: String,
+        /// owner (manages keys), member (uses the services), viewer (reads
+        /// usage and bills).
+        #[arg(long)]
+        role: String,
     },
 }

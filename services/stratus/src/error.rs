@@ -2,7 +2,9 @@
 //! the operator can act, what to do.
 
 use stratus_gateway::StoreError;
+use stratus_gateway::auth::AuthError;
 use stratus_kit::config::ConfigError;
+use stratus_kit::context::TokenError;
 use stratus_language::LanguageError;
 use stratus_models::ModelError;
 use stratus_speech::SpeechError;
@@ -20,6 +22,10 @@ pub enum CliError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Metering(#[from] stratus_gateway::metering::MeteringError),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error("internal token: {0}")]
+    Token(#[from] TokenError),
     #[error(transparent)]
     Speech(#[from] SpeechError),
     #[error(transparent)]

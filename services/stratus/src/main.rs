@@ -6,6 +6,8 @@
 //!   the routers, pull/load models, listen, shut down gracefully.
 //! - `commands/models.rs` — `models pull|list|verify|remove`.
 //! - `commands/openapi.rs` — `openapi`: write the OpenAPI document.
+//! - `commands/identity.rs` — `tenants`, `keys`, `users`: the operator's
+//!   identity commands, against the server's store.
 //! - [`error`] — what a command can fail with, and its exit message.
 
 mod cli;
@@ -74,6 +76,40 @@ fn run() -> Result<(), CliError> {
             commands::models::run(args)
         }
         Command::Openapi(args) => commands::openapi::run(&args),
+        Command::Tenants(mut args) => {
+            file_defaults(&file, sub, &mut args.identity);
+            runtime()?.block_on(commands::identity::tenants(args))
+        }
+        Command::Keys(mut args) => {
+            file_defaults(&file, sub, &mut args.identity);
+            runtime()?.block_on(commands::identity::keys(args))
+        }
+        Command::Users(mut args) => {
+            file_defaults(&file, sub, &mut args.identity);
+            runtime()?.block_on(commands::identity::users(args))
+        }
+    }
+}
+
+/// `home`, `store` and `auth_secret` from the config file, where neither
+/// the command line nor the environment gave them, so the identity
+/// commands find what `serve --config FILE` uses.
+fn file_defaults(file: &ConfigFile, sub: &clap::ArgMatches, args: &mut cli::IdentityArgs) {
+    let given = |id: &str| {
+        matches!(
+            sub.value_source(id),
+            Some(clap::parser::ValueSource::CommandLine | clap::parser::ValueSource::EnvVariable)
+        )
+    };
+    let text = |key: &str| file.table.get(key).and_then(|v| v.as_str());
+    if let Some(home) = text("home").filter(|_| !given("home")) {
+        args.home = home.into();
+    }
+    if let Some(store) = text("store").filter(|_| !given("store")) {
+        args.store = Some(store.to_string());
+    }
+    if let Some(secret) = text("auth_secret").filter(|_| !given("auth_secret")) {
+        args.auth_secret = Some(secret.to_string());
     }
 }
 

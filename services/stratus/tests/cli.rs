@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Server, cache_root, stratus};
+use common::{Server, admin_key, cache_root, stratus};
 
 #[test]
 fn serve_pulls_loads_turns_ready_lists_models_and_stops_on_sigterm() {
@@ -25,7 +25,10 @@ fn serve_pulls_loads_turns_ready_lists_models_and_stops_on_sigterm() {
     let ready = server.wait_ready(Duration::from_secs(300));
     assert_eq!(ready["status"], "ready");
 
-    let (status, models) = server.get("/v1/models");
+    // Nothing but health answers without a key; the first start made one.
+    assert_eq!(server.get("/v1/models").0, 401);
+    let admin = admin_key(home.path());
+    let (status, models) = server.get_with("/v1/models", &admin);
     assert_eq!(status, 200);
     assert_eq!(models["object"], "list");
     let ids: Vec<&str> = models["data"]
@@ -63,7 +66,11 @@ fn serve_pulls_loads_turns_ready_lists_models_and_stops_on_sigterm() {
     assert!(home.path().join("stratus.db").is_file());
 
     // Unknown routes answer in the error envelope; request ids come back.
-    let response = reqwest::blocking::get(format!("{}/v1/nope", server.base)).unwrap();
+    let response = reqwest::blocking::Client::new()
+        .get(format!("{}/v1/nope", server.base))
+        .bearer_auth(&admin)
+        .send()
+        .unwrap();
     assert_eq!(response.status().as_u16(), 404);
     assert!(response.headers().contains_key("x-request-id"));
     let body: serde_json::Value = response.json().unwrap();

@@ -2,12 +2,14 @@
 //! `stratus serve` binary, unchanged but for `base_url`: transcription in
 //! json, text, srt, vtt and verbose_json and streamed, and embeddings (base64 default,
 //! floats, `dimensions`), with errors read as the SDK's own exception types.
+//! The SDK authenticates the way it does with OpenAI (`Authorization: Bearer
+//! sk_…`), with a key made by `stratus keys create`.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Server, normalise, run_sdk_script, stratus, testdata_file};
+use common::{Server, api_key, normalise, run_sdk_script, stratus, testdata_file};
 
 const CLIP: &str = "librivox/sense_and_sensibility_01_austen_64kb-0880.wav";
 /// Greedy tiny.en on the clip (see models/tests/whisper.rs).
@@ -28,7 +30,12 @@ fn openai_python_sdk_transcribes_in_every_format() {
     let server = serve(home.path(), "whisper-tiny.en");
     let clip = testdata_file(CLIP);
     let started = Instant::now();
-    let output = run_sdk_script("transcribe.py", &[&server.base, clip.to_str().unwrap()]);
+    let key = api_key(home.path(), "speech");
+    let output = run_sdk_script(
+        "transcribe.py",
+        &[&server.base, clip.to_str().unwrap()],
+        &key,
+    );
     assert!(
         output.status.success(),
         "the SDK script failed:\n{}",
@@ -91,7 +98,8 @@ fn openai_python_sdk_transcribes_in_every_format() {
 fn openai_python_sdk_embeddings() {
     let home = tempfile::tempdir().unwrap();
     let server = serve(home.path(), "all-minilm-l6-v2");
-    let output = run_sdk_script("embeddings.py", &[&server.base, "all-minilm-l6-v2"]);
+    let key = api_key(home.path(), "language");
+    let output = run_sdk_script("embeddings.py", &[&server.base, "all-minilm-l6-v2"], &key);
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(

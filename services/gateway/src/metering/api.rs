@@ -17,7 +17,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json, Router, routing::get};
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use stratus_kit::ApiError;
 use stratus_kit::context::TenantContext;
@@ -37,13 +37,6 @@ const MAX_DAILY_RANGE_MS: i64 = 366 * DAY_MS;
 /// Events per page: default and most.
 const DEFAULT_PAGE: u32 = 1000;
 const MAX_PAGE: u32 = 10_000;
-
-/// The usage routes.
-pub fn routes() -> Router<GatewayState> {
-    Router::new()
-        .route("/v1/usage", get(usage))
-        .route("/v1/usage/events", get(events))
-}
 
 fn tenant(context: Option<Extension<TenantContext>>) -> Result<String, ApiError> {
     context
@@ -104,7 +97,7 @@ fn add(total: &mut Units, u: &Units) {
     total.documents += u.documents;
 }
 
-async fn usage(
+pub(crate) async fn usage(
     State(state): State<GatewayState>,
     context: Option<Extension<TenantContext>>,
     params: Result<Query<UsageParams>, QueryRejection>,
@@ -250,7 +243,7 @@ pub struct EventsParams {
     limit: Option<u32>,
 }
 
-async fn events(
+pub(crate) async fn events(
     State(state): State<GatewayState>,
     context: Option<Extension<TenantContext>>,
     params: Result<Query<EventsParams>, QueryRejection>,

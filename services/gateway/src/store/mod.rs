@@ -7,6 +7,9 @@
 //!
 //! - [`usage`] — usage events: idempotent batched inserts, a tenant's
 //!   events after a cursor, bucketed sums, export cursors.
+//! - [`identity`] — tenants, API keys and dashboard users.
+
+pub mod identity;
 
 pub mod usage;
 
@@ -22,6 +25,9 @@ pub enum StoreError {
     Connect(#[from] DbError),
     #[error("store: {0}")]
     Database(#[from] sqlx::Error),
+    /// A unique name or id is taken (a tenant name, a user's email).
+    #[error("{0}")]
+    Conflict(String),
     #[error("store migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }

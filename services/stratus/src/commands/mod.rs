@@ -1,5 +1,6 @@
 //! One module per command family.
 
+pub mod identity;
 pub mod models;
 pub mod openapi;
 pub mod serve;

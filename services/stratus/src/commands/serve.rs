@@ -11,7 +11,8 @@ use std::time::Duration;
 use axum::Router;
 use stratus_gateway::metering::{ExportConfig, Meter, MeteringConfig};
 use stratus_gateway::routing::HealthPolicy;
-use stratus_gateway::{EdgeConfig, GatewayState, PoolConfig, Store, Upstream, Upstreams};
+use stratus_gateway::{Auth, EdgeConfig, GatewayState, PoolConfig, Store, Upstream, Upstreams};
+use stratus_kit::context::InternalToken;
 use stratus_kit::db::DbPool;
 use stratus_kit::health::Readiness;
 use stratus_language::{LanguageConfig, LanguageService, RedactionKey};
@@ -22,9 +23,10 @@ use stratus_speech::{SpeechConfig, SpeechService};
 use tokio::net::TcpListener;
 
 use crate::cli::{
-    EdgeArgs, GatewayArgs, HomeArgs, JobArgs, MeteringArgs, ModelArgs, ServeArgs, ServiceArgs,
-    SpeechArgs, SpeechLimitArgs,
+    AuthArgs, EdgeArgs, GatewayArgs, HomeArgs, InternalTokenArgs, JobArgs, MeteringArgs, ModelArgs,
+    ServeArgs, ServiceArgs, SpeechArgs, SpeechLimitArgs,
 };
+use crate::commands::identity::server_secret;
 use crate::commands::open_store;
 use crate::error::CliError;
 
@@ -54,14 +56,17 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
     .with_jobs(jobs.clone());
     // Kept until the server stops; dropping them stops the workers.
     let _job_workers = JobWorkers::spawn(speech.clone(), jobs);
+    let auth = open_auth(&store, &args.auth, &args.home).await?;
+    // One process: a fresh token per start that only it knows.
+    let internal_token = InternalToken::generate()?;
     let upstreams = Upstreams {
         speech: Some(Upstream::InProcess {
             service: "speech",
-            router: speech.router(),
+            router: speech.router_with_context(Some(internal_token.clone())),
         }),
         language: Some(Upstream::InProcess {
             service: "language",
-            router: language.router(),
+            router: language.router_with_context(Some(internal_token.clone())),
         }),
     };
     let meter = start_meter(&store, &args.metering, &args.home).await?;
@@ -71,6 +76,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
             store,
             metering: Some(meter.clone()),
             edge: edge_config(&args.edge),
+            auth,
+            internal_token,
         },
         Readiness::default(),
     );
@@ -109,12 +116,24 @@ pub async fn gateway(args: GatewayArgs) -> Result<(), CliError> {
     };
     let store = Store::open(&store_url(&args.store, &args.home)).await?;
     let meter = start_meter(&store, &args.metering, &args.home).await?;
+    let auth = open_auth(&store, &args.auth, &args.home).await?;
+    let internal_token = internal_token(&args.internal)?.map_or_else(
+        || {
+            tracing::warn!(
+                "no --internal-token: upstream services will not believe the tenant context"
+            );
+            InternalToken::generate()
+        },
+        Ok,
+    )?;
     let app = stratus_gateway::router(
         GatewayState {
             upstreams: upstreams.into(),
             store,
             metering: Some(meter.clone()),
             edge: edge_config(&args.edge),
+            auth,
+            internal_token,
         },
         Readiness::default(),
     );
@@ -229,7 +248,7 @@ async fn single_service(
                 service = service.with_jobs(jobs.clone());
                 job_workers = Some(JobWorkers::spawn(service.clone(), jobs));
             }
-            let app = service.router();
+            let app = service.router_with_context(internal_token(&args.internal)?);
             let targets = Targets {
                 speech: Some(service),
                 language: None,
@@ -238,7 +257,7 @@ async fn single_service(
         }
         ServiceKind::Language => {
             let service = LanguageService::new(language_config(&args.model)?, Readiness::default());
-            let app = service.router();
+            let app = service.router_with_context(internal_token(&args.internal)?);
             let targets = Targets {
                 speech: None,
                 language: Some(service),
@@ -288,6 +307,32 @@ fn language_config(args: &ModelArgs) -> Result<LanguageConfig, CliError> {
     config.batching.token_budget = args.embed_batch_tokens.max(1);
     config.batching.max_wait = Duration::from_millis(args.embed_batch_wait_ms);
     Ok(config)
+}
+
+/// Keys and sessions over `store`; on a fresh store, also the first admin
+/// key, written to a 0600 file whose path (never the key) is logged.
+async fn open_auth(store: &Store, args: &AuthArgs, home: &HomeArgs) -> Result<Auth, CliError> {
+    std::fs::create_dir_all(&home.home).map_err(|source| CliError::CreateDir {
+        path: home.home.clone(),
+        source,
+    })?;
+    let secret = server_secret(args.auth_secret.as_deref(), &home.home)?;
+    let auth = Auth::new(store.clone(), &secret);
+    if let Some(path) = stratus_gateway::tenants::bootstrap_admin(&auth, &home.home).await? {
+        tracing::info!(
+            path = %path.display(),
+            "first start: created an admin API key for the `system` tenant in this file; use it for /v1/admin/… and keep it safe"
+        );
+    }
+    Ok(auth)
+}
+
+fn internal_token(args: &InternalTokenArgs) -> Result<Option<InternalToken>, CliError> {
+    Ok(args
+        .internal_token
+        .as_deref()
+        .map(InternalToken::new)
+        .transpose()?)
 }
 
 fn store_url(store: &Option<String>, home: &HomeArgs) -> String {

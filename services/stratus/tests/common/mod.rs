@@ -1,5 +1,6 @@
 //! Starting the real `stratus` binary in tests: on port 0, with the package
-//! cache shared by test runs, reading the address it reports.
+//! cache shared by test runs, reading the address it reports; API keys for
+//! it from the bootstrap admin file or made with the CLI.
 #![allow(dead_code, unused_imports)]
 #![expect(
     clippy::unwrap_used,
@@ -10,6 +11,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub use stratus_testkit::{cache_root, normalise, testdata_file};
@@ -19,6 +21,9 @@ pub fn stratus(home: &Path) -> Command {
     command
         .env_remove("STRATUS_LISTEN")
         .env_remove("STRATUS_STORE")
+        .env_remove("STRATUS_AUTH_SECRET")
+        .env_remove("STRATUS_INTERNAL_TOKEN")
+        .env_remove("STRATUS_USER_PASSWORD")
         .env("STRATUS_HOME", home)
         .env("STRATUS_PACKAGE_CACHE", cache_root().join("packages"))
         .env("STRATUS_LOG", "info");
@@ -29,6 +34,37 @@ pub fn stratus(home: &Path) -> Command {
 pub struct Server {
     pub child: Child,
     pub base: String,
+    /// Every log line the server wrote so far.
+    pub log: Arc<Mutex<Vec<String>>>,
+}
+
+/// The bootstrap admin key `serve` wrote under `home` on first start.
+pub fn admin_key(home: &Path) -> String {
+    std::fs::read_to_string(home.join("admin-key"))
+        .expect("serve writes HOME/admin-key on first start")
+        .trim()
+        .to_string()
+}
+
+/// A new key with `scopes` (comma-separated) of tenant `test`, made with
+/// the CLI on `home` (the tenant is created on first use).
+pub fn api_key(home: &Path, scopes: &str) -> String {
+    let _ = stratus(home)
+        .args(["tenants", "create", "test"])
+        .output()
+        .unwrap();
+    let output = stratus(home)
+        .args(["keys", "create", "--tenant", "test", "--scopes", scopes])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "keys create: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let key = String::from_utf8(output.stdout).unwrap().trim().to_string();
+    assert!(key.starts_with("sk_"), "{key}");
+    key
 }
 
 impl Server {
@@ -40,8 +76,11 @@ impl Server {
         let mut child = command.spawn().unwrap();
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let lines = log.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                lines.lock().unwrap().push(line.clone());
                 if let Some(at) = line.find("listening on http://") {
                     let addr = line[at + "listening on ".len()..]
                         .split_whitespace()
@@ -55,11 +94,41 @@ impl Server {
         let base = rx
             .recv_timeout(Duration::from_secs(60))
             .expect("server did not report its address");
-        Server { child, base }
+        Server { child, base, log }
     }
 
+    /// GET without credentials (public paths: `/healthz`, `/readyz`).
     pub fn get(&self, path: &str) -> (u16, serde_json::Value) {
         let response = reqwest::blocking::get(format!("{}{path}", self.base)).unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().unwrap_or(serde_json::Value::Null))
+    }
+
+    /// GET with `Authorization: Bearer key`.
+    pub fn get_with(&self, path: &str, key: &str) -> (u16, serde_json::Value) {
+        let response = reqwest::blocking::Client::new()
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(key)
+            .send()
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().unwrap_or(serde_json::Value::Null))
+    }
+
+    /// POST a JSON body with `Authorization: Bearer key` (when given).
+    pub fn post_json(
+        &self,
+        path: &str,
+        key: Option<&str>,
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let mut request = reqwest::blocking::Client::new()
+            .post(format!("{}{path}", self.base))
+            .json(body);
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        let response = request.send().unwrap();
         let status = response.status().as_u16();
         (status, response.json().unwrap_or(serde_json::Value::Null))
     }
@@ -110,12 +179,18 @@ impl Drop for Server {
 /// Run a script of `tests/openai_sdk/` with the python that has OpenAI's
 /// `openai` SDK (`scripts/test` creates that venv and sets
 /// `STRATUS_OPENAI_PYTHON`; without it the test fails rather than skips).
-pub fn run_sdk_script(script: &str, args: &[&str]) -> std::process::Output {
+/// The script finds `api_key` in `STRATUS_API_KEY`.
+pub fn run_sdk_script(script: &str, args: &[&str], api_key: &str) -> std::process::Output {
     let python = std::env::var_os("STRATUS_OPENAI_PYTHON").expect(
         "STRATUS_OPENAI_PYTHON is not set: run scripts/test, which creates a venv with OpenAI's `openai` SDK and sets it",
     );
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/openai_sdk")
         .join(script);
-    Command::new(python).arg(path).args(args).output().unwrap()
+    Command::new(python)
+        .arg(path)
+        .args(args)
+        .env("STRATUS_API_KEY", api_key)
+        .output()
+        .unwrap()
 }

@@ -7,12 +7,13 @@ non-zero with the failed assertion on any mismatch; prints "ok" at the end.
 import base64
 import math
 import struct
+import os
 import sys
 
 import openai
 
 base_url, model = sys.argv[1], sys.argv[2]
-client = openai.OpenAI(base_url=f"{base_url}/v1", api_key="not-checked-yet")
+client = openai.OpenAI(base_url=f"{base_url}/v1", api_key=os.environ["STRATUS_API_KEY"])
 sentences = ["The quick brown fox jumps over the lazy dog.", "Stratus runs on your own machines."]
 
 # The SDK asks for base64 by default and decodes it itself.

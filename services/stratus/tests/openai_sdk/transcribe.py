@@ -6,6 +6,7 @@ Usage: python transcribe.py BASE_URL AUDIO_FILE
 """
 
 import json
+import os
 import sys
 
 import openai
@@ -13,7 +14,7 @@ from openai import OpenAI
 
 base_url, path = sys.argv[1], sys.argv[2]
 # No keys are checked yet; the SDK insists on one.
-client = OpenAI(base_url=base_url + "/v1", api_key="sk-stratus-test", max_retries=0)
+client = OpenAI(base_url=base_url + "/v1", api_key=os.environ["STRATUS_API_KEY"], max_retries=0)
 out = {"sdk_version": openai.__version__}
 
 

@@ -1,0 +1,124 @@
+//! The gateway's route table: every route, its handler and the [`Access`]
+//! it requires, in one place. The router is built from it and the
+//! deny-by-default test walks it, so a route cannot be added without
+//! saying who may call it.
+//!
+//! `/healthz` and `/readyz` come from `stratus_kit::health` and are public
+//! (see `auth::middleware::PUBLIC_PATHS`).
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{MethodRouter, any, delete, get, post};
+
+use crate::GatewayState;
+use crate::auth::Scope;
+use crate::auth::middleware::Access;
+use crate::auth::session;
+use crate::tenants::admin;
+
+/// Largest JSON body of the identity API (names, scopes, a password).
+const IDENTITY_BODY_LIMIT: usize = 64 * 1024;
+
+/// One route.
+pub struct Route {
+    /// The path as axum matches it (`{id}`, `{*rest}`).
+    pub path: &'static str,
+    pub access: Access,
+    pub handler: MethodRouter<GatewayState>,
+    /// Forwards to a service, so each call produces a usage event.
+    pub metered: bool,
+}
+
+impl std::fmt::Debug for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({:?})", self.path, self.access)
+    }
+}
+
+fn route(path: &'static str, access: Access, handler: MethodRouter<GatewayState>) -> Route {
+    Route {
+        path,
+        access,
+        handler,
+        metered: false,
+    }
+}
+
+/// A route that forwards to a service and is metered.
+fn forwarded(path: &'static str, access: Access, handler: MethodRouter<GatewayState>) -> Route {
+    Route {
+        metered: true,
+        ..route(path, access, handler)
+    }
+}
+
+fn identity(handler: MethodRouter<GatewayState>) -> MethodRouter<GatewayState> {
+    handler.layer(DefaultBodyLimit::max(IDENTITY_BODY_LIMIT))
+}
+
+/// Every route of the gateway.
+pub fn table() -> Vec<Route> {
+    use Access::{Authenticated, Public};
+    let admin = Access::Scope(Scope::Admin);
+    let keys = Access::Scope(Scope::Keys);
+    vec![
+        route(
+            "/v1/models",
+            Authenticated,
+            get(crate::routing::models::list_models),
+        ),
+        forwarded(
+            "/v1/audio/{*rest}",
+            Access::Scope(Scope::Speech),
+            any(crate::forward_speech),
+        ),
+        forwarded(
+            "/v1/embeddings",
+            Access::Scope(Scope::Language),
+            any(crate::forward_language),
+        ),
+        forwarded(
+            "/v1/language/{*rest}",
+            Access::Scope(Scope::Language),
+            any(crate::forward_language),
+        ),
+        route(
+            "/v1/usage",
+            Access::Scope(Scope::UsageRead),
+            get(crate::metering::api::usage),
+        ),
+        route(
+            "/v1/usage/events",
+            Access::Scope(Scope::UsageRead),
+            get(crate::metering::api::events),
+        ),
+        route("/v1/auth/login", Public, identity(post(session::login))),
+        route("/v1/auth/logout", Authenticated, post(session::logout)),
+        route("/v1/auth/me", Authenticated, get(session::me)),
+        route(
+            "/v1/keys",
+            keys,
+            identity(get(admin::list_own_keys).post(admin::create_own_key)),
+        ),
+        route("/v1/keys/{key_id}", keys, delete(admin::revoke_own_key)),
+        route(
+            "/v1/admin/tenants",
+            admin,
+            identity(get(admin::list_tenants).post(admin::create_tenant)),
+        ),
+        route(
+            "/v1/admin/tenants/{tenant_id}/keys",
+            admin,
+            identity(get(admin::list_tenant_keys).post(admin::create_tenant_key)),
+        ),
+        route(
+            "/v1/admin/tenants/{tenant_id}/keys/{key_id}",
+            admin,
+            delete(admin::revoke_tenant_key),
+        ),
+        route(
+            "/v1/admin/tenants/{tenant_id}/users",
+            admin,
+            identity(post(admin::create_tenant_user)),
+        ),
+    ]
+}

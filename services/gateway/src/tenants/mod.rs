@@ -1,0 +1,214 @@
+//! Tenants (organisations) and what they own: API keys and dashboard users.
+//!
+//! - this file — the operations the admin API and the operator CLI share
+//!   (create a tenant, a key, a user; list; revoke), with their input
+//!   limits, and the bootstrap admin key of a fresh deployment;
+//! - [`admin`] — the HTTP API: `/v1/admin/…` (operators, `admin` scope, any
+//!   tenant) and `/v1/keys` (a tenant's own keys, `keys` scope).
+//!
+//! Tenant isolation: every lookup of a key or user by id is made within the
+//! caller's tenant, so another tenant's id is "not found" (404), never
+//! "forbidden" (403), and never changed.
+
+pub mod admin;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::auth::{
+    Auth, AuthError, CreatedKey, KeySpec, Role, SYSTEM_TENANT_ID, Scope, Scopes, password,
+    secret::write_private_file, unix_now,
+};
+use crate::store::identity::{KeyRow, TenantRow, UserRow};
+
+/// Longest tenant name.
+pub const MAX_TENANT_NAME: usize = 64;
+/// Longest email (RFC 5321's path limit).
+pub const MAX_EMAIL: usize = 254;
+/// The file under `$STRATUS_HOME` the bootstrap admin key is written to.
+pub const ADMIN_KEY_FILE: &str = "admin-key";
+
+/// A key as the API and the CLI show it (never its secret or hash).
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyView {
+    pub id: String,
+    pub object: &'static str,
+    pub tenant_id: String,
+    pub name: Option<String>,
+    pub scopes: Scopes,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+}
+
+impl From<KeyRow> for KeyView {
+    fn from(row: KeyRow) -> Self {
+        Self {
+            scopes: Scopes::parse(&row.scopes).unwrap_or_default(),
+            id: row.id,
+            object: "api_key",
+            tenant_id: row.tenant_id,
+            name: row.name,
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+            revoked_at: row.revoked_at,
+            last_used_at: row.last_used_at,
+        }
+    }
+}
+
+/// A key just made: shown with its secret this once.
+#[derive(Debug, Clone, Serialize)]
+pub struct CreatedKeyView {
+    #[serde(flatten)]
+    pub key: KeyView,
+    /// The whole key (`sk_…`), never shown again.
+    pub secret: String,
+}
+
+impl From<CreatedKey> for CreatedKeyView {
+    fn from(created: CreatedKey) -> Self {
+        Self {
+            key: created.row.into(),
+            secret: created.secret,
+        }
+    }
+}
+
+/// A user as the API shows it (never the password hash).
+#[derive(Debug, Clone, Serialize)]
+pub struct UserView {
+    pub id: String,
+    pub object: &'static str,
+    pub tenant_id: String,
+    pub email: String,
+    pub role: String,
+    pub created_at: i64,
+}
+
+impl From<UserRow> for UserView {
+    fn from(row: UserRow) -> Self {
+        Self {
+            id: row.id,
+            object: "user",
+            tenant_id: row.tenant_id,
+            email: row.email,
+            role: row.role,
+            created_at: row.created_at,
+        }
+    }
+}
+
+/// Create a tenant called `name` (letters, digits, `-`, `_`, `.`; not
+/// `system`, which is the operators' own).
+pub async fn create_tenant(auth: &Auth, name: &str) -> Result<TenantRow, AuthError> {
+    let name = name.trim();
+    let valid = !name.is_empty()
+        && name.len() <= MAX_TENANT_NAME
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if !valid {
+        return Err(AuthError::BadRequest(format!(
+            "a tenant name is 1 to {MAX_TENANT_NAME} letters, digits, `-`, `_` or `.`"
+        )));
+    }
+    if name.eq_ignore_ascii_case(SYSTEM_TENANT_ID) {
+        return Err(AuthError::Conflict(
+            "the tenant name `system` is reserved".into(),
+        ));
+    }
+    let row = TenantRow {
+        id: format!("ten_{}", uuid::Uuid::now_v7().simple()),
+        name: name.to_string(),
+        created_at: unix_now(),
+    };
+    auth.store().create_tenant(&row).await?;
+    Ok(row)
+}
+
+/// The tenant with id `id`, or 404.
+pub async fn tenant(auth: &Auth, id: &str) -> Result<TenantRow, AuthError> {
+    auth.store()
+        .tenant_by_id(id)
+        .await?
+        .ok_or_else(|| AuthError::NotFound(format!("no tenant `{id}`")))
+}
+
+/// The tenant called `name`, or 404.
+pub async fn tenant_named(auth: &Auth, name: &str) -> Result<TenantRow, AuthError> {
+    auth.store()
+        .tenant_by_name(name)
+        .await?
+        .ok_or_else(|| AuthError::NotFound(format!("no tenant called `{name}`")))
+}
+
+/// Create a dashboard user of `tenant_id`.
+pub async fn create_user(
+    auth: &Auth,
+    tenant_id: &str,
+    email: &str,
+    password: String,
+    role: Role,
+) -> Result<UserRow, AuthError> {
+    let email = email.trim().to_lowercase();
+    let valid = email.len() <= MAX_EMAIL
+        && email
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty())
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+    if !valid {
+        return Err(AuthError::BadRequest(format!(
+            "`{email}` is not an email address (at most {MAX_EMAIL} characters)"
+        )));
+    }
+    let password_hash = tokio::task::spawn_blocking(move || password::hash(&password))
+        .await
+        .map_err(|e| AuthError::Internal(format!("password hashing interrupted: {e}")))??;
+    let row = UserRow {
+        id: format!("usr_{}", uuid::Uuid::now_v7().simple()),
+        tenant_id: tenant_id.to_string(),
+        email,
+        password_hash,
+        role: role.as_str().to_string(),
+        created_at: unix_now(),
+    };
+    auth.store().insert_user(&row).await?;
+    Ok(row)
+}
+
+/// On a fresh deployment (no system tenant yet): create the system tenant
+/// and an `admin` key for it, write the key to `home/admin-key` (0600) and
+/// return that path. `None` when the deployment already has one (also when
+/// another replica created it a moment ago).
+pub async fn bootstrap_admin(auth: &Auth, home: &Path) -> Result<Option<PathBuf>, AuthError> {
+    if auth.store().tenant_by_id(SYSTEM_TENANT_ID).await?.is_some() {
+        return Ok(None);
+    }
+    let row = TenantRow {
+        id: SYSTEM_TENANT_ID.into(),
+        name: SYSTEM_TENANT_ID.into(),
+        created_at: unix_now(),
+    };
+    match auth.store().create_tenant(&row).await {
+        Ok(()) => {}
+        Err(crate::StoreError::Conflict(_)) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    }
+    let created = auth
+        .create_key(
+            SYSTEM_TENANT_ID,
+            KeySpec {
+                name: Some("bootstrap admin".into()),
+                scopes: [Scope::Admin].into(),
+                expires_in_days: None,
+            },
+        )
+        .await?;
+    let path = home.join(ADMIN_KEY_FILE);
+    write_private_file(&path, format!("{}\n", created.secret).as_bytes(), true)
+        .map_err(|e| AuthError::Internal(format!("cannot write {}: {e}", path.display())))?;
+    Ok(Some(path))
+}

@@ -1,0 +1,153 @@
+//! A real gateway on 127.0.0.1:0 over a real store, with in-process
+//! upstreams that answer with the tenant context they were given, and a
+//! fresh PostgreSQL database per test.
+#![allow(dead_code)]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test support: a failing test stops with the value it saw"
+)]
+
+use axum::Json;
+use axum::Router;
+use axum::extract::Request;
+use axum::routing::get;
+use stratus_gateway::auth::ServerSecret;
+use stratus_gateway::{Auth, GatewayState, Store, Upstream, Upstreams};
+use stratus_kit::context::{InternalToken, TenantContext};
+use stratus_kit::health::Readiness;
+
+/// A fresh PostgreSQL database for one test, on `$STRATUS_TEST_POSTGRES`
+/// (default the local one).
+pub async fn fresh_postgres() -> String {
+    let admin_url = std::env::var("STRATUS_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let admin = sqlx::PgPool::connect(&admin_url)
+        .await
+        .expect("PostgreSQL for tests");
+    let name = format!("stratus_test_{}", uuid::Uuid::now_v7().simple());
+    // `name` is made here from a UUID: nothing a user controls.
+    let create = format!("CREATE DATABASE {name}");
+    sqlx::query(sqlx::AssertSqlSafe(create.as_str()))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let base = admin_url.rsplit_once('/').unwrap().0;
+    format!("{base}/{name}")
+}
+
+pub fn secret() -> ServerSecret {
+    ServerSecret::new("test-secret-test-secret-test-secret").unwrap()
+}
+
+/// An upstream that answers `/v1/models` with an empty list and anything
+/// else with the context it believed and the context headers it still saw.
+fn echo_upstream(token: InternalToken) -> Router {
+    Router::new()
+        .route(
+            "/v1/models",
+            get(|| async { Json(serde_json::json!({"object": "list", "data": []})) }),
+        )
+        .fallback(|request: Request| async move {
+            let context = request.extensions().get::<TenantContext>().cloned();
+            let leaked: Vec<String> = request
+                .headers()
+                .keys()
+                .map(|k| k.as_str().to_string())
+                .filter(|k| k.starts_with("x-stratus-"))
+                .collect();
+            Json(serde_json::json!({
+                "tenant_id": context.as_ref().map(|c| c.tenant_id.clone()),
+                "key_id": context.as_ref().and_then(|c| c.key_id.clone()),
+                "user_id": context.as_ref().and_then(|c| c.user_id.clone()),
+                "headers_left": leaked,
+            }))
+        })
+        .layer(axum::middleware::from_fn_with_state(
+            Some(token),
+            stratus_kit::context::accept,
+        ))
+}
+
+/// A gateway listening on port 0.
+pub struct Gateway {
+    pub base: String,
+    pub auth: Auth,
+    pub client: reqwest::Client,
+    /// The bootstrap admin key.
+    pub admin_key: String,
+    _home: tempfile::TempDir,
+}
+
+impl Gateway {
+    pub async fn start(store_url: &str) -> Gateway {
+        let store = Store::open(store_url).await.unwrap();
+        let auth = Auth::new(store.clone(), &secret());
+        let home = tempfile::tempdir().unwrap();
+        let path = stratus_gateway::tenants::bootstrap_admin(&auth, home.path())
+            .await
+            .unwrap()
+            .expect("a fresh store bootstraps an admin key");
+        let admin_key = std::fs::read_to_string(path).unwrap().trim().to_string();
+        let token = InternalToken::generate().unwrap();
+        let upstream = |service| Upstream::InProcess {
+            service,
+            router: echo_upstream(token.clone()),
+        };
+        let state = GatewayState {
+            upstreams: Upstreams {
+                speech: Some(upstream("speech")),
+                language: Some(upstream("language")),
+            }
+            .into(),
+            store,
+            auth: auth.clone(),
+            internal_token: token.clone(),
+            metering: None,
+            edge: stratus_gateway::EdgeConfig::default(),
+        };
+        let app = stratus_gateway::router(state, Readiness::default());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Gateway {
+            base,
+            auth,
+            client: reqwest::Client::new(),
+            admin_key,
+            _home: home,
+        }
+    }
+
+    pub async fn sqlite() -> Gateway {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/stratus.db", dir.path().display());
+        // The store keeps the file open; the folder may go once it is open.
+        let gateway = Gateway::start(&url).await;
+        std::mem::forget(dir);
+        gateway
+    }
+
+    /// `method path` with `bearer` (if any) and a JSON body (if any):
+    /// status and JSON body (Null when not JSON).
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let body = response.json().await.unwrap_or(serde_json::Value::Null);
+        (status, body)
+    }
+}

@@ -1,0 +1,265 @@
+//! Keys, tenants and users in the store, the same on SQLite and PostgreSQL:
+//! keys verify, carry their scopes, fail when expired or revoked (revoked:
+//! at once here, within the cache TTL on another replica), record their last
+//! use off the hot path; one tenant cannot revoke another's key; names and
+//! emails are unique.
+#![expect(
+    clippy::unwrap_used,
+    reason = "a failing test stops with the value it saw"
+)]
+
+mod common;
+
+use std::time::Duration;
+
+use stratus_gateway::auth::keys::{self, KeyHasher};
+use stratus_gateway::auth::{Auth, AuthError, KeySpec, Role, Scope, Scopes};
+use stratus_gateway::store::identity::KeyRow;
+use stratus_gateway::{Store, tenants};
+
+async fn check_identity(url: &str) {
+    let store = Store::open(url).await.unwrap();
+    let auth = Auth::new(store.clone(), &common::secret());
+    let a = tenants::create_tenant(&auth, "acme").await.unwrap();
+    let b = tenants::create_tenant(&auth, "globex").await.unwrap();
+    assert!(matches!(
+        tenants::create_tenant(&auth, "acme").await,
+        Err(AuthError::Conflict(_))
+    ));
+    assert!(matches!(
+        tenants::create_tenant(&auth, "system").await,
+        Err(AuthError::Conflict(_))
+    ));
+    assert!(matches!(
+        tenants::create_tenant(&auth, "no spaces").await,
+        Err(AuthError::BadRequest(_))
+    ));
+
+    // Create and verify.
+    let spec = KeySpec {
+        name: Some("ci".into()),
+        scopes: [Scope::Language, Scope::UsageRead].into(),
+        expires_in_days: Some(30),
+    };
+    let key = auth.create_key(&a.id, spec.clone()).await.unwrap();
+    assert!(key.secret.starts_with("sk_"));
+    assert!(
+        !key.row
+            .secret_hash
+            .contains(keys::parse(&key.secret).unwrap().secret)
+    );
+    let principal = auth.verify_key(&key.secret).await.unwrap();
+    assert_eq!(principal.tenant_id, a.id);
+    assert_eq!(principal.key_id.as_deref(), Some(key.row.id.as_str()));
+    assert_eq!(
+        principal.scopes,
+        Scopes::from([Scope::Language, Scope::UsageRead])
+    );
+    // A wrong secret with a real id, and a key of another server secret.
+    let mut wrong = key.secret.clone();
+    let last = wrong.pop().unwrap();
+    wrong.push(if last == '0' { '1' } else { '0' });
+    assert!(matches!(
+        auth.verify_key(&wrong).await,
+        Err(AuthError::InvalidKey)
+    ));
+    let other_server = Auth::new(
+        store.clone(),
+        &stratus_gateway::auth::ServerSecret::new(&"o".repeat(40)).unwrap(),
+    );
+    assert!(matches!(
+        other_server.verify_key(&key.secret).await,
+        Err(AuthError::InvalidKey)
+    ));
+    // Only the system tenant may hold `admin`; limits are checked.
+    let admin_spec = KeySpec {
+        scopes: [Scope::Admin].into(),
+        ..KeySpec::default()
+    };
+    assert!(matches!(
+        auth.create_key(&a.id, admin_spec).await,
+        Err(AuthError::BadRequest(_))
+    ));
+    for bad in [
+        KeySpec::default(),
+        KeySpec {
+            expires_in_days: Some(0),
+            ..spec.clone()
+        },
+        KeySpec {
+            expires_in_days: Some(100_000),
+            ..spec.clone()
+        },
+        KeySpec {
+            name: Some("n".repeat(101)),
+            ..spec.clone()
+        },
+    ] {
+        assert!(matches!(
+            auth.create_key(&a.id, bad).await,
+            Err(AuthError::BadRequest(_))
+        ));
+    }
+
+    // Last use is recorded when flushed, not on the request.
+    assert_eq!(store.list_keys(&a.id).await.unwrap()[0].last_used_at, None);
+    auth.flush_last_used().await;
+    assert!(
+        store.list_keys(&a.id).await.unwrap()[0]
+            .last_used_at
+            .is_some()
+    );
+
+    // An expired key (written directly: the API only makes future expiries).
+    let hasher = KeyHasher::new(&common::secret());
+    let (id, secret) = keys::generate().unwrap();
+    let now = stratus_gateway::auth::unix_now();
+    store
+        .insert_key(&KeyRow {
+            id,
+            tenant_id: a.id.clone(),
+            name: None,
+            secret_hash: hasher.hash(keys::parse(&secret).unwrap().secret),
+            scopes: "language".into(),
+            created_at: now - 100,
+            expires_at: Some(now - 1),
+            revoked_at: None,
+            last_used_at: None,
+        })
+        .await
+        .unwrap();
+    assert!(matches!(
+        auth.verify_key(&secret).await,
+        Err(AuthError::Expired)
+    ));
+
+    // Tenant B cannot revoke A's key: not found, and the key still works.
+    assert!(matches!(
+        auth.revoke_key(&b.id, &key.row.id).await,
+        Err(AuthError::NotFound(_))
+    ));
+    auth.verify_key(&key.secret).await.unwrap();
+    assert!(store.list_keys(&b.id).await.unwrap().is_empty());
+
+    // A second replica has the key cached; a revocation here fails it here
+    // at once and there within the cache TTL.
+    let replica = Auth::new(store.clone(), &common::secret());
+    replica.verify_key(&key.secret).await.unwrap();
+    auth.revoke_key(&a.id, &key.row.id).await.unwrap();
+    assert!(matches!(
+        auth.verify_key(&key.secret).await,
+        Err(AuthError::Revoked)
+    ));
+    tokio::time::sleep(keys::CACHE_TTL + Duration::from_millis(100)).await;
+    assert!(matches!(
+        replica.verify_key(&key.secret).await,
+        Err(AuthError::Revoked)
+    ));
+    // Revoking twice keeps the first time.
+    let first = store
+        .key_by_id(&key.row.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .revoked_at;
+    auth.revoke_key(&a.id, &key.row.id).await.unwrap();
+    assert_eq!(
+        store
+            .key_by_id(&key.row.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at,
+        first
+    );
+
+    // Users: emails are normalised and unique across tenants.
+    let user = tenants::create_user(
+        &auth,
+        &a.id,
+        " Ann@Acme.example ",
+        "hunter2hunter2".into(),
+        Role::Owner,
+    )
+    .await
+    .unwrap();
+    assert_eq!(user.email, "ann@acme.example");
+    assert!(user.password_hash.starts_with("$argon2id$"));
+    assert!(matches!(
+        tenants::create_user(
+            &auth,
+            &b.id,
+            "ann@acme.example",
+            "another-password".into(),
+            Role::Viewer
+        )
+        .await,
+        Err(AuthError::Conflict(_))
+    ));
+    assert!(matches!(
+        tenants::create_user(
+            &auth,
+            &b.id,
+            "not-an-email",
+            "another-password".into(),
+            Role::Viewer
+        )
+        .await,
+        Err(AuthError::BadRequest(_))
+    ));
+    assert!(matches!(
+        tenants::create_user(
+            &auth,
+            &b.id,
+            "bo@globex.example",
+            "short".into(),
+            Role::Viewer
+        )
+        .await,
+        Err(AuthError::Password(_))
+    ));
+    assert_eq!(
+        store
+            .user_by_email("ann@acme.example")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        user.id
+    );
+
+    // Bootstrap happens once per store.
+    let home = tempfile::tempdir().unwrap();
+    assert!(
+        tenants::bootstrap_admin(&auth, home.path())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        tenants::bootstrap_admin(&auth, home.path())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let mut names: Vec<String> = store
+        .list_tenants()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    names.sort();
+    assert_eq!(names, ["acme", "globex", "system"]);
+}
+
+#[tokio::test]
+async fn identity_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    check_identity(&format!("sqlite://{}/stratus.db", dir.path().display())).await;
+}
+
+#[tokio::test]
+async fn identity_on_postgres() {
+    check_identity(&common::fresh_postgres().await).await;
+}

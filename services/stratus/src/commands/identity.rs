@@ -1,0 +1,180 @@
+//! `stratus tenants|keys|users`: the operator's identity commands. They
+//! open the same store and server secret as `serve` on the same home (or
+//! `--store` / `--auth-secret`), so a key made here works on a running
+//! server at once, and a revocation here takes effect there within a
+//! second (its key cache lifetime).
+
+use std::io::{BufRead, Write};
+use std::path::Path;
+
+use stratus_gateway::Store;
+use stratus_gateway::auth::{Auth, AuthError, KeySpec, Role, Scopes, ServerSecret};
+use stratus_gateway::tenants::{self, CreatedKeyView, KeyView};
+
+use crate::cli::{
+    IdentityArgs, KeysAction, KeysArgs, TenantsAction, TenantsArgs, UsersAction, UsersArgs,
+};
+use crate::error::CliError;
+
+/// The environment variable `users create` reads the password from.
+pub const PASSWORD_ENV: &str = "STRATUS_USER_PASSWORD";
+
+async fn open(args: &IdentityArgs) -> Result<Auth, CliError> {
+    let home = &args.home;
+    std::fs::create_dir_all(home).map_err(|source| CliError::CreateDir {
+        path: home.clone(),
+        source,
+    })?;
+    let secret = server_secret(args.auth_secret.as_deref(), home)?;
+    let url = args
+        .store
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", home.join("stratus.db").display()));
+    let store = Store::open(&url).await?;
+    Ok(Auth::new(store, &secret))
+}
+
+/// The configured server secret, or the one kept under `home`.
+pub fn server_secret(configured: Option<&str>, home: &Path) -> Result<ServerSecret, CliError> {
+    ServerSecret::configured_or_file(configured, home).map_err(|e| CliError::Auth(e.into()))
+}
+
+fn out(text: &str) -> Result<(), CliError> {
+    writeln!(std::io::stdout().lock(), "{text}").map_err(CliError::Output)
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Result<(), CliError> {
+    out(&serde_json::to_string_pretty(value).map_err(|e| CliError::Output(e.into()))?)
+}
+
+fn time(unix: Option<i64>) -> String {
+    unix.map_or_else(|| "-".into(), |t| t.to_string())
+}
+
+pub async fn tenants(args: TenantsArgs) -> Result<(), CliError> {
+    let auth = open(&args.identity).await?;
+    match args.action {
+        TenantsAction::Create { name } => {
+            let tenant = tenants::create_tenant(&auth, &name).await?;
+            out(&tenant.id)
+        }
+        TenantsAction::List { json: as_json } => {
+            let rows = auth.store().list_tenants().await.map_err(AuthError::from)?;
+            if as_json {
+                return json(&rows);
+            }
+            out(&format!("{:<40} {:<24} CREATED", "ID", "NAME"))?;
+            for row in rows {
+                out(&format!(
+                    "{:<40} {:<24} {}",
+                    row.id, row.name, row.created_at
+                ))?;
+            }
+            Ok(())
+        }
+    }
+}
+
+pub async fn keys(args: KeysArgs) -> Result<(), CliError> {
+    let auth = open(&args.identity).await?;
+    match args.action {
+        KeysAction::Create {
+            tenant,
+            scopes,
+            expires_in,
+            name,
+        } => {
+            let tenant = tenants::tenant_named(&auth, &tenant).await?;
+            let scopes =
+                Scopes::parse(&scopes).map_err(|e| CliError::Usage(format!("--scopes: {e}")))?;
+            let created = auth
+                .create_key(
+                    &tenant.id,
+                    KeySpec {
+                        name,
+                        scopes,
+                        expires_in_days: expires_in,
+                    },
+                )
+                .await?;
+            let view = CreatedKeyView::from(created);
+            tracing::info!(id = %view.key.id, tenant = %tenant.name, scopes = %view.key.scopes, "key created");
+            out(&view.secret)
+        }
+        KeysAction::List {
+            tenant,
+            json: as_json,
+        } => {
+            let tenant = tenants::tenant_named(&auth, &tenant).await?;
+            let rows = auth
+                .store()
+                .list_keys(&tenant.id)
+                .await
+                .map_err(AuthError::from)?;
+            let views: Vec<KeyView> = rows.into_iter().map(KeyView::from).collect();
+            if as_json {
+                return json(&views);
+            }
+            out(&format!(
+                "{:<21} {:<16} {:<32} {:>10} {:>10} {:>10}",
+                "ID", "NAME", "SCOPES", "EXPIRES", "REVOKED", "LAST USED"
+            ))?;
+            for key in views {
+                out(&format!(
+                    "{:<21} {:<16} {:<32} {:>10} {:>10} {:>10}",
+                    key.id,
+                    key.name.as_deref().unwrap_or("-"),
+                    key.scopes.to_string(),
+                    time(key.expires_at),
+                    time(key.revoked_at),
+                    time(key.last_used_at),
+                ))?;
+            }
+            Ok(())
+        }
+        KeysAction::Revoke { id } => {
+            let row = auth
+                .store()
+                .key_by_id(&id)
+                .await
+                .map_err(AuthError::from)?
+                .ok_or_else(|| CliError::Auth(AuthError::NotFound(format!("no API key `{id}`"))))?;
+            auth.revoke_key(&row.tenant_id, &id).await?;
+            out(&format!("{id}: revoked"))
+        }
+    }
+}
+
+pub async fn users(args: UsersArgs) -> Result<(), CliError> {
+    let auth = open(&args.identity).await?;
+    match args.action {
+        UsersAction::Create {
+            tenant,
+            email,
+            role,
+        } => {
+            let role: Role = role
+                .parse()
+                .map_err(|e| CliError::Usage(format!("--role: {e}")))?;
+            let tenant = tenants::tenant_named(&auth, &tenant).await?;
+            let password = match std::env::var(PASSWORD_ENV) {
+                Ok(password) => password,
+                Err(_) => {
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .lock()
+                        .read_line(&mut line)
+                        .map_err(CliError::Output)?;
+                    line.trim_end_matches(['\r', '\n']).to_string()
+                }
+            };
+            if password.is_empty() {
+                return Err(CliError::Usage(format!(
+                    "no password: set {PASSWORD_ENV} or pipe it on stdin"
+                )));
+            }
+            let user = tenants::create_user(&auth, &tenant.id, &email, password, role).await?;
+            out(&user.id)
+        }
+    }
+}

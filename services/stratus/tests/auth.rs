@@ -1,0 +1,145 @@
+//! Identity and access through the real binary: `serve` makes a bootstrap
+//! admin key on first start (0600 file, path logged, secret never logged);
+//! the CLI on the same home makes a tenant and a key that the running
+//! server accepts at once with exactly its scopes (`language`: embed 200,
+//! transcribe 403), and a CLI revocation is refused within a second; a
+//! user made by the CLI (password from the environment) can sign in.
+#![expect(
+    clippy::unwrap_used,
+    reason = "a failing test stops with the value it saw"
+)]
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::time::{Duration, Instant};
+
+use common::{Server, admin_key, api_key, stratus};
+use serde_json::json;
+
+fn cli(home: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    let output = stratus(home).args(args).output().unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn cli_made_keys_work_on_a_running_serve_with_their_scopes() {
+    let home = tempfile::tempdir().unwrap();
+    let mut command = stratus(home.path());
+    command.args(["serve", "--models", "all-minilm-l6-v2"]);
+    let server = Server::start(command);
+    server.wait_ready(Duration::from_secs(300));
+
+    // The bootstrap admin key: a private file, its path logged, never itself.
+    let admin = admin_key(home.path());
+    let file = home.path().join("admin-key");
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let secret_mode = std::fs::metadata(home.path().join("auth-secret"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(secret_mode & 0o777, 0o600);
+    let log = server.log.lock().unwrap().join("\n");
+    assert!(log.contains(file.to_str().unwrap()), "{log}");
+    assert!(!log.contains(&admin), "the admin key was logged");
+    let (status, me) = server.get_with("/v1/auth/me", &admin);
+    assert_eq!(status, 200);
+    assert_eq!(me["tenant_id"], "system");
+    assert_eq!(me["scopes"], json!(["admin"]));
+
+    // A tenant and a language key, made by the CLI while the server runs.
+    let key = api_key(home.path(), "language");
+    let embed = json!({"model": "all-minilm-l6-v2", "input": "Stratus runs here."});
+    let (status, body) = server.post_json("/v1/embeddings", Some(&key), &embed);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"][0]["embedding"].as_array().unwrap().len(), 384);
+    let (status, body) = server.post_json(
+        "/v1/audio/transcriptions",
+        Some(&key),
+        &json!({"model": "whisper-tiny.en"}),
+    );
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["error"]["type"], "permission_error");
+    assert_eq!(server.post_json("/v1/embeddings", None, &embed).0, 401);
+    assert_eq!(server.get_with("/v1/admin/tenants", &key).0, 403);
+
+    // The CLI lists the tenant's key (no secret) and revokes it; the server,
+    // another process with its own cache, refuses it within a second.
+    let (ok, out, err) = cli(home.path(), &["keys", "list", "--tenant", "test", "--json"]);
+    assert!(ok, "{err}");
+    let keys: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(keys.as_array().unwrap().len(), 1);
+    assert!(!out.contains(&key));
+    let id = keys[0]["id"].as_str().unwrap();
+    let (ok, _, err) = cli(home.path(), &["keys", "revoke", id]);
+    assert!(ok, "{err}");
+    let revoked = Instant::now();
+    loop {
+        let (status, _) = server.post_json("/v1/embeddings", Some(&key), &embed);
+        if status == 401 {
+            break;
+        }
+        assert_eq!(status, 200);
+        assert!(
+            revoked.elapsed() < Duration::from_millis(1500),
+            "still accepted"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    eprintln!("revocation took effect after {:?}", revoked.elapsed());
+
+    // Tenants list; a user from the CLI signs in over HTTP.
+    let (ok, out, _) = cli(home.path(), &["tenants", "list", "--json"]);
+    assert!(ok);
+    assert!(
+        out.contains("\"system\"") && out.contains("\"test\""),
+        "{out}"
+    );
+    let output = stratus(home.path())
+        .args([
+            "users",
+            "create",
+            "--tenant",
+            "test",
+            "--email",
+            "ops@test.example",
+            "--role",
+            "owner",
+        ])
+        .env("STRATUS_USER_PASSWORD", "a long enough password")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let (status, session) = server.post_json(
+        "/v1/auth/login",
+        None,
+        &json!({"email": "ops@test.example", "password": "a long enough password"}),
+    );
+    assert_eq!(status, 200, "{session}");
+    let token = session["token"].as_str().unwrap();
+    let (status, own) = server.get_with("/v1/keys", token);
+    assert_eq!(status, 200);
+    assert_eq!(own["data"][0]["id"], id);
+
+    // Bad input to the CLI is refused with a message that names it.
+    let (ok, _, err) = cli(
+        home.path(),
+        &["keys", "create", "--tenant", "test", "--scopes", "root"],
+    );
+    assert!(!ok && err.contains("root"), "{err}");
+    let (ok, _, err) = cli(
+        home.path(),
+        &["keys", "create", "--tenant", "nope", "--scopes", "speech"],
+    );
+    assert!(!ok && err.contains("nope"), "{err}");
+    assert!(server.terminate().success());
+}
