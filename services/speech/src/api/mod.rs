@@ -24,6 +24,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use stratus_kit::error::ApiError;
 use stratus_kit::usage;
+use stratus_models::whisper::vad::VadOptions;
 use stratus_models::whisper::{Prompt, Task, TranscribeOptions, Transcript};
 
 use crate::audio::{self, Limits};
@@ -101,7 +102,7 @@ async fn handle(
     .map_err(|e| SpeechError::Join(e.to_string()))??;
     let decode_s = started.elapsed().as_secs_f64();
 
-    let options = options_for(&form, task);
+    let options = options_for(&form, task, config);
     if form.stream {
         let duration = decoded.seconds();
         return stream::respond(&worker, decoded.samples, options, duration, model.name);
@@ -125,7 +126,12 @@ async fn handle(
         temperature = form.temperature,
         "transcribed"
     );
-    Ok(respond(&transcript, task, form.response_format))
+    Ok(respond(
+        &transcript,
+        task,
+        form.response_format,
+        form.word_granularity,
+    ))
 }
 
 /// The model a request names; `whisper-1` is the first loaded model that
@@ -178,7 +184,8 @@ fn check_language(model: &ModelInfo, language: Option<&str>) -> Result<(), Speec
     }
 }
 
-fn options_for(form: &AudioForm, task: Task) -> TranscribeOptions {
+fn options_for(form: &AudioForm, task: Task, config: &SpeechConfig) -> TranscribeOptions {
+    let defaults = TranscribeOptions::default();
     TranscribeOptions {
         task,
         // Translation output is English whatever was said; the language
@@ -186,11 +193,25 @@ fn options_for(form: &AudioForm, task: Task) -> TranscribeOptions {
         language: form.language.clone(),
         prompt: form.prompt.clone().map(Prompt::Text),
         timestamps: form.response_format.needs_segment_times() || form.segment_granularity,
-        ..TranscribeOptions::default()
+        word_timestamps: form.word_granularity,
+        // OpenAI: "if set to 0, the model will use log probability to
+        // automatically increase the temperature until certain thresholds
+        // are hit"; any other value is used as it is.
+        temperatures: match form.temperature {
+            Some(t) if t > 0.0 => vec![t],
+            _ => defaults.temperatures.clone(),
+        },
+        vad: config.vad.then(VadOptions::default),
+        ..defaults
     }
 }
 
-fn respond(transcript: &Transcript, task: Task, format: ResponseFormat) -> Response {
+fn respond(
+    transcript: &Transcript,
+    task: Task,
+    format: ResponseFormat,
+    with_words: bool,
+) -> Response {
     let usage = format::Usage::duration(transcript.duration);
     let mut response = match format {
         ResponseFormat::Json => axum::Json(format::JsonBody {
@@ -199,7 +220,7 @@ fn respond(transcript: &Transcript, task: Task, format: ResponseFormat) -> Respo
         })
         .into_response(),
         ResponseFormat::VerboseJson => {
-            axum::Json(format::verbose(transcript, task)).into_response()
+            axum::Json(format::verbose(transcript, task, with_words)).into_response()
         }
         ResponseFormat::Text => plain(
             format!("{}\n", transcript.text),
