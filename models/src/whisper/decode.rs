@@ -23,17 +23,22 @@ pub struct Suppression {
     pub at_begin: Vec<u32>,
 }
 
-/// What greedy decoding of one window produced.
+/// What decoding one window produced.
 #[derive(Debug, Clone)]
 pub struct WindowResult {
     /// Sampled tokens, without the final end-of-text.
     pub tokens: Vec<u32>,
-    /// Sum of the log-probabilities of the sampled tokens (end-of-text included).
+    /// Sum of the log-probabilities of the sampled tokens (end-of-text
+    /// included), from the logits before any temperature scaling, as OpenAI
+    /// sums them.
     pub sum_logprob: f64,
     /// Probability of `<|nospeech|>` at the start-of-transcript position.
     pub no_speech_prob: f32,
     /// Temperature the window was decoded at (0 = greedy).
     pub temperature: f32,
+    /// zlib compression ratio of the window's text (see
+    /// [`super::compression_ratio`]); filled in by the fallback loop.
+    pub compression_ratio: f64,
 }
 
 impl WindowResult {
@@ -159,6 +164,62 @@ impl LogitFilter<'_> {
             }
         }
     }
+}
+
+/// A small seeded generator (SplitMix64) for sampling at temperature > 0.
+/// The same seed gives the same transcript, so a sampled result can be
+/// reproduced; picking one token from a softmax needs no more than this.
+#[derive(Debug, Clone)]
+pub struct SplitMix64(u64);
+
+impl SplitMix64 {
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `[0, 1)`, 53 bits.
+    pub fn next_f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Draw a token from `softmax(logits / temperature)` (OpenAI's
+/// `Categorical(logits=logits / temperature).sample()`); suppressed
+/// (−∞) tokens are never drawn. A temperature of 0 or less is `argmax`.
+pub fn sample(logits: &[f32], temperature: f32, rng: &mut SplitMix64) -> u32 {
+    if temperature <= 0.0 {
+        return argmax(logits);
+    }
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    if max == f32::NEG_INFINITY {
+        return argmax(logits);
+    }
+    let t = f64::from(temperature);
+    let weights: Vec<f64> = logits
+        .iter()
+        .map(|&l| (f64::from(l - max) / t).exp())
+        .collect();
+    let total: f64 = weights.iter().sum();
+    let mut target = rng.next_f64() * total;
+    for (i, &w) in weights.iter().enumerate() {
+        if w > 0.0 && target < w {
+            return i as u32;
+        }
+        target -= w;
+    }
+    // Rounding left the target past the end: the last possible token.
+    weights
+        .iter()
+        .rposition(|&w| w > 0.0)
+        .map_or_else(|| argmax(logits), |i| i as u32)
 }
 
 /// Index of the largest value (the first on ties), as `argmax` does.
@@ -388,6 +449,31 @@ mod tests {
         assert_eq!(advance, 1000);
         let (segs, _) = split_segments(&[1, 2], &st, 0.0, 1000, 2);
         assert_eq!(segs[0].end, 10.0);
+    }
+
+    #[test]
+    fn sampling_is_seeded_and_follows_the_temperature() {
+        let logits = [2.0, 1.0, f32::NEG_INFINITY, 0.0];
+        let draw = |t: f32, seed: u64| {
+            let mut rng = SplitMix64::new(seed);
+            (0..4000)
+                .map(|_| sample(&logits, t, &mut rng))
+                .collect::<Vec<_>>()
+        };
+        // Reproducible with the same seed, different with another.
+        assert_eq!(draw(1.0, 7), draw(1.0, 7));
+        assert_ne!(draw(1.0, 7), draw(1.0, 8));
+        let share = |draws: &[u32], token: u32| {
+            draws.iter().filter(|&&t| t == token).count() as f64 / draws.len() as f64
+        };
+        let hot = draw(1.0, 1);
+        assert_eq!(share(&hot, 2), 0.0, "a suppressed token is never drawn");
+        // softmax([2, 1, 0]) = [0.665, 0.245, 0.090]
+        assert!((share(&hot, 0) - 0.665).abs() < 0.03, "{}", share(&hot, 0));
+        assert!((share(&hot, 3) - 0.090).abs() < 0.02, "{}", share(&hot, 3));
+        // Colder sampling concentrates on the best token; 0 is argmax.
+        assert!(share(&draw(0.2, 1), 0) > 0.95);
+        assert!(draw(0.0, 1).iter().all(|&t| t == 0));
     }
 
     #[test]

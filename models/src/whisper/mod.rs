@@ -21,19 +21,32 @@
 //! - [`decode`] — logit rules, greedy search of one window, and cutting a
 //!   window into segments (`decoding.py`).
 //! - [`tokens`] — special tokens and languages (`tokenizer.py`).
+//! - [`align`] — word timestamps from the cross-attention of the alignment
+//!   heads, by dynamic time warping (`timing.py`).
+//! - [`vad`] — cutting long silences before decoding, and mapping times back.
+//!
+//! A window that decodes badly — text that compresses too well (a loop) or
+//! tokens the model itself finds unlikely — is decoded again at the next
+//! of [`TranscribeOptions::temperatures`], by seeded sampling, as
+//! `decode_with_fallback` does.
 //!
 //! A model is used by one worker thread at a time (`&mut self`); services
 //! own one per worker.
 
+pub mod align;
 pub mod decode;
 pub mod mel;
 pub mod model;
 pub mod tokens;
+pub mod vad;
 
 use crate::{ModelError, Result};
+use align::{SegmentSpan, Word};
 use candle_core::{DType, Device, IndexOp, Tensor};
 use candle_nn::VarBuilder;
-use decode::{LogitFilter, Suppression, WindowResult, argmax, log_softmax, split_segments};
+use decode::{
+    LogitFilter, SplitMix64, Suppression, WindowResult, argmax, log_softmax, sample, split_segments,
+};
 use mel::{HOP_LENGTH, MelExtractor, N_FRAMES, N_SAMPLES, SAMPLE_RATE};
 use model::KvCache;
 use serde::{Deserialize, Serialize};
@@ -86,6 +99,10 @@ struct GenerationConfig {
     begin_suppress_tokens: Option<Vec<i64>>,
     #[serde(default)]
     is_multilingual: Option<bool>,
+    /// `[decoder layer, head]` pairs whose cross-attention follows the
+    /// speech in time (what word timestamps align on).
+    #[serde(default)]
+    alignment_heads: Option<Vec<[usize; 2]>>,
 }
 
 /// What to do with the speech.
@@ -109,6 +126,9 @@ pub enum Prompt {
     Tokens(Vec<u32>),
 }
 
+/// OpenAI's fallback temperatures (`transcribe.py`'s default).
+pub const DEFAULT_TEMPERATURES: [f32; 6] = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0];
+
 /// Options of one transcription; `Default` gives OpenAI's defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -130,7 +150,31 @@ pub struct TranscribeOptions {
     /// A window whose `<|nospeech|>` probability is above this, and whose
     /// average log-probability is below `logprob_threshold`, is skipped as silence.
     pub no_speech_threshold: Option<f32>,
+    /// A window whose mean token log-probability is below this is decoded
+    /// again at the next temperature (unless it is silence, see above).
     pub logprob_threshold: Option<f32>,
+    /// A window whose text compresses better than this (zlib; see
+    /// [`compression_ratio`]) is looping, and is decoded again at the next
+    /// temperature. OpenAI's 2.4.
+    pub compression_ratio_threshold: Option<f64>,
+    /// Temperatures tried in turn for each window: 0 is greedy (or beam
+    /// search), above 0 samples from the softmax of logits / temperature.
+    /// A window whose result fails the two thresholds above is decoded
+    /// again at the next one; the last result is kept. One value fixes the
+    /// temperature. OpenAI's 0, 0.2, … 1.0.
+    pub temperatures: Vec<f32>,
+    /// Seed of the sampler used above temperature 0: the same audio,
+    /// options and seed give the same transcript.
+    pub seed: u64,
+    /// Word-level times ([`Transcript::words`]), aligned with the
+    /// cross-attention of the model's alignment heads after each window;
+    /// costs one more decoder pass per window.
+    pub word_timestamps: bool,
+    /// Cut silences longer than [`vad::VadOptions::min_silence_s`] before
+    /// decoding ([`vad`]): long recordings with pauses decode faster, and
+    /// the model is not asked to transcribe silence (where it may
+    /// hallucinate). Times are reported in the original audio.
+    pub vad: Option<vad::VadOptions>,
     /// Decode with timestamp tokens: segments with their own times, and
     /// long audio advancing to the last complete segment (what srt, vtt and
     /// verbose_json need). Off (the default, as OpenAI's API without
@@ -152,6 +196,11 @@ impl Default for TranscribeOptions {
             beam_size: None,
             no_speech_threshold: Some(0.6),
             logprob_threshold: Some(-1.0),
+            compression_ratio_threshold: Some(2.4),
+            temperatures: DEFAULT_TEMPERATURES.to_vec(),
+            seed: 0,
+            word_timestamps: false,
+            vad: None,
             timestamps: false,
         }
     }
@@ -178,9 +227,9 @@ pub struct Segment {
     /// Bytes of the window's text over its zlib-compressed size; above ~2.4
     /// the text is repetitive (a decoding loop).
     pub compression_ratio: f64,
-    /// Sampling temperature the window was decoded at; 0 is greedy. A
-    /// fallback to higher temperatures (when `compression_ratio` or
-    /// `avg_logprob` says the greedy result failed) will set it.
+    /// Temperature the window was decoded at: 0 is greedy; higher when
+    /// the fallback decoded it again because `compression_ratio` or
+    /// `avg_logprob` said the result at a lower one failed.
     pub temperature: f32,
 }
 
@@ -194,6 +243,14 @@ pub struct Timings {
     pub windows: usize,
     /// Tokens run through the decoder (prompts included).
     pub decoded_tokens: usize,
+    /// Windows decoded again at a higher temperature.
+    pub fallbacks: usize,
+    /// Seconds of silence cut by voice activity detection.
+    pub skipped_s: f64,
+    /// Seconds spent finding that silence.
+    pub vad_s: f64,
+    /// Seconds spent aligning words.
+    pub align_s: f64,
 }
 
 /// A transcription.
@@ -205,6 +262,9 @@ pub struct Transcript {
     /// the model is English-only.
     pub language_probability: Option<f32>,
     pub segments: Vec<Segment>,
+    /// Every word with its time, when [`TranscribeOptions::word_timestamps`]
+    /// asked for them (empty otherwise); each lies within its segment.
+    pub words: Vec<Word>,
     /// All segment texts joined, without leading or trailing whitespace.
     pub text: String,
     /// Seconds of audio.
@@ -233,6 +293,8 @@ pub struct WhisperModel {
     mel: MelExtractor,
     device: Device,
     multilingual: bool,
+    /// `(decoder layer, head)` pairs that word timestamps align on.
+    alignment_heads: Vec<(usize, usize)>,
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
@@ -328,6 +390,28 @@ impl WhisperModel {
         let multilingual = generation
             .is_multilingual
             .unwrap_or(config.vocab_size >= 51865);
+        let alignment_heads = match generation.alignment_heads {
+            Some(pairs) if !pairs.is_empty() => {
+                let valid = |&[layer, head]: &[usize; 2]| {
+                    layer < config.decoder_layers && head < config.decoder_attention_heads
+                };
+                if let Some(bad) = pairs.iter().find(|p| !valid(p)) {
+                    return Err(ModelError::format(
+                        generation_path.display().to_string(),
+                        format!(
+                            "alignment head {bad:?} is outside the decoder's {} layers × {} heads",
+                            config.decoder_layers, config.decoder_attention_heads
+                        ),
+                    ));
+                }
+                pairs.iter().map(|&[l, h]| (l, h)).collect()
+            }
+            // OpenAI's default without a list: every head of the upper half
+            // of the decoder layers.
+            _ => (config.decoder_layers / 2..config.decoder_layers)
+                .flat_map(|l| (0..config.decoder_attention_heads).map(move |h| (l, h)))
+                .collect(),
+        };
         Ok(Self {
             model,
             mel: MelExtractor::new(config.num_mel_bins)?,
@@ -337,7 +421,18 @@ impl WhisperModel {
             suppression: Suppression { always, at_begin },
             device: device.clone(),
             multilingual,
+            alignment_heads,
         })
+    }
+
+    /// `(decoder layer, head)` pairs that word timestamps align on.
+    pub fn alignment_heads(&self) -> &[(usize, usize)] {
+        &self.alignment_heads
+    }
+
+    /// Token ids never sampled, and those not sampled first in a window.
+    pub fn suppression(&self) -> &Suppression {
+        &self.suppression
     }
 
     /// The network sizes.
@@ -390,8 +485,46 @@ impl WhisperModel {
         opts: &TranscribeOptions,
         sink: &mut dyn FnMut(Delta<'_>) -> ControlFlow<()>,
     ) -> Result<Transcript> {
+        let Some(vad_opts) = &opts.vad else {
+            return self.transcribe_pcm(pcm_16k_mono, opts, sink, Timings::default());
+        };
+        let started = Instant::now();
+        let cut = vad::cut_silence(pcm_16k_mono, SAMPLE_RATE as u32, vad_opts);
+        let mut timings = Timings {
+            vad_s: started.elapsed().as_secs_f64(),
+            ..Timings::default()
+        };
+        let Some((speech, map)) = cut else {
+            return self.transcribe_pcm(pcm_16k_mono, opts, sink, timings);
+        };
+        timings.skipped_s = map.removed_seconds(pcm_16k_mono.len());
+        let mut t = self.transcribe_pcm(&speech, opts, sink, timings)?;
+        // Back to the original audio's times.
+        let frames_per_second = SAMPLE_RATE as f64 / HOP_LENGTH as f64;
+        for segment in &mut t.segments {
+            let seek_s = segment.seek as f64 / frames_per_second;
+            segment.seek = (map.to_source(seek_s, false) * frames_per_second).round() as usize;
+            segment.start = map.to_source(segment.start, false);
+            segment.end = map.to_source(segment.end, true).max(segment.start);
+        }
+        for word in &mut t.words {
+            word.start = map.to_source(word.start, false);
+            word.end = map.to_source(word.end, true).max(word.start);
+        }
+        t.duration = pcm_16k_mono.len() as f64 / SAMPLE_RATE as f64;
+        Ok(t)
+    }
+
+    /// [`WhisperModel::transcribe_streaming`] of audio as it is (after any
+    /// silence was cut).
+    fn transcribe_pcm(
+        &mut self,
+        pcm_16k_mono: &[f32],
+        opts: &TranscribeOptions,
+        sink: &mut dyn FnMut(Delta<'_>) -> ControlFlow<()>,
+        mut timings: Timings,
+    ) -> Result<Transcript> {
         let duration = pcm_16k_mono.len() as f64 / SAMPLE_RATE as f64;
-        let mut timings = Timings::default();
         if !self.multilingual {
             if opts.task == Task::Translate {
                 return Err(ModelError::InvalidInput(
@@ -446,6 +579,8 @@ impl WhisperModel {
                 Task::Translate => self.specials.translate,
             });
         }
+        // Word alignment runs the text after this, without timestamps.
+        let alignment_sot = sot_sequence.clone();
         if !opts.timestamps {
             sot_sequence.push(self.specials.no_timestamps);
         }
@@ -471,6 +606,8 @@ impl WhisperModel {
             .clamp(1, self.config.max_target_positions / 2);
 
         let mut segments: Vec<Segment> = Vec::new();
+        let mut words: Vec<Word> = Vec::new();
+        let mut last_speech = 0.0;
         let mut deltas = DeltaText::default();
         let mut seek = 0;
         'windows: while seek < content_frames {
@@ -480,12 +617,13 @@ impl WhisperModel {
                 Some(f) if seek == 0 => f,
                 _ => self.encode_window(&mel, seek, &mut timings)?,
             };
-            let result = self.decode_window(
+            let result = self.decode_with_fallback(
                 &features,
                 &all_tokens[prompt_reset_since..],
                 &sot_sequence,
                 max_new,
                 opts,
+                seek,
                 &mut timings,
             )?;
             let avg_logprob = result.avg_logprob();
@@ -499,8 +637,6 @@ impl WhisperModel {
                     continue;
                 }
             }
-            let window_text = self.text_of(&result.tokens)?;
-            let compression_ratio = compression_ratio(&window_text)?;
             let (raw, advance) = split_segments(
                 &result.tokens,
                 &self.specials,
@@ -508,6 +644,8 @@ impl WhisperModel {
                 segment_frames,
                 frames_per_token,
             );
+            let first_new = segments.len();
+            let mut stop = false;
             for piece in raw {
                 let text = self.text_of(&piece.tokens)?;
                 // OpenAI drops instantaneous or empty segments.
@@ -524,7 +662,7 @@ impl WhisperModel {
                     tokens: piece.tokens,
                     avg_logprob,
                     no_speech_prob: result.no_speech_prob,
-                    compression_ratio,
+                    compression_ratio: result.compression_ratio,
                     temperature: result.temperature,
                 });
                 if let Some(segment) = segments.last()
@@ -535,8 +673,33 @@ impl WhisperModel {
                     })
                     .is_break()
                 {
-                    break 'windows;
+                    stop = true;
+                    break;
                 }
+            }
+            if opts.word_timestamps && segments.len() > first_new {
+                let previous_end = first_new
+                    .checked_sub(1)
+                    .and_then(|i| segments.get(i))
+                    .map_or(0.0, |s| s.end);
+                let window = WindowWords {
+                    features: &features,
+                    sot_sequence: &alignment_sot,
+                    language: &language,
+                    seek,
+                    frames: segment_frames,
+                    previous_end,
+                    duration,
+                };
+                words.extend(self.align_words(
+                    &window,
+                    &mut segments[first_new..],
+                    &mut last_speech,
+                    &mut timings,
+                )?);
+            }
+            if stop {
+                break 'windows;
             }
             if !opts.condition_on_previous_text || result.temperature > 0.5 {
                 prompt_reset_since = all_tokens.len();
@@ -559,6 +722,7 @@ impl WhisperModel {
             language,
             language_probability,
             segments,
+            words,
             text,
             duration,
             timings,
@@ -613,8 +777,83 @@ impl WhisperModel {
         Ok((code.clone(), *id, logprobs[best].exp()))
     }
 
-    /// Decode one window (`DecodingTask.run`): greedy, or beam search when
-    /// `opts.beam_size > 1`; with timestamp rules when `opts.timestamps`.
+    /// Decode one window at each of `opts.temperatures` in turn until the
+    /// result passes the compression-ratio and log-probability thresholds
+    /// or is judged silence (`decode_with_fallback` in transcribe.py); the
+    /// last result stands when none passes. Each attempt samples with its
+    /// own generator, seeded from `opts.seed`, the window's position and the
+    /// attempt number, so its draws do not depend on how many were drawn
+    /// for earlier windows.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one window's inputs, passed straight through to decode_window"
+    )]
+    fn decode_with_fallback(
+        &self,
+        features: &Tensor,
+        prompt: &[u32],
+        sot_sequence: &[u32],
+        max_new: usize,
+        opts: &TranscribeOptions,
+        seek: usize,
+        timings: &mut Timings,
+    ) -> Result<WindowResult> {
+        let ladder: &[f32] = if opts.temperatures.is_empty() {
+            &[0.0]
+        } else {
+            &opts.temperatures
+        };
+        let mut attempt = 0;
+        loop {
+            let temperature = ladder[attempt];
+            let seed = opts.seed
+                ^ (seek as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                ^ (attempt as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
+            let mut rng = SplitMix64::new(seed);
+            let mut result = self.decode_window(
+                features,
+                prompt,
+                sot_sequence,
+                max_new,
+                opts,
+                temperature,
+                &mut rng,
+                timings,
+            )?;
+            result.compression_ratio = compression_ratio(&self.text_of(&result.tokens)?)?;
+            let avg_logprob = result.avg_logprob();
+            let looping = opts
+                .compression_ratio_threshold
+                .is_some_and(|limit| result.compression_ratio > limit);
+            let unlikely = opts
+                .logprob_threshold
+                .is_some_and(|limit| avg_logprob < f64::from(limit));
+            let silence = unlikely
+                && opts
+                    .no_speech_threshold
+                    .is_some_and(|limit| result.no_speech_prob > limit);
+            attempt += 1;
+            if silence || !(looping || unlikely) || attempt == ladder.len() {
+                return Ok(result);
+            }
+            timings.fallbacks += 1;
+            tracing::debug!(
+                seek,
+                temperature,
+                compression_ratio = result.compression_ratio,
+                avg_logprob,
+                "window decoded again at a higher temperature"
+            );
+        }
+    }
+
+    /// Decode one window (`DecodingTask.run`): at temperature 0 greedy, or
+    /// beam search when `opts.beam_size > 1`; above 0 by sampling with
+    /// `rng`. With timestamp rules when `opts.timestamps`.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one window's inputs; grouping them would only rename them"
+    )]
     fn decode_window(
         &self,
         features: &Tensor,
@@ -622,10 +861,16 @@ impl WhisperModel {
         sot_sequence: &[u32],
         max_new: usize,
         opts: &TranscribeOptions,
+        temperature: f32,
+        rng: &mut SplitMix64,
         timings: &mut Timings,
     ) -> Result<WindowResult> {
         let started = Instant::now();
-        let beams = opts.beam_size.unwrap_or(1).max(1);
+        let beams = if temperature > 0.0 {
+            1
+        } else {
+            opts.beam_size.unwrap_or(1).max(1)
+        };
         let timestamps = opts.timestamps;
         let n_ctx = self.config.max_target_positions;
         let mut initial = Vec::new();
@@ -659,7 +904,14 @@ impl WhisperModel {
         let (tokens, sum_logprob) = if beams > 1 {
             self.beam_search(first_logits, &mut cache, max_new, beams, timestamps)?
         } else {
-            self.greedy(first_logits, &mut cache, max_new, timestamps)?
+            self.sample_tokens(
+                first_logits,
+                &mut cache,
+                max_new,
+                timestamps,
+                temperature,
+                rng,
+            )?
         };
         timings.decode_s += started.elapsed().as_secs_f64();
         timings.decoded_tokens += cache.len();
@@ -667,17 +919,22 @@ impl WhisperModel {
             tokens,
             sum_logprob,
             no_speech_prob,
-            temperature: 0.0,
+            temperature,
+            compression_ratio: 0.0,
         })
     }
 
-    /// `GreedyDecoder`: the likeliest allowed token at every step.
-    fn greedy(
+    /// `GreedyDecoder`: at temperature 0 the likeliest allowed token at
+    /// every step, above it a token drawn from the tempered softmax. The
+    /// summed log-probabilities are those of the untempered logits.
+    fn sample_tokens(
         &self,
         mut logits: Vec<f32>,
         cache: &mut KvCache,
         max_new: usize,
         timestamps: bool,
+        temperature: f32,
+        rng: &mut SplitMix64,
     ) -> Result<(Vec<u32>, f64)> {
         let filter = LogitFilter {
             specials: &self.specials,
@@ -690,7 +947,7 @@ impl WhisperModel {
         for step in 0..max_new {
             filter.apply(&mut logits, &tokens);
             let logprobs = log_softmax(&logits);
-            let next = argmax(&logits);
+            let next = sample(&logits, temperature, rng);
             sum_logprob += f64::from(logprobs[next as usize]);
             if next == self.specials.eot {
                 break;
@@ -808,6 +1065,118 @@ impl WhisperModel {
         Ok(best)
     }
 
+    /// Word times for the segments just cut from one window
+    /// (`add_word_timestamps` in timing.py): the window's text tokens are run
+    /// through the decoder after the start sequence and `<|notimestamps|>`,
+    /// the alignment heads' cross-attention is turned into a token × frame
+    /// matrix, and DTW over it gives each token's start (see [`align`]).
+    /// Segment starts and ends move to their first and last words, within
+    /// the same limits OpenAI applies.
+    fn align_words(
+        &self,
+        window: &WindowWords<'_>,
+        segments: &mut [Segment],
+        last_speech: &mut f64,
+        timings: &mut Timings,
+    ) -> Result<Vec<Word>> {
+        let started = Instant::now();
+        let eot = self.specials.eot;
+        let per_segment: Vec<Vec<u32>> = segments
+            .iter()
+            .map(|s| s.tokens.iter().copied().filter(|&t| t < eot).collect())
+            .collect();
+        let text: Vec<u32> = per_segment.iter().flatten().copied().collect();
+        let mut tokens = window.sot_sequence.to_vec();
+        tokens.push(self.specials.no_timestamps);
+        let skip = window.sot_sequence.len();
+        tokens.extend(&text);
+        tokens.push(eot);
+        if text.is_empty() || tokens.len() > self.config.max_target_positions {
+            return Ok(Vec::new());
+        }
+        let mut cache = self.model.new_cache(window.features)?;
+        let (_, scores) = self.model.decode_with_cross_scores(&tokens, &mut cache)?;
+        timings.decoded_tokens += tokens.len();
+        // The rows that predict each text token and then end-of-text.
+        let rows = text.len() + 1;
+        let mut heads = Vec::with_capacity(self.alignment_heads.len());
+        let mut positions = 0;
+        for &(layer, head) in &self.alignment_heads {
+            let Some(layer_scores) = scores.get(layer) else {
+                continue;
+            };
+            let head_scores = layer_scores.i((head, skip..skip + rows, ..))?;
+            positions = head_scores.dim(1)?;
+            heads.push(
+                head_scores
+                    .contiguous()?
+                    .flatten_all()?
+                    .to_dtype(DType::F32)?
+                    .to_vec1::<f32>()?,
+            );
+        }
+        let frames_per_position = N_FRAMES / self.config.max_source_positions.max(1);
+        let frames = (window.frames / frames_per_position.max(1)).min(positions);
+        let matrix = align::alignment_matrix(&heads, rows, positions, frames);
+        let cost: Vec<f32> = matrix.iter().map(|&w| -w).collect();
+        let path = align::dtw(&cost, rows, frames);
+
+        // Languages written without spaces split into characters, as OpenAI does.
+        let spaced = !matches!(window.language, "zh" | "ja" | "th" | "lo" | "my" | "yue");
+        let mut with_eot = text;
+        with_eot.push(eot);
+        let groups = align::split_words(&with_eot, eot, spaced, |ids| {
+            self.tokenizer
+                .decode(ids, false)
+                .map_err(|e| ModelError::Tokenizer(e.to_string()))
+        })?;
+        let mut alignment = align::word_times(&path, groups);
+        let (median, max) = align::duration_limits(&alignment);
+        align::trim_at_sentence_ends(&mut alignment, max);
+        align::merge_punctuations(&mut alignment);
+
+        let mut spans: Vec<SegmentSpan> = segments
+            .iter()
+            .zip(&per_segment)
+            .map(|(s, text)| SegmentSpan {
+                start: s.start,
+                end: s.end,
+                text_tokens: text.len(),
+            })
+            .collect();
+        let time_offset = (window.seek * HOP_LENGTH) as f64 / SAMPLE_RATE as f64;
+        let per_segment_words = align::assign_words(
+            &alignment,
+            &mut spans,
+            time_offset,
+            median,
+            max,
+            last_speech,
+        );
+        // Keep segments in order and inside the audio, and every word
+        // inside its segment and after the word before it.
+        let mut floor = window.previous_end;
+        let mut words = Vec::new();
+        for ((segment, span), mut seg_words) in
+            segments.iter_mut().zip(spans).zip(per_segment_words)
+        {
+            segment.start = span.start.clamp(floor, window.duration.max(floor));
+            segment.end = span
+                .end
+                .clamp(segment.start, window.duration.max(segment.start));
+            let mut word_floor = segment.start;
+            for word in &mut seg_words {
+                word.start = word.start.clamp(word_floor, segment.end);
+                word.end = word.end.clamp(word.start, segment.end);
+                word_floor = word.end;
+            }
+            floor = segment.end;
+            words.extend(seg_words);
+        }
+        timings.align_s += started.elapsed().as_secs_f64();
+        Ok(words)
+    }
+
     /// The text of tokens, timestamps and other special tokens left out.
     fn text_of(&self, tokens: &[u32]) -> Result<String> {
         let text: Vec<u32> = tokens
@@ -819,6 +1188,21 @@ impl WhisperModel {
             .decode(&text, true)
             .map_err(|e| ModelError::Tokenizer(e.to_string()))
     }
+}
+
+/// One window's inputs to word alignment.
+struct WindowWords<'a> {
+    features: &'a Tensor,
+    /// Start of transcript, language and task: what precedes the text.
+    sot_sequence: &'a [u32],
+    language: &'a str,
+    /// Mel frame where the window starts, and its frames of real audio.
+    seek: usize,
+    frames: usize,
+    /// End of the segment before the window's first (0 at the start).
+    previous_end: f64,
+    /// Seconds of audio.
+    duration: f64,
 }
 
 /// Turns segment texts into streamed pieces whose concatenation is the

@@ -147,13 +147,23 @@ impl Attention {
 
     /// Attend from `x` to keys/values already split into heads.
     fn attend(&self, x: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
+        self.weigh(self.scores(x, k)?, v, mask)
+    }
+
+    /// Scaled dot products of the queries of `x` with the keys `k`, before
+    /// the softmax: `[batch, heads, queries, keys]` (model.py's `qk`).
+    fn scores(&self, x: &Tensor, k: &Tensor) -> Result<Tensor> {
         let q = self.split_heads(&self.query.forward(x)?)?;
         let head_dim = q.dim(D::Minus1)?;
         // Scaling the queries rather than the scores: t × d values instead
         // of t × t (the encoder's scores are 54 MB a layer for tiny), and
         // the same numbers, the scale being 1/8 for every Whisper's 64-wide heads.
         let q = (q * (head_dim as f64).powf(-0.5))?;
-        let mut scores = q.matmul(&k.t()?)?;
+        q.matmul(&k.t()?)
+    }
+
+    /// The output for `scores` over the values `v`.
+    fn weigh(&self, mut scores: Tensor, v: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
         if let Some(mask) = mask {
             scores = scores.broadcast_add(mask)?;
         }
@@ -388,6 +398,36 @@ impl Whisper {
     /// Run a batch of token rows `[batch, n]` (u32) after what `cache` holds
     /// (a cache made for the same batch size); returns `[batch, n, d]`.
     pub fn decode_batch(&self, ids: &Tensor, cache: &mut KvCache) -> Result<Tensor> {
+        self.decode_layers(ids, cache, None)
+    }
+
+    /// Run `tokens` after what `cache` holds, like [`Whisper::decode`], and
+    /// also return each decoder layer's cross-attention scores before the
+    /// softmax, `[heads, tokens, audio positions]`: what word timestamps
+    /// align (timing.py hooks the same `qk` of its alignment heads).
+    pub fn decode_with_cross_scores(
+        &self,
+        tokens: &[u32],
+        cache: &mut KvCache,
+    ) -> Result<(Tensor, Vec<Tensor>)> {
+        let ids = Tensor::new(tokens, self.decoder.positions.device())?.unsqueeze(0)?;
+        let mut scores = Vec::with_capacity(self.decoder.blocks.len());
+        let hidden = self.decode_layers(&ids, cache, Some(&mut scores))?;
+        let scores = scores
+            .into_iter()
+            .map(|s| s.squeeze(0))
+            .collect::<Result<_>>()?;
+        Ok((hidden, scores))
+    }
+
+    /// The decoder proper; with `cross_scores`, each layer's cross-attention
+    /// scores `[batch, heads, n, positions]` are pushed to it.
+    fn decode_layers(
+        &self,
+        ids: &Tensor,
+        cache: &mut KvCache,
+        mut cross_scores: Option<&mut Vec<Tensor>>,
+    ) -> Result<Tensor> {
         let (_, n) = ids.dims2()?;
         let offset = cache.len;
         if offset + n > self.max_target_positions {
@@ -435,7 +475,11 @@ impl Whisper {
             x = (&x + block.attn.attend(&h, &k, &v, mask.as_ref())?)?;
             cache.self_kv[i] = Some((k, v));
             if let (Some((attn, ln)), Some((ck, cv))) = (&block.cross, cache.cross_kv.get(i)) {
-                x = (&x + attn.attend(&ln.forward(&x)?, ck, cv, None)?)?;
+                let scores = attn.scores(&ln.forward(&x)?, ck)?;
+                if let Some(collected) = cross_scores.as_deref_mut() {
+                    collected.push(scores.clone());
+                }
+                x = (&x + attn.weigh(scores, cv, None)?)?;
             }
             x = block.mlp(&x)?;
         }

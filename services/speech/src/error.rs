@@ -42,10 +42,6 @@ pub enum SpeechError {
         "translation needs a multilingual model; `{0}` is English-only (load e.g. whisper-base)"
     )]
     NotMultilingual(String),
-    #[error(
-        "word timestamps are not available yet; ask for `timestamp_granularities[]=segment` (or none)"
-    )]
-    WordTimestamps,
     #[error(transparent)]
     Audio(#[from] AudioError),
     #[error(transparent)]
@@ -74,9 +70,6 @@ impl From<SpeechError> for ApiError {
                 .with_code("model_not_found"),
             SpeechError::NoModelYet => ApiError::unavailable(message, LOADING_RETRY_AFTER_S),
             SpeechError::NotMultilingual(_) => ApiError::bad_request(message).with_param("model"),
-            SpeechError::WordTimestamps => ApiError::bad_request(message)
-                .with_param("timestamp_granularities[]")
-                .with_code("unsupported_value"),
             SpeechError::Audio(audio) => audio_error(audio, message),
             SpeechError::Worker(WorkerError::Busy(_)) => {
                 ApiError::unavailable(message, BUSY_RETRY_AFTER_S).with_code("model_busy")

@@ -57,6 +57,11 @@ pub struct SpeechConfig {
     pub max_decoded_samples: u64,
     /// Where the models run (`--device`).
     pub device: Device,
+    /// Cut silences longer than two seconds before decoding (energy-based
+    /// voice activity detection, tuned to keep all speech): long recordings
+    /// with pauses decode faster and the model is not asked to transcribe
+    /// silence, where it may invent text. Times stay those of the upload.
+    pub vad: bool,
 }
 
 impl Default for SpeechConfig {
@@ -68,6 +73,7 @@ impl Default for SpeechConfig {
             // Two hours of 48 kHz stereo.
             max_decoded_samples: 2 * 3600 * 48_000 * 2,
             device: Device::Cpu,
+            vad: true,
         }
     }
 }

@@ -162,6 +162,53 @@ async fn every_response_format() {
     assert_eq!(response.status(), 200);
     let json: serde_json::Value = response.json().await.unwrap();
     assert!(!json["segments"].as_array().unwrap().is_empty(), "{json}");
+    assert!(json.get("words").is_none(), "words only when asked: {json}");
+
+    // Word granularity: OpenAI's `words`, in order, inside the audio, the
+    // words making up the text; with a fixed temperature reported back.
+    let response = server
+        .post(
+            TRANSCRIPTIONS,
+            form(
+                audio.clone(),
+                "clip.wav",
+                &[
+                    ("model", "whisper-1"),
+                    ("response_format", "verbose_json"),
+                    ("timestamp_granularities[]", "word"),
+                    ("timestamp_granularities[]", "segment"),
+                    ("temperature", "0.3"),
+                ],
+            ),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let json: serde_json::Value = response.json().await.unwrap();
+    let words = json["words"].as_array().unwrap();
+    let mut previous_end = 0.0;
+    for w in words {
+        let (start, end) = (w["start"].as_f64().unwrap(), w["end"].as_f64().unwrap());
+        assert!(
+            previous_end <= start && start <= end && end <= duration + 1e-3,
+            "{json}"
+        );
+        previous_end = end;
+        assert_eq!(
+            w["word"].as_str().unwrap().trim(),
+            w["word"].as_str().unwrap()
+        );
+    }
+    let joined: Vec<&str> = words.iter().map(|w| w["word"].as_str().unwrap()).collect();
+    assert_eq!(
+        normalise(&joined.join(" ")),
+        normalise(json["text"].as_str().unwrap())
+    );
+    for s in json["segments"].as_array().unwrap() {
+        assert!(
+            (s["temperature"].as_f64().unwrap() - 0.3).abs() < 1e-6,
+            "{s}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -377,6 +424,7 @@ async fn bad_requests_get_the_right_status_in_the_envelope() {
         )
         .await;
     }
+    // Word times are written only in verbose_json.
     let body = expect_error(
         &server,
         TRANSCRIPTIONS,
@@ -385,7 +433,7 @@ async fn bad_requests_get_the_right_status_in_the_envelope() {
             "a.wav",
             &[
                 ("model", "whisper-1"),
-                ("response_format", "verbose_json"),
+                ("response_format", "srt"),
                 ("timestamp_granularities[]", "word"),
             ],
         ),
@@ -397,8 +445,24 @@ async fn bad_requests_get_the_right_status_in_the_envelope() {
         body["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("word timestamps")
+            .contains("verbose_json")
     );
+    expect_error(
+        &server,
+        TRANSCRIPTIONS,
+        form(
+            audio.clone(),
+            "a.wav",
+            &[
+                ("model", "whisper-1"),
+                ("response_format", "verbose_json"),
+                ("timestamp_granularities[]", "letter"),
+            ],
+        ),
+        400,
+        Some("timestamp_granularities[]"),
+    )
+    .await;
     // tiny.en cannot translate.
     let body = expect_error(
         &server,

@@ -154,6 +154,13 @@ pub struct SpeechLimitArgs {
     /// and again while decoding, so a lying header cannot tie up a worker.
     #[arg(long, env = "STRATUS_MAX_AUDIO_SECONDS", default_value_t = 7200.0)]
     pub max_audio_seconds: f64,
+
+    /// Cut silences longer than two seconds before decoding (energy-based
+    /// voice activity detection, tuned to keep all speech): recordings with
+    /// long pauses decode faster and the model is not asked to transcribe
+    /// silence, where it may invent text. Times stay those of the upload.
+    #[arg(long, env = "STRATUS_VAD", default_value_t = true, action = clap::ArgAction::Set)]
+    pub vad: bool,
 }
 
 /// Metering: the usage event written for every request (log under

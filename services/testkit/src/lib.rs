@@ -7,7 +7,8 @@
 //!   the store's own pull path;
 //! - the evaluation data of `$STRATUS_TESTDATA` (pocketsphinx speech, UDHR
 //!   translations), filled by `scripts/fetch-testdata`;
-//! - transcript normalisation for comparing speech output.
+//! - transcript normalisation and word error rates for comparing speech output;
+//! - WAV reading and espeak-ng speech synthesis for speech inputs.
 //!
 //! Failing here is failing the test, so these helpers panic with the reason.
 #![expect(
@@ -16,7 +17,8 @@
     reason = "test support: a failing test stops with the value it saw"
 )]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use stratus_models::store::{ModelStore, ResolvedModel};
 
@@ -106,4 +108,186 @@ pub fn normalise(text: &str) -> String {
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Digits and numbers up to twenty spelled out, word by word, in a
+/// normalised transcript: the pocketsphinx references spell numbers ("ten
+/// of clubs") where Whisper writes digits ("10 of clubs").
+pub fn spell_numbers(normalised: &str) -> String {
+    const NAMES: [&str; 21] = [
+        "zero",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
+        "twenty",
+    ];
+    normalised
+        .split_whitespace()
+        .map(|w| match w.parse::<usize>() {
+            Ok(n) if n < NAMES.len() => NAMES[n],
+            _ => w,
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// One step of a word alignment between a hypothesis and a reference
+/// (indices into each).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edit {
+    Match {
+        reference: usize,
+        hypothesis: usize,
+    },
+    Substitute {
+        reference: usize,
+        hypothesis: usize,
+    },
+    /// A reference word the hypothesis lacks.
+    Delete {
+        reference: usize,
+    },
+    /// A hypothesis word the reference lacks.
+    Insert {
+        hypothesis: usize,
+    },
+}
+
+/// A minimum-edit alignment of `hypothesis` to `reference` (Levenshtein
+/// over words), in order.
+pub fn align_words(hypothesis: &[&str], reference: &[&str]) -> Vec<Edit> {
+    let (n, m) = (reference.len(), hypothesis.len());
+    let mut d = vec![vec![0usize; m + 1]; n + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=n {
+        for j in 1..=m {
+            let sub = d[i - 1][j - 1] + usize::from(reference[i - 1] != hypothesis[j - 1]);
+            d[i][j] = sub.min(d[i - 1][j] + 1).min(d[i][j - 1] + 1);
+        }
+    }
+    let (mut i, mut j) = (n, m);
+    let mut edits = Vec::with_capacity(n.max(m));
+    while i > 0 || j > 0 {
+        if i > 0 && j > 0 {
+            let same = reference[i - 1] == hypothesis[j - 1];
+            if d[i][j] == d[i - 1][j - 1] + usize::from(!same) {
+                let (reference, hypothesis) = (i - 1, j - 1);
+                edits.push(if same {
+                    Edit::Match {
+                        reference,
+                        hypothesis,
+                    }
+                } else {
+                    Edit::Substitute {
+                        reference,
+                        hypothesis,
+                    }
+                });
+                i -= 1;
+                j -= 1;
+                continue;
+            }
+        }
+        if i > 0 && d[i][j] == d[i - 1][j] + 1 {
+            edits.push(Edit::Delete { reference: i - 1 });
+            i -= 1;
+        } else {
+            edits.push(Edit::Insert { hypothesis: j - 1 });
+            j -= 1;
+        }
+    }
+    edits.reverse();
+    edits
+}
+
+/// Word errors (substitutions, deletions, insertions) of `hypothesis`
+/// against `reference`, both already normalised.
+pub fn word_errors(hypothesis: &str, reference: &str) -> usize {
+    let h: Vec<&str> = hypothesis.split_whitespace().collect();
+    let r: Vec<&str> = reference.split_whitespace().collect();
+    align_words(&h, &r)
+        .iter()
+        .filter(|e| !matches!(e, Edit::Match { .. }))
+        .count()
+}
+
+/// Samples of a mono WAV file (integer or float) in [-1, 1], with its rate.
+pub fn read_wav(path: &Path) -> (Vec<f32>, u32) {
+    let mut reader =
+        hound::WavReader::open(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let spec = reader.spec();
+    assert_eq!(spec.channels, 1, "{} is not mono", path.display());
+    let samples = match spec.sample_format {
+        hound::SampleFormat::Int => {
+            let scale = (1i64 << (spec.bits_per_sample - 1)) as f32;
+            reader
+                .samples::<i32>()
+                .map(|s| s.unwrap() as f32 / scale)
+                .collect()
+        }
+        hound::SampleFormat::Float => reader.samples::<f32>().map(Result::unwrap).collect(),
+    };
+    (samples, spec.sample_rate)
+}
+
+/// 16 kHz mono samples of a WAV file, such as the pocketsphinx clips.
+pub fn read_wav_16k(path: &Path) -> Vec<f32> {
+    let (samples, rate) = read_wav(path);
+    assert_eq!(rate, 16_000, "{} is not 16 kHz", path.display());
+    samples
+}
+
+fn run(command: &mut Command, what: &str) {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: {e} (scripts/test installs espeak-ng and ffmpeg)"));
+    assert!(
+        output.status.success(),
+        "{what} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// `text` spoken by espeak-ng with `voice` (`en`, `de`, `es`…), resampled
+/// by ffmpeg to 16 kHz mono: synthetic speech with known words.
+pub fn espeak(text: &str, voice: &str) -> Vec<f32> {
+    let dir = tempfile::tempdir().unwrap();
+    let (raw, resampled) = (dir.path().join("espeak.wav"), dir.path().join("16k.wav"));
+    run(
+        Command::new("espeak-ng")
+            .args(["-v", voice, "-w"])
+            .arg(&raw)
+            .arg(text),
+        "espeak-ng",
+    );
+    run(
+        Command::new("ffmpeg")
+            .args(["-nostdin", "-loglevel", "error", "-y", "-i"])
+            .arg(&raw)
+            .args(["-ar", "16000", "-ac", "1", "-c:a", "pcm_s16le"])
+            .arg(&resampled),
+        "ffmpeg",
+    );
+    read_wav_16k(&resampled)
 }

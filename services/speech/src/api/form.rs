@@ -80,11 +80,14 @@ pub struct AudioForm {
     pub language: Option<String>,
     pub prompt: Option<String>,
     pub response_format: ResponseFormat,
-    /// Accepted and kept; decoding is greedy (temperature 0) until the
-    /// temperature fallback lands, so segments report the temperature used.
-    pub temperature: f32,
+    /// `temperature`: absent or 0 lets the decoder fall back from 0 to
+    /// higher temperatures when a window decodes badly (as OpenAI
+    /// documents); above 0 fixes it.
+    pub temperature: Option<f32>,
     /// `timestamp_granularities[]` included `segment`.
     pub segment_granularity: bool,
+    /// `timestamp_granularities[]` included `word`.
+    pub word_granularity: bool,
     /// `stream=true`: answer with server-sent events ([`super::stream`]).
     pub stream: bool,
     /// `task` (async jobs only: `transcribe` or `translate`; the
@@ -115,8 +118,9 @@ pub async fn read(mut multipart: Multipart, max_upload: usize) -> Result<AudioFo
     let mut language = None;
     let mut prompt = None;
     let mut response_format = ResponseFormat::Json;
-    let mut temperature = 0.0;
+    let mut temperature = None;
     let mut segment_granularity = false;
+    let mut word_granularity = false;
     let mut stream = false;
     let mut task = None;
     let mut webhook_url = None;
@@ -173,6 +177,7 @@ pub async fn read(mut multipart: Multipart, max_upload: usize) -> Result<AudioFo
                     .parse::<f32>()
                     .ok()
                     .filter(|t| (0.0..=1.0).contains(t))
+                    .map(Some)
                     .ok_or_else(|| {
                         invalid(
                             "temperature",
@@ -182,12 +187,12 @@ pub async fn read(mut multipart: Multipart, max_upload: usize) -> Result<AudioFo
             }
             "timestamp_granularities[]" | "timestamp_granularities" => match value.trim() {
                 "segment" => segment_granularity = true,
-                "word" => return Err(SpeechError::WordTimestamps),
+                "word" => word_granularity = true,
                 other => {
                     return Err(invalid(
                         "timestamp_granularities[]",
                         format!(
-                            "`timestamp_granularities[]` takes `segment` (or `word`, not available yet); got `{other}`"
+                            "`timestamp_granularities[]` takes `segment` or `word`; got `{other}`"
                         ),
                     ));
                 }
@@ -225,7 +230,7 @@ pub async fn read(mut multipart: Multipart, max_upload: usize) -> Result<AudioFo
             ),
         ));
     }
-    if segment_granularity && response_format != ResponseFormat::VerboseJson {
+    if (segment_granularity || word_granularity) && response_format != ResponseFormat::VerboseJson {
         return Err(invalid(
             "timestamp_granularities[]",
             "`timestamp_granularities[]` needs `response_format=verbose_json`",
@@ -247,6 +252,7 @@ pub async fn read(mut multipart: Multipart, max_upload: usize) -> Result<AudioFo
         response_format,
         temperature,
         segment_granularity,
+        word_granularity,
         stream,
         task,
         webhook_url,

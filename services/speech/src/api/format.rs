@@ -59,6 +59,16 @@ pub struct VerboseSegment<'a> {
     pub no_speech_prob: f32,
 }
 
+/// One word of `verbose_json` (with `timestamp_granularities[]=word`).
+#[derive(Debug, Serialize, PartialEq, utoipa::ToSchema)]
+#[schema(as = TranscriptionWord)]
+pub struct VerboseWord<'a> {
+    /// The word without Whisper's leading space, as OpenAI writes it.
+    pub word: &'a str,
+    pub start: f64,
+    pub end: f64,
+}
+
 /// `response_format=verbose_json`: the text with its segments, the
 /// language (in words, as OpenAI writes it) and the duration.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -73,6 +83,9 @@ pub struct VerboseBody<'a> {
     pub duration: f64,
     pub text: &'a str,
     pub segments: Vec<VerboseSegment<'a>>,
+    /// Present when word timestamps were asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub words: Option<Vec<VerboseWord<'a>>>,
     pub usage: Usage,
 }
 
@@ -96,7 +109,8 @@ pub fn cue_times(transcript: &Transcript) -> Vec<(f64, f64)> {
         .collect()
 }
 
-pub fn verbose(transcript: &Transcript, task: Task) -> VerboseBody<'_> {
+/// The `verbose_json` body; `with_words` adds the `words` list.
+pub fn verbose(transcript: &Transcript, task: Task, with_words: bool) -> VerboseBody<'_> {
     let times = cue_times(transcript);
     VerboseBody {
         task: match task {
@@ -123,6 +137,17 @@ pub fn verbose(transcript: &Transcript, task: Task) -> VerboseBody<'_> {
                 no_speech_prob: s.no_speech_prob,
             })
             .collect(),
+        words: with_words.then(|| {
+            transcript
+                .words
+                .iter()
+                .map(|w| VerboseWord {
+                    word: w.word.trim(),
+                    start: round_ms(w.start),
+                    end: round_ms(w.end),
+                })
+                .collect()
+        }),
         usage: Usage::duration(transcript.duration),
     }
 }
@@ -194,6 +219,7 @@ mod tests {
                     temperature: 0.0,
                 })
                 .collect(),
+            words: Vec::new(),
             text: String::new(),
             duration,
             timings: Timings::default(),
@@ -222,11 +248,23 @@ mod tests {
     #[test]
     fn verbose_names_the_language_and_counts_usage() {
         let t = transcript(&[(0.0, 1.0, " Hi")], 1.23456);
-        let body = serde_json::to_value(verbose(&t, Task::Transcribe)).unwrap();
+        let body = serde_json::to_value(verbose(&t, Task::Transcribe, false)).unwrap();
         assert_eq!(body["language"], "english");
         assert_eq!(body["task"], "transcribe");
         assert_eq!(body["duration"], 1.235);
         assert_eq!(body["usage"]["type"], "duration");
         assert_eq!(body["segments"][0]["seek"], 0);
+        assert!(body.get("words").is_none());
+        let mut t = t;
+        t.words = vec![stratus_models::whisper::align::Word {
+            word: " Hi".into(),
+            start: 0.12345,
+            end: 0.5,
+        }];
+        let body = serde_json::to_value(verbose(&t, Task::Transcribe, true)).unwrap();
+        assert_eq!(
+            body["words"],
+            serde_json::json!([{"word": "Hi", "start": 0.123, "end": 0.5}])
+        );
     }
 }

@@ -24,6 +24,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use stratus_kit::error::ApiError;
 use stratus_kit::usage;
+use stratus_models::whisper::vad::VadOptions;
 use stratus_models::whisper::{Prompt, Task, TranscribeOptions, Transcript};
 
 use crate::audio::{self, Limits};
@@ -157,7 +158,7 @@ async fn handle(
     .map_err(|e| SpeechError::Join(e.to_string()))??;
     let decode_s = started.elapsed().as_secs_f64();
 
-    let options = options_for(&form, task);
+    let options = options_for(&form, task, config);
     if form.stream {
         let duration = decoded.seconds();
         let mut response = stream::respond(
@@ -189,7 +190,12 @@ async fn handle(
         temperature = form.temperature,
         "transcribed"
     );
-    let mut response = respond(&transcript, task, form.response_format);
+    let mut response = respond(
+        &transcript,
+        task,
+        form.response_format,
+        form.word_granularity,
+    );
     set_model_header(&mut response, &model.name);
     Ok(response)
 }
@@ -256,7 +262,8 @@ pub(crate) fn check_language(model: &ModelInfo, language: Option<&str>) -> Resul
     }
 }
 
-fn options_for(form: &AudioForm, task: Task) -> TranscribeOptions {
+fn options_for(form: &AudioForm, task: Task, config: &SpeechConfig) -> TranscribeOptions {
+    let defaults = TranscribeOptions::default();
     TranscribeOptions {
         task,
         // Translation output is English whatever was said; the language
@@ -264,11 +271,25 @@ fn options_for(form: &AudioForm, task: Task) -> TranscribeOptions {
         language: form.language.clone(),
         prompt: form.prompt.clone().map(Prompt::Text),
         timestamps: form.response_format.needs_segment_times() || form.segment_granularity,
-        ..TranscribeOptions::default()
+        word_timestamps: form.word_granularity,
+        // OpenAI: "if set to 0, the model will use log probability to
+        // automatically increase the temperature until certain thresholds
+        // are hit"; any other value is used as it is.
+        temperatures: match form.temperature {
+            Some(t) if t > 0.0 => vec![t],
+            _ => defaults.temperatures.clone(),
+        },
+        vad: config.vad.then(VadOptions::default),
+        ..defaults
     }
 }
 
-fn respond(transcript: &Transcript, task: Task, format: ResponseFormat) -> Response {
+fn respond(
+    transcript: &Transcript,
+    task: Task,
+    format: ResponseFormat,
+    with_words: bool,
+) -> Response {
     let usage = format::Usage::duration(transcript.duration);
     let mut response = match format {
         ResponseFormat::Json => axum::Json(format::JsonBody {
@@ -277,7 +298,7 @@ fn respond(transcript: &Transcript, task: Task, format: ResponseFormat) -> Respo
         })
         .into_response(),
         ResponseFormat::VerboseJson => {
-            axum::Json(format::verbose(transcript, task)).into_response()
+            axum::Json(format::verbose(transcript, task, with_words)).into_response()
         }
         ResponseFormat::Text => plain(
             format!("{}\n", transcript.text),

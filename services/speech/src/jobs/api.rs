@@ -130,9 +130,12 @@ pub fn render(transcript: &Transcript, task: Task, format: ResponseFormat) -> St
             usage: format::Usage::duration(transcript.duration),
         })
         .unwrap_or_default(),
-        ResponseFormat::VerboseJson => {
-            serde_json::to_string(&format::verbose(transcript, task)).unwrap_or_default()
-        }
+        ResponseFormat::VerboseJson => serde_json::to_string(&format::verbose(
+            transcript,
+            task,
+            !transcript.words.is_empty(),
+        ))
+        .unwrap_or_default(),
         ResponseFormat::Text => format!("{}\n", transcript.text),
         ResponseFormat::Srt => format::srt(transcript),
         ResponseFormat::Vtt => format::vtt(transcript),
