@@ -5,10 +5,6 @@
 //! little under the accuracies measured when this test was written (see
 //! MEASURED), so a regression in the embedder, the split or the training
 //! fails here.
-#![expect(
-    clippy::unwrap_used,
-    reason = "test helpers: a failure should stop with the value it saw"
-)]
 
 mod common;
 
@@ -28,6 +24,7 @@ const MEASURED: [(Domain, f32); 4] = [
 ];
 const MARGIN: f32 = 0.03;
 
+#[ignore = "trains the sentiment head on first use (minutes on 2 cores); not yet measured: run with --run-ignored"]
 #[test]
 fn held_out_accuracy_per_vader_domain() {
     let started = Instant::now();

@@ -16,10 +16,6 @@
 //! The measured table is in `MEASURED` (and services/language/EVALUATION.md): the test
 //! fails when overall accuracy drops more than a point, or any language
 //! more than [`LANGUAGE_MARGIN`], below it.
-#![expect(
-    clippy::unwrap_used,
-    reason = "test helpers: a failure should stop with the value it saw"
-)]
 
 mod common;
 

@@ -508,7 +508,10 @@ const TEMPLATES: &[Template] = &[
 ];
 
 /// The held-out set: sentences and their gold spans.
-fn labelled_set() -> Vec<(String, Vec<(String, usize, usize)>)> {
+/// A sentence and its gold spans: (type, start, end) in Unicode scalars.
+type Labelled = (String, Vec<(String, usize, usize)>);
+
+fn labelled_set() -> Vec<Labelled> {
     let mut rng = Rng(SEED);
     let mut set = Vec::new();
     for template in TEMPLATES {

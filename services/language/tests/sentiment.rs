@@ -3,16 +3,13 @@
 //! clear positives and negatives, a mixed review, per-sentence results with
 //! char offsets that slice back, usage, per-document errors, `sentences:
 //! false`, and a missing model.
-#![expect(
-    clippy::unwrap_used,
-    reason = "test helpers: a failure should stop with the value it saw"
-)]
 
 mod common;
 
 use common::{SENTIMENT, Server, header_number};
 use serde_json::json;
 
+#[ignore = "trains the sentiment head on first use (minutes on 2 cores); not yet measured: run with --run-ignored"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn documents_and_sentences() {
     let server = Server::start(&[SENTIMENT]).await;

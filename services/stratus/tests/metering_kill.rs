@@ -54,10 +54,32 @@ async fn fresh_postgres() -> String {
     format!("{base}/{name}")
 }
 
+/// A `language` key of tenant `test`, made with the CLI on the server's
+/// home and store (so it shares the server's secret).
+fn language_key(home: &std::path::Path, store: &str) -> String {
+    let _ = stratus(home)
+        .args(["tenants", "create", "test", "--store", store])
+        .output()
+        .unwrap();
+    let output = stratus(home)
+        .args([
+            "keys", "create", "--tenant", "test", "--scopes", "language", "--store", store,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "keys create: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap().trim().to_string()
+}
+
 /// Fire embeddings requests from `threads` clients until `stop`; the
 /// request ids whose full 200 response arrived.
 fn load(
     base: &str,
+    key: &str,
     tag: &str,
     threads: usize,
     stop: Arc<AtomicBool>,
@@ -65,6 +87,7 @@ fn load(
     (0..threads)
         .map(|t| {
             let base = base.to_owned();
+            let key = key.to_owned();
             let tag = tag.to_owned();
             let stop = stop.clone();
             std::thread::spawn(move || {
@@ -79,6 +102,7 @@ fn load(
                     sent += 1;
                     let response = client
                         .post(format!("{base}/v1/embeddings"))
+                        .bearer_auth(&key)
                         .header("x-request-id", &id)
                         .json(&serde_json::json!({"model": EMBEDDER, "input": format!("request {id}")}))
                         .send();
@@ -128,7 +152,8 @@ fn kill_mid_load(store_url: Option<String>) {
     let server = serve(home.path(), store_url.as_deref());
 
     let stop = Arc::new(AtomicBool::new(false));
-    let clients = load(&server.base, "kill", 6, stop.clone());
+    let key = language_key(home.path(), &url);
+    let clients = load(&server.base, &key, "kill", 6, stop.clone());
     std::thread::sleep(Duration::from_millis(2500));
     let pid = server.child.id().to_string();
     assert!(
