@@ -63,6 +63,7 @@ from .transcription_stream_event_type_1_type import TranscriptionStreamEventType
 from .transcription_stream_event_type_2 import TranscriptionStreamEventType2
 from .transcription_stream_event_type_2_type import TranscriptionStreamEventType2Type
 from .transcription_verbose import TranscriptionVerbose
+from .transcription_word import TranscriptionWord
 
 __all__ = (
     "AudioForm",
@@ -128,4 +129,5 @@ __all__ = (
     "TranscriptionStreamEventType2",
     "TranscriptionStreamEventType2Type",
     "TranscriptionVerbose",
+    "TranscriptionWord",
 )

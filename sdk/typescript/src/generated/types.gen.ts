@@ -537,7 +537,23 @@ export type TranscriptionVerbose = {
     duration: number;
     text: string;
     segments: Array<TranscriptionSegment>;
+    /**
+     * Present when word timestamps were asked for.
+     */
+    words?: Array<TranscriptionWord> | null;
     usage: AudioUsage;
+};
+
+/**
+ * One word of `verbose_json` (with `timestamp_granularities[]=word`).
+ */
+export type TranscriptionWord = {
+    /**
+     * The word without Whisper's leading space, as OpenAI writes it.
+     */
+    word: string;
+    start: number;
+    end: number;
 };
 
 export type ListModelsData = {
