@@ -32,8 +32,28 @@ use serde_json::json;
 const PER_TEMPLATE: usize = 8;
 const SEED: u64 = 0x5EED_2026_0001;
 
-/// Per type: (recall floor, precision floor), from the measurement.
-const FLOORS: &[(&str, f64, f64)] = &[];
+/// Per type: (recall floor, precision floor), five points under what this
+/// set measured when the floors were set (2026-11-28: every type at 1.000
+/// except STATE recall 0.958, SURNAME recall 0.944, STREET_NAME precision
+/// 0.857 — "Gateway" at a sentence start tagged as a street; overall recall
+/// 0.989, precision 0.991). The recognizers were not tuned on this set.
+const FLOORS: &[(&str, f64, f64)] = &[
+    ("BUILDING_NUMBER", 0.95, 0.95),
+    ("CITY", 0.95, 0.95),
+    ("CREDIT_CARD", 0.95, 0.95),
+    ("DATE", 0.95, 0.95),
+    ("EMAIL", 0.95, 0.95),
+    ("GIVEN_NAME", 0.95, 0.95),
+    ("IBAN", 0.95, 0.95),
+    ("IP_ADDRESS", 0.95, 0.95),
+    ("PHONE", 0.95, 0.95),
+    ("STATE", 0.91, 0.95),
+    ("STREET_NAME", 0.95, 0.81),
+    ("SURNAME", 0.89, 0.95),
+    ("URL", 0.95, 0.95),
+    ("US_SSN", 0.95, 0.95),
+    ("ZIP_CODE", 0.95, 0.95),
+];
 
 /// SplitMix64: a small deterministic generator.
 struct Rng(u64);

@@ -28,6 +28,7 @@ fn python_sdk_suite_passes_against_stratus_serve() {
     ]);
     let server = Server::start(command);
     server.wait_ready(Duration::from_secs(600));
+    let key = common::api_key(home.path(), "speech,language");
 
     let sdk = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../sdk/python");
     let output = Command::new(python)
@@ -36,6 +37,7 @@ fn python_sdk_suite_passes_against_stratus_serve() {
         .env("PYTHONPATH", &sdk)
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .env("STRATUS_BASE_URL", &server.base)
+        .env("STRATUS_API_KEY", &key)
         .env("STRATUS_TEST_AUDIO", testdata_file(CLIP))
         .output()
         .unwrap();
