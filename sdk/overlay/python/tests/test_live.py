@@ -17,6 +17,9 @@ from stratus_client.models import Transcription, TranscriptionVerbose
 
 BASE_URL = os.environ["STRATUS_BASE_URL"]
 AUDIO = Path(os.environ["STRATUS_TEST_AUDIO"])
+# A key with the speech and language scopes, made by the Rust test that runs
+# this suite against a live `stratus serve`.
+API_KEY = os.environ["STRATUS_API_KEY"]
 
 
 def words(text: str) -> str:
@@ -28,7 +31,7 @@ class LiveServer(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls) -> None:
-        cls.client = Stratus("sk_test", base_url=BASE_URL, timeout=120)
+        cls.client = Stratus(API_KEY, base_url=BASE_URL, timeout=120)
 
     def test_transcribes_a_wav_upload(self) -> None:
         result = self.client.transcribe(AUDIO, model="whisper-1")
