@@ -495,16 +495,29 @@ async fn uploads_stream_through_and_oversized_ones_are_413() {
 
     // Chunked (no Content-Length, nothing to check up front) and too big:
     // cut off while streaming, 413 in the envelope.
-    let big = futures::stream::iter(
-        (0..20).map(|_| Ok::<_, std::io::Error>(Bytes::from(vec![0u8; 8 * 1024]))),
-    );
-    let response = gw
-        .client
-        .post(&url)
-        .body(reqwest::Body::wrap_stream(big))
-        .send()
-        .await
-        .unwrap();
+    // The gateway answers and closes while the client may still be
+    // writing; a client that loses that race sees a broken pipe instead of
+    // the answer, so try a few times until it reads the 413.
+    let mut answered = None;
+    for _ in 0..10 {
+        let big = futures::stream::iter(
+            (0..20).map(|_| Ok::<_, std::io::Error>(Bytes::from(vec![0u8; 8 * 1024]))),
+        );
+        match gw
+            .client
+            .post(&url)
+            .body(reqwest::Body::wrap_stream(big))
+            .send()
+            .await
+        {
+            Ok(response) => {
+                answered = Some(response);
+                break;
+            }
+            Err(e) => assert!(e.is_request(), "{e}"),
+        }
+    }
+    let response = answered.expect("one try reads the gateway's answer");
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], "payload_too_large");
