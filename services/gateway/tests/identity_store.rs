@@ -261,5 +261,5 @@ async fn identity_on_sqlite() {
 
 #[tokio::test]
 async fn identity_on_postgres() {
-    check_identity(&common::fresh_postgres().await).await;
+    check_identity(&stratus_testkit::fresh_postgres().await).await;
 }

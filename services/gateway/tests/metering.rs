@@ -6,7 +6,6 @@
 //! exporter delivers everything to a real HTTP sink through failures.
 #![expect(
     clippy::unwrap_used,
-    clippy::expect_used,
     clippy::panic,
     reason = "helpers outside #[test] fns: a failing test stops with the value it saw"
 )]
@@ -35,22 +34,7 @@ const EMBEDDER: &str = "all-minilm-l6-v2";
 const WHISPER: &str = "whisper-tiny.en";
 const CLIP: &str = "librivox/sense_and_sensibility_01_austen_64kb-0880.wav";
 
-/// A fresh PostgreSQL database for one test (`$STRATUS_TEST_POSTGRES`).
-async fn fresh_postgres() -> String {
-    let admin_url = std::env::var("STRATUS_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let admin = sqlx::PgPool::connect(&admin_url)
-        .await
-        .expect("PostgreSQL for tests");
-    let name = format!("stratus_test_{}", uuid::Uuid::now_v7().simple());
-    let create = format!("CREATE DATABASE {name}");
-    sqlx::query(sqlx::AssertSqlSafe(create.as_str()))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let base = admin_url.rsplit_once('/').unwrap().0;
-    format!("{base}/{name}")
-}
+use stratus_testkit::fresh_postgres;
 
 /// A store of each backend, with the temp folder that keeps SQLite alive.
 async fn stores() -> Vec<(Store, tempfile::TempDir)> {

@@ -3,30 +3,12 @@
 //! concurrent first starts.
 #![expect(
     clippy::unwrap_used,
-    clippy::expect_used,
     reason = "helpers outside #[test] fns: a failing test stops with the value it saw"
 )]
 
 use stratus_gateway::Store;
 
-/// A fresh PostgreSQL database for one test, on the server the test command
-/// starts (or finds) — `$STRATUS_TEST_POSTGRES`, default the local one.
-async fn fresh_postgres() -> String {
-    let admin_url = std::env::var("STRATUS_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let admin = sqlx::PgPool::connect(&admin_url)
-        .await
-        .expect("PostgreSQL for tests");
-    let name = format!("stratus_test_{}", uuid::Uuid::now_v7().simple());
-    // `name` is made here from a UUID: nothing a user controls.
-    let create = format!("CREATE DATABASE {name}");
-    sqlx::query(sqlx::AssertSqlSafe(create.as_str()))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let base = admin_url.rsplit_once('/').unwrap().0;
-    format!("{base}/{name}")
-}
+use stratus_testkit::fresh_postgres;
 
 async fn check_store(url: &str) {
     let store = Store::open(url).await.unwrap();

@@ -32,23 +32,7 @@ const SECRET: &str = "whsec_jobs_test_secret";
 
 // ---------------------------------------------------------------- setup
 
-/// A fresh PostgreSQL database for one test.
-async fn fresh_postgres() -> String {
-    let admin_url = std::env::var("STRATUS_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let admin = sqlx::PgPool::connect(&admin_url)
-        .await
-        .expect("PostgreSQL for tests");
-    let name = format!("stratus_test_{}", uuid::Uuid::now_v7().simple());
-    // `name` is made here from a UUID: nothing a user controls.
-    let create = format!("CREATE DATABASE {name}");
-    sqlx::query(sqlx::AssertSqlSafe(create.as_str()))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let base = admin_url.rsplit_once('/').unwrap().0;
-    format!("{base}/{name}")
-}
+use stratus_testkit::fresh_postgres;
 
 /// A SQLite database in a folder that lives as long as the returned guard.
 fn fresh_sqlite() -> (String, tempfile::TempDir) {

@@ -8,7 +8,6 @@
 //! each event keeps.
 #![expect(
     clippy::unwrap_used,
-    clippy::expect_used,
     clippy::print_stderr,
     reason = "test helpers: a failure should stop with the value it saw"
 )]
@@ -37,43 +36,7 @@ fn serve(home: &std::path::Path, store: Option<&str>) -> Server {
     server
 }
 
-/// A fresh PostgreSQL database for one test (`$STRATUS_TEST_POSTGRES`).
-async fn fresh_postgres() -> String {
-    let admin_url = std::env::var("STRATUS_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let admin = sqlx::PgPool::connect(&admin_url)
-        .await
-        .expect("PostgreSQL for tests");
-    let name = format!("stratus_test_{}", uuid::Uuid::now_v7().simple());
-    let create = format!("CREATE DATABASE {name}");
-    sqlx::query(sqlx::AssertSqlSafe(create.as_str()))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let base = admin_url.rsplit_once('/').unwrap().0;
-    format!("{base}/{name}")
-}
-
-/// A `language` key of tenant `test`, made with the CLI on the server's
-/// home and store (so it shares the server's secret).
-fn language_key(home: &std::path::Path, store: &str) -> String {
-    let _ = stratus(home)
-        .args(["tenants", "create", "test", "--store", store])
-        .output()
-        .unwrap();
-    let output = stratus(home)
-        .args([
-            "keys", "create", "--tenant", "test", "--scopes", "language", "--store", store,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "keys create: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap().trim().to_string()
-}
+use stratus_testkit::fresh_postgres;
 
 /// Fire embeddings requests from `threads` clients until `stop`; the
 /// request ids whose full 200 response arrived.
@@ -152,7 +115,7 @@ fn kill_mid_load(store_url: Option<String>) {
     let server = serve(home.path(), store_url.as_deref());
 
     let stop = Arc::new(AtomicBool::new(false));
-    let key = language_key(home.path(), &url);
+    let key = common::api_key_in(home.path(), Some(&url), "language");
     let clients = load(&server.base, &key, "kill", 6, stop.clone());
     std::thread::sleep(Duration::from_millis(2500));
     let pid = server.child.id().to_string();

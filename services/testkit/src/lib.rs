@@ -8,7 +8,8 @@
 //! - the evaluation data of `$STRATUS_TESTDATA` (pocketsphinx speech, UDHR
 //!   translations), filled by `scripts/fetch-testdata`;
 //! - transcript normalisation and word error rates for comparing speech output;
-//! - WAV reading and espeak-ng speech synthesis for speech inputs.
+//! - WAV reading and espeak-ng speech synthesis for speech inputs;
+//! - a fresh PostgreSQL database per test.
 //!
 //! Failing here is failing the test, so these helpers panic with the reason.
 #![expect(
@@ -290,4 +291,26 @@ pub fn espeak(text: &str, voice: &str) -> Vec<f32> {
         "ffmpeg",
     );
     read_wav_16k(&resampled)
+}
+
+/// A fresh PostgreSQL database for one test, on the server the test command
+/// starts (or finds) — `$STRATUS_TEST_POSTGRES`, default the local one —
+/// so tests on PostgreSQL never see each other's rows.
+pub async fn fresh_postgres() -> String {
+    let admin_url = std::env::var("STRATUS_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let admin = sqlx::PgPool::connect(&admin_url)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL for tests at {admin_url}: {e}"));
+    let name = format!("stratus_test_{}", uuid::Uuid::now_v7().simple());
+    // `name` is made here from a UUID: nothing a user controls.
+    let create = format!("CREATE DATABASE {name}");
+    sqlx::query(sqlx::AssertSqlSafe(create.as_str()))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let base = admin_url
+        .rsplit_once('/')
+        .map_or(admin_url.as_str(), |(base, _)| base);
+    format!("{base}/{name}")
 }

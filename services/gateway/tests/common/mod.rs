@@ -17,25 +17,6 @@ use stratus_gateway::{Auth, GatewayState, Store, Upstream, Upstreams};
 use stratus_kit::context::{InternalToken, TenantContext};
 use stratus_kit::health::Readiness;
 
-/// A fresh PostgreSQL database for one test, on `$STRATUS_TEST_POSTGRES`
-/// (default the local one).
-pub async fn fresh_postgres() -> String {
-    let admin_url = std::env::var("STRATUS_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let admin = sqlx::PgPool::connect(&admin_url)
-        .await
-        .expect("PostgreSQL for tests");
-    let name = format!("stratus_test_{}", uuid::Uuid::now_v7().simple());
-    // `name` is made here from a UUID: nothing a user controls.
-    let create = format!("CREATE DATABASE {name}");
-    sqlx::query(sqlx::AssertSqlSafe(create.as_str()))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let base = admin_url.rsplit_once('/').unwrap().0;
-    format!("{base}/{name}")
-}
-
 pub fn secret() -> ServerSecret {
     ServerSecret::new("test-secret-test-secret-test-secret").unwrap()
 }

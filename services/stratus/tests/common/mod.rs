@@ -49,12 +49,21 @@ pub fn admin_key(home: &Path) -> String {
 /// A new key with `scopes` (comma-separated) of tenant `test`, made with
 /// the CLI on `home` (the tenant is created on first use).
 pub fn api_key(home: &Path, scopes: &str) -> String {
+    api_key_in(home, None, scopes)
+}
+
+/// [`api_key`] on the store a server was given with `--store` (the CLI
+/// still reads the server secret from `home`).
+pub fn api_key_in(home: &Path, store: Option<&str>, scopes: &str) -> String {
+    let store_args: Vec<&str> = store.map(|url| vec!["--store", url]).unwrap_or_default();
     let _ = stratus(home)
         .args(["tenants", "create", "test"])
+        .args(&store_args)
         .output()
         .unwrap();
     let output = stratus(home)
         .args(["keys", "create", "--tenant", "test", "--scopes", scopes])
+        .args(&store_args)
         .output()
         .unwrap();
     assert!(
