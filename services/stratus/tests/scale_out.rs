@@ -1,0 +1,466 @@
+//! Scale-out with real processes on loopback, all on one fresh PostgreSQL
+//! database per test and one shared internal token and server secret:
+//!
+//! - `stratus gateway` in front of two `stratus language` replicas under a
+//!   load of embeddings requests; one replica is killed with SIGKILL. The
+//!   gateway ejects it and the load goes on on the other; the only requests
+//!   that fail are those that were in flight on the dead replica, and their
+//!   clients get a clear 502/503 in the error envelope; the usage events
+//!   stored reconcile exactly with what the clients saw (every success has
+//!   exactly one event, nothing has two).
+//! - `stratus gateway` in front of two `stratus speech` replicas sharing the
+//!   job queue: the replica transcribing an async job is killed with
+//!   SIGKILL, and the job completes on the other after the lease expires,
+//!   once (second attempt, one result).
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers: a failure should stop with the value it saw"
+)]
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use common::{Server, stratus};
+use stratus_gateway::Store;
+use stratus_gateway::store::usage::EventFilter;
+use stratus_testkit::{cache_root, fresh_postgres, normalise, pulled};
+
+const EMBEDDER: &str = "all-minilm-l6-v2";
+const WHISPER: &str = "whisper-tiny.en";
+const TOKEN: &str = "scale-out-internal-token-0123456789abcdef";
+const SECRET: &str = "scale-out-server-secret-0123456789abcdefgh";
+const THREADS: usize = 6;
+
+/// The home the tests pull models into: replicas share it read-only and
+/// run `--offline`, as pods do after their init container.
+fn model_home(model: &str) -> PathBuf {
+    pulled(model);
+    cache_root().join("home")
+}
+
+fn replica(kind: &str, model: &str, extra: &[&str]) -> Server {
+    let mut command = stratus(&model_home(model));
+    command
+        .args([
+            kind,
+            "--models",
+            model,
+            "--offline",
+            "--internal-token",
+            TOKEN,
+        ])
+        .args(extra);
+    let server = Server::start(command);
+    server.wait_ready(Duration::from_secs(120));
+    server
+}
+
+fn gateway(home: &Path, store: &str, upstream: &[(&str, &[&Server])]) -> Server {
+    let mut command = stratus(home);
+    command.args([
+        "gateway",
+        "--store",
+        store,
+        "--internal-token",
+        TOKEN,
+        "--auth-secret",
+        SECRET,
+        // Notice a dead replica quickly (the defaults suit production).
+        "--health-interval-ms",
+        "200",
+        "--eject-after-failures",
+        "1",
+        "--usage-flush-ms",
+        "20",
+    ]);
+    for (flag, replicas) in upstream {
+        let urls: Vec<&str> = replicas.iter().map(|r| r.base.as_str()).collect();
+        command.args([*flag, &urls.join(",")]);
+    }
+    let server = Server::start(command);
+    server.wait_ready(Duration::from_secs(60));
+    server
+}
+
+/// A key of tenant `scale` with `scopes`, made with the CLI on the store
+/// with the gateway's secret.
+fn key(home: &Path, store: &str, scopes: &str) -> String {
+    let common = ["--store", store, "--auth-secret", SECRET];
+    let _ = stratus(home)
+        .args(["tenants", "create", "scale", "--store", store])
+        .output()
+        .unwrap();
+    let output = stratus(home)
+        .args(["keys", "create", "--tenant", "scale", "--scopes", scopes])
+        .args(common)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "keys create: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap().trim().to_string()
+}
+
+/// CPU seconds (user + system) a process has used, from /proc/PID/stat.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the parenthesised command name; utime and stime are the
+    // 14th and 15th fields of the whole line.
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+    // The kernel's USER_HZ is 100 on every Linux architecture we run on.
+    ticks / 100.0
+}
+
+fn sigkill(server: &Server) {
+    let pid = server.child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-KILL", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+}
+
+/// What one client request ended as.
+struct Outcome {
+    id: String,
+    started: Instant,
+    status: Option<u16>,
+    body: serde_json::Value,
+}
+
+/// Embeddings requests from [`THREADS`] clients until `stop`.
+fn load(
+    base: &str,
+    key: &str,
+    stop: Arc<AtomicBool>,
+) -> Vec<std::thread::JoinHandle<Vec<Outcome>>> {
+    (0..THREADS)
+        .map(|t| {
+            let (base, key, stop) = (base.to_owned(), key.to_owned(), stop.clone());
+            std::thread::spawn(move || {
+                let client = reqwest::blocking::Client::builder()
+                    .timeout(Duration::from_secs(20))
+                    .build()
+                    .unwrap();
+                let mut outcomes = Vec::new();
+                let mut n = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let id = format!("scale-{t}-{n}");
+                    n += 1;
+                    let started = Instant::now();
+                    let response = client
+                        .post(format!("{base}/v1/embeddings"))
+                        .bearer_auth(&key)
+                        .header("x-request-id", &id)
+                        .json(&serde_json::json!({"model": EMBEDDER, "input": format!("request {id}")}))
+                        .send();
+                    let (status, body) = match response {
+                        Ok(response) => {
+                            let status = response.status().as_u16();
+                            (Some(status), response.json().unwrap_or(serde_json::Value::Null))
+                        }
+                        Err(_) => (None, serde_json::Value::Null),
+                    };
+                    outcomes.push(Outcome {
+                        id,
+                        started,
+                        status,
+                        body,
+                    });
+                }
+                outcomes
+            })
+        })
+        .collect()
+}
+
+/// Every stored usage event's (request id, status).
+async fn stored_events(url: &str) -> Vec<(String, u16)> {
+    let store = Store::open(url).await.unwrap();
+    let mut events = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = store
+            .usage_events(&EventFilter {
+                tenant_id: None,
+                after_seq: after,
+                from_ms: i64::MIN,
+                to_ms: i64::MAX,
+                limit: 5000,
+            })
+            .await
+            .unwrap();
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        events.extend(
+            page.into_iter()
+                .filter_map(|e| Some((e.event.request_id?, e.event.status))),
+        );
+    }
+    events
+}
+
+#[test]
+fn language_replica_killed_under_load_loses_no_request_or_usage() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let store = runtime.block_on(fresh_postgres());
+    let home = tempfile::tempdir().unwrap();
+    let doomed = replica("language", EMBEDDER, &[]);
+    let survivor = replica("language", EMBEDDER, &[]);
+    let gateway = gateway(
+        home.path(),
+        &store,
+        &[("--language-url", &[&doomed, &survivor])],
+    );
+    let key = key(home.path(), &store, "language");
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients = load(&gateway.base, &key, stop.clone());
+    std::thread::sleep(Duration::from_secs(3));
+    let doomed_cpu = cpu_seconds(doomed.child.id());
+    let killed_at = Instant::now();
+    sigkill(&doomed);
+    std::thread::sleep(Duration::from_secs(4));
+    stop.store(true, Ordering::Relaxed);
+    let outcomes: Vec<Outcome> = clients
+        .into_iter()
+        .flat_map(|c| c.join().unwrap())
+        .collect();
+
+    let ok = |o: &&Outcome| o.status == Some(200) && o.body["data"][0]["embedding"].is_array();
+    let before = outcomes
+        .iter()
+        .filter(|o| o.started < killed_at)
+        .filter(ok)
+        .count();
+    let after = outcomes
+        .iter()
+        .filter(|o| o.started > killed_at)
+        .filter(ok)
+        .count();
+    let failed: Vec<&Outcome> = outcomes.iter().filter(|o| o.status != Some(200)).collect();
+    eprintln!(
+        "{} requests: {before} succeeded before the kill, {after} after, {} failed ({:?}); the killed replica had used {doomed_cpu:.1} CPU s",
+        outcomes.len(),
+        failed.len(),
+        failed.iter().map(|o| o.status).collect::<Vec<_>>()
+    );
+    // Both replicas served: the killed one had done real work.
+    assert!(doomed_cpu > 0.3, "the killed replica did no work");
+    assert!(before > 10, "too little load before the kill: {before}");
+    // The load went on on the survivor.
+    assert!(after > 10, "the load did not continue: {after}");
+    // Only what was in flight on the dead replica failed (each client has
+    // one request in flight), with a clear answer, not a dropped connection.
+    assert!(failed.len() <= THREADS, "{} failed", failed.len());
+    for o in &failed {
+        assert!(
+            matches!(o.status, Some(502 | 503)),
+            "{}: {:?} {}",
+            o.id,
+            o.status,
+            o.body
+        );
+        assert!(o.body["error"]["message"].is_string(), "{}", o.body);
+        assert!(
+            o.started < killed_at + Duration::from_secs(1),
+            "{} failed {:?} after the kill: the replica was not ejected",
+            o.id,
+            o.started - killed_at
+        );
+    }
+
+    // Usage: exactly one event per success, none for a request twice.
+    let successes: HashSet<&str> = outcomes.iter().filter(ok).map(|o| o.id.as_str()).collect();
+    let started = Instant::now();
+    let events = loop {
+        let events = runtime.block_on(stored_events(&store));
+        let stored: HashSet<&str> = events
+            .iter()
+            .filter(|(_, status)| *status == 200)
+            .map(|(id, _)| id.as_str())
+            .collect();
+        if successes.is_subset(&stored) {
+            break events;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "lost: {} of {} successes have no event",
+            successes.difference(&stored).count(),
+            successes.len()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    // Give a late duplicate time to show.
+    std::thread::sleep(Duration::from_millis(500));
+    let events = {
+        let again = runtime.block_on(stored_events(&store));
+        assert!(again.len() >= events.len());
+        again
+    };
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for (id, _) in &events {
+        *counts.entry(id.as_str()).or_default() += 1;
+    }
+    let duplicated: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(duplicated.is_empty(), "counted twice: {duplicated:?}");
+    let seen: HashMap<&str, Option<u16>> =
+        outcomes.iter().map(|o| (o.id.as_str(), o.status)).collect();
+    for (id, status) in &events {
+        // An event's status is the one its client saw.
+        assert_eq!(seen.get(id.as_str()), Some(&Some(*status)), "{id}");
+    }
+    let billed = events.iter().filter(|(_, status)| *status == 200).count();
+    assert_eq!(
+        billed,
+        successes.len(),
+        "successes and billed events differ"
+    );
+    drop(gateway);
+    drop(survivor);
+}
+
+/// About 40 s of espeak-ng speech as a WAV file (its own rate; the speech
+/// service resamples), and the words spoken.
+fn long_speech(dir: &Path) -> (PathBuf, String) {
+    let text = "The quick brown fox jumps over the lazy dog near the river bank. \
+                A storm was coming from the west, and the farmers hurried home. "
+        .repeat(4);
+    let path = dir.join("speech.wav");
+    let status = std::process::Command::new("espeak-ng")
+        .args(["-v", "en", "-s", "150", "-w"])
+        .arg(&path)
+        .arg(&text)
+        .status()
+        .expect("espeak-ng (scripts/test installs it)");
+    assert!(status.success());
+    (path, text)
+}
+
+#[test]
+fn speech_replica_killed_mid_job_the_other_completes_it_once() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let store = runtime.block_on(fresh_postgres());
+    let home = tempfile::tempdir().unwrap();
+    // A short lease, so the job is retried seconds after its worker died.
+    let jobs = [
+        "--store",
+        &store,
+        "--job-lease-seconds",
+        "3",
+        "--job-workers",
+        "1",
+    ];
+    let first = replica("speech", WHISPER, &jobs);
+    let second = replica("speech", WHISPER, &jobs);
+    let gateway = gateway(home.path(), &store, &[("--speech-url", &[&first, &second])]);
+    let key = key(home.path(), &store, "speech");
+    let (audio, text) = long_speech(home.path());
+
+    let client = reqwest::blocking::Client::new();
+    let form = reqwest::blocking::multipart::Form::new()
+        .text("model", WHISPER)
+        .file("file", &audio)
+        .unwrap();
+    let response = client
+        .post(format!("{}/v1/audio/jobs", gateway.base))
+        .bearer_auth(&key)
+        .multipart(form)
+        .send()
+        .unwrap();
+    let status = response.status().as_u16();
+    let job: serde_json::Value = response.json().unwrap();
+    assert!((200..=202).contains(&status), "{status}: {job}");
+    let id = job["id"].as_str().unwrap().to_string();
+    let poll = |id: &str| -> serde_json::Value {
+        let response = client
+            .get(format!("{}/v1/audio/jobs/{id}", gateway.base))
+            .bearer_auth(&key)
+            .send()
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        response.json().unwrap()
+    };
+
+    // Wait until a worker runs it, then find whose: the replica burning CPU.
+    let started = Instant::now();
+    loop {
+        let job = poll(&id);
+        if job["status"] == "running" {
+            break;
+        }
+        assert_eq!(job["status"], "queued", "{job}");
+        assert!(started.elapsed() < Duration::from_secs(30), "never claimed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let cpu = |s: &Server| cpu_seconds(s.child.id());
+    let (a0, b0) = (cpu(&first), cpu(&second));
+    std::thread::sleep(Duration::from_millis(1500));
+    let (a1, b1) = (cpu(&first), cpu(&second));
+    let job = poll(&id);
+    assert_eq!(job["status"], "running", "finished before the kill: {job}");
+    assert_eq!(job["attempts"], 1, "{job}");
+    let (worker, other) = if a1 - a0 > b1 - b0 {
+        (first, second)
+    } else {
+        (second, first)
+    };
+    eprintln!(
+        "job {id} running (CPU s in 1.5 s: {:.2} vs {:.2}); killing its replica",
+        a1 - a0,
+        b1 - b0
+    );
+    sigkill(&worker);
+    let killed = Instant::now();
+
+    let done = loop {
+        let job = poll(&id);
+        if !matches!(job["status"].as_str(), Some("queued" | "running")) {
+            break job;
+        }
+        assert!(
+            killed.elapsed() < Duration::from_secs(90),
+            "not finished 90 s after the kill: {job}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    eprintln!(
+        "finished {:.1} s after the kill: {}",
+        killed.elapsed().as_secs_f64(),
+        done["status"]
+    );
+    assert_eq!(done["status"], "succeeded", "{done}");
+    // Started twice (the dead worker's lease ran out), finished once.
+    assert_eq!(done["attempts"], 2, "{done}");
+    let heard = normalise(done["result"]["text"].as_str().unwrap_or_default());
+    let said = normalise(&text);
+    for word in ["quick", "brown", "fox", "storm", "farmers"] {
+        assert!(
+            heard.contains(word),
+            "{word} not in {heard:?} (said {said:?})"
+        );
+    }
+    // One finished row in the shared store: the job exists once.
+    let rows: i64 = runtime.block_on(async {
+        let pool = sqlx::PgPool::connect(&store).await.unwrap();
+        sqlx::query_scalar("SELECT count(*) FROM speech_jobs WHERE status = 'succeeded'")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    });
+    assert_eq!(rows, 1);
+    drop(other);
+    drop(gateway);
+}
