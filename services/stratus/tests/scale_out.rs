@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use common::{Server, stratus};
 use stratus_gateway::Store;
 use stratus_gateway::store::usage::EventFilter;
-use stratus_testkit::{cache_root, fresh_postgres, normalise, pulled};
+use stratus_testkit::{cache_root, fresh_postgres, normalise, pulled, spell_numbers, word_errors};
 
 const EMBEDDER: &str = "all-minilm-l6-v2";
 const WHISPER: &str = "whisper-tiny.en";
@@ -332,12 +332,18 @@ fn language_replica_killed_under_load_loses_no_request_or_usage() {
     drop(survivor);
 }
 
-/// About 40 s of espeak-ng speech as a WAV file (its own rate; the speech
+/// About 30 s of espeak-ng speech as a WAV file (its own rate; the speech
 /// service resamples), and the words spoken.
 fn long_speech(dir: &Path) -> (PathBuf, String) {
+    // Sentences that do not repeat: Whisper drops repeated passages.
     let text = "The quick brown fox jumps over the lazy dog near the river bank. \
-                A storm was coming from the west, and the farmers hurried home. "
-        .repeat(4);
+                A storm was coming from the west, and the farmers hurried home. \
+                Our train leaves the northern station at seven in the morning. \
+                She painted the old wooden fence a bright shade of yellow. \
+                Twelve students waited patiently outside the library doors. \
+                The baker sold fresh bread and warm cinnamon rolls every day. \
+                Heavy snow closed the mountain pass for most of the winter. \
+                My grandfather kept a small garden full of tomatoes and beans.";
     let path = dir.join("speech.wav");
     let status = std::process::Command::new("espeak-ng")
         .args(["-v", "en", "-s", "150", "-w"])
@@ -346,7 +352,7 @@ fn long_speech(dir: &Path) -> (PathBuf, String) {
         .status()
         .expect("espeak-ng (scripts/test installs it)");
     assert!(status.success());
-    (path, text)
+    (path, text.to_string())
 }
 
 #[test]
@@ -384,14 +390,19 @@ fn speech_replica_killed_mid_job_the_other_completes_it_once() {
     let job: serde_json::Value = response.json().unwrap();
     assert!((200..=202).contains(&status), "{status}: {job}");
     let id = job["id"].as_str().unwrap().to_string();
-    let poll = |id: &str| -> serde_json::Value {
+    let get = |id: &str| -> (u16, serde_json::Value) {
         let response = client
             .get(format!("{}/v1/audio/jobs/{id}", gateway.base))
             .bearer_auth(&key)
             .send()
             .unwrap();
-        assert_eq!(response.status().as_u16(), 200);
-        response.json().unwrap()
+        let status = response.status().as_u16();
+        (status, response.json().unwrap_or(serde_json::Value::Null))
+    };
+    let poll = |id: &str| -> serde_json::Value {
+        let (status, job) = get(id);
+        assert_eq!(status, 200, "{job}");
+        job
     };
 
     // Wait until a worker runs it, then find whose: the replica burning CPU.
@@ -426,7 +437,20 @@ fn speech_replica_killed_mid_job_the_other_completes_it_once() {
     let killed = Instant::now();
 
     let done = loop {
-        let job = poll(&id);
+        let (status, job) = get(&id);
+        if status != 200 {
+            // A poll that was on its way to the killed replica (the gateway
+            // never re-sends a request that may have reached one): a clear
+            // 502/503, only until the gateway has ejected it.
+            assert!(matches!(status, 502 | 503), "{status}: {job}");
+            assert!(job["error"]["message"].is_string(), "{job}");
+            assert!(
+                killed.elapsed() < Duration::from_secs(2),
+                "{status} {:?} after the kill: the replica was not ejected",
+                killed.elapsed()
+            );
+            continue;
+        }
         if !matches!(job["status"].as_str(), Some("queued" | "running")) {
             break job;
         }
@@ -446,12 +470,15 @@ fn speech_replica_killed_mid_job_the_other_completes_it_once() {
     assert_eq!(done["attempts"], 2, "{done}");
     let heard = normalise(done["result"]["text"].as_str().unwrap_or_default());
     let said = normalise(&text);
-    for word in ["quick", "brown", "fox", "storm", "farmers"] {
-        assert!(
-            heard.contains(word),
-            "{word} not in {heard:?} (said {said:?})"
-        );
-    }
+    // The whole file, once: tiny.en on this synthetic speech gets most
+    // words (measured: 12 errors in 88 words), a cut-off or doubled run
+    // does not.
+    let said_words = said.split_whitespace().count();
+    let errors = word_errors(&spell_numbers(&heard), &said);
+    assert!(
+        errors * 4 < said_words,
+        "{errors} word errors in {said_words}: {heard:?} (said {said:?})"
+    );
     // One finished row in the shared store: the job exists once.
     let rows: i64 = runtime.block_on(async {
         let pool = sqlx::PgPool::connect(&store).await.unwrap();
