@@ -348,7 +348,7 @@ fn long_speech(dir: &Path) -> (PathBuf, String) {
     let status = std::process::Command::new("espeak-ng")
         .args(["-v", "en", "-s", "150", "-w"])
         .arg(&path)
-        .arg(&text)
+        .arg(text)
         .status()
         .expect("espeak-ng (scripts/test installs it)");
     assert!(status.success());
