@@ -17,13 +17,6 @@ use common::{Server, stratus, testdata_file};
 
 const CLIP: &str = "librivox/sense_and_sensibility_01_austen_64kb-0880.wav";
 
-/// The cargo target directory this test binary was built in
-/// (`<target>/<profile>/deps/<binary>`).
-fn target_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.ancestors().nth(3).unwrap().to_path_buf()
-}
-
 #[test]
 fn rust_sdk_suite_passes_against_stratus_serve() {
     let home = tempfile::tempdir().unwrap();
@@ -39,6 +32,10 @@ fn rust_sdk_suite_passes_against_stratus_serve() {
 
     let sdk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sdk/rust");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
+    // The cargo target directory this test binary was built in
+    // (`<target>/<profile>/deps/<binary>`).
+    let exe = std::env::current_exe().unwrap();
+    let target_dir: PathBuf = exe.ancestors().nth(3).unwrap().to_path_buf();
     let started = Instant::now();
     let output = Command::new(cargo)
         .args([
@@ -50,7 +47,7 @@ fn rust_sdk_suite_passes_against_stratus_serve() {
             "--include-ignored",
         ])
         .current_dir(&sdk)
-        .env("CARGO_TARGET_DIR", target_dir())
+        .env("CARGO_TARGET_DIR", &target_dir)
         .env_remove("STRATUS_API_KEY")
         .env("STRATUS_BASE_URL", &server.base)
         .env("STRATUS_ADMIN_KEY", &admin)
