@@ -7,12 +7,15 @@ STRATUS_TEST_AUDIO (a real speech WAV). Standard library unittest only.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import time
 import unittest
+import uuid
 from pathlib import Path
 
 from stratus_client import Stratus
-from stratus_client.exceptions import BadRequestError, NotFoundError
+from stratus_client.exceptions import AuthenticationError, BadRequestError, NotFoundError
 from stratus_client.models import Transcription, TranscriptionVerbose
 
 BASE_URL = os.environ["STRATUS_BASE_URL"]
@@ -20,6 +23,8 @@ AUDIO = Path(os.environ["STRATUS_TEST_AUDIO"])
 # A key with the speech and language scopes, made by the Rust test that runs
 # this suite against a live `stratus serve`.
 API_KEY = os.environ["STRATUS_API_KEY"]
+# A key with the `admin` scope, for the admin API.
+ADMIN_KEY = os.environ["STRATUS_ADMIN_KEY"]
 
 
 def words(text: str) -> str:
@@ -59,7 +64,7 @@ class LiveServer(unittest.TestCase):
 
     def test_translation_needs_a_multilingual_model(self) -> None:
         with self.assertRaises(BadRequestError) as caught:
-            self.client.translate(AUDIO)
+            self.client.translate(AUDIO, model="whisper-tiny.en")
         self.assertEqual(caught.exception.status, 400)
         self.assertIn("multilingual", caught.exception.message)
 
@@ -90,6 +95,44 @@ class LiveServer(unittest.TestCase):
     def test_lists_models(self) -> None:
         ids = [m.id for m in self.client.list_models().data]
         self.assertIn("whisper-tiny.en", ids)
+
+    def test_bad_key_is_an_authentication_error(self) -> None:
+        with Stratus("sk_not_a_real_key", base_url=BASE_URL) as bad, self.assertRaises(AuthenticationError) as caught:
+            bad.list_models()
+        self.assertEqual(caught.exception.status, 401)
+        self.assertEqual(caught.exception.code, "invalid_api_key")
+
+    def test_key_made_over_the_admin_api_and_usage(self) -> None:
+        with Stratus(ADMIN_KEY, base_url=BASE_URL) as admin:
+            tenant = admin.create_tenant(f"sdk-python-{uuid.uuid4().hex[:12]}")
+            key = admin.create_tenant_key(tenant["id"], ["language", "usage:read"], "sdk test")
+        self.assertTrue(key["secret"].startswith("sk_"))
+        with Stratus(key["secret"], base_url=BASE_URL) as client:
+            client.detect_language(["Guten Morgen, wie geht es dir heute?", "Good morning to you all."])
+            # Metering may record a moment after the answer: poll briefly.
+            usage = client.usage()
+            for _ in range(50):
+                if usage["totals"]["documents"] >= 2:
+                    break
+                time.sleep(0.2)
+                usage = client.usage()
+        self.assertEqual(usage["tenant_id"], tenant["id"])
+        self.assertGreaterEqual(usage["totals"]["documents"], 2, usage)
+
+    def test_async_calls(self) -> None:
+        async def run() -> tuple[object, object]:
+            client = Stratus(API_KEY, base_url=BASE_URL, timeout=120)
+            try:
+                return await asyncio.gather(
+                    client.atranscribe(AUDIO),
+                    client.aembed("a cat", model="all-minilm-l6-v2"),
+                )
+            finally:
+                await client.aclose()
+
+        transcription, embeddings = asyncio.run(run())
+        self.assertIn("young man", words(transcription.text))
+        self.assertEqual(len(embeddings.data), 1)
 
 
 if __name__ == "__main__":

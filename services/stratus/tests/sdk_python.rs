@@ -1,7 +1,8 @@
 //! The generated Python SDK (`sdk/python`) against the real `stratus serve`:
 //! its own unittest suite (`sdk/python/tests`) transcribes a real WAV upload
 //! (multipart) in several formats, streams one, gets typed errors, embeds,
-//! detects a language, redacts PII and lists models. The python is the
+//! detects a language, redacts PII, lists models, makes a key over the
+//! admin API and reads usage with it, and runs the async calls. The python is the
 //! pinned venv `scripts/test` creates (`STRATUS_SDK_PYTHON`).
 
 mod common;
@@ -29,6 +30,7 @@ fn python_sdk_suite_passes_against_stratus_serve() {
     let server = Server::start(command);
     server.wait_ready(Duration::from_secs(600));
     let key = common::api_key(home.path(), "speech,language");
+    let admin = common::system_key(home.path(), "admin");
 
     let sdk = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../sdk/python");
     let output = Command::new(python)
@@ -38,6 +40,7 @@ fn python_sdk_suite_passes_against_stratus_serve() {
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .env("STRATUS_BASE_URL", &server.base)
         .env("STRATUS_API_KEY", &key)
+        .env("STRATUS_ADMIN_KEY", &admin)
         .env("STRATUS_TEST_AUDIO", testdata_file(CLIP))
         .output()
         .unwrap();

@@ -203,3 +203,21 @@ pub fn run_sdk_script(script: &str, args: &[&str], api_key: &str) -> std::proces
         .output()
         .unwrap()
 }
+
+/// A key of the `system` tenant (the only one whose keys may hold `admin`)
+/// with `scopes`, made with the CLI on `home`: the SDK suites create their
+/// own tenants and keys with it over the admin API.
+pub fn system_key(home: &Path, scopes: &str) -> String {
+    let output = stratus(home)
+        .args(["keys", "create", "--tenant", "system", "--scopes", scopes])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "keys create: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let key = String::from_utf8(output.stdout).unwrap().trim().to_string();
+    assert!(key.starts_with("sk_"), "{key}");
+    key
+}
