@@ -25,6 +25,10 @@ struct Args {
     home: PathBuf,
     #[arg(long, default_value = "info")]
     log: String,
+    /// Per-key and per-tenant limits on (default) or off: run both to see
+    /// what the limits check adds (`STRATUS_BENCH_ARGS="--limits false"`).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    limits: bool,
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -69,7 +73,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // refuse: the benchmark measures auth + limits + metering. Every
         // request checks the key's and the tenant's request and token
         // buckets and holds a concurrency slot until its body ends.
-        let limits = stratus_gateway::limits::Limits::new(
+        let limits = if !args.limits {
+            stratus_gateway::limits::Limits::disabled()
+        } else {
+            stratus_gateway::limits::Limits::new(
             store.clone(),
             stratus_gateway::limits::LimitsConfig {
                 default_key: "requests_per_minute=100000000,tokens_per_minute=100000000,concurrent_requests=100000".parse()?,
@@ -77,7 +84,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 backend: stratus_gateway::limits::BackendConfig::InProcess,
             },
         )
-        .await?;
+        .await?
+        };
         let upstreams = Upstreams {
             speech: None,
             language: Some(Upstream::replicas(
