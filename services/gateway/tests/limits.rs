@@ -388,7 +388,11 @@ async fn concurrency_is_held_until_the_body_ends() {
         // Two streams whose headers came back but whose bodies are open.
         let a = gw.post("/v1/language/hold", secret).await;
         let b = gw.post("/v1/language/hold", secret).await;
-        assert_eq!((a.status().as_u16(), b.status().as_u16()), (200, 200), "{backend}");
+        assert_eq!(
+            (a.status().as_u16(), b.status().as_u16()),
+            (200, 200),
+            "{backend}"
+        );
         let refused = gw.post("/v1/language/hold", secret).await;
         assert_eq!(refused.status(), 429, "{backend}");
         assert_eq!(header(refused.headers(), "retry-after"), "1");
