@@ -1,6 +1,6 @@
 //! The Stratus gateway as `stratus gateway` builds it (the same
 //! `stratus_gateway::router`, its whole middleware stack, the same pool and
-//! edge defaults, info-level logs), without linking the speech and language
+//! edge defaults, info-level logs, limits on), without linking the speech and language
 //! services, so the benchmark builds in seconds once the gateway has.
 //! `loadtest/gateway-overhead.sh` runs `stratus gateway` itself when
 //! `BENCH_GATEWAY=stratus`.
@@ -25,6 +25,10 @@ struct Args {
     home: PathBuf,
     #[arg(long, default_value = "info")]
     log: String,
+    /// Per-key and per-tenant limits on (default) or off: run both to see
+    /// what the limits check adds (`STRATUS_BENCH_ARGS="--limits false"`).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    limits: bool,
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -65,6 +69,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             stratus_gateway::metering::MeteringConfig::new(args.home.join("wal")),
         )
         .await?;
+        // Limits on, as a deployment runs them, set high enough never to
+        // refuse: the benchmark measures auth + limits + metering. Every
+        // request checks the key's and the tenant's request and token
+        // buckets and holds a concurrency slot until its body ends.
+        let limits = if !args.limits {
+            stratus_gateway::limits::Limits::disabled()
+        } else {
+            stratus_gateway::limits::Limits::new(
+            store.clone(),
+            stratus_gateway::limits::LimitsConfig {
+                default_key: "requests_per_minute=100000000,tokens_per_minute=100000000,concurrent_requests=100000".parse()?,
+                default_tenant: "requests_per_minute=100000000,tokens_per_minute=100000000,concurrent_requests=100000".parse()?,
+                backend: stratus_gateway::limits::BackendConfig::InProcess,
+            },
+        )
+        .await?
+        };
         let upstreams = Upstreams {
             speech: None,
             language: Some(Upstream::replicas(
@@ -81,6 +102,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 internal_token: stratus_kit::context::InternalToken::generate()?,
                 metering: Some(meter),
                 edge: EdgeConfig::default(),
+                limits,
             },
             Readiness::default(),
         );

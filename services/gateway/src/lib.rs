@@ -1,9 +1,9 @@
 //! # stratus-gateway
 //!
 //! The one public edge of Stratus. Per request: request id → authentication
-//! (deny by default) → authorization (the route's scope) → (limits, budget
-//! and metering arrive with their issues) → route to an upstream service,
-//! with the caller's tenant context → response.
+//! (deny by default) → authorization (the route's scope) → rate and
+//! concurrency limits → (budget arrives with its issue) → route to an
+//! upstream service, with the caller's tenant context → metering → response.
 //!
 //! ## Layout
 //! - [`routes`] — the route table: every route and who may call it.
@@ -15,6 +15,8 @@
 //!   balancing, health checks, safe retries), streaming forwarding with a
 //!   body limit, `/v1/models` aggregation.
 //! - [`overload`] — the global in-flight cap and the request timeout.
+//! - [`limits`] — per-key and per-tenant rates (requests, units) and
+//!   concurrency: in-process or shared through Redis; their admin API.
 //! - [`observability`] — Prometheus metrics (served on their own listener)
 //!   and the structured access log.
 //! - [`store`] — SQLite / PostgreSQL pools, migrations and rows.
@@ -25,6 +27,7 @@
 
 mod api_json;
 pub mod auth;
+pub mod limits;
 pub mod metering;
 pub mod observability;
 pub mod openapi;
@@ -68,6 +71,8 @@ pub struct GatewayState {
     pub metering: Option<metering::Meter>,
     /// In-flight cap, request timeout and body limit (see [`overload`]).
     pub edge: EdgeConfig,
+    /// Per-key and per-tenant limits ([`limits::Limits::disabled`]: none).
+    pub limits: limits::Limits,
 }
 
 /// Request ids are UUIDv7: time-ordered, so logs sort by them.
@@ -99,6 +104,11 @@ pub fn router(state: GatewayState, readiness: Readiness) -> Router {
         });
     }
 
+    if let Some(meter) = &state.metering {
+        // Units reported by services are debited from the limits when
+        // metering records them.
+        meter.limits_hook().attach(state.limits.clone());
+    }
     let auth = state.auth.clone();
     let mut api = Router::new();
     for route in routes::table() {
@@ -109,6 +119,15 @@ pub fn router(state: GatewayState, readiness: Readiness) -> Router {
             handler = handler.layer(axum::middleware::from_fn_with_state(
                 state.metering.clone(),
                 metering::middleware,
+            ));
+            // Inside the scope check (so the caller is known), outside
+            // metering (a refused request reaches no service).
+            handler = handler.layer(axum::middleware::from_fn_with_state(
+                limits::Gate {
+                    limits: state.limits.clone(),
+                    unit: limits::Unit::of_route(route.path),
+                },
+                limits::middleware,
             ));
         }
         let check = axum::middleware::from_fn_with_state(route.access, auth::middleware::authorize);

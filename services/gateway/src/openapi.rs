@@ -16,6 +16,7 @@ use utoipa::openapi::{OpenApi as Document, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::limits::admin as limits;
 use crate::routing;
 
 /// Name of the API-key security scheme.
@@ -37,10 +38,21 @@ pub const DOCS_PATH: &str = "/docs";
             Authenticate with `Authorization: Bearer sk_…`. 429 and 503 answers carry \
             `Retry-After`: wait that many seconds and retry."
     ),
-    paths(routing::models::list_models),
+    paths(
+        routing::models::list_models,
+        limits::get_tenant_limits,
+        limits::put_tenant_limits,
+        limits::delete_tenant_limits,
+        limits::get_key_limits,
+        limits::put_key_limits,
+        limits::delete_key_limits,
+    ),
     modifiers(&ApiKeyAuth),
     security(("api_key" = [])),
-    tags((name = "models", description = "The models this deployment serves."))
+    tags(
+        (name = "models", description = "The models this deployment serves."),
+        (name = "admin", description = "Operators only (`admin` scope): tenants' and keys' limits.")
+    )
 )]
 struct GatewayDoc;
 

@@ -13,6 +13,7 @@ use crate::GatewayState;
 use crate::auth::Scope;
 use crate::auth::middleware::Access;
 use crate::auth::session;
+use crate::limits::admin as limits;
 use crate::tenants::admin;
 
 /// Largest JSON body of the identity API (names, scopes, a password).
@@ -114,6 +115,24 @@ pub fn table() -> Vec<Route> {
             "/v1/admin/tenants/{tenant_id}/keys/{key_id}",
             admin,
             delete(admin::revoke_tenant_key),
+        ),
+        route(
+            "/v1/admin/tenants/{tenant_id}/limits",
+            admin,
+            identity(
+                get(limits::get_tenant_limits)
+                    .put(limits::put_tenant_limits)
+                    .delete(limits::delete_tenant_limits),
+            ),
+        ),
+        route(
+            "/v1/admin/tenants/{tenant_id}/keys/{key_id}/limits",
+            admin,
+            identity(
+                get(limits::get_key_limits)
+                    .put(limits::put_key_limits)
+                    .delete(limits::delete_key_limits),
+            ),
         ),
         route(
             "/v1/admin/tenants/{tenant_id}/users",

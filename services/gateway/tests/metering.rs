@@ -202,6 +202,7 @@ async fn gateway(
             internal_token: token,
             metering: Some(meter.clone()),
             edge: stratus_gateway::EdgeConfig::default(),
+            limits: stratus_gateway::limits::Limits::disabled(),
         },
         Readiness::default(),
     );

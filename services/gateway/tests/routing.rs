@@ -240,6 +240,7 @@ async fn gateway(urls: &[String], edge: EdgeConfig) -> Gateway {
             internal_token: InternalToken::generate().unwrap(),
             metering: None,
             edge,
+            limits: stratus_gateway::limits::Limits::disabled(),
         },
         Readiness::default(),
     );
@@ -702,6 +703,7 @@ async fn the_access_log_has_one_event_per_request_without_secrets() {
             internal_token: InternalToken::generate().unwrap(),
             metering: None,
             edge: EdgeConfig::default(),
+            limits: stratus_gateway::limits::Limits::disabled(),
         },
         Readiness::default(),
     );

@@ -278,6 +278,61 @@ pub struct EdgeArgs {
     pub metrics_listen: Option<SocketAddr>,
 }
 
+/// What the gateway does when the rate-limit Redis cannot be reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RedisFailureArg {
+    /// Keep serving, limited by this gateway's own in-process buckets.
+    Local,
+    /// Answer 503 until Redis is back.
+    Refuse,
+}
+
+/// Per-key and per-tenant rate and concurrency limits (gateway and serve).
+#[derive(Debug, Clone, Args, Serialize, Deserialize)]
+pub struct LimitArgs {
+    /// Limits of every API key that has none of its own, as
+    /// `requests_per_minute=600,tokens_per_minute=200000,audio_seconds_per_minute=3600,concurrent_requests=16`
+    /// (any subset; empty: none). A default stops one leaked or runaway key
+    /// from taking the whole capacity before an operator has set its
+    /// limits; limits set per key (admin API, `stratus keys limits`)
+    /// override it field by field.
+    #[arg(long, env = "STRATUS_DEFAULT_KEY_LIMITS", default_value = "")]
+    pub default_key_limits: String,
+
+    /// Limits of every tenant that has none of its own, shared by all its
+    /// keys, in the syntax of --default-key-limits: one tenant's traffic
+    /// cannot crowd out the others'. Set per tenant with the admin API or
+    /// `stratus tenants limits`.
+    #[arg(long, env = "STRATUS_DEFAULT_TENANT_LIMITS", default_value = "")]
+    pub default_tenant_limits: String,
+
+    /// Keep the rate-limit buckets in this Redis (redis://host:6379/0)
+    /// instead of in this process, so several gateway replicas share one
+    /// budget per key and tenant exactly (each check is one atomic script
+    /// on the Redis clock). Unset: in-process, right for one gateway.
+    #[arg(long = "redis", env = "STRATUS_REDIS_URL", hide_env_values = true)]
+    pub redis: Option<String>,
+
+    /// Prefix of the rate-limit keys in Redis, so several deployments can
+    /// share one Redis without sharing budgets.
+    #[arg(long, env = "STRATUS_REDIS_PREFIX", default_value = "stratus:limits")]
+    pub redis_prefix: String,
+
+    /// When Redis cannot be reached: `local` keeps serving, limited by this
+    /// gateway's own buckets (limits then hold per replica rather than
+    /// across them: an outage of the limiter should not become an outage
+    /// of the API); `refuse` answers 503 until Redis is back, for
+    /// deployments where a limit must never be exceeded.
+    #[arg(
+        long,
+        env = "STRATUS_LIMITS_ON_REDIS_FAILURE",
+        value_enum,
+        default_value = "local"
+    )]
+    pub limits_on_redis_failure: RedisFailureArg,
+}
+
 /// The secret API key hashes and dashboard sessions are keyed with.
 #[derive(Debug, Clone, Args, Serialize, Deserialize)]
 pub struct AuthArgs {
@@ -337,6 +392,10 @@ pub struct ServeArgs {
     #[command(flatten)]
     #[serde(flatten)]
     pub edge: EdgeArgs,
+
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub limits: LimitArgs,
 
     #[command(flatten)]
     #[serde(flatten)]
@@ -426,6 +485,10 @@ pub struct GatewayArgs {
     #[command(flatten)]
     #[serde(flatten)]
     pub edge: EdgeArgs,
+
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub limits: LimitArgs,
 
     #[command(flatten)]
     #[serde(flatten)]
@@ -559,6 +622,39 @@ pub enum TenantsAction {
         #[arg(long)]
         json: bool,
     },
+    /// Show or change a tenant's limits (shared by all its keys). With no
+    /// flag, shows them; each flag given changes that limit and keeps the
+    /// others. A running server applies a change within a second.
+    Limits {
+        /// The tenant's name.
+        name: String,
+        #[command(flatten)]
+        set: LimitFlags,
+    },
+}
+
+/// The limits a `limits` command sets.
+#[derive(Debug, Clone, Args)]
+pub struct LimitFlags {
+    /// Requests a minute (a burst of this many, then evenly spread).
+    #[arg(long)]
+    pub requests_per_minute: Option<u64>,
+    /// Input tokens a minute on the language routes.
+    #[arg(long)]
+    pub tokens_per_minute: Option<u64>,
+    /// Seconds of audio a minute on the speech routes.
+    #[arg(long)]
+    pub audio_seconds_per_minute: Option<u64>,
+    /// Requests in progress at once.
+    #[arg(long)]
+    pub concurrent_requests: Option<u64>,
+    /// Remove every limit set here first (the server defaults apply to
+    /// whatever no other flag sets).
+    #[arg(long)]
+    pub clear: bool,
+    /// Print JSON (for scripts).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -600,6 +696,15 @@ pub enum KeysAction {
     },
     /// Revoke a key by id (`key_…`); refused everywhere within a second.
     Revoke { id: String },
+    /// Show or change a key's limits (its tenant's apply as well). With no
+    /// flag, shows them; each flag given changes that limit and keeps the
+    /// others. A running server applies a change within a second.
+    Limits {
+        /// The key's id (`key_…`).
+        id: String,
+        #[command(flatten)]
+        set: LimitFlags,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

@@ -116,6 +116,8 @@ struct Inner {
     stored: watch::Receiver<Position>,
     writer: Mutex<Option<WalWriter>>,
     tasks: Vec<AbortHandle>,
+    /// Where recorded units are debited from rate limits.
+    limits: crate::limits::UsageHook,
 }
 
 impl Drop for Inner {
@@ -163,6 +165,7 @@ impl Meter {
                 stored,
                 writer: Mutex::new(Some(writer)),
                 tasks,
+                limits: Default::default(),
             }),
         })
     }
@@ -170,13 +173,21 @@ impl Meter {
     /// Write `event` durably (to the synced log); `Ok` means it will be
     /// stored even if the process dies now.
     pub async fn record(&self, event: &UsageEvent) -> Result<(), MeteringError> {
-        Ok(self.inner.wal.append(event).await?)
+        self.inner.wal.append(event).await?;
+        self.inner.limits.debit(event).await;
+        Ok(())
     }
 
     /// Write `event` without waiting for it to be durable (nobody waits
     /// for the response it belongs to).
     pub fn record_detached(&self, event: &UsageEvent) {
         self.inner.wal.append_detached(event);
+        self.inner.limits.debit_detached(event);
+    }
+
+    /// Where the units of recorded events go to the rate limits.
+    pub fn limits_hook(&self) -> &crate::limits::UsageHook {
+        &self.inner.limits
     }
 
     /// Wait until every event recorded so far is in the store.

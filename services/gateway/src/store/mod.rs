@@ -8,8 +8,10 @@
 //! - [`usage`] — usage events: idempotent batched inserts, a tenant's
 //!   events after a cursor, bucketed sums, export cursors.
 //! - [`identity`] — tenants, API keys and dashboard users.
+//! - [`limits`] — per-tenant and per-key rate and concurrency limits.
 
 pub mod identity;
+pub mod limits;
 
 pub mod usage;
 

@@ -75,6 +75,7 @@ impl Gateway {
             service,
             router: echo_upstream(token.clone()),
         };
+        let store_for_limits = store.clone();
         let state = GatewayState {
             upstreams: Upstreams {
                 speech: Some(upstream("speech")),
@@ -86,6 +87,13 @@ impl Gateway {
             internal_token: token.clone(),
             metering: None,
             edge: stratus_gateway::EdgeConfig::default(),
+            // On, with no limits set: every request goes through the check.
+            limits: stratus_gateway::limits::Limits::new(
+                store_for_limits,
+                stratus_gateway::limits::LimitsConfig::default(),
+            )
+            .await
+            .unwrap(),
         };
         let app = stratus_gateway::router(state, Readiness::default());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -9,10 +9,13 @@ use std::path::Path;
 
 use stratus_gateway::Store;
 use stratus_gateway::auth::{Auth, AuthError, KeySpec, Role, Scopes, ServerSecret};
+use stratus_gateway::limits::LimitSpec;
+use stratus_gateway::limits::admin as limits_admin;
 use stratus_gateway::tenants::{self, CreatedKeyView, KeyView};
 
 use crate::cli::{
-    IdentityArgs, KeysAction, KeysArgs, TenantsAction, TenantsArgs, UsersAction, UsersArgs,
+    IdentityArgs, KeysAction, KeysArgs, LimitFlags, TenantsAction, TenantsArgs, UsersAction,
+    UsersArgs,
 };
 use crate::error::CliError;
 
@@ -72,7 +75,55 @@ pub async fn tenants(args: TenantsArgs) -> Result<(), CliError> {
             }
             Ok(())
         }
+        TenantsAction::Limits { name, set } => {
+            let tenant = tenants::tenant_named(&auth, &name).await?;
+            limits(&auth, &tenant.id, None, set).await
+        }
     }
+}
+
+/// `tenants limits` / `keys limits`: show, or change the given fields.
+async fn limits(
+    auth: &Auth,
+    tenant_id: &str,
+    key_id: Option<&str>,
+    flags: LimitFlags,
+) -> Result<(), CliError> {
+    let store = auth.store();
+    let current = limits_admin::view(store, tenant_id, key_id).await?;
+    let asked = LimitSpec {
+        requests_per_minute: flags.requests_per_minute,
+        tokens_per_minute: flags.tokens_per_minute,
+        audio_seconds_per_minute: flags.audio_seconds_per_minute,
+        concurrent_requests: flags.concurrent_requests,
+    };
+    let view = if asked.is_empty() && !flags.clear {
+        current
+    } else {
+        let base = if flags.clear {
+            LimitSpec::default()
+        } else {
+            current.limits
+        };
+        let spec = asked.or(base);
+        if spec.is_empty() {
+            limits_admin::clear(store, None, tenant_id, key_id).await?;
+            limits_admin::view(store, tenant_id, key_id).await?
+        } else {
+            limits_admin::set(store, None, tenant_id, key_id, spec).await?
+        }
+    };
+    if flags.json {
+        return json(&view);
+    }
+    let shown = |v: Option<u64>| v.map_or_else(|| "default".to_owned(), |v| v.to_string());
+    out(&format!(
+        "requests_per_minute      {}\ntokens_per_minute        {}\naudio_seconds_per_minute {}\nconcurrent_requests      {}",
+        shown(view.limits.requests_per_minute),
+        shown(view.limits.tokens_per_minute),
+        shown(view.limits.audio_seconds_per_minute),
+        shown(view.limits.concurrent_requests),
+    ))
 }
 
 pub async fn keys(args: KeysArgs) -> Result<(), CliError> {
@@ -141,6 +192,15 @@ pub async fn keys(args: KeysArgs) -> Result<(), CliError> {
                 .ok_or_else(|| CliError::Auth(AuthError::NotFound(format!("no API key `{id}`"))))?;
             auth.revoke_key(&row.tenant_id, &id).await?;
             out(&format!("{id}: revoked"))
+        }
+        KeysAction::Limits { id, set } => {
+            let row = auth
+                .store()
+                .key_by_id(&id)
+                .await
+                .map_err(AuthError::from)?
+                .ok_or_else(|| CliError::Auth(AuthError::NotFound(format!("no API key `{id}`"))))?;
+            limits(&auth, &row.tenant_id, Some(&id), set).await
         }
     }
 }

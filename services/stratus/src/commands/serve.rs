@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
+use stratus_gateway::limits::{BackendConfig, LimitSpec, Limits, LimitsConfig, RedisFailure};
 use stratus_gateway::metering::{ExportConfig, Meter, MeteringConfig};
 use stratus_gateway::routing::HealthPolicy;
 use stratus_gateway::{Auth, EdgeConfig, GatewayState, PoolConfig, Store, Upstream, Upstreams};
@@ -23,8 +24,8 @@ use stratus_speech::{SpeechConfig, SpeechService};
 use tokio::net::TcpListener;
 
 use crate::cli::{
-    AuthArgs, EdgeArgs, GatewayArgs, HomeArgs, InternalTokenArgs, JobArgs, MeteringArgs, ModelArgs,
-    ServeArgs, ServiceArgs, SpeechArgs, SpeechLimitArgs,
+    AuthArgs, EdgeArgs, GatewayArgs, HomeArgs, InternalTokenArgs, JobArgs, LimitArgs, MeteringArgs,
+    ModelArgs, RedisFailureArg, ServeArgs, ServiceArgs, SpeechArgs, SpeechLimitArgs,
 };
 use crate::commands::identity::server_secret;
 use crate::commands::open_store;
@@ -73,9 +74,10 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
     let app = stratus_gateway::router(
         GatewayState {
             upstreams: upstreams.into(),
-            store,
+            store: store.clone(),
             metering: Some(meter.clone()),
             edge: edge_config(&args.edge),
+            limits: open_limits(&store, &args.limits).await?,
             auth,
             internal_token,
         },
@@ -129,9 +131,10 @@ pub async fn gateway(args: GatewayArgs) -> Result<(), CliError> {
     let app = stratus_gateway::router(
         GatewayState {
             upstreams: upstreams.into(),
-            store,
+            store: store.clone(),
             metering: Some(meter.clone()),
             edge: edge_config(&args.edge),
+            limits: open_limits(&store, &args.limits).await?,
             auth,
             internal_token,
         },
@@ -168,6 +171,33 @@ async fn stop_meter(meter: &Meter) {
     if let Err(e) = meter.shutdown(Duration::from_secs(10)).await {
         tracing::warn!(error = %e, "usage events left in the log for the next start");
     }
+}
+
+/// The limiter: defaults from the flags, in-process or in Redis.
+async fn open_limits(store: &Store, args: &LimitArgs) -> Result<Limits, CliError> {
+    let spec = |flag: &str, text: &str| {
+        text.parse::<LimitSpec>()
+            .map_err(|e| CliError::Usage(format!("--{flag}: {e}")))
+    };
+    let backend = match &args.redis {
+        None => BackendConfig::InProcess,
+        Some(url) => BackendConfig::Redis {
+            url: url.clone(),
+            prefix: args.redis_prefix.clone(),
+            on_failure: match args.limits_on_redis_failure {
+                RedisFailureArg::Local => RedisFailure::Local,
+                RedisFailureArg::Refuse => RedisFailure::Refuse,
+            },
+        },
+    };
+    let config = LimitsConfig {
+        default_key: spec("default-key-limits", &args.default_key_limits)?,
+        default_tenant: spec("default-tenant-limits", &args.default_tenant_limits)?,
+        backend,
+    };
+    Limits::new(store.clone(), config)
+        .await
+        .map_err(|e| CliError::Usage(e.to_string()))
 }
 
 fn edge_config(args: &EdgeArgs) -> EdgeConfig {
