@@ -16,7 +16,7 @@ use utoipa::openapi::{OpenApi as Document, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::routing;
+use crate::{billing, routing};
 
 /// Name of the API-key security scheme.
 pub const API_KEY_SCHEME: &str = "api_key";
@@ -37,10 +37,22 @@ pub const DOCS_PATH: &str = "/docs";
             Authenticate with `Authorization: Bearer sk_…`. 429 and 503 answers carry \
             `Retry-After`: wait that many seconds and retry."
     ),
-    paths(routing::models::list_models),
+    paths(
+        routing::models::list_models,
+        billing::api::own_budget,
+        billing::api::list_invoices,
+        billing::api::get_invoice,
+        billing::api::get_plan,
+        billing::api::set_plan,
+        billing::api::get_budget,
+        billing::api::set_budget,
+    ),
     modifiers(&ApiKeyAuth),
     security(("api_key" = [])),
-    tags((name = "models", description = "The models this deployment serves."))
+    tags(
+        (name = "models", description = "The models this deployment serves."),
+        (name = "billing", description = "Budgets, plans and monthly invoices.")
+    )
 )]
 struct GatewayDoc;
 

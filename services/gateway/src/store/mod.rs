@@ -7,8 +7,11 @@
 //!
 //! - [`usage`] — usage events: idempotent batched inserts, a tenant's
 //!   events after a cursor, bucketed sums, export cursors.
+//! - [`billing`] — tenants' plans and budgets, budget reservations
+//!   (the conditional update that enforces hard limits), closed invoices.
 //! - [`identity`] — tenants, API keys and dashboard users.
 
+pub mod billing;
 pub mod identity;
 
 pub mod usage;

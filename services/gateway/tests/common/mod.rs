@@ -85,6 +85,7 @@ impl Gateway {
             auth: auth.clone(),
             internal_token: token.clone(),
             metering: None,
+            billing: None,
             edge: stratus_gateway::EdgeConfig::default(),
         };
         let app = stratus_gateway::router(state, Readiness::default());
