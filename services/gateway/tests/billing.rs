@@ -194,7 +194,7 @@ fn arb_event() -> impl Strategy<Value = (Option<usize>, u16, i64, Units)> {
         // Around two month boundaries (2026-01/02/03), to the millisecond.
         prop_oneof![
             -5_000_i64..5_000,
-            2_419_200_000 - 5_000..2_419_200_000 + 5_000,
+            2_419_200_000_i64 - 5_000..2_419_200_000 + 5_000,
             0_i64..5_000_000_000,
         ],
         (
@@ -221,6 +221,11 @@ fn arb_event() -> impl Strategy<Value = (Option<usize>, u16, i64, Units)> {
         })
 }
 
+/// 2026-02-01, 2026-03-01 and 2026-04-01 at 00:00 UTC, Unix milliseconds.
+const FEB_2026: i64 = 1_769_904_000_000;
+const MAR_2026: i64 = 1_772_323_200_000;
+const APR_2026: i64 = 1_775_001_600_000;
+
 #[test]
 fn invoice_totals_equal_the_sum_of_priced_events() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -233,6 +238,8 @@ fn invoice_totals_equal_the_sum_of_priced_events() {
     let catalog = Catalog::from_toml(&catalog_toml(&prices)).unwrap();
     // 2026-02-01T00:00:00Z: events fall in January, February and March.
     let feb = Month::parse("2026-02").unwrap();
+    assert_eq!(feb.start_ms(), FEB_2026);
+    assert_eq!(feb.end_ms(), MAR_2026);
     for (store, _dir) in &stores {
         let billing = Billing::new(store.clone(), BillingConfig::new(catalog.clone()));
         let mut runner = TestRunner::new(Config {
@@ -254,18 +261,25 @@ fn invoice_totals_equal_the_sum_of_priced_events() {
                     )
                 })
                 .collect();
-            let mut expected: BTreeMap<Month, i64> = BTreeMap::new();
+            // Months by the test's own calendar: 2026-02-01, 03-01, 04-01 UTC.
+            let month_of = |t: i64| match t {
+                t if t < FEB_2026 => "2026-01",
+                t if t < MAR_2026 => "2026-02",
+                t if t < APR_2026 => "2026-03",
+                _ => "later",
+            };
+            let mut expected: BTreeMap<&str, i64> = BTreeMap::new();
             for e in &events {
-                *expected.entry(Month::of_ms(e.time_ms)).or_default() += expected_cost(&prices, e);
+                *expected.entry(month_of(e.time_ms)).or_default() += expected_cost(&prices, e);
             }
             runtime.block_on(async {
                 store.insert_usage_events(&events).await.unwrap();
                 // March is a draft, January and February closed.
                 let now = Month::parse("2026-03").unwrap().start_ms() + CLOSE_GRACE_MS + 1;
-                for month in ["2026-01", "2026-02", "2026-03"] {
-                    let month = Month::parse(month).unwrap();
+                for name in ["2026-01", "2026-02", "2026-03"] {
+                    let month = Month::parse(name).unwrap();
                     let invoice = billing.invoice(&tenant, month, now).await.unwrap();
-                    let want = expected.get(&month).copied().unwrap_or(0);
+                    let want = expected.get(name).copied().unwrap_or(0);
                     prop_assert_eq!(
                         invoice.subtotal_nanos,
                         want,
@@ -455,9 +469,12 @@ async fn overshoot_is_bounded(store: &Store, language: &LanguageService) {
     assert_eq!(status, 200, "{budget}");
     assert_eq!(budget["hard_limit"], "0.10");
 
-    let body =
+    let payload =
         |i: usize| json!({"model": EMBEDDER, "input": format!("request number {i} of the wave")});
-    let max_len = (0..1000).map(|i| body(i).to_string().len()).max().unwrap();
+    let max_len = (0..1000)
+        .map(|i| payload(i).to_string().len())
+        .max()
+        .unwrap();
     let plan = gate.billing.catalog().plan(None).clone();
     let one_reservation = gate
         .billing
@@ -473,7 +490,7 @@ async fn overshoot_is_bounded(store: &Store, language: &LanguageService) {
             let request = client
                 .post(format!("{}/v1/embeddings", gate.base))
                 .bearer_auth(&key)
-                .json(&body(n));
+                .json(&payload(n));
             tasks.push(tokio::spawn(async move {
                 let response = request.send().await.unwrap();
                 let status = response.status().as_u16();
@@ -535,7 +552,7 @@ async fn overshoot_is_bounded(store: &Store, language: &LanguageService) {
 
     // Still refused; the budget endpoint says why.
     let (status, body) = gate
-        .call("POST", "/v1/embeddings", &key, Some(body(0)))
+        .call("POST", "/v1/embeddings", &key, Some(payload(0)))
         .await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
@@ -551,7 +568,7 @@ async fn overshoot_is_bounded(store: &Store, language: &LanguageService) {
             "POST",
             "/v1/embeddings",
             &gate.keys["globex"],
-            Some(body(1)),
+            Some(payload(1)),
         )
         .await;
     assert_eq!(status, 200, "{backend}");
@@ -566,7 +583,7 @@ async fn overshoot_is_bounded(store: &Store, language: &LanguageService) {
         .await;
     assert_eq!(status, 200);
     let (status, _) = gate
-        .call("POST", "/v1/embeddings", &key, Some(body(2)))
+        .call("POST", "/v1/embeddings", &key, Some(payload(2)))
         .await;
     assert_eq!(status, 200, "{backend}");
     gate.meter.halt().await;
@@ -687,6 +704,9 @@ async fn reservations(store: &Store) {
 // ---------------------------------------------------------------------
 // Soft limit: one signed webhook a month.
 
+/// What the webhook receiver got: headers and body of each POST.
+type Received = Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>>;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_soft_limit_alert_fires_once() {
     for (store, _dir) in stores().await {
@@ -696,7 +716,7 @@ async fn the_soft_limit_alert_fires_once() {
 
 async fn soft_alert(store: &Store) {
     let backend = store.backend();
-    let received: Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>> = Arc::default();
+    let received: Received = Arc::default();
     let sink = received.clone();
     let app = axum::Router::new().route(
         "/hook",
@@ -936,7 +956,7 @@ async fn invoices(store: &Store) {
         );
         assert_eq!(
             rows[1],
-            format!("{id},{this},draft,EUR,whisper,audio_second,2.000,0.01,0.02")
+            format!("{id},{this},draft,EUR,whisper,audio_second,2,0.01,0.02")
         );
         assert_eq!(rows[2], format!("{id},{this},draft,EUR,,subtotal,,,0.02"));
     }

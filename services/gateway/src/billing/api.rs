@@ -111,6 +111,7 @@ pub struct InvoiceList {
 
 /// `?format=csv` asks for CSV (as does `Accept: text/csv`).
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct FormatParams {
     /// `json` (default) or `csv`.
