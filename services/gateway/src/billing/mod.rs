@@ -45,6 +45,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::extract::{Request, State};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use stratus_kit::ApiError;
@@ -644,7 +645,19 @@ pub async fn middleware(
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let service = service_of(request.uri().path());
+    let mut service = service_of(request.uri().path());
+    // A request without a body (a job poll, a cancel) carries no audio or
+    // text to bill: reserve only its per-request price.
+    let bodiless = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::DELETE | Method::OPTIONS
+    );
+    let content_length = if bodiless {
+        service = "none";
+        Some(0)
+    } else {
+        content_length
+    };
     let reservation = match billing.reserve(&tenant_id, service, content_length).await {
         Ok(r) => r,
         Err(e) => return ApiError::from(e).into_response(),
