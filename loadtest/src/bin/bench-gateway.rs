@@ -101,6 +101,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 auth,
                 internal_token: stratus_kit::context::InternalToken::generate()?,
                 metering: Some(meter),
+                billing: None,
                 edge: EdgeConfig::default(),
                 limits,
             },

@@ -2,8 +2,8 @@
 //!
 //! The one public edge of Stratus. Per request: request id → authentication
 //! (deny by default) → authorization (the route's scope) → rate and
-//! concurrency limits → (budget arrives with its issue) → route to an
-//! upstream service, with the caller's tenant context → metering → response.
+//! concurrency limits → budget reservation → metering → route to an
+//! upstream service, with the caller's tenant context → response.
 //!
 //! ## Layout
 //! - [`routes`] — the route table: every route and who may call it.
@@ -22,12 +22,15 @@
 //! - [`store`] — SQLite / PostgreSQL pools, migrations and rows.
 //! - [`metering`] — a usage event per request that reaches a service
 //!   (write-ahead log, batched writer, CloudEvents export, `/v1/usage`).
+//! - [`billing`] — price catalog, monthly budgets (reserve before a
+//!   request runs, settle when metering records it) and invoices.
 //! - [`openapi`] — the public OpenAPI document (every service's operations
 //!   merged) and its routes, `/openapi.json` and `/docs`.
 
 mod api_json;
 pub mod auth;
 pub mod limits;
+pub mod billing;
 pub mod metering;
 pub mod observability;
 pub mod openapi;
@@ -69,6 +72,9 @@ pub struct GatewayState {
     /// Meters every request forwarded to a service; `None` only where
     /// nothing is billed (tests of other parts).
     pub metering: Option<metering::Meter>,
+    /// Prices, budgets and invoices; `None`: no budget is enforced and the
+    /// billing routes answer 404.
+    pub billing: Option<billing::Billing>,
     /// In-flight cap, request timeout and body limit (see [`overload`]).
     pub edge: EdgeConfig,
     /// Per-key and per-tenant limits ([`limits::Limits::disabled`]: none).
@@ -120,8 +126,15 @@ pub fn router(state: GatewayState, readiness: Readiness) -> Router {
                 state.metering.clone(),
                 metering::middleware,
             ));
+            // Outside metering: the reservation must be in the request's
+            // extensions before metering reads them.
+            handler = handler.layer(axum::middleware::from_fn_with_state(
+                state.billing.clone(),
+                billing::middleware,
+            ));
             // Inside the scope check (so the caller is known), outside
-            // metering (a refused request reaches no service).
+            // the budget and metering (a refused request reserves nothing
+            // and reaches no service).
             handler = handler.layer(axum::middleware::from_fn_with_state(
                 limits::Gate {
                     limits: state.limits.clone(),

@@ -18,6 +18,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::limits::admin as limits;
 use crate::routing;
+use crate::{billing, routing};
 
 /// Name of the API-key security scheme.
 pub const API_KEY_SCHEME: &str = "api_key";
@@ -46,12 +47,20 @@ pub const DOCS_PATH: &str = "/docs";
         limits::get_key_limits,
         limits::put_key_limits,
         limits::delete_key_limits,
+        billing::api::own_budget,
+        billing::api::list_invoices,
+        billing::api::get_invoice,
+        billing::api::get_plan,
+        billing::api::set_plan,
+        billing::api::get_budget,
+        billing::api::set_budget,
     ),
     modifiers(&ApiKeyAuth),
     security(("api_key" = [])),
     tags(
         (name = "models", description = "The models this deployment serves."),
-        (name = "admin", description = "Operators only (`admin` scope): tenants' and keys' limits.")
+        (name = "admin", description = "Operators only (`admin` scope): tenants' and keys' limits."),
+        (name = "billing", description = "Budgets, plans and monthly invoices.")
     )
 )]
 struct GatewayDoc;

@@ -92,6 +92,21 @@ pub fn table() -> Vec<Route> {
             Access::Scope(Scope::UsageRead),
             get(crate::metering::api::events),
         ),
+        route(
+            "/v1/billing/budget",
+            Access::Scope(Scope::BillingRead),
+            get(crate::billing::api::own_budget),
+        ),
+        route(
+            "/v1/billing/invoices",
+            Access::Scope(Scope::BillingRead),
+            get(crate::billing::api::list_invoices),
+        ),
+        route(
+            "/v1/billing/invoices/{id}",
+            Access::Scope(Scope::BillingRead),
+            get(crate::billing::api::get_invoice),
+        ),
         route("/v1/auth/login", Public, identity(post(session::login))),
         route("/v1/auth/logout", Authenticated, post(session::logout)),
         route("/v1/auth/me", Authenticated, get(session::me)),
@@ -133,6 +148,14 @@ pub fn table() -> Vec<Route> {
                     .put(limits::put_key_limits)
                     .delete(limits::delete_key_limits),
             ),
+            "/v1/admin/tenants/{tenant_id}/plan",
+            admin,
+            identity(get(crate::billing::api::get_plan).put(crate::billing::api::set_plan)),
+        ),
+        route(
+            "/v1/admin/tenants/{tenant_id}/budget",
+            admin,
+            identity(get(crate::billing::api::get_budget).put(crate::billing::api::set_budget)),
         ),
         route(
             "/v1/admin/tenants/{tenant_id}/users",

@@ -201,6 +201,7 @@ async fn gateway(
             auth,
             internal_token: token,
             metering: Some(meter.clone()),
+            billing: None,
             edge: stratus_gateway::EdgeConfig::default(),
             limits: stratus_gateway::limits::Limits::disabled(),
         },

@@ -197,6 +197,49 @@ pub struct MeteringArgs {
     pub usage_wal_sync: bool,
 }
 
+/// Billing: the price catalog and how budgets are enforced and announced.
+#[derive(Debug, Clone, Args, Serialize, Deserialize)]
+pub struct BillingArgs {
+    /// A TOML price catalog (currency, plans of prices per model and unit,
+    /// optional default budgets; see the billing docs). Unset: the built-in
+    /// catalog, one `standard` plan with list prices and no budgets, so
+    /// usage is priced and invoiced from the first request.
+    #[arg(long, env = "STRATUS_PRICE_CATALOG")]
+    pub price_catalog: Option<PathBuf>,
+
+    /// Seconds a budget reservation may stay open before it is released:
+    /// a gateway killed between admitting a request and settling its cost
+    /// would otherwise hold that budget forever. Kept above the request
+    /// timeout (and long streams), at least --request-timeout + 60.
+    #[arg(long, env = "STRATUS_BUDGET_RESERVATION_TTL", default_value_t = 3600)]
+    pub budget_reservation_ttl: u64,
+
+    /// Audio seconds reserved against the budget for each speech request
+    /// while its real duration is unknown: a compressed upload's length
+    /// says little about its duration. The speech service's longest
+    /// accepted audio is the safe bound; lower it to admit more concurrent
+    /// requests near a small budget (at the cost of a looser overshoot
+    /// bound if uploads are longer).
+    #[arg(
+        long,
+        env = "STRATUS_BUDGET_RESERVE_AUDIO_SECONDS",
+        default_value_t = 7200
+    )]
+    pub budget_reserve_audio_seconds: u32,
+
+    /// POST budget alerts (`budget.soft_limit_reached`,
+    /// `budget.hard_limit_reached`, once a month each) here, signed like job
+    /// webhooks (`x-stratus-signature`), so someone hears about a budget
+    /// before customers hit 429s.
+    #[arg(long, env = "STRATUS_BUDGET_WEBHOOK_URL")]
+    pub budget_webhook_url: Option<String>,
+
+    /// The secret budget alerts are signed with (HMAC-SHA256); receivers
+    /// check it to trust an alert. Required with --budget-webhook-url.
+    #[arg(long, env = "STRATUS_BUDGET_WEBHOOK_SECRET", hide_env_values = true)]
+    pub budget_webhook_secret: Option<String>,
+}
+
 /// Asynchronous transcription jobs (`/v1/audio/jobs`, speech service).
 #[derive(Debug, Clone, Args, Serialize, Deserialize)]
 pub struct JobArgs {
@@ -387,6 +430,10 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     #[serde(flatten)]
+    pub billing: BillingArgs,
+
+    #[command(flatten)]
+    #[serde(flatten)]
     pub jobs: JobArgs,
 
     #[command(flatten)]
@@ -441,6 +488,10 @@ pub struct GatewayArgs {
     #[command(flatten)]
     #[serde(flatten)]
     pub metering: MeteringArgs,
+
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub billing: BillingArgs,
 
     /// Milliseconds to wait for a TCP connection to a replica. A replica
     /// that does not accept by then counts as down, and the request (whose
@@ -630,6 +681,41 @@ pub enum TenantsAction {
         name: String,
         #[command(flatten)]
         set: LimitFlags,
+    },
+    /// Show or set a tenant's price plan (what its usage is priced with).
+    Plan {
+        /// The tenant's name.
+        #[arg(long)]
+        tenant: String,
+        /// Put the tenant on this plan of the price catalog.
+        #[arg(long, conflicts_with = "default")]
+        set: Option<String>,
+        /// Put the tenant back on the catalog's default plan.
+        #[arg(long)]
+        default: bool,
+        /// The price catalog the server uses (to check the plan exists).
+        #[arg(long, env = "STRATUS_PRICE_CATALOG")]
+        price_catalog: Option<PathBuf>,
+    },
+    /// Show or set a tenant's monthly budget (soft: alert; hard: requests
+    /// refused with 429 insufficient_quota). Decimal amounts in the
+    /// catalog's currency; `none` returns a limit to the plan's default.
+    Budget {
+        /// The tenant's name.
+        #[arg(long)]
+        tenant: String,
+        /// Soft limit (e.g. 80 or 80.50), or `none`.
+        #[arg(long)]
+        soft: Option<String>,
+        /// Hard limit, or `none`.
+        #[arg(long)]
+        hard: Option<String>,
+        /// The price catalog the server uses (currency and plan defaults).
+        #[arg(long, env = "STRATUS_PRICE_CATALOG")]
+        price_catalog: Option<PathBuf>,
+        /// Print JSON instead of text (for scripts).
+        #[arg(long)]
+        json: bool,
     },
 }
 

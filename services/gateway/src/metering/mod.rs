@@ -49,6 +49,29 @@ use crate::routing::Reached;
 use crate::store::Store;
 use wal::{Position, WalError, WalHandle, WalWriter};
 
+/// Told about a request's usage event once it is recorded (durably, or
+/// detached for an abandoned stream): billing settles the request's budget
+/// reservation to the event's real cost here. Put into the request's
+/// extensions by a layer in front of [`middleware`]; called at most once.
+#[derive(Clone)]
+pub struct OnRecorded(Arc<dyn Fn(&UsageEvent) + Send + Sync>);
+
+impl OnRecorded {
+    pub fn new(f: impl Fn(&UsageEvent) + Send + Sync + 'static) -> Self {
+        OnRecorded(Arc::new(f))
+    }
+
+    pub fn call(&self, event: &UsageEvent) {
+        (self.0)(event);
+    }
+}
+
+impl std::fmt::Debug for OnRecorded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OnRecorded")
+    }
+}
+
 /// The tenant of requests that carry no [`TenantContext`]: only possible
 /// while no authentication runs in front of metering.
 pub const UNAUTHENTICATED_TENANT: &str = "unauthenticated";
@@ -256,6 +279,7 @@ pub async fn middleware(
     let started = Instant::now();
     let time_ms = event::now_ms();
     let context = request.extensions().get::<TenantContext>().cloned();
+    let on_recorded = request.extensions().get::<OnRecorded>().cloned();
     let request_id = request
         .headers()
         .get("x-request-id")
@@ -293,10 +317,15 @@ pub async fn middleware(
         units: Units::from_headers(headers),
     };
     if stream::is_event_stream(headers) {
-        return stream::metered(meter, event, started, response);
+        return stream::metered(meter, event, started, response, on_recorded);
     }
     match meter.record(&event).await {
-        Ok(()) => response,
+        Ok(()) => {
+            if let Some(on_recorded) = on_recorded {
+                on_recorded.call(&event);
+            }
+            response
+        }
         Err(e) => {
             tracing::error!(error = %e, "usage not recorded; refusing the response");
             ApiError::unavailable(

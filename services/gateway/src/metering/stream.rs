@@ -16,7 +16,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use futures::StreamExt;
 
-use super::{Meter, UsageEvent, elapsed_ms};
+use super::{Meter, OnRecorded, UsageEvent, elapsed_ms};
 
 /// Status of a stream that failed after its `200` went out.
 const STREAM_FAILED: u16 = 502;
@@ -93,6 +93,7 @@ struct Pending {
     meter: Meter,
     event: Option<UsageEvent>,
     started: Instant,
+    on_recorded: Option<OnRecorded>,
 }
 
 impl Pending {
@@ -107,7 +108,11 @@ impl Pending {
             Some(Ending::Error) | None => event.status = STREAM_FAILED,
         }
         event.latency_ms = elapsed_ms(self.started);
-        self.meter.record(&event).await
+        self.meter.record(&event).await?;
+        if let Some(on_recorded) = &self.on_recorded {
+            on_recorded.call(&event);
+        }
+        Ok(())
     }
 }
 
@@ -117,17 +122,27 @@ impl Drop for Pending {
             event.status = CALLER_GONE;
             event.latency_ms = elapsed_ms(self.started);
             self.meter.record_detached(&event);
+            if let Some(on_recorded) = &self.on_recorded {
+                on_recorded.call(&event);
+            }
         }
     }
 }
 
 /// `response` with its body metered as it streams.
-pub fn metered(meter: Meter, event: UsageEvent, started: Instant, response: Response) -> Response {
+pub fn metered(
+    meter: Meter,
+    event: UsageEvent,
+    started: Instant,
+    response: Response,
+    on_recorded: Option<OnRecorded>,
+) -> Response {
     let (parts, body) = response.into_parts();
     let pending = Pending {
         meter,
         event: Some(event),
         started,
+        on_recorded,
     };
     let state = (body.into_data_stream(), Scanner::default(), pending, false);
     let stream = futures::stream::unfold(

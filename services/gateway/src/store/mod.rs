@@ -7,9 +7,12 @@
 //!
 //! - [`usage`] — usage events: idempotent batched inserts, a tenant's
 //!   events after a cursor, bucketed sums, export cursors.
+//! - [`billing`] — tenants' plans and budgets, budget reservations
+//!   (the conditional update that enforces hard limits), closed invoices.
 //! - [`identity`] — tenants, API keys and dashboard users.
 //! - [`limits`] — per-tenant and per-key rate and concurrency limits.
 
+pub mod billing;
 pub mod identity;
 pub mod limits;
 

@@ -22,7 +22,7 @@ const COLUMNS: &str = "id, request_id, tenant_id, key_id, user_id, service, endp
 
 /// `sql` with its `?` placeholders numbered `$1, $2, …` (PostgreSQL). The
 /// statements here have no `?` inside literals.
-fn numbered(sql: &str) -> String {
+pub(crate) fn numbered(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len() + 16);
     let mut n = 0;
     for c in sql.chars() {

@@ -86,6 +86,7 @@ impl Gateway {
             auth: auth.clone(),
             internal_token: token.clone(),
             metering: None,
+            billing: None,
             edge: stratus_gateway::EdgeConfig::default(),
             // On, with no limits set: every request goes through the check.
             limits: stratus_gateway::limits::Limits::new(

@@ -97,6 +97,16 @@ impl JobRow {
     }
 }
 
+/// A succeeded job, as metering needs it.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct FinishedJob {
+    pub id: String,
+    pub tenant_id: String,
+    pub model: String,
+    pub audio_seconds: Option<f64>,
+    pub finished_at: Option<i64>,
+}
+
 /// A claimed job: its row and its audio.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ClaimedJob {
@@ -607,6 +617,31 @@ impl JobStore {
             }
         }
         Ok(())
+    }
+
+    /// Succeeded jobs finished at or after `from_ms`, oldest first (at most
+    /// `limit`): what the gateway meters a job's audio from once it is done.
+    pub async fn succeeded_since(&self, from_ms: i64, limit: i64) -> Result<Vec<FinishedJob>> {
+        let sql = "SELECT id, tenant_id, model, audio_seconds, finished_at FROM speech_jobs \
+                   WHERE status = 'succeeded' AND finished_at >= ? ORDER BY finished_at, id LIMIT ?";
+        Ok(match &self.pool {
+            DbPool::Sqlite(pool) => {
+                sqlx::query_as(sql)
+                    .bind(from_ms)
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await?
+            }
+            DbPool::Postgres(pool) => {
+                sqlx::query_as(sqlx::AssertSqlSafe(
+                    sql.replacen('?', "$1", 1).replacen('?', "$2", 1),
+                ))
+                .bind(from_ms)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+            }
+        })
     }
 
     /// The underlying pool (tests reach past the API with it).

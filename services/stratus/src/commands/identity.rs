@@ -1,4 +1,5 @@
-//! `stratus tenants|keys|users`: the operator's identity commands. They
+//! `stratus tenants|keys|users`: the operator's identity commands (and a
+//! tenant's price plan and budget: `tenants plan`, `tenants budget`). They
 //! open the same store and server secret as `serve` on the same home (or
 //! `--store` / `--auth-secret`), so a key made here works on a running
 //! server at once, and a revocation here takes effect there within a
@@ -11,6 +12,7 @@ use stratus_gateway::Store;
 use stratus_gateway::auth::{Auth, AuthError, KeySpec, Role, Scopes, ServerSecret};
 use stratus_gateway::limits::LimitSpec;
 use stratus_gateway::limits::admin as limits_admin;
+use stratus_gateway::billing::{Billing, BillingConfig, Catalog, api as billing_api};
 use stratus_gateway::tenants::{self, CreatedKeyView, KeyView};
 
 use crate::cli::{
@@ -79,6 +81,77 @@ pub async fn tenants(args: TenantsArgs) -> Result<(), CliError> {
             let tenant = tenants::tenant_named(&auth, &name).await?;
             limits(&auth, &tenant.id, None, set).await
         }
+        TenantsAction::Plan {
+            tenant,
+            set,
+            default,
+            price_catalog,
+        } => {
+            let tenant = tenants::tenant_named(&auth, &tenant).await?;
+            let billing = billing_on(auth.store(), price_catalog.as_deref())?;
+            if set.is_some() || default {
+                billing_api::set_tenant_plan(&billing, &tenant.id, set.as_deref())
+                    .await
+                    .map_err(|e| CliError::Usage(e.to_string()))?;
+            }
+            let terms = billing
+                .terms(&tenant.id)
+                .await
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            out(&terms.plan)
+        }
+        TenantsAction::Budget {
+            tenant,
+            soft,
+            hard,
+            price_catalog,
+            json: as_json,
+        } => {
+            let tenant = tenants::tenant_named(&auth, &tenant).await?;
+            let billing = billing_on(auth.store(), price_catalog.as_deref())?;
+            if soft.is_some() || hard.is_some() {
+                let current = auth
+                    .store()
+                    .tenant_billing(&tenant.id)
+                    .await
+                    .map_err(AuthError::from)?
+                    .unwrap_or_default();
+                // A flag not given keeps the tenant's own setting.
+                let pick = |flag: &Option<String>, own: Option<i64>| match flag.as_deref() {
+                    Some("none") => None,
+                    Some(text) => Some(text.to_owned()),
+                    None => own.map(|n| stratus_gateway::billing::Nanos(n).to_string()),
+                };
+                billing_api::set_tenant_budget(
+                    &billing,
+                    &tenant.id,
+                    pick(&soft, current.soft_limit_nanos).as_deref(),
+                    pick(&hard, current.hard_limit_nanos).as_deref(),
+                )
+                .await
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            }
+            let view = billing
+                .budget(&tenant.id)
+                .await
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            if as_json {
+                return json(&view);
+            }
+            let amount = |n: Option<stratus_gateway::billing::Nanos>| {
+                n.map_or_else(|| "none".to_owned(), |n| n.to_string())
+            };
+            out(&format!(
+                "plan {}  month {}  currency {}\nsoft limit {}  hard limit {}\nspent {}  reserved {}",
+                view.plan,
+                view.month,
+                view.currency,
+                amount(view.soft_limit),
+                amount(view.hard_limit),
+                view.spent,
+                view.reserved
+            ))
+        }
     }
 }
 
@@ -124,6 +197,16 @@ async fn limits(
         shown(view.limits.audio_seconds_per_minute),
         shown(view.limits.concurrent_requests),
     ))
+}
+
+/// Billing on the server's store with the server's catalog (no
+/// background work: the server's sweeper does that).
+fn billing_on(store: &Store, catalog: Option<&Path>) -> Result<Billing, CliError> {
+    let catalog = match catalog {
+        Some(path) => Catalog::load(path).map_err(|e| CliError::Usage(e.to_string()))?,
+        None => Catalog::builtin(),
+    };
+    Ok(Billing::new(store.clone(), BillingConfig::new(catalog)))
 }
 
 pub async fn keys(args: KeysArgs) -> Result<(), CliError> {

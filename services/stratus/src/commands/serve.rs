@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use axum::Router;
 use stratus_gateway::limits::{BackendConfig, LimitSpec, Limits, LimitsConfig, RedisFailure};
+use stratus_gateway::billing::{AlertWebhook, Billing, BillingConfig, Catalog};
 use stratus_gateway::metering::{ExportConfig, Meter, MeteringConfig};
 use stratus_gateway::routing::HealthPolicy;
 use stratus_gateway::{Auth, EdgeConfig, GatewayState, PoolConfig, Store, Upstream, Upstreams};
@@ -24,12 +25,17 @@ use stratus_speech::{SpeechConfig, SpeechService};
 use tokio::net::TcpListener;
 
 use crate::cli::{
-    AuthArgs, EdgeArgs, GatewayArgs, HomeArgs, InternalTokenArgs, JobArgs, LimitArgs, MeteringArgs,
-    ModelArgs, RedisFailureArg, ServeArgs, ServiceArgs, SpeechArgs, SpeechLimitArgs,
+    AuthArgs, BillingArgs, EdgeArgs, GatewayArgs, HomeArgs, InternalTokenArgs, JobArgs,
+    LimitArgs, MeteringArgs, ModelArgs, RedisFailureArg, ServeArgs, ServiceArgs, SpeechArgs,
+    SpeechLimitArgs,
 };
 use crate::commands::identity::server_secret;
 use crate::commands::open_store;
 use crate::error::CliError;
+
+/// How often completed jobs are looked for and metered: how late a job's
+/// audio may show in usage and spend.
+const JOB_USAGE_INTERVAL: Duration = Duration::from_secs(5);
 
 /// The services models are loaded into.
 #[derive(Clone)]
@@ -49,7 +55,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
         Store::Sqlite(pool) => DbPool::Sqlite(pool.clone()),
         Store::Postgres(pool) => DbPool::Postgres(pool.clone()),
     };
-    let jobs = Jobs::new(JobStore::with_pool(pool).await?, job_config(&args.jobs))?;
+    let job_store = JobStore::with_pool(pool).await?;
+    let jobs = Jobs::new(job_store.clone(), job_config(&args.jobs))?;
     let speech = SpeechService::new(
         speech_config(&args.model, &args.speech_limits)?,
         Readiness::default(),
@@ -71,11 +78,20 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
         }),
     };
     let meter = start_meter(&store, &args.metering, &args.home).await?;
+    let billing = start_billing(&store, &args.billing, &args.edge)?;
+    // Completed jobs' audio is metered from the job store (exactly once).
+    let job_usage = stratus_gateway::billing::jobs::spawn(
+        store.clone(),
+        job_store,
+        Some(billing.clone()),
+        JOB_USAGE_INTERVAL,
+    );
     let app = stratus_gateway::router(
         GatewayState {
             upstreams: upstreams.into(),
             store: store.clone(),
             metering: Some(meter.clone()),
+            billing: Some(billing),
             edge: edge_config(&args.edge),
             limits: open_limits(&store, &args.limits).await?,
             auth,
@@ -94,6 +110,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
         },
     );
     let served = run_server(listener, app).await;
+    job_usage.abort();
     stop_meter(&meter).await;
     served
 }
@@ -128,11 +145,25 @@ pub async fn gateway(args: GatewayArgs) -> Result<(), CliError> {
         },
         Ok,
     )?;
+    let billing = start_billing(&store, &args.billing, &args.edge)?;
+    // Speech replicas that keep their jobs in this store (a shared
+    // PostgreSQL) have their completed jobs metered here.
+    let pool = match &store {
+        Store::Sqlite(pool) => DbPool::Sqlite(pool.clone()),
+        Store::Postgres(pool) => DbPool::Postgres(pool.clone()),
+    };
+    let job_usage = stratus_gateway::billing::jobs::spawn(
+        store.clone(),
+        JobStore::with_pool(pool).await?,
+        Some(billing.clone()),
+        JOB_USAGE_INTERVAL,
+    );
     let app = stratus_gateway::router(
         GatewayState {
             upstreams: upstreams.into(),
             store: store.clone(),
             metering: Some(meter.clone()),
+            billing: Some(billing),
             edge: edge_config(&args.edge),
             limits: open_limits(&store, &args.limits).await?,
             auth,
@@ -142,6 +173,7 @@ pub async fn gateway(args: GatewayArgs) -> Result<(), CliError> {
     );
     serve_metrics(&args.edge).await?;
     let served = run_server(bind(args.listen).await?, app).await;
+    job_usage.abort();
     stop_meter(&meter).await;
     served
 }
@@ -163,6 +195,34 @@ async fn start_meter(
         config.export = Some(export);
     }
     Ok(Meter::start(store.clone(), config).await?)
+}
+
+/// The price catalog (the file, or the built-in one) and budget
+/// enforcement with its sweeper.
+fn start_billing(store: &Store, args: &BillingArgs, edge: &EdgeArgs) -> Result<Billing, CliError> {
+    let catalog = match &args.price_catalog {
+        Some(path) => Catalog::load(path).map_err(|e| CliError::Usage(e.to_string()))?,
+        None => Catalog::builtin(),
+    };
+    let mut config = BillingConfig::new(catalog);
+    // A reservation must outlive any request that holds it.
+    config.reservation_ttl =
+        Duration::from_secs(args.budget_reservation_ttl.max(edge.request_timeout + 60));
+    config.reserve_audio_seconds = args.budget_reserve_audio_seconds;
+    config.max_request_body = edge.max_request_body;
+    config.webhook = match (&args.budget_webhook_url, &args.budget_webhook_secret) {
+        (Some(url), Some(secret)) => Some(AlertWebhook {
+            url: url.clone(),
+            secret: WebhookSecret::new(secret),
+        }),
+        (Some(_), None) => {
+            return Err(CliError::Usage(
+                "--budget-webhook-url needs --budget-webhook-secret (alerts are signed)".into(),
+            ));
+        }
+        (None, _) => None,
+    };
+    Ok(Billing::start(store.clone(), config))
 }
 
 /// After the server stopped: store every recorded event before exiting

@@ -1,0 +1,433 @@
+//! The billing HTTP API.
+//!
+//! A tenant's own (`billing:read`):
+//! - `GET /v1/billing/budget` — this month's limits, spend, reservations
+//!   and alert flags (what the dashboard banner shows).
+//! - `GET /v1/billing/invoices` — every month since the first usage,
+//!   newest first, the current month a draft; `?format=csv` or
+//!   `Accept: text/csv` for CSV.
+//! - `GET /v1/billing/invoices/{id}` — one invoice (CSV as above); another
+//!   tenant's id is a 404.
+//!
+//! Operators (`admin`):
+//! - `GET`/`PUT /v1/admin/tenants/{tenant_id}/plan` `{"plan": "pro" | null}`
+//! - `GET`/`PUT /v1/admin/tenants/{tenant_id}/budget`
+//!   `{"soft_limit": "80" | null, "hard_limit": "100" | null}` (decimal
+//!   strings in the catalog's currency; null: the plan's default)
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use serde::{Deserialize, Serialize};
+use stratus_kit::ApiError;
+
+use super::invoice::{self, Invoice};
+use super::money::Nanos;
+use super::month::Month;
+use super::{Billing, BillingError, TenantTerms};
+use crate::GatewayState;
+use crate::api_json::ApiJson;
+use crate::auth::Principal;
+use crate::metering::event::now_ms;
+use crate::store::billing::MonthRow;
+
+/// Most invoices listed (ten years of months).
+const MAX_INVOICES: usize = 120;
+
+/// A tenant's budget this month.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct BudgetView {
+    /// Always `billing.budget`.
+    pub object: &'static str,
+    pub tenant_id: String,
+    /// `YYYY-MM` (UTC).
+    pub month: String,
+    pub currency: String,
+    pub plan: String,
+    /// Decimal strings; null: no limit.
+    #[schema(value_type = Option<String>)]
+    pub soft_limit: Option<Nanos>,
+    #[schema(value_type = Option<String>)]
+    pub hard_limit: Option<Nanos>,
+    /// Settled cost of this month's requests.
+    #[schema(value_type = String)]
+    pub spent: Nanos,
+    /// Held by requests still running (their maximum cost).
+    #[schema(value_type = String)]
+    pub reserved: Nanos,
+    /// `hard_limit - spent - reserved` (not below zero); null: no limit.
+    #[schema(value_type = Option<String>)]
+    pub remaining: Option<Nanos>,
+    /// Spend reached the soft limit this month (show a banner).
+    pub soft_limit_reached: bool,
+    /// Spend reached the hard limit: requests are refused with 429
+    /// `insufficient_quota`.
+    pub hard_limit_reached: bool,
+    /// When the soft-limit alert went out, if it did.
+    pub soft_alerted_at: Option<String>,
+    pub hard_alerted_at: Option<String>,
+}
+
+impl BudgetView {
+    pub fn new(
+        tenant_id: &str,
+        month: Month,
+        currency: &str,
+        terms: TenantTerms,
+        row: &MonthRow,
+    ) -> Self {
+        let spent = Nanos(row.spent_nanos);
+        let reserved = Nanos(row.reserved_nanos);
+        let time = |ms: Option<i64>| ms.map(crate::metering::time::format_rfc3339);
+        BudgetView {
+            object: "billing.budget",
+            tenant_id: tenant_id.to_owned(),
+            month: month.to_string(),
+            currency: currency.to_owned(),
+            plan: terms.plan,
+            soft_limit: terms.soft_limit,
+            hard_limit: terms.hard_limit,
+            spent,
+            reserved,
+            remaining: terms
+                .hard_limit
+                .map(|h| Nanos((h.0 - spent.0 - reserved.0).max(0))),
+            soft_limit_reached: terms.soft_limit.is_some_and(|s| spent >= s),
+            hard_limit_reached: terms.hard_limit.is_some_and(|h| spent >= h),
+            soft_alerted_at: time(row.soft_alerted_at_ms),
+            hard_alerted_at: time(row.hard_alerted_at_ms),
+        }
+    }
+}
+
+/// An OpenAI-style list of invoices.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct InvoiceList {
+    /// Always `list`.
+    pub object: &'static str,
+    pub data: Vec<Invoice>,
+}
+
+/// `?format=csv` asks for CSV (as does `Accept: text/csv`).
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct FormatParams {
+    /// `json` (default) or `csv`.
+    #[serde(default)]
+    pub format: Option<String>,
+}
+
+fn wants_csv(params: &FormatParams, headers: &HeaderMap) -> Result<bool, BillingError> {
+    match params.format.as_deref() {
+        Some("csv") => return Ok(true),
+        Some("json") => return Ok(false),
+        Some(other) => {
+            return Err(BillingError::BadRequest(format!(
+                "format must be json or csv, not `{other}`"
+            )));
+        }
+        None => {}
+    }
+    Ok(headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/csv")))
+}
+
+fn csv_response(invoices: &[Invoice], filename: &str) -> Response {
+    let mut response = invoice::csv(invoices).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}.csv\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    response
+}
+
+fn billing(state: &GatewayState) -> Result<&Billing, ApiError> {
+    state
+        .billing
+        .as_ref()
+        .ok_or_else(|| ApiError::not_found("billing is not enabled on this gateway"))
+}
+
+/// The caller's budget this month.
+///
+/// What the dashboard shows as spend vs budget: limits, settled spend,
+/// what running requests hold reserved, and whether the soft (banner) and
+/// hard (requests refused) limits are reached.
+#[utoipa::path(
+    get,
+    path = "/v1/billing/budget",
+    tag = "billing",
+    operation_id = "getBudget",
+    responses(
+        (status = 200, description = "This month's budget.", body = BudgetView),
+        (status = 503, response = stratus_kit::error::ErrorEnvelope),
+    )
+)]
+pub async fn own_budget(
+    State(state): State<GatewayState>,
+    Extension(principal): Extension<Principal>,
+) -> Result<Json<BudgetView>, ApiError> {
+    Ok(Json(billing(&state)?.budget(&principal.tenant_id).await?))
+}
+
+/// The caller's invoices.
+///
+/// Every month since the first usage, newest first; the current month is
+/// a `draft` recomputed on each read, finished months are `closed` and
+/// never change. Amounts are exact decimal strings.
+#[utoipa::path(
+    get,
+    path = "/v1/billing/invoices",
+    tag = "billing",
+    operation_id = "listInvoices",
+    params(FormatParams),
+    responses(
+        (status = 200, description = "The invoices (JSON, or CSV with one row per line item).",
+            content((InvoiceList = "application/json"), (String = "text/csv"))),
+        (status = 400, response = stratus_kit::error::ErrorEnvelope),
+        (status = 503, response = stratus_kit::error::ErrorEnvelope),
+    )
+)]
+pub async fn list_invoices(
+    State(state): State<GatewayState>,
+    Extension(principal): Extension<Principal>,
+    Query(params): Query<FormatParams>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let csv = wants_csv(&params, &headers)?;
+    let invoices = billing(&state)?
+        .invoices(&principal.tenant_id, now_ms(), MAX_INVOICES)
+        .await?;
+    if csv {
+        return Ok(csv_response(&invoices, "invoices"));
+    }
+    Ok(Json(InvoiceList {
+        object: "list",
+        data: invoices,
+    })
+    .into_response())
+}
+
+/// One of the caller's invoices.
+#[utoipa::path(
+    get,
+    path = "/v1/billing/invoices/{id}",
+    tag = "billing",
+    operation_id = "getInvoice",
+    params(("id" = String, Path, description = "The invoice id (`inv_…`)."), FormatParams),
+    responses(
+        (status = 200, description = "The invoice (JSON, or CSV).",
+            content((Invoice = "application/json"), (String = "text/csv"))),
+        (status = 400, response = stratus_kit::error::ErrorEnvelope),
+        (status = 404, response = stratus_kit::error::ErrorEnvelope),
+        (status = 503, response = stratus_kit::error::ErrorEnvelope),
+    )
+)]
+pub async fn get_invoice(
+    State(state): State<GatewayState>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<String>,
+    Query(params): Query<FormatParams>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let csv = wants_csv(&params, &headers)?;
+    let billing = billing(&state)?;
+    let now = now_ms();
+    // Only the caller's own ids resolve; a future month has no invoice.
+    let month = invoice::month_of_id(&principal.tenant_id, &id)
+        .filter(|m| *m <= Month::of_ms(now))
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "no invoice `{}`",
+                crate::metering::event::bounded(&id)
+            ))
+        })?;
+    let invoice = billing.invoice(&principal.tenant_id, month, now).await?;
+    if csv {
+        return Ok(csv_response(std::slice::from_ref(&invoice), &invoice.id));
+    }
+    Ok(Json(invoice).into_response())
+}
+
+/// A tenant's plan.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanBody {
+    /// A plan of the price catalog; null: the catalog's default plan.
+    pub plan: Option<String>,
+}
+
+/// A tenant's monthly budget.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetBody {
+    /// Decimal string in the catalog's currency; null: the plan's default.
+    pub soft_limit: Option<String>,
+    pub hard_limit: Option<String>,
+}
+
+async fn known_tenant(state: &GatewayState, tenant_id: &str) -> Result<(), ApiError> {
+    crate::tenants::tenant(&state.auth, tenant_id).await?;
+    Ok(())
+}
+
+/// A tenant's plan (operators).
+#[utoipa::path(
+    get,
+    path = "/v1/admin/tenants/{tenant_id}/plan",
+    tag = "billing",
+    operation_id = "getTenantPlan",
+    params(("tenant_id" = String, Path, description = "The tenant's id.")),
+    responses(
+        (status = 200, description = "The plan the tenant is on.", body = PlanBody),
+        (status = 404, response = stratus_kit::error::ErrorEnvelope),
+    )
+)]
+pub async fn get_plan(
+    State(state): State<GatewayState>,
+    Path(tenant_id): Path<String>,
+) -> Result<Json<PlanBody>, ApiError> {
+    known_tenant(&state, &tenant_id).await?;
+    let terms = billing(&state)?.terms(&tenant_id).await?;
+    Ok(Json(PlanBody {
+        plan: Some(terms.plan),
+    }))
+}
+
+/// Put a tenant on a plan (operators).
+///
+/// Takes effect for the current month's draft and budget at once; closed
+/// months keep the plan they were closed with.
+#[utoipa::path(
+    put,
+    path = "/v1/admin/tenants/{tenant_id}/plan",
+    tag = "billing",
+    operation_id = "setTenantPlan",
+    params(("tenant_id" = String, Path, description = "The tenant's id.")),
+    request_body = PlanBody,
+    responses(
+        (status = 200, description = "The plan the tenant is on now.", body = PlanBody),
+        (status = 400, response = stratus_kit::error::ErrorEnvelope),
+        (status = 404, response = stratus_kit::error::ErrorEnvelope),
+    )
+)]
+pub async fn set_plan(
+    State(state): State<GatewayState>,
+    Path(tenant_id): Path<String>,
+    ApiJson(body): ApiJson<PlanBody>,
+) -> Result<Json<PlanBody>, ApiError> {
+    known_tenant(&state, &tenant_id).await?;
+    let billing = billing(&state)?;
+    set_tenant_plan(billing, &tenant_id, body.plan.as_deref()).await?;
+    let terms = billing.terms(&tenant_id).await?;
+    Ok(Json(PlanBody {
+        plan: Some(terms.plan),
+    }))
+}
+
+/// Check `plan` against the catalog and store it (the API and the CLI).
+pub async fn set_tenant_plan(
+    billing: &Billing,
+    tenant_id: &str,
+    plan: Option<&str>,
+) -> Result<(), BillingError> {
+    if let Some(plan) = plan
+        && !billing.catalog().plans.contains_key(plan)
+    {
+        let known: Vec<&str> = billing.catalog().plans.keys().map(String::as_str).collect();
+        return Err(BillingError::BadRequest(format!(
+            "no plan `{}` in the price catalog (known: {})",
+            crate::metering::event::bounded(plan),
+            known.join(", ")
+        )));
+    }
+    billing.store().set_tenant_plan(tenant_id, plan).await?;
+    Ok(())
+}
+
+/// Check and store a budget (the API and the CLI).
+pub async fn set_tenant_budget(
+    billing: &Billing,
+    tenant_id: &str,
+    soft_limit: Option<&str>,
+    hard_limit: Option<&str>,
+) -> Result<(), BillingError> {
+    let parse = |text: Option<&str>, what: &str| {
+        text.map(|t| {
+            Nanos::parse(t, 9)
+                .map_err(|e| BillingError::BadRequest(format!("{what}: {e}")))
+                .map(|n| n.0)
+        })
+        .transpose()
+    };
+    let soft = parse(soft_limit, "soft_limit")?;
+    let hard = parse(hard_limit, "hard_limit")?;
+    billing
+        .store()
+        .set_tenant_budget(tenant_id, soft, hard)
+        .await?;
+    Ok(())
+}
+
+/// A tenant's budget this month (operators).
+#[utoipa::path(
+    get,
+    path = "/v1/admin/tenants/{tenant_id}/budget",
+    tag = "billing",
+    operation_id = "getTenantBudget",
+    params(("tenant_id" = String, Path, description = "The tenant's id.")),
+    responses(
+        (status = 200, description = "The tenant's budget this month.", body = BudgetView),
+        (status = 404, response = stratus_kit::error::ErrorEnvelope),
+    )
+)]
+pub async fn get_budget(
+    State(state): State<GatewayState>,
+    Path(tenant_id): Path<String>,
+) -> Result<Json<BudgetView>, ApiError> {
+    known_tenant(&state, &tenant_id).await?;
+    Ok(Json(billing(&state)?.budget(&tenant_id).await?))
+}
+
+/// Set a tenant's monthly budget (operators).
+///
+/// The soft limit sends one alert a month (webhook, dashboard banner);
+/// the hard limit refuses requests with 429 `insufficient_quota` before
+/// they run.
+#[utoipa::path(
+    put,
+    path = "/v1/admin/tenants/{tenant_id}/budget",
+    tag = "billing",
+    operation_id = "setTenantBudget",
+    params(("tenant_id" = String, Path, description = "The tenant's id.")),
+    request_body = BudgetBody,
+    responses(
+        (status = 200, description = "The tenant's budget this month.", body = BudgetView),
+        (status = 400, response = stratus_kit::error::ErrorEnvelope),
+        (status = 404, response = stratus_kit::error::ErrorEnvelope),
+    )
+)]
+pub async fn set_budget(
+    State(state): State<GatewayState>,
+    Path(tenant_id): Path<String>,
+    ApiJson(body): ApiJson<BudgetBody>,
+) -> Result<Json<BudgetView>, ApiError> {
+    known_tenant(&state, &tenant_id).await?;
+    let billing = billing(&state)?;
+    set_tenant_budget(
+        billing,
+        &tenant_id,
+        body.soft_limit.as_deref(),
+        body.hard_limit.as_deref(),
+    )
+    .await?;
+    Ok(Json(billing.budget(&tenant_id).await?))
+}

@@ -1,0 +1,668 @@
+//! Billing: prices, budgets and invoices.
+//!
+//! - [`catalog`] — the price catalog (plans of prices per model and unit,
+//!   optional default budgets), from a TOML file or built in.
+//! - [`money`] — exact integer money ([`money::Nanos`]), never floats.
+//! - [`month`] — UTC calendar months, the period of budgets and invoices.
+//! - [`invoice`] — monthly invoices from priced usage events; drafts and
+//!   immutable closed months; CSV.
+//! - [`jobs`] — metering asynchronous jobs' audio when they complete
+//!   (exactly once, by an id derived from the job's).
+//! - [`api`] — `/v1/billing/*` and the admin routes for plans and budgets.
+//!
+//! ## Budget enforcement
+//! [`middleware`] wraps every metered route, outside metering. Before a
+//! request runs it *reserves* the request's maximum cost (see
+//! [`Billing::max_cost`]) in the store — one conditional `UPDATE` of the
+//! tenant's month row, admitted only while `spent + reserved` is under the
+//! hard limit (see `store/billing.rs`), so N concurrent requests on any
+//! number of replicas sharing the store overshoot the limit by at most one
+//! reservation. Refused: 429 `insufficient_quota`.
+//!
+//! The reservation travels to metering as a [`crate::metering::OnRecorded`]
+//! in the request's extensions: when metering records the request's usage
+//! event (for a stream, its final event), the reservation is *settled* to
+//! the event's real cost. A request whose event is never recorded (it did
+//! not reach a service, or the log failed) releases its reservation when
+//! the request is dropped. A gateway that dies in between leaves the
+//! reservation behind; it expires after `reservation_ttl` and the sweeper
+//! releases it. Settling happens off the response path (a spawned task).
+//!
+//! When a settle brings the month's spend to a threshold (soft, then hard
+//! limit), the first replica to claim it in the store sends a signed
+//! webhook (`budget.soft_limit_reached` / `budget.hard_limit_reached`),
+//! once per month per threshold; the flag shows in `GET /v1/billing/budget`.
+
+pub mod api;
+pub mod catalog;
+pub mod invoice;
+pub mod jobs;
+pub mod money;
+pub mod month;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use stratus_kit::ApiError;
+
+pub use catalog::{Catalog, Plan};
+pub use money::Nanos;
+pub use month::Month;
+
+use crate::auth::Principal;
+use crate::metering::event::now_ms;
+use crate::metering::{OnRecorded, Units, UsageEvent};
+use crate::store::billing::{MonthRow, NewReservation, Threshold};
+use crate::store::{Store, StoreError};
+
+/// Where budget alerts are POSTed, and the secret they are signed with.
+#[derive(Debug, Clone)]
+pub struct AlertWebhook {
+    pub url: String,
+    pub secret: stratus_speech::jobs::webhook::WebhookSecret,
+}
+
+/// How billing is set up.
+#[derive(Debug, Clone)]
+pub struct BillingConfig {
+    pub catalog: Arc<Catalog>,
+    /// How long a reservation may stay open before the sweeper releases it
+    /// (longer than any request, stream included, may run).
+    pub reservation_ttl: Duration,
+    /// Audio seconds reserved for a speech request (the speech service's
+    /// longest accepted audio): the bound used while its duration is
+    /// unknown.
+    pub reserve_audio_seconds: u32,
+    /// Body bytes assumed when a request does not say its length (the
+    /// gateway's body limit).
+    pub max_request_body: u64,
+    /// How often expired reservations are released and finished months'
+    /// invoices closed.
+    pub sweep_interval: Duration,
+    pub webhook: Option<AlertWebhook>,
+}
+
+impl BillingConfig {
+    /// Defaults around `catalog`.
+    pub fn new(catalog: Catalog) -> Self {
+        BillingConfig {
+            catalog: Arc::new(catalog),
+            reservation_ttl: Duration::from_secs(3600),
+            reserve_audio_seconds: 7200,
+            max_request_body: 32 * 1024 * 1024,
+            sweep_interval: Duration::from_secs(60),
+            webhook: None,
+        }
+    }
+}
+
+/// What can go wrong in billing.
+#[derive(Debug, thiserror::Error)]
+pub enum BillingError {
+    #[error(
+        "the monthly budget of this tenant is spent; raise the hard limit or wait for next month"
+    )]
+    Exhausted,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("stored invoice is unreadable: {0}")]
+    Corrupt(String),
+    #[error("job store: {0}")]
+    Jobs(String),
+}
+
+impl From<BillingError> for ApiError {
+    fn from(e: BillingError) -> Self {
+        match e {
+            BillingError::Exhausted => {
+                // OpenAI's answer when the quota is used up. Retry-After: the
+                // budget renews next month; an hour is a polite poll.
+                ApiError::rate_limited(e.to_string(), 3600).with_code("insufficient_quota")
+            }
+            BillingError::BadRequest(m) => ApiError::bad_request(m),
+            BillingError::NotFound(m) => ApiError::not_found(m),
+            BillingError::Jobs(e) => {
+                tracing::error!(error = %e, "billing: job store");
+                ApiError::unavailable("billing is unavailable; retry later", 1)
+            }
+            BillingError::Store(e) => {
+                tracing::error!(error = %e, "billing store");
+                ApiError::unavailable("billing is unavailable; retry later", 1)
+            }
+            BillingError::Corrupt(m) => {
+                tracing::error!(error = %m, "billing");
+                ApiError::internal("an invoice could not be read")
+            }
+        }
+    }
+}
+
+/// A tenant's effective billing settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantTerms {
+    pub plan: String,
+    pub soft_limit: Option<Nanos>,
+    pub hard_limit: Option<Nanos>,
+}
+
+/// Billing, shared by clones.
+#[derive(Debug, Clone)]
+pub struct Billing {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    store: Store,
+    config: BillingConfig,
+    http: reqwest::Client,
+    tasks: std::sync::Mutex<Vec<tokio::task::AbortHandle>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Ok(tasks) = self.tasks.lock() {
+            for task in tasks.iter() {
+                task.abort();
+            }
+        }
+    }
+}
+
+impl Billing {
+    /// Billing on `store`, without background work (see [`Billing::start`]).
+    pub fn new(store: Store, config: BillingConfig) -> Billing {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap_or_default();
+        Billing {
+            inner: Arc::new(Inner {
+                store,
+                config,
+                http,
+                tasks: std::sync::Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// Billing with its sweeper: every `sweep_interval` it releases expired
+    /// reservations and closes finished months' invoices.
+    pub fn start(store: Store, config: BillingConfig) -> Billing {
+        let billing = Billing::new(store, config);
+        let sweeper = billing.clone_weak_task();
+        if let Ok(mut tasks) = billing.inner.tasks.lock() {
+            tasks.push(sweeper);
+        }
+        billing
+    }
+
+    fn clone_weak_task(&self) -> tokio::task::AbortHandle {
+        let weak = Arc::downgrade(&self.inner);
+        let interval = self.inner.config.sweep_interval;
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(interval);
+            loop {
+                tick.tick().await;
+                let Some(inner) = weak.upgrade() else {
+                    return;
+                };
+                let billing = Billing { inner };
+                if let Err(e) = billing.sweep(now_ms()).await {
+                    tracing::warn!(error = %e, "releasing expired budget reservations");
+                }
+                if let Err(e) = billing.close_finished_months(now_ms()).await {
+                    tracing::warn!(error = %e, "closing invoices");
+                }
+            }
+        })
+        .abort_handle()
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.inner.config.catalog
+    }
+
+    /// `tenant_id`'s plan and budget: its own settings over its plan's.
+    pub async fn terms(&self, tenant_id: &str) -> Result<TenantTerms, BillingError> {
+        let row = self.store().tenant_billing(tenant_id).await?;
+        let row = row.unwrap_or_default();
+        let plan = self.catalog().plan(row.plan.as_deref());
+        Ok(TenantTerms {
+            plan: plan.name.clone(),
+            soft_limit: row.soft_limit_nanos.map(Nanos).or(plan.soft_limit),
+            hard_limit: row.hard_limit_nanos.map(Nanos).or(plan.hard_limit),
+        })
+    }
+
+    /// The most a request to `service` with a body of `content_length`
+    /// bytes (unknown: the body limit) can cost under `plan`. Bounds:
+    /// - one request, and at most one document per body byte;
+    /// - characters and input tokens: at most one per body byte (a token
+    ///   or character is at least a byte of the text sent);
+    /// - audio (speech only): `reserve_audio_seconds`, the longest audio
+    ///   the speech service accepts — a compressed upload's duration is
+    ///   not known from its size.
+    ///
+    /// A service that reports more than this (a bug) is still charged its
+    /// real cost; the overshoot bound assumes these bounds hold.
+    pub fn max_cost(&self, plan: &Plan, service: &str, content_length: Option<u64>) -> Nanos {
+        let config = &self.inner.config;
+        let bytes = content_length
+            .unwrap_or(config.max_request_body)
+            .min(config.max_request_body);
+        let bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
+        let audio_ms = if service == "speech" {
+            i64::from(config.reserve_audio_seconds) * 1000
+        } else {
+            0
+        };
+        plan.max_cost(&Units {
+            requests: 1,
+            audio_ms,
+            input_tokens: bytes,
+            characters: bytes,
+            documents: bytes,
+        })
+    }
+
+    /// Reserve the maximum cost of a request of `principal` before it runs.
+    pub async fn reserve(
+        &self,
+        tenant_id: &str,
+        service: &str,
+        content_length: Option<u64>,
+    ) -> Result<Reservation, BillingError> {
+        let terms = self.terms(tenant_id).await?;
+        let plan = self.catalog().plan(Some(&terms.plan));
+        let amount = self.max_cost(plan, service, content_length);
+        let now = now_ms();
+        let month = Month::of_ms(now).to_string();
+        let id = format!("rsv_{}", uuid::Uuid::now_v7().simple());
+        let ttl_ms =
+            i64::try_from(self.inner.config.reservation_ttl.as_millis()).unwrap_or(i64::MAX);
+        let reservation = NewReservation {
+            id: &id,
+            tenant_id,
+            month: &month,
+            amount_nanos: amount.0,
+            hard_limit_nanos: terms.hard_limit.map(|n| n.0),
+            now_ms: now,
+            expires_at_ms: now.saturating_add(ttl_ms),
+        };
+        let mut made = self.store().reserve_budget(&reservation).await?;
+        if !made && terms.hard_limit.is_some() {
+            // Expired reservations of dead gateways may be what fills the
+            // budget: release them and try once more before refusing.
+            self.sweep(now).await?;
+            made = self.store().reserve_budget(&reservation).await?;
+        }
+        if !made {
+            return Err(BillingError::Exhausted);
+        }
+        Ok(Reservation(Arc::new(Held {
+            billing: self.clone(),
+            id,
+            tenant_id: tenant_id.to_owned(),
+            plan: terms.plan.clone(),
+            terms,
+            amount,
+            done: AtomicBool::new(false),
+        })))
+    }
+
+    /// Release reservations that expired before `now_ms`.
+    pub async fn sweep(&self, now_ms: i64) -> Result<u64, BillingError> {
+        let released = self.store().release_expired_budgets(now_ms).await?;
+        if released > 0 {
+            tracing::info!(released, "released expired budget reservations");
+        }
+        Ok(released)
+    }
+
+    /// Settle a reservation to `event`'s cost and send alerts it causes.
+    async fn settle(&self, held: &Held, event: &UsageEvent) -> Result<(), BillingError> {
+        let plan = self.catalog().plan(Some(&held.plan));
+        let cost = plan.cost(event);
+        let month = Month::of_ms(event.time_ms).to_string();
+        let row = self
+            .store()
+            .settle_budget(&held.id, &held.tenant_id, &month, cost.0)
+            .await?;
+        self.alert_if_crossed(&held.tenant_id, &month, &held.terms, &row)
+            .await
+    }
+
+    async fn alert_if_crossed(
+        &self,
+        tenant_id: &str,
+        month: &str,
+        terms: &TenantTerms,
+        row: &MonthRow,
+    ) -> Result<(), BillingError> {
+        for (threshold, limit, kind) in [
+            (
+                Threshold::Soft,
+                terms.soft_limit,
+                "budget.soft_limit_reached",
+            ),
+            (
+                Threshold::Hard,
+                terms.hard_limit,
+                "budget.hard_limit_reached",
+            ),
+        ] {
+            let Some(limit) = limit else { continue };
+            let already = match threshold {
+                Threshold::Soft => row.soft_alerted_at_ms.is_some(),
+                Threshold::Hard => row.hard_alerted_at_ms.is_some(),
+            };
+            if already || row.spent_nanos < limit.0 {
+                continue;
+            }
+            if self
+                .store()
+                .claim_budget_alert(tenant_id, month, threshold, limit.0, now_ms())
+                .await?
+            {
+                tracing::warn!(tenant_id, month, kind, limit = %limit, "budget threshold reached");
+                if let Some(webhook) = self.inner.config.webhook.clone() {
+                    let body = serde_json::json!({
+                        "type": kind,
+                        "tenant_id": tenant_id,
+                        "month": month,
+                        "currency": self.catalog().currency,
+                        "limit": limit,
+                        "spent": Nanos(row.spent_nanos),
+                        "time": crate::metering::time::format_rfc3339(now_ms()),
+                    });
+                    let http = self.inner.http.clone();
+                    tokio::spawn(deliver(http, webhook, kind, body));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The budget view of `tenant_id` for the current month.
+    pub async fn budget(&self, tenant_id: &str) -> Result<api::BudgetView, BillingError> {
+        let terms = self.terms(tenant_id).await?;
+        let month = Month::of_ms(now_ms());
+        let row = self
+            .store()
+            .budget_month(tenant_id, &month.to_string())
+            .await?
+            .unwrap_or_default();
+        Ok(api::BudgetView::new(
+            tenant_id,
+            month,
+            &self.catalog().currency,
+            terms,
+            &row,
+        ))
+    }
+
+    /// `tenant_id`'s invoice for `month`: a draft while the month is not
+    /// over, else the closed one (closing it now if nobody has).
+    pub async fn invoice(
+        &self,
+        tenant_id: &str,
+        month: Month,
+        now_ms: i64,
+    ) -> Result<invoice::Invoice, BillingError> {
+        // A stored invoice is final, whenever it was closed.
+        if month < Month::of_ms(now_ms)
+            && let Some(row) = self.store().invoice(tenant_id, &month.to_string()).await?
+        {
+            return invoice::from_row(&row).map_err(|e| BillingError::Corrupt(e.to_string()));
+        }
+        if invoice::is_closed(month, now_ms) {
+            self.close(tenant_id, month, now_ms).await?;
+            let row = self
+                .store()
+                .invoice(tenant_id, &month.to_string())
+                .await?
+                .ok_or_else(|| BillingError::Corrupt("closed invoice vanished".into()))?;
+            return invoice::from_row(&row).map_err(|e| BillingError::Corrupt(e.to_string()));
+        }
+        let terms = self.terms(tenant_id).await?;
+        let plan = self.catalog().plan(Some(&terms.plan));
+        let (lines, subtotal) = invoice::compute(self.store(), tenant_id, month, plan).await?;
+        Ok(invoice::draft(
+            tenant_id,
+            month,
+            &self.catalog().currency,
+            &plan.name,
+            lines,
+            subtotal,
+        ))
+    }
+
+    async fn close(&self, tenant_id: &str, month: Month, now_ms: i64) -> Result<(), BillingError> {
+        let terms = self.terms(tenant_id).await?;
+        let plan = self.catalog().plan(Some(&terms.plan));
+        let (lines, subtotal) = invoice::compute(self.store(), tenant_id, month, plan).await?;
+        let lines =
+            serde_json::to_string(&lines).map_err(|e| BillingError::Corrupt(e.to_string()))?;
+        self.store()
+            .insert_invoice(&crate::store::billing::InvoiceRow {
+                id: invoice::invoice_id(tenant_id, month),
+                tenant_id: tenant_id.to_owned(),
+                month: month.to_string(),
+                currency: self.catalog().currency.clone(),
+                plan: plan.name.clone(),
+                subtotal_nanos: subtotal.0,
+                lines,
+                closed_at_ms: now_ms,
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Close the invoices of the last finished month for every tenant that
+    /// used something in it, so later price changes cannot reach them
+    /// even if nobody reads them first.
+    pub async fn close_finished_months(&self, now_ms: i64) -> Result<(), BillingError> {
+        let last = Month::of_ms(now_ms).prev();
+        if !invoice::is_closed(last, now_ms) {
+            return Ok(());
+        }
+        let tenants = self
+            .store()
+            .tenants_with_usage(last.start_ms(), last.end_ms())
+            .await?;
+        for tenant in tenants {
+            if self
+                .store()
+                .invoice(&tenant, &last.to_string())
+                .await?
+                .is_none()
+            {
+                self.close(&tenant, last, now_ms).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `tenant_id`'s invoices, newest first: every month since its first
+    /// usage (at most `limit`), the current one a draft.
+    pub async fn invoices(
+        &self,
+        tenant_id: &str,
+        now_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<invoice::Invoice>, BillingError> {
+        let current = Month::of_ms(now_ms);
+        let first = self
+            .store()
+            .first_usage_ms(tenant_id)
+            .await?
+            .map_or(current, Month::of_ms);
+        let mut out = Vec::new();
+        let mut month = current;
+        while month >= first && out.len() < limit {
+            out.push(self.invoice(tenant_id, month, now_ms).await?);
+            month = month.prev();
+        }
+        Ok(out)
+    }
+}
+
+/// POST a signed alert, retrying (three tries, doubling waits).
+async fn deliver(
+    http: reqwest::Client,
+    webhook: AlertWebhook,
+    kind: &'static str,
+    body: serde_json::Value,
+) {
+    use stratus_speech::jobs::webhook::{EVENT_HEADER, SIGNATURE_HEADER, sign};
+    let bytes = body.to_string().into_bytes();
+    let mut wait = Duration::from_millis(500);
+    for attempt in 1..=3 {
+        let signature = sign(&webhook.secret, now_ms() / 1000, &bytes);
+        let sent = http
+            .post(&webhook.url)
+            .header("content-type", "application/json")
+            .header(EVENT_HEADER, kind)
+            .header(SIGNATURE_HEADER, signature)
+            .body(bytes.clone())
+            .send()
+            .await;
+        match sent {
+            Ok(r) if r.status().is_success() => return,
+            Ok(r) => tracing::warn!(attempt, status = %r.status(), kind, "budget webhook refused"),
+            Err(e) => tracing::warn!(attempt, error = %e, kind, "budget webhook failed"),
+        }
+        tokio::time::sleep(wait).await;
+        wait *= 2;
+    }
+}
+
+/// An open reservation. Settled by metering (through the
+/// [`OnRecorded`] it gives), else released when the last handle drops.
+#[derive(Debug, Clone)]
+pub struct Reservation(Arc<Held>);
+
+#[derive(Debug)]
+struct Held {
+    billing: Billing,
+    id: String,
+    tenant_id: String,
+    plan: String,
+    terms: TenantTerms,
+    amount: Nanos,
+    done: AtomicBool,
+}
+
+impl Reservation {
+    pub fn id(&self) -> &str {
+        &self.0.id
+    }
+
+    /// What was reserved.
+    pub fn amount(&self) -> Nanos {
+        self.0.amount
+    }
+
+    /// The hook metering calls with the request's event.
+    pub fn on_recorded(&self) -> OnRecorded {
+        let held = self.0.clone();
+        OnRecorded::new(move |event| {
+            if held.done.swap(true, Ordering::SeqCst) {
+                return;
+            }
+            let held = held.clone();
+            let event = event.clone();
+            tokio::spawn(async move {
+                if let Err(e) = held.billing.settle(&held, &event).await {
+                    tracing::error!(error = %e, reservation = held.id, "settling a budget reservation; it expires instead");
+                }
+            });
+        })
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if self.done.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return; // No runtime: the sweeper releases it once expired.
+        };
+        let store = self.billing.store().clone();
+        let id = std::mem::take(&mut self.id);
+        runtime.spawn(async move {
+            if let Err(e) = store.release_budget(&id).await {
+                tracing::warn!(error = %e, reservation = id, "releasing a budget reservation; it expires instead");
+            }
+        });
+    }
+}
+
+/// The service a metered path forwards to.
+fn service_of(path: &str) -> &'static str {
+    if path.starts_with("/v1/audio") {
+        "speech"
+    } else {
+        "language"
+    }
+}
+
+/// Reserve before a metered request runs (see the module doc). With no
+/// [`Billing`], or no authenticated caller, it passes requests through.
+pub async fn middleware(
+    State(billing): State<Option<Billing>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let Some(billing) = billing else {
+        return next.run(request).await;
+    };
+    let Some(tenant_id) = request
+        .extensions()
+        .get::<Principal>()
+        .map(|p| p.tenant_id.clone())
+    else {
+        return next.run(request).await;
+    };
+    let content_length = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let mut service = service_of(request.uri().path());
+    // A request without a body (a job poll, a cancel) carries no audio or
+    // text to bill: reserve only its per-request price.
+    let bodiless = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::DELETE | Method::OPTIONS
+    );
+    let content_length = if bodiless {
+        service = "none";
+        Some(0)
+    } else {
+        content_length
+    };
+    let reservation = match billing.reserve(&tenant_id, service, content_length).await {
+        Ok(r) => r,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    request.extensions_mut().insert(reservation.on_recorded());
+    request.extensions_mut().insert(reservation.clone());
+    next.run(request).await
+}
