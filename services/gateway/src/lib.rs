@@ -29,8 +29,8 @@
 
 mod api_json;
 pub mod auth;
-pub mod limits;
 pub mod billing;
+pub mod limits;
 pub mod metering;
 pub mod observability;
 pub mod openapi;

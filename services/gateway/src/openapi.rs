@@ -17,7 +17,6 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::limits::admin as limits;
-use crate::routing;
 use crate::{billing, routing};
 
 /// Name of the API-key security scheme.

@@ -148,6 +148,8 @@ pub fn table() -> Vec<Route> {
                     .put(limits::put_key_limits)
                     .delete(limits::delete_key_limits),
             ),
+        ),
+        route(
             "/v1/admin/tenants/{tenant_id}/plan",
             admin,
             identity(get(crate::billing::api::get_plan).put(crate::billing::api::set_plan)),

@@ -379,6 +379,7 @@ async fn gate(store: &Store, config: BillingConfig, language: Option<&LanguageSe
             metering: Some(meter.clone()),
             billing: Some(billing.clone()),
             edge: stratus_gateway::EdgeConfig::default(),
+            limits: stratus_gateway::limits::Limits::disabled(),
         },
         Readiness::default(),
     );

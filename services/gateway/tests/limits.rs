@@ -130,6 +130,7 @@ impl Gateway {
                 auth: auth.clone(),
                 internal_token: token,
                 metering: Some(meter),
+                billing: None,
                 edge: stratus_gateway::EdgeConfig::default(),
                 limits,
             },

@@ -10,9 +10,9 @@ use std::path::Path;
 
 use stratus_gateway::Store;
 use stratus_gateway::auth::{Auth, AuthError, KeySpec, Role, Scopes, ServerSecret};
+use stratus_gateway::billing::{Billing, BillingConfig, Catalog, api as billing_api};
 use stratus_gateway::limits::LimitSpec;
 use stratus_gateway::limits::admin as limits_admin;
-use stratus_gateway::billing::{Billing, BillingConfig, Catalog, api as billing_api};
 use stratus_gateway::tenants::{self, CreatedKeyView, KeyView};
 
 use crate::cli::{

@@ -9,8 +9,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
-use stratus_gateway::limits::{BackendConfig, LimitSpec, Limits, LimitsConfig, RedisFailure};
 use stratus_gateway::billing::{AlertWebhook, Billing, BillingConfig, Catalog};
+use stratus_gateway::limits::{BackendConfig, LimitSpec, Limits, LimitsConfig, RedisFailure};
 use stratus_gateway::metering::{ExportConfig, Meter, MeteringConfig};
 use stratus_gateway::routing::HealthPolicy;
 use stratus_gateway::{Auth, EdgeConfig, GatewayState, PoolConfig, Store, Upstream, Upstreams};
@@ -25,9 +25,8 @@ use stratus_speech::{SpeechConfig, SpeechService};
 use tokio::net::TcpListener;
 
 use crate::cli::{
-    AuthArgs, BillingArgs, EdgeArgs, GatewayArgs, HomeArgs, InternalTokenArgs, JobArgs,
-    LimitArgs, MeteringArgs, ModelArgs, RedisFailureArg, ServeArgs, ServiceArgs, SpeechArgs,
-    SpeechLimitArgs,
+    AuthArgs, BillingArgs, EdgeArgs, GatewayArgs, HomeArgs, InternalTokenArgs, JobArgs, LimitArgs,
+    MeteringArgs, ModelArgs, RedisFailureArg, ServeArgs, ServiceArgs, SpeechArgs, SpeechLimitArgs,
 };
 use crate::commands::identity::server_secret;
 use crate::commands::open_store;
