@@ -125,8 +125,9 @@ pub fn softmax(logits: &[f32]) -> Vec<f32> {
     exps.iter().map(|e| e / total).collect()
 }
 
-/// Probabilities of one text.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+/// Probabilities of one text (they sum to 1).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"positive": 0.91, "neutral": 0.07, "negative": 0.02}))]
 pub struct SentimentScores {
     pub positive: f32,
     pub neutral: f32,

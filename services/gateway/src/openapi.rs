@@ -17,7 +17,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::limits::admin as limits;
-use crate::{billing, routing};
+use crate::{auth, billing, metering, routing, tenants};
 
 /// Name of the API-key security scheme.
 pub const API_KEY_SCHEME: &str = "api_key";
@@ -53,12 +53,29 @@ pub const DOCS_PATH: &str = "/docs";
         billing::api::set_plan,
         billing::api::get_budget,
         billing::api::set_budget,
+        auth::session::login,
+        auth::session::logout,
+        auth::session::me,
+        tenants::admin::list_own_keys,
+        tenants::admin::create_own_key,
+        tenants::admin::revoke_own_key,
+        tenants::admin::list_tenants,
+        tenants::admin::create_tenant,
+        tenants::admin::list_tenant_keys,
+        tenants::admin::create_tenant_key,
+        tenants::admin::revoke_tenant_key,
+        tenants::admin::create_tenant_user,
+        metering::api::usage,
+        metering::api::events,
     ),
     modifiers(&ApiKeyAuth),
     security(("api_key" = [])),
     tags(
         (name = "models", description = "The models this deployment serves."),
-        (name = "admin", description = "Operators only (`admin` scope): tenants' and keys' limits."),
+        (name = "auth", description = "Dashboard sessions (email and password) and who the caller is."),
+        (name = "keys", description = "Your tenant's own API keys (`keys` scope)."),
+        (name = "usage", description = "Your tenant's metered usage (`usage:read` scope)."),
+        (name = "admin", description = "Operating the deployment: tenants, their keys, users and limits (`admin` scope, keys of the system tenant only)."),
         (name = "billing", description = "Budgets, plans and monthly invoices.")
     )
 )]
@@ -198,6 +215,126 @@ mod tests {
         assert!(!html.contains("https://"), "{html}");
         let bundle = get("/docs/swagger-ui-bundle.js").await.unwrap();
         assert_eq!(bundle.status(), 200);
+    }
+
+    /// The methods `handler` routes, read from the `Allow` value axum keeps
+    /// in every method router (its `Debug` shows `allow_header:
+    /// Bytes(b"GET,HEAD,POST")`; `HEAD` comes with `GET` and is not
+    /// documented apart). `None` for `any(…)` (shown as `Skip`): a route
+    /// that forwards every method to a service.
+    fn methods_of<S>(handler: &axum::routing::MethodRouter<S>) -> Option<Vec<String>> {
+        let debug = format!("{handler:?}");
+        if debug.contains("allow_header: Skip") {
+            return None;
+        }
+        let marker = "allow_header: Bytes(b\"";
+        let start = debug
+            .find(marker)
+            .unwrap_or_else(|| panic!("axum's Debug of a MethodRouter changed: {debug}"))
+            + marker.len();
+        let end = start + debug[start..].find('"').unwrap();
+        Some(
+            debug[start..end]
+                .split(',')
+                .filter(|m| *m != "HEAD")
+                .map(str::to_lowercase)
+                .collect(),
+        )
+    }
+
+    /// Whether the gateway pattern `pattern` (`/v1/audio/{*rest}`,
+    /// `/v1/embeddings`) forwards requests for the service path `path`.
+    fn forwards(pattern: &str, path: &str) -> bool {
+        match pattern.strip_suffix("{*rest}") {
+            Some(prefix) => path.starts_with(prefix),
+            None => pattern == path,
+        }
+    }
+
+    /// Every route and method of the gateway's table is an operation of
+    /// the document; a route that forwards any method stands for every
+    /// route of the services that it reaches, each with its own methods.
+    #[test]
+    fn every_public_route_and_method_is_documented() {
+        let doc = serde_json::to_value(document()).unwrap();
+        let mut services: Vec<(&str, Vec<String>)> = Vec::new();
+        for (path, handler) in stratus_speech::SpeechService::public_routes() {
+            services.push((path, methods_of(&handler).unwrap()));
+        }
+        for (path, handler) in stratus_language::LanguageService::public_routes() {
+            services.push((path, methods_of(&handler).unwrap()));
+        }
+        let mut wanted: Vec<(String, String)> = Vec::new();
+        for route in crate::routes::table() {
+            match methods_of(&route.handler) {
+                Some(methods) => {
+                    assert!(!methods.is_empty(), "{route:?}");
+                    for method in methods {
+                        wanted.push((route.path.to_owned(), method));
+                    }
+                }
+                None => {
+                    let reached: Vec<_> = services
+                        .iter()
+                        .filter(|(path, _)| forwards(route.path, path))
+                        .collect();
+                    assert!(
+                        !reached.is_empty(),
+                        "{route:?} forwards to no route of a service"
+                    );
+                    for (path, methods) in reached {
+                        for method in methods {
+                            wanted.push(((*path).to_owned(), method.clone()));
+                        }
+                    }
+                }
+            }
+        }
+        // The table, the speech service's jobs and the language service's
+        // analyses, at least.
+        assert!(wanted.len() >= 25, "{wanted:?}");
+        let missing: Vec<String> = wanted
+            .iter()
+            .filter(|(path, method)| !doc["paths"][path][method].is_object())
+            .map(|(path, method)| format!("{} {path}", method.to_uppercase()))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "public routes missing from the OpenAPI document (annotate the handler with \
+             #[utoipa::path] and list it in its crate's openapi()): {missing:#?}"
+        );
+        // Each documented operation says what it does and how it fails.
+        for (path, method) in &wanted {
+            let operation = &doc["paths"][path][method];
+            assert!(
+                operation["summary"].is_string(),
+                "{method} {path}: no summary"
+            );
+            assert!(operation["operationId"].is_string(), "{method} {path}");
+            let responses = operation["responses"].as_object().unwrap();
+            for (status, response) in responses {
+                if !status.starts_with('2') {
+                    assert_eq!(
+                        response["$ref"], "#/components/responses/ErrorEnvelope",
+                        "{method} {path} {status}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn reads_the_methods_of_a_method_router() {
+        use axum::routing::{any, get};
+        async fn handler() {}
+        let both: axum::routing::MethodRouter<()> = get(handler).delete(handler);
+        assert_eq!(
+            methods_of(&both),
+            Some(vec!["get".to_owned(), "delete".to_owned()])
+        );
+        let layered = both.layer(axum::extract::DefaultBodyLimit::max(1));
+        assert_eq!(methods_of(&layered).map(|m| m.len()), Some(2));
+        assert_eq!(methods_of(&any::<_, _, ()>(handler)), None);
     }
 
     /// Merging keeps the first schema of a name: two services naming

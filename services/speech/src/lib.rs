@@ -27,7 +27,7 @@ pub use openapi::openapi;
 use std::sync::{Arc, RwLock};
 
 use axum::extract::State;
-use axum::routing::get;
+use axum::routing::{MethodRouter, get};
 use axum::{Json, Router};
 use candle_core::Device;
 use stratus_kit::health::{self, Readiness};
@@ -176,6 +176,17 @@ impl SpeechService {
             Box::new(move |name, result| readiness.loaded(name, result)),
         )?;
         Ok(())
+    }
+
+    /// Every public route of the service (jobs included, whether or not
+    /// this instance enables them) with its methods, health routes aside:
+    /// what [`Self::router`] serves, listed for the gateway's test that the
+    /// OpenAPI document covers each.
+    pub fn public_routes() -> Vec<(&'static str, MethodRouter<SpeechService>)> {
+        let mut routes = vec![("/v1/models", get(list_models))];
+        routes.extend(api::table());
+        routes.extend(jobs::api::table());
+        routes
     }
 
     /// The audio endpoints, `/v1/models` and health routes.

@@ -70,6 +70,50 @@ pub struct AudioForm {
     stream: Option<bool>,
 }
 
+/// `task` of an asynchronous job.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AudioJobTask {
+    /// Text in the spoken language (the default).
+    Transcribe,
+    /// English text (a multilingual model is needed).
+    Translate,
+}
+
+/// The multipart form of `POST /v1/audio/jobs`: the fields of
+/// [`AudioForm`] (but `stream`, which jobs refuse) plus `task` and
+/// `webhook_url`.
+#[derive(Debug, ToSchema)]
+#[expect(dead_code, reason = "describes the form for the document; never built")]
+pub struct AudioJobForm {
+    /// The audio file, as for `/v1/audio/transcriptions` (same limits).
+    #[schema(value_type = String, format = Binary, content_media_type = "application/octet-stream")]
+    file: Vec<u8>,
+    /// A loaded speech model (`GET /v1/models`), or `whisper-1` for the
+    /// default one.
+    #[schema(example = "whisper-1")]
+    model: String,
+    /// What to do with the audio (default `transcribe`).
+    task: Option<AudioJobTask>,
+    /// ISO-639-1 code of the spoken language; detected when omitted.
+    #[schema(example = "en")]
+    language: Option<String>,
+    /// Text that precedes the audio, to steer spelling and style.
+    prompt: Option<String>,
+    /// Format of the job's `result` (default `json`).
+    response_format: Option<ResponseFormatName>,
+    /// Sampling temperature, 0 to 1.
+    #[schema(minimum = 0.0, maximum = 1.0, example = 0.0)]
+    temperature: Option<f32>,
+    /// Timestamps of `verbose_json`, as for `/v1/audio/transcriptions`.
+    #[schema(rename = "timestamp_granularities[]")]
+    timestamp_granularities: Option<TimestampGranularity>,
+    /// An `http(s)` URL to POST the finished job to, signed with the
+    /// server's webhook secret (`--webhook-secret`; refused without one).
+    #[schema(example = "https://example.com/hooks/stratus")]
+    webhook_url: Option<String>,
+}
+
 /// The JSON bodies of a transcription: `verbose_json` or `json`.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
@@ -82,8 +126,15 @@ pub enum TranscriptionResponse<'a> {
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(api::transcriptions, api::translations),
-    tags((name = "audio", description = "Speech to text: OpenAI-compatible transcription and translation of uploaded audio, whole or streamed."))
+    paths(
+        api::transcriptions,
+        api::translations,
+        crate::jobs::api::submit,
+        crate::jobs::api::list,
+        crate::jobs::api::show,
+        crate::jobs::api::cancel,
+    ),
+    tags((name = "audio", description = "Speech to text: OpenAI-compatible transcription and translation of uploaded audio, whole or streamed, or as asynchronous jobs for long audio."))
 )]
 struct SpeechDoc;
 

@@ -1,6 +1,13 @@
 """Contains all the data models used in inputs/outputs"""
 
+from .api_key import ApiKey
 from .audio_form import AudioForm
+from .audio_job import AudioJob
+from .audio_job_error import AudioJobError
+from .audio_job_form import AudioJobForm
+from .audio_job_list import AudioJobList
+from .audio_job_status import AudioJobStatus
+from .audio_job_task import AudioJobTask
 from .audio_usage import AudioUsage
 from .candidate import Candidate
 from .classify_request import ClassifyRequest
@@ -11,6 +18,10 @@ from .component_state_type_1 import ComponentStateType1
 from .component_state_type_1_status import ComponentStateType1Status
 from .component_state_type_2 import ComponentStateType2
 from .component_state_type_2_status import ComponentStateType2Status
+from .create_key import CreateKey
+from .create_tenant import CreateTenant
+from .create_user import CreateUser
+from .created_api_key import CreatedApiKey
 from .detect_request import DetectRequest
 from .detect_response import DetectResponse
 from .document_error import DocumentError
@@ -19,6 +30,8 @@ from .document_result_classification_type_0 import DocumentResultClassificationT
 from .document_result_classification_type_1 import DocumentResultClassificationType1
 from .document_result_detection_type_0 import DocumentResultDetectionType0
 from .document_result_detection_type_1 import DocumentResultDetectionType1
+from .document_result_document_sentiment_type_0 import DocumentResultDocumentSentimentType0
+from .document_result_document_sentiment_type_1 import DocumentResultDocumentSentimentType1
 from .document_result_entities_type_0 import DocumentResultEntitiesType0
 from .document_result_entities_type_1 import DocumentResultEntitiesType1
 from .document_result_key_phrases_type_0 import DocumentResultKeyPhrasesType0
@@ -40,6 +53,13 @@ from .key_phrases_request import KeyPhrasesRequest
 from .key_phrases_response import KeyPhrasesResponse
 from .label_input_type_1 import LabelInputType1
 from .label_score import LabelScore
+from .list_api_key import ListApiKey
+from .list_api_key_data_item import ListApiKeyDataItem
+from .list_tenant import ListTenant
+from .list_tenant_data_item import ListTenantDataItem
+from .login_request import LoginRequest
+from .login_response import LoginResponse
+from .me import Me
 from .model import Model
 from .model_list import ModelList
 from .not_ready_body import NotReadyBody
@@ -49,10 +69,18 @@ from .pii_request import PiiRequest
 from .readyz_response_200 import ReadyzResponse200
 from .redaction_mode import RedactionMode
 from .response_format_name import ResponseFormatName
+from .role import Role
+from .scope import Scope
+from .sentence_sentiment import SentenceSentiment
+from .sentiment_label import SentimentLabel
+from .sentiment_request import SentimentRequest
+from .sentiment_response import SentimentResponse
+from .sentiment_scores import SentimentScores
 from .summarize_request import SummarizeRequest
 from .summarize_response import SummarizeResponse
 from .summary_mode import SummaryMode
 from .summary_sentence import SummarySentence
+from .tenant import Tenant
 from .timestamp_granularity import TimestampGranularity
 from .transcription import Transcription
 from .transcription_segment import TranscriptionSegment
@@ -64,9 +92,21 @@ from .transcription_stream_event_type_2 import TranscriptionStreamEventType2
 from .transcription_stream_event_type_2_type import TranscriptionStreamEventType2Type
 from .transcription_verbose import TranscriptionVerbose
 from .transcription_word import TranscriptionWord
+from .usage import Usage
+from .usage_bucket import UsageBucket
+from .usage_event import UsageEvent
+from .usage_units import UsageUnits
+from .user import User
 
 __all__ = (
+    "ApiKey",
     "AudioForm",
+    "AudioJob",
+    "AudioJobError",
+    "AudioJobForm",
+    "AudioJobList",
+    "AudioJobStatus",
+    "AudioJobTask",
     "AudioUsage",
     "Candidate",
     "ClassifyRequest",
@@ -77,6 +117,10 @@ __all__ = (
     "ComponentStateType1Status",
     "ComponentStateType2",
     "ComponentStateType2Status",
+    "CreatedApiKey",
+    "CreateKey",
+    "CreateTenant",
+    "CreateUser",
     "DetectRequest",
     "DetectResponse",
     "DocumentError",
@@ -85,6 +129,8 @@ __all__ = (
     "DocumentResultClassificationType1",
     "DocumentResultDetectionType0",
     "DocumentResultDetectionType1",
+    "DocumentResultDocumentSentimentType0",
+    "DocumentResultDocumentSentimentType1",
     "DocumentResultEntitiesType0",
     "DocumentResultEntitiesType1",
     "DocumentResultKeyPhrasesType0",
@@ -106,6 +152,13 @@ __all__ = (
     "KeyPhrasesResponse",
     "LabelInputType1",
     "LabelScore",
+    "ListApiKey",
+    "ListApiKeyDataItem",
+    "ListTenant",
+    "ListTenantDataItem",
+    "LoginRequest",
+    "LoginResponse",
+    "Me",
     "Model",
     "ModelList",
     "NotReadyBody",
@@ -115,10 +168,18 @@ __all__ = (
     "ReadyzResponse200",
     "RedactionMode",
     "ResponseFormatName",
+    "Role",
+    "Scope",
+    "SentenceSentiment",
+    "SentimentLabel",
+    "SentimentRequest",
+    "SentimentResponse",
+    "SentimentScores",
     "SummarizeRequest",
     "SummarizeResponse",
     "SummaryMode",
     "SummarySentence",
+    "Tenant",
     "TimestampGranularity",
     "Transcription",
     "TranscriptionSegment",
@@ -130,4 +191,9 @@ __all__ = (
     "TranscriptionStreamEventType2Type",
     "TranscriptionVerbose",
     "TranscriptionWord",
+    "Usage",
+    "UsageBucket",
+    "UsageEvent",
+    "UsageUnits",
+    "User",
 )

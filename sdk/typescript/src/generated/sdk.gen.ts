@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import { type Client, formDataBodySerializer, type Options as Options2, type TDataShape } from './client/index.js';
-import type { ClassifyTextData, ClassifyTextErrors, ClassifyTextResponses, CreateEmbeddingsData, CreateEmbeddingsErrors, CreateEmbeddingsResponses, CreateTranscriptionData, CreateTranscriptionErrors, CreateTranscriptionResponses, CreateTranslationData, CreateTranslationErrors, CreateTranslationResponses, DetectLanguageData, DetectLanguageErrors, DetectLanguageResponses, ExtractKeyPhrasesData, ExtractKeyPhrasesErrors, ExtractKeyPhrasesResponses, HealthzData, HealthzResponses, ListModelsData, ListModelsErrors, ListModelsResponses, ReadyzData, ReadyzErrors, ReadyzResponses, RecognizeEntitiesData, RecognizeEntitiesErrors, RecognizeEntitiesResponses, RedactPiiData, RedactPiiErrors, RedactPiiResponses, SummarizeTextData, SummarizeTextErrors, SummarizeTextResponses } from './types.gen.js';
+import type { AnalyzeSentimentData, AnalyzeSentimentErrors, AnalyzeSentimentResponses, CancelAudioJobData, CancelAudioJobErrors, CancelAudioJobResponses, ClassifyTextData, ClassifyTextErrors, ClassifyTextResponses, CreateAudioJobData, CreateAudioJobErrors, CreateAudioJobResponses, CreateEmbeddingsData, CreateEmbeddingsErrors, CreateEmbeddingsResponses, CreateKeyData, CreateKeyErrors, CreateKeyResponses, CreateTenantData, CreateTenantErrors, CreateTenantKeyData, CreateTenantKeyErrors, CreateTenantKeyResponses, CreateTenantResponses, CreateTenantUserData, CreateTenantUserErrors, CreateTenantUserResponses, CreateTranscriptionData, CreateTranscriptionErrors, CreateTranscriptionResponses, CreateTranslationData, CreateTranslationErrors, CreateTranslationResponses, DetectLanguageData, DetectLanguageErrors, DetectLanguageResponses, ExtractKeyPhrasesData, ExtractKeyPhrasesErrors, ExtractKeyPhrasesResponses, GetAudioJobData, GetAudioJobErrors, GetAudioJobResponses, GetUsageData, GetUsageErrors, GetUsageResponses, HealthzData, HealthzResponses, ListAudioJobsData, ListAudioJobsErrors, ListAudioJobsResponses, ListKeysData, ListKeysErrors, ListKeysResponses, ListModelsData, ListModelsErrors, ListModelsResponses, ListTenantKeysData, ListTenantKeysErrors, ListTenantKeysResponses, ListTenantsData, ListTenantsErrors, ListTenantsResponses, ListUsageEventsData, ListUsageEventsErrors, ListUsageEventsResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, MeData, MeErrors, MeResponses, ReadyzData, ReadyzErrors, ReadyzResponses, RecognizeEntitiesData, RecognizeEntitiesErrors, RecognizeEntitiesResponses, RedactPiiData, RedactPiiErrors, RedactPiiResponses, RevokeKeyData, RevokeKeyErrors, RevokeKeyResponses, RevokeTenantKeyData, RevokeTenantKeyErrors, RevokeTenantKeyResponses, SummarizeTextData, SummarizeTextErrors, SummarizeTextResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -29,6 +29,181 @@ export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends 
 export const listModels = <ThrowOnError extends boolean = false>(options?: Options<ListModelsData, ThrowOnError>) => (options?.client ?? client).get<ListModelsResponses, ListModelsErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/v1/models',
+    ...options
+});
+
+/**
+ * Sign in to the dashboard.
+ *
+ * Checks email and password and answers a session token, in the body (for
+ * scripts: `Authorization: Bearer <token>`) and as an HttpOnly,
+ * SameSite=Strict `stratus_session` cookie (for the browser). A wrong
+ * email and a wrong password are the same 401.
+ */
+export const login = <ThrowOnError extends boolean = false>(options: Options<LoginData, ThrowOnError>) => (options.client ?? client).post<LoginResponses, LoginErrors, ThrowOnError>({
+    url: '/v1/auth/login',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Sign out of the dashboard.
+ *
+ * Clears the session cookie. The token itself stays valid until it
+ * expires (sessions are stateless); a script simply drops it.
+ */
+export const logout = <ThrowOnError extends boolean = false>(options?: Options<LogoutData, ThrowOnError>) => (options?.client ?? client).post<LogoutResponses, LogoutErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/auth/logout',
+    ...options
+});
+
+/**
+ * Who am I.
+ *
+ * The tenant, key or user and scopes of the credentials this request
+ * carries.
+ */
+export const me = <ThrowOnError extends boolean = false>(options?: Options<MeData, ThrowOnError>) => (options?.client ?? client).get<MeResponses, MeErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/auth/me',
+    ...options
+});
+
+/**
+ * List your tenant's API keys (`keys` scope), revoked ones included;
+ * never their secrets.
+ */
+export const listKeys = <ThrowOnError extends boolean = false>(options?: Options<ListKeysData, ThrowOnError>) => (options?.client ?? client).get<ListKeysResponses, ListKeysErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/keys',
+    ...options
+});
+
+/**
+ * Create an API key for your tenant (`keys` scope).
+ *
+ * It may hold only scopes you hold yourself, never `admin`. The answer
+ * carries its `secret` this once.
+ */
+export const createKey = <ThrowOnError extends boolean = false>(options: Options<CreateKeyData, ThrowOnError>) => (options.client ?? client).post<CreateKeyResponses, CreateKeyErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/keys',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Revoke one of your tenant's API keys (`keys` scope); it stops working
+ * at once. Another tenant's key is 404.
+ */
+export const revokeKey = <ThrowOnError extends boolean = false>(options: Options<RevokeKeyData, ThrowOnError>) => (options.client ?? client).delete<RevokeKeyResponses, RevokeKeyErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/keys/{key_id}',
+    ...options
+});
+
+/**
+ * List every tenant (operators: `admin` scope).
+ */
+export const listTenants = <ThrowOnError extends boolean = false>(options?: Options<ListTenantsData, ThrowOnError>) => (options?.client ?? client).get<ListTenantsResponses, ListTenantsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/admin/tenants',
+    ...options
+});
+
+/**
+ * Create a tenant (operators: `admin` scope).
+ */
+export const createTenant = <ThrowOnError extends boolean = false>(options: Options<CreateTenantData, ThrowOnError>) => (options.client ?? client).post<CreateTenantResponses, CreateTenantErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/admin/tenants',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * List a tenant's API keys (operators: `admin` scope), revoked ones
+ * included; never their secrets.
+ */
+export const listTenantKeys = <ThrowOnError extends boolean = false>(options: Options<ListTenantKeysData, ThrowOnError>) => (options.client ?? client).get<ListTenantKeysResponses, ListTenantKeysErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/admin/tenants/{tenant_id}/keys',
+    ...options
+});
+
+/**
+ * Create an API key for a tenant (operators: `admin` scope).
+ *
+ * The answer carries the key's `secret` this once; it is never shown
+ * again.
+ */
+export const createTenantKey = <ThrowOnError extends boolean = false>(options: Options<CreateTenantKeyData, ThrowOnError>) => (options.client ?? client).post<CreateTenantKeyResponses, CreateTenantKeyErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/admin/tenants/{tenant_id}/keys',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Revoke a tenant's API key (operators: `admin` scope); it stops working
+ * at once.
+ */
+export const revokeTenantKey = <ThrowOnError extends boolean = false>(options: Options<RevokeTenantKeyData, ThrowOnError>) => (options.client ?? client).delete<RevokeTenantKeyResponses, RevokeTenantKeyErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/admin/tenants/{tenant_id}/keys/{key_id}',
+    ...options
+});
+
+/**
+ * Create a dashboard user in a tenant (operators: `admin` scope).
+ */
+export const createTenantUser = <ThrowOnError extends boolean = false>(options: Options<CreateTenantUserData, ThrowOnError>) => (options.client ?? client).post<CreateTenantUserResponses, CreateTenantUserErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/admin/tenants/{tenant_id}/users',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Read your tenant's usage.
+ *
+ * Totals and per-bucket sums (UTC hours or days) of requests, audio
+ * seconds, tokens, characters and documents, optionally per model,
+ * endpoint, key or service; `format=csv` for a spreadsheet.
+ */
+export const getUsage = <ThrowOnError extends boolean = false>(options?: Options<GetUsageData, ThrowOnError>) => (options?.client ?? client).get<GetUsageResponses, GetUsageErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/usage',
+    ...options
+});
+
+/**
+ * Read your tenant's usage events.
+ *
+ * The metered requests themselves as NDJSON (one `UsageEvent` JSON object
+ * per line) in the order they were stored. Page with `cursor` =
+ * the previous response's `x-stratus-cursor`, which is also where to
+ * resume later to follow new events.
+ */
+export const listUsageEvents = <ThrowOnError extends boolean = false>(options?: Options<ListUsageEventsData, ThrowOnError>) => (options?.client ?? client).get<ListUsageEventsResponses, ListUsageEventsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/usage/events',
     ...options
 });
 
@@ -66,6 +241,61 @@ export const createTranslation = <ThrowOnError extends boolean = false>(options:
         'Content-Type': null,
         ...options.headers
     }
+});
+
+/**
+ * List the tenant's jobs, newest first.
+ *
+ * Without results (get a job for its result); page with `after` = the
+ * previous page's `last_id` while `has_more`.
+ */
+export const listAudioJobs = <ThrowOnError extends boolean = false>(options?: Options<ListAudioJobsData, ThrowOnError>) => (options?.client ?? client).get<ListAudioJobsResponses, ListAudioJobsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/audio/jobs',
+    ...options
+});
+
+/**
+ * Submit an asynchronous transcription or translation job.
+ *
+ * The form of `/v1/audio/transcriptions` plus `task` and `webhook_url`.
+ * Everything cheap to check (form, model, language, the audio's container,
+ * codec and declared length) is checked now, so a bad request is refused
+ * at once; the job then waits for a worker. Poll `GET
+ * /v1/audio/jobs/{id}` or receive a signed webhook when it ends.
+ */
+export const createAudioJob = <ThrowOnError extends boolean = false>(options: Options<CreateAudioJobData, ThrowOnError>) => (options.client ?? client).post<CreateAudioJobResponses, CreateAudioJobErrors, ThrowOnError>({
+    ...formDataBodySerializer,
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/audio/jobs',
+    ...options,
+    headers: {
+        'Content-Type': null,
+        ...options.headers
+    }
+});
+
+/**
+ * Cancel a job.
+ *
+ * A queued job is cancelled at once, a running one stops at its next
+ * segment; a finished job is returned unchanged.
+ */
+export const cancelAudioJob = <ThrowOnError extends boolean = false>(options: Options<CancelAudioJobData, ThrowOnError>) => (options.client ?? client).delete<CancelAudioJobResponses, CancelAudioJobErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/audio/jobs/{id}',
+    ...options
+});
+
+/**
+ * Get a job, with its result once it succeeded.
+ *
+ * Another tenant's job is 404, like one that does not exist.
+ */
+export const getAudioJob = <ThrowOnError extends boolean = false>(options: Options<GetAudioJobData, ThrowOnError>) => (options.client ?? client).get<GetAudioJobResponses, GetAudioJobErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/audio/jobs/{id}',
+    ...options
 });
 
 /**
@@ -174,6 +404,24 @@ export const extractKeyPhrases = <ThrowOnError extends boolean = false>(options:
 export const classifyText = <ThrowOnError extends boolean = false>(options: Options<ClassifyTextData, ThrowOnError>) => (options.client ?? client).post<ClassifyTextResponses, ClassifyTextErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/v1/language/classify',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Score the sentiment of each document and of its sentences.
+ *
+ * `positive`, `neutral` or `negative` per sentence with the three
+ * probabilities; per document their length-weighted mean, labelled `mixed`
+ * when sentences disagree strongly. Sentence `start`/`end` are char
+ * offsets. English only.
+ */
+export const analyzeSentiment = <ThrowOnError extends boolean = false>(options: Options<AnalyzeSentimentData, ThrowOnError>) => (options.client ?? client).post<AnalyzeSentimentResponses, AnalyzeSentimentErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/language/sentiment',
     ...options,
     headers: {
         'Content-Type': 'application/json',

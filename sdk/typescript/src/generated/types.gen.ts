@@ -5,6 +5,25 @@ export type ClientOptions = {
 };
 
 /**
+ * A key as the API and the CLI show it (never its secret or hash). Times
+ * are Unix seconds.
+ */
+export type ApiKey = {
+    id: string;
+    /**
+     * Always `api_key`.
+     */
+    object: string;
+    tenant_id: string;
+    name?: string | null;
+    scopes: Scopes;
+    created_at: number;
+    expires_at?: number | null;
+    revoked_at?: number | null;
+    last_used_at?: number | null;
+};
+
+/**
  * The multipart form of `POST /v1/audio/transcriptions` and
  * `/v1/audio/translations` (OpenAI's fields).
  */
@@ -42,6 +61,117 @@ export type AudioForm = {
      */
     stream?: boolean | null;
 };
+
+/**
+ * A job as the API shows it (`object: "audio.job"`). Times are unix
+ * seconds.
+ */
+export type AudioJob = {
+    id: string;
+    /**
+     * Always `audio.job`.
+     */
+    object: string;
+    status: AudioJobStatus;
+    /**
+     * `transcribe` or `translate`.
+     */
+    task: string;
+    model: string;
+    response_format: string;
+    /**
+     * Share of the audio transcribed, 0 to 1.
+     */
+    progress: number;
+    /**
+     * Times a worker started the job (more than 1 after a worker died).
+     */
+    attempts: number;
+    created_at: number;
+    started_at?: number | null;
+    finished_at?: number | null;
+    /**
+     * Once succeeded (single-job answers only): an object for `json` and
+     * `verbose_json`, a string for `text`, `srt` and `vtt`.
+     */
+    result?: unknown;
+    error?: AudioJobError | null;
+    usage?: AudioUsage | null;
+    webhook_url?: string | null;
+    /**
+     * The webhook's delivery, once attempted.
+     */
+    webhook_status?: string | null;
+};
+
+/**
+ * A job's error, as the job JSON shows it.
+ */
+export type AudioJobError = {
+    code: string;
+    message: string;
+};
+
+/**
+ * The multipart form of `POST /v1/audio/jobs`: the fields of
+ * [`AudioForm`] (but `stream`, which jobs refuse) plus `task` and
+ * `webhook_url`.
+ */
+export type AudioJobForm = {
+    /**
+     * The audio file, as for `/v1/audio/transcriptions` (same limits).
+     */
+    file: Blob | File;
+    /**
+     * A loaded speech model (`GET /v1/models`), or `whisper-1` for the
+     * default one.
+     */
+    model: string;
+    task?: AudioJobTask | null;
+    /**
+     * ISO-639-1 code of the spoken language; detected when omitted.
+     */
+    language?: string | null;
+    /**
+     * Text that precedes the audio, to steer spelling and style.
+     */
+    prompt?: string | null;
+    response_format?: ResponseFormatName | null;
+    /**
+     * Sampling temperature, 0 to 1.
+     */
+    temperature?: number | null;
+    'timestamp_granularities[]'?: TimestampGranularity | null;
+    /**
+     * An `http(s)` URL to POST the finished job to, signed with the
+     * server's webhook secret (`--webhook-secret`; refused without one).
+     */
+    webhook_url?: string | null;
+};
+
+/**
+ * A page of jobs, newest first, in OpenAI's list shape.
+ */
+export type AudioJobList = {
+    /**
+     * Always `list`.
+     */
+    object: string;
+    data: Array<AudioJob>;
+    first_id?: string | null;
+    last_id?: string | null;
+    has_more: boolean;
+};
+
+/**
+ * Where a job is in its life.
+ */
+export type AudioJobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+/**
+ * `task` of an asynchronous job.
+ */
+export type AudioJobTask = 'transcribe' | 'translate';
 
 /**
  * OpenAI's `usage` object for audio: billed by duration.
@@ -96,6 +226,56 @@ export type ComponentState = {
     status: 'failed';
 };
 
+/**
+ * A new API key.
+ */
+export type CreateKey = {
+    /**
+     * What the key may do (at most 16 names; see `Scope`).
+     */
+    scopes: Array<Scope>;
+    /**
+     * A label to recognise the key by.
+     */
+    name?: string | null;
+    /**
+     * Days until the key stops working (never when omitted).
+     */
+    expires_in_days?: number | null;
+};
+
+/**
+ * A new tenant.
+ */
+export type CreateTenant = {
+    /**
+     * Unique; letters, digits, `-` and `_`.
+     */
+    name: string;
+};
+
+/**
+ * A new dashboard user.
+ */
+export type CreateUser = {
+    email: string;
+    /**
+     * At least 12 characters.
+     */
+    password: string;
+    role: Role;
+};
+
+/**
+ * A key just made: shown with its secret this once.
+ */
+export type CreatedApiKey = ApiKey & {
+    /**
+     * The whole key (`sk_…`), never shown again.
+     */
+    secret: string;
+};
+
 export type DetectRequest = {
     input: DocumentsInput;
     /**
@@ -148,6 +328,19 @@ export type DocumentResultDetection = {
     language: string;
     confidence: number;
     alternatives: Array<Candidate>;
+} | {
+    id: string;
+    error: DocumentError;
+};
+
+/**
+ * A document's result, or the error in its place.
+ */
+export type DocumentResultDocumentSentiment = {
+    id: string;
+    sentiment: SentimentLabel;
+    scores: SentimentScores;
+    sentences?: Array<SentenceSentiment> | null;
 } | {
     id: string;
     error: DocumentError;
@@ -348,6 +541,87 @@ export type LabelScore = {
 };
 
 /**
+ * An OpenAI-style list.
+ */
+export type ListApiKey = {
+    /**
+     * Always `list`.
+     */
+    object: string;
+    data: Array<{
+        id: string;
+        /**
+         * Always `api_key`.
+         */
+        object: string;
+        tenant_id: string;
+        name?: string | null;
+        scopes: Scopes;
+        created_at: number;
+        expires_at?: number | null;
+        revoked_at?: number | null;
+        last_used_at?: number | null;
+    }>;
+};
+
+/**
+ * An OpenAI-style list.
+ */
+export type ListTenant = {
+    /**
+     * Always `list`.
+     */
+    object: string;
+    data: Array<{
+        id: string;
+        name: string;
+        created_at: number;
+    }>;
+};
+
+/**
+ * A dashboard user's credentials.
+ */
+export type LoginRequest = {
+    email: string;
+    password: string;
+};
+
+/**
+ * A session: its token (also set as the `stratus_session` cookie) and who
+ * it is for.
+ */
+export type LoginResponse = {
+    /**
+     * Send as `Authorization: Bearer <token>` from scripts.
+     */
+    token: string;
+    /**
+     * Always `Bearer`.
+     */
+    token_type: string;
+    /**
+     * Seconds the session is valid for.
+     */
+    expires_in: number;
+    user_id: string;
+    tenant_id: string;
+    role: Role;
+};
+
+/**
+ * Who the caller is: an API key (`key_id`) or a dashboard user
+ * (`user_id`, `role`), of one tenant, with its scopes.
+ */
+export type Me = {
+    tenant_id: string;
+    key_id?: string | null;
+    user_id?: string | null;
+    scopes: Scopes;
+    role?: Role | null;
+};
+
+/**
  * One loaded model, as `/v1/models` shows it.
  */
 export type Model = {
@@ -431,6 +705,75 @@ export type RedactionMode = 'mask' | 'type' | 'hash';
  */
 export type ResponseFormatName = 'json' | 'text' | 'srt' | 'vtt' | 'verbose_json';
 
+/**
+ * A dashboard user's role in their tenant.
+ */
+export type Role = 'owner' | 'member' | 'viewer';
+
+/**
+ * One permission. Routes name the scope they need (see `crate::routes`).
+ */
+export type Scope = 'speech' | 'language' | 'usage:read' | 'billing:read' | 'keys' | 'admin';
+
+/**
+ * A set of scopes, stored as a comma-separated list.
+ */
+export type Scopes = Array<Scope>;
+
+/**
+ * One sentence's sentiment.
+ */
+export type SentenceSentiment = {
+    text: string;
+    /**
+     * Char offset of the sentence in the document.
+     */
+    start: number;
+    /**
+     * Char offset just past it.
+     */
+    end: number;
+    sentiment: SentimentLabel;
+    scores: SentimentScores;
+};
+
+/**
+ * A document's or a sentence's label (`mixed`: documents only, when
+ * their sentences disagree strongly).
+ */
+export type SentimentLabel = 'positive' | 'neutral' | 'negative' | 'mixed';
+
+export type SentimentRequest = {
+    input: DocumentsInput;
+    /**
+     * A loaded sentiment model (default: the only one).
+     */
+    model?: string | null;
+    /**
+     * Include each sentence's result (default true).
+     */
+    sentences?: boolean;
+};
+
+export type SentimentResponse = {
+    /**
+     * Always `list`.
+     */
+    object: string;
+    model: string;
+    data: Array<DocumentResultDocumentSentiment>;
+    usage: DocumentUsage;
+};
+
+/**
+ * Probabilities of one text (they sum to 1).
+ */
+export type SentimentScores = {
+    positive: number;
+    neutral: number;
+    negative: number;
+};
+
 export type SummarizeRequest = {
     input: DocumentsInput;
     /**
@@ -465,6 +808,15 @@ export type SummarySentence = {
      */
     end: number;
     score: number;
+};
+
+/**
+ * A tenant (organisation). `created_at` is Unix seconds.
+ */
+export type Tenant = {
+    id: string;
+    name: string;
+    created_at: number;
 };
 
 /**
@@ -556,6 +908,87 @@ export type TranscriptionWord = {
     end: number;
 };
 
+/**
+ * The tenant's usage over a range: totals and per-bucket sums.
+ */
+export type Usage = {
+    /**
+     * Always `usage`.
+     */
+    object: string;
+    tenant_id: string;
+    start: string;
+    end: string;
+    /**
+     * `day` or `hour`.
+     */
+    bucket: string;
+    group_by?: string | null;
+    totals: UsageUnits;
+    /**
+     * The buckets that had usage, oldest first (per group when grouped).
+     */
+    data: Array<UsageBucket>;
+};
+
+/**
+ * One bucket's sums (of one group when grouped).
+ */
+export type UsageBucket = UsageUnits & {
+    start: string;
+    end: string;
+    /**
+     * The group's value (a model, endpoint, key id or service) when
+     * `group_by` is set.
+     */
+    group?: string | null;
+};
+
+/**
+ * The public JSON shape of an event (`GET /v1/usage/events`, the
+ * CloudEvents `data`): audio in seconds, time in RFC 3339.
+ */
+export type UsageEvent = {
+    id: string;
+    request_id?: string | null;
+    tenant_id: string;
+    key_id?: string | null;
+    user_id?: string | null;
+    service: string;
+    endpoint: string;
+    model?: string | null;
+    status: number;
+    latency_ms: number;
+    time: string;
+    units: UsageUnits;
+};
+
+/**
+ * Units as the API shows them.
+ */
+export type UsageUnits = {
+    requests: number;
+    audio_seconds: number;
+    input_tokens: number;
+    characters: number;
+    documents: number;
+};
+
+/**
+ * A user as the API shows it (never the password hash).
+ */
+export type User = {
+    id: string;
+    /**
+     * Always `user`.
+     */
+    object: string;
+    tenant_id: string;
+    email: string;
+    role: Role;
+    created_at: number;
+};
+
 export type ListModelsData = {
     body?: never;
     path?: never;
@@ -592,6 +1025,674 @@ export type ListModelsResponses = {
 };
 
 export type ListModelsResponse = ListModelsResponses[keyof ListModelsResponses];
+
+export type LoginData = {
+    body: LoginRequest;
+    path?: never;
+    query?: never;
+    url: '/v1/auth/login';
+};
+
+export type LoginErrors = {
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    400: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    401: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    413: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    415: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    503: ErrorEnvelope;
+};
+
+export type LoginError = LoginErrors[keyof LoginErrors];
+
+export type LoginResponses = {
+    /**
+     * Signed in.
+     */
+    200: LoginResponse;
+};
+
+export type LoginResponse2 = LoginResponses[keyof LoginResponses];
+
+export type LogoutData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/v1/auth/logout';
+};
+
+export type LogoutErrors = {
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    401: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    403: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    429: ErrorEnvelope;
+};
+
+export type LogoutError = LogoutErrors[keyof LogoutErrors];
+
+export type LogoutResponses = {
+    /**
+     * Signed out: the cookie is cleared.
+     */
+    204: void;
+};
+
+export type LogoutResponse = LogoutResponses[keyof LogoutResponses];
+
+export type MeData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/v1/auth/me';
+};
+
+export type MeErrors = {
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    401: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    403: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    429: ErrorEnvelope;
+};
+
+export type MeError = MeErrors[keyof MeErrors];
+
+export type MeResponses = {
+    /**
+     * The caller.
+     */
+    200: Me;
+};
+
+export type MeResponse = MeResponses[keyof MeResponses];
+
+export type ListKeysData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/v1/keys';
+};
+
+export type ListKeysErrors = {
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    401: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    403: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    429: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    503: ErrorEnvelope;
+};
+
+export type ListKeysError = ListKeysErrors[keyof ListKeysErrors];
+
+export type ListKeysResponses = {
+    /**
+     * The keys.
+     */
+    200: ListApiKey;
+};
+
+export type ListKeysResponse = ListKeysResponses[keyof ListKeysResponses];
+
+export type CreateKeyData = {
+    body: CreateKey;
+    path?: never;
+    query?: never;
+    url: '/v1/keys';
+};
+
+export type CreateKeyErrors = {
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    400: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    401: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    403: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    413: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    415: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    429: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    503: ErrorEnvelope;
+};
+
+export type CreateKeyError = CreateKeyErrors[keyof CreateKeyErrors];
+
+export type CreateKeyResponses = {
+    /**
+     * The key, with its secret.
+     */
+    201: CreatedApiKey;
+};
+
+export type CreateKeyResponse = CreateKeyResponses[keyof CreateKeyResponses];
+
+export type RevokeKeyData = {
+    body?: never;
+    path: {
+        /**
+         * The key's id (`key_…`).
+         */
+        key_id: string;
+    };
+    query?: never;
+    url: '/v1/keys/{key_id}';
+};
+
+export type RevokeKeyErrors = {
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    401: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    403: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    404: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    429: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    503: ErrorEnvelope;
+};
+
+export type RevokeKeyError = RevokeKeyErrors[keyof RevokeKeyErrors];
+
+export type RevokeKeyResponses = {
+    /**
+     * Revoked.
+     */
+    204: void;
+};
+
+export type RevokeKeyResponse = RevokeKeyResponses[keyof RevokeKeyResponses];
+
+export type ListTenantsData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/v1/admin/tenants';
+};
+
+export type ListTenantsErrors = {
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    401: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    403: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    429: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    503: ErrorEnvelope;
+};
+
+export type ListTenantsError = ListTenantsErrors[keyof ListTenantsErrors];
+
+export type ListTenantsResponses = {
+    /**
+     * Every tenant.
+     */
+    200: ListTenant;
+};
+
+export type ListTenantsResponse = ListTenantsResponses[keyof ListTenantsResponses];
+
+export type CreateTenantData = {
+    body: CreateTenant;
+    path?: never;
+    query?: never;
+    url: '/v1/admin/tenants';
+};
+
+export type CreateTenantErrors = {
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    400: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    401: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    403: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    409: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    413: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    415: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    429: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    503: ErrorEnvelope;
+};
+
+export type CreateTenantError = CreateTenantErrors[keyof CreateTenantErrors];
+
+export type CreateTenantResponses = {
+    /**
+     * The tenant.
+     */
+    201: Tenant;
+};
+
+export type CreateTenantResponse = CreateTenantResponses[keyof CreateTenantResponses];
+
+export type ListTenantKeysData = {
+    body?: never;
+    path: {
+        /**
+         * The tenant's id (`ten_…`).
+         */
+        tenant_id: string;
+    };
+    query?: never;
+    url: '/v1/admin/tenants/{tenant_id}/keys';
+};
+
+export type ListTenantKeysErrors = {
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    401: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    403: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    404: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    429: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    503: ErrorEnvelope;
+};
+
+export type ListTenantKeysError = ListTenantKeysErrors[keyof ListTenantKeysErrors];
+
+export type ListTenantKeysResponses = {
+    /**
+     * The tenant's keys.
+     */
+    200: ListApiKey;
+};
+
+export type ListTenantKeysResponse = ListTenantKeysResponses[keyof ListTenantKeysResponses];
+
+export type CreateTenantKeyData = {
+    body: CreateKey;
+    path: {
+        /**
+         * The tenant's id (`ten_…`).
+         */
+        tenant_id: string;
+    };
+    query?: never;
+    url: '/v1/admin/tenants/{tenant_id}/keys';
+};
+
+export type CreateTenantKeyErrors = {
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    400: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    401: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    403: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    404: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    413: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    415: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    429: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    503: ErrorEnvelope;
+};
+
+export type CreateTenantKeyError = CreateTenantKeyErrors[keyof CreateTenantKeyErrors];
+
+export type CreateTenantKeyResponses = {
+    /**
+     * The key, with its secret.
+     */
+    201: CreatedApiKey;
+};
+
+export type CreateTenantKeyResponse = CreateTenantKeyResponses[keyof CreateTenantKeyResponses];
+
+export type RevokeTenantKeyData = {
+    body?: never;
+    path: {
+        /**
+         * The tenant's id (`ten_…`).
+         */
+        tenant_id: string;
+        /**
+         * The key's id (`key_…`).
+         */
+        key_id: string;
+    };
+    query?: never;
+    url: '/v1/admin/tenants/{tenant_id}/keys/{key_id}';
+};
+
+export type RevokeTenantKeyErrors = {
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    401: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    403: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    404: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    429: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    503: ErrorEnvelope;
+};
+
+export type RevokeTenantKeyError = RevokeTenantKeyErrors[keyof RevokeTenantKeyErrors];
+
+export type RevokeTenantKeyResponses = {
+    /**
+     * Revoked.
+     */
+    204: void;
+};
+
+export type RevokeTenantKeyResponse = RevokeTenantKeyResponses[keyof RevokeTenantKeyResponses];
+
+export type CreateTenantUserData = {
+    body: CreateUser;
+    path: {
+        /**
+         * The tenant's id (`ten_…`).
+         */
+        tenant_id: string;
+    };
+    query?: never;
+    url: '/v1/admin/tenants/{tenant_id}/users';
+};
+
+export type CreateTenantUserErrors = {
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    400: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    401: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    403: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    404: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    409: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    413: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    415: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    429: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    503: ErrorEnvelope;
+};
+
+export type CreateTenantUserError = CreateTenantUserErrors[keyof CreateTenantUserErrors];
+
+export type CreateTenantUserResponses = {
+    /**
+     * The user (never the password).
+     */
+    201: User;
+};
+
+export type CreateTenantUserResponse = CreateTenantUserResponses[keyof CreateTenantUserResponses];
+
+export type GetUsageData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Start of the range (RFC 3339 or Unix seconds); default: 30 days
+         * (daily) or 24 hours (hourly) before `end`, whole buckets.
+         */
+        start?: string;
+        /**
+         * End of the range, exclusive (RFC 3339 or Unix seconds); default
+         * now.
+         */
+        end?: string;
+        /**
+         * `day` (default; ranges up to 366 days) or `hour` (up to 31 days).
+         */
+        bucket?: string;
+        /**
+         * `model`, `endpoint`, `key`, `service` or `none` (default).
+         */
+        group_by?: string;
+        /**
+         * `json` (default) or `csv` (a spreadsheet download).
+         */
+        format?: string;
+    };
+    url: '/v1/usage';
+};
+
+export type GetUsageErrors = {
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    400: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    401: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    403: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    429: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    503: ErrorEnvelope;
+};
+
+export type GetUsageError = GetUsageErrors[keyof GetUsageErrors];
+
+export type GetUsageResponses = {
+    /**
+     * The usage: JSON, or CSV with `format=csv`.
+     */
+    200: Usage;
+};
+
+export type GetUsageResponse = GetUsageResponses[keyof GetUsageResponses];
+
+export type ListUsageEventsData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Only events at or after this time (RFC 3339 or Unix seconds).
+         */
+        start?: string;
+        /**
+         * Only events before this time (RFC 3339 or Unix seconds).
+         */
+        end?: string;
+        /**
+         * The previous page's `x-stratus-cursor` (start from the beginning
+         * when omitted).
+         */
+        cursor?: string;
+        /**
+         * Events per page, 1 to 10000 (default 1000).
+         */
+        limit?: number;
+    };
+    url: '/v1/usage/events';
+};
+
+export type ListUsageEventsErrors = {
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    400: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    401: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    403: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    429: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    503: ErrorEnvelope;
+};
+
+export type ListUsageEventsError = ListUsageEventsErrors[keyof ListUsageEventsErrors];
+
+export type ListUsageEventsResponses = {
+    /**
+     * One page of events, one JSON object per line (possibly none).
+     */
+    200: UsageEvent;
+};
+
+export type ListUsageEventsResponse = ListUsageEventsResponses[keyof ListUsageEventsResponses];
 
 export type CreateTranscriptionData = {
     body: AudioForm;
@@ -698,6 +1799,213 @@ export type CreateTranslationResponses = {
 };
 
 export type CreateTranslationResponse = CreateTranslationResponses[keyof CreateTranslationResponses];
+
+export type ListAudioJobsData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Jobs per page, 1 to 100 (default 20).
+         */
+        limit?: number;
+        /**
+         * The previous page's `last_id`: list the jobs after it.
+         */
+        after?: string;
+    };
+    url: '/v1/audio/jobs';
+};
+
+export type ListAudioJobsErrors = {
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    400: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    401: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    403: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    404: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    429: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    503: ErrorEnvelope;
+};
+
+export type ListAudioJobsError = ListAudioJobsErrors[keyof ListAudioJobsErrors];
+
+export type ListAudioJobsResponses = {
+    /**
+     * One page of jobs.
+     */
+    200: AudioJobList;
+};
+
+export type ListAudioJobsResponse = ListAudioJobsResponses[keyof ListAudioJobsResponses];
+
+export type CreateAudioJobData = {
+    body: AudioJobForm;
+    path?: never;
+    query?: never;
+    url: '/v1/audio/jobs';
+};
+
+export type CreateAudioJobErrors = {
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    400: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    401: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    403: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    404: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    413: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    415: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    429: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    503: ErrorEnvelope;
+};
+
+export type CreateAudioJobError = CreateAudioJobErrors[keyof CreateAudioJobErrors];
+
+export type CreateAudioJobResponses = {
+    /**
+     * Queued: the job (without a result), its URL in `Location`.
+     */
+    202: AudioJob;
+};
+
+export type CreateAudioJobResponse = CreateAudioJobResponses[keyof CreateAudioJobResponses];
+
+export type CancelAudioJobData = {
+    body?: never;
+    path: {
+        /**
+         * The job's id (`job_…`).
+         */
+        id: string;
+    };
+    query?: never;
+    url: '/v1/audio/jobs/{id}';
+};
+
+export type CancelAudioJobErrors = {
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    400: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    401: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    403: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    404: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    429: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    503: ErrorEnvelope;
+};
+
+export type CancelAudioJobError = CancelAudioJobErrors[keyof CancelAudioJobErrors];
+
+export type CancelAudioJobResponses = {
+    /**
+     * The job after cancelling (`cancelled`, or its final status if it had already ended).
+     */
+    200: AudioJob;
+};
+
+export type CancelAudioJobResponse = CancelAudioJobResponses[keyof CancelAudioJobResponses];
+
+export type GetAudioJobData = {
+    body?: never;
+    path: {
+        /**
+         * The job's id (`job_…`).
+         */
+        id: string;
+    };
+    query?: never;
+    url: '/v1/audio/jobs/{id}';
+};
+
+export type GetAudioJobErrors = {
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    400: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    401: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    403: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    404: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    429: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    503: ErrorEnvelope;
+};
+
+export type GetAudioJobError = GetAudioJobErrors[keyof GetAudioJobErrors];
+
+export type GetAudioJobResponses = {
+    /**
+     * The job; `result` once it succeeded, `error` once it failed.
+     */
+    200: AudioJob;
+};
+
+export type GetAudioJobResponse = GetAudioJobResponses[keyof GetAudioJobResponses];
 
 export type HealthzData = {
     body?: never;
@@ -1061,6 +2369,59 @@ export type ClassifyTextResponses = {
 };
 
 export type ClassifyTextResponse = ClassifyTextResponses[keyof ClassifyTextResponses];
+
+export type AnalyzeSentimentData = {
+    body: SentimentRequest;
+    path?: never;
+    query?: never;
+    url: '/v1/language/sentiment';
+};
+
+export type AnalyzeSentimentErrors = {
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    400: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    401: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    403: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    404: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    413: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    415: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    429: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    503: ErrorEnvelope;
+};
+
+export type AnalyzeSentimentError = AnalyzeSentimentErrors[keyof AnalyzeSentimentErrors];
+
+export type AnalyzeSentimentResponses = {
+    /**
+     * One result per document, in order; a document that could not be processed has `{id, error}` in its place.
+     */
+    200: SentimentResponse;
+};
+
+export type AnalyzeSentimentResponse = AnalyzeSentimentResponses[keyof AnalyzeSentimentResponses];
 
 export type SummarizeTextData = {
     body: SummarizeRequest;

@@ -8,7 +8,19 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 /// One permission. Routes name the scope they need (see `crate::routes`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 pub enum Scope {
     /// `/v1/audio/*`: transcription and translation.
     #[serde(rename = "speech")]
@@ -75,7 +87,8 @@ impl FromStr for Scope {
 }
 
 /// A set of scopes, stored as a comma-separated list.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(value_type = Vec<Scope>, example = json!(["speech", "language"]))]
 #[serde(transparent)]
 pub struct Scopes(pub BTreeSet<Scope>);
 
@@ -116,7 +129,7 @@ impl<const N: usize> From<[Scope; N]> for Scopes {
 }
 
 /// A dashboard user's role in their tenant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Everything a member may, and manages the tenant's keys.

@@ -20,16 +20,25 @@ use super::middleware::SESSION_COOKIE;
 use super::{AuthError, Principal, Role, password, unix_now};
 use crate::GatewayState;
 
-#[derive(Debug, Deserialize)]
+/// A dashboard user's credentials.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"email": "owner@example.com", "password": "correct horse battery staple"}))]
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
 }
 
-#[derive(Debug, Serialize)]
+/// A session: its token (also set as the `stratus_session` cookie) and who
+/// it is for.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LoginResponse {
+    /// Send as `Authorization: Bearer <token>` from scripts.
     pub token: String,
+    /// Always `Bearer`.
+    #[schema(example = "Bearer")]
     pub token_type: &'static str,
+    /// Seconds the session is valid for.
+    #[schema(example = 43200)]
     pub expires_in: u64,
     pub user_id: String,
     pub tenant_id: String,
@@ -43,6 +52,29 @@ fn dummy_hash() -> &'static str {
     HASH.get_or_init(|| password::hash("not a password of anyone").unwrap_or_default())
 }
 
+/// Sign in to the dashboard.
+///
+/// Checks email and password and answers a session token, in the body (for
+/// scripts: `Authorization: Bearer <token>`) and as an HttpOnly,
+/// SameSite=Strict `stratus_session` cookie (for the browser). A wrong
+/// email and a wrong password are the same 401.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/login",
+    tag = "auth",
+    operation_id = "login",
+    security(()),
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in.", body = LoginResponse,
+            headers(("Set-Cookie" = String, description = "`stratus_session=<token>; HttpOnly; SameSite=Strict; Path=/; Max-Age=…`"))),
+        (status = 400, response = stratus_kit::error::ErrorEnvelope),
+        (status = 401, response = stratus_kit::error::ErrorEnvelope),
+        (status = 413, response = stratus_kit::error::ErrorEnvelope),
+        (status = 415, response = stratus_kit::error::ErrorEnvelope),
+        (status = 503, response = stratus_kit::error::ErrorEnvelope),
+    )
+)]
 pub async fn login(
     State(state): State<GatewayState>,
     ApiJson(body): ApiJson<LoginRequest>,
@@ -91,6 +123,20 @@ pub async fn login(
     Ok(with_cookie(Json(body).into_response(), &cookie))
 }
 
+/// Sign out of the dashboard.
+///
+/// Clears the session cookie. The token itself stays valid until it
+/// expires (sessions are stateless); a script simply drops it.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/logout",
+    tag = "auth",
+    operation_id = "logout",
+    responses(
+        (status = 204, description = "Signed out: the cookie is cleared.",
+            headers(("Set-Cookie" = String, description = "`stratus_session=; …; Max-Age=0`"))),
+    )
+)]
 pub async fn logout() -> Response {
     let cookie = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
     with_cookie(StatusCode::NO_CONTENT.into_response(), &cookie)
@@ -103,7 +149,10 @@ fn with_cookie(mut response: Response, cookie: &str) -> Response {
     response
 }
 
-#[derive(Debug, Serialize)]
+/// Who the caller is: an API key (`key_id`) or a dashboard user
+/// (`user_id`, `role`), of one tenant, with its scopes.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"tenant_id": "ten_0192f7c1a2b3", "key_id": "key_0192f7c1a2b3", "user_id": null, "scopes": ["speech", "language"], "role": null}))]
 pub struct Me {
     pub tenant_id: String,
     pub key_id: Option<String>,
@@ -112,6 +161,19 @@ pub struct Me {
     pub role: Option<Role>,
 }
 
+/// Who am I.
+///
+/// The tenant, key or user and scopes of the credentials this request
+/// carries.
+#[utoipa::path(
+    get,
+    path = "/v1/auth/me",
+    tag = "auth",
+    operation_id = "me",
+    responses(
+        (status = 200, description = "The caller.", body = Me),
+    )
+)]
 pub async fn me(Extension(principal): Extension<Principal>) -> Json<Me> {
     Json(Me {
         tenant_id: principal.tenant_id,

@@ -59,31 +59,52 @@ fn time_param(value: Option<&str>, name: &'static str) -> Result<Option<i64>, Ap
         .transpose()
 }
 
-#[derive(Debug, Deserialize)]
+/// `GET /v1/usage` query.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UsageParams {
+    /// Start of the range (RFC 3339 or Unix seconds); default: 30 days
+    /// (daily) or 24 hours (hourly) before `end`, whole buckets.
+    #[param(example = "2026-11-01T00:00:00Z")]
     start: Option<String>,
+    /// End of the range, exclusive (RFC 3339 or Unix seconds); default
+    /// now.
     end: Option<String>,
+    /// `day` (default; ranges up to 366 days) or `hour` (up to 31 days).
+    #[param(pattern = "^(day|hour)$", example = "day")]
     bucket: Option<String>,
+    /// `model`, `endpoint`, `key`, `service` or `none` (default).
+    #[param(pattern = "^(model|endpoint|key|service|none)$", example = "model")]
     group_by: Option<String>,
+    /// `json` (default) or `csv` (a spreadsheet download).
+    #[param(pattern = "^(json|csv)$", example = "json")]
     format: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+/// The tenant's usage over a range: totals and per-bucket sums.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Usage)]
 struct UsageResponse {
+    /// Always `usage`.
     object: &'static str,
     tenant_id: String,
     start: String,
     end: String,
+    /// `day` or `hour`.
     bucket: &'static str,
     group_by: Option<&'static str>,
     totals: UnitsView,
+    /// The buckets that had usage, oldest first (per group when grouped).
     data: Vec<UsageBucket>,
 }
 
-#[derive(Debug, Serialize)]
+/// One bucket's sums (of one group when grouped).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct UsageBucket {
     start: String,
     end: String,
+    /// The group's value (a model, endpoint, key id or service) when
+    /// `group_by` is set.
     group: Option<String>,
     #[serde(flatten)]
     units: UnitsView,
@@ -97,6 +118,27 @@ fn add(total: &mut Units, u: &Units) {
     total.documents += u.documents;
 }
 
+/// Read your tenant's usage.
+///
+/// Totals and per-bucket sums (UTC hours or days) of requests, audio
+/// seconds, tokens, characters and documents, optionally per model,
+/// endpoint, key or service; `format=csv` for a spreadsheet.
+#[utoipa::path(
+    get,
+    path = "/v1/usage",
+    tag = "usage",
+    operation_id = "getUsage",
+    params(UsageParams),
+    responses(
+        (status = 200, description = "The usage: JSON, or CSV with `format=csv`.",
+            content(
+                (UsageResponse = "application/json"),
+                (String = "text/csv", example = "bucket_start,bucket_end,requests,audio_seconds,input_tokens,characters,documents\n2026-11-01T00:00:00Z,2026-11-02T00:00:00Z,12,48.5,0,0,0\n")
+            )),
+        (status = 400, response = stratus_kit::error::ErrorEnvelope),
+        (status = 503, response = stratus_kit::error::ErrorEnvelope),
+    )
+)]
 pub(crate) async fn usage(
     State(state): State<GatewayState>,
     context: Option<Extension<TenantContext>>,
@@ -235,14 +277,45 @@ fn csv_response(group_name: Option<&str>, data: &[UsageBucket]) -> Response {
         .into_response()
 }
 
-#[derive(Debug, Deserialize)]
+/// `GET /v1/usage/events` query.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EventsParams {
+    /// Only events at or after this time (RFC 3339 or Unix seconds).
     start: Option<String>,
+    /// Only events before this time (RFC 3339 or Unix seconds).
     end: Option<String>,
+    /// The previous page's `x-stratus-cursor` (start from the beginning
+    /// when omitted).
+    #[param(example = "0")]
     cursor: Option<String>,
+    /// Events per page, 1 to 10000 (default 1000).
+    #[param(minimum = 1, maximum = 10000, example = 1000)]
     limit: Option<u32>,
 }
 
+/// Read your tenant's usage events.
+///
+/// The metered requests themselves as NDJSON (one `UsageEvent` JSON object
+/// per line) in the order they were stored. Page with `cursor` =
+/// the previous response's `x-stratus-cursor`, which is also where to
+/// resume later to follow new events.
+#[utoipa::path(
+    get,
+    path = "/v1/usage/events",
+    tag = "usage",
+    operation_id = "listUsageEvents",
+    params(EventsParams),
+    responses(
+        (status = 200, description = "One page of events, one JSON object per line (possibly none).",
+            content((super::event::EventView = "application/x-ndjson")),
+            headers(
+                ("x-stratus-cursor" = String, description = "The `cursor` of the next page."),
+                ("x-stratus-has-more" = bool, description = "`true` when this page was full, so more may follow at once."))),
+        (status = 400, response = stratus_kit::error::ErrorEnvelope),
+        (status = 503, response = stratus_kit::error::ErrorEnvelope),
+    )
+)]
 pub(crate) async fn events(
     State(state): State<GatewayState>,
     context: Option<Extension<TenantContext>>,

@@ -140,8 +140,10 @@ pub fn now_ms() -> i64 {
 
 /// The public JSON shape of an event (`GET /v1/usage/events`, the
 /// CloudEvents `data`): audio in seconds, time in RFC 3339.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = UsageEvent)]
 pub struct EventView<'a> {
+    #[schema(value_type = String, example = "0192f7c1-a2b3-7c4d-8e9f-0a1b2c3d4e5f")]
     pub id: &'a Uuid,
     pub request_id: Option<&'a str>,
     pub tenant_id: &'a str,
@@ -157,7 +159,8 @@ pub struct EventView<'a> {
 }
 
 /// Units as the API shows them.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
+#[schema(as = UsageUnits)]
 pub struct UnitsView {
     pub requests: i64,
     pub audio_seconds: f64,

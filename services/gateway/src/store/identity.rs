@@ -25,8 +25,9 @@ macro_rules! with_pool {
 /// unbounded answer is never what a caller wants.
 pub const LIST_LIMIT: i64 = 1000;
 
-/// A tenant (organisation).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+/// A tenant (organisation). `created_at` is Unix seconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[schema(as = Tenant, example = json!({"id": "ten_0192f7c1a2b3", "name": "acme", "created_at": 1764300000}))]
 pub struct TenantRow {
     pub id: String,
     pub name: String,

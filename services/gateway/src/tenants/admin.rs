@@ -29,8 +29,9 @@ use crate::store::identity::TenantRow;
 const MAX_SCOPES: usize = 16;
 
 /// An OpenAI-style list.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct List<T> {
+    /// Always `list`.
     pub object: &'static str,
     pub data: Vec<T>,
 }
@@ -44,19 +45,29 @@ impl<T> List<T> {
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// A new tenant.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "acme"}))]
 pub struct CreateTenant {
+    /// Unique; letters, digits, `-` and `_`.
     pub name: String,
 }
 
-#[derive(Debug, Deserialize)]
+/// A new API key.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"scopes": ["speech", "language"], "name": "backend", "expires_in_days": 90}))]
 pub struct CreateKey {
+    /// What the key may do (at most 16 names; see `Scope`).
+    #[schema(value_type = Vec<crate::auth::Scope>)]
     pub scopes: Vec<String>,
+    /// A label to recognise the key by.
     #[serde(default)]
     pub name: Option<String>,
+    /// Days until the key stops working (never when omitted).
     #[serde(default)]
+    #[schema(minimum = 1)]
     pub expires_in_days: Option<u32>,
 }
 
@@ -77,11 +88,15 @@ impl CreateKey {
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// A new dashboard user.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "owner@example.com", "password": "correct horse battery staple", "role": "owner"}))]
 pub struct CreateUser {
     pub email: String,
+    /// At least 12 characters.
     pub password: String,
+    #[schema(value_type = crate::auth::Role)]
     pub role: String,
 }
 
@@ -89,6 +104,22 @@ fn created<T: Serialize>(body: T) -> Response {
     (StatusCode::CREATED, Json(body)).into_response()
 }
 
+/// Create a tenant (operators: `admin` scope).
+#[utoipa::path(
+    post,
+    path = "/v1/admin/tenants",
+    tag = "admin",
+    operation_id = "createTenant",
+    request_body = CreateTenant,
+    responses(
+        (status = 201, description = "The tenant.", body = TenantRow),
+        (status = 400, response = stratus_kit::error::ErrorEnvelope),
+        (status = 409, response = stratus_kit::error::ErrorEnvelope),
+        (status = 413, response = stratus_kit::error::ErrorEnvelope),
+        (status = 415, response = stratus_kit::error::ErrorEnvelope),
+        (status = 503, response = stratus_kit::error::ErrorEnvelope),
+    )
+)]
 pub async fn create_tenant(
     State(state): State<GatewayState>,
     ApiJson(body): ApiJson<CreateTenant>,
@@ -97,6 +128,17 @@ pub async fn create_tenant(
     Ok(created(row))
 }
 
+/// List every tenant (operators: `admin` scope).
+#[utoipa::path(
+    get,
+    path = "/v1/admin/tenants",
+    tag = "admin",
+    operation_id = "listTenants",
+    responses(
+        (status = 200, description = "Every tenant.", body = List<TenantRow>),
+        (status = 503, response = stratus_kit::error::ErrorEnvelope),
+    )
+)]
 pub async fn list_tenants(
     State(state): State<GatewayState>,
 ) -> Result<Json<List<TenantRow>>, ApiError> {
@@ -109,6 +151,26 @@ pub async fn list_tenants(
     Ok(List::of(rows))
 }
 
+/// Create an API key for a tenant (operators: `admin` scope).
+///
+/// The answer carries the key's `secret` this once; it is never shown
+/// again.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/tenants/{tenant_id}/keys",
+    tag = "admin",
+    operation_id = "createTenantKey",
+    params(("tenant_id" = String, Path, description = "The tenant's id (`ten_…`).")),
+    request_body = CreateKey,
+    responses(
+        (status = 201, description = "The key, with its secret.", body = CreatedKeyView),
+        (status = 400, response = stratus_kit::error::ErrorEnvelope),
+        (status = 404, response = stratus_kit::error::ErrorEnvelope),
+        (status = 413, response = stratus_kit::error::ErrorEnvelope),
+        (status = 415, response = stratus_kit::error::ErrorEnvelope),
+        (status = 503, response = stratus_kit::error::ErrorEnvelope),
+    )
+)]
 pub async fn create_tenant_key(
     State(state): State<GatewayState>,
     Path(tenant_id): Path<String>,
@@ -119,6 +181,20 @@ pub async fn create_tenant_key(
     Ok(created(CreatedKeyView::from(created_key)))
 }
 
+/// List a tenant's API keys (operators: `admin` scope), revoked ones
+/// included; never their secrets.
+#[utoipa::path(
+    get,
+    path = "/v1/admin/tenants/{tenant_id}/keys",
+    tag = "admin",
+    operation_id = "listTenantKeys",
+    params(("tenant_id" = String, Path, description = "The tenant's id (`ten_…`).")),
+    responses(
+        (status = 200, description = "The tenant's keys.", body = List<KeyView>),
+        (status = 404, response = stratus_kit::error::ErrorEnvelope),
+        (status = 503, response = stratus_kit::error::ErrorEnvelope),
+    )
+)]
 pub async fn list_tenant_keys(
     State(state): State<GatewayState>,
     Path(tenant_id): Path<String>,
@@ -127,6 +203,20 @@ pub async fn list_tenant_keys(
     list_keys_of(&state, &tenant.id).await
 }
 
+/// Revoke a tenant's API key (operators: `admin` scope); it stops working
+/// at once.
+#[utoipa::path(
+    delete,
+    path = "/v1/admin/tenants/{tenant_id}/keys/{key_id}",
+    tag = "admin",
+    operation_id = "revokeTenantKey",
+    params(("tenant_id" = String, Path, description = "The tenant's id (`ten_…`)."), ("key_id" = String, Path, description = "The key's id (`key_…`).")),
+    responses(
+        (status = 204, description = "Revoked."),
+        (status = 404, response = stratus_kit::error::ErrorEnvelope),
+        (status = 503, response = stratus_kit::error::ErrorEnvelope),
+    )
+)]
 pub async fn revoke_tenant_key(
     State(state): State<GatewayState>,
     Path((tenant_id, key_id)): Path<(String, String)>,
@@ -135,6 +225,24 @@ pub async fn revoke_tenant_key(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Create a dashboard user in a tenant (operators: `admin` scope).
+#[utoipa::path(
+    post,
+    path = "/v1/admin/tenants/{tenant_id}/users",
+    tag = "admin",
+    operation_id = "createTenantUser",
+    params(("tenant_id" = String, Path, description = "The tenant's id (`ten_…`).")),
+    request_body = CreateUser,
+    responses(
+        (status = 201, description = "The user (never the password).", body = UserView),
+        (status = 400, response = stratus_kit::error::ErrorEnvelope),
+        (status = 404, response = stratus_kit::error::ErrorEnvelope),
+        (status = 409, response = stratus_kit::error::ErrorEnvelope),
+        (status = 413, response = stratus_kit::error::ErrorEnvelope),
+        (status = 415, response = stratus_kit::error::ErrorEnvelope),
+        (status = 503, response = stratus_kit::error::ErrorEnvelope),
+    )
+)]
 pub async fn create_tenant_user(
     State(state): State<GatewayState>,
     Path(tenant_id): Path<String>,
@@ -163,6 +271,18 @@ async fn list_keys_of(
     Ok(List::of(rows.into_iter().map(KeyView::from).collect()))
 }
 
+/// List your tenant's API keys (`keys` scope), revoked ones included;
+/// never their secrets.
+#[utoipa::path(
+    get,
+    path = "/v1/keys",
+    tag = "keys",
+    operation_id = "listKeys",
+    responses(
+        (status = 200, description = "The keys.", body = List<KeyView>),
+        (status = 503, response = stratus_kit::error::ErrorEnvelope),
+    )
+)]
 pub async fn list_own_keys(
     State(state): State<GatewayState>,
     Extension(principal): Extension<Principal>,
@@ -170,6 +290,24 @@ pub async fn list_own_keys(
     list_keys_of(&state, &principal.tenant_id).await
 }
 
+/// Create an API key for your tenant (`keys` scope).
+///
+/// It may hold only scopes you hold yourself, never `admin`. The answer
+/// carries its `secret` this once.
+#[utoipa::path(
+    post,
+    path = "/v1/keys",
+    tag = "keys",
+    operation_id = "createKey",
+    request_body = CreateKey,
+    responses(
+        (status = 201, description = "The key, with its secret.", body = CreatedKeyView),
+        (status = 400, response = stratus_kit::error::ErrorEnvelope),
+        (status = 413, response = stratus_kit::error::ErrorEnvelope),
+        (status = 415, response = stratus_kit::error::ErrorEnvelope),
+        (status = 503, response = stratus_kit::error::ErrorEnvelope),
+    )
+)]
 pub async fn create_own_key(
     State(state): State<GatewayState>,
     Extension(principal): Extension<Principal>,
@@ -187,6 +325,20 @@ pub async fn create_own_key(
     Ok(created(CreatedKeyView::from(created_key)))
 }
 
+/// Revoke one of your tenant's API keys (`keys` scope); it stops working
+/// at once. Another tenant's key is 404.
+#[utoipa::path(
+    delete,
+    path = "/v1/keys/{key_id}",
+    tag = "keys",
+    operation_id = "revokeKey",
+    params(("key_id" = String, Path, description = "The key's id (`key_…`).")),
+    responses(
+        (status = 204, description = "Revoked."),
+        (status = 404, response = stratus_kit::error::ErrorEnvelope),
+        (status = 503, response = stratus_kit::error::ErrorEnvelope),
+    )
+)]
 pub async fn revoke_own_key(
     State(state): State<GatewayState>,
     Extension(principal): Extension<Principal>,

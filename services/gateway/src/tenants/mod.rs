@@ -29,10 +29,14 @@ pub const MAX_EMAIL: usize = 254;
 /// The file under `$STRATUS_HOME` the bootstrap admin key is written to.
 pub const ADMIN_KEY_FILE: &str = "admin-key";
 
-/// A key as the API and the CLI show it (never its secret or hash).
-#[derive(Debug, Clone, Serialize)]
+/// A key as the API and the CLI show it (never its secret or hash). Times
+/// are Unix seconds.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = ApiKey)]
 pub struct KeyView {
+    #[schema(example = "key_0192f7c1a2b3")]
     pub id: String,
+    /// Always `api_key`.
     pub object: &'static str,
     pub tenant_id: String,
     pub name: Option<String>,
@@ -60,7 +64,8 @@ impl From<KeyRow> for KeyView {
 }
 
 /// A key just made: shown with its secret this once.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = CreatedApiKey)]
 pub struct CreatedKeyView {
     #[serde(flatten)]
     pub key: KeyView,
@@ -78,12 +83,15 @@ impl From<CreatedKey> for CreatedKeyView {
 }
 
 /// A user as the API shows it (never the password hash).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = User)]
 pub struct UserView {
     pub id: String,
+    /// Always `user`.
     pub object: &'static str,
     pub tenant_id: String,
     pub email: String,
+    #[schema(value_type = crate::auth::Role)]
     pub role: String,
     pub created_at: i64,
 }

@@ -14,8 +14,10 @@ use stratus_models::sentiment::SentimentScores;
 /// be `mixed`.
 pub const MIXED_MIN_SCORE: f32 = 0.6;
 
-/// A document's or a sentence's label.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// A document's or a sentence's label (`mixed`: documents only, when
+/// their sentences disagree strongly).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = SentimentLabel)]
 #[serde(rename_all = "lowercase")]
 pub enum Label {
     Positive,

@@ -24,13 +24,14 @@ use crate::analysis::sentences;
 use crate::analysis::sentiment::{self as aggregate, Label};
 use crate::error::LanguageError;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct SentimentRequest {
     pub input: DocumentsInput,
     /// A loaded sentiment model (default: the only one).
     pub model: Option<String>,
     /// Include each sentence's result (default true).
     #[serde(default = "yes")]
+    #[schema(default = true)]
     pub sentences: bool,
 }
 
@@ -38,7 +39,8 @@ fn yes() -> bool {
     true
 }
 
-#[derive(Debug, Serialize)]
+/// One document's sentiment.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct DocumentSentiment {
     id: String,
     sentiment: Label,
@@ -47,7 +49,8 @@ struct DocumentSentiment {
     sentences: Option<Vec<SentenceSentiment>>,
 }
 
-#[derive(Debug, Serialize)]
+/// One sentence's sentiment.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct SentenceSentiment {
     text: String,
     /// Char offset of the sentence in the document.
@@ -58,15 +61,39 @@ struct SentenceSentiment {
     scores: SentimentScores,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct SentimentResponse {
+    /// Always `list`.
     object: &'static str,
     model: String,
     data: Vec<DocumentResult<DocumentSentiment>>,
     usage: DocumentUsage,
 }
 
-/// The handler.
+/// Score the sentiment of each document and of its sentences.
+///
+/// `positive`, `neutral` or `negative` per sentence with the three
+/// probabilities; per document their length-weighted mean, labelled `mixed`
+/// when sentences disagree strongly. Sentence `start`/`end` are char
+/// offsets. English only.
+#[utoipa::path(
+    post,
+    path = "/v1/language/sentiment",
+    tag = "language",
+    operation_id = "analyzeSentiment",
+    request_body(content = SentimentRequest, example = json!({"input": ["I love this product.", {"id": "b", "text": "The delivery was late. The support was great."}]})),
+    responses(
+        (status = 200, description = "One result per document, in order; a document that could not be processed has `{id, error}` in its place.",
+            body = SentimentResponse,
+            headers(("x-stratus-usage-documents" = u64, description = "Documents processed (failed documents do not count)."),
+                ("x-stratus-usage-characters" = u64, description = "Characters (Unicode scalar values) of the processed documents."))),
+        (status = 400, response = stratus_kit::error::ErrorEnvelope),
+        (status = 404, response = stratus_kit::error::ErrorEnvelope),
+        (status = 413, response = stratus_kit::error::ErrorEnvelope),
+        (status = 415, response = stratus_kit::error::ErrorEnvelope),
+        (status = 503, response = stratus_kit::error::ErrorEnvelope),
+    )
+)]
 pub async fn sentiment(
     State(service): State<LanguageService>,
     ApiJson(request): ApiJson<SentimentRequest>,

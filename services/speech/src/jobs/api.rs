@@ -19,7 +19,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use axum::{Extension, Json, Router};
 use serde::{Deserialize, Serialize};
 use stratus_kit::context::TenantContext;
@@ -38,18 +38,30 @@ const DEFAULT_PAGE: u32 = 20;
 /// Most jobs per page.
 pub const MAX_PAGE: u32 = 100;
 
+/// The job routes and their methods: [`routes`] serves exactly these, and
+/// the gateway's OpenAPI coverage test reads them.
+pub fn table() -> Vec<(&'static str, MethodRouter<SpeechService>)> {
+    vec![
+        ("/v1/audio/jobs", post(submit).get(list)),
+        ("/v1/audio/jobs/{id}", get(show).delete(cancel)),
+    ]
+}
+
 /// The job routes; the body limit follows `config.max_upload_bytes`.
 pub fn routes(config: &SpeechConfig) -> Router<SpeechService> {
-    Router::new()
-        .route("/v1/audio/jobs", post(submit).get(list))
-        .route("/v1/audio/jobs/{id}", get(show).delete(cancel))
+    table()
+        .into_iter()
+        .fold(Router::new(), |router, (path, handler)| {
+            router.route(path, handler)
+        })
         .layer(DefaultBodyLimit::max(
             config.max_upload_bytes.saturating_add(FORM_OVERHEAD),
         ))
 }
 
 /// A job's error, as the job JSON shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AudioJobError)]
 pub struct JobErrorView<'a> {
     pub code: &'a str,
     pub message: &'a str,
@@ -57,11 +69,21 @@ pub struct JobErrorView<'a> {
 
 /// A job as the API shows it (`object: "audio.job"`). Times are unix
 /// seconds.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AudioJob, example = json!({
+    "id": "job_0192f7c1a2b34c5d8e9f0a1b2c3d4e5f", "object": "audio.job", "status": "succeeded",
+    "task": "transcribe", "model": "whisper-tiny.en", "response_format": "json",
+    "progress": 1.0, "attempts": 1, "created_at": 1764300000, "started_at": 1764300001,
+    "finished_at": 1764300003,
+    "result": {"text": "He was not an ill disposed young man.", "usage": {"type": "duration", "seconds": 4.2}},
+    "usage": {"type": "duration", "seconds": 4.2}
+}))]
 pub struct JobView<'a> {
     pub id: &'a str,
+    /// Always `audio.job`.
     pub object: &'static str,
     pub status: JobStatus,
+    /// `transcribe` or `translate`.
     pub task: &'a str,
     pub model: &'a str,
     pub response_format: &'a str,
@@ -72,6 +94,8 @@ pub struct JobView<'a> {
     pub created_at: i64,
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
+    /// Once succeeded (single-job answers only): an object for `json` and
+    /// `verbose_json`, a string for `text`, `srt` and `vtt`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -81,6 +105,7 @@ pub struct JobView<'a> {
     pub usage: Option<format::Usage>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub webhook_url: Option<&'a str>,
+    /// The webhook's delivery, once attempted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub webhook_status: Option<&'a str>,
 }
@@ -160,7 +185,32 @@ fn invalid(param: &'static str, message: impl Into<String>) -> JobError {
     }
 }
 
-async fn submit(
+/// Submit an asynchronous transcription or translation job.
+///
+/// The form of `/v1/audio/transcriptions` plus `task` and `webhook_url`.
+/// Everything cheap to check (form, model, language, the audio's container,
+/// codec and declared length) is checked now, so a bad request is refused
+/// at once; the job then waits for a worker. Poll `GET
+/// /v1/audio/jobs/{id}` or receive a signed webhook when it ends.
+#[utoipa::path(
+    post,
+    path = "/v1/audio/jobs",
+    tag = "audio",
+    operation_id = "createAudioJob",
+    request_body(content = crate::openapi::AudioJobForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 202, description = "Queued: the job (without a result), its URL in `Location`.",
+            body = JobView,
+            headers(("Location" = String, description = "`/v1/audio/jobs/{id}`: where to poll."))),
+        (status = 400, response = stratus_kit::error::ErrorEnvelope),
+        (status = 404, response = stratus_kit::error::ErrorEnvelope),
+        (status = 413, response = stratus_kit::error::ErrorEnvelope),
+        (status = 415, response = stratus_kit::error::ErrorEnvelope),
+        (status = 429, response = stratus_kit::error::ErrorEnvelope),
+        (status = 503, response = stratus_kit::error::ErrorEnvelope),
+    )
+)]
+pub async fn submit(
     State(service): State<SpeechService>,
     context: Option<Extension<TenantContext>>,
     multipart: Result<Multipart, MultipartRejection>,
@@ -256,7 +306,23 @@ async fn submit(
         .into_response())
 }
 
-async fn show(
+/// Get a job, with its result once it succeeded.
+///
+/// Another tenant's job is 404, like one that does not exist.
+#[utoipa::path(
+    get,
+    path = "/v1/audio/jobs/{id}",
+    tag = "audio",
+    operation_id = "getAudioJob",
+    params(("id" = String, Path, description = "The job's id (`job_…`).")),
+    responses(
+        (status = 200, description = "The job; `result` once it succeeded, `error` once it failed.", body = JobView),
+        (status = 400, response = stratus_kit::error::ErrorEnvelope),
+        (status = 404, response = stratus_kit::error::ErrorEnvelope),
+        (status = 503, response = stratus_kit::error::ErrorEnvelope),
+    )
+)]
+pub async fn show(
     State(service): State<SpeechService>,
     context: Option<Extension<TenantContext>>,
     Path(id): Path<String>,
@@ -271,7 +337,24 @@ async fn show(
     Ok(Json(JobView::new(&row, true)).into_response())
 }
 
-async fn cancel(
+/// Cancel a job.
+///
+/// A queued job is cancelled at once, a running one stops at its next
+/// segment; a finished job is returned unchanged.
+#[utoipa::path(
+    delete,
+    path = "/v1/audio/jobs/{id}",
+    tag = "audio",
+    operation_id = "cancelAudioJob",
+    params(("id" = String, Path, description = "The job's id (`job_…`).")),
+    responses(
+        (status = 200, description = "The job after cancelling (`cancelled`, or its final status if it had already ended).", body = JobView),
+        (status = 400, response = stratus_kit::error::ErrorEnvelope),
+        (status = 404, response = stratus_kit::error::ErrorEnvelope),
+        (status = 503, response = stratus_kit::error::ErrorEnvelope),
+    )
+)]
+pub async fn cancel(
     State(service): State<SpeechService>,
     context: Option<Extension<TenantContext>>,
     Path(id): Path<String>,
@@ -287,15 +370,21 @@ async fn cancel(
 }
 
 /// `GET /v1/audio/jobs` query.
-#[derive(Debug, Deserialize)]
-struct ListQuery {
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Jobs per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100, example = 20)]
     limit: Option<u32>,
+    /// The previous page's `last_id`: list the jobs after it.
     after: Option<String>,
 }
 
-/// A page of jobs, in OpenAI's list shape.
-#[derive(Debug, Serialize)]
-struct JobList<'a> {
+/// A page of jobs, newest first, in OpenAI's list shape.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AudioJobList)]
+pub struct JobList<'a> {
+    /// Always `list`.
     object: &'static str,
     data: Vec<JobView<'a>>,
     first_id: Option<&'a str>,
@@ -303,7 +392,24 @@ struct JobList<'a> {
     has_more: bool,
 }
 
-async fn list(
+/// List the tenant's jobs, newest first.
+///
+/// Without results (get a job for its result); page with `after` = the
+/// previous page's `last_id` while `has_more`.
+#[utoipa::path(
+    get,
+    path = "/v1/audio/jobs",
+    tag = "audio",
+    operation_id = "listAudioJobs",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "One page of jobs.", body = JobList),
+        (status = 400, response = stratus_kit::error::ErrorEnvelope),
+        (status = 404, response = stratus_kit::error::ErrorEnvelope),
+        (status = 503, response = stratus_kit::error::ErrorEnvelope),
+    )
+)]
+pub async fn list(
     State(service): State<SpeechService>,
     context: Option<Extension<TenantContext>>,
     query: Result<Query<ListQuery>, QueryRejection>,

@@ -33,7 +33,8 @@ macro_rules! columns {
 }
 
 /// Where a job is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = AudioJobStatus)]
 #[serde(rename_all = "lowercase")]
 pub enum JobStatus {
     Queued,
