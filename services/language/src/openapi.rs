@@ -27,11 +27,12 @@ pub enum EmbeddingsInput {
         api::pii::entities,
         api::key_phrases::key_phrases,
         api::classify::classify,
+        api::sentiment::sentiment,
         api::summarize::summarize,
     ),
     tags(
         (name = "embeddings", description = "OpenAI-compatible sentence embeddings."),
-        (name = "language", description = "Text analysis over batches of documents: language detection, entities and PII redaction, key phrases, zero-shot classification, extractive summaries.")
+        (name = "language", description = "Text analysis over batches of documents: language detection, entities and PII redaction, key phrases, zero-shot classification, sentiment, extractive summaries.")
     )
 )]
 struct LanguageDoc;

@@ -15,7 +15,7 @@ use stratus_models::sentiment::SentimentScores;
 pub const MIXED_MIN_SCORE: f32 = 0.6;
 
 /// A document's or a sentence's label.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Label {
     Positive,

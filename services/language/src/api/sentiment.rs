@@ -24,7 +24,7 @@ use crate::analysis::sentences;
 use crate::analysis::sentiment::{self as aggregate, Label};
 use crate::error::LanguageError;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct SentimentRequest {
     pub input: DocumentsInput,
     /// A loaded sentiment model (default: the only one).
@@ -38,7 +38,7 @@ fn yes() -> bool {
     true
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct DocumentSentiment {
     id: String,
     sentiment: Label,
@@ -47,7 +47,7 @@ struct DocumentSentiment {
     sentences: Option<Vec<SentenceSentiment>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct SentenceSentiment {
     text: String,
     /// Char offset of the sentence in the document.
@@ -58,7 +58,7 @@ struct SentenceSentiment {
     scores: SentimentScores,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct SentimentResponse {
     object: &'static str,
     model: String,
@@ -66,7 +66,30 @@ struct SentimentResponse {
     usage: DocumentUsage,
 }
 
-/// The handler.
+/// Sentiment of each document and of each of its sentences.
+///
+/// `sentiment` is `positive`, `negative` or `neutral` (the best of
+/// `scores`, which sum to 1), or for a document `mixed` when one of its
+/// sentences is clearly positive and another clearly negative. Sentence
+/// `start`/`end` are offsets in Unicode scalar values (chars). English only.
+#[utoipa::path(
+    post,
+    path = "/v1/language/sentiment",
+    tag = "language",
+    operation_id = "analyzeSentiment",
+    request_body(content = SentimentRequest, example = json!({"input": ["I love this phone.", {"id": "review-2", "text": "The screen is great. The battery is awful."}]})),
+    responses(
+        (status = 200, description = "One result per document, in order; a document that could not be processed has `{id, error}` in its place.",
+            body = SentimentResponse,
+            headers(("x-stratus-usage-documents" = u64, description = "Documents processed (failed documents do not count)."),
+                ("x-stratus-usage-characters" = u64, description = "Characters (Unicode scalar values) of the processed documents."))),
+        (status = 400, response = stratus_kit::error::ErrorEnvelope),
+        (status = 404, response = stratus_kit::error::ErrorEnvelope),
+        (status = 413, response = stratus_kit::error::ErrorEnvelope),
+        (status = 415, response = stratus_kit::error::ErrorEnvelope),
+        (status = 503, response = stratus_kit::error::ErrorEnvelope),
+    )
+)]
 pub async fn sentiment(
     State(service): State<LanguageService>,
     ApiJson(request): ApiJson<SentimentRequest>,
