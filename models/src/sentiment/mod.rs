@@ -74,7 +74,7 @@ impl Head {
             .enumerate()
             .map(|(class, b)| {
                 let row = &self.weight[class * self.dim..(class + 1) * self.dim];
-                b + row.iter().zip(features).map(|(w, x)| w * x).sum::<f32>()
+                b + dot(row, features)
             })
             .collect();
         softmax(&logits)
@@ -115,6 +115,27 @@ impl Head {
         candle_core::safetensors::save(&tensors, path)?;
         Ok(())
     }
+}
+
+/// Dot product with eight independent accumulators: the compiler can keep
+/// them in vector registers (a single running `f32` sum cannot be
+/// vectorised, its order being part of the result), and the order of the
+/// additions is still fixed, so the result is the same on every run.
+pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 8];
+    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = a8
+        .remainder()
+        .iter()
+        .zip(b8.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in a8.zip(b8) {
+        for ((lane, p), q) in lanes.iter_mut().zip(x).zip(y) {
+            *lane += p * q;
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
 }
 
 /// Softmax, shifted by the maximum for stability.

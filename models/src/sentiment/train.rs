@@ -20,6 +20,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use candle_core::Device;
+use rayon::prelude::*;
 
 use super::vader::{self, Rated};
 use super::{CONFIG_FILE, HEAD_FILE, Head, LABELS, SentimentConfig};
@@ -170,8 +171,53 @@ fn argmax(values: &[f32]) -> usize {
         .map_or(0, |(i, _)| i)
 }
 
+/// Samples per gradient part. The parts are summed in a fixed order, so the
+/// result does not depend on how many threads computed them.
+const GRADIENT_PART: usize = 1024;
+
+/// Mean cross-entropy gradient over `x` of a head (weights then biases,
+/// [`Head::weight`]'s layout), before the L2 term.
+fn gradient(head: &Head, x: &[&[f32]], y: &[usize], classes: usize) -> Vec<f32> {
+    let dim = head.dim;
+    let params = classes * dim + classes;
+    // Each part's sum on its own (in parallel), then the parts in order.
+    let parts: Vec<Vec<f32>> = x
+        .par_chunks(GRADIENT_PART)
+        .zip(y.par_chunks(GRADIENT_PART))
+        .map(|(xs, ys)| {
+            let mut grad = vec![0.0f32; params];
+            let mut logits = vec![0.0f32; classes];
+            for (features, &label) in xs.iter().zip(ys) {
+                for (class, logit) in logits.iter_mut().enumerate() {
+                    *logit = head.bias[class]
+                        + super::dot(&head.weight[class * dim..(class + 1) * dim], features);
+                }
+                let p = super::softmax(&logits);
+                for class in 0..classes {
+                    let error = p[class] - if class == label { 1.0 } else { 0.0 };
+                    let row = &mut grad[class * dim..(class + 1) * dim];
+                    for (g, f) in row.iter_mut().zip(features.iter()) {
+                        *g += error * f;
+                    }
+                    grad[classes * dim + class] += error;
+                }
+            }
+            grad
+        })
+        .collect();
+    let mut grad = vec![0.0f32; params];
+    for part in parts {
+        grad.iter_mut().zip(part).for_each(|(g, p)| *g += p);
+    }
+    let n = x.len().max(1) as f32;
+    grad.iter_mut().for_each(|g| *g /= n);
+    grad
+}
+
 /// Multinomial logistic regression by full-batch Adam from zero weights:
-/// minimises mean cross-entropy + `l2`/2 · ‖W‖². Deterministic.
+/// minimises mean cross-entropy + `l2`/2 · ‖W‖². Deterministic: no
+/// randomness, and every sum is taken in a fixed order whatever the number
+/// of threads.
 pub fn fit(
     x: &[&[f32]],
     y: &[usize],
@@ -186,29 +232,13 @@ pub fn fit(
         bias: vec![0.0; classes],
         dim,
     };
-    let n = x.len().max(1) as f32;
     let (beta1, beta2, eps) = (0.9f32, 0.999f32, 1e-8f32);
     let params = classes * dim + classes;
     let (mut m, mut v) = (vec![0.0f32; params], vec![0.0f32; params]);
-    let mut grad = vec![0.0f32; params];
     for step in 1..=epochs {
-        grad.iter_mut().for_each(|g| *g = 0.0);
-        for (features, &label) in x.iter().zip(y) {
-            let p = head.probabilities(features);
-            for class in 0..classes {
-                let error = p[class] - if class == label { 1.0 } else { 0.0 };
-                let row = &mut grad[class * dim..(class + 1) * dim];
-                for (g, f) in row.iter_mut().zip(features.iter()) {
-                    *g += error * f;
-                }
-                grad[classes * dim + class] += error;
-            }
-        }
-        for (i, g) in grad.iter_mut().enumerate() {
-            *g /= n;
-            if i < classes * dim {
-                *g += l2 * head.weight[i];
-            }
+        let mut grad = gradient(&head, x, y, classes);
+        for (g, w) in grad.iter_mut().zip(&head.weight) {
+            *g += l2 * w;
         }
         let correction1 = 1.0 - beta1.powi(step as i32);
         let correction2 = 1.0 - beta2.powi(step as i32);
