@@ -20,11 +20,14 @@
 //! - [`store`] — SQLite / PostgreSQL pools, migrations and rows.
 //! - [`metering`] — a usage event per request that reaches a service
 //!   (write-ahead log, batched writer, CloudEvents export, `/v1/usage`).
+//! - [`dashboard`] — the usage dashboard at `/dashboard`: server-rendered
+//!   pages (login, usage charts, API keys, members) over the same store.
 //! - [`openapi`] — the public OpenAPI document (every service's operations
 //!   merged) and its routes, `/openapi.json` and `/docs`.
 
 mod api_json;
 pub mod auth;
+pub mod dashboard;
 pub mod metering;
 pub mod observability;
 pub mod openapi;
