@@ -28,7 +28,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use serde_json::{Value, json};
+use serde_json::json;
 use stratus_gateway::auth::{KeySpec, Role, Scopes};
 use stratus_gateway::metering::{Meter, MeteringConfig};
 use stratus_gateway::{Auth, GatewayState, Store, Upstream, Upstreams, tenants};

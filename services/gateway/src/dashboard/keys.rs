@@ -393,7 +393,7 @@ mod tests {
         }
     }
 
-    fn view<'a>(keys: &'a [KeyRow], role: Role) -> View<'a> {
+    fn view(keys: &[KeyRow], role: Role) -> View<'_> {
         View {
             keys,
             role,
