@@ -24,12 +24,15 @@
 //!   (write-ahead log, batched writer, CloudEvents export, `/v1/usage`).
 //! - [`billing`] — price catalog, monthly budgets (reserve before a
 //!   request runs, settle when metering records it) and invoices.
+//! - [`dashboard`] — the usage dashboard at `/dashboard`: server-rendered
+//!   pages (login, usage charts, API keys, members) over the same store.
 //! - [`openapi`] — the public OpenAPI document (every service's operations
 //!   merged) and its routes, `/openapi.json` and `/docs`.
 
 mod api_json;
 pub mod auth;
 pub mod billing;
+pub mod dashboard;
 pub mod limits;
 pub mod metering;
 pub mod observability;

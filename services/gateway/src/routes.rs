@@ -5,6 +5,9 @@
 //!
 //! `/healthz` and `/readyz` come from `stratus_kit::health` and are public
 //! (see `auth::middleware::PUBLIC_PATHS`).
+//!
+//! Dashboard pages (`/dashboard…`) answer a missing session with a 303 to
+//! the login page rather than a 401, and a missing scope with an HTML 403.
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{MethodRouter, any, delete, get, post};
@@ -13,6 +16,7 @@ use crate::GatewayState;
 use crate::auth::Scope;
 use crate::auth::middleware::Access;
 use crate::auth::session;
+use crate::dashboard;
 use crate::limits::admin as limits;
 use crate::tenants::admin;
 
@@ -163,6 +167,48 @@ pub fn table() -> Vec<Route> {
             "/v1/admin/tenants/{tenant_id}/users",
             admin,
             identity(post(admin::create_tenant_user)),
+        ),
+        // The dashboard (see `dashboard`): pages for any signed-in user of
+        // the tenant, changes to keys for owners (the `keys` scope).
+        route(
+            dashboard::LOGIN_PATH,
+            Public,
+            identity(get(dashboard::login::page).post(dashboard::login::submit)),
+        ),
+        route(
+            dashboard::STYLESHEET_PATH,
+            Public,
+            get(dashboard::layout::stylesheet),
+        ),
+        route(
+            "/dashboard/logout",
+            Authenticated,
+            identity(post(dashboard::login::logout)),
+        ),
+        route(
+            dashboard::ROOT,
+            Access::Scope(Scope::UsageRead),
+            get(dashboard::usage::page),
+        ),
+        route(
+            dashboard::keys::PATH,
+            Authenticated,
+            get(dashboard::keys::page),
+        ),
+        route(
+            "/dashboard/keys/create",
+            keys,
+            identity(post(dashboard::keys::create)),
+        ),
+        route(
+            "/dashboard/keys/{key_id}/revoke",
+            keys,
+            identity(post(dashboard::keys::revoke)),
+        ),
+        route(
+            dashboard::members::PATH,
+            Authenticated,
+            get(dashboard::members::page),
         ),
     ]
 }

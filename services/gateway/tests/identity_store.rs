@@ -228,6 +228,26 @@ async fn check_identity(url: &str) {
         user.id
     );
 
+    // Members of a tenant: only its own users, oldest first.
+    let carl = tenants::create_user(
+        &auth,
+        &a.id,
+        "carl@acme.example",
+        "another-password".into(),
+        Role::Viewer,
+    )
+    .await
+    .unwrap();
+    let members: Vec<String> = store
+        .list_users(&a.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.id)
+        .collect();
+    assert_eq!(members, [user.id.clone(), carl.id]);
+    assert!(store.list_users(&b.id).await.unwrap().is_empty());
+
     // Bootstrap happens once per store.
     let home = tempfile::tempdir().unwrap();
     assert!(

@@ -11,6 +11,11 @@
 //! `STRATUS_OPENAI_NODE_MODULES` to its `node_modules`; without it the test
 //! fails rather than skips.
 
+#![expect(
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] fns: a failing test stops with the value it saw"
+)]
+
 mod common;
 
 use std::path::Path;

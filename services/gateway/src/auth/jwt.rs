@@ -7,10 +7,12 @@
 
 use std::time::Duration;
 
+use hmac::Mac;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
 
-use super::secret::ServerSecret;
+use super::secret::{ServerSecret, hmac};
 
 /// Who issues sessions.
 pub const ISSUER: &str = "stratus";
@@ -66,6 +68,8 @@ pub struct SessionKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    /// Keys the dashboard's per-session CSRF tokens (see [`Self::csrf_token`]).
+    csrf: [u8; 32],
 }
 
 impl std::fmt::Debug for SessionKeys {
@@ -87,7 +91,27 @@ impl SessionKeys {
             encoding: EncodingKey::from_secret(&key),
             decoding: DecodingKey::from_secret(&key),
             validation,
+            csrf: secret.derive("stratus dashboard csrf v1"),
         }
+    }
+
+    /// The CSRF token of the session whose token is `session_token`: an
+    /// HMAC of the session under a key of the server secret, so it is
+    /// stateless (any replica checks it), differs per session, and only
+    /// this server can make it. Forms carry it; a cross-site page cannot
+    /// read it.
+    pub fn csrf_token(&self, session_token: &str) -> String {
+        let mut mac = hmac(&self.csrf);
+        mac.update(session_token.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+
+    /// Whether `given` is the CSRF token of `session_token` (constant time).
+    pub fn csrf_matches(&self, session_token: &str, given: &str) -> bool {
+        self.csrf_token(session_token)
+            .as_bytes()
+            .ct_eq(given.as_bytes())
+            .into()
     }
 
     /// A signed token carrying `claims`.
@@ -205,6 +229,22 @@ mod tests {
         c.aud = "another-app".into();
         let err = refused(&sign(Algorithm::HS256, &c, &key_bytes()));
         assert!(err.contains("udience"), "{err}");
+    }
+
+    #[test]
+    fn csrf_tokens_are_per_session_and_per_server() {
+        let keys = keys();
+        let a = keys.issue(&claims()).unwrap();
+        let mut other = claims();
+        other.sub = "usr_2".into();
+        let b = keys.issue(&other).unwrap();
+        let token = keys.csrf_token(&a);
+        assert!(keys.csrf_matches(&a, &token));
+        assert!(!keys.csrf_matches(&b, &token));
+        assert!(!keys.csrf_matches(&a, ""));
+        assert!(!keys.csrf_matches(&a, &token[..token.len() - 1]));
+        let elsewhere = SessionKeys::new(&ServerSecret::new(&"o".repeat(32)).unwrap());
+        assert!(!elsewhere.csrf_matches(&a, &token));
     }
 
     #[test]

@@ -7,6 +7,9 @@
 //! Credentials, in this order: `Authorization: Bearer sk_…` (an API key),
 //! `Authorization: Bearer <JWT>` (a session used from a script), the
 //! `stratus_session` cookie (the dashboard).
+//!
+//! Dashboard pages (`crate::dashboard::is_page`) are refused as pages: no
+//! credentials is a 303 to the login page, a missing scope an HTML 403.
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, header};
@@ -17,12 +20,14 @@ use stratus_kit::ApiError;
 use super::{Auth, AuthError, Principal, Scope, keys};
 
 /// Paths answered without credentials; nothing else is.
-pub const PUBLIC_PATHS: [&str; 5] = [
+pub const PUBLIC_PATHS: [&str; 7] = [
     "/healthz",
     "/readyz",
     "/v1/auth/login",
     "/openapi.json",
     "/docs",
+    crate::dashboard::LOGIN_PATH,
+    crate::dashboard::STYLESHEET_PATH,
 ];
 
 /// The session cookie's name.
@@ -55,6 +60,7 @@ pub async fn authenticate(State(auth): State<Auth>, mut request: Request, next: 
             request.extensions_mut().insert(principal);
             next.run(request).await
         }
+        Err(_) if crate::dashboard::is_page(request.uri().path()) => crate::dashboard::to_login(),
         Err(e) => ApiError::from(e).into_response(),
     }
 }
@@ -79,14 +85,14 @@ async fn principal_of(auth: &Auth, headers: &HeaderMap) -> Result<Principal, Aut
             auth.verify_session(token)
         };
     }
-    match session_cookie(headers) {
+    match session_token(headers) {
         Some(token) => auth.verify_session(token),
         None => Err(AuthError::Missing),
     }
 }
 
 /// The value of the session cookie, if sent.
-fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn session_token(headers: &HeaderMap) -> Option<&str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -110,6 +116,9 @@ pub async fn authorize(State(access): State<Access>, request: Request, next: Nex
     };
     match allowed {
         Ok(()) => next.run(request).await,
+        Err(e) if crate::dashboard::is_page(request.uri().path()) => {
+            crate::dashboard::refused(ApiError::from(e))
+        }
         Err(e) => ApiError::from(e).into_response(),
     }
 }

@@ -201,6 +201,18 @@ impl Store {
         Ok(with_pool!(self, pool => sqlx::query_as(sql).bind(email).fetch_optional(pool).await?))
     }
 
+    /// The users of one tenant, oldest first (at most [`LIST_LIMIT`]): the
+    /// dashboard's members page.
+    pub async fn list_users(&self, tenant_id: &str) -> Result<Vec<UserRow>, StoreError> {
+        let sql = "SELECT id, tenant_id, email, password_hash, role, created_at FROM users \
+                   WHERE tenant_id = $1 ORDER BY created_at, id LIMIT $2";
+        Ok(with_pool!(self, pool => sqlx::query_as(sql)
+            .bind(tenant_id)
+            .bind(LIST_LIMIT)
+            .fetch_all(pool)
+            .await?))
+    }
+
     /// The user with id `id`.
     pub async fn user_by_id(&self, id: &str) -> Result<Option<UserRow>, StoreError> {
         let sql =

@@ -1,0 +1,932 @@
+//! The dashboard, tested two ways.
+//!
+//! In a real browser (`dashboard_in_a_real_browser`): headless Debian
+//! chromium driven over WebDriver (chromedriver, started here on a free
+//! port) against the real gateway on 127.0.0.1:0 with the real language
+//! service and metering: sign in, see a usage chart that counts the
+//! embeddings requests just made, create a key (its secret shown once, and
+//! it works) and revoke it (it stops working), read the members, fit a
+//! phone-width screen, and a viewer's forged key form refused by the
+//! server. Each page is saved as a PNG into `$STRATUS_SCREENSHOTS`, or
+//! `<target>/tmp/dashboard-screenshots/` by default. Without chromedriver
+//! the test fails (scripts/test installs chromium and chromium-driver);
+//! `STRATUS_CHROMEDRIVER` / `STRATUS_CHROMIUM` point at other binaries.
+//!
+//! Over plain HTTP, on SQLite and PostgreSQL: sessions, CSRF tokens, the
+//! login form's double submit, roles, escaping and security headers.
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "helpers outside #[test] fns: a failing test stops with the value it saw"
+)]
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use stratus_gateway::auth::{KeySpec, Role, Scopes};
+use stratus_gateway::metering::{Meter, MeteringConfig};
+use stratus_gateway::{Auth, GatewayState, Store, Upstream, Upstreams, tenants};
+use stratus_kit::context::InternalToken;
+use stratus_kit::health::Readiness;
+use stratus_language::{LanguageConfig, LanguageService};
+
+const EMBEDDER: &str = "all-minilm-l6-v2";
+const OWNER: (&str, &str) = ("ann@acme.example", "ann-password-1");
+const VIEWER: (&str, &str) = ("vic@acme.example", "vic-password-1");
+const MEMBER: (&str, &str) = ("meg@acme.example", "meg-password-1");
+
+/// A client that shows redirects instead of following them.
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Tenant `acme` with an owner, a member and a viewer, and an API key for
+/// the language service: (tenant id, key).
+async fn acme(auth: &Auth) -> (String, String) {
+    let tenant = tenants::create_tenant(auth, "acme").await.unwrap();
+    for ((email, password), role) in [
+        (OWNER, Role::Owner),
+        (MEMBER, Role::Member),
+        (VIEWER, Role::Viewer),
+    ] {
+        tenants::create_user(auth, &tenant.id, email, password.into(), role)
+            .await
+            .unwrap();
+    }
+    let key = auth
+        .create_key(
+            &tenant.id,
+            KeySpec {
+                name: Some("app".into()),
+                scopes: Scopes::parse("language,usage:read").unwrap(),
+                expires_in_days: None,
+            },
+        )
+        .await
+        .unwrap();
+    (tenant.id, key.secret)
+}
+
+/// The `csrf` value of the first form in `html`.
+fn csrf_of(html: &str) -> String {
+    let at = html
+        .find(r#"name="csrf" value=""#)
+        .expect("a form with a csrf field")
+        + 19;
+    html[at..].split('"').next().unwrap().to_string()
+}
+
+/// The value of cookie `name` set by `response`, with its attributes.
+fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with(&format!("{name}=")))
+}
+
+/// Sign in through the login form like a browser: (session cookie header).
+async fn form_login(base: &str, (email, password): (&str, &str)) -> String {
+    let http = client();
+    let page = http
+        .get(format!("{base}/dashboard/login"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let login_cookie = set_cookie(&page, "stratus_login_csrf").unwrap();
+    assert!(login_cookie.contains("SameSite=Strict"), "{login_cookie}");
+    let login_cookie = login_cookie.split(';').next().unwrap().to_string();
+    let csrf = csrf_of(&page.text().await.unwrap());
+    let response = http
+        .post(format!("{base}/dashboard/login"))
+        .header("cookie", &login_cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form_body(&[
+            ("email", email),
+            ("password", password),
+            ("csrf", &csrf),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers()["location"], "/dashboard");
+    let session = set_cookie(&response, "stratus_session").unwrap();
+    assert!(
+        session.contains("HttpOnly") && session.contains("SameSite=Strict"),
+        "{session}"
+    );
+    session.split(';').next().unwrap().to_string()
+}
+
+/// GET `path` with `cookie`: (status, body).
+async fn get_page(base: &str, path: &str, cookie: &str) -> (u16, String) {
+    let response = client()
+        .get(format!("{base}{path}"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+/// `application/x-www-form-urlencoded` body of `fields`, as a browser
+/// encodes a form (reqwest's `form` needs a feature the server does not).
+fn form_body<K: AsRef<str>, V: AsRef<str>>(fields: &[(K, V)]) -> String {
+    let encode = |text: &str| {
+        text.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
+                    (b as char).to_string()
+                }
+                b' ' => "+".to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k.as_ref()), encode(v.as_ref())))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// POST form `fields` to `path` with `cookie`: (status, location, body).
+async fn post_form(
+    base: &str,
+    path: &str,
+    cookie: &str,
+    fields: &[(&str, &str)],
+) -> (u16, String, String) {
+    let response = client()
+        .post(format!("{base}{path}"))
+        .header("cookie", cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form_body(fields))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let location = response
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (status, location, response.text().await.unwrap())
+}
+
+async fn forms_and_sessions(gateway: common::Gateway) {
+    let base = gateway.base.as_str();
+    let store = gateway.auth.store().clone();
+    let (tenant, api_key) = acme(&gateway.auth).await;
+    let keys_before = store.list_keys(&tenant).await.unwrap().len();
+
+    // Public: the login page and the stylesheet, with no session.
+    let css = client()
+        .get(format!("{base}/dashboard/assets/dashboard.css"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(css.status(), 200);
+    assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+    // An API key is not a dashboard session.
+    let response = client()
+        .get(format!("{base}/dashboard"))
+        .bearer_auth(&api_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers()["location"], "/dashboard/login");
+
+    // The login form: its token must pair with its cookie.
+    let (status, _, body) = post_form(
+        base,
+        "/dashboard/login",
+        "stratus_login_csrf=".to_string().as_str(),
+        &[("email", OWNER.0), ("password", OWNER.1), ("csrf", "x")],
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    let forged = "a".repeat(64);
+    let (status, _, body) = post_form(
+        base,
+        "/dashboard/login",
+        &format!("stratus_login_csrf={}", "b".repeat(64)),
+        &[("email", OWNER.0), ("password", OWNER.1), ("csrf", &forged)],
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    // A wrong password: 401, the email echoed back escaped.
+    let token = "c".repeat(64);
+    let hostile = r#""><script>alert(1)</script>@x.example"#;
+    let (status, _, body) = post_form(
+        base,
+        "/dashboard/login",
+        &format!("stratus_login_csrf={token}"),
+        &[("email", hostile), ("password", "wrong"), ("csrf", &token)],
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert!(body.contains("Wrong email or password."), "{body}");
+    assert!(!body.contains("<script>"), "{body}");
+    assert!(body.contains("&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;@x.example"));
+
+    // Signed in: pages carry the security headers.
+    let owner = form_login(base, OWNER).await;
+    let response = client()
+        .get(format!("{base}/dashboard/keys"))
+        .header("cookie", &owner)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap();
+    assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let csrf = csrf_of(&response.text().await.unwrap());
+
+    // Without the session's CSRF token, nothing changes.
+    for given in ["", "0000", &csrf[..csrf.len() - 1]] {
+        let (status, _, body) = post_form(
+            base,
+            "/dashboard/keys/create",
+            &owner,
+            &[("csrf", given), ("name", "nope"), ("scope", "language")],
+        )
+        .await;
+        assert_eq!(status, 403, "{body}");
+    }
+    // Another session's token is not this one's.
+    let member = form_login(base, MEMBER).await;
+    let (_, member_page) = get_page(base, "/dashboard/members", &member).await;
+    let member_csrf = csrf_of(&member_page);
+    assert_ne!(member_csrf, csrf);
+    let (status, _, _) = post_form(
+        base,
+        "/dashboard/keys/create",
+        &owner,
+        &[("csrf", &member_csrf), ("scope", "language")],
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert_eq!(store.list_keys(&tenant).await.unwrap().len(), keys_before);
+
+    // With it: a key, shown once, and bad input answered on the page.
+    let (status, _, body) = post_form(
+        base,
+        "/dashboard/keys/create",
+        &owner,
+        &[
+            ("csrf", &csrf),
+            ("name", "<b>ci</b>"),
+            ("scope", "language"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains(r#"id="new-secret""#) && body.contains("sk_"),
+        "{body}"
+    );
+    assert!(body.contains("&lt;b&gt;ci&lt;/b&gt;") && !body.contains("<b>ci</b>"));
+    let (_, again) = get_page(base, "/dashboard/keys", &owner).await;
+    assert!(
+        !again.contains("new-secret") && !again.contains("sk_"),
+        "{again}"
+    );
+    for (field, value, says) in [
+        ("scope", "admin", "only scopes you hold"),
+        ("scope", "root", "unknown scope"),
+        ("expires_in_days", "0", "expires_in_days must be 1 to"),
+        ("tenant_id", "other", "unknown form field"),
+    ] {
+        let (status, _, body) = post_form(
+            base,
+            "/dashboard/keys/create",
+            &owner,
+            &[("csrf", &csrf), ("scope", "language"), (field, value)],
+        )
+        .await;
+        assert_eq!(status, 400, "{field}={value}");
+        assert!(body.contains(says), "{field}={value}: {body}");
+    }
+    assert_eq!(
+        store.list_keys(&tenant).await.unwrap().len(),
+        keys_before + 1
+    );
+
+    // Members and viewers cannot create or revoke, whatever they post.
+    let viewer = form_login(base, VIEWER).await;
+    let app_key = store.list_keys(&tenant).await.unwrap().pop().unwrap();
+    for (cookie, page) in [(&member, &member_page), (&viewer, &String::new())] {
+        let page = if page.is_empty() {
+            get_page(base, "/dashboard/members", cookie).await.1
+        } else {
+            page.clone()
+        };
+        let csrf = csrf_of(&page);
+        let (status, _, body) = post_form(
+            base,
+            "/dashboard/keys/create",
+            cookie,
+            &[("csrf", &csrf), ("scope", "usage:read")],
+        )
+        .await;
+        assert_eq!(status, 403, "{body}");
+        assert!(body.contains("<html"), "an HTML refusal: {body}");
+        let (status, _, _) = post_form(
+            base,
+            &format!("/dashboard/keys/{}/revoke", app_key.id),
+            cookie,
+            &[("csrf", &csrf)],
+        )
+        .await;
+        assert_eq!(status, 403);
+        let (status, keys_page) = get_page(base, "/dashboard/keys", cookie).await;
+        assert_eq!(status, 200);
+        assert!(!keys_page.contains("/dashboard/keys/create"));
+    }
+    assert_eq!(
+        store.list_keys(&tenant).await.unwrap().len(),
+        keys_before + 1
+    );
+    assert!(
+        store
+            .key_by_id(&app_key.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_none()
+    );
+
+    // Another tenant's key id is not found, never revoked.
+    let other = tenants::create_tenant(&gateway.auth, "globex")
+        .await
+        .unwrap();
+    let theirs = gateway
+        .auth
+        .create_key(
+            &other.id,
+            KeySpec {
+                scopes: Scopes::parse("language").unwrap(),
+                ..KeySpec::default()
+            },
+        )
+        .await
+        .unwrap();
+    let (status, _, _) = post_form(
+        base,
+        &format!("/dashboard/keys/{}/revoke", theirs.row.id),
+        &owner,
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert!(
+        store
+            .key_by_id(&theirs.row.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_none()
+    );
+
+    // The owner revokes: back to the list, which says so.
+    let (status, location, _) = post_form(
+        base,
+        &format!("/dashboard/keys/{}/revoke", app_key.id),
+        &owner,
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let (_, listed) = get_page(base, &location, &owner).await;
+    assert!(
+        listed.contains(&format!("Key {} was revoked.", app_key.id)),
+        "{listed}"
+    );
+    // A made-up id in the query is not echoed.
+    let (_, listed) = get_page(base, "/dashboard/keys?revoked=%3Cb%3Ehi", &owner).await;
+    assert!(!listed.contains("was revoked") && !listed.contains("hi</b>"));
+
+    // Usage: a bad range is a 400 page, not a 500.
+    let (status, body) = get_page(base, "/dashboard?range=1y", &owner).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("range `1y` is not one of"));
+
+    // Signing out needs the token too, then drops the cookie.
+    let (status, _, _) = post_form(base, "/dashboard/logout", &owner, &[("csrf", "x")]).await;
+    assert_eq!(status, 403);
+    let response = client()
+        .post(format!("{base}/dashboard/logout"))
+        .header("cookie", &owner)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form_body(&[("csrf", &csrf)]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers()["location"], "/dashboard/login");
+    let cleared = set_cookie(&response, "stratus_session").unwrap();
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+}
+
+#[tokio::test]
+async fn forms_need_a_session_and_its_csrf_token_on_sqlite() {
+    forms_and_sessions(common::Gateway::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn forms_need_a_session_and_its_csrf_token_on_postgres() {
+    let url = stratus_testkit::fresh_postgres().await;
+    forms_and_sessions(common::Gateway::start(&url).await).await;
+}
+
+// ---------------------------------------------------------------- browser
+
+/// Where the screenshots go.
+fn screenshot_dir() -> PathBuf {
+    let dir = std::env::var_os("STRATUS_SCREENSHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("dashboard-screenshots")
+        });
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The first of `candidates` that exists, or the one named by `env`.
+fn binary(env: &str, candidates: &[&str]) -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os(env) {
+        return Some(PathBuf::from(path));
+    }
+    candidates.iter().map(PathBuf::from).find(|p| p.is_file())
+}
+
+/// chromedriver on a free port, stopped when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn chromedriver() -> Driver {
+    let path = binary(
+        "STRATUS_CHROMEDRIVER",
+        &["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"],
+    )
+    .unwrap_or_else(|| {
+        panic!(
+            "chromedriver is missing: install chromium and chromium-driver \
+             (scripts/test does), or set STRATUS_CHROMEDRIVER"
+        )
+    });
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(&path)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {}: {e}", path.display()));
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "chromedriver did not listen"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
+    let mut options = json!({
+        "args": [
+            "--headless=new",
+            // Root in CI containers: chromium's sandbox needs a user namespace.
+            "--no-sandbox",
+            "--disable-dev-shm-usage",
+            "--disable-gpu",
+            "--window-size=1280,1000",
+            format!("--user-data-dir={}", profile.display()),
+        ],
+    });
+    if let Some(chromium) = binary("STRATUS_CHROMIUM", &["/usr/bin/chromium"]) {
+        options["binary"] = json!(chromium.display().to_string());
+    }
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert("browserName".into(), json!("chrome"));
+    capabilities.insert("goog:chromeOptions".into(), options);
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(connector)
+        .capabilities(capabilities)
+        .connect(&driver.url)
+        .await
+        .unwrap()
+}
+
+async fn screenshot(browser: &Client, name: &str) {
+    let png = browser.screenshot().await.unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "{name} is not a PNG");
+    std::fs::write(screenshot_dir().join(format!("{name}.png")), png).unwrap();
+}
+
+async fn text_of(browser: &Client, css: &str) -> String {
+    browser
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn sign_in(browser: &Client, base: &str, (email, password): (&str, &str)) {
+    browser
+        .goto(&format!("{base}/dashboard/login"))
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("email"))
+        .await
+        .unwrap()
+        .send_keys(email)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(password)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("main form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(browser.current_url().await.unwrap().path(), "/dashboard");
+}
+
+/// No horizontal scrolling: the page fits the window's width.
+async fn fits_width(browser: &Client, page: &str) {
+    let sizes = browser
+        .execute(
+            "return [document.documentElement.scrollWidth, window.innerWidth];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let (scroll, inner) = (sizes[0].as_i64().unwrap(), sizes[1].as_i64().unwrap());
+    assert!(
+        scroll <= inner,
+        "{page}: {scroll}px wide in a {inner}px window"
+    );
+}
+
+/// The real language service behind the real gateway with metering on.
+async fn metered_gateway(store: &Store, wal: &std::path::Path) -> (String, Auth) {
+    let embedder = tokio::task::spawn_blocking(|| stratus_testkit::pulled(EMBEDDER))
+        .await
+        .unwrap();
+    let language = LanguageService::new(LanguageConfig::new(8), Readiness::default());
+    language.load(&embedder).unwrap();
+    let token = InternalToken::generate().unwrap();
+    let mut config = MeteringConfig::new(wal);
+    config.flush_interval = Duration::from_millis(20);
+    let meter = Meter::start(store.clone(), config).await.unwrap();
+    let auth = Auth::new(store.clone(), &common::secret());
+    let app = stratus_gateway::router(
+        GatewayState {
+            upstreams: Upstreams {
+                speech: None,
+                language: Some(Upstream::InProcess {
+                    service: "language",
+                    router: language.router_with_context(Some(token.clone())),
+                }),
+            }
+            .into(),
+            store: store.clone(),
+            auth: auth.clone(),
+            internal_token: token,
+            metering: Some(meter),
+            billing: None,
+            limits: stratus_gateway::limits::Limits::disabled(),
+            edge: stratus_gateway::EdgeConfig::default(),
+        },
+        Readiness::default(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (base, auth)
+}
+
+/// The usage chart of `series` on the current page: (data-total, the sum
+/// of its bars' values), or `None` when there is no such chart.
+async fn chart_of(browser: &Client, series: &str) -> Option<(f64, f64)> {
+    let found = browser
+        .execute(
+            "const svg = document.querySelector(`svg[data-series=\"${arguments[0]}\"]`);
+             if (!svg) return null;
+             const bars = Array.from(svg.querySelectorAll('rect.bar'));
+             return [Number(svg.dataset.total), bars.reduce((s, r) => s + Number(r.dataset.value), 0)];",
+            vec![json!(series)],
+        )
+        .await
+        .unwrap();
+    found
+        .as_array()
+        .map(|v| (v[0].as_f64().unwrap(), v[1].as_f64().unwrap()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_in_a_real_browser() {
+    let driver = chromedriver();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&format!("sqlite://{}/stratus.db", dir.path().display()))
+        .await
+        .unwrap();
+    let (base, auth) = metered_gateway(&store, &dir.path().join("wal")).await;
+    let (tenant, api_key) = acme(&auth).await;
+
+    // Real metered requests: three embeddings calls with the tenant's key.
+    let http = reqwest::Client::new();
+    for input in ["one", "two words", "three more words"] {
+        let response = http
+            .post(format!("{base}/v1/embeddings"))
+            .bearer_auth(&api_key)
+            .json(&json!({"model": EMBEDDER, "input": input}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{:?}", response.text().await);
+    }
+
+    let profile = tempfile::tempdir().unwrap();
+    let browser = browser(&driver, profile.path()).await;
+
+    // Without a session, the dashboard is the login page.
+    browser.goto(&format!("{base}/dashboard")).await.unwrap();
+    assert_eq!(
+        browser.current_url().await.unwrap().path(),
+        "/dashboard/login"
+    );
+    screenshot(&browser, "01-login").await;
+    sign_in(&browser, &base, OWNER).await;
+
+    // The chart counts the three requests (events reach the store through
+    // the batched writer, so wait for them).
+    let started = Instant::now();
+    loop {
+        browser
+            .goto(&format!(
+                "{base}/dashboard?range=24h&group=service&metric=requests"
+            ))
+            .await
+            .unwrap();
+        match chart_of(&browser, "language").await {
+            Some((total, bars)) if total >= 3.0 => {
+                assert_eq!((total, bars), (3.0, 3.0));
+                break;
+            }
+            seen => assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the usage chart never showed 3 requests: {seen:?}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(text_of(&browser, "#total-requests").await, "3");
+    let label = browser
+        .find(Locator::Css("svg[data-series=language]"))
+        .await
+        .unwrap()
+        .attr("aria-labelledby")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(label.contains("-title") && label.contains("-desc"));
+    screenshot(&browser, "02-usage").await;
+    // Per model, through the form's own controls.
+    browser
+        .find(Locator::Css("#group option[value=model]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("form.controls button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(chart_of(&browser, EMBEDDER).await, Some((3.0, 3.0)));
+    screenshot(&browser, "03-usage-per-model").await;
+
+    // Create a key: its secret is shown once, and it works.
+    browser
+        .goto(&format!("{base}/dashboard/keys"))
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("key-name"))
+        .await
+        .unwrap()
+        .send_keys("browser key")
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("input[name=scope][value=language]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("form[action='/dashboard/keys/create'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let secret = text_of(&browser, "#new-secret").await;
+    assert!(secret.starts_with("sk_"), "{secret}");
+    let key_id = text_of(&browser, "#new-key-heading code").await;
+    screenshot(&browser, "04-key-created").await;
+    let models = |secret: String| {
+        let http = http.clone();
+        let base = base.clone();
+        async move {
+            http.get(format!("{base}/v1/models"))
+                .bearer_auth(secret)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(models(secret.clone()).await, 200);
+    // Shown once: the list afterwards does not have it.
+    browser
+        .goto(&format!("{base}/dashboard/keys"))
+        .await
+        .unwrap();
+    assert!(!browser.source().await.unwrap().contains(&secret));
+
+    // Revoke it: the list says so, and the key stops working.
+    browser
+        .find(Locator::Css(&format!("tr[data-key-id='{key_id}'] button")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(text_of(&browser, "p.banner").await.contains(&key_id));
+    let state = text_of(
+        &browser,
+        &format!("tr[data-key-id='{key_id}'] td.status-revoked"),
+    )
+    .await;
+    assert!(state.starts_with("Revoked"), "{state}");
+    assert_eq!(models(secret).await, 401);
+    screenshot(&browser, "05-key-revoked").await;
+
+    browser
+        .goto(&format!("{base}/dashboard/members"))
+        .await
+        .unwrap();
+    let members = text_of(&browser, "#members").await;
+    for (email, _) in [OWNER, MEMBER, VIEWER] {
+        assert!(members.contains(email), "{members}");
+    }
+    screenshot(&browser, "06-members").await;
+
+    // Phone width: nothing scrolls sideways.
+    browser.set_window_size(390, 844).await.unwrap();
+    for (path, name) in [
+        ("/dashboard?range=30d", "07-phone-usage"),
+        ("/dashboard/keys", "08-phone-keys"),
+        ("/dashboard/members", "09-phone-members"),
+    ] {
+        browser.goto(&format!("{base}{path}")).await.unwrap();
+        fits_width(&browser, path).await;
+        screenshot(&browser, name).await;
+    }
+    browser.set_window_size(1280, 1000).await.unwrap();
+
+    // Sign out; a viewer has no key forms, and the server refuses one
+    // built by hand with the viewer's own valid CSRF token.
+    browser
+        .find(Locator::Css(".who button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(
+        browser.current_url().await.unwrap().path(),
+        "/dashboard/login"
+    );
+    sign_in(&browser, &base, VIEWER).await;
+    browser
+        .goto(&format!("{base}/dashboard/keys"))
+        .await
+        .unwrap();
+    assert!(
+        browser
+            .find_all(Locator::Css(
+                "form[action='/dashboard/keys/create'], td form"
+            ))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    screenshot(&browser, "10-viewer-keys").await;
+    let keys_before = store.list_keys(&tenant).await.unwrap().len();
+    let csrf = browser
+        .find(Locator::Css(".who input[name=csrf]"))
+        .await
+        .unwrap()
+        .attr("value")
+        .await
+        .unwrap()
+        .unwrap();
+    browser
+        .execute(
+            "const form = document.createElement('form');
+             form.method = 'post';
+             form.action = '/dashboard/keys/create';
+             for (const [name, value] of [['csrf', arguments[0]], ['name', 'sneaky'], ['scope', 'usage:read']]) {
+               const input = document.createElement('input');
+               input.type = 'hidden'; input.name = name; input.value = value;
+               form.appendChild(input);
+             }
+             document.body.appendChild(form);
+             form.submit();",
+            vec![json!(csrf)],
+        )
+        .await
+        .unwrap();
+    let started = Instant::now();
+    while browser.current_url().await.unwrap().path() != "/dashboard/keys/create" {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the forged form was not posted"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(text_of(&browser, "h1").await, "Forbidden");
+    assert!(text_of(&browser, "p.error").await.contains("keys"));
+    screenshot(&browser, "11-viewer-refused").await;
+    assert_eq!(store.list_keys(&tenant).await.unwrap().len(), keys_before);
+    // The same from outside the browser, with the viewer's session cookie.
+    let cookie = browser.get_named_cookie("stratus_session").await.unwrap();
+    let (status, _, _) = post_form(
+        &base,
+        "/dashboard/keys/create",
+        &format!("stratus_session={}", cookie.value()),
+        &[("csrf", &csrf), ("scope", "usage:read")],
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert_eq!(store.list_keys(&tenant).await.unwrap().len(), keys_before);
+
+    browser.close().await.unwrap();
+    let shots = std::fs::read_dir(screenshot_dir()).unwrap().count();
+    assert!(shots >= 11, "{shots} screenshots");
+}
