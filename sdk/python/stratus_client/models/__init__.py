@@ -9,6 +9,8 @@ from .audio_job_list import AudioJobList
 from .audio_job_status import AudioJobStatus
 from .audio_job_task import AudioJobTask
 from .audio_usage import AudioUsage
+from .budget_body import BudgetBody
+from .budget_view import BudgetView
 from .candidate import Candidate
 from .classify_request import ClassifyRequest
 from .classify_response import ClassifyResponse
@@ -49,10 +51,15 @@ from .entity import Entity
 from .error_body import ErrorBody
 from .error_envelope import ErrorEnvelope
 from .healthz_response_200 import HealthzResponse200
+from .invoice import Invoice
+from .invoice_list import InvoiceList
 from .key_phrases_request import KeyPhrasesRequest
 from .key_phrases_response import KeyPhrasesResponse
 from .label_input_type_1 import LabelInputType1
 from .label_score import LabelScore
+from .limit_spec import LimitSpec
+from .limits_view import LimitsView
+from .line import Line
 from .list_api_key import ListApiKey
 from .list_api_key_data_item import ListApiKeyDataItem
 from .list_tenant import ListTenant
@@ -66,6 +73,7 @@ from .not_ready_body import NotReadyBody
 from .not_ready_body_components import NotReadyBodyComponents
 from .phrase import Phrase
 from .pii_request import PiiRequest
+from .plan_body import PlanBody
 from .readyz_response_200 import ReadyzResponse200
 from .redaction_mode import RedactionMode
 from .response_format_name import ResponseFormatName
@@ -108,6 +116,8 @@ __all__ = (
     "AudioJobStatus",
     "AudioJobTask",
     "AudioUsage",
+    "BudgetBody",
+    "BudgetView",
     "Candidate",
     "ClassifyRequest",
     "ClassifyResponse",
@@ -148,10 +158,15 @@ __all__ = (
     "ErrorBody",
     "ErrorEnvelope",
     "HealthzResponse200",
+    "Invoice",
+    "InvoiceList",
     "KeyPhrasesRequest",
     "KeyPhrasesResponse",
     "LabelInputType1",
     "LabelScore",
+    "LimitSpec",
+    "LimitsView",
+    "Line",
     "ListApiKey",
     "ListApiKeyDataItem",
     "ListTenant",
@@ -165,6 +180,7 @@ __all__ = (
     "NotReadyBodyComponents",
     "Phrase",
     "PiiRequest",
+    "PlanBody",
     "ReadyzResponse200",
     "RedactionMode",
     "ResponseFormatName",

@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import { type Client, formDataBodySerializer, type Options as Options2, type TDataShape } from './client/index.js';
-import type { AnalyzeSentimentData, AnalyzeSentimentErrors, AnalyzeSentimentResponses, CancelAudioJobData, CancelAudioJobErrors, CancelAudioJobResponses, ClassifyTextData, ClassifyTextErrors, ClassifyTextResponses, CreateAudioJobData, CreateAudioJobErrors, CreateAudioJobResponses, CreateEmbeddingsData, CreateEmbeddingsErrors, CreateEmbeddingsResponses, CreateKeyData, CreateKeyErrors, CreateKeyResponses, CreateTenantData, CreateTenantErrors, CreateTenantKeyData, CreateTenantKeyErrors, CreateTenantKeyResponses, CreateTenantResponses, CreateTenantUserData, CreateTenantUserErrors, CreateTenantUserResponses, CreateTranscriptionData, CreateTranscriptionErrors, CreateTranscriptionResponses, CreateTranslationData, CreateTranslationErrors, CreateTranslationResponses, DetectLanguageData, DetectLanguageErrors, DetectLanguageResponses, ExtractKeyPhrasesData, ExtractKeyPhrasesErrors, ExtractKeyPhrasesResponses, GetAudioJobData, GetAudioJobErrors, GetAudioJobResponses, GetUsageData, GetUsageErrors, GetUsageResponses, HealthzData, HealthzResponses, ListAudioJobsData, ListAudioJobsErrors, ListAudioJobsResponses, ListKeysData, ListKeysErrors, ListKeysResponses, ListModelsData, ListModelsErrors, ListModelsResponses, ListTenantKeysData, ListTenantKeysErrors, ListTenantKeysResponses, ListTenantsData, ListTenantsErrors, ListTenantsResponses, ListUsageEventsData, ListUsageEventsErrors, ListUsageEventsResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, MeData, MeErrors, MeResponses, ReadyzData, ReadyzErrors, ReadyzResponses, RecognizeEntitiesData, RecognizeEntitiesErrors, RecognizeEntitiesResponses, RedactPiiData, RedactPiiErrors, RedactPiiResponses, RevokeKeyData, RevokeKeyErrors, RevokeKeyResponses, RevokeTenantKeyData, RevokeTenantKeyErrors, RevokeTenantKeyResponses, SummarizeTextData, SummarizeTextErrors, SummarizeTextResponses } from './types.gen.js';
+import type { AnalyzeSentimentData, AnalyzeSentimentErrors, AnalyzeSentimentResponses, CancelAudioJobData, CancelAudioJobErrors, CancelAudioJobResponses, ClassifyTextData, ClassifyTextErrors, ClassifyTextResponses, CreateAudioJobData, CreateAudioJobErrors, CreateAudioJobResponses, CreateEmbeddingsData, CreateEmbeddingsErrors, CreateEmbeddingsResponses, CreateKeyData, CreateKeyErrors, CreateKeyResponses, CreateTenantData, CreateTenantErrors, CreateTenantKeyData, CreateTenantKeyErrors, CreateTenantKeyResponses, CreateTenantResponses, CreateTenantUserData, CreateTenantUserErrors, CreateTenantUserResponses, CreateTranscriptionData, CreateTranscriptionErrors, CreateTranscriptionResponses, CreateTranslationData, CreateTranslationErrors, CreateTranslationResponses, DeleteKeyLimitsData, DeleteKeyLimitsErrors, DeleteKeyLimitsResponses, DeleteTenantLimitsData, DeleteTenantLimitsErrors, DeleteTenantLimitsResponses, DetectLanguageData, DetectLanguageErrors, DetectLanguageResponses, ExtractKeyPhrasesData, ExtractKeyPhrasesErrors, ExtractKeyPhrasesResponses, GetAudioJobData, GetAudioJobErrors, GetAudioJobResponses, GetBudgetData, GetBudgetErrors, GetBudgetResponses, GetInvoiceData, GetInvoiceErrors, GetInvoiceResponses, GetKeyLimitsData, GetKeyLimitsErrors, GetKeyLimitsResponses, GetTenantBudgetData, GetTenantBudgetErrors, GetTenantBudgetResponses, GetTenantLimitsData, GetTenantLimitsErrors, GetTenantLimitsResponses, GetTenantPlanData, GetTenantPlanErrors, GetTenantPlanResponses, GetUsageData, GetUsageErrors, GetUsageResponses, HealthzData, HealthzResponses, ListAudioJobsData, ListAudioJobsErrors, ListAudioJobsResponses, ListInvoicesData, ListInvoicesErrors, ListInvoicesResponses, ListKeysData, ListKeysErrors, ListKeysResponses, ListModelsData, ListModelsErrors, ListModelsResponses, ListTenantKeysData, ListTenantKeysErrors, ListTenantKeysResponses, ListTenantsData, ListTenantsErrors, ListTenantsResponses, ListUsageEventsData, ListUsageEventsErrors, ListUsageEventsResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, MeData, MeErrors, MeResponses, ReadyzData, ReadyzErrors, ReadyzResponses, RecognizeEntitiesData, RecognizeEntitiesErrors, RecognizeEntitiesResponses, RedactPiiData, RedactPiiErrors, RedactPiiResponses, RevokeKeyData, RevokeKeyErrors, RevokeKeyResponses, RevokeTenantKeyData, RevokeTenantKeyErrors, RevokeTenantKeyResponses, SetKeyLimitsData, SetKeyLimitsErrors, SetKeyLimitsResponses, SetTenantBudgetData, SetTenantBudgetErrors, SetTenantBudgetResponses, SetTenantLimitsData, SetTenantLimitsErrors, SetTenantLimitsResponses, SetTenantPlanData, SetTenantPlanErrors, SetTenantPlanResponses, SummarizeTextData, SummarizeTextErrors, SummarizeTextResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -30,6 +30,164 @@ export const listModels = <ThrowOnError extends boolean = false>(options?: Optio
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/v1/models',
     ...options
+});
+
+/**
+ * Remove a tenant's limits (the server defaults apply).
+ */
+export const deleteTenantLimits = <ThrowOnError extends boolean = false>(options: Options<DeleteTenantLimitsData, ThrowOnError>) => (options.client ?? client).delete<DeleteTenantLimitsResponses, DeleteTenantLimitsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/admin/tenants/{tenant_id}/limits',
+    ...options
+});
+
+/**
+ * Get a tenant's limits.
+ *
+ * What was set for the tenant; null fields fall back to the server's
+ * `--default-tenant-limits`. Tenant limits are shared by all its keys.
+ */
+export const getTenantLimits = <ThrowOnError extends boolean = false>(options: Options<GetTenantLimitsData, ThrowOnError>) => (options.client ?? client).get<GetTenantLimitsResponses, GetTenantLimitsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/admin/tenants/{tenant_id}/limits',
+    ...options
+});
+
+/**
+ * Set a tenant's limits.
+ *
+ * Replaces them with the body; in force on every gateway within a second.
+ */
+export const setTenantLimits = <ThrowOnError extends boolean = false>(options: Options<SetTenantLimitsData, ThrowOnError>) => (options.client ?? client).put<SetTenantLimitsResponses, SetTenantLimitsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/admin/tenants/{tenant_id}/limits',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Remove an API key's limits (the server defaults apply).
+ */
+export const deleteKeyLimits = <ThrowOnError extends boolean = false>(options: Options<DeleteKeyLimitsData, ThrowOnError>) => (options.client ?? client).delete<DeleteKeyLimitsResponses, DeleteKeyLimitsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/admin/tenants/{tenant_id}/keys/{key_id}/limits',
+    ...options
+});
+
+/**
+ * Get an API key's limits.
+ *
+ * What was set for the key; null fields fall back to the server's
+ * `--default-key-limits`. The key's tenant limits apply as well.
+ */
+export const getKeyLimits = <ThrowOnError extends boolean = false>(options: Options<GetKeyLimitsData, ThrowOnError>) => (options.client ?? client).get<GetKeyLimitsResponses, GetKeyLimitsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/admin/tenants/{tenant_id}/keys/{key_id}/limits',
+    ...options
+});
+
+/**
+ * Set an API key's limits.
+ *
+ * Replaces them with the body; in force on every gateway within a second.
+ */
+export const setKeyLimits = <ThrowOnError extends boolean = false>(options: Options<SetKeyLimitsData, ThrowOnError>) => (options.client ?? client).put<SetKeyLimitsResponses, SetKeyLimitsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/admin/tenants/{tenant_id}/keys/{key_id}/limits',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * The caller's budget this month.
+ *
+ * What the dashboard shows as spend vs budget: limits, settled spend,
+ * what running requests hold reserved, and whether the soft (banner) and
+ * hard (requests refused) limits are reached.
+ */
+export const getBudget = <ThrowOnError extends boolean = false>(options?: Options<GetBudgetData, ThrowOnError>) => (options?.client ?? client).get<GetBudgetResponses, GetBudgetErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/billing/budget',
+    ...options
+});
+
+/**
+ * The caller's invoices.
+ *
+ * Every month since the first usage, newest first; the current month is
+ * a `draft` recomputed on each read, finished months are `closed` and
+ * never change. Amounts are exact decimal strings.
+ */
+export const listInvoices = <ThrowOnError extends boolean = false>(options?: Options<ListInvoicesData, ThrowOnError>) => (options?.client ?? client).get<ListInvoicesResponses, ListInvoicesErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/billing/invoices',
+    ...options
+});
+
+/**
+ * One of the caller's invoices.
+ */
+export const getInvoice = <ThrowOnError extends boolean = false>(options: Options<GetInvoiceData, ThrowOnError>) => (options.client ?? client).get<GetInvoiceResponses, GetInvoiceErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/billing/invoices/{id}',
+    ...options
+});
+
+/**
+ * A tenant's plan (operators).
+ */
+export const getTenantPlan = <ThrowOnError extends boolean = false>(options: Options<GetTenantPlanData, ThrowOnError>) => (options.client ?? client).get<GetTenantPlanResponses, GetTenantPlanErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/admin/tenants/{tenant_id}/plan',
+    ...options
+});
+
+/**
+ * Put a tenant on a plan (operators).
+ *
+ * Takes effect for the current month's draft and budget at once; closed
+ * months keep the plan they were closed with.
+ */
+export const setTenantPlan = <ThrowOnError extends boolean = false>(options: Options<SetTenantPlanData, ThrowOnError>) => (options.client ?? client).put<SetTenantPlanResponses, SetTenantPlanErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/admin/tenants/{tenant_id}/plan',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * A tenant's budget this month (operators).
+ */
+export const getTenantBudget = <ThrowOnError extends boolean = false>(options: Options<GetTenantBudgetData, ThrowOnError>) => (options.client ?? client).get<GetTenantBudgetResponses, GetTenantBudgetErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/admin/tenants/{tenant_id}/budget',
+    ...options
+});
+
+/**
+ * Set a tenant's monthly budget (operators).
+ *
+ * The soft limit sends one alert a month (webhook, dashboard banner);
+ * the hard limit refuses requests with 429 `insufficient_quota` before
+ * they run.
+ */
+export const setTenantBudget = <ThrowOnError extends boolean = false>(options: Options<SetTenantBudgetData, ThrowOnError>) => (options.client ?? client).put<SetTenantBudgetResponses, SetTenantBudgetErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/admin/tenants/{tenant_id}/budget',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
 });
 
 /**

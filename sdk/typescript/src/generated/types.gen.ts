@@ -187,6 +187,65 @@ export type AudioUsage = {
     seconds: number;
 };
 
+/**
+ * A tenant's monthly budget.
+ */
+export type BudgetBody = {
+    /**
+     * Decimal string in the catalog's currency; null: the plan's default.
+     */
+    soft_limit?: string | null;
+    hard_limit?: string | null;
+};
+
+/**
+ * A tenant's budget this month.
+ */
+export type BudgetView = {
+    /**
+     * Always `billing.budget`.
+     */
+    object: string;
+    tenant_id: string;
+    /**
+     * `YYYY-MM` (UTC).
+     */
+    month: string;
+    currency: string;
+    plan: string;
+    /**
+     * Decimal strings; null: no limit.
+     */
+    soft_limit?: string | null;
+    hard_limit?: string | null;
+    /**
+     * Settled cost of this month's requests.
+     */
+    spent: string;
+    /**
+     * Held by requests still running (their maximum cost).
+     */
+    reserved: string;
+    /**
+     * `hard_limit - spent - reserved` (not below zero); null: no limit.
+     */
+    remaining?: string | null;
+    /**
+     * Spend reached the soft limit this month (show a banner).
+     */
+    soft_limit_reached: boolean;
+    /**
+     * Spend reached the hard limit: requests are refused with 429
+     * `insufficient_quota`.
+     */
+    hard_limit_reached: boolean;
+    /**
+     * When the soft-limit alert went out, if it did.
+     */
+    soft_alerted_at?: string | null;
+    hard_alerted_at?: string | null;
+};
+
 export type Candidate = {
     language: string;
     confidence: number;
@@ -509,6 +568,54 @@ export type ErrorEnvelope = {
     error: ErrorBody;
 };
 
+/**
+ * An invoice.
+ */
+export type Invoice = {
+    /**
+     * Always `invoice`.
+     */
+    object: string;
+    id: string;
+    tenant_id: string;
+    /**
+     * `YYYY-MM` (UTC).
+     */
+    month: string;
+    /**
+     * `draft` (still changing) or `closed` (final, immutable).
+     */
+    status: string;
+    /**
+     * ISO 4217.
+     */
+    currency: string;
+    plan: string;
+    period_start: string;
+    period_end: string;
+    lines: Array<Line>;
+    /**
+     * Sum of the lines, exact decimal.
+     */
+    subtotal: string;
+    subtotal_nanos: number;
+    /**
+     * When a closed invoice was closed.
+     */
+    closed_at?: string | null;
+};
+
+/**
+ * An OpenAI-style list of invoices.
+ */
+export type InvoiceList = {
+    /**
+     * Always `list`.
+     */
+    object: string;
+    data: Array<Invoice>;
+};
+
 export type KeyPhrasesRequest = {
     input: DocumentsInput;
     /**
@@ -538,6 +645,78 @@ export type LabelScore = {
     name: string;
     score: number;
     similarity: number;
+};
+
+/**
+ * One subject's limits; `None` is no limit at this level.
+ */
+export type LimitSpec = {
+    /**
+     * Requests a minute (a burst of this many, then evenly spread).
+     */
+    requests_per_minute?: number | null;
+    /**
+     * Input tokens a minute on language routes, as the service reports them.
+     */
+    tokens_per_minute?: number | null;
+    /**
+     * Seconds of audio a minute on speech routes, as the service reports them.
+     */
+    audio_seconds_per_minute?: number | null;
+    /**
+     * Requests in progress at once (a streamed response counts until it ends).
+     */
+    concurrent_requests?: number | null;
+};
+
+/**
+ * A subject's limits as the API and the CLI show them.
+ */
+export type LimitsView = LimitSpec & {
+    /**
+     * Always `limits`.
+     */
+    object: string;
+    tenant_id: string;
+    /**
+     * Set for a key's limits.
+     */
+    key_id?: string | null;
+    /**
+     * When they were last set, Unix seconds (null: never set).
+     */
+    updated_at?: number | null;
+};
+
+/**
+ * One line item.
+ */
+export type Line = {
+    /**
+     * The model as the events name it (`*`: events without a model).
+     */
+    model: string;
+    /**
+     * What the unit price is per: `audio_second`, `1k_characters`,
+     * `1k_tokens`, `request`, `document`.
+     */
+    unit: string;
+    /**
+     * Quantity in `unit`s, exact decimal (minimums applied).
+     */
+    quantity: string;
+    /**
+     * Price per `unit`, exact decimal.
+     */
+    unit_price: string;
+    /**
+     * `quantity × unit_price`, exact decimal.
+     */
+    amount: string;
+    /**
+     * The same amount in billionths of the currency, for exact sums.
+     */
+    amount_nanos: number;
 };
 
 /**
@@ -691,6 +870,16 @@ export type PiiRequest = {
      * `/pii` only.
      */
     redaction?: RedactionMode;
+};
+
+/**
+ * A tenant's plan.
+ */
+export type PlanBody = {
+    /**
+     * A plan of the price catalog; null: the catalog's default plan.
+     */
+    plan?: string | null;
 };
 
 /**
@@ -1025,6 +1214,592 @@ export type ListModelsResponses = {
 };
 
 export type ListModelsResponse = ListModelsResponses[keyof ListModelsResponses];
+
+export type DeleteTenantLimitsData = {
+    body?: never;
+    path: {
+        /**
+         * The tenant's id.
+         */
+        tenant_id: string;
+    };
+    query?: never;
+    url: '/v1/admin/tenants/{tenant_id}/limits';
+};
+
+export type DeleteTenantLimitsErrors = {
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    401: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    403: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    404: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    429: ErrorEnvelope;
+};
+
+export type DeleteTenantLimitsError = DeleteTenantLimitsErrors[keyof DeleteTenantLimitsErrors];
+
+export type DeleteTenantLimitsResponses = {
+    /**
+     * Removed.
+     */
+    204: void;
+};
+
+export type DeleteTenantLimitsResponse = DeleteTenantLimitsResponses[keyof DeleteTenantLimitsResponses];
+
+export type GetTenantLimitsData = {
+    body?: never;
+    path: {
+        /**
+         * The tenant's id.
+         */
+        tenant_id: string;
+    };
+    query?: never;
+    url: '/v1/admin/tenants/{tenant_id}/limits';
+};
+
+export type GetTenantLimitsErrors = {
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    401: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    403: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    404: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    429: ErrorEnvelope;
+};
+
+export type GetTenantLimitsError = GetTenantLimitsErrors[keyof GetTenantLimitsErrors];
+
+export type GetTenantLimitsResponses = {
+    /**
+     * The tenant's limits.
+     */
+    200: LimitsView;
+};
+
+export type GetTenantLimitsResponse = GetTenantLimitsResponses[keyof GetTenantLimitsResponses];
+
+export type SetTenantLimitsData = {
+    body: LimitSpec;
+    path: {
+        /**
+         * The tenant's id.
+         */
+        tenant_id: string;
+    };
+    query?: never;
+    url: '/v1/admin/tenants/{tenant_id}/limits';
+};
+
+export type SetTenantLimitsErrors = {
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    400: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    401: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    403: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    404: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    429: ErrorEnvelope;
+};
+
+export type SetTenantLimitsError = SetTenantLimitsErrors[keyof SetTenantLimitsErrors];
+
+export type SetTenantLimitsResponses = {
+    /**
+     * The tenant's new limits.
+     */
+    200: LimitsView;
+};
+
+export type SetTenantLimitsResponse = SetTenantLimitsResponses[keyof SetTenantLimitsResponses];
+
+export type DeleteKeyLimitsData = {
+    body?: never;
+    path: {
+        /**
+         * The tenant's id.
+         */
+        tenant_id: string;
+        /**
+         * The key's id (`key_…`).
+         */
+        key_id: string;
+    };
+    query?: never;
+    url: '/v1/admin/tenants/{tenant_id}/keys/{key_id}/limits';
+};
+
+export type DeleteKeyLimitsErrors = {
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    401: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    403: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    404: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    429: ErrorEnvelope;
+};
+
+export type DeleteKeyLimitsError = DeleteKeyLimitsErrors[keyof DeleteKeyLimitsErrors];
+
+export type DeleteKeyLimitsResponses = {
+    /**
+     * Removed.
+     */
+    204: void;
+};
+
+export type DeleteKeyLimitsResponse = DeleteKeyLimitsResponses[keyof DeleteKeyLimitsResponses];
+
+export type GetKeyLimitsData = {
+    body?: never;
+    path: {
+        /**
+         * The tenant's id.
+         */
+        tenant_id: string;
+        /**
+         * The key's id (`key_…`).
+         */
+        key_id: string;
+    };
+    query?: never;
+    url: '/v1/admin/tenants/{tenant_id}/keys/{key_id}/limits';
+};
+
+export type GetKeyLimitsErrors = {
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    401: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    403: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    404: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    429: ErrorEnvelope;
+};
+
+export type GetKeyLimitsError = GetKeyLimitsErrors[keyof GetKeyLimitsErrors];
+
+export type GetKeyLimitsResponses = {
+    /**
+     * The key's limits.
+     */
+    200: LimitsView;
+};
+
+export type GetKeyLimitsResponse = GetKeyLimitsResponses[keyof GetKeyLimitsResponses];
+
+export type SetKeyLimitsData = {
+    body: LimitSpec;
+    path: {
+        /**
+         * The tenant's id.
+         */
+        tenant_id: string;
+        /**
+         * The key's id (`key_…`).
+         */
+        key_id: string;
+    };
+    query?: never;
+    url: '/v1/admin/tenants/{tenant_id}/keys/{key_id}/limits';
+};
+
+export type SetKeyLimitsErrors = {
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    400: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    401: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    403: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    404: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    429: ErrorEnvelope;
+};
+
+export type SetKeyLimitsError = SetKeyLimitsErrors[keyof SetKeyLimitsErrors];
+
+export type SetKeyLimitsResponses = {
+    /**
+     * The key's new limits.
+     */
+    200: LimitsView;
+};
+
+export type SetKeyLimitsResponse = SetKeyLimitsResponses[keyof SetKeyLimitsResponses];
+
+export type GetBudgetData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/v1/billing/budget';
+};
+
+export type GetBudgetErrors = {
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    401: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    403: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    429: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    503: ErrorEnvelope;
+};
+
+export type GetBudgetError = GetBudgetErrors[keyof GetBudgetErrors];
+
+export type GetBudgetResponses = {
+    /**
+     * This month's budget.
+     */
+    200: BudgetView;
+};
+
+export type GetBudgetResponse = GetBudgetResponses[keyof GetBudgetResponses];
+
+export type ListInvoicesData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * `json` (default) or `csv`.
+         */
+        format?: string;
+    };
+    url: '/v1/billing/invoices';
+};
+
+export type ListInvoicesErrors = {
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    400: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    401: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    403: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    429: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    503: ErrorEnvelope;
+};
+
+export type ListInvoicesError = ListInvoicesErrors[keyof ListInvoicesErrors];
+
+export type ListInvoicesResponses = {
+    /**
+     * The invoices (JSON, or CSV with one row per line item).
+     */
+    200: InvoiceList;
+};
+
+export type ListInvoicesResponse = ListInvoicesResponses[keyof ListInvoicesResponses];
+
+export type GetInvoiceData = {
+    body?: never;
+    path: {
+        /**
+         * The invoice id (`inv_…`).
+         */
+        id: string;
+    };
+    query?: {
+        /**
+         * `json` (default) or `csv`.
+         */
+        format?: string;
+    };
+    url: '/v1/billing/invoices/{id}';
+};
+
+export type GetInvoiceErrors = {
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    400: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    401: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    403: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    404: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    429: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    503: ErrorEnvelope;
+};
+
+export type GetInvoiceError = GetInvoiceErrors[keyof GetInvoiceErrors];
+
+export type GetInvoiceResponses = {
+    /**
+     * The invoice (JSON, or CSV).
+     */
+    200: Invoice;
+};
+
+export type GetInvoiceResponse = GetInvoiceResponses[keyof GetInvoiceResponses];
+
+export type GetTenantPlanData = {
+    body?: never;
+    path: {
+        /**
+         * The tenant's id.
+         */
+        tenant_id: string;
+    };
+    query?: never;
+    url: '/v1/admin/tenants/{tenant_id}/plan';
+};
+
+export type GetTenantPlanErrors = {
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    401: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    403: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    404: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    429: ErrorEnvelope;
+};
+
+export type GetTenantPlanError = GetTenantPlanErrors[keyof GetTenantPlanErrors];
+
+export type GetTenantPlanResponses = {
+    /**
+     * The plan the tenant is on.
+     */
+    200: PlanBody;
+};
+
+export type GetTenantPlanResponse = GetTenantPlanResponses[keyof GetTenantPlanResponses];
+
+export type SetTenantPlanData = {
+    body: PlanBody;
+    path: {
+        /**
+         * The tenant's id.
+         */
+        tenant_id: string;
+    };
+    query?: never;
+    url: '/v1/admin/tenants/{tenant_id}/plan';
+};
+
+export type SetTenantPlanErrors = {
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    400: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    401: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    403: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    404: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    429: ErrorEnvelope;
+};
+
+export type SetTenantPlanError = SetTenantPlanErrors[keyof SetTenantPlanErrors];
+
+export type SetTenantPlanResponses = {
+    /**
+     * The plan the tenant is on now.
+     */
+    200: PlanBody;
+};
+
+export type SetTenantPlanResponse = SetTenantPlanResponses[keyof SetTenantPlanResponses];
+
+export type GetTenantBudgetData = {
+    body?: never;
+    path: {
+        /**
+         * The tenant's id.
+         */
+        tenant_id: string;
+    };
+    query?: never;
+    url: '/v1/admin/tenants/{tenant_id}/budget';
+};
+
+export type GetTenantBudgetErrors = {
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    401: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    403: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    404: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    429: ErrorEnvelope;
+};
+
+export type GetTenantBudgetError = GetTenantBudgetErrors[keyof GetTenantBudgetErrors];
+
+export type GetTenantBudgetResponses = {
+    /**
+     * The tenant's budget this month.
+     */
+    200: BudgetView;
+};
+
+export type GetTenantBudgetResponse = GetTenantBudgetResponses[keyof GetTenantBudgetResponses];
+
+export type SetTenantBudgetData = {
+    body: BudgetBody;
+    path: {
+        /**
+         * The tenant's id.
+         */
+        tenant_id: string;
+    };
+    query?: never;
+    url: '/v1/admin/tenants/{tenant_id}/budget';
+};
+
+export type SetTenantBudgetErrors = {
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    400: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    401: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    403: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    404: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    429: ErrorEnvelope;
+};
+
+export type SetTenantBudgetError = SetTenantBudgetErrors[keyof SetTenantBudgetErrors];
+
+export type SetTenantBudgetResponses = {
+    /**
+     * The tenant's budget this month.
+     */
+    200: BudgetView;
+};
+
+export type SetTenantBudgetResponse = SetTenantBudgetResponses[keyof SetTenantBudgetResponses];
 
 export type LoginData = {
     body: LoginRequest;

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar, cast
+
+from attrs import define as _attrs_define
+
+from ..types import UNSET, Unset
+
+T = TypeVar("T", bound="BudgetBody")
+
+
+@_attrs_define
+class BudgetBody:
+    """A tenant's monthly budget.
+
+    Attributes:
+        soft_limit (None | str | Unset): Decimal string in the catalog's currency; null: the plan's default.
+        hard_limit (None | str | Unset):
+    """
+
+    soft_limit: None | str | Unset = UNSET
+    hard_limit: None | str | Unset = UNSET
+
+    def to_dict(self) -> dict[str, Any]:
+        soft_limit: None | str | Unset
+        if isinstance(self.soft_limit, Unset):
+            soft_limit = UNSET
+        else:
+            soft_limit = self.soft_limit
+
+        hard_limit: None | str | Unset
+        if isinstance(self.hard_limit, Unset):
+            hard_limit = UNSET
+        else:
+            hard_limit = self.hard_limit
+
+        field_dict: dict[str, Any] = {}
+
+        field_dict.update({})
+        if soft_limit is not UNSET:
+            field_dict["soft_limit"] = soft_limit
+        if hard_limit is not UNSET:
+            field_dict["hard_limit"] = hard_limit
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        d = dict(src_dict)
+
+        def _parse_soft_limit(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        soft_limit = _parse_soft_limit(d.pop("soft_limit", UNSET))
+
+        def _parse_hard_limit(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        hard_limit = _parse_hard_limit(d.pop("hard_limit", UNSET))
+
+        budget_body = cls(
+            soft_limit=soft_limit,
+            hard_limit=hard_limit,
+        )
+
+        return budget_body
