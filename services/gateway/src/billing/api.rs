@@ -32,8 +32,8 @@ use crate::auth::Principal;
 use crate::metering::event::now_ms;
 use crate::store::billing::MonthRow;
 
-/// Most invoices listed (ten years of months).
-const MAX_INVOICES: usize = 120;
+/// Most invoices listed (ten years of months); the dashboard lists as many.
+pub const MAX_INVOICES: usize = 120;
 
 /// A tenant's budget this month.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -136,7 +136,9 @@ fn wants_csv(params: &FormatParams, headers: &HeaderMap) -> Result<bool, Billing
         .is_some_and(|v| v.contains("text/csv")))
 }
 
-fn csv_response(invoices: &[Invoice], filename: &str) -> Response {
+/// `invoices` as a CSV download named `filename.csv` (the API's answer,
+/// and the dashboard's download link).
+pub(crate) fn csv_response(invoices: &[Invoice], filename: &str) -> Response {
     let mut response = invoice::csv(invoices).into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -239,18 +241,9 @@ pub async fn get_invoice(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let csv = wants_csv(&params, &headers)?;
-    let billing = billing(&state)?;
-    let now = now_ms();
-    // Only the caller's own ids resolve; a future month has no invoice.
-    let month = invoice::month_of_id(&principal.tenant_id, &id)
-        .filter(|m| *m <= Month::of_ms(now))
-        .ok_or_else(|| {
-            ApiError::not_found(format!(
-                "no invoice `{}`",
-                crate::metering::event::bounded(&id)
-            ))
-        })?;
-    let invoice = billing.invoice(&principal.tenant_id, month, now).await?;
+    let invoice = billing(&state)?
+        .invoice_by_id(&principal.tenant_id, &id, now_ms())
+        .await?;
     if csv {
         return Ok(csv_response(std::slice::from_ref(&invoice), &invoice.id));
     }

@@ -498,6 +498,27 @@ impl Billing {
         Ok(())
     }
 
+    /// `tenant_id`'s invoice called `id`, as of `now_ms`. Only the tenant's
+    /// own ids resolve (an id is a digest of tenant and month), and a
+    /// future month has no invoice: anything else is `NotFound`, so one
+    /// tenant cannot learn whether another's invoice exists.
+    pub async fn invoice_by_id(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        now_ms: i64,
+    ) -> Result<invoice::Invoice, BillingError> {
+        let month = invoice::month_of_id(tenant_id, id)
+            .filter(|m| *m <= Month::of_ms(now_ms))
+            .ok_or_else(|| {
+                BillingError::NotFound(format!(
+                    "no invoice `{}`",
+                    crate::metering::event::bounded(id)
+                ))
+            })?;
+        self.invoice(tenant_id, month, now_ms).await
+    }
+
     /// `tenant_id`'s invoices, newest first: every month since its first
     /// usage (at most `limit`), the current one a draft.
     pub async fn invoices(
