@@ -169,7 +169,8 @@ pub fn table() -> Vec<Route> {
             identity(post(admin::create_tenant_user)),
         ),
         // The dashboard (see `dashboard`): pages for any signed-in user of
-        // the tenant, changes to keys for owners (the `keys` scope).
+        // the tenant, changes to keys for owners (the `keys` scope), usage
+        // and invoices with the API's read scopes.
         route(
             dashboard::LOGIN_PATH,
             Public,
@@ -209,6 +210,17 @@ pub fn table() -> Vec<Route> {
             dashboard::members::PATH,
             Authenticated,
             get(dashboard::members::page),
+        ),
+        // Invoices: the scope `/v1/billing/invoices` needs.
+        route(
+            dashboard::invoices::PATH,
+            Access::Scope(Scope::BillingRead),
+            get(dashboard::invoices::page),
+        ),
+        route(
+            "/dashboard/invoices/{id}/csv",
+            Access::Scope(Scope::BillingRead),
+            get(dashboard::invoices::csv),
         ),
     ]
 }

@@ -16,10 +16,10 @@ const STYLESHEET: &str = include_str!("dashboard.css");
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
      form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/// The navigation: (path, label). BILLING: the invoices page adds its
-/// entry here.
-pub const NAV: [(&str, &str); 3] = [
+/// The navigation: (path, label).
+pub const NAV: [(&str, &str); 4] = [
     (ROOT, "Usage"),
+    (super::invoices::PATH, "Invoices"),
     ("/dashboard/keys", "API keys"),
     ("/dashboard/members", "Members"),
 ];
@@ -31,6 +31,9 @@ pub enum Level {
     Info,
     /// Needs attention (e.g. a budget's soft limit passed).
     Warning,
+    /// Something is refused until a person acts (e.g. the hard budget is
+    /// spent and API requests get 429).
+    Error,
 }
 
 /// A message shown above a page's heading.
@@ -94,6 +97,7 @@ pub fn page(
                         @match banner.level {
                             Level::Info => { p.banner.info role="status" { (banner.text) } }
                             Level::Warning => { p.banner.warning role="alert" { (banner.text) } }
+                            Level::Error => { p.banner.error role="alert" { (banner.text) } }
                         }
                     }
                     h1 { (title) }
@@ -136,7 +140,7 @@ fn head(title: &str) -> Markup {
 
 /// Headers every dashboard answer carries: pages hold per-session data
 /// (and sometimes a key's secret), so nothing is cached or framed.
-fn secure(mut response: Response) -> Response {
+pub fn secure(mut response: Response) -> Response {
     let headers = response.headers_mut();
     for (name, value) in [
         (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),

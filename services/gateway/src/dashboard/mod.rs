@@ -4,7 +4,12 @@
 //! in the binary, no script at all and nothing fetched from elsewhere.
 //!
 //! - [`login`] — sign in (email + password) and sign out.
-//! - [`usage`] — usage over time per service or model, for a chosen range.
+//! - [`usage`] — usage over time per service or model, for a chosen range,
+//!   with this month's spend vs budget above the charts.
+//! - [`spend`] — that spend vs budget panel (spent, soft and hard limits,
+//!   the share used as a bar) and the banners a reached limit raises.
+//! - [`invoices`] — the tenant's monthly invoices with their line items,
+//!   each downloadable as CSV.
 //! - [`chart`] — the SVG bar charts (accessible: title, description, a data
 //!   table beside each).
 //! - [`keys`] — the tenant's API keys: list; create (the secret shown once)
@@ -18,9 +23,13 @@
 //! `auth::session` issues (HttpOnly, SameSite=Strict). Without one, the
 //! authentication layer answers every `/dashboard` page with a 303 to the
 //! login page instead of a 401. Roles are enforced on the server by the
-//! route table (`crate::routes`): creating and revoking keys needs the
-//! `keys` scope, which only owners' sessions carry; members and viewers get
-//! a 403 page whatever form they post. The handlers check the role again.
+//! route table (`crate::routes`) with the API's scopes, which a session
+//! gets from its role (`Role::scopes`): creating and revoking keys needs
+//! the `keys` scope, which only owners' sessions carry, so members and
+//! viewers get a 403 page whatever form they post; the usage page needs
+//! `usage:read` and the invoices (page and CSV) `billing:read`, as
+//! `/v1/usage` and `/v1/billing/*` do — every role carries both. The
+//! handlers check the role again.
 //!
 //! Every form that changes something carries a CSRF token bound to the
 //! session ([`crate::auth::jwt::SessionKeys::csrf_token`]), on top of the
@@ -28,29 +37,28 @@
 //! carries a random token that must match a cookie set with the form
 //! (double submit).
 //!
-//! ## Adding billing (spend vs budget, invoices)
-//! Prices, budgets and invoices live in the `billing` module. Their pages
-//! plug in at three marked places:
-//! - a budget banner: [`layout::Banner`] values passed to
-//!   [`layout::page`] (the usage page builds its list in
-//!   `usage::banners`), e.g. a warning once the soft limit is passed;
-//! - a "spend vs budget" section on the usage page (`usage::render`,
-//!   marked `BILLING:`);
-//! - an invoices page: one entry in [`layout::NAV`], its routes in
-//!   `crate::routes` (read pages `Access::Scope(Scope::BillingRead)`), and a
-//!   module here rendering with [`layout::page`]; a CSV download is a plain
-//!   link to the billing API's CSV answer, which the session cookie
-//!   authenticates.
+//! ## Billing
+//! Prices, budgets and invoices live in the `billing` module; the pages
+//! call it in-process ([`crate::billing::Billing::budget`],
+//! [`crate::billing::Billing::invoices`]) — the same functions behind
+//! `GET /v1/billing/budget` and `/v1/billing/invoices` — and show money
+//! with its exact decimal formatting, never floats. The invoice CSV is a
+//! dashboard route (so a missing session is a redirect and a refusal a
+//! page) answering the billing API's own CSV. On a gateway without billing
+//! the usage page has no spend panel and the invoices page says billing is
+//! off.
 
 // Page handlers answer a refusal as a whole HTML error page; a `Response`
 // in `Err` is the natural type for that and is built once per refusal.
 #![allow(clippy::result_large_err)]
 
 pub mod chart;
+pub mod invoices;
 pub mod keys;
 pub mod layout;
 pub mod login;
 pub mod members;
+pub mod spend;
 pub mod usage;
 
 use axum::extract::FromRequestParts;
@@ -60,7 +68,7 @@ use axum::response::Response;
 use stratus_kit::ApiError;
 
 use crate::GatewayState;
-use crate::auth::{Principal, Role};
+use crate::auth::{Principal, Role, Scope};
 
 /// Where the dashboard lives.
 pub const ROOT: &str = "/dashboard";
@@ -125,6 +133,25 @@ impl Session {
                 StatusCode::FORBIDDEN,
                 "Only owners of this organisation may manage API keys.",
             ))
+        }
+    }
+}
+
+impl Session {
+    /// Whether this session's role carries `scope` (the scopes a role maps
+    /// to are the same for the API and the dashboard).
+    pub fn may(&self, scope: Scope) -> bool {
+        self.role.scopes().contains(scope)
+    }
+
+    /// `Ok` when the role carries `scope`; otherwise the 403 page saying
+    /// `why`. The route table already refuses a session without it; this
+    /// is the second check, as for keys.
+    pub fn require(&self, scope: Scope, why: &str) -> Result<(), Response> {
+        if self.may(scope) {
+            Ok(())
+        } else {
+            Err(layout::error_page(StatusCode::FORBIDDEN, why))
         }
     }
 }

@@ -2,7 +2,9 @@
 //! then one bar chart per service or model (with its numbers in a table),
 //! for a range, grouping and metric chosen in a form (plain GET, no script).
 //! The sums are the store's (`Store::usage_summary`, the same buckets as
-//! `GET /v1/usage`); buckets without usage are drawn as zero.
+//! `GET /v1/usage`); buckets without usage are drawn as zero. With billing
+//! on, this month's spend vs budget ([`super::spend`]) sits above the
+//! charts and a reached limit raises a banner.
 
 use std::collections::BTreeMap;
 
@@ -14,7 +16,8 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::chart::{self, Point, Series};
-use super::layout::{self, Banner};
+use super::layout;
+use super::spend::{self, Spend};
 use super::{ROOT, Session};
 use crate::GatewayState;
 use crate::metering::event::{Units, now_ms};
@@ -160,12 +163,6 @@ fn add(total: &mut Units, u: &Units) {
     total.documents += u.documents;
 }
 
-/// Banners of the usage page. BILLING: the budget's soft-limit warning
-/// (`layout::Level::Warning`) is added here.
-fn banners() -> Vec<Banner> {
-    Vec::new()
-}
-
 pub async fn page(
     State(state): State<GatewayState>,
     session: Session,
@@ -197,15 +194,28 @@ pub async fn page(
         Ok(rows) => rows,
         Err(e) => return super::unavailable(e),
     };
-    let body = render(&rows, choice, window);
+    let spend = spend::load(&state, &session).await;
+    let body = render(&rows, choice, window, &spend);
     layout::html_response(
         StatusCode::OK,
-        layout::page("Usage", ROOT, &who.viewer(&session), &banners(), body),
+        layout::page(
+            "Usage",
+            ROOT,
+            &who.viewer(&session),
+            &spend::banners(&spend),
+            body,
+        ),
     )
 }
 
-/// The page's body for `rows` (already summed per bucket and group).
-pub fn render(rows: &[SummaryRow], choice: Choice, window: (i64, i64, i64)) -> Markup {
+/// The page's body for `rows` (already summed per bucket and group) and
+/// this month's `spend`.
+pub fn render(
+    rows: &[SummaryRow],
+    choice: Choice,
+    window: (i64, i64, i64),
+    spend: &Spend,
+) -> Markup {
     let mut totals = Units::default();
     for row in rows {
         add(&mut totals, &row.units);
@@ -249,7 +259,8 @@ pub fn render(rows: &[SummaryRow], choice: Choice, window: (i64, i64, i64)) -> M
             div { dt { "Characters" } dd { (totals.characters) } }
             div { dt { "Documents" } dd { (totals.documents) } }
         }
-        // BILLING: "spend vs budget" for the month goes here, above the charts.
+        // The month's spend, whatever range is picked: budgets are monthly.
+        (spend::render(spend))
         h2 { (metric_label) " per " (group_label) }
         @if series.is_empty() {
             p.muted { "No usage in this range yet." }
@@ -352,7 +363,7 @@ mod tests {
         assert_eq!(series["language"][6].value, 3.0);
         assert_eq!(series["speech"][0].value, 1.5);
         assert_eq!(chart::total(&series["speech"]), 1.5);
-        let html = render(&rows, choice, window).into_string();
+        let html = render(&rows, choice, window, &Spend::Hidden).into_string();
         assert!(html.contains(r#"data-series="language""#), "{html}");
         assert!(html.contains(r#"<dd id="total-requests">3</dd>"#), "{html}");
     }
