@@ -7,13 +7,19 @@
 //! embeddings requests just made, create a key (its secret shown once, and
 //! it works) and revoke it (it stops working), read the members, fit a
 //! phone-width screen, and a viewer's forged key form refused by the
-//! server. Each page is saved as a PNG into `$STRATUS_SCREENSHOTS`, or
+//! server. With billing on: the usage page's spend vs budget (the soft
+//! limit's warning, then a hard limit's error as requests get 429) and the
+//! invoices page, line for line what `/v1/billing/*` answers, with its CSV
+//! download. Each page is saved as a PNG into `$STRATUS_SCREENSHOTS`, or
 //! `<target>/tmp/dashboard-screenshots/` by default. Without chromedriver
 //! the test fails (scripts/test installs chromium and chromium-driver);
 //! `STRATUS_CHROMEDRIVER` / `STRATUS_CHROMIUM` point at other binaries.
 //!
 //! Over plain HTTP, on SQLite and PostgreSQL: sessions, CSRF tokens, the
-//! login form's double submit, roles, escaping and security headers.
+//! login form's double submit, roles, escaping and security headers; the
+//! invoices page and CSV need a session and `billing:read` (every role has
+//! it, an API key without it gets a 403 page), another tenant's invoice is
+//! a 404, and a zero hard budget shows as an error banner.
 #![expect(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -30,7 +36,11 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 use stratus_gateway::auth::{KeySpec, Role, Scopes};
-use stratus_gateway::metering::{Meter, MeteringConfig};
+use stratus_gateway::billing::api::set_tenant_budget;
+use stratus_gateway::billing::invoice::invoice_id;
+use stratus_gateway::billing::{Billing, BillingConfig, Catalog, Month};
+use stratus_gateway::metering::event::now_ms;
+use stratus_gateway::metering::{Meter, MeteringConfig, Units, UsageEvent};
 use stratus_gateway::{Auth, GatewayState, Store, Upstream, Upstreams, tenants};
 use stratus_kit::context::InternalToken;
 use stratus_kit::health::Readiness;
@@ -458,6 +468,232 @@ async fn forms_need_a_session_and_its_csrf_token_on_postgres() {
     forms_and_sessions(common::Gateway::start(&url).await).await;
 }
 
+/// GET `path` with the session `cookie` (or none): (status, location,
+/// content type, content disposition, body).
+async fn fetch(
+    base: &str,
+    path: &str,
+    cookie: Option<&str>,
+) -> (u16, String, String, String, String) {
+    let mut request = client().get(format!("{base}{path}"));
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    let response = request.send().await.unwrap();
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default()
+    };
+    let (location, kind, disposition) = (
+        header("location"),
+        header("content-type"),
+        header("content-disposition"),
+    );
+    (
+        response.status().as_u16(),
+        location,
+        kind,
+        disposition,
+        response.text().await.unwrap(),
+    )
+}
+
+/// GET `path` with API key `bearer`, as JSON.
+async fn api_json(base: &str, path: &str, bearer: &str) -> serde_json::Value {
+    let response = client()
+        .get(format!("{base}{path}"))
+        .bearer_auth(bearer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{path}");
+    response.json().await.unwrap()
+}
+
+/// GET `path` with API key `bearer`: (status, body).
+async fn with_key(base: &str, path: &str, bearer: &str) -> (u16, String) {
+    let response = client()
+        .get(format!("{base}{path}"))
+        .bearer_auth(bearer)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+async fn billing_pages(gateway: common::Gateway) {
+    let base = gateway.base.as_str();
+    let store = gateway.auth.store().clone();
+    let (tenant, usage_key) = acme(&gateway.auth).await;
+    let billing_key = gateway
+        .auth
+        .create_key(
+            &tenant,
+            KeySpec {
+                scopes: Scopes::parse("billing:read").unwrap(),
+                ..KeySpec::default()
+            },
+        )
+        .await
+        .unwrap()
+        .secret;
+    // One priced event this month: 1,500 tokens at the built-in 0.00002
+    // per 1,000 is 0.00003.
+    let now = now_ms();
+    store
+        .insert_usage_events(&[UsageEvent {
+            id: uuid::Uuid::now_v7(),
+            request_id: None,
+            tenant_id: tenant.clone(),
+            key_id: None,
+            user_id: None,
+            service: "language".into(),
+            endpoint: "/v1/embeddings".into(),
+            model: Some(EMBEDDER.into()),
+            status: 200,
+            latency_ms: 3,
+            time_ms: now,
+            units: Units {
+                requests: 1,
+                input_tokens: 1500,
+                ..Units::default()
+            },
+        }])
+        .await
+        .unwrap();
+    let month = Month::of_ms(now);
+    let id = invoice_id(&tenant, month);
+    let csv = format!("/dashboard/invoices/{id}/csv");
+
+    // Without a session: the login page, for the page and the download.
+    for path in ["/dashboard/invoices", csv.as_str()] {
+        let (status, location, _, _, _) = fetch(base, path, None).await;
+        assert_eq!(
+            (status, location.as_str()),
+            (303, "/dashboard/login"),
+            "{path}"
+        );
+    }
+    // A credential without `billing:read` is refused as a page, as the
+    // API refuses it; one with it is still not a dashboard session.
+    for path in ["/dashboard/invoices", csv.as_str()] {
+        let (status, body) = with_key(base, path, &usage_key).await;
+        assert_eq!(status, 403, "{path}: {body}");
+        assert!(
+            body.contains("<html") && body.contains("billing:read"),
+            "{body}"
+        );
+        let (status, _) = with_key(base, &format!("/v1/billing/invoices/{id}"), &usage_key).await;
+        assert_eq!(status, 403);
+        let response = client()
+            .get(format!("{base}{path}"))
+            .bearer_auth(&billing_key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 303, "{path}");
+        assert_eq!(response.headers()["location"], "/dashboard/login");
+    }
+
+    // Every role carries `billing:read` (viewers read bills): each sees
+    // the invoice and downloads the API's own CSV of it.
+    let (status, api_csv) = with_key(
+        base,
+        &format!("/v1/billing/invoices/{id}?format=csv"),
+        &billing_key,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(api_csv.contains(",subtotal,,,0.00003\n"), "{api_csv}");
+    for who in [VIEWER, MEMBER, OWNER] {
+        let cookie = form_login(base, who).await;
+        let (status, _, _, _, page) = fetch(base, "/dashboard/invoices", Some(&cookie)).await;
+        assert_eq!(status, 200, "{}: {page}", who.0);
+        assert!(
+            page.contains(&format!(r#"data-invoice-id="{id}""#)),
+            "{page}"
+        );
+        assert!(
+            page.contains(r#"<strong class="total">0.00003 USD</strong>"#),
+            "{page}"
+        );
+        assert!(
+            page.contains(r#"href="/dashboard/invoices""#)
+                && page.contains(r#"aria-current="page">Invoices"#)
+        );
+        let (status, _, kind, disposition, body) = fetch(base, &csv, Some(&cookie)).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(kind, "text/csv; charset=utf-8");
+        assert_eq!(disposition, format!("attachment; filename=\"{id}.csv\""));
+        assert_eq!(body, api_csv);
+    }
+
+    // Ids that are not this tenant's, or not yet, are not found.
+    let viewer = form_login(base, VIEWER).await;
+    let other = tenants::create_tenant(&gateway.auth, "globex")
+        .await
+        .unwrap();
+    for path in [
+        format!("/dashboard/invoices/{}/csv", invoice_id(&other.id, month)),
+        format!(
+            "/dashboard/invoices/{}/csv",
+            invoice_id(&tenant, month.next())
+        ),
+        "/dashboard/invoices/%3Cb%3Einv%3C%2Fb%3E/csv".to_string(),
+    ] {
+        let (status, _, kind, _, body) = fetch(base, &path, Some(&viewer)).await;
+        assert_eq!(status, 404, "{path}: {body}");
+        assert!(kind.starts_with("text/html"), "{path}: {kind}");
+        assert!(!body.contains("<b>inv"), "{body}");
+    }
+
+    // Spend vs budget on the usage page: none set, then a zero hard budget
+    // (nothing may be spent), which blocks requests.
+    let (_, _, _, _, usage) = fetch(base, "/dashboard", Some(&viewer)).await;
+    assert!(
+        usage.contains(r#"id="spend""#) && usage.contains("No budget"),
+        "{usage}"
+    );
+    assert!(!usage.contains("class=\"banner"), "{usage}");
+    let (status, budget) = gateway
+        .call(
+            "PUT",
+            &format!("/v1/admin/tenants/{tenant}/budget"),
+            Some(&gateway.admin_key),
+            Some(json!({"soft_limit": null, "hard_limit": "0"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{budget}");
+    assert_eq!(budget["hard_limit_reached"], true, "{budget}");
+    let (_, _, _, _, usage) = fetch(base, "/dashboard", Some(&viewer)).await;
+    assert!(
+        usage.contains(r#"<p class="banner error" role="alert">The hard budget of 0.00 USD"#),
+        "{usage}"
+    );
+    assert!(
+        usage.contains(r#"<dd id="spend-hard">0.00 USD</dd>"#),
+        "{usage}"
+    );
+    assert!(
+        usage.contains(r#"<span id="spend-percent">100%</span>"#),
+        "{usage}"
+    );
+}
+
+#[tokio::test]
+async fn invoices_need_billing_read_and_a_session_on_sqlite() {
+    billing_pages(common::Gateway::sqlite_with_billing().await).await;
+}
+
+#[tokio::test]
+async fn invoices_need_billing_read_and_a_session_on_postgres() {
+    let url = stratus_testkit::fresh_postgres().await;
+    billing_pages(common::Gateway::with_billing(&url).await).await;
+}
+
 // ---------------------------------------------------------------- browser
 
 /// Where the screenshots go.
@@ -560,9 +796,13 @@ async fn screenshot(browser: &Client, name: &str) {
     std::fs::write(screenshot_dir().join(format!("{name}.png")), png).unwrap();
 }
 
+/// The text of the first `css` element, waiting for it to appear: a click
+/// that submits a form returns before the next page has loaded.
 async fn text_of(browser: &Client, css: &str) -> String {
     browser
-        .find(Locator::Css(css))
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
         .await
         .unwrap()
         .text()
@@ -596,7 +836,12 @@ async fn sign_in(browser: &Client, base: &str, (email, password): (&str, &str)) 
         .click()
         .await
         .unwrap();
-    assert_eq!(browser.current_url().await.unwrap().path(), "/dashboard");
+    browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_url(&format!("{base}/dashboard").parse().unwrap())
+        .await
+        .unwrap();
 }
 
 /// No horizontal scrolling: the page fits the window's width.
@@ -615,18 +860,45 @@ async fn fits_width(browser: &Client, page: &str) {
     );
 }
 
-/// The real language service behind the real gateway with metering on.
-async fn metered_gateway(store: &Store, wal: &std::path::Path) -> (String, Auth) {
+/// Prices that make a few embeddings requests cost a visible amount.
+const PRICES: &str = r#"
+currency = "USD"
+default_plan = "metered"
+[plans.metered]
+prices = [
+  { model = "*", unit = "1k_tokens", price = "1" },
+  { model = "*", unit = "request", price = "0.001" },
+]
+"#;
+
+/// The real language service behind the real gateway with metering and
+/// billing ([`PRICES`]) on.
+async fn metered_gateway(store: &Store, wal: &std::path::Path) -> (String, Auth, Billing) {
     let embedder = tokio::task::spawn_blocking(|| stratus_testkit::pulled(EMBEDDER))
         .await
         .unwrap();
-    let language = LanguageService::new(LanguageConfig::new(8), Readiness::default());
+    let readiness = Readiness::default();
+    let language = LanguageService::new(LanguageConfig::new(8), readiness.clone());
     language.load(&embedder).unwrap();
+    // The model loads on its own thread: the first requests must not race
+    // it (on a busy machine they lose and get 404 model_not_found).
+    let started = Instant::now();
+    while !readiness.report().await.ready {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "{EMBEDDER} never loaded"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let token = InternalToken::generate().unwrap();
     let mut config = MeteringConfig::new(wal);
     config.flush_interval = Duration::from_millis(20);
     let meter = Meter::start(store.clone(), config).await.unwrap();
     let auth = Auth::new(store.clone(), &common::secret());
+    let billing = Billing::new(
+        store.clone(),
+        BillingConfig::new(Catalog::from_toml(PRICES).unwrap()),
+    );
     let app = stratus_gateway::router(
         GatewayState {
             upstreams: Upstreams {
@@ -641,7 +913,7 @@ async fn metered_gateway(store: &Store, wal: &std::path::Path) -> (String, Auth)
             auth: auth.clone(),
             internal_token: token,
             metering: Some(meter),
-            billing: None,
+            billing: Some(billing.clone()),
             limits: stratus_gateway::limits::Limits::disabled(),
             edge: stratus_gateway::EdgeConfig::default(),
         },
@@ -650,7 +922,7 @@ async fn metered_gateway(store: &Store, wal: &std::path::Path) -> (String, Auth)
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
-    (base, auth)
+    (base, auth, billing)
 }
 
 /// The usage chart of `series` on the current page: (data-total, the sum
@@ -678,7 +950,7 @@ async fn dashboard_in_a_real_browser() {
     let store = Store::open(&format!("sqlite://{}/stratus.db", dir.path().display()))
         .await
         .unwrap();
-    let (base, auth) = metered_gateway(&store, &dir.path().join("wal")).await;
+    let (base, auth, billing) = metered_gateway(&store, &dir.path().join("wal")).await;
     let (tenant, api_key) = acme(&auth).await;
 
     // Real metered requests: three embeddings calls with the tenant's key.
@@ -756,6 +1028,192 @@ async fn dashboard_in_a_real_browser() {
         .unwrap();
     assert_eq!(chart_of(&browser, EMBEDDER).await, Some((3.0, 3.0)));
     screenshot(&browser, "03-usage-per-model").await;
+
+    // Billing: a budget whose soft limit the three requests pass, then the
+    // spend panel and the invoices page, checked against the billing API.
+    let billing_key = auth
+        .create_key(
+            &tenant,
+            KeySpec {
+                scopes: Scopes::parse("billing:read").unwrap(),
+                ..KeySpec::default()
+            },
+        )
+        .await
+        .unwrap()
+        .secret;
+    set_tenant_budget(&billing, &tenant, Some("0.001"), Some("10"))
+        .await
+        .unwrap();
+    // Reservations settle off the response path: wait until nothing is
+    // held and the settled spend is the draft invoice's total.
+    let started = Instant::now();
+    let (budget, invoices) = loop {
+        let budget = api_json(&base, "/v1/billing/budget", &billing_key).await;
+        let invoices = api_json(&base, "/v1/billing/invoices", &billing_key).await;
+        let draft = &invoices["data"][0];
+        if budget["reserved"] == "0.00"
+            && draft["subtotal_nanos"].as_i64() > Some(0)
+            && budget["spent"] == draft["subtotal"]
+        {
+            break (budget, invoices);
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "spend never settled: {budget} {invoices}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let draft = &invoices["data"][0];
+    assert_eq!(draft["status"], "draft");
+    assert_eq!(draft["lines"].as_array().unwrap().len(), 2, "{draft}");
+    browser.goto(&format!("{base}/dashboard")).await.unwrap();
+    let spent = budget["spent"].as_str().unwrap();
+    assert_eq!(
+        text_of(&browser, "#spend-spent").await,
+        format!("{spent} USD")
+    );
+    assert_eq!(text_of(&browser, "#spend-soft").await, "0.001 USD");
+    assert_eq!(text_of(&browser, "#spend-hard").await, "10.00 USD");
+    // Percent of the hard limit, in tenths, rounded down.
+    let permille = draft["subtotal_nanos"].as_i64().unwrap() * 1000 / 10_000_000_000;
+    let percent = match permille % 10 {
+        0 => format!("{}%", permille / 10),
+        tenth => format!("{}.{tenth}%", permille / 10),
+    };
+    assert_eq!(text_of(&browser, "#spend-percent").await, percent);
+    let meter = browser
+        .find(Locator::Id("spend-meter"))
+        .await
+        .unwrap()
+        .attr("value")
+        .await
+        .unwrap();
+    assert_eq!(meter, Some(permille.to_string()));
+    let banner = text_of(&browser, "p.banner.warning").await;
+    assert!(
+        banner.contains(&format!(
+            "({spent} USD) has passed the soft budget of 0.001 USD"
+        )),
+        "{banner}"
+    );
+    screenshot(&browser, "12-usage-budget").await;
+
+    // The invoices page shows what the API says, line for line.
+    browser
+        .goto(&format!("{base}/dashboard/invoices"))
+        .await
+        .unwrap();
+    let shown = browser
+        .execute(
+            "const text = (e, css) => e.querySelector(css).textContent;
+             return Array.from(document.querySelectorAll('section.invoice')).map(s => ({
+               id: s.dataset.invoiceId,
+               status: s.dataset.status,
+               total: text(s, 'strong.total'),
+               lines: Array.from(s.querySelectorAll('tr.line')).map(tr => [
+                 text(tr, 'td.model'), tr.dataset.unit, text(tr, 'td.quantity'),
+                 text(tr, 'td.unit-price'), text(tr, 'td.amount')]),
+             }));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let expected: Vec<serde_json::Value> = invoices["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|invoice| {
+            let lines: Vec<serde_json::Value> = invoice["lines"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| {
+                    let model = match l["model"].as_str().unwrap() {
+                        "*" => "any model",
+                        model => model,
+                    };
+                    json!([model, l["unit"], l["quantity"], l["unit_price"], l["amount"]])
+                })
+                .collect();
+            json!({
+                "id": invoice["id"],
+                "status": invoice["status"],
+                "total": format!("{} {}", invoice["subtotal"].as_str().unwrap(), invoice["currency"].as_str().unwrap()),
+                "lines": lines,
+            })
+        })
+        .collect();
+    assert_eq!(shown, json!(expected));
+    assert_eq!(
+        text_of(&browser, "section.invoice h2 span").await,
+        "Open (draft)"
+    );
+    screenshot(&browser, "13-invoices").await;
+    // Its CSV link downloads the API's CSV of the same invoice.
+    let id = draft["id"].as_str().unwrap();
+    let href = browser
+        .find(Locator::Css(&format!(
+            "section[data-invoice-id='{id}'] a.csv"
+        )))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    let session = browser.get_named_cookie("stratus_session").await.unwrap();
+    let download = client()
+        .get(format!("{base}{href}"))
+        .header("cookie", format!("stratus_session={}", session.value()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(download.status(), 200);
+    assert_eq!(
+        download.headers()["content-disposition"],
+        format!("attachment; filename=\"{id}.csv\"").as_str()
+    );
+    let csv = download.text().await.unwrap();
+    let api_csv = http
+        .get(format!("{base}/v1/billing/invoices/{id}?format=csv"))
+        .bearer_auth(&billing_key)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(csv, api_csv);
+    assert!(
+        csv.contains(&format!(
+            ",subtotal,,,{}\n",
+            draft["subtotal"].as_str().unwrap()
+        )),
+        "{csv}"
+    );
+
+    // A hard limit below the spend: requests are refused, and the usage
+    // page says so.
+    set_tenant_budget(&billing, &tenant, Some("0.001"), Some("0.001"))
+        .await
+        .unwrap();
+    let refused = http
+        .post(format!("{base}/v1/embeddings"))
+        .bearer_auth(&api_key)
+        .json(&json!({"model": EMBEDDER, "input": "four"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 429);
+    browser.goto(&format!("{base}/dashboard")).await.unwrap();
+    let banner = text_of(&browser, "p.banner.error").await;
+    assert!(
+        banner.contains("hard budget of 0.001 USD") && banner.contains("429"),
+        "{banner}"
+    );
+    assert_eq!(text_of(&browser, "#spend-hard").await, "0.001 USD");
+    screenshot(&browser, "14-usage-hard-limit").await;
 
     // Create a key: its secret is shown once, and it works.
     browser
@@ -842,6 +1300,7 @@ async fn dashboard_in_a_real_browser() {
         ("/dashboard?range=30d", "07-phone-usage"),
         ("/dashboard/keys", "08-phone-keys"),
         ("/dashboard/members", "09-phone-members"),
+        ("/dashboard/invoices", "15-phone-invoices"),
     ] {
         browser.goto(&format!("{base}{path}")).await.unwrap();
         fits_width(&browser, path).await;
@@ -858,10 +1317,13 @@ async fn dashboard_in_a_real_browser() {
         .click()
         .await
         .unwrap();
-    assert_eq!(
-        browser.current_url().await.unwrap().path(),
-        "/dashboard/login"
-    );
+    // The click returns before the redirect has landed.
+    browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_url(&format!("{base}/dashboard/login").parse().unwrap())
+        .await
+        .unwrap();
     sign_in(&browser, &base, VIEWER).await;
     browser
         .goto(&format!("{base}/dashboard/keys"))
@@ -928,5 +1390,5 @@ async fn dashboard_in_a_real_browser() {
 
     browser.close().await.unwrap();
     let shots = std::fs::read_dir(screenshot_dir()).unwrap().count();
-    assert!(shots >= 11, "{shots} screenshots");
+    assert!(shots >= 15, "{shots} screenshots");
 }

@@ -62,6 +62,16 @@ pub struct Gateway {
 
 impl Gateway {
     pub async fn start(store_url: &str) -> Gateway {
+        Gateway::start_with(store_url, false).await
+    }
+
+    /// A gateway with billing on (the built-in price catalog), as
+    /// `--price-catalog` left out does.
+    pub async fn with_billing(store_url: &str) -> Gateway {
+        Gateway::start_with(store_url, true).await
+    }
+
+    async fn start_with(store_url: &str, billing: bool) -> Gateway {
         let store = Store::open(store_url).await.unwrap();
         let auth = Auth::new(store.clone(), &secret());
         let home = tempfile::tempdir().unwrap();
@@ -76,6 +86,14 @@ impl Gateway {
             router: echo_upstream(token.clone()),
         };
         let store_for_limits = store.clone();
+        let billing = billing.then(|| {
+            stratus_gateway::billing::Billing::new(
+                store.clone(),
+                stratus_gateway::billing::BillingConfig::new(
+                    stratus_gateway::billing::Catalog::builtin(),
+                ),
+            )
+        });
         let state = GatewayState {
             upstreams: Upstreams {
                 speech: Some(upstream("speech")),
@@ -86,7 +104,7 @@ impl Gateway {
             auth: auth.clone(),
             internal_token: token.clone(),
             metering: None,
-            billing: None,
+            billing,
             edge: stratus_gateway::EdgeConfig::default(),
             // On, with no limits set: every request goes through the check.
             limits: stratus_gateway::limits::Limits::new(
@@ -110,10 +128,19 @@ impl Gateway {
     }
 
     pub async fn sqlite() -> Gateway {
+        Gateway::sqlite_with(false).await
+    }
+
+    /// [`Gateway::with_billing`] on SQLite.
+    pub async fn sqlite_with_billing() -> Gateway {
+        Gateway::sqlite_with(true).await
+    }
+
+    async fn sqlite_with(billing: bool) -> Gateway {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/stratus.db", dir.path().display());
         // The store keeps the file open; the folder may go once it is open.
-        let gateway = Gateway::start(&url).await;
+        let gateway = Gateway::start_with(&url, billing).await;
         std::mem::forget(dir);
         gateway
     }
