@@ -321,8 +321,19 @@ async fn language() -> LanguageService {
     let embedder = tokio::task::spawn_blocking(|| stratus_testkit::pulled(EMBEDDER))
         .await
         .unwrap();
-    let language = LanguageService::new(LanguageConfig::new(8), Readiness::default());
+    let readiness = Readiness::default();
+    let language = LanguageService::new(LanguageConfig::new(8), readiness.clone());
     language.load(&embedder).unwrap();
+    // The model loads on its own thread: requests sent before it is ready
+    // get 404 model_not_found (seen on a busy CI machine).
+    let started = std::time::Instant::now();
+    while !readiness.report().await.ready {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(120),
+            "{EMBEDDER} never loaded"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     language
 }
 

@@ -18,23 +18,23 @@ class LimitsView:
     Attributes:
         object_ (str): Always `limits`.
         tenant_id (str):
+        key_id (None | str | Unset): Set for a key's limits.
         requests_per_minute (int | None | Unset): Requests a minute (a burst of this many, then evenly spread).
         tokens_per_minute (int | None | Unset): Input tokens a minute on language routes, as the service reports them.
         audio_seconds_per_minute (int | None | Unset): Seconds of audio a minute on speech routes, as the service
             reports them.
         concurrent_requests (int | None | Unset): Requests in progress at once (a streamed response counts until it
             ends).
-        key_id (None | str | Unset): Set for a key's limits.
         updated_at (int | None | Unset): When they were last set, Unix seconds (null: never set).
     """
 
     object_: str
     tenant_id: str
+    key_id: None | str | Unset = UNSET
     requests_per_minute: int | None | Unset = UNSET
     tokens_per_minute: int | None | Unset = UNSET
     audio_seconds_per_minute: int | None | Unset = UNSET
     concurrent_requests: int | None | Unset = UNSET
-    key_id: None | str | Unset = UNSET
     updated_at: int | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -42,6 +42,12 @@ class LimitsView:
         object_ = self.object_
 
         tenant_id = self.tenant_id
+
+        key_id: None | str | Unset
+        if isinstance(self.key_id, Unset):
+            key_id = UNSET
+        else:
+            key_id = self.key_id
 
         requests_per_minute: int | None | Unset
         if isinstance(self.requests_per_minute, Unset):
@@ -67,12 +73,6 @@ class LimitsView:
         else:
             concurrent_requests = self.concurrent_requests
 
-        key_id: None | str | Unset
-        if isinstance(self.key_id, Unset):
-            key_id = UNSET
-        else:
-            key_id = self.key_id
-
         updated_at: int | None | Unset
         if isinstance(self.updated_at, Unset):
             updated_at = UNSET
@@ -87,6 +87,8 @@ class LimitsView:
                 "tenant_id": tenant_id,
             }
         )
+        if key_id is not UNSET:
+            field_dict["key_id"] = key_id
         if requests_per_minute is not UNSET:
             field_dict["requests_per_minute"] = requests_per_minute
         if tokens_per_minute is not UNSET:
@@ -95,8 +97,6 @@ class LimitsView:
             field_dict["audio_seconds_per_minute"] = audio_seconds_per_minute
         if concurrent_requests is not UNSET:
             field_dict["concurrent_requests"] = concurrent_requests
-        if key_id is not UNSET:
-            field_dict["key_id"] = key_id
         if updated_at is not UNSET:
             field_dict["updated_at"] = updated_at
 
@@ -108,6 +108,15 @@ class LimitsView:
         object_ = d.pop("object")
 
         tenant_id = d.pop("tenant_id")
+
+        def _parse_key_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        key_id = _parse_key_id(d.pop("key_id", UNSET))
 
         def _parse_requests_per_minute(data: object) -> int | None | Unset:
             if data is None:
@@ -145,15 +154,6 @@ class LimitsView:
 
         concurrent_requests = _parse_concurrent_requests(d.pop("concurrent_requests", UNSET))
 
-        def _parse_key_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        key_id = _parse_key_id(d.pop("key_id", UNSET))
-
         def _parse_updated_at(data: object) -> int | None | Unset:
             if data is None:
                 return data
@@ -166,11 +166,11 @@ class LimitsView:
         limits_view = cls(
             object_=object_,
             tenant_id=tenant_id,
+            key_id=key_id,
             requests_per_minute=requests_per_minute,
             tokens_per_minute=tokens_per_minute,
             audio_seconds_per_minute=audio_seconds_per_minute,
             concurrent_requests=concurrent_requests,
-            key_id=key_id,
             updated_at=updated_at,
         )
 

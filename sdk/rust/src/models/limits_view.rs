@@ -14,6 +14,14 @@ use serde::{Deserialize, Serialize};
 /// LimitsView : A subject's limits as the API and the CLI show them.
 #[derive(Clone, Default, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LimitsView {
+    /// Always `limits`.
+    #[serde(rename = "object")]
+    pub object: String,
+    #[serde(rename = "tenant_id")]
+    pub tenant_id: String,
+    /// Set for a key's limits.
+    #[serde(rename = "key_id", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<Option<String>>,
     /// Requests a minute (a burst of this many, then evenly spread).
     #[serde(rename = "requests_per_minute", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub requests_per_minute: Option<Option<i64>>,
@@ -26,14 +34,6 @@ pub struct LimitsView {
     /// Requests in progress at once (a streamed response counts until it ends).
     #[serde(rename = "concurrent_requests", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub concurrent_requests: Option<Option<i64>>,
-    /// Always `limits`.
-    #[serde(rename = "object")]
-    pub object: String,
-    #[serde(rename = "tenant_id")]
-    pub tenant_id: String,
-    /// Set for a key's limits.
-    #[serde(rename = "key_id", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<Option<String>>,
     /// When they were last set, Unix seconds (null: never set).
     #[serde(rename = "updated_at", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<Option<i64>>,
@@ -43,13 +43,13 @@ impl LimitsView {
     /// A subject's limits as the API and the CLI show them.
     pub fn new(object: String, tenant_id: String) -> LimitsView {
         LimitsView {
+            object,
+            tenant_id,
+            key_id: None,
             requests_per_minute: None,
             tokens_per_minute: None,
             audio_seconds_per_minute: None,
             concurrent_requests: None,
-            object,
-            tenant_id,
-            key_id: None,
             updated_at: None,
         }
     }

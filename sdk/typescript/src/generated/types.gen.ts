@@ -672,7 +672,7 @@ export type LimitSpec = {
 /**
  * A subject's limits as the API and the CLI show them.
  */
-export type LimitsView = LimitSpec & {
+export type LimitsView = {
     /**
      * Always `limits`.
      */
@@ -682,6 +682,22 @@ export type LimitsView = LimitSpec & {
      * Set for a key's limits.
      */
     key_id?: string | null;
+    /**
+     * Requests a minute (a burst of this many, then evenly spread).
+     */
+    requests_per_minute?: number | null;
+    /**
+     * Input tokens a minute on language routes, as the service reports them.
+     */
+    tokens_per_minute?: number | null;
+    /**
+     * Seconds of audio a minute on speech routes, as the service reports them.
+     */
+    audio_seconds_per_minute?: number | null;
+    /**
+     * Requests in progress at once (a streamed response counts until it ends).
+     */
+    concurrent_requests?: number | null;
     /**
      * When they were last set, Unix seconds (null: never set).
      */
@@ -1331,6 +1347,10 @@ export type SetTenantLimitsErrors = {
     /**
      * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
      */
+    415: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
     429: ErrorEnvelope;
 };
 
@@ -1470,6 +1490,10 @@ export type SetKeyLimitsErrors = {
      * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
      */
     404: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    415: ErrorEnvelope;
     /**
      * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
      */
@@ -1699,6 +1723,10 @@ export type SetTenantPlanErrors = {
     /**
      * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
      */
+    415: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
     429: ErrorEnvelope;
 };
 
@@ -1784,6 +1812,10 @@ export type SetTenantBudgetErrors = {
      * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
      */
     404: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    415: ErrorEnvelope;
     /**
      * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
      */

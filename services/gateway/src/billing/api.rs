@@ -15,6 +15,7 @@
 //!   `{"soft_limit": "80" | null, "hard_limit": "100" | null}` (decimal
 //!   strings in the catalog's currency; null: the plan's default)
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -201,9 +202,11 @@ pub async fn own_budget(
 pub async fn list_invoices(
     State(state): State<GatewayState>,
     Extension(principal): Extension<Principal>,
-    Query(params): Query<FormatParams>,
+    params: Result<Query<FormatParams>, QueryRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    // axum's own rejection is plain text; the API answers in its envelope.
+    let Query(params) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let csv = wants_csv(&params, &headers)?;
     let invoices = billing(&state)?
         .invoices(&principal.tenant_id, now_ms(), MAX_INVOICES)
@@ -237,9 +240,11 @@ pub async fn get_invoice(
     State(state): State<GatewayState>,
     Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
-    Query(params): Query<FormatParams>,
+    params: Result<Query<FormatParams>, QueryRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    // axum's own rejection is plain text; the API answers in its envelope.
+    let Query(params) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let csv = wants_csv(&params, &headers)?;
     let invoice = billing(&state)?
         .invoice_by_id(&principal.tenant_id, &id, now_ms())
@@ -309,6 +314,7 @@ pub async fn get_plan(
     responses(
         (status = 200, description = "The plan the tenant is on now.", body = PlanBody),
         (status = 400, response = stratus_kit::error::ErrorEnvelope),
+        (status = 415, response = stratus_kit::error::ErrorEnvelope),
         (status = 404, response = stratus_kit::error::ErrorEnvelope),
     )
 )]
@@ -405,6 +411,7 @@ pub async fn get_budget(
     responses(
         (status = 200, description = "The tenant's budget this month.", body = BudgetView),
         (status = 400, response = stratus_kit::error::ErrorEnvelope),
+        (status = 415, response = stratus_kit::error::ErrorEnvelope),
         (status = 404, response = stratus_kit::error::ErrorEnvelope),
     )
 )]

@@ -29,11 +29,32 @@ pub struct LimitsView {
     pub tenant_id: String,
     /// Set for a key's limits.
     pub key_id: Option<String>,
-    /// What was set for this subject (null fields: the server default).
-    #[serde(flatten)]
-    pub limits: LimitSpec,
+    // The four limits, spelled out rather than `#[serde(flatten)]` of a
+    // `LimitSpec`: a flattened schema is an `allOf` with LimitSpec's
+    // `additionalProperties: false`, which no response could satisfy. Null
+    // fields: what was set is nothing, the server default applies.
+    /// Requests a minute (a burst of this many, then evenly spread).
+    pub requests_per_minute: Option<u64>,
+    /// Input tokens a minute on language routes, as the service reports them.
+    pub tokens_per_minute: Option<u64>,
+    /// Seconds of audio a minute on speech routes, as the service reports them.
+    pub audio_seconds_per_minute: Option<u64>,
+    /// Requests in progress at once (a streamed response counts until it ends).
+    pub concurrent_requests: Option<u64>,
     /// When they were last set, Unix seconds (null: never set).
     pub updated_at: Option<i64>,
+}
+
+impl LimitsView {
+    /// What was set for this subject, as a spec to edit.
+    pub fn spec(&self) -> LimitSpec {
+        LimitSpec {
+            requests_per_minute: self.requests_per_minute,
+            tokens_per_minute: self.tokens_per_minute,
+            audio_seconds_per_minute: self.audio_seconds_per_minute,
+            concurrent_requests: self.concurrent_requests,
+        }
+    }
 }
 
 impl From<BadLimit> for AuthError {
@@ -62,11 +83,15 @@ async fn subject(
 }
 
 fn view_of(tenant_id: &str, key_id: Option<&str>, row: Option<&LimitRow>) -> LimitsView {
+    let limits: LimitSpec = row.map(cache::spec_of).unwrap_or_default();
     LimitsView {
         object: "limits",
         tenant_id: tenant_id.to_owned(),
         key_id: key_id.map(str::to_owned),
-        limits: row.map(cache::spec_of).unwrap_or_default(),
+        requests_per_minute: limits.requests_per_minute,
+        tokens_per_minute: limits.tokens_per_minute,
+        audio_seconds_per_minute: limits.audio_seconds_per_minute,
+        concurrent_requests: limits.concurrent_requests,
         updated_at: row.map(|r| r.updated_at),
     }
 }
@@ -166,6 +191,7 @@ pub async fn get_tenant_limits(
     responses(
         (status = 200, description = "The tenant's new limits.", body = LimitsView),
         (status = 400, response = stratus_kit::error::ErrorEnvelope),
+        (status = 415, response = stratus_kit::error::ErrorEnvelope),
         (status = 404, response = stratus_kit::error::ErrorEnvelope),
     )
 )]
@@ -240,6 +266,7 @@ pub async fn get_key_limits(
     responses(
         (status = 200, description = "The key's new limits.", body = LimitsView),
         (status = 400, response = stratus_kit::error::ErrorEnvelope),
+        (status = 415, response = stratus_kit::error::ErrorEnvelope),
         (status = 404, response = stratus_kit::error::ErrorEnvelope),
     )
 )]

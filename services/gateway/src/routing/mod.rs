@@ -215,7 +215,18 @@ impl Upstream {
     async fn send(&self, request: Request<Body>) -> Result<Response<Body>, UpstreamError> {
         match self {
             Upstream::InProcess { router, .. } => {
-                let mut response = match router.clone().oneshot(request).await {
+                // The service sees what it would over HTTP: method, URI,
+                // headers and body. The gateway's extensions stay behind —
+                // among them axum's matched path parameters of the gateway's
+                // route, which the service's router would otherwise append
+                // its own to (a `Path<String>` then finds two and fails).
+                let (parts, body) = request.into_parts();
+                let mut bare = Request::new(body);
+                *bare.method_mut() = parts.method;
+                *bare.uri_mut() = parts.uri;
+                *bare.version_mut() = parts.version;
+                *bare.headers_mut() = parts.headers;
+                let mut response = match router.clone().oneshot(bare).await {
                     Ok(response) => response,
                     Err(never) => match never {},
                 };

@@ -176,7 +176,7 @@ async fn limits(
         let base = if flags.clear {
             LimitSpec::default()
         } else {
-            current.limits
+            current.spec()
         };
         let spec = asked.or(base);
         if spec.is_empty() {
@@ -192,10 +192,10 @@ async fn limits(
     let shown = |v: Option<u64>| v.map_or_else(|| "default".to_owned(), |v| v.to_string());
     out(&format!(
         "requests_per_minute      {}\ntokens_per_minute        {}\naudio_seconds_per_minute {}\nconcurrent_requests      {}",
-        shown(view.limits.requests_per_minute),
-        shown(view.limits.tokens_per_minute),
-        shown(view.limits.audio_seconds_per_minute),
-        shown(view.limits.concurrent_requests),
+        shown(view.requests_per_minute),
+        shown(view.tokens_per_minute),
+        shown(view.audio_seconds_per_minute),
+        shown(view.concurrent_requests),
     ))
 }
 

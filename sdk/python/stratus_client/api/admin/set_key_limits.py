@@ -64,6 +64,11 @@ def _parse_response(
 
         return response_404
 
+    if response.status_code == 415:
+        response_415 = ErrorEnvelope.from_dict(response.json())
+
+        return response_415
+
     if response.status_code == 429:
         response_429 = ErrorEnvelope.from_dict(response.json())
 
