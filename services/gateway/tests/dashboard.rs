@@ -1026,7 +1026,20 @@ async fn dashboard_in_a_real_browser() {
         .click()
         .await
         .unwrap();
-    assert_eq!(chart_of(&browser, EMBEDDER).await, Some((3.0, 3.0)));
+    // The submit navigates; until the new page has loaded the old one (grouped
+    // by service, without this series) may still be the document.
+    let started = Instant::now();
+    let per_model = loop {
+        match chart_of(&browser, EMBEDDER).await {
+            Some(found) => break found,
+            None => assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the per-model chart never appeared"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(per_model, (3.0, 3.0));
     screenshot(&browser, "03-usage-per-model").await;
 
     // Billing: a budget whose soft limit the three requests pass, then the
