@@ -197,6 +197,44 @@ impl Auth {
         tenant_id: &str,
         spec: KeySpec,
     ) -> Result<CreatedKey, AuthError> {
+        let (_, secret) = keys::generate()?;
+        self.insert_key_with_secret(tenant_id, spec, secret).await
+    }
+
+    /// Store a key whose secret the operator made (`sk_<16 hex>_<64 hex>`,
+    /// e.g. from a Kubernetes Secret), so every replica and the operator's
+    /// tooling know it before any server has started. The store holds only
+    /// its keyed hash, as for generated keys. A key with the same id already
+    /// stored is [`AuthError::Conflict`].
+    pub async fn import_key(
+        &self,
+        tenant_id: &str,
+        spec: KeySpec,
+        secret: &str,
+    ) -> Result<CreatedKey, AuthError> {
+        if keys::parse(secret).is_none() {
+            return Err(AuthError::BadRequest(format!(
+                "an API key is `{}` + 16 hex digits + `_` + 64 hex digits",
+                keys::KEY_PREFIX
+            )));
+        }
+        self.insert_key_with_secret(tenant_id, spec, secret.to_string())
+            .await
+    }
+
+    /// Whether `secret` is the secret of the stored key `row` (constant time).
+    pub fn secret_matches(&self, row: &KeyRow, secret: &str) -> bool {
+        keys::parse(secret).is_some_and(|parsed| {
+            parsed.id == row.id && self.inner.hasher.matches(parsed.secret, &row.secret_hash)
+        })
+    }
+
+    async fn insert_key_with_secret(
+        &self,
+        tenant_id: &str,
+        spec: KeySpec,
+        secret: String,
+    ) -> Result<CreatedKey, AuthError> {
         if spec.scopes.is_empty() {
             return Err(AuthError::BadRequest(
                 "a key needs at least one scope".into(),
@@ -226,13 +264,14 @@ impl Auth {
                 )));
             }
         };
-        let (id, secret) = keys::generate()?;
-        let secret_part = keys::parse(&secret).map(|p| p.secret).unwrap_or_default();
+        let Some(parsed) = keys::parse(&secret) else {
+            return Err(AuthError::Internal("a key secret of the wrong shape".into()));
+        };
         let row = KeyRow {
-            id,
+            id: parsed.id,
             tenant_id: tenant_id.to_string(),
             name: spec.name,
-            secret_hash: self.inner.hasher.hash(secret_part),
+            secret_hash: self.inner.hasher.hash(parsed.secret),
             scopes: spec.scopes.to_string(),
             created_at: now,
             expires_at,
@@ -332,7 +371,13 @@ async fn flush(inner: &Inner) {
 }
 
 async fn flush_last_used_forever(inner: Weak<Inner>) {
-    let mut tick = tokio::time::interval(LAST_USED_FLUSH);
+    // The first flush one period after start, not at once: nothing has been
+    // used yet, and an immediate one would race whatever the caller does
+    // next (a test that checks last use is written only by a flush).
+    let mut tick = tokio::time::interval_at(
+        tokio::time::Instant::now() + LAST_USED_FLUSH,
+        LAST_USED_FLUSH,
+    );
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
