@@ -283,3 +283,120 @@ async fn identity_on_sqlite() {
 async fn identity_on_postgres() {
     check_identity(&stratus_testkit::fresh_postgres().await).await;
 }
+
+/// The admin key an operator gives (`--admin-key-file`, a Kubernetes
+/// Secret): stored once however many replicas start together, known
+/// afterwards, admin on every replica, refused when malformed or when its id
+/// is stored with another secret, and reported (not fatal) once revoked.
+async fn check_admin_key_import(url: &str) {
+    let store = Store::open(url).await.unwrap();
+    let auth = Auth::new(store.clone(), &common::secret());
+    // A second replica: its own connection pool and key cache.
+    let other = Auth::new(Store::open(url).await.unwrap(), &common::secret());
+    let given = format!("sk_{}_{}", "0123456789abcdef", "ab".repeat(32));
+
+    let (first, second) = tokio::join!(
+        tenants::import_admin_key(&auth, &given),
+        tenants::import_admin_key(&other, &given)
+    );
+    let mut outcomes = [first.unwrap(), second.unwrap()];
+    outcomes.sort_by_key(|o| matches!(o, tenants::AdminKeyImport::Present { .. }));
+    let id = "key_0123456789abcdef".to_string();
+    assert_eq!(
+        outcomes,
+        [
+            tenants::AdminKeyImport::Imported { id: id.clone() },
+            tenants::AdminKeyImport::Present { id: id.clone() }
+        ]
+    );
+    assert_eq!(
+        tenants::import_admin_key(&auth, &given).await.unwrap(),
+        tenants::AdminKeyImport::Present { id: id.clone() }
+    );
+    for replica in [&auth, &other] {
+        let principal = replica.verify_key(&given).await.unwrap();
+        assert_eq!(principal.tenant_id, "system");
+        assert!(principal.scopes.contains(Scope::Admin));
+    }
+    // Only the hash is stored.
+    let row = store.key_by_id(&id).await.unwrap().unwrap();
+    assert!(!row.secret_hash.contains(&"ab".repeat(32)));
+    // With a configured key no file key is generated: the system tenant
+    // exists, so bootstrap has nothing to do.
+    let home = tempfile::tempdir().unwrap();
+    assert!(
+        tenants::bootstrap_admin(&auth, home.path())
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // The same id with another secret: an edited key, refused.
+    let edited = format!("sk_{}_{}", "0123456789abcdef", "cd".repeat(32));
+    let refused = tenants::import_admin_key(&auth, &edited).await.unwrap_err();
+    assert!(
+        matches!(&refused, AuthError::Conflict(m) if m.contains("key_0123456789abcdef")),
+        "{refused:?}"
+    );
+    assert!(auth.verify_key(&edited).await.is_err());
+    // Not a key at all.
+    for malformed in ["", "sk_short_secret", "Bearer sk_x", &given[..given.len() - 1]] {
+        assert!(
+            matches!(
+                tenants::import_admin_key(&auth, malformed).await,
+                Err(AuthError::BadRequest(_))
+            ),
+            "{malformed:?}"
+        );
+    }
+    // A tenant's key id can never be taken over as an admin key.
+    let tenant = tenants::create_tenant(&auth, "acme").await.unwrap();
+    let tenant_key = auth
+        .create_key(
+            &tenant.id,
+            KeySpec {
+                scopes: [Scope::Language].into(),
+                ..KeySpec::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        tenants::import_admin_key(&auth, &tenant_key.secret).await,
+        Err(AuthError::Conflict(_))
+    ));
+    assert!(
+        !auth
+            .verify_key(&tenant_key.secret)
+            .await
+            .unwrap()
+            .scopes
+            .contains(Scope::Admin)
+    );
+
+    // Revoked: reported, and still no access.
+    auth.revoke_key("system", &id).await.unwrap();
+    assert_eq!(
+        tenants::import_admin_key(&auth, &given).await.unwrap(),
+        tenants::AdminKeyImport::Revoked { id }
+    );
+    assert!(auth.verify_key(&given).await.is_err());
+    // A new key (a new id) is how it is rotated.
+    let rotated = format!("sk_{}_{}", "fedcba9876543210", "ef".repeat(32));
+    assert!(matches!(
+        tenants::import_admin_key(&auth, &rotated).await.unwrap(),
+        tenants::AdminKeyImport::Imported { .. }
+    ));
+    assert!(auth.verify_key(&rotated).await.is_ok());
+}
+
+#[tokio::test]
+async fn admin_key_import_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    check_admin_key_import(&format!("sqlite://{}/stratus.db", dir.path().display())).await;
+}
+
+#[tokio::test]
+async fn admin_key_import_on_postgres() {
+    check_admin_key_import(&stratus_testkit::fresh_postgres().await).await;
+}

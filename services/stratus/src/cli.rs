@@ -386,6 +386,15 @@ pub struct AuthArgs {
     /// Set the same value on every gateway that shares a PostgreSQL store.
     #[arg(long, env = "STRATUS_AUTH_SECRET", hide_env_values = true)]
     pub auth_secret: Option<String>,
+
+    /// File holding the deployment's admin API key (`sk_` + 16 hex + `_` +
+    /// 64 hex, e.g. `echo sk_$(openssl rand -hex 8)_$(openssl rand -hex 32)`),
+    /// typically a mounted Kubernetes Secret, so operators hold the admin key
+    /// before any gateway starts and every replica agrees on it. The key is
+    /// stored (as a keyed hash) on first start; no admin key is generated
+    /// into HOME/admin-key. Unset: a fresh store gets a generated key there.
+    #[arg(long, env = "STRATUS_ADMIN_KEY_FILE")]
+    pub admin_key_file: Option<PathBuf>,
 }
 
 /// The secret proving a request came from the gateway.

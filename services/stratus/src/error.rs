@@ -50,6 +50,18 @@ pub enum CliError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the admin key in {path}: {source}")]
+    AdminKey {
+        path: std::path::PathBuf,
+        #[source]
+        source: AuthError,
+    },
     #[error("writing output: {0}")]
     Output(std::io::Error),
     #[error("cannot serialize the OpenAPI document: {0}")]

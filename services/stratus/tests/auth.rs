@@ -143,3 +143,49 @@ fn cli_made_keys_work_on_a_running_serve_with_their_scopes() {
     assert!(!ok && err.contains("nope"), "{err}");
     assert!(server.terminate().success());
 }
+
+/// `--admin-key-file` (a mounted Kubernetes Secret): the key in the file is
+/// the deployment's admin key from the first start, on every restart, and
+/// no key is generated into the home; a malformed file stops the start with
+/// a message naming it.
+#[test]
+fn the_admin_key_can_come_from_a_file() {
+    let home = tempfile::tempdir().unwrap();
+    let secrets = tempfile::tempdir().unwrap();
+    let file = secrets.path().join("admin-key");
+    let given = format!("sk_{}_{}", "00112233aabbccdd", "5a".repeat(32));
+    std::fs::write(&file, format!("{given}\n")).unwrap();
+    for start in 0..2 {
+        let mut command = stratus(home.path());
+        command
+            .args(["gateway", "--admin-key-file"])
+            .arg(&file);
+        let server = Server::start(command);
+        let (status, me) = server.get_with("/v1/auth/me", &given);
+        assert_eq!(status, 200, "start {start}: {me}");
+        assert_eq!(me["tenant_id"], "system");
+        assert_eq!(me["scopes"], json!(["admin"]));
+        assert_eq!(server.get_with("/v1/admin/tenants", &given).0, 200);
+        assert!(!home.path().join("admin-key").exists());
+        let log = server.log.lock().unwrap().join("\n");
+        assert!(!log.contains(&given), "the admin key was logged");
+        assert_eq!(
+            log.contains("stored the configured admin API key"),
+            start == 0,
+            "{log}"
+        );
+    }
+
+    std::fs::write(&file, "sk_not-a-key\n").unwrap();
+    let output = stratus(home.path())
+        .args(["gateway", "--listen", "127.0.0.1:0", "--admin-key-file"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(file.to_str().unwrap()) && stderr.contains("16 hex digits"),
+        "{stderr}"
+    );
+}

@@ -187,6 +187,76 @@ pub async fn create_user(
     Ok(row)
 }
 
+/// What [`import_admin_key`] did with the operator's admin key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminKeyImport {
+    /// Stored now (on a fresh store, with the system tenant).
+    Imported { id: String },
+    /// Already stored with this secret (a restart, or another replica).
+    Present { id: String },
+    /// Stored but revoked: it authenticates nothing. The server still
+    /// starts (a revoked key in a Secret must not take the gateways down on
+    /// their next restart); the caller logs it.
+    Revoked { id: String },
+}
+
+/// Make `secret` (`sk_<16 hex>_<64 hex>`, typically mounted from a
+/// Kubernetes Secret) an `admin` key of the system tenant, creating the
+/// tenant on a fresh store. Idempotent and safe for replicas starting
+/// together. Used instead of [`bootstrap_admin`]: no key is generated or
+/// written to a file. Refused when a key with that id exists with another
+/// secret or outside the system tenant (a mistyped or reused key).
+pub async fn import_admin_key(auth: &Auth, secret: &str) -> Result<AdminKeyImport, AuthError> {
+    let Some(parsed) = crate::auth::keys::parse(secret) else {
+        return Err(AuthError::BadRequest(format!(
+            "the admin key is not an API key: it must be `{}` + 16 hex digits + `_` + 64 hex digits \
+             (e.g. `echo sk_$(openssl rand -hex 8)_$(openssl rand -hex 32)`)",
+            crate::auth::keys::KEY_PREFIX
+        )));
+    };
+    let tenant = TenantRow {
+        id: SYSTEM_TENANT_ID.into(),
+        name: SYSTEM_TENANT_ID.into(),
+        created_at: unix_now(),
+    };
+    match auth.store().create_tenant(&tenant).await {
+        Ok(()) | Err(crate::StoreError::Conflict(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let spec = KeySpec {
+        name: Some("admin key from configuration".into()),
+        scopes: [Scope::Admin].into(),
+        expires_in_days: None,
+    };
+    let id = parsed.id;
+    match auth.import_key(SYSTEM_TENANT_ID, spec, secret).await {
+        Ok(_) => return Ok(AdminKeyImport::Imported { id }),
+        // Stored before: by an earlier start or a replica a moment ago.
+        Err(AuthError::Conflict(_)) => {}
+        Err(e) => return Err(e),
+    }
+    let stored = auth
+        .store()
+        .key_by_id(&id)
+        .await?
+        .ok_or_else(|| AuthError::Internal(format!("key {id} vanished while being imported")))?;
+    if stored.tenant_id != SYSTEM_TENANT_ID || !auth.secret_matches(&stored, secret) {
+        return Err(AuthError::Conflict(format!(
+            "a different key with id {id} is already stored: the admin key in the configuration is not the one this deployment knows; \
+             give a new key (a new id), not an edited one"
+        )));
+    }
+    if !Scopes::parse(&stored.scopes).is_ok_and(|scopes| scopes.contains(Scope::Admin)) {
+        return Err(AuthError::Conflict(format!(
+            "key {id} is stored without the `admin` scope"
+        )));
+    }
+    Ok(match stored.revoked_at {
+        Some(_) => AdminKeyImport::Revoked { id },
+        None => AdminKeyImport::Present { id },
+    })
+}
+
 /// On a fresh deployment (no system tenant yet): create the system tenant
 /// and an `admin` key for it, write the key to `home/admin-key` (0600) and
 /// return that path. `None` when the deployment already has one (also when

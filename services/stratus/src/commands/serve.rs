@@ -13,6 +13,7 @@ use stratus_gateway::billing::{AlertWebhook, Billing, BillingConfig, Catalog};
 use stratus_gateway::limits::{BackendConfig, LimitSpec, Limits, LimitsConfig, RedisFailure};
 use stratus_gateway::metering::{ExportConfig, Meter, MeteringConfig};
 use stratus_gateway::routing::HealthPolicy;
+use stratus_gateway::tenants::AdminKeyImport;
 use stratus_gateway::{Auth, EdgeConfig, GatewayState, PoolConfig, Store, Upstream, Upstreams};
 use stratus_kit::context::InternalToken;
 use stratus_kit::db::DbPool;
@@ -399,8 +400,9 @@ fn language_config(args: &ModelArgs) -> Result<LanguageConfig, CliError> {
     Ok(config)
 }
 
-/// Keys and sessions over `store`; on a fresh store, also the first admin
-/// key, written to a 0600 file whose path (never the key) is logged.
+/// Keys and sessions over `store`, and the deployment's admin key: the one
+/// in `--admin-key-file`, or on a fresh store a generated one written to a
+/// 0600 file whose path (never the key) is logged.
 async fn open_auth(store: &Store, args: &AuthArgs, home: &HomeArgs) -> Result<Auth, CliError> {
     std::fs::create_dir_all(&home.home).map_err(|source| CliError::CreateDir {
         path: home.home.clone(),
@@ -408,7 +410,33 @@ async fn open_auth(store: &Store, args: &AuthArgs, home: &HomeArgs) -> Result<Au
     })?;
     let secret = server_secret(args.auth_secret.as_deref(), &home.home)?;
     let auth = Auth::new(store.clone(), &secret);
-    if let Some(path) = stratus_gateway::tenants::bootstrap_admin(&auth, &home.home).await? {
+    if let Some(path) = &args.admin_key_file {
+        let key = std::fs::read_to_string(path).map_err(|source| CliError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let imported = stratus_gateway::tenants::import_admin_key(&auth, key.trim())
+            .await
+            .map_err(|source| CliError::AdminKey {
+                path: path.clone(),
+                source,
+            })?;
+        match imported {
+            AdminKeyImport::Imported { id } => {
+                tracing::info!(key_id = %id, path = %path.display(), "stored the configured admin API key");
+            }
+            AdminKeyImport::Present { id } => {
+                tracing::debug!(key_id = %id, "the configured admin API key is known");
+            }
+            AdminKeyImport::Revoked { id } => tracing::warn!(
+                key_id = %id,
+                path = %path.display(),
+                "the configured admin API key is revoked and authenticates nothing: put a new key in that file"
+            ),
+        }
+    } else if let Some(path) =
+        stratus_gateway::tenants::bootstrap_admin(&auth, &home.home).await?
+    {
         tracing::info!(
             path = %path.display(),
             "first start: created an admin API key for the `system` tenant in this file; use it for /v1/admin/… and keep it safe"

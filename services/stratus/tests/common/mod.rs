@@ -22,6 +22,7 @@ pub fn stratus(home: &Path) -> Command {
         .env_remove("STRATUS_LISTEN")
         .env_remove("STRATUS_STORE")
         .env_remove("STRATUS_AUTH_SECRET")
+        .env_remove("STRATUS_ADMIN_KEY_FILE")
         .env_remove("STRATUS_INTERNAL_TOKEN")
         .env_remove("STRATUS_USER_PASSWORD")
         .env("STRATUS_HOME", home)
