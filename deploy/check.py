@@ -115,6 +115,13 @@ for (kind, name), (file, doc) in documents.items():
             else:
                 names += list(config[1]["data"])
         check_variables(where, command, names)
+        for volume in spec.get("volumes", []):
+            secret = volume.get("secret")
+            if secret and secret["secretName"] != "stratus-secrets":
+                problems.append(f"{where}: volume {volume['name']} mounts an unknown Secret {secret['secretName']}")
+            for item in (secret or {}).get("items", []):
+                if item["key"] not in secret_keys:
+                    problems.append(f"{where}: volume {volume['name']}: no Secret key stratus-secrets/{item['key']}")
         for mount in container.get("volumeMounts", []):
             if mount["name"] not in volumes:
                 problems.append(f"{where}: no volume {mount['name']}")
