@@ -13,6 +13,9 @@
 #   STRATUS_BENCH_ARGS="…"   extra `stratus gateway` flags
 #   BENCH_VENV=…             where LiteLLM is (installed there if missing)
 #   SKIP_LITELLM=1           measure Stratus only
+#   COMPARE_METERING=1       also a second bench-gateway with metering off
+#                            (label `stratus-unmetered`), to show what
+#                            metering's write-ahead log adds (issue 6)
 # Every process listens on 127.0.0.1 only and is stopped on exit.
 set -euo pipefail
 
@@ -21,7 +24,7 @@ RATES="${RATES:-500 1000 2000}"
 DURATION="${DURATION:-15}"
 WARMUP="${WARMUP:-3}"
 BENCH_VENV="${BENCH_VENV:-/root/.cache/stratus-ci/bench-venv}"
-UPSTREAM_PORT=18081 STRATUS_PORT=18080 LITELLM_PORT=18090
+UPSTREAM_PORT=18081 STRATUS_PORT=18080 UNMETERED_PORT=18082 LITELLM_PORT=18090
 LITELLM_KEY="sk-bench-litellm-master-key"
 WORK="$(mktemp -d /tmp/gateway-overhead.XXXXXX)"
 RESULTS="$WORK/results.jsonl"
@@ -57,6 +60,12 @@ GATEWAY=("$BIN/bench-gateway")
   --language-url "http://127.0.0.1:$UPSTREAM_PORT" ${STRATUS_BENCH_ARGS:-} 2>"$WORK/stratus.log" &
 PIDS+=($!)
 wait_for "http://127.0.0.1:$STRATUS_PORT/readyz" "stratus gateway"
+if [ -n "${COMPARE_METERING:-}" ]; then
+  "$BIN/bench-gateway" --listen "127.0.0.1:$UNMETERED_PORT" --home "$WORK/unmetered-home" \
+    --language-url "http://127.0.0.1:$UPSTREAM_PORT" --metering false 2>"$WORK/unmetered.log" &
+  PIDS+=($!)
+  wait_for "http://127.0.0.1:$UNMETERED_PORT/readyz" "unmetered bench-gateway"
+fi
 
 if [ -z "${SKIP_LITELLM:-}" ]; then
   if [ ! -x "$BENCH_VENV/bin/litellm" ]; then
@@ -102,6 +111,10 @@ run() { # label url rate [headers…]
 for rate in $RATES; do
   run direct "http://127.0.0.1:$UPSTREAM_PORT/v1/embeddings" "$rate"
   run stratus "http://127.0.0.1:$STRATUS_PORT/v1/embeddings" "$rate" "${STRATUS_AUTH[@]}"
+  if [ -n "${COMPARE_METERING:-}" ]; then
+    run stratus-unmetered "http://127.0.0.1:$UNMETERED_PORT/v1/embeddings" "$rate" \
+      --header "Authorization: Bearer $(cat "$WORK/unmetered-home/bench-key")"
+  fi
   if [ -z "${SKIP_LITELLM:-}" ]; then
     run litellm "http://127.0.0.1:$LITELLM_PORT/v1/embeddings" "$rate" \
       --header "Authorization: Bearer $LITELLM_KEY"

@@ -29,6 +29,11 @@ struct Args {
     /// what the limits check adds (`STRATUS_BENCH_ARGS="--limits false"`).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     limits: bool,
+    /// Metering (usage events through the write-ahead log) on (default) or
+    /// off: `gateway-overhead.sh` runs a second gateway with `--metering
+    /// false` when `COMPARE_METERING=1`, to show what metering adds.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    metering: bool,
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -64,11 +69,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             )
             .await?;
         std::fs::write(args.home.join("bench-key"), &key.secret)?;
-        let meter = stratus_gateway::metering::Meter::start(
-            store.clone(),
-            stratus_gateway::metering::MeteringConfig::new(args.home.join("wal")),
-        )
-        .await?;
+        let meter = if args.metering {
+            Some(
+                stratus_gateway::metering::Meter::start(
+                    store.clone(),
+                    stratus_gateway::metering::MeteringConfig::new(args.home.join("wal")),
+                )
+                .await?,
+            )
+        } else {
+            None
+        };
         // Limits on, as a deployment runs them, set high enough never to
         // refuse: the benchmark measures auth + limits + metering. Every
         // request checks the key's and the tenant's request and token
@@ -100,7 +111,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 store,
                 auth,
                 internal_token: stratus_kit::context::InternalToken::generate()?,
-                metering: Some(meter),
+                metering: meter,
                 billing: None,
                 edge: EdgeConfig::default(),
                 limits,

@@ -266,6 +266,7 @@ fn report(path: &PathBuf, baseline: &str) -> Result<(), Box<dyn std::error::Erro
     )?;
     writeln!(out, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")?;
     let mut ratios = Vec::new();
+    let mut metering = Vec::new();
     for (rate, runs) in &by_rate {
         let direct = runs.iter().find(|r| r.label == baseline);
         let mut overheads: BTreeMap<&str, f64> = BTreeMap::new();
@@ -297,6 +298,9 @@ fn report(path: &PathBuf, baseline: &str) -> Result<(), Box<dyn std::error::Erro
         if let (Some(s), Some(l)) = (overheads.get("stratus"), overheads.get("litellm")) {
             ratios.push((*rate, *s, *l));
         }
+        if let (Some(on), Some(off)) = (overheads.get("stratus"), overheads.get("stratus-unmetered")) {
+            metering.push((*rate, *on, *off));
+        }
     }
     writeln!(out)?;
     for (rate, s, l) in ratios {
@@ -304,6 +308,13 @@ fn report(path: &PathBuf, baseline: &str) -> Result<(), Box<dyn std::error::Erro
         writeln!(
             out,
             "{rate}/s: p99 overhead stratus {s:.3} ms, litellm {l:.3} ms — litellm/stratus = {ratio:.1}x"
+        )?;
+    }
+    for (rate, on, off) in metering {
+        writeln!(
+            out,
+            "{rate}/s: p99 overhead with metering {on:.3} ms, without {off:.3} ms — metering adds {:.3} ms",
+            on - off
         )?;
     }
     Ok(())
