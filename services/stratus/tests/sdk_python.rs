@@ -2,7 +2,9 @@
 //! its own unittest suite (`sdk/python/tests`) transcribes a real WAV upload
 //! (multipart) in several formats, streams one, gets typed errors, embeds,
 //! detects a language, redacts PII, lists models, makes a key over the
-//! admin API and reads usage with it, and runs the async calls. The python is the
+//! admin API and reads usage totals and events with it, reads a draft
+//! invoice (JSON and CSV), gets a typed rate-limit error with Retry-After
+//! after setting a tenant limit, and runs the async calls. The python is the
 //! pinned venv `scripts/test` creates (`STRATUS_SDK_PYTHON`).
 
 mod common;
@@ -50,11 +52,17 @@ fn python_sdk_suite_passes_against_stratus_serve() {
         output.status.success(),
         "the Python SDK suite failed:\n{report}"
     );
-    // The multipart upload really ran (not skipped).
-    assert!(
-        report
-            .lines()
-            .any(|l| l.starts_with("test_transcribes_a_wav_upload ") && l.ends_with("... ok")),
-        "{report}"
-    );
+    // These really ran (not skipped).
+    for name in [
+        "test_transcribes_a_wav_upload",
+        "test_rate_limit_is_a_typed_error_with_retry_after",
+        "test_usage_events_and_the_draft_invoice",
+    ] {
+        assert!(
+            report
+                .lines()
+                .any(|l| l.starts_with(&format!("{name} ")) && l.ends_with("... ok")),
+            "{name}: {report}"
+        );
+    }
 }

@@ -4,8 +4,10 @@
 //! (`sdk/rust/tests/live.rs`): keys made over the admin API, a real WAV
 //! transcribed (multipart) in several formats, a translation, a streamed
 //! transcription (SSE), embeddings, language detection, PII redaction,
-//! usage and typed errors. The SDK builds into this test's own target
-//! directory, so the dependencies the server already built are reused.
+//! usage totals and events, a draft invoice (JSON and CSV), and typed errors
+//! for a bad key, a bad field and a rate limit (with Retry-After). The SDK
+//! builds into this test's own target directory, so the dependencies the
+//! server already built are reused.
 
 mod common;
 
@@ -71,6 +73,8 @@ fn rust_sdk_suite_passes_against_stratus_serve() {
         "translates_with_a_multilingual_model_and_refuses_an_english_only_one",
         "embeds_detects_language_and_redacts_pii_then_reads_usage",
         "a_bad_key_and_a_bad_field_are_typed_errors_with_the_envelope",
+        "a_rate_limit_is_a_typed_error_with_retry_after",
+        "usage_events_and_the_draft_invoice",
         "retries_429_and_503_waiting_retry_after_and_resends_the_upload",
     ] {
         assert!(

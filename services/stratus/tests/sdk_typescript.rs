@@ -5,7 +5,9 @@
 //! (`test/retry.test.mjs`) and the live suite (`test/live.test.mjs`): keys
 //! made over the admin API, a real WAV transcribed (multipart) in several
 //! formats, a translation, a streamed transcription (SSE), embeddings,
-//! language detection, PII redaction, usage and typed errors.
+//! language detection, PII redaction, usage totals and events, a draft
+//! invoice (JSON and CSV), and typed errors for a bad key, a bad field and a
+//! rate limit (with Retry-After).
 
 mod common;
 
@@ -81,7 +83,7 @@ fn typescript_sdk_suite_passes_against_stratus_serve() {
     );
     // Every test ran and passed: none skipped (the live ones skip without a server).
     assert!(
-        report.contains("# pass 9") && report.contains("# skipped 0"),
+        report.contains("# pass 11") && report.contains("# skipped 0"),
         "{report}"
     );
 }
