@@ -298,7 +298,9 @@ fn report(path: &PathBuf, baseline: &str) -> Result<(), Box<dyn std::error::Erro
         if let (Some(s), Some(l)) = (overheads.get("stratus"), overheads.get("litellm")) {
             ratios.push((*rate, *s, *l));
         }
-        if let (Some(on), Some(off)) = (overheads.get("stratus"), overheads.get("stratus-unmetered")) {
+        if let (Some(on), Some(off)) =
+            (overheads.get("stratus"), overheads.get("stratus-unmetered"))
+        {
             metering.push((*rate, *on, *off));
         }
     }

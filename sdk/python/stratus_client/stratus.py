@@ -327,11 +327,12 @@ class Stratus:
 
         return await self.acall(list_models)
 
-    # -- routes not in openapi/stratus.json yet ---------------------------------
-    # The gateway's admin, key and usage routes are not described by the
-    # document yet, so these return the JSON as dicts; once it describes them
-    # they go through generated operations and models. Routes other teams are
-    # adding (invoices, ...) plug in the same way over `request_json`.
+    # -- tenants, keys, limits, usage and billing ------------------------------
+    # Tenants, keys and usage totals come back as the JSON dicts the server
+    # sends (their shapes are in openapi/stratus.json); limits and invoices
+    # go through the generated operations and come back as typed models.
+    # ``request_json`` reaches any other JSON route with the same key,
+    # retries and typed errors.
 
     def request_json(self, method: str, path: str, *, json_body: Any = None, params: dict[str, str] | None = None) -> Any:
         """Any JSON route, with the key, the retries and the typed errors."""
@@ -360,6 +361,64 @@ class Stratus:
         """The tenant's usage (``GET /v1/usage``; a ``usage:read`` key):
         ``start``, ``end``, ``bucket`` (``day``/``hour``), ``group_by``."""
         return self.request_json("GET", "/v1/usage", params=params)
+
+    def usage_events(self, *, page_size: int = 1000, **params: str) -> Iterator[dict[str, Any]]:
+        """Every usage event of the tenant (``GET /v1/usage/events``, NDJSON; a
+        ``usage:read`` key), oldest first, fetched page by page with the
+        ``x-stratus-cursor`` the server sends; ``start``/``end`` narrow it."""
+        cursor: str | None = None
+        while True:
+            query = {**params, "limit": str(page_size)}
+            if cursor is not None:
+                query["cursor"] = cursor
+            try:
+                response = self.client.get_httpx_client().get("/v1/usage/events", params=query)
+            except httpx.TransportError as e:
+                raise APIConnectionError(status=0, error={"message": str(e), "type": "connection_error"}) from e
+            if response.status_code >= 400:
+                raise error_from(response.status_code, response.content, response.headers)
+            for line in response.text.splitlines():
+                if line.strip():
+                    yield json.loads(line)
+            cursor = response.headers.get("x-stratus-cursor")
+            if response.headers.get("x-stratus-has-more") != "true" or cursor is None:
+                return
+
+    def set_tenant_limits(self, tenant_id: str, **limits: int | None) -> Any:
+        """Set a tenant's limits (``PUT /v1/admin/tenants/{id}/limits``; an
+        ``admin`` key): ``requests_per_minute``, ``tokens_per_minute``,
+        ``audio_seconds_per_minute``, ``concurrent_requests`` (``None``: no
+        limit of that kind). Returns ``LimitsView``; in effect at once."""
+        from .api.admin import set_tenant_limits
+        from .models import LimitSpec
+
+        return self.call(set_tenant_limits, tenant_id=tenant_id, body=LimitSpec(**limits))
+
+    def list_invoices(self) -> Any:
+        """The tenant's monthly invoices, newest first, the current month a
+        running draft (``GET /v1/billing/invoices``; a ``billing:read`` key).
+        Returns ``InvoiceList``; amounts are exact decimal strings."""
+        from .api.billing import list_invoices
+
+        return self.call(list_invoices)
+
+    def get_invoice(self, invoice_id: str) -> Any:
+        """One invoice (``GET /v1/billing/invoices/{id}``). Returns ``Invoice``."""
+        from .api.billing import get_invoice
+
+        return self.call(get_invoice, id=invoice_id)
+
+    def invoice_csv(self, invoice_id: str) -> str:
+        """One invoice as CSV, a row per line item."""
+        try:
+            response = self.client.get_httpx_client().get(
+                f"/v1/billing/invoices/{invoice_id}", params={"format": "csv"}
+            )
+        except httpx.TransportError as e:
+            raise APIConnectionError(status=0, error={"message": str(e), "type": "connection_error"}) from e
+        if response.status_code >= 400:
+            raise error_from(response.status_code, response.content, response.headers)
+        return response.text
 
     def close(self) -> None:
         self.client.get_httpx_client().close()

@@ -15,8 +15,8 @@ import uuid
 from pathlib import Path
 
 from stratus_client import Stratus
-from stratus_client.exceptions import AuthenticationError, BadRequestError, NotFoundError
-from stratus_client.models import Transcription, TranscriptionVerbose
+from stratus_client.exceptions import AuthenticationError, BadRequestError, NotFoundError, RateLimitError
+from stratus_client.models import Invoice, InvoiceList, LimitsView, Transcription, TranscriptionVerbose
 
 BASE_URL = os.environ["STRATUS_BASE_URL"]
 AUDIO = Path(os.environ["STRATUS_TEST_AUDIO"])
@@ -118,6 +118,55 @@ class LiveServer(unittest.TestCase):
                 usage = client.usage()
         self.assertEqual(usage["tenant_id"], tenant["id"])
         self.assertGreaterEqual(usage["totals"]["documents"], 2, usage)
+
+    def test_rate_limit_is_a_typed_error_with_retry_after(self) -> None:
+        with Stratus(ADMIN_KEY, base_url=BASE_URL) as admin:
+            tenant = admin.create_tenant(f"sdk-python-limited-{uuid.uuid4().hex[:12]}")
+            limits = admin.set_tenant_limits(tenant["id"], requests_per_minute=2)
+            key = admin.create_tenant_key(tenant["id"], ["language"], "limited")
+        self.assertIsInstance(limits, LimitsView)
+        self.assertEqual(limits.requests_per_minute, 2)
+        # No retries: the 429 itself reaches the caller.
+        with Stratus(key["secret"], base_url=BASE_URL, max_retries=0) as client:
+            client.detect_language(["Guten Morgen, wie geht es dir heute?"])
+            client.detect_language(["Bonjour tout le monde."])
+            with self.assertRaises(RateLimitError) as caught:
+                client.detect_language(["Good morning to you all."])
+        error = caught.exception
+        self.assertEqual(error.status, 429)
+        self.assertEqual(error.code, "rate_limit_exceeded")
+        self.assertIsNotNone(error.retry_after)
+        self.assertGreater(error.retry_after, 0)
+
+    def test_usage_events_and_the_draft_invoice(self) -> None:
+        with Stratus(ADMIN_KEY, base_url=BASE_URL) as admin:
+            tenant = admin.create_tenant(f"sdk-python-billed-{uuid.uuid4().hex[:12]}")
+            key = admin.create_tenant_key(tenant["id"], ["language", "usage:read", "billing:read"], "billed")
+        text = "Guten Morgen, wie geht es dir heute?"
+        with Stratus(key["secret"], base_url=BASE_URL) as client:
+            client.detect_language([text])
+            # Metering may record a moment after the answer: poll briefly.
+            for _ in range(50):
+                events = list(client.usage_events(page_size=1))
+                if events:
+                    break
+                time.sleep(0.2)
+            self.assertEqual(len(events), 1, events)
+            self.assertEqual(events[0]["tenant_id"], tenant["id"])
+            self.assertEqual(events[0]["units"]["characters"], len(text))
+            invoices = client.list_invoices()
+            self.assertIsInstance(invoices, InvoiceList)
+            draft = invoices.data[0]
+            self.assertIsInstance(draft, Invoice)
+            self.assertEqual(draft.status, "draft")
+            self.assertEqual(draft.tenant_id, tenant["id"])
+            characters = [line for line in draft.lines if line.unit == "1k_characters"]
+            self.assertEqual(len(characters), 1, draft.lines)
+            self.assertEqual(sum(line.amount_nanos for line in draft.lines), draft.subtotal_nanos)
+            self.assertEqual(client.get_invoice(draft.id).subtotal, draft.subtotal)
+            csv = client.invoice_csv(draft.id)
+            self.assertTrue(csv.splitlines()[0].startswith("invoice"), csv)
+            self.assertIn("1k_characters", csv)
 
     def test_async_calls(self) -> None:
         async def run() -> tuple[object, object]:

@@ -33,7 +33,7 @@ mod stream;
 )]
 pub mod models;
 
-pub use admin::{CreatedKey, Tenant, UsageQuery, UsageReport, UsageTotals};
+pub use admin::{CreatedKey, Tenant, UsageEventsPage, UsageEventsQuery, UsageQuery, UsageReport, UsageTotals};
 pub use client::{AudioFile, AudioOptions, Stratus, StratusBuilder, TranscriptionOutput};
 pub use error::{ApiError, Error, ErrorKind};
 pub use retry::retry_delay;

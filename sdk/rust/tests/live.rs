@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use stratus_client::models::{
     DetectRequest, DocumentResultDetection, DocumentResultEntities, DocumentsInput, EmbeddingsInput,
-    EmbeddingsRequest, PiiRequest, RedactionMode, ResponseFormatName,
+    EmbeddingsRequest, LimitSpec, PiiRequest, RedactionMode, ResponseFormatName,
 };
 use stratus_client::{AudioFile, AudioOptions, ErrorKind, Stratus, StreamEvent, TranscriptionOutput, UsageQuery};
 
@@ -185,4 +185,68 @@ async fn a_bad_key_and_a_bad_field_are_typed_errors_with_the_envelope() {
     let error = stratus.embed(&unknown).await.unwrap_err();
     assert_eq!(error.api().map(|e| e.kind), Some(ErrorKind::NotFound));
     assert_eq!(error.api().and_then(|e| e.code()), Some("model_not_found"));
+}
+
+fn unique(name: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("sdk-rust-{name}-{nanos}")
+}
+
+fn detect(text: &str) -> DetectRequest {
+    DetectRequest::new(DocumentsInput::String(text.into()))
+}
+
+#[tokio::test]
+#[ignore = "needs a live stratus serve (services/stratus/tests/sdk_rust.rs)"]
+async fn a_rate_limit_is_a_typed_error_with_retry_after() {
+    let admin = admin();
+    let tenant = admin.create_tenant(&unique("limited")).await.unwrap();
+    let limits = LimitSpec { requests_per_minute: Some(Some(2)), ..LimitSpec::new() };
+    let view = admin.set_tenant_limits(&tenant.id, &limits).await.unwrap();
+    assert_eq!(view.requests_per_minute, Some(Some(2)));
+    let key = admin.create_tenant_key(&tenant.id, &["language"], Some("limited")).await.unwrap();
+    // No retries: the 429 itself reaches the caller.
+    let stratus = Stratus::builder().api_key(key.secret).base_url(env("STRATUS_BASE_URL")).max_retries(0).build().unwrap();
+    stratus.detect_language(&detect("Guten Morgen, wie geht es dir heute?")).await.unwrap();
+    stratus.detect_language(&detect("Bonjour tout le monde.")).await.unwrap();
+    let error = stratus.detect_language(&detect("Good morning to you all.")).await.unwrap_err();
+    let error = error.api().expect("an API error");
+    assert_eq!(error.kind, ErrorKind::RateLimit);
+    assert_eq!(error.status, 429);
+    assert_eq!(error.code(), Some("rate_limit_exceeded"));
+    assert!(error.retry_after.is_some_and(|wait| wait > Duration::ZERO), "{error:?}");
+}
+
+#[tokio::test]
+#[ignore = "needs a live stratus serve (services/stratus/tests/sdk_rust.rs)"]
+async fn usage_events_and_the_draft_invoice() {
+    let admin = admin();
+    let tenant = admin.create_tenant(&unique("billed")).await.unwrap();
+    let key = admin.create_tenant_key(&tenant.id, &["language", "usage:read", "billing:read"], Some("billed")).await.unwrap();
+    let stratus = Stratus::builder().api_key(key.secret).base_url(env("STRATUS_BASE_URL")).build().unwrap();
+    let text = "Guten Morgen, wie geht es dir heute?";
+    stratus.detect_language(&detect(text)).await.unwrap();
+    // Metering may record a moment after the answer: poll briefly.
+    let mut events = Vec::new();
+    for _ in 0..50 {
+        events = stratus.usage_events(None, None).await.unwrap();
+        if !events.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].tenant_id, tenant.id);
+    assert_eq!(events[0].units.characters, text.chars().count() as i64);
+
+    let invoices = stratus.list_invoices().await.unwrap();
+    let draft = &invoices.data[0];
+    assert_eq!(draft.status, "draft");
+    assert_eq!(draft.tenant_id, tenant.id);
+    assert_eq!(draft.lines.iter().filter(|line| line.unit == "1k_characters").count(), 1, "{draft:?}");
+    assert_eq!(draft.lines.iter().map(|line| line.amount_nanos).sum::<i64>(), draft.subtotal_nanos);
+    assert_eq!(stratus.get_invoice(&draft.id).await.unwrap().subtotal, draft.subtotal);
+    let csv = stratus.invoice_csv(&draft.id).await.unwrap();
+    assert!(csv.starts_with("invoice_id,"), "{csv}");
+    assert!(csv.contains("1k_characters"), "{csv}");
 }

@@ -20,8 +20,12 @@ import type {
   EmbeddingsResponse,
   EntitiesResponse,
   ErrorBody,
+  Invoice,
+  InvoiceList,
   KeyPhrasesRequest,
   KeyPhrasesResponse,
+  LimitSpec,
+  LimitsView,
   ModelList,
   PiiRequest,
   SummarizeRequest,
@@ -29,6 +33,7 @@ import type {
   Transcription,
   TranscriptionStreamEvent,
   TranscriptionVerbose,
+  UsageEvent,
 } from './generated/types.gen.js';
 
 export * from './generated/types.gen.js';
@@ -330,11 +335,11 @@ export class Stratus {
     return this.unwrap(ops.listModels({ client: this.client }));
   }
 
-  // -- routes not in openapi/stratus.json yet -----------------------------------
-  // The gateway's admin, key and usage routes are not described by the
-  // document yet, so their types are written above by hand; once it
-  // describes them they come from the generator. Routes other teams are
-  // adding (invoices, …) plug in the same way over `requestJson`.
+  // -- tenants, keys, limits, usage and billing -------------------------------
+  // Tenants, keys and usage totals are typed by the interfaces above (the
+  // server's shapes, also in openapi/stratus.json); limits, invoices and
+  // usage events use the generated types. `requestJson` reaches any other
+  // JSON route with the same key, retries and typed errors.
 
   /** Any JSON route, with the key, the retries and the typed errors. */
   async requestJson<T>(method: string, path: string, options: { body?: unknown; query?: Record<string, string> } = {}): Promise<T> {
@@ -366,6 +371,63 @@ export class Stratus {
   /** Create a key of the caller's own tenant (`POST /v1/keys`; a `keys` key). */
   createKey(scopes: string[], name?: string): Promise<CreatedKey> {
     return this.requestJson('POST', '/v1/keys', { body: { scopes, name } });
+  }
+
+  /** Set a tenant's limits, in effect at once (`PUT /v1/admin/tenants/{id}/limits`; an `admin` key). */
+  setTenantLimits(tenantId: string, limits: LimitSpec): Promise<LimitsView> {
+    return this.unwrap(ops.setTenantLimits({ client: this.client, path: { tenant_id: tenantId }, body: limits }));
+  }
+
+  /** The tenant's monthly invoices, newest first, the current month a draft (`billing:read`). */
+  listInvoices(): Promise<InvoiceList> {
+    return this.unwrap(ops.listInvoices({ client: this.client }));
+  }
+
+  /** One invoice by id (`inv_…`). */
+  getInvoice(id: string): Promise<Invoice> {
+    return this.unwrap(ops.getInvoice({ client: this.client, path: { id } }));
+  }
+
+  /** One invoice as CSV, a row per line item. */
+  async invoiceCsv(id: string): Promise<string> {
+    const url = new URL(`${this.baseUrl}/v1/billing/invoices/${encodeURIComponent(id)}`);
+    url.searchParams.set('format', 'csv');
+    return (await this.get(url, 'text/csv')).text();
+  }
+
+  /**
+   * Every usage event of the tenant (`GET /v1/usage/events`, NDJSON; a
+   * `usage:read` key), oldest first, page by page with the cursor the
+   * server sends; `start`/`end` narrow it.
+   */
+  async *usageEvents(query: { start?: string; end?: string; pageSize?: number } = {}): AsyncGenerator<UsageEvent> {
+    let cursor: string | null = null;
+    for (;;) {
+      const url = new URL(`${this.baseUrl}/v1/usage/events`);
+      if (query.start) url.searchParams.set('start', query.start);
+      if (query.end) url.searchParams.set('end', query.end);
+      url.searchParams.set('limit', String(query.pageSize ?? 1000));
+      if (cursor !== null) url.searchParams.set('cursor', cursor);
+      const response = await this.get(url, 'application/x-ndjson');
+      for (const line of (await response.text()).split('\n')) {
+        if (line.trim()) yield JSON.parse(line) as UsageEvent;
+      }
+      cursor = response.headers.get('x-stratus-cursor');
+      if (response.headers.get('x-stratus-has-more') !== 'true' || cursor === null) return;
+    }
+  }
+
+  private async get(url: URL, accept: string): Promise<Response> {
+    const headers: Record<string, string> = { accept };
+    if (this.apiKey) headers.authorization = `Bearer ${this.apiKey}`;
+    let response: Response;
+    try {
+      response = await this.fetch(url, { method: 'GET', headers });
+    } catch (e) {
+      throw new APIConnectionError(e);
+    }
+    if (!response.ok) throw await StratusError.from(response);
+    return response;
   }
 
   /** The tenant's usage (`GET /v1/usage`; a `usage:read` key). */

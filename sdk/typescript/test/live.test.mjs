@@ -115,3 +115,51 @@ test('a bad key and a bad field are typed errors with the envelope', live, async
     return true;
   });
 });
+
+test('a rate limit is a typed error with Retry-After', live, async () => {
+  const admin = new sdk.Stratus({ apiKey: process.env.STRATUS_ADMIN_KEY, baseUrl: BASE_URL });
+  const tenant = await admin.createTenant(`sdk-ts-limited-${randomUUID().slice(0, 12)}`);
+  const limits = await admin.setTenantLimits(tenant.id, { requests_per_minute: 2 });
+  assert.equal(limits.requests_per_minute, 2);
+  const key = await admin.createTenantKey(tenant.id, ['language'], 'limited');
+  // No retries: the 429 itself reaches the caller.
+  const stratus = new sdk.Stratus({ apiKey: key.secret, baseUrl: BASE_URL, maxRetries: 0 });
+  await stratus.detectLanguage({ input: ['Guten Morgen, wie geht es dir heute?'] });
+  await stratus.detectLanguage({ input: ['Bonjour tout le monde.'] });
+  await assert.rejects(stratus.detectLanguage({ input: ['Good morning to you all.'] }), (e) => {
+    assert.ok(e instanceof sdk.RateLimitError);
+    assert.equal(e.status, 429);
+    assert.equal(e.code, 'rate_limit_exceeded');
+    assert.ok(e.retryAfter > 0, String(e.retryAfter));
+    return true;
+  });
+});
+
+test('usage events and the draft invoice', live, async () => {
+  const admin = new sdk.Stratus({ apiKey: process.env.STRATUS_ADMIN_KEY, baseUrl: BASE_URL });
+  const tenant = await admin.createTenant(`sdk-ts-billed-${randomUUID().slice(0, 12)}`);
+  const key = await admin.createTenantKey(tenant.id, ['language', 'usage:read', 'billing:read'], 'billed');
+  const stratus = new sdk.Stratus({ apiKey: key.secret, baseUrl: BASE_URL });
+  const text = 'Guten Morgen, wie geht es dir heute?';
+  await stratus.detectLanguage({ input: [text] });
+  // Metering may record a moment after the answer: poll briefly.
+  let events = [];
+  for (let i = 0; i < 50 && events.length === 0; i++) {
+    if (i > 0) await new Promise((resolve) => setTimeout(resolve, 200));
+    events = [];
+    for await (const event of stratus.usageEvents({ pageSize: 1 })) events.push(event);
+  }
+  assert.equal(events.length, 1, JSON.stringify(events));
+  assert.equal(events[0].tenant_id, tenant.id);
+  assert.equal(events[0].units.characters, text.length);
+  const invoices = await stratus.listInvoices();
+  const draft = invoices.data[0];
+  assert.equal(draft.status, 'draft');
+  assert.equal(draft.tenant_id, tenant.id);
+  assert.equal(draft.lines.filter((line) => line.unit === '1k_characters').length, 1, JSON.stringify(draft.lines));
+  assert.equal(draft.lines.reduce((sum, line) => sum + line.amount_nanos, 0), draft.subtotal_nanos);
+  assert.equal((await stratus.getInvoice(draft.id)).subtotal, draft.subtotal);
+  const csv = await stratus.invoiceCsv(draft.id);
+  assert.ok(csv.startsWith('invoice_id,'), csv);
+  assert.ok(csv.includes('1k_characters'), csv);
+});

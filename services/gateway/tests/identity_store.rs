@@ -340,7 +340,12 @@ async fn check_admin_key_import(url: &str) {
     );
     assert!(auth.verify_key(&edited).await.is_err());
     // Not a key at all.
-    for malformed in ["", "sk_short_secret", "Bearer sk_x", &given[..given.len() - 1]] {
+    for malformed in [
+        "",
+        "sk_short_secret",
+        "Bearer sk_x",
+        &given[..given.len() - 1],
+    ] {
         assert!(
             matches!(
                 tenants::import_admin_key(&auth, malformed).await,

@@ -157,9 +157,7 @@ fn the_admin_key_can_come_from_a_file() {
     std::fs::write(&file, format!("{given}\n")).unwrap();
     for start in 0..2 {
         let mut command = stratus(home.path());
-        command
-            .args(["gateway", "--admin-key-file"])
-            .arg(&file);
+        command.args(["gateway", "--admin-key-file"]).arg(&file);
         let server = Server::start(command);
         let (status, me) = server.get_with("/v1/auth/me", &given);
         assert_eq!(status, 200, "start {start}: {me}");

@@ -265,7 +265,9 @@ impl Auth {
             }
         };
         let Some(parsed) = keys::parse(&secret) else {
-            return Err(AuthError::Internal("a key secret of the wrong shape".into()));
+            return Err(AuthError::Internal(
+                "a key secret of the wrong shape".into(),
+            ));
         };
         let row = KeyRow {
             id: parsed.id,

@@ -235,11 +235,10 @@ pub async fn import_admin_key(auth: &Auth, secret: &str) -> Result<AdminKeyImpor
         Err(AuthError::Conflict(_)) => {}
         Err(e) => return Err(e),
     }
-    let stored = auth
-        .store()
-        .key_by_id(&id)
-        .await?
-        .ok_or_else(|| AuthError::Internal(format!("key {id} vanished while being imported")))?;
+    let stored =
+        auth.store().key_by_id(&id).await?.ok_or_else(|| {
+            AuthError::Internal(format!("key {id} vanished while being imported"))
+        })?;
     if stored.tenant_id != SYSTEM_TENANT_ID || !auth.secret_matches(&stored, secret) {
         return Err(AuthError::Conflict(format!(
             "a different key with id {id} is already stored: the admin key in the configuration is not the one this deployment knows; \

@@ -434,9 +434,7 @@ async fn open_auth(store: &Store, args: &AuthArgs, home: &HomeArgs) -> Result<Au
                 "the configured admin API key is revoked and authenticates nothing: put a new key in that file"
             ),
         }
-    } else if let Some(path) =
-        stratus_gateway::tenants::bootstrap_admin(&auth, &home.home).await?
-    {
+    } else if let Some(path) = stratus_gateway::tenants::bootstrap_admin(&auth, &home.home).await? {
         tracing::info!(
             path = %path.display(),
             "first start: created an admin API key for the `system` tenant in this file; use it for /v1/admin/… and keep it safe"
