@@ -15,16 +15,18 @@ use stratus_models::sentiment::vader::{self, Domain};
 use stratus_models::sentiment::{LABELS, SentimentModel};
 
 /// Held-out accuracy per domain (3 classes) measured when this test was
-/// written; the test fails 3 points below.
+/// written (2026-11-28; 0.699 over all 4,713 held-out sentences); the test
+/// fails 3 points below. VADER's own lexicon on the same held-out split:
+/// movie 0.545, tweets 0.799, Amazon 0.593, NYT 0.581, all 0.604
+/// (services/language/EVALUATION.md).
 const MEASURED: [(Domain, f32); 4] = [
-    (Domain::Movie, 0.0),
-    (Domain::Tweets, 0.0),
-    (Domain::Amazon, 0.0),
-    (Domain::Nyt, 0.0),
+    (Domain::Movie, 0.728),
+    (Domain::Tweets, 0.761),
+    (Domain::Amazon, 0.666),
+    (Domain::Nyt, 0.615),
 ];
 const MARGIN: f32 = 0.03;
 
-#[ignore = "trains the sentiment head on first use (minutes on 2 cores); not yet measured: run with --run-ignored"]
 #[test]
 fn held_out_accuracy_per_vader_domain() {
     let started = Instant::now();

@@ -9,7 +9,6 @@ mod common;
 use common::{SENTIMENT, Server, header_number};
 use serde_json::json;
 
-#[ignore = "trains the sentiment head on first use (minutes on 2 cores); not yet measured: run with --run-ignored"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn documents_and_sentences() {
     let server = Server::start(&[SENTIMENT]).await;
