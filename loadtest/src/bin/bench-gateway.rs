@@ -34,6 +34,11 @@ struct Args {
     /// false` when `COMPARE_METERING=1`, to show what metering adds.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     metering: bool,
+    /// `fdatasync` the usage log on every group commit (default, as
+    /// `stratus gateway --usage-wal-sync`), or only write it (safe against a
+    /// killed process, not a power loss): `STRATUS_BENCH_ARGS="--usage-wal-sync false"`.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    usage_wal_sync: bool,
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -73,7 +78,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Some(
                 stratus_gateway::metering::Meter::start(
                     store.clone(),
-                    stratus_gateway::metering::MeteringConfig::new(args.home.join("wal")),
+                    stratus_gateway::metering::MeteringConfig {
+                        wal_sync: args.usage_wal_sync,
+                        ..stratus_gateway::metering::MeteringConfig::new(args.home.join("wal"))
+                    },
                 )
                 .await?,
             )
