@@ -521,8 +521,20 @@ async fn writes_are_idempotent_by_event_id() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_log_is_replayed_after_an_abrupt_stop() {
-    for (store, _dir) in stores().await {
-        let backend = store.backend();
+    // Both kinds of log: synced group commits, and write-only (requests
+    // append inline, under the file's lock).
+    let stores = stores().await;
+    for ((store, _dir), sync) in stores
+        .iter()
+        .flat_map(|s| [(s, true), (s, false)])
+    {
+        let store = store.clone();
+        let backend = format!("{} sync={sync}", store.backend());
+        let tenant = format!("t-{sync}");
+        let config = |wal: &std::path::Path| MeteringConfig {
+            wal_sync: sync,
+            ..config(wal)
+        };
         let wal = tempfile::tempdir().unwrap();
         // A writer that never gets to insert (it waits an hour to batch).
         let mut stalled = config(wal.path());
@@ -537,7 +549,7 @@ async fn the_log_is_replayed_after_an_abrupt_stop() {
             .to_string();
         assert!(err.contains("in use"), "{err}");
 
-        let events: Vec<UsageEvent> = (0..200).map(|i| synthetic("t1", i)).collect();
+        let events: Vec<UsageEvent> = (0..200).map(|i| synthetic(&tenant, i)).collect();
         // Concurrent writes (group commits), in rounds that each fill a
         // segment.
         for round in events.chunks(10) {
@@ -548,7 +560,10 @@ async fn the_log_is_replayed_after_an_abrupt_stop() {
         }
         meter.halt().await;
         drop(meter);
-        assert!(all_events(&store, None).await.is_empty(), "{backend}");
+        assert!(
+            all_events(&store, Some(&tenant)).await.is_empty(),
+            "{backend}"
+        );
         let segments_left = std::fs::read_dir(wal.path())
             .unwrap()
             .filter(|e| {
@@ -581,10 +596,10 @@ async fn the_log_is_replayed_after_an_abrupt_stop() {
             .unwrap();
         // A replayed write of an already-logged event changes nothing.
         meter.record(&events[7]).await.unwrap();
-        let extra = synthetic("t1", 999);
+        let extra = synthetic(&tenant, 999);
         meter.record(&extra).await.unwrap();
         meter.drain(Duration::from_secs(10)).await.unwrap();
-        let stored = all_events(&store, Some("t1")).await;
+        let stored = all_events(&store, Some(&tenant)).await;
         assert_eq!(stored.len(), 201, "{backend}");
         let stored_ids: HashSet<_> = stored.iter().map(|e| e.event.id).collect();
         assert!(events.iter().all(|e| stored_ids.contains(&e.id)));

@@ -3,10 +3,14 @@
 //!
 //! A request's event is appended here, and the append is acknowledged only
 //! after `fdatasync`, before the gateway lets the response go out. One
-//! thread owns the file and commits in groups: it takes every append that
-//! is waiting, writes them with one `write`, syncs once and acknowledges
-//! them all, so concurrent requests share the cost of a sync (group
-//! commit). The database writer ([`super::writer`]) follows the log from
+//! thread commits in groups: it takes every append that is waiting, writes
+//! them with one `write`, syncs once and acknowledges them all, so
+//! concurrent requests share the cost of a sync (group commit). Without
+//! sync (write-only: safe against the process being killed, not against a
+//! power loss) there is no cost to share, so a request writes its own line
+//! under the file's lock instead — a few microseconds, and no hand-off to
+//! the thread and back, which on busy cores is what the latency tail was
+//! made of. The database writer ([`super::writer`]) follows the log from
 //! its own cursor and deletes a segment once every event in it is stored.
 //!
 //! On disk: `DIR/NNNNNNNNNNNNNNNNNNNN.wal` segments of newline-terminated
@@ -20,6 +24,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -79,6 +84,8 @@ enum Command {
 #[derive(Debug, Clone)]
 pub struct WalHandle {
     commands: mpsc::Sender<Command>,
+    /// Write-only logs: appends write here directly (see the module doc).
+    inline: Option<Arc<Shared>>,
 }
 
 impl std::fmt::Debug for Command {
@@ -100,6 +107,9 @@ pub fn encode(event: &UsageEvent) -> Result<Vec<u8>, WalError> {
 impl WalHandle {
     /// Append `event` and wait until it is on disk.
     pub async fn append(&self, event: &UsageEvent) -> Result<(), WalError> {
+        if let Some(shared) = &self.inline {
+            return shared.commit(&encode(event)?);
+        }
         let (done, acked) = oneshot::channel();
         self.commands
             .send(Command::Append {
@@ -237,19 +247,23 @@ pub fn open(
     };
     let (commands, receiver) = mpsc::channel(queue.max(1));
     let (committed_tx, committed) = watch::channel(start);
-    let state = Appender {
-        dir: dir.to_path_buf(),
-        _lock: lock,
-        file,
-        segment: current,
-        offset: 0,
-        segment_bytes: segment_bytes.max(4096),
-        sync,
-        broken: None,
-    };
+    let shared = Arc::new(Shared {
+        appender: Mutex::new(Appender {
+            dir: dir.to_path_buf(),
+            lock: Some(lock),
+            file,
+            segment: current,
+            offset: 0,
+            segment_bytes: segment_bytes.max(4096),
+            sync,
+            broken: None,
+        }),
+        committed: committed_tx,
+    });
+    let for_thread = shared.clone();
     let thread = std::thread::Builder::new()
         .name("usage-wal".into())
-        .spawn(move || state.run(receiver, committed_tx))
+        .spawn(move || for_thread.run(receiver))
         .map_err(io(dir))?;
     let oldest = existing.first().copied().unwrap_or(current);
     let reader = WalReader {
@@ -262,7 +276,10 @@ pub fn open(
     };
     Ok((
         WalWriter {
-            handle: WalHandle { commands },
+            handle: WalHandle {
+                commands,
+                inline: (!sync).then_some(shared),
+            },
             committed,
             thread,
         },
@@ -270,11 +287,28 @@ pub fn open(
     ))
 }
 
-/// The thread's state.
+/// The file's end and where it is, shared by the group-commit thread and
+/// (write-only logs) the requests appending inline. Commits happen under
+/// the mutex, so `committed` only moves forward.
+struct Shared {
+    appender: Mutex<Appender>,
+    committed: watch::Sender<Position>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("committed", &*self.committed.borrow())
+            .finish()
+    }
+}
+
+/// The appending state.
 struct Appender {
     dir: PathBuf,
-    /// Held for the life of the thread: the OS lock on `DIR/LOCK`.
-    _lock: File,
+    /// The OS lock on `DIR/LOCK`, held until the log is stopped (`None`
+    /// after: nothing more is appended, and another opener may take it).
+    lock: Option<File>,
     file: File,
     segment: u64,
     offset: u64,
@@ -286,8 +320,38 @@ struct Appender {
     broken: Option<String>,
 }
 
-impl Appender {
-    fn run(mut self, mut commands: mpsc::Receiver<Command>, committed: watch::Sender<Position>) {
+impl Shared {
+    fn appender(&self) -> MutexGuard<'_, Appender> {
+        // A panic while holding it cannot leave a half-written line behind
+        // that `write` does not already handle; keep going.
+        self.appender.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Write `bytes` (whole lines) at the end of the log, sync it if the log
+    /// syncs, and publish the new end; rotate past the segment size.
+    fn commit(&self, bytes: &[u8]) -> Result<(), WalError> {
+        let mut appender = self.appender();
+        if appender.lock.is_none() {
+            return Err(WalError::Stopped);
+        }
+        let position = appender.write(bytes).map_err(|why| {
+            tracing::error!(error = %why, "usage log write failed");
+            WalError::Broken(why)
+        })?;
+        self.committed.send_replace(position);
+        if appender.offset >= appender.segment_bytes {
+            match appender.rotate() {
+                Ok(position) => {
+                    self.committed.send_replace(position);
+                }
+                Err(e) => tracing::error!(error = %e, "usage log rotation failed"),
+            }
+        }
+        Ok(())
+    }
+
+    /// The group-commit thread.
+    fn run(&self, mut commands: mpsc::Receiver<Command>) {
         let mut group: Vec<oneshot::Sender<Result<(), WalError>>> = Vec::new();
         let mut buffer: Vec<u8> = Vec::new();
         let mut stop = false;
@@ -311,33 +375,23 @@ impl Appender {
             if group.is_empty() {
                 continue;
             }
-            let result = self.write(&buffer);
+            let result = self.commit(&buffer);
             buffer.clear();
-            match result {
-                Ok(position) => {
-                    committed.send_replace(position);
-                    for done in group.drain(..) {
-                        let _ = done.send(Ok(()));
-                    }
-                }
-                Err(why) => {
-                    tracing::error!(error = %why, "usage log write failed");
-                    for done in group.drain(..) {
-                        let _ = done.send(Err(WalError::Broken(why.clone())));
-                    }
-                }
-            }
-            if self.offset >= self.segment_bytes {
-                match self.rotate() {
-                    Ok(position) => {
-                        committed.send_replace(position);
-                    }
-                    Err(e) => tracing::error!(error = %e, "usage log rotation failed"),
-                }
+            for done in group.drain(..) {
+                let _ = done.send(match &result {
+                    Ok(()) => Ok(()),
+                    Err(WalError::Broken(why)) => Err(WalError::Broken(why.clone())),
+                    Err(_) => Err(WalError::Stopped),
+                });
             }
         }
+        // Stopped (or every handle gone): release the folder's lock so a
+        // new log may open it; later appends are refused.
+        self.appender().lock = None;
     }
+}
 
+impl Appender {
     fn write(&mut self, bytes: &[u8]) -> Result<Position, String> {
         if let Some(why) = &self.broken {
             return Err(why.clone());
