@@ -34,10 +34,10 @@ struct Args {
     /// false` when `COMPARE_METERING=1`, to show what metering adds.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     metering: bool,
-    /// `fdatasync` the usage log on every group commit (default, as
-    /// `stratus gateway --usage-wal-sync`), or only write it (safe against a
-    /// killed process, not a power loss): `STRATUS_BENCH_ARGS="--usage-wal-sync false"`.
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    /// `fdatasync` the usage log on every group commit, or (default, as
+    /// `stratus gateway`) only write it — safe against a killed process,
+    /// not a power loss: `STRATUS_BENCH_ARGS="--usage-wal-sync true"`.
+    #[arg(long, default_value_t = false, action = clap::ArgAction::Set)]
     usage_wal_sync: bool,
 }
 

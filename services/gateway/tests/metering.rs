@@ -524,10 +524,7 @@ async fn the_log_is_replayed_after_an_abrupt_stop() {
     // Both kinds of log: synced group commits, and write-only (requests
     // append inline, under the file's lock).
     let stores = stores().await;
-    for ((store, _dir), sync) in stores
-        .iter()
-        .flat_map(|s| [(s, true), (s, false)])
-    {
+    for ((store, _dir), sync) in stores.iter().flat_map(|s| [(s, true), (s, false)]) {
         let store = store.clone();
         let backend = format!("{} sync={sync}", store.backend());
         let tenant = format!("t-{sync}");

@@ -86,7 +86,8 @@ pub struct MeteringConfig {
     pub wal_segment_bytes: u64,
     /// `fdatasync` every group commit: events survive a power loss, not
     /// only a killed process (which `write` alone survives), for about a
-    /// disk sync of latency per request.
+    /// disk sync of latency per request. Off by default (`stratus gateway
+    /// --usage-wal-sync`).
     pub wal_sync: bool,
     /// Appends that may wait for the log thread before requests wait.
     pub queue_capacity: usize,
@@ -104,7 +105,7 @@ impl MeteringConfig {
         MeteringConfig {
             wal_dir: wal_dir.into(),
             wal_segment_bytes: 16 << 20,
-            wal_sync: true,
+            wal_sync: false,
             queue_capacity: 8192,
             batch_size: 1000,
             flush_interval: Duration::from_millis(100),
@@ -162,6 +163,7 @@ impl Meter {
             config.wal_sync,
         )?;
         let (stored_tx, stored) = watch::channel(reader.cursor());
+        let (following_tx, following) = tokio::sync::oneshot::channel();
         let mut tasks = Vec::new();
         tasks.push(
             tokio::spawn(writer::run(
@@ -173,9 +175,14 @@ impl Meter {
                     batch_size: config.batch_size,
                     flush_interval: config.flush_interval,
                 },
+                following_tx,
             ))
             .abort_handle(),
         );
+        // Returns once the writer follows the log: batching then starts
+        // from the first event recorded (an error means the task is gone,
+        // which `drain` reports).
+        let _ = following.await;
         if let Some(export) = config.export {
             let source = format!("stratus/{}", store.instance_id().await?);
             let exporter = export::Exporter::new(store.clone(), export, source)?;

@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 
 use super::wal::{Position, WalReader};
 use crate::store::Store;
@@ -24,17 +24,24 @@ pub struct WriterConfig {
 }
 
 /// Follow the log until it stops; publish in `stored` how far every event
-/// is in the database.
+/// is in the database. `following` is told once the writer has looked at
+/// the log's end, so what is appended afterwards waits for a batch (by
+/// size or `flush_interval`) rather than being taken as a backlog.
 pub async fn run(
     store: Store,
     mut reader: WalReader,
     mut committed: watch::Receiver<Position>,
     stored: watch::Sender<Position>,
     config: WriterConfig,
+    following: oneshot::Sender<()>,
 ) {
     stored.send_replace(reader.cursor());
+    let mut following = Some(following);
     loop {
         let target = *committed.borrow_and_update();
+        if let Some(following) = following.take() {
+            let _ = following.send(());
+        }
         if reader.cursor() >= target {
             if committed.changed().await.is_err() {
                 return;
