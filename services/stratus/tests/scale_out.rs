@@ -12,6 +12,11 @@
 //!   job queue: the replica transcribing an async job is killed with
 //!   SIGKILL, and the job completes on the other after the lease expires,
 //!   once (second attempt, one result).
+//! - Two `stratus gateway` processes (each its own home and usage log) in
+//!   front of two `stratus language` replicas, on one PostgreSQL and one
+//!   Redis: a load alternating between the gateways gets one tenant's
+//!   request limit once, not once per gateway, and another tenant's hard
+//!   budget holds across both within one request's reservation.
 #![expect(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -62,6 +67,15 @@ fn replica(kind: &str, model: &str, extra: &[&str]) -> Server {
 }
 
 fn gateway(home: &Path, store: &str, upstream: &[(&str, &[&Server])]) -> Server {
+    gateway_with(home, store, upstream, &[])
+}
+
+fn gateway_with(
+    home: &Path,
+    store: &str,
+    upstream: &[(&str, &[&Server])],
+    extra: &[&str],
+) -> Server {
     let mut command = stratus(home);
     command.args([
         "gateway",
@@ -79,6 +93,7 @@ fn gateway(home: &Path, store: &str, upstream: &[(&str, &[&Server])]) -> Server 
         "--usage-flush-ms",
         "20",
     ]);
+    command.args(extra);
     for (flag, replicas) in upstream {
         let urls: Vec<&str> = replicas.iter().map(|r| r.base.as_str()).collect();
         command.args([*flag, &urls.join(",")]);
@@ -91,13 +106,18 @@ fn gateway(home: &Path, store: &str, upstream: &[(&str, &[&Server])]) -> Server 
 /// A key of tenant `scale` with `scopes`, made with the CLI on the store
 /// with the gateway's secret.
 fn key(home: &Path, store: &str, scopes: &str) -> String {
+    tenant_key(home, store, "scale", scopes)
+}
+
+/// A key of `tenant` (created if missing) with `scopes`.
+fn tenant_key(home: &Path, store: &str, tenant: &str, scopes: &str) -> String {
     let common = ["--store", store, "--auth-secret", SECRET];
     let _ = stratus(home)
-        .args(["tenants", "create", "scale", "--store", store])
+        .args(["tenants", "create", tenant, "--store", store])
         .output()
         .unwrap();
     let output = stratus(home)
-        .args(["keys", "create", "--tenant", "scale", "--scopes", scopes])
+        .args(["keys", "create", "--tenant", tenant, "--scopes", scopes])
         .args(common)
         .output()
         .unwrap();
@@ -490,4 +510,182 @@ fn speech_replica_killed_mid_job_the_other_completes_it_once() {
     assert_eq!(rows, 1);
     drop(other);
     drop(gateway);
+}
+
+/// `stratus ARGS… --store STORE`, which must succeed; its stdout.
+fn cli(home: &Path, store: &str, args: &[&str]) -> String {
+    let output = stratus(home)
+        .args(args)
+        .args(["--store", store])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "stratus {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// `total` embeddings requests with `key` from [`THREADS`] clients, each
+/// request to the gateway its number picks (alternating); the status and
+/// body of each, and the load's duration.
+fn alternating(
+    gateways: [&str; 2],
+    key: &str,
+    total: usize,
+    input: &str,
+) -> (Vec<(usize, u16, serde_json::Value)>, Duration) {
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let started = Instant::now();
+    let threads: Vec<_> = (0..THREADS)
+        .map(|_| {
+            let next = next.clone();
+            let bases = gateways.map(str::to_owned);
+            let (key, input) = (key.to_owned(), input.to_owned());
+            std::thread::spawn(move || {
+                let client = reqwest::blocking::Client::builder()
+                    .timeout(Duration::from_secs(20))
+                    .build()
+                    .unwrap();
+                let mut seen = Vec::new();
+                loop {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    if n >= total {
+                        return seen;
+                    }
+                    let response = client
+                        .post(format!("{}/v1/embeddings", bases[n % 2]))
+                        .bearer_auth(&key)
+                        .json(&serde_json::json!({"model": EMBEDDER, "input": input}))
+                        .send()
+                        .unwrap();
+                    let status = response.status().as_u16();
+                    seen.push((n % 2, status, response.json().unwrap()));
+                }
+            })
+        })
+        .collect();
+    let seen = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    (seen, started.elapsed())
+}
+
+/// A decimal amount of the API (`"0.000123"`) in nanos.
+fn nanos(amount: &serde_json::Value) -> i64 {
+    stratus_gateway::billing::Nanos::parse(amount.as_str().unwrap(), 9)
+        .unwrap()
+        .0
+}
+
+#[test]
+fn two_gateways_share_one_rate_limit_and_one_hard_budget() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let store = runtime.block_on(fresh_postgres());
+    let redis = std::env::var("STRATUS_TEST_REDIS").expect(
+        "STRATUS_TEST_REDIS is not set: run scripts/test, which starts a Redis if none runs",
+    );
+    // Budgets of this run only, whatever else shares the Redis.
+    let prefix = format!("stratus-test:{}", uuid::Uuid::now_v7());
+    let first = replica("language", EMBEDDER, &[]);
+    let second = replica("language", EMBEDDER, &[]);
+    let (home_a, home_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let extra = ["--redis", redis.as_str(), "--redis-prefix", prefix.as_str()];
+    let upstream: [(&str, &[&Server]); 1] = [("--language-url", &[&first, &second])];
+    let a = gateway_with(home_a.path(), &store, &upstream, &extra);
+    let b = gateway_with(home_b.path(), &store, &upstream, &extra);
+
+    // One tenant limited to R requests a minute: both gateways together
+    // admit R (plus what refills while the load runs), not 2R.
+    const R: usize = 120;
+    let limited = tenant_key(home_a.path(), &store, "limited", "language");
+    cli(
+        home_a.path(),
+        &store,
+        &["tenants", "limits", "limited", "--requests-per-minute", "120"],
+    );
+    let (seen, took) = alternating([&a.base, &b.base], &limited, 3 * R, "within the limit");
+    let admitted: Vec<usize> = seen
+        .iter()
+        .filter(|(_, status, _)| *status == 200)
+        .map(|(gateway, _, _)| *gateway)
+        .collect();
+    for (_, status, body) in &seen {
+        match status {
+            200 => {}
+            429 => assert_eq!(body["error"]["code"], "rate_limit_exceeded", "{body}"),
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    // GCRA refills R a minute: at most this many more while the load ran.
+    let refill = (took.as_secs_f64() * R as f64 / 60.0).ceil() as usize;
+    assert!(
+        (R..=R + refill + 1).contains(&admitted.len()),
+        "{} admitted of {} in {took:?}: R = {R}, refill up to {refill}",
+        admitted.len(),
+        seen.len()
+    );
+    // Both gateways admitted some: the budget is shared, not split.
+    assert!(admitted.contains(&0) && admitted.contains(&1), "{admitted:?}");
+
+    // Another tenant with a hard budget: the load through both gateways
+    // stops at it, overshooting by at most one request's reservation.
+    let budgeted = tenant_key(home_a.path(), &store, "budgeted", "language,billing:read");
+    let input = "a sentence long enough to cost a few tokens each time it is embedded";
+    // About 40 requests' worth at the built-in prices (each ~35,000 nanos:
+    // 69 characters at 0.0005 USD per 1,000, plus ~15 tokens at 0.00002 per
+    // 1,000).
+    cli(
+        home_a.path(),
+        &store,
+        &["tenants", "budget", "--tenant", "budgeted", "--hard", "0.0014"],
+    );
+    let (seen, _) = alternating([&a.base, &b.base], &budgeted, 200, input);
+    let mut admitted = [0, 0];
+    for (gateway, status, body) in &seen {
+        match status {
+            200 => admitted[*gateway] += 1,
+            429 => assert_eq!(body["error"]["code"], "insufficient_quota", "{body}"),
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert!(admitted[0] > 0 && admitted[1] > 0, "{admitted:?}");
+    assert!(seen.len() > admitted[0] + admitted[1], "nothing refused");
+    // Settled: nothing reserved any more, spent is the real cost.
+    let http = reqwest::blocking::Client::new();
+    let started = Instant::now();
+    let budget = loop {
+        let budget: serde_json::Value = http
+            .get(format!("{}/v1/billing/budget", b.base))
+            .bearer_auth(&budgeted)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        if nanos(&budget["reserved"]) == 0 {
+            break budget;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "{budget}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let body_len = serde_json::json!({"model": EMBEDDER, "input": input})
+        .to_string()
+        .len();
+    let billing = stratus_gateway::billing::Billing::new(
+        runtime.block_on(Store::open(&store)).unwrap(),
+        stratus_gateway::billing::BillingConfig::new(stratus_gateway::billing::Catalog::builtin()),
+    );
+    let plan = billing.catalog().plan(None).clone();
+    let one_reservation = billing
+        .max_cost(&plan, "language", Some(body_len as u64))
+        .0;
+    let (spent, hard) = (nanos(&budget["spent"]), nanos(&budget["hard_limit"]));
+    assert_eq!(hard, 1_400_000);
+    assert!(
+        spent <= hard + one_reservation,
+        "spent {spent} > hard {hard} + one reservation {one_reservation}: {budget}"
+    );
+    assert!(budget["hard_limit_reached"] == true, "{budget}");
 }
