@@ -336,13 +336,17 @@ class Stratus:
 
     def request_json(self, method: str, path: str, *, json_body: Any = None, params: dict[str, str] | None = None) -> Any:
         """Any JSON route, with the key, the retries and the typed errors."""
+        return self._send(method, path, json=json_body, params=params).json()
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """A successful response of any route (a typed error otherwise)."""
         try:
-            response = self.client.get_httpx_client().request(method, path, json=json_body, params=params)
+            response = self.client.get_httpx_client().request(method, path, **kwargs)
         except httpx.TransportError as e:
             raise APIConnectionError(status=0, error={"message": str(e), "type": "connection_error"}) from e
         if response.status_code >= 400:
             raise error_from(response.status_code, response.content, response.headers)
-        return response.json()
+        return response
 
     def create_tenant(self, name: str) -> dict[str, Any]:
         """Create a tenant (``POST /v1/admin/tenants``; an ``admin`` key)."""
@@ -371,12 +375,7 @@ class Stratus:
             query = {**params, "limit": str(page_size)}
             if cursor is not None:
                 query["cursor"] = cursor
-            try:
-                response = self.client.get_httpx_client().get("/v1/usage/events", params=query)
-            except httpx.TransportError as e:
-                raise APIConnectionError(status=0, error={"message": str(e), "type": "connection_error"}) from e
-            if response.status_code >= 400:
-                raise error_from(response.status_code, response.content, response.headers)
+            response = self._send("GET", "/v1/usage/events", params=query)
             for line in response.text.splitlines():
                 if line.strip():
                     yield json.loads(line)
@@ -410,15 +409,7 @@ class Stratus:
 
     def invoice_csv(self, invoice_id: str) -> str:
         """One invoice as CSV, a row per line item."""
-        try:
-            response = self.client.get_httpx_client().get(
-                f"/v1/billing/invoices/{invoice_id}", params={"format": "csv"}
-            )
-        except httpx.TransportError as e:
-            raise APIConnectionError(status=0, error={"message": str(e), "type": "connection_error"}) from e
-        if response.status_code >= 400:
-            raise error_from(response.status_code, response.content, response.headers)
-        return response.text
+        return self._send("GET", f"/v1/billing/invoices/{invoice_id}", params={"format": "csv"}).text
 
     def close(self) -> None:
         self.client.get_httpx_client().close()

@@ -604,7 +604,13 @@ fn two_gateways_share_one_rate_limit_and_one_hard_budget() {
     cli(
         home_a.path(),
         &store,
-        &["tenants", "limits", "limited", "--requests-per-minute", "120"],
+        &[
+            "tenants",
+            "limits",
+            "limited",
+            "--requests-per-minute",
+            "120",
+        ],
     );
     let (seen, took) = alternating([&a.base, &b.base], &limited, 3 * R, "within the limit");
     let admitted: Vec<usize> = seen
@@ -621,6 +627,11 @@ fn two_gateways_share_one_rate_limit_and_one_hard_budget() {
     }
     // GCRA refills R a minute: at most this many more while the load ran.
     let refill = (took.as_secs_f64() * R as f64 / 60.0).ceil() as usize;
+    eprintln!(
+        "limit: {} admitted of {} in {took:?} (R = {R}, refill up to {refill})",
+        admitted.len(),
+        seen.len()
+    );
     assert!(
         (R..=R + refill + 1).contains(&admitted.len()),
         "{} admitted of {} in {took:?}: R = {R}, refill up to {refill}",
@@ -628,7 +639,10 @@ fn two_gateways_share_one_rate_limit_and_one_hard_budget() {
         seen.len()
     );
     // Both gateways admitted some: the budget is shared, not split.
-    assert!(admitted.contains(&0) && admitted.contains(&1), "{admitted:?}");
+    assert!(
+        admitted.contains(&0) && admitted.contains(&1),
+        "{admitted:?}"
+    );
 
     // Another tenant with a hard budget: the load through both gateways
     // stops at it, overshooting by at most one request's reservation.
@@ -640,7 +654,9 @@ fn two_gateways_share_one_rate_limit_and_one_hard_budget() {
     cli(
         home_a.path(),
         &store,
-        &["tenants", "budget", "--tenant", "budgeted", "--hard", "0.0014"],
+        &[
+            "tenants", "budget", "--tenant", "budgeted", "--hard", "0.0014",
+        ],
     );
     let (seen, _) = alternating([&a.base, &b.base], &budgeted, 200, input);
     let mut admitted = [0, 0];
@@ -678,10 +694,12 @@ fn two_gateways_share_one_rate_limit_and_one_hard_budget() {
         stratus_gateway::billing::BillingConfig::new(stratus_gateway::billing::Catalog::builtin()),
     );
     let plan = billing.catalog().plan(None).clone();
-    let one_reservation = billing
-        .max_cost(&plan, "language", Some(body_len as u64))
-        .0;
+    let one_reservation = billing.max_cost(&plan, "language", Some(body_len as u64)).0;
     let (spent, hard) = (nanos(&budget["spent"]), nanos(&budget["hard_limit"]));
+    eprintln!(
+        "budget: {admitted:?} admitted, {} refused; spent {spent} of hard {hard} (one reservation {one_reservation})",
+        seen.len() - admitted[0] - admitted[1]
+    );
     assert_eq!(hard, 1_400_000);
     assert!(
         spent <= hard + one_reservation,
