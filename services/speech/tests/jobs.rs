@@ -338,7 +338,7 @@ async fn check_queue_and_results(url: &str) {
     let job = server.wait_final("globex", &other_id).await;
     assert_eq!(job["status"], "succeeded");
     // The cancelled job was never run.
-    assert_eq!(server.jobs.stats.succeeded(), 5);
+    assert_eq!(settled(|| server.jobs.stats.succeeded(), 5).await, 5);
     drop(workers);
 }
 
@@ -351,6 +351,20 @@ async fn sqlite_queue_and_results() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_queue_and_results() {
     check_queue_and_results(&fresh_postgres().await).await;
+}
+
+/// What `counter` reads once it reaches `expected`, or after 10 s: a worker
+/// counts a job just after storing its outcome, so a client that has seen
+/// the outcome can read the counter a moment early.
+async fn settled(counter: impl Fn() -> u64, expected: u64) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let value = counter();
+        if value >= expected || Instant::now() > deadline {
+            return value;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 /// A running job stops at its next segment when cancelled, and frees its
@@ -389,7 +403,7 @@ async fn check_cancel_running(url: &str) {
     let (_, long) = server.get("acme", id).await;
     assert_eq!(long["status"], "cancelled", "{long}");
     assert!(long.get("result").is_none());
-    assert_eq!(server.jobs.stats.succeeded(), 1);
+    assert_eq!(settled(|| server.jobs.stats.succeeded(), 1).await, 1);
     eprintln!(
         "cancelled at progress {progress:.2}; the next job took {:.1} s",
         started.elapsed().as_secs_f64()
@@ -583,7 +597,7 @@ async fn check_restart_safety(url: &str) {
     );
     let (_, after) = server.get("acme", id).await;
     assert_eq!(after["result"], done["result"]);
-    assert_eq!(server.jobs.stats.succeeded(), 1);
+    assert_eq!(settled(|| server.jobs.stats.succeeded(), 1).await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -629,7 +643,11 @@ async fn check_racing_workers(url: &str) {
         assert_eq!(job["status"], "succeeded", "{job}");
         assert_eq!(job["attempts"], 1, "{job}");
     }
-    let total = server.jobs.stats.succeeded() + replica.stats.succeeded();
+    let total = settled(
+        || server.jobs.stats.succeeded() + replica.stats.succeeded(),
+        4,
+    )
+    .await;
     assert_eq!(
         total,
         4,
