@@ -6,8 +6,8 @@
 //! (sorted by length into padded forward passes of the embedder's batch
 //! size), then hands each caller its own vectors. While a batch runs, new
 //! requests pile up and go together in the next one, so under load the
-//! batches fill by themselves; `max_wait` lets a lone request wait a moment
-//! for company when the model is idle.
+//! batches fill by themselves; `max_wait` (default 0) lets a lone request
+//! wait a moment for company when the model is idle.
 //!
 //! Batching cannot change a result: padding is masked out of attention and
 //! out of the mean pooling ([`crate::bert::Embedder`]), so a text's vector
@@ -41,7 +41,9 @@ impl Default for BatchConfig {
     fn default() -> Self {
         Self {
             token_budget: 8192,
-            max_wait: Duration::from_millis(2),
+            // Never wait when idle: batches form from what arrives while
+            // one runs, as in TEI.
+            max_wait: Duration::ZERO,
             max_pending: 64,
         }
     }

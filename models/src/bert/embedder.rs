@@ -10,7 +10,7 @@
 use super::{Encoder, load_tokenizer, load_weights, read_json, require_files};
 use crate::{ModelError, Result};
 use candle_core::{D, Device, Tensor};
-use candle_transformers::models::bert::{BertModel, Config};
+use candle_transformers::models::bert::Config;
 use serde::Deserialize;
 use std::path::Path;
 use tokenizers::Tokenizer;
@@ -78,7 +78,7 @@ impl Embedder {
         require_files(dir, &REQUIRED_FILES)?;
         let config: Config = read_json(&dir.join("config.json"))?;
         let vb = load_weights(&dir.join("model.safetensors"), device)?;
-        let model = BertModel::load(vb, &config)?;
+        let encoder = Encoder::load(vb, &config, device)?;
         let tokenizer = load_tokenizer(&dir.join("tokenizer.json"))?;
 
         let pooling_path = dir.join("1_Pooling").join("config.json");
@@ -121,7 +121,7 @@ impl Embedder {
             .min(config.max_position_embeddings);
 
         Ok(Self {
-            encoder: Encoder::new(model, &config, device)?,
+            encoder,
             tokenizer,
             dim: config.hidden_size,
             max_tokens,

@@ -2,7 +2,7 @@
 //! entity tagger) and sentence embeddings (all-MiniLM-L6-v2).
 //!
 //! Both load a plain Hugging Face folder (`config.json`, `model.safetensors`,
-//! `tokenizer.json`) and run candle-transformers' [`BertModel`]; Rampart's
+//! `tokenizer.json`) and run it (see the `cpu_encoder` entry); Rampart's
 //! folder is produced by [`crate::convert::onnx_q4`] from the 4-bit ONNX the
 //! package ships.
 //!
@@ -13,8 +13,14 @@
 //!   merging into [`EntitySpan`]s with char offsets, windowing long text.
 //! - [`embedder`] — [`Embedder`]: mean-pooled, L2-normalised sentence
 //!   embeddings with per-batch padding.
+//! - [`cpu_encoder`] — [`cpu_encoder::CpuBert`]: the encoder both use on
+//!   the CPU (same numbers as `BertModel`, the work between gemms on every
+//!   core); other devices run `BertModel`. `simd_math`: its vectorised
+//!   `exp`/`erf`.
 
+pub mod cpu_encoder;
 pub mod embedder;
+mod simd_math;
 pub mod token_classifier;
 
 pub use embedder::Embedder;
@@ -38,7 +44,7 @@ fn model_name(dir: &Path) -> String {
 
 /// Fail with [`ModelError::MissingFile`] naming the first absent file, so a
 /// half-installed folder is reported as such and not as a parse error.
-fn require_files(dir: &Path, files: &[&str]) -> Result<()> {
+pub(crate) fn require_files(dir: &Path, files: &[&str]) -> Result<()> {
     for file in files {
         if !dir.join(file).is_file() {
             return Err(ModelError::MissingFile {
@@ -80,16 +86,31 @@ fn load_weights(path: &Path, device: &Device) -> Result<VarBuilder<'static>> {
     Ok(VarBuilder::from_tensors(tensors, DType::F32, device))
 }
 
+/// Which implementation runs the encoder.
+enum Model {
+    /// The CPU: [`cpu_encoder::CpuBert`].
+    Cpu(cpu_encoder::CpuBert),
+    /// GPUs: candle-transformers' `BertModel`.
+    Candle(BertModel),
+}
+
 /// The encoder plus what every forward pass needs to know.
 struct Encoder {
-    model: BertModel,
+    model: Model,
     pad_id: u32,
     max_positions: usize,
     device: Device,
 }
 
 impl Encoder {
-    fn new(model: BertModel, config: &Config, device: &Device) -> Result<Self> {
+    /// Load the encoder from `vb` (the model's root; a `bert.` prefix is
+    /// looked through) for `device`.
+    fn load(vb: VarBuilder<'static>, config: &Config, device: &Device) -> Result<Self> {
+        let model = if device.is_cpu() {
+            Model::Cpu(cpu_encoder::CpuBert::load(vb, config)?)
+        } else {
+            Model::Candle(BertModel::load(vb, config)?)
+        };
         Ok(Self {
             model,
             pad_id: u32::try_from(config.pad_token_id)
@@ -125,8 +146,13 @@ impl Encoder {
         }
         let ids = Tensor::from_vec(ids, (batch, longest), &self.device)?;
         let mask = Tensor::from_vec(mask, (batch, longest), &self.device)?;
-        let token_types = ids.zeros_like()?;
-        let hidden = self.model.forward(&ids, &token_types, Some(&mask))?;
+        let hidden = match &self.model {
+            Model::Cpu(model) => model.forward(sequences)?,
+            Model::Candle(model) => {
+                let token_types = ids.zeros_like()?;
+                model.forward(&ids, &token_types, Some(&mask))?
+            }
+        };
         Ok((hidden, mask.to_dtype(DType::F32)?))
     }
 }

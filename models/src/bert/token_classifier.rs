@@ -13,7 +13,7 @@ use super::{Encoder, load_tokenizer, load_weights, read_json, require_files};
 use crate::{ModelError, Result};
 use candle_core::{D, Device, Module};
 use candle_nn::Linear;
-use candle_transformers::models::bert::{BertModel, Config};
+use candle_transformers::models::bert::Config;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -123,7 +123,7 @@ impl TokenClassifier {
         let label_names = label_names(label_config.id2label)?;
 
         let vb = load_weights(&dir.join("model.safetensors"), device)?;
-        let model = BertModel::load(vb.pp("bert"), &config)?;
+        let encoder = Encoder::load(vb.pp("bert"), &config, device)?;
         let classifier =
             candle_nn::linear(config.hidden_size, label_names.len(), vb.pp("classifier"))?;
         let tokenizer = load_tokenizer(&dir.join("tokenizer.json"))?;
@@ -133,7 +133,6 @@ impl TokenClassifier {
             })
         };
         let (cls_id, sep_id) = (special("[CLS]")?, special("[SEP]")?);
-        let encoder = Encoder::new(model, &config, device)?;
         let window = encoder.max_positions.saturating_sub(2);
         if window == 0 {
             return Err(ModelError::format(

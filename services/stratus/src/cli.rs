@@ -121,9 +121,11 @@ pub struct ModelArgs {
     pub embed_batch_tokens: usize,
 
     /// Milliseconds a lone /v1/embeddings request may wait for others to
-    /// batch with when the model is idle: a little latency bought for
-    /// throughput when requests arrive together (0: never wait).
-    #[arg(long, env = "STRATUS_EMBED_BATCH_WAIT_MS", default_value_t = 2)]
+    /// batch with when the model is idle. 0 (the default) never waits:
+    /// requests that arrive while a batch runs still go together in the
+    /// next one, so batches form under load without taxing a lone caller;
+    /// a few ms buy bigger batches from clients that send in bursts.
+    #[arg(long, env = "STRATUS_EMBED_BATCH_WAIT_MS", default_value_t = 0)]
     pub embed_batch_wait_ms: u64,
 
     /// Where models run: cpu, cuda[:N] or metal[:N]. GPUs need a binary

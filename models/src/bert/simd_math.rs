@@ -1,0 +1,120 @@
+//! Element-wise math for the CPU encoder's hot loops, written so the
+//! compiler vectorises it: `exp` and `erf` as polynomials (no libm calls,
+//! no branches), and [`with_simd`] to compile a loop for the widest
+//! instruction set the CPU has (AVX2 on current x86) while the crate itself
+//! targets baseline x86-64. No `mul_add`: where the code is not compiled
+//! with FMA it becomes a call to libm's software `fmaf`, far slower than a
+//! multiply and an add.
+//!
+//! Accuracy, checked by the tests below against libm / Candle: `exp` within
+//! 2 ulp-ish relative error (3e-7) on the softmax range, `erf` within 5e-7
+//! absolute.
+
+/// Run `f` compiled for the best SIMD level of this CPU (safe dispatch by
+/// `pulp`). Keep `f` a one-line call of an `#[inline(always)]` function:
+/// a large closure body may not be inlined into the dispatched code and
+/// then runs at the baseline level.
+#[inline(always)]
+pub fn with_simd<R>(f: impl FnOnce() -> R) -> R {
+    pulp::Arch::new().dispatch(f)
+}
+
+/// `e^x` for `x` in about [-87, 88] (clamped there): Cody–Waite range
+/// reduction by ln 2 and a degree-6 polynomial (Cephes' `expf`
+/// coefficients), then 2^n put into the exponent bits.
+#[inline(always)]
+pub fn exp(x: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    // ln 2 split in a part exact in few bits and the rest.
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    let x = x.clamp(-87.3, 88.7);
+    let n = (x * LOG2E + 0.5).floor();
+    let r = x - n * LN2_HI - n * LN2_LO;
+    let mut p = 1.987_569_1e-4_f32;
+    p = p * r + 1.398_199_9e-3;
+    p = p * r + 8.333_452e-3;
+    p = p * r + 4.166_579_6e-2;
+    p = p * r + 1.666_666_5e-1;
+    p = p * r + 5.000_000_1e-1;
+    let y = p * (r * r) + r + 1.0;
+    // n is in [-126, 128] after the clamp: a normal power of two (the top
+    // end only for inputs that overflow f32 anyway).
+    let bits = ((n as i32 + 127) << 23) as u32;
+    y * f32::from_bits(bits)
+}
+
+/// `erf(x)`: an odd rational approximation on [-4, 4] (outside, erf is ±1
+/// in f32), numerator of degree 13, denominator of degree 8.
+#[inline(always)]
+pub fn erf(x: f32) -> f32 {
+    let x = x.clamp(-4.0, 4.0);
+    let x2 = x * x;
+    let mut p = -2.726_142_3e-10_f32;
+    p = p * x2 + 2.770_681_4e-8;
+    p = p * x2 + -2.101_024e-6;
+    p = p * x2 + -5.692_506_4e-5;
+    p = p * x2 + -7.349_906_3e-4;
+    p = p * x2 + -2.954_6e-3;
+    p = p * x2 + -1.609_603_3e-2;
+    let mut q = -1.456_607_2e-5_f32;
+    q = q * x2 + -2.133_740_6e-4;
+    q = q * x2 + -1.682_827e-3;
+    q = q * x2 + -7.373_329e-3;
+    q = q * x2 + -1.426_474e-2;
+    x * p / q
+}
+
+/// Exact (erf) GELU: `x · (1 + erf(x/√2)) / 2`.
+#[inline(always)]
+pub fn gelu_erf(x: f32) -> f32 {
+    0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exp_is_close_to_libm() {
+        let mut worst = 0f32;
+        let mut x = -80.0f32;
+        while x <= 80.0 {
+            let want = x.exp();
+            let got = with_simd(|| exp(x));
+            worst = worst.max(((got - want) / want).abs());
+            x += 0.0137;
+        }
+        assert!(worst < 3e-7, "relative error {worst}");
+        assert_eq!(exp(0.0), 1.0);
+        assert!(exp(-1000.0) < 1e-37);
+    }
+
+    #[test]
+    fn erf_is_close_to_candles() {
+        let mut worst = 0f32;
+        let mut x = -6.0f32;
+        while x <= 6.0 {
+            let want = candle_core::cpu::erf::erf_f32(x);
+            worst = worst.max((erf(x) - want).abs());
+            x += 0.001;
+        }
+        assert!(worst < 5e-7, "absolute error {worst}");
+        assert_eq!(erf(0.0), 0.0);
+        assert!(erf(10.0) > 0.999_999 && erf(-10.0) < -0.999_999);
+    }
+
+    #[test]
+    fn gelu_matches_candle() {
+        let values: Vec<f32> = (-400..400).map(|i| i as f32 * 0.02).collect();
+        let ours: Vec<f32> = with_simd(|| values.iter().map(|&v| gelu_erf(v)).collect());
+        let theirs = candle_core::Tensor::new(values.as_slice(), &candle_core::Device::Cpu)
+            .and_then(|t| t.gelu_erf())
+            .and_then(|t| t.to_vec1::<f32>())
+            .unwrap_or_default();
+        assert_eq!(theirs.len(), ours.len());
+        for (a, b) in ours.iter().zip(&theirs) {
+            assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+        }
+    }
+}
