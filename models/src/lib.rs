@@ -17,6 +17,8 @@
 //! - [`bert`] — BERT-family encoders: token classification (PII) and
 //!   sentence embeddings.
 //! - [`fasttext`] — fastText supervised models (language identification).
+//! - [`generation`] — chat text generation with a llama GGUF (SmolLM2),
+//!   for abstractive summaries.
 //! - [`sentiment`] — the sentiment head Stratus trains on VADER's ratings
 //!   over the sentence embedder, and running it.
 //! - [`card`] — the `/v1/models` shapes (OpenAI's list plus task, license, attribution).
@@ -34,6 +36,7 @@ pub mod convert;
 pub mod device;
 pub mod error;
 pub mod fasttext;
+pub mod generation;
 pub mod sentiment;
 pub mod store;
 pub mod text;
