@@ -1,8 +1,8 @@
 //! # stratus-language
 //!
 //! The language service: sentence embeddings, entity/PII tagging,
-//! language identification and sentiment models on worker threads, behind
-//! an axum router.
+//! language identification, sentiment and text-generation (abstractive
+//! summary) models on worker threads, behind an axum router.
 //!
 //! ## Layout
 //! - this file — [`LanguageService`]: loads models in the background by
@@ -47,6 +47,7 @@ use stratus_models::bert::{Embedder, TokenClassifier};
 use stratus_models::card::ModelList;
 use stratus_models::catalog::Task;
 use stratus_models::fasttext::LanguageIdentifier;
+use stratus_models::generation::Generator;
 use stratus_models::sentiment::SentimentModel;
 use stratus_models::store::ResolvedModel;
 use stratus_models::worker::{LoadedCards, WorkerSet, load_into};
@@ -106,6 +107,14 @@ pub struct Limits {
     pub max_request_chars: usize,
     /// Bytes of a request body, checked before any JSON is parsed.
     pub max_body_bytes: usize,
+    /// Documents per abstractive summary request: each costs seconds of
+    /// generation on a CPU, so a full batch of 25 would outlast any
+    /// sensible request timeout.
+    pub max_abstractive_documents: usize,
+    /// Prompt tokens (instructions and document) per abstractive summary:
+    /// reading the prompt is quadratic in its length, and the 135M model
+    /// summarizes long text poorly anyway.
+    pub max_abstractive_input_tokens: usize,
 }
 
 impl Default for Limits {
@@ -119,6 +128,8 @@ impl Default for Limits {
             max_request_chars: 250_000,
             // 1M chars of JSON-escaped multi-byte text fits.
             max_body_bytes: 16 * 1024 * 1024,
+            max_abstractive_documents: 8,
+            max_abstractive_input_tokens: 2048,
         }
     }
 }
@@ -130,6 +141,7 @@ pub struct LanguageService {
     pub taggers: WorkerSet<TokenClassifier>,
     pub language_ids: WorkerSet<LanguageIdentifier>,
     pub sentiment_models: WorkerSet<SentimentModel>,
+    pub generators: WorkerSet<Generator>,
     /// One batcher per embedder, made on first use.
     batchers: Arc<Mutex<BTreeMap<String, EmbeddingBatcher>>>,
     pub cards: LoadedCards,
@@ -145,6 +157,7 @@ impl LanguageService {
             taggers: WorkerSet::default(),
             language_ids: WorkerSet::default(),
             sentiment_models: WorkerSet::default(),
+            generators: WorkerSet::default(),
             batchers: Arc::default(),
             cards: LoadedCards::default(),
             readiness,
@@ -165,6 +178,7 @@ impl LanguageService {
                 | Task::TokenClassification
                 | Task::LanguageIdentification
                 | Task::SentimentAnalysis
+                | Task::TextGeneration
         );
         if !served {
             return Err(unsupported());
@@ -216,7 +230,16 @@ impl LanguageService {
                 move || SentimentModel::load(&dir, &device),
                 report,
             ),
-            Task::TextGeneration | Task::SpeechToText => return Err(unsupported()),
+            Task::TextGeneration => load_into(
+                &self.generators,
+                cards,
+                model,
+                "language",
+                capacity,
+                move || Generator::load(&dir, &device),
+                report,
+            ),
+            Task::SpeechToText => return Err(unsupported()),
         }?;
         Ok(())
     }

@@ -461,3 +461,112 @@ async fn oversized_documents_and_a_full_queue() {
     assert!(statuses.contains(&200), "{statuses:?}");
     assert!(statuses.contains(&503), "{statuses:?}");
 }
+
+const VOLCANO: &str = "Mount Etna, on the east coast of Sicily, erupted on Sunday night, \
+sending a column of ash several kilometres into the sky. The airport of Catania closed for \
+twelve hours and dozens of flights were cancelled. No one was hurt, and lava flows stayed \
+far from the villages on the slopes. Etna is one of the most active volcanoes in the world \
+and erupts several times a year.";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abstractive_summaries() {
+    let server = Server::start(&[common::GENERATOR]).await;
+    let started = std::time::Instant::now();
+    let long = "The lake was calm. ".repeat(700);
+    let input = json!([
+        {"id": "etna", "text": VOLCANO},
+        {"id": "blank", "text": " "},
+        {"id": "long", "text": long},
+    ]);
+    let request = json!({"input": input, "mode": "abstractive", "max_tokens": 60});
+    let (status, headers, body) = server.post("/v1/language/summarize", &request).await;
+    eprintln!("abstractive summary in {:?}: {body}", started.elapsed());
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["model"], common::GENERATOR);
+    let etna = &body["data"][0];
+    assert_eq!(etna["id"], "etna");
+    let summary = etna["summary"].as_str().unwrap();
+    assert!(
+        !summary.is_empty() && summary.len() < VOLCANO.len(),
+        "{summary}"
+    );
+    // A summary of this text names what it is about.
+    assert!(
+        summary.contains("Etna") || summary.to_lowercase().contains("volcano"),
+        "{summary}"
+    );
+    assert!(etna["sentences"].as_array().unwrap().is_empty());
+    let finish = etna["finish_reason"].as_str().unwrap();
+    assert!(finish == "stop" || finish == "length", "{finish}");
+    // Per-document errors, the others unharmed.
+    assert_eq!(body["data"][1]["error"]["code"], "empty_document");
+    assert_eq!(body["data"][2]["error"]["code"], "document_too_long");
+    assert!(
+        error_message(&body["data"][2]).contains("2048"),
+        "{}",
+        body["data"][2]
+    );
+    // Usage: the one summarized document, its characters and prompt tokens.
+    assert_eq!(body["usage"]["documents"], 1);
+    assert_eq!(body["usage"]["characters"], VOLCANO.chars().count() as u64);
+    let tokens = header_number(&headers, "x-stratus-usage-input-tokens");
+    assert!((80..400).contains(&tokens), "{tokens}");
+
+    // Greedy decoding: the same document gets the same summary; a budget of
+    // 3 tokens ends for length.
+    let (_, _, again) = server
+        .post(
+            "/v1/language/summarize",
+            &json!({"input": VOLCANO, "mode": "abstractive", "max_tokens": 60}),
+        )
+        .await;
+    assert_eq!(again["data"][0]["summary"], etna["summary"]);
+    let (_, _, short) = server
+        .post(
+            "/v1/language/summarize",
+            &json!({"input": VOLCANO, "mode": "abstractive", "max_tokens": 3}),
+        )
+        .await;
+    assert_eq!(short["data"][0]["finish_reason"], "length", "{short}");
+
+    for (request, param, needle) in [
+        (
+            json!({"input": "x", "mode": "abstractive", "max_tokens": 0}),
+            "max_tokens",
+            "between 1 and 512",
+        ),
+        (
+            json!({"input": "x", "mode": "abstractive", "max_tokens": 513}),
+            "max_tokens",
+            "between 1 and 512",
+        ),
+        (
+            json!({"input": "x", "mode": "abstractive", "max_sentences": 2}),
+            "max_sentences",
+            "extractive",
+        ),
+        (
+            json!({"input": vec!["a"; 9], "mode": "abstractive"}),
+            "input",
+            "at most 8",
+        ),
+        (
+            json!({"input": "x", "max_tokens": 20}),
+            "max_tokens",
+            "abstractive",
+        ),
+    ] {
+        let (status, _, answer) = server.post("/v1/language/summarize", &request).await;
+        assert_eq!(status, 400, "{answer}");
+        assert_eq!(answer["error"]["param"], param, "{answer}");
+        assert!(error_message(&answer).contains(needle), "{answer}");
+    }
+    // A model that is not a loaded generator is a 404.
+    let (status, _, answer) = server
+        .post(
+            "/v1/language/summarize",
+            &json!({"input": "x", "mode": "abstractive", "model": "all-minilm-l6-v2"}),
+        )
+        .await;
+    assert_eq!(status, 404, "{answer}");
+}

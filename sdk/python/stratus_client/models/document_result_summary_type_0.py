@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+
+from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.summary_sentence import SummarySentence
@@ -19,12 +21,15 @@ class DocumentResultSummaryType0:
     Attributes:
         id (str):
         summary (str):
-        sentences (list[SummarySentence]):
+        sentences (list[SummarySentence]): The extracted sentences (empty for an abstractive summary).
+        finish_reason (None | str | Unset): Abstractive only: `stop` (the model ended the summary) or `length`
+            (it reached `max_tokens`).
     """
 
     id: str
     summary: str
     sentences: list[SummarySentence]
+    finish_reason: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -37,6 +42,12 @@ class DocumentResultSummaryType0:
             sentences_item = sentences_item_data.to_dict()
             sentences.append(sentences_item)
 
+        finish_reason: None | str | Unset
+        if isinstance(self.finish_reason, Unset):
+            finish_reason = UNSET
+        else:
+            finish_reason = self.finish_reason
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -46,6 +57,8 @@ class DocumentResultSummaryType0:
                 "sentences": sentences,
             }
         )
+        if finish_reason is not UNSET:
+            field_dict["finish_reason"] = finish_reason
 
         return field_dict
 
@@ -65,10 +78,20 @@ class DocumentResultSummaryType0:
 
             sentences.append(sentences_item)
 
+        def _parse_finish_reason(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        finish_reason = _parse_finish_reason(d.pop("finish_reason", UNSET))
+
         document_result_summary_type_0 = cls(
             id=id,
             summary=summary,
             sentences=sentences,
+            finish_reason=finish_reason,
         )
 
         document_result_summary_type_0.additional_properties = d

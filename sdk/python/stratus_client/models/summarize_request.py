@@ -21,9 +21,12 @@ class SummarizeRequest:
     """
     Attributes:
         input_ (list[DocumentInputType1 | str] | str): `input`: one document or a list.
-        model (None | str | Unset): A loaded embeddings model (default: the only one).
-        max_sentences (int | None | Unset):
-        ratio (float | None | Unset):
+        model (None | str | Unset): Extractive: a loaded embeddings model; abstractive: a loaded
+            text-generation model (default: the only one of its kind).
+        max_sentences (int | None | Unset): Extractive only: sentences to keep (default 3, at most 100).
+        ratio (float | None | Unset): Extractive only: share of the sentences to keep, in (0, 1].
+        max_tokens (int | None | Unset): Abstractive only: most tokens of each summary (default 128, at
+            most 512).
         mode (SummaryMode | Unset): Kind of summary.
     """
 
@@ -31,6 +34,7 @@ class SummarizeRequest:
     model: None | str | Unset = UNSET
     max_sentences: int | None | Unset = UNSET
     ratio: float | None | Unset = UNSET
+    max_tokens: int | None | Unset = UNSET
     mode: SummaryMode | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -71,6 +75,12 @@ class SummarizeRequest:
         else:
             ratio = self.ratio
 
+        max_tokens: int | None | Unset
+        if isinstance(self.max_tokens, Unset):
+            max_tokens = UNSET
+        else:
+            max_tokens = self.max_tokens
+
         mode: str | Unset = UNSET
         if not isinstance(self.mode, Unset):
             mode = self.mode
@@ -88,6 +98,8 @@ class SummarizeRequest:
             field_dict["max_sentences"] = max_sentences
         if ratio is not UNSET:
             field_dict["ratio"] = ratio
+        if max_tokens is not UNSET:
+            field_dict["max_tokens"] = max_tokens
         if mode is not UNSET:
             field_dict["mode"] = mode
 
@@ -160,6 +172,15 @@ class SummarizeRequest:
 
         ratio = _parse_ratio(d.pop("ratio", UNSET))
 
+        def _parse_max_tokens(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        max_tokens = _parse_max_tokens(d.pop("max_tokens", UNSET))
+
         _mode = d.pop("mode", UNSET)
         mode: SummaryMode | Unset
         if isinstance(_mode, Unset):
@@ -172,6 +193,7 @@ class SummarizeRequest:
             model=model,
             max_sentences=max_sentences,
             ratio=ratio,
+            max_tokens=max_tokens,
             mode=mode,
         )
 

@@ -17,8 +17,12 @@ pub struct DocumentResultSummaryOneOf {
     pub id: String,
     #[serde(rename = "summary")]
     pub summary: String,
+    /// The extracted sentences (empty for an abstractive summary).
     #[serde(rename = "sentences")]
     pub sentences: Vec<models::SummarySentence>,
+    /// Abstractive only: `stop` (the model ended the summary) or `length` (it reached `max_tokens`).
+    #[serde(rename = "finish_reason", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
+    pub finish_reason: Option<Option<String>>,
 }
 
 impl DocumentResultSummaryOneOf {
@@ -27,6 +31,7 @@ impl DocumentResultSummaryOneOf {
             id,
             summary,
             sentences,
+            finish_reason: None,
         }
     }
 }

@@ -15,13 +15,18 @@ use serde::{Deserialize, Serialize};
 pub struct SummarizeRequest {
     #[serde(rename = "input")]
     pub input: Box<models::DocumentsInput>,
-    /// A loaded embeddings model (default: the only one).
+    /// Extractive: a loaded embeddings model; abstractive: a loaded text-generation model (default: the only one of its kind).
     #[serde(rename = "model", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub model: Option<Option<String>>,
+    /// Extractive only: sentences to keep (default 3, at most 100).
     #[serde(rename = "max_sentences", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub max_sentences: Option<Option<i32>>,
+    /// Extractive only: share of the sentences to keep, in (0, 1].
     #[serde(rename = "ratio", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub ratio: Option<Option<f32>>,
+    /// Abstractive only: most tokens of each summary (default 128, at most 512).
+    #[serde(rename = "max_tokens", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<Option<i32>>,
     #[serde(rename = "mode", skip_serializing_if = "Option::is_none")]
     pub mode: Option<models::SummaryMode>,
 }
@@ -33,6 +38,7 @@ impl SummarizeRequest {
             model: None,
             max_sentences: None,
             ratio: None,
+            max_tokens: None,
             mode: None,
         }
     }

@@ -588,11 +588,12 @@ export const analyzeSentiment = <ThrowOnError extends boolean = false>(options: 
 });
 
 /**
- * Summarize each document by extracting its most central sentences.
+ * Summarize each document: its most central sentences, or a new text.
  *
- * The best `max_sentences` (default 3) or `ratio` of the sentences, in
- * their original order, with char offsets and scores. `mode:
- * "abstractive"` is refused (400) until a generative model is served.
+ * Extractive (default): the best `max_sentences` (default 3) or `ratio` of the sentences, in
+ * their original order, with char offsets and scores; or, with `mode:
+ * "abstractive"`, a summary written by a text-generation model
+ * (SmolLM2), at most `max_tokens` long.
  */
 export const summarizeText = <ThrowOnError extends boolean = false>(options: Options<SummarizeTextData, ThrowOnError>) => (options.client ?? client).post<SummarizeTextResponses, SummarizeTextErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],

@@ -434,7 +434,15 @@ export type DocumentResultKeyPhrases = {
 export type DocumentResultSummary = {
     id: string;
     summary: string;
+    /**
+     * The extracted sentences (empty for an abstractive summary).
+     */
     sentences: Array<SummarySentence>;
+    /**
+     * Abstractive only: `stop` (the model ended the summary) or `length`
+     * (it reached `max_tokens`).
+     */
+    finish_reason?: string | null;
 } | {
     id: string;
     error: DocumentError;
@@ -982,11 +990,23 @@ export type SentimentScores = {
 export type SummarizeRequest = {
     input: DocumentsInput;
     /**
-     * A loaded embeddings model (default: the only one).
+     * Extractive: a loaded embeddings model; abstractive: a loaded
+     * text-generation model (default: the only one of its kind).
      */
     model?: string | null;
+    /**
+     * Extractive only: sentences to keep (default 3, at most 100).
+     */
     max_sentences?: number | null;
+    /**
+     * Extractive only: share of the sentences to keep, in (0, 1].
+     */
     ratio?: number | null;
+    /**
+     * Abstractive only: most tokens of each summary (default 128, at
+     * most 512).
+     */
+    max_tokens?: number | null;
     mode?: SummaryMode;
 };
 

@@ -186,21 +186,61 @@ impl Batch {
         Ok(self.assemble(results))
     }
 
+    /// [`Self::run_each`] where `analyse` may also fail one document alone
+    /// (`Ok(Err(_))`): that document gets `{id, error}` in its place and
+    /// does not count in the usage.
+    pub async fn run_each_fallible<M, T, F>(
+        self,
+        worker: &ModelWorker<M>,
+        mut analyse: F,
+    ) -> Result<(Vec<DocumentResult<T>>, DocumentUsage), LanguageError>
+    where
+        M: Send + 'static,
+        T: Send + 'static,
+        F: FnMut(&mut M, Document) -> Result<Result<T, DocumentError>, LanguageError>
+            + Send
+            + 'static,
+    {
+        let documents = self.documents();
+        let results = worker
+            .run(move |model| {
+                documents
+                    .into_iter()
+                    .map(|document| analyse(model, document))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .await??;
+        Ok(self.assemble_fallible(results))
+    }
+
     /// Put each processed result (in the order of [`Self::documents`]) back
     /// in its slot, errors where they were, and count the usage.
     pub fn assemble<T>(self, results: Vec<T>) -> (Vec<DocumentResult<T>>, DocumentUsage) {
+        self.assemble_fallible(results.into_iter().map(Ok).collect())
+    }
+
+    /// [`Self::assemble`] of results that may each be a document's error.
+    pub fn assemble_fallible<T>(
+        self,
+        results: Vec<Result<T, DocumentError>>,
+    ) -> (Vec<DocumentResult<T>>, DocumentUsage) {
         let mut results = results.into_iter();
         let mut usage = DocumentUsage::default();
         let data = self
             .slots
             .into_iter()
             .filter_map(|slot| match slot {
-                Ok(document) => {
-                    let result = results.next()?;
-                    usage.documents += 1;
-                    usage.characters += char_len(&document.text);
-                    Some(DocumentResult::Ok(result))
-                }
+                Ok(document) => match results.next()? {
+                    Ok(result) => {
+                        usage.documents += 1;
+                        usage.characters += char_len(&document.text);
+                        Some(DocumentResult::Ok(result))
+                    }
+                    Err(error) => Some(DocumentResult::Failed {
+                        id: document.id,
+                        error,
+                    }),
+                },
                 Err((id, error)) => Some(DocumentResult::Failed { id, error }),
             })
             .collect();

@@ -10,16 +10,28 @@
 //! offsets in **Unicode scalar values (chars)** and their `score`, and
 //! `summary` joins them with a space.
 //!
-//! `mode: "abstractive"` is refused with a 400: it needs SmolLM2, which
-//! this service does not serve yet.
+//! `mode: "abstractive"` writes a new summary with a text-generation
+//! model (SmolLM2-135M-Instruct, loaded with `--models
+//! …,smollm2-135m-instruct`): greedy decoding, so the same document gets
+//! the same summary, of at most `max_tokens` (default
+//! [`DEFAULT_SUMMARY_TOKENS`], at most [`MAX_SUMMARY_TOKENS`]). Generation
+//! costs seconds per document on a CPU, so an abstractive request takes at
+//! most [`crate::Limits::max_abstractive_documents`] documents and each at
+//! most [`crate::Limits::max_abstractive_input_tokens`] prompt tokens (a
+//! longer one fails alone, `document_too_long`). `sentences` is empty for
+//! an abstractive summary; `finish_reason` says whether it ended by itself
+//! (`stop`) or at `max_tokens` (`length`).
 
 use axum::extract::State;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use stratus_kit::ApiError;
 use stratus_models::bert::Embedder;
+use stratus_models::generation::{GenerationParams, Generator, Message, Role};
 
-use super::documents::{Batch, Document, DocumentResult, DocumentUsage, DocumentsInput};
+use super::documents::{
+    Batch, Document, DocumentError, DocumentResult, DocumentUsage, DocumentsInput,
+};
 use super::{ApiJson, Usage, model_or_default};
 use crate::LanguageService;
 use crate::analysis::{scoring, sentences};
@@ -30,6 +42,16 @@ use crate::error::LanguageError;
 const DEFAULT_SENTENCES: usize = 3;
 /// Most sentences a request may ask for.
 pub const MAX_SENTENCES: usize = 100;
+/// Tokens of an abstractive summary when the request does not say.
+pub const DEFAULT_SUMMARY_TOKENS: usize = 128;
+/// Most tokens an abstractive summary may ask for.
+pub const MAX_SUMMARY_TOKENS: usize = 512;
+
+/// What the generation model is told; the document follows the user
+/// instruction.
+const SYSTEM_PROMPT: &str = "You are a precise assistant. You summarize texts faithfully, \
+     without adding facts that are not in them.";
+const INSTRUCTION: &str = "Summarize the following text in two or three sentences.";
 
 /// Kind of summary.
 #[derive(Debug, Default, Clone, Copy, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
@@ -44,10 +66,16 @@ pub enum Mode {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct SummarizeRequest {
     pub input: DocumentsInput,
-    /// A loaded embeddings model (default: the only one).
+    /// Extractive: a loaded embeddings model; abstractive: a loaded
+    /// text-generation model (default: the only one of its kind).
     pub model: Option<String>,
+    /// Extractive only: sentences to keep (default 3, at most 100).
     pub max_sentences: Option<usize>,
+    /// Extractive only: share of the sentences to keep, in (0, 1].
     pub ratio: Option<f32>,
+    /// Abstractive only: most tokens of each summary (default 128, at
+    /// most 512).
+    pub max_tokens: Option<usize>,
     #[serde(default)]
     pub mode: Mode,
 }
@@ -56,7 +84,15 @@ pub struct SummarizeRequest {
 struct Summary {
     id: String,
     summary: String,
+    /// The extracted sentences (empty for an abstractive summary).
     sentences: Vec<SummarySentence>,
+    /// Abstractive only: `stop` (the model ended the summary) or `length`
+    /// (it reached `max_tokens`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    finish_reason: Option<&'static str>,
+    /// Prompt tokens the model read (reported in the usage headers).
+    #[serde(skip)]
+    input_tokens: usize,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -98,11 +134,12 @@ impl Length {
     }
 }
 
-/// Summarize each document by extracting its most central sentences.
+/// Summarize each document: its most central sentences, or a new text.
 ///
-/// The best `max_sentences` (default 3) or `ratio` of the sentences, in
-/// their original order, with char offsets and scores. `mode:
-/// "abstractive"` is refused (400) until a generative model is served.
+/// Extractive (default): the best `max_sentences` (default 3) or `ratio` of the sentences, in
+/// their original order, with char offsets and scores; or, with `mode:
+/// "abstractive"`, a summary written by a text-generation model
+/// (SmolLM2), at most `max_tokens` long.
 #[utoipa::path(
     post,
     path = "/v1/language/summarize",
@@ -152,10 +189,12 @@ async fn run(
     request: SummarizeRequest,
 ) -> Result<Response, LanguageError> {
     if request.mode == Mode::Abstractive {
+        return run_abstractive(service, request).await;
+    }
+    if request.max_tokens.is_some() {
         return Err(LanguageError::invalid(
-            "mode",
-            "abstractive summaries need the smollm2 model, which is not served yet; \
-             use mode \"extractive\"",
+            "max_tokens",
+            "max_tokens applies to abstractive summaries; extractive ones take max_sentences or ratio",
         ));
     }
     let length = length(&request)?;
@@ -214,7 +253,122 @@ fn summarize_one(
         id: document.id,
         summary,
         sentences: chosen,
+        finish_reason: None,
+        input_tokens: 0,
     })
+}
+
+async fn run_abstractive(
+    service: &LanguageService,
+    request: SummarizeRequest,
+) -> Result<Response, LanguageError> {
+    if request.max_sentences.is_some() || request.ratio.is_some() {
+        let param = if request.ratio.is_some() {
+            "ratio"
+        } else {
+            "max_sentences"
+        };
+        return Err(LanguageError::invalid(
+            param,
+            "max_sentences and ratio apply to extractive summaries; abstractive ones take max_tokens",
+        ));
+    }
+    let max_tokens = request.max_tokens.unwrap_or(DEFAULT_SUMMARY_TOKENS);
+    if !(1..=MAX_SUMMARY_TOKENS).contains(&max_tokens) {
+        return Err(LanguageError::invalid(
+            "max_tokens",
+            format!("max_tokens must be between 1 and {MAX_SUMMARY_TOKENS}"),
+        ));
+    }
+    let limits = &service.config.limits;
+    if let super::documents::DocumentsInput::Many(items) = &request.input
+        && items.len() > limits.max_abstractive_documents
+    {
+        return Err(LanguageError::invalid(
+            "input",
+            format!(
+                "abstractive summaries take at most {} documents per request ({} given); \
+                 send several requests or use mode \"extractive\"",
+                limits.max_abstractive_documents,
+                items.len()
+            ),
+        ));
+    }
+    let worker = if service.generators.names().is_empty() && request.model.is_none() {
+        return Err(LanguageError::invalid(
+            "mode",
+            "abstractive summaries need a text-generation model and none is loaded; \
+             start the service with smollm2-135m-instruct among its models \
+             (--models …,smollm2-135m-instruct) or use mode \"extractive\"",
+        ));
+    } else {
+        model_or_default(
+            &service.generators,
+            request.model.as_deref(),
+            "text-generation",
+        )?
+    };
+    let batch = Batch::parse(request.input, limits)?;
+    let params = GenerationParams {
+        max_tokens,
+        ..GenerationParams::default()
+    };
+    let max_input_tokens = limits.max_abstractive_input_tokens;
+    let (data, usage) = batch
+        .run_each_fallible(&worker, move |model, document| {
+            abstract_one(model, document, &params, max_input_tokens)
+        })
+        .await?;
+    let input_tokens = data
+        .iter()
+        .map(|result| match result {
+            DocumentResult::Ok(summary) => summary.input_tokens,
+            DocumentResult::Failed { .. } => 0,
+        })
+        .sum();
+    let mut headers = Usage::from(&usage);
+    headers.input_tokens = Some(input_tokens);
+    Ok(headers.respond(
+        Some(worker.name()),
+        SummarizeResponse {
+            object: "list",
+            model: worker.name().to_string(),
+            data,
+            usage,
+        },
+    ))
+}
+
+/// On the generation model's thread: one document's abstractive summary,
+/// or the reason this document gets none.
+fn abstract_one(
+    model: &mut Generator,
+    document: Document,
+    params: &GenerationParams,
+    max_input_tokens: usize,
+) -> Result<Result<Summary, DocumentError>, LanguageError> {
+    let messages = [
+        Message::new(Role::System, SYSTEM_PROMPT),
+        Message::new(Role::User, format!("{INSTRUCTION}\n\n{}", document.text)),
+    ];
+    let prompt_tokens = model.prompt(&messages)?.len();
+    if prompt_tokens > max_input_tokens {
+        return Ok(Err(DocumentError {
+            code: "document_too_long",
+            message: format!(
+                "the document and instructions are {prompt_tokens} tokens; abstractive summaries \
+                 read at most {max_input_tokens} (extractive summaries have no such limit)"
+            ),
+        }));
+    }
+    let generation = model.generate(&messages, params)?;
+    Ok(Ok(Summary {
+        id: document.id,
+        summary: generation.text,
+        sentences: Vec::new(),
+        finish_reason: Some(generation.finish_reason.as_str()),
+        input_tokens: generation.prompt_tokens,
+    }))
 }
 
 #[cfg(test)]

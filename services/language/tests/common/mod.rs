@@ -20,6 +20,7 @@ pub const EMBEDDER: &str = "all-minilm-l6-v2";
 pub const TAGGER: &str = "rampart-pii";
 pub const LID: &str = "lid-176";
 pub const SENTIMENT: &str = "sentiment-minilm-vader";
+pub const GENERATOR: &str = "smollm2-135m-instruct";
 
 /// The catalog model `name`, pulled (once per cache) and resolved.
 pub use stratus_testkit::pulled as resolved;

@@ -100,11 +100,12 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     body: SummarizeRequest,
 ) -> Response[ErrorEnvelope | SummarizeResponse]:
-    """Summarize each document by extracting its most central sentences.
+    """Summarize each document: its most central sentences, or a new text.
 
-     The best `max_sentences` (default 3) or `ratio` of the sentences, in
-    their original order, with char offsets and scores. `mode:
-    "abstractive"` is refused (400) until a generative model is served.
+     Extractive (default): the best `max_sentences` (default 3) or `ratio` of the sentences, in
+    their original order, with char offsets and scores; or, with `mode:
+    "abstractive"`, a summary written by a text-generation model
+    (SmolLM2), at most `max_tokens` long.
 
     Args:
         body (SummarizeRequest):
@@ -133,11 +134,12 @@ def sync(
     client: AuthenticatedClient | Client,
     body: SummarizeRequest,
 ) -> ErrorEnvelope | SummarizeResponse | None:
-    """Summarize each document by extracting its most central sentences.
+    """Summarize each document: its most central sentences, or a new text.
 
-     The best `max_sentences` (default 3) or `ratio` of the sentences, in
-    their original order, with char offsets and scores. `mode:
-    "abstractive"` is refused (400) until a generative model is served.
+     Extractive (default): the best `max_sentences` (default 3) or `ratio` of the sentences, in
+    their original order, with char offsets and scores; or, with `mode:
+    "abstractive"`, a summary written by a text-generation model
+    (SmolLM2), at most `max_tokens` long.
 
     Args:
         body (SummarizeRequest):
@@ -161,11 +163,12 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     body: SummarizeRequest,
 ) -> Response[ErrorEnvelope | SummarizeResponse]:
-    """Summarize each document by extracting its most central sentences.
+    """Summarize each document: its most central sentences, or a new text.
 
-     The best `max_sentences` (default 3) or `ratio` of the sentences, in
-    their original order, with char offsets and scores. `mode:
-    "abstractive"` is refused (400) until a generative model is served.
+     Extractive (default): the best `max_sentences` (default 3) or `ratio` of the sentences, in
+    their original order, with char offsets and scores; or, with `mode:
+    "abstractive"`, a summary written by a text-generation model
+    (SmolLM2), at most `max_tokens` long.
 
     Args:
         body (SummarizeRequest):
@@ -192,11 +195,12 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     body: SummarizeRequest,
 ) -> ErrorEnvelope | SummarizeResponse | None:
-    """Summarize each document by extracting its most central sentences.
+    """Summarize each document: its most central sentences, or a new text.
 
-     The best `max_sentences` (default 3) or `ratio` of the sentences, in
-    their original order, with char offsets and scores. `mode:
-    "abstractive"` is refused (400) until a generative model is served.
+     Extractive (default): the best `max_sentences` (default 3) or `ratio` of the sentences, in
+    their original order, with char offsets and scores; or, with `mode:
+    "abstractive"`, a summary written by a text-generation model
+    (SmolLM2), at most `max_tokens` long.
 
     Args:
         body (SummarizeRequest):
