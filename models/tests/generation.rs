@@ -3,12 +3,6 @@
 //! re-quantized weights score tokens as the shipped Q4_1 blocks do, message
 //! text cannot open a turn, and over-long requests are refused.
 
-#![expect(
-    clippy::unwrap_used,
-    clippy::panic,
-    reason = "tests stop with the value they saw"
-)]
-
 mod common;
 
 use std::time::Instant;
