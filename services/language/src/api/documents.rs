@@ -174,16 +174,10 @@ impl Batch {
         T: Send + 'static,
         F: FnMut(&mut M, Document) -> Result<T, LanguageError> + Send + 'static,
     {
-        let documents = self.documents();
-        let results = worker
-            .run(move |model| {
-                documents
-                    .into_iter()
-                    .map(|document| analyse(model, document))
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .await??;
-        Ok(self.assemble(results))
+        self.run_each_fallible(worker, move |model, document| {
+            analyse(model, document).map(Ok)
+        })
+        .await
     }
 
     /// [`Self::run_each`] where `analyse` may also fail one document alone

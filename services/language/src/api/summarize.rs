@@ -205,16 +205,7 @@ async fn run(
             summarize_one(model, document, length)
         })
         .await?;
-    let headers = Usage::from(&usage);
-    Ok(headers.respond(
-        Some(worker.name()),
-        SummarizeResponse {
-            object: "list",
-            model: worker.name().to_string(),
-            data,
-            usage,
-        },
-    ))
+    Ok(respond(worker.name(), data, usage, None))
 }
 
 /// On the model's thread: one document's summary.
@@ -326,17 +317,28 @@ async fn run_abstractive(
             DocumentResult::Failed { .. } => 0,
         })
         .sum();
+    Ok(respond(worker.name(), data, usage, Some(input_tokens)))
+}
+
+/// A summary response with its usage headers; `input_tokens`: the prompt
+/// tokens a generation model read, when one ran.
+fn respond(
+    model: &str,
+    data: Vec<DocumentResult<Summary>>,
+    usage: DocumentUsage,
+    input_tokens: Option<usize>,
+) -> Response {
     let mut headers = Usage::from(&usage);
-    headers.input_tokens = Some(input_tokens);
-    Ok(headers.respond(
-        Some(worker.name()),
+    headers.input_tokens = input_tokens;
+    headers.respond(
+        Some(model),
         SummarizeResponse {
             object: "list",
-            model: worker.name().to_string(),
+            model: model.to_string(),
             data,
             usage,
         },
-    ))
+    )
 }
 
 /// On the generation model's thread: one document's abstractive summary,
