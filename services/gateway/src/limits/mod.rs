@@ -746,9 +746,10 @@ pub fn format_reset(d: Duration) -> String {
     if ms < 1000 {
         return format!("{ms}ms");
     }
-    let secs = d.as_secs_f64();
-    if secs < 60.0 {
-        let text = format!("{:.3}", (secs * 1000.0).round() / 1000.0);
+    // Whole milliseconds decide the unit, so 59.9996 s is `59.999s`, never
+    // a rounded-up `60s` that reads like neither form.
+    if ms < 60_000 {
+        let text = format!("{}.{:03}", ms / 1000, ms % 1000);
         let text = text.trim_end_matches('0').trim_end_matches('.');
         return format!("{text}s");
     }
@@ -860,6 +861,8 @@ mod tests {
         assert_eq!(format_reset(Duration::from_secs(1)), "1s");
         assert_eq!(format_reset(Duration::from_secs(360)), "6m0s");
         assert_eq!(format_reset(Duration::ZERO), "0ms");
+        assert_eq!(format_reset(Duration::from_micros(59_999_600)), "59.999s");
+        assert_eq!(format_reset(Duration::from_millis(60_000)), "1m0s");
     }
 
     #[test]
