@@ -6,6 +6,18 @@
 //! One thread per model, not per request: Candle's matmuls already use every
 //! core through their own thread pool, so more concurrent forward passes
 //! would only fight over the same cores.
+//!
+//! Each model runs its jobs inside a rayon pool of its own (one thread per
+//! core, as many as the global pool). A forward pass forks a hundred or
+//! more parallel loops and matrix products; called from an ordinary thread,
+//! each of those is handed to the pool and waited for through a mutex and
+//! condition variable, while a caller that is itself one of the pool's
+//! threads forks and joins through work-stealing deques. Measured on
+//! all-MiniLM-L6-v2, one sentence at a time: 7.8 ms from outside the pool,
+//! 7.2 ms inside (models/tests/embeddings_speed.rs). A pool per model, not
+//! the global one, because a pool thread waiting on a join steals whatever
+//! is queued in its pool: in a shared pool a sentence's embedding could end
+//! up waiting beneath another model's whole transcription.
 
 use std::collections::BTreeMap;
 use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
@@ -69,20 +81,33 @@ impl<M: Send + 'static> ModelWorker<M> {
         D: FnOnce(crate::Result<()>) + Send + 'static,
     {
         let (sender, receiver) = sync_channel::<Job<M>>(queue_capacity);
+        let thread_name = format!("model-{name}");
+        let pool_name = thread_name.clone();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(rayon::current_num_threads())
+            .thread_name(move |index| format!("{pool_name}-{index}"))
+            .build()
+            .map_err(std::io::Error::other)?;
         std::thread::Builder::new()
-            .name(format!("model-{name}"))
+            .name(thread_name)
             .spawn(move || {
-                let mut model = match load() {
-                    Ok(model) => model,
-                    Err(e) => {
-                        loaded(Err(e));
-                        return;
+                // Loading and every job run on one of the pool's threads, so
+                // their parallel loops fork and join inside it (module doc).
+                // Waiting for the next job there blocks that thread only: the
+                // pool has nothing else to do meanwhile.
+                pool.install(move || {
+                    let mut model = match load() {
+                        Ok(model) => model,
+                        Err(e) => {
+                            loaded(Err(e));
+                            return;
+                        }
+                    };
+                    loaded(Ok(()));
+                    while let Ok(job) = receiver.recv() {
+                        job(&mut model);
                     }
-                };
-                loaded(Ok(()));
-                while let Ok(job) = receiver.recv() {
-                    job(&mut model);
-                }
+                });
             })?;
         Ok(Self {
             name: name.to_string(),
@@ -269,6 +294,26 @@ mod tests {
         assert_eq!(value, 1);
         assert_ne!(thread, caller);
         assert_eq!(worker.run(|n| *n).await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn jobs_run_on_a_thread_of_the_models_own_pool() {
+        let worker = ModelWorker::spawn("pooled", 1, ()).unwrap();
+        let (index, name, threads) = worker
+            .run(|_| {
+                (
+                    rayon::current_thread_index(),
+                    std::thread::current().name().map(str::to_owned),
+                    rayon::current_num_threads(),
+                )
+            })
+            .await
+            .unwrap();
+        assert!(index.is_some(), "the job ran outside any rayon pool");
+        let name = name.unwrap();
+        assert!(name.starts_with("model-pooled-"), "{name}");
+        // Sized like the global pool (RAYON_NUM_THREADS or one per core).
+        assert_eq!(threads, rayon::current_num_threads());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
