@@ -754,3 +754,29 @@ fn base_translates_german_and_spanish_speech() {
         }
     }
 }
+
+#[test]
+fn int8_projection_keeps_the_word_error_rate() {
+    // The int8 output projection (`quantize_projection`, the speech
+    // service's default) must not cost accuracy: the same gate as f32 on
+    // both models, and tiny.en's beam-search sentence still exact.
+    for (name, dir) in [("tiny.en", tiny_en_dir()), ("base", base_dir())] {
+        let mut model = WhisperModel::load(&dir, &Device::Cpu).unwrap();
+        model.quantize_projection().unwrap();
+        let wer = corpus_wer(&mut model, &TranscribeOptions::default());
+        eprintln!(
+            "{name} with the int8 projection, WER on the 5 LibriVox + 5 cards clips: {:.1}%",
+            100.0 * wer
+        );
+        assert!(wer <= 0.07, "{name}: WER {wer}");
+    }
+    let mut model = WhisperModel::load(&tiny_en_dir(), &Device::Cpu).unwrap();
+    model.quantize_projection().unwrap();
+    let beam = TranscribeOptions {
+        beam_size: Some(5),
+        ..TranscribeOptions::default()
+    };
+    let pcm = read_wav(&common::testdata_file(CLIP));
+    let t = model.transcribe(&pcm, &beam).unwrap();
+    assert_eq!(normalise(&t.text), EXPECTED);
+}

@@ -8,7 +8,8 @@
 //! --no-capture whisper_speed`.
 #![expect(
     clippy::unwrap_used,
-    reason = "the audio helper outside the #[test] fn: stop with the value it saw"
+    clippy::print_stderr,
+    reason = "measurement helpers outside the #[test] fn: print what they measure, stop with the value they saw"
 )]
 
 mod common;
@@ -44,15 +45,31 @@ fn long_audio() -> Vec<f32> {
 #[test]
 #[ignore = "measures speed; run on demand"]
 fn whisper_speed() {
+    // Inside a pool of its own, as a model worker runs it.
+    let pool = rayon::ThreadPoolBuilder::new().build().unwrap();
+    pool.install(measure);
+}
+
+fn measure() {
     let dir = common::model_dir("whisper-tiny.en");
     let mut model = WhisperModel::load(&dir, &Device::Cpu).unwrap();
     let pcm = long_audio();
-    let seconds = pcm.len() as f64 / 16_000.0;
     let opts = TranscribeOptions::default();
-    model.transcribe(&pcm[..16_000 * 5], &opts).unwrap();
+    for int8 in [false, true] {
+        if int8 {
+            model.quantize_projection().unwrap();
+            eprintln!("with the int8 output projection:");
+        }
+        runs(&mut model, &pcm, &opts);
+    }
+}
+
+fn runs(model: &mut WhisperModel, pcm: &[f32], opts: &TranscribeOptions) {
+    let seconds = pcm.len() as f64 / 16_000.0;
+    model.transcribe(&pcm[..16_000 * 5], opts).unwrap();
     for run in 0..3 {
         let started = Instant::now();
-        let t = model.transcribe(&pcm, &opts).unwrap();
+        let t = model.transcribe(pcm, opts).unwrap();
         let wall = started.elapsed().as_secs_f64();
         let tm = &t.timings;
         eprintln!(

@@ -20,7 +20,7 @@
 
 pub mod cpu_encoder;
 pub mod embedder;
-mod simd_math;
+pub(crate) mod simd_math;
 pub mod token_classifier;
 
 pub use embedder::Embedder;

@@ -18,12 +18,22 @@
 //! decoder's linear layers and the output projection are therefore
 //! [`RowSplit`]: one-row inputs run one gemv per slice of output rows, on
 //! every core at once. Results are the same numbers (each output is still one
-//! dot product, summed in the same order).
+//! dot product, summed in the same order). On request
+//! ([`Whisper::quantize_projection`], the speech service's default on the
+//! CPU) the logits of a step come from an int8 copy of the projection
+//! ([`super::int8`]), a quarter of the bytes.
 
 use crate::whisper::Config;
 use candle_core::{D, Module, Result, Tensor};
 use candle_nn::{Conv1d, Conv1dConfig, Embedding, LayerNorm, Linear, VarBuilder};
 use rayon::prelude::*;
+
+use super::int8::Int8Rows;
+
+/// Most rows a logits product takes through the int8 projection: a step's
+/// rows (one per beam or per stream). Longer products (a prompt's every
+/// position) are rare and keep the f32 weights.
+const INT8_MAX_ROWS: usize = 16;
 
 fn layer_norm(size: usize, vb: VarBuilder) -> Result<LayerNorm> {
     candle_nn::layer_norm(size, 1e-5, vb)
@@ -319,6 +329,9 @@ struct Decoder {
     embed: Embedding,
     /// The output projection: the token embedding, tied.
     projection: RowSplit,
+    /// The same as int8 rows, when asked for (`Whisper::quantize_projection`):
+    /// used for products of up to [`INT8_MAX_ROWS`] rows.
+    projection_int8: Option<Int8Rows>,
     positions: Tensor,
     blocks: Vec<Block>,
     ln: LayerNorm,
@@ -341,6 +354,7 @@ impl Decoder {
         let embed = candle_nn::embedding(cfg.vocab_size, d, vb.pp("embed_tokens"))?;
         Ok(Self {
             projection: RowSplit::new(embed.embeddings().clone(), None)?,
+            projection_int8: None,
             embed,
             positions: vb.get((cfg.max_target_positions, d), "embed_positions.weight")?,
             blocks,
@@ -490,7 +504,24 @@ impl Whisper {
     /// Logits over the vocabulary for hidden states `[rows, d]` → `[rows, vocab]`,
     /// with the output projection tied to the token embedding.
     pub fn logits(&self, hidden: &Tensor) -> Result<Tensor> {
-        self.decoder.projection.forward(hidden)
+        match &self.decoder.projection_int8 {
+            Some(int8) if hidden.rank() == 2 && hidden.dim(0)? <= INT8_MAX_ROWS => {
+                int8.product(hidden)
+            }
+            _ => self.decoder.projection.forward(hidden),
+        }
+    }
+
+    /// From now on compute decoding steps' logits with the output
+    /// projection as int8 rows ([`Int8Rows`]): a quarter of the bytes read
+    /// per token. Costs a quarter of the projection's size in memory (the
+    /// f32 table stays: it is also the token embedding).
+    pub fn quantize_projection(&mut self) -> Result<()> {
+        if self.decoder.projection_int8.is_none() {
+            let table = self.decoder.embed.embeddings();
+            self.decoder.projection_int8 = Some(Int8Rows::quantize(table)?);
+        }
+        Ok(())
     }
 }
 

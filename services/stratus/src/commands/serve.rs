@@ -372,6 +372,7 @@ fn speech_config(args: &ModelArgs, limits: &SpeechLimitArgs) -> Result<SpeechCon
         max_decoded_samples: (limits.max_audio_seconds.max(0.0) * 96_000.0) as u64,
         device: stratus_models::device::open(&args.device)?,
         vad: limits.vad,
+        int8_projection: limits.whisper_int8_projection,
     })
 }
 

@@ -1,0 +1,202 @@
+//! [`Int8Rows`]: a weight matrix as int8 with one scale per row, for the
+//! decoder's output projection on the CPU.
+//!
+//! Why: a decoding step multiplies one hidden row (a few, with beams) by the
+//! tied output projection, `vocab × d` f32 — 80 MB for tiny.en, read whole
+//! for every token, and the step is bound by how fast memory delivers it
+//! (models/tests/whisper_speed.rs: ~4 ms a token on a 2-core Xeon, most of
+//! it this product). Stored as int8 it is a quarter of the bytes. The
+//! scheme is CTranslate2's int8 (what faster-whisper runs): symmetric, one
+//! scale per output row (`max |w| / 127`), so a row's logit is its int8 dot
+//! product times its scale. Inputs stay f32: each weight row is widened to
+//! f32 once and multiplied by every input row.
+//!
+//! The error is bounded per logit by `scale / 2 · Σ|x|`; whether it moves a
+//! transcript is checked end to end by the word-error-rate tests with it on
+//! (`WhisperModel::quantize_projection`).
+
+use candle_core::{DType, Result, Tensor};
+use rayon::prelude::*;
+
+use crate::bert::simd_math::with_simd;
+
+/// Weight rows per parallel task: big enough that the hand-off is noise
+/// next to reading them (128 × 384 bytes for tiny.en), small enough to
+/// spread 51,864 rows over any core count.
+const ROWS_PER_TASK: usize = 128;
+
+/// Rows converted to f32 at a time while quantizing (1.5 MB at 384
+/// columns).
+const QUANTIZE_ROWS_PER_CHUNK: usize = 1024;
+
+/// A `[rows, cols]` weight as int8 values and one f32 scale per row.
+#[derive(Debug, Clone)]
+pub struct Int8Rows {
+    values: Vec<i8>,
+    scales: Vec<f32>,
+    rows: usize,
+    cols: usize,
+}
+
+impl Int8Rows {
+    /// Quantize `weight` (`[rows, cols]`, any float type).
+    pub fn quantize(weight: &Tensor) -> Result<Self> {
+        let (rows, cols) = weight.dims2()?;
+        let mut values = vec![0i8; rows * cols];
+        let mut scales = vec![0f32; rows];
+        // A slice of rows at a time: an f32 copy of the whole table would
+        // add its size (80 MB for tiny.en) to the process's peak memory.
+        let chunk = QUANTIZE_ROWS_PER_CHUNK;
+        for (index, (values, scales)) in values
+            .chunks_mut((chunk * cols).max(1))
+            .zip(scales.chunks_mut(chunk))
+            .enumerate()
+        {
+            let data = weight
+                .narrow(0, index * chunk, scales.len())?
+                .to_dtype(DType::F32)?
+                .flatten_all()?
+                .to_vec1::<f32>()?;
+            values
+                .par_chunks_mut(cols.max(1))
+                .zip(scales.par_iter_mut())
+                .zip(data.par_chunks(cols.max(1)))
+                .for_each(|((quantized, scale), row)| {
+                    let largest = row.iter().fold(0f32, |m, v| m.max(v.abs()));
+                    // An all-zero row: any scale gives zeros.
+                    *scale = if largest > 0.0 { largest / 127.0 } else { 1.0 };
+                    for (q, v) in quantized.iter_mut().zip(row) {
+                        // In range by construction: |v| / scale ≤ 127.
+                        *q = (v / *scale).round().clamp(-127.0, 127.0) as i8;
+                    }
+                });
+        }
+        Ok(Self {
+            values,
+            scales,
+            rows,
+            cols,
+        })
+    }
+
+    /// Rows of the weight (outputs of the product).
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// `x · Wᵀ` for `x` `[n, cols]`: `[n, rows]`, on every thread of the
+    /// current pool.
+    pub fn product(&self, x: &Tensor) -> Result<Tensor> {
+        let (n, cols) = x.dims2()?;
+        if cols != self.cols {
+            candle_core::bail!(
+                "int8 product: input has {cols} columns, the weight {}",
+                self.cols
+            );
+        }
+        let inputs = x.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+        // Computed weight row by weight row (each read once for all inputs),
+        // so the result comes out `[rows, n]`.
+        let mut by_row = vec![0f32; self.rows * n];
+        by_row
+            .par_chunks_mut(ROWS_PER_TASK * n.max(1))
+            .enumerate()
+            .for_each(|(task, out)| {
+                with_simd(|| self.rows_times_inputs(task * ROWS_PER_TASK, &inputs, n, out));
+            });
+        let out = if n == 1 {
+            by_row
+        } else {
+            let mut out = vec![0f32; n * self.rows];
+            for (row, values) in by_row.chunks(n).enumerate() {
+                for (input, value) in values.iter().enumerate() {
+                    out[input * self.rows + row] = *value;
+                }
+            }
+            out
+        };
+        Tensor::from_vec(out, (n, self.rows), x.device())
+    }
+
+    /// Weight rows from `first` (as many as `out` holds, `n` values each)
+    /// times each of the `n` input rows.
+    #[inline(always)]
+    fn rows_times_inputs(&self, first: usize, inputs: &[f32], n: usize, out: &mut [f32]) {
+        let cols = self.cols;
+        let mut widened = vec![0f32; cols];
+        for (offset, out) in out.chunks_mut(n.max(1)).enumerate() {
+            let row = first + offset;
+            let quantized = &self.values[row * cols..][..cols];
+            for (w, &q) in widened.iter_mut().zip(quantized) {
+                *w = f32::from(q);
+            }
+            let scale = self.scales[row];
+            for (o, input) in out.iter_mut().zip(inputs.chunks_exact(cols)) {
+                *o = dot(&widened, input) * scale;
+            }
+        }
+    }
+}
+
+/// Dot product with sixteen running sums (one AVX-512 register, two AVX2
+/// ones), so the compiler vectorises it.
+#[inline(always)]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut sums = [0f32; 16];
+    let (a_chunks, b_chunks) = (a.chunks_exact(16), b.chunks_exact(16));
+    let tail: f32 = a_chunks
+        .remainder()
+        .iter()
+        .zip(b_chunks.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in a_chunks.zip(b_chunks) {
+        for i in 0..16 {
+            sums[i] += x[i] * y[i];
+        }
+    }
+    sums.iter().sum::<f32>() + tail
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    #[test]
+    fn the_product_is_within_the_quantization_bound() {
+        let dev = Device::Cpu;
+        // Odd sizes: partial last chunk and task, and a dot-product tail.
+        let weight = Tensor::randn(0f32, 1.0, (2101, 70), &dev).unwrap();
+        let quantized = Int8Rows::quantize(&weight).unwrap();
+        for n in [1, 3] {
+            let x = Tensor::randn(0f32, 1.0, (n, 70), &dev).unwrap();
+            let exact: Vec<Vec<f32>> = x.matmul(&weight.t().unwrap()).unwrap().to_vec2().unwrap();
+            let approx: Vec<Vec<f32>> = quantized.product(&x).unwrap().to_vec2().unwrap();
+            let inputs: Vec<Vec<f32>> = x.to_vec2().unwrap();
+            for (i, (e, a)) in exact.iter().zip(&approx).enumerate() {
+                assert_eq!(a.len(), 2101);
+                let l1: f32 = inputs[i].iter().map(|v| v.abs()).sum();
+                for (row, (e, a)) in e.iter().zip(a).enumerate() {
+                    let bound = quantized.scales[row] / 2.0 * l1 + 1e-4;
+                    assert!(
+                        (e - a).abs() <= bound,
+                        "n {n} input {i} row {row}: {e} vs {a}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rows_of_zeros_and_mismatched_inputs() {
+        let dev = Device::Cpu;
+        let weight = Tensor::zeros((4, 32), DType::F32, &dev).unwrap();
+        let quantized = Int8Rows::quantize(&weight).unwrap();
+        let x = Tensor::ones((1, 32), DType::F32, &dev).unwrap();
+        let out: Vec<Vec<f32>> = quantized.product(&x).unwrap().to_vec2().unwrap();
+        assert_eq!(out, vec![vec![0.0; 4]]);
+        let wrong = Tensor::ones((1, 31), DType::F32, &dev).unwrap();
+        assert!(quantized.product(&wrong).is_err());
+    }
+}
