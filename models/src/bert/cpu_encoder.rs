@@ -32,7 +32,7 @@ use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{Config, HiddenAct};
 use rayon::prelude::*;
 
-use super::simd_math::{self, with_simd};
+use super::simd_math::{self, dot, with_simd};
 use crate::{ModelError, Result};
 
 /// Rows of a parallel pass handed to one task at least: below this the
@@ -509,27 +509,7 @@ fn attend(head: &HeadOf<'_>, length: usize, scale: f32, out: &mut [f32]) {
     }
 }
 
-#[inline(always)]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    // Eight running sums: the compiler vectorises this, not a single
-    // dependent chain.
-    let mut sums = [0f32; 8];
-    let (a_chunks, b_chunks) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = a_chunks
-        .remainder()
-        .iter()
-        .zip(b_chunks.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in a_chunks.zip(b_chunks) {
-        for i in 0..8 {
-            sums[i] += x[i] * y[i];
-        }
-    }
-    sums.iter().sum::<f32>() + tail
-}
-
-/// Sum with eight running sums (vectorised, as [`dot`]).
+/// Sum with eight running sums (vectorised, as [`simd_math::dot`]).
 #[inline(always)]
 fn sum(values: &[f32]) -> f32 {
     let mut sums = [0f32; 8];

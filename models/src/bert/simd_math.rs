@@ -19,6 +19,27 @@ pub fn with_simd<R>(f: impl FnOnce() -> R) -> R {
     pulp::Arch::new().dispatch(f)
 }
 
+/// Dot product of two equally long slices.
+#[inline(always)]
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    // Eight running sums: the compiler vectorises this, not a single
+    // dependent chain.
+    let mut sums = [0f32; 8];
+    let (a_chunks, b_chunks) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = a_chunks
+        .remainder()
+        .iter()
+        .zip(b_chunks.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in a_chunks.zip(b_chunks) {
+        for i in 0..8 {
+            sums[i] += x[i] * y[i];
+        }
+    }
+    sums.iter().sum::<f32>() + tail
+}
+
 /// `e^x` for `x` in about [-87, 88] (clamped there): Cody–Waite range
 /// reduction by ln 2 and a degree-6 polynomial (Cephes' `expf`
 /// coefficients), then 2^n put into the exponent bits.

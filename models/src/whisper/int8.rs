@@ -18,7 +18,7 @@
 use candle_core::{DType, Result, Tensor};
 use rayon::prelude::*;
 
-use crate::bert::simd_math::with_simd;
+use crate::bert::simd_math::{dot, with_simd};
 
 /// Weight rows per parallel task: big enough that the hand-off is noise
 /// next to reading them (128 × 384 bytes for tiny.en), small enough to
@@ -136,26 +136,6 @@ impl Int8Rows {
             }
         }
     }
-}
-
-/// Dot product with sixteen running sums (one AVX-512 register, two AVX2
-/// ones), so the compiler vectorises it.
-#[inline(always)]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut sums = [0f32; 16];
-    let (a_chunks, b_chunks) = (a.chunks_exact(16), b.chunks_exact(16));
-    let tail: f32 = a_chunks
-        .remainder()
-        .iter()
-        .zip(b_chunks.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in a_chunks.zip(b_chunks) {
-        for i in 0..16 {
-            sums[i] += x[i] * y[i];
-        }
-    }
-    sums.iter().sum::<f32>() + tail
 }
 
 #[cfg(test)]
