@@ -138,7 +138,6 @@ fn linear(vb: &VarBuilder, inputs: usize, outputs: usize) -> Result<(Tensor, Vec
 /// is still one dot product of an input row and a weight column.
 struct Weight {
     blocks: Vec<Tensor>,
-    widths: Vec<usize>,
     outputs: usize,
 }
 
@@ -150,19 +149,13 @@ impl Weight {
         let outputs = whole.dim(1)?;
         let parts = parts.min(outputs / MIN_BLOCK_COLUMNS).max(1);
         let mut blocks = Vec::with_capacity(parts);
-        let mut widths = Vec::with_capacity(parts);
         let mut start = 0;
         for part in 0..parts {
             let end = outputs * (part + 1) / parts;
             blocks.push(whole.narrow(1, start, end - start)?.contiguous()?);
-            widths.push(end - start);
             start = end;
         }
-        Ok(Self {
-            blocks,
-            widths,
-            outputs,
-        })
+        Ok(Self { blocks, outputs })
     }
 }
 
@@ -365,8 +358,10 @@ impl CpuBert {
             .with_min_len(MIN_ROWS_PER_TASK)
             .enumerate()
             .for_each(|(row, out)| {
+                // Each block's product is `[rows, its width]`.
                 let mut at = 0;
-                for (part, &width) in parts.iter().zip(&weight.widths) {
+                for part in &parts {
+                    let width = part.len() / rows;
                     out[at..at + width].copy_from_slice(&part[row * width..(row + 1) * width]);
                     at += width;
                 }

@@ -79,11 +79,6 @@ impl Int8Rows {
         })
     }
 
-    /// Rows of the weight (outputs of the product).
-    pub fn rows(&self) -> usize {
-        self.rows
-    }
-
     /// `x · Wᵀ` for `x` `[n, cols]`: `[n, rows]`, on every thread of the
     /// current pool.
     pub fn product(&self, x: &Tensor) -> Result<Tensor> {
