@@ -770,13 +770,27 @@ fn int8_projection_keeps_the_word_error_rate() {
         );
         assert!(wer <= 0.07, "{name}: WER {wer}");
     }
+    let pcm = read_wav(&common::testdata_file(CLIP));
     let mut model = WhisperModel::load(&tiny_en_dir(), &Device::Cpu).unwrap();
+    let f32_greedy = model
+        .transcribe(&pcm, &TranscribeOptions::default())
+        .unwrap();
     model.quantize_projection().unwrap();
+    // The int8 logits are really in use: the same words, a log-probability
+    // that moved by int8 rounding and no more.
+    let int8_greedy = model
+        .transcribe(&pcm, &TranscribeOptions::default())
+        .unwrap();
+    assert_eq!(int8_greedy.text, f32_greedy.text);
+    let (a, b) = (
+        f32_greedy.segments[0].avg_logprob,
+        int8_greedy.segments[0].avg_logprob,
+    );
+    assert!(a != b && (a - b).abs() < 0.05, "avg_logprob {a} vs {b}");
     let beam = TranscribeOptions {
         beam_size: Some(5),
         ..TranscribeOptions::default()
     };
-    let pcm = read_wav(&common::testdata_file(CLIP));
     let t = model.transcribe(&pcm, &beam).unwrap();
     assert_eq!(normalise(&t.text), EXPECTED);
 }
