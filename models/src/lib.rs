@@ -23,11 +23,13 @@
 //!   over the sentence embedder, and running it.
 //! - [`card`] — the `/v1/models` shapes (OpenAI's list plus task, license, attribution).
 //! - [`worker`] — a model owned by one OS thread behind a bounded queue.
+//! - [`amx`] — bf16 matrix products on Intel AMX tiles, where the CPU has them.
 //! - [`batching`] — embedding requests of concurrent callers grouped into
 //!   one forward pass by token budget.
 //! - [`text`] — byte ↔ char offsets for spans.
 //! - [`error`] — the one error type of this layer.
 
+pub mod amx;
 pub mod batching;
 pub mod bert;
 pub mod card;

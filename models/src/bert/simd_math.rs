@@ -61,7 +61,11 @@ pub fn exp(x: f32) -> f32 {
     let y = p * (r * r) + r + 1.0;
     // n is in [-126, 128] after the clamp: a normal power of two (the top
     // end only for inputs that overflow f32 anyway).
-    let bits = ((n as i32 + 127) << 23) as u32;
+    // Through a float add, not `n as i32`: Rust's saturating conversion
+    // does not vectorise (it went lane by lane through scalar registers).
+    // Adding 1.5·2^23 leaves the integer n + 127 in the low mantissa bits;
+    // the shift moves it into the exponent and drops the rest.
+    let bits = (n + (127.0 + 12_582_912.0)).to_bits() << 23;
     y * f32::from_bits(bits)
 }
 
