@@ -5,7 +5,11 @@
 //!
 //! One thread per model, not per request: Candle's matmuls already use every
 //! core through their own thread pool, so more concurrent forward passes
-//! would only fight over the same cores.
+//! would only fight over the same cores. The exception is a model whose
+//! clones share one network thread that batches their forward passes
+//! (Whisper's `Engine`): [`ModelWorker::spawn_loading_sessions`] runs a
+//! few jobs at once on such clones, so concurrent requests reach that
+//! thread together and share its passes instead of queueing for them.
 //!
 //! Each model runs its jobs inside a rayon pool of its own (one thread per
 //! core, as many as the global pool). A forward pass forks a hundred or
@@ -20,8 +24,8 @@
 //! up waiting beneath another model's whole transcription.
 
 use std::collections::BTreeMap;
-use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
-use std::sync::{Arc, RwLock};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex, RwLock};
 
 use crate::card::ModelCard;
 use crate::store::ResolvedModel;
@@ -115,6 +119,56 @@ impl<M: Send + 'static> ModelWorker<M> {
         })
     }
 
+    /// Like [`ModelWorker::spawn_loading`], for a model whose clones share
+    /// one network and batch their work (Whisper's `Engine`): `sessions`
+    /// threads, each with its own clone, take jobs from the one queue, so
+    /// up to `sessions` jobs run at once. These threads are plain ones, not
+    /// a pool's: they only prepare work and wait for the network's own
+    /// thread (which has the pool).
+    pub fn spawn_loading_sessions<L, D>(
+        name: &str,
+        queue_capacity: usize,
+        sessions: usize,
+        load: L,
+        loaded: D,
+    ) -> std::io::Result<Self>
+    where
+        M: Clone,
+        L: FnOnce() -> crate::Result<M> + Send + 'static,
+        D: FnOnce(crate::Result<()>) + Send + 'static,
+    {
+        let (sender, receiver) = sync_channel::<Job<M>>(queue_capacity);
+        let receiver = Arc::new(Mutex::new(receiver));
+        let thread_name = format!("model-{name}");
+        std::thread::Builder::new()
+            .name(thread_name.clone())
+            .spawn(move || {
+                let model = match load() {
+                    Ok(model) => model,
+                    Err(e) => {
+                        loaded(Err(e));
+                        return;
+                    }
+                };
+                for session in 1..sessions.max(1) {
+                    let (model, receiver) = (model.clone(), receiver.clone());
+                    let spawned = std::thread::Builder::new()
+                        .name(format!("{thread_name}-session-{session}"))
+                        .spawn(move || run_jobs(model, &receiver));
+                    if let Err(e) = spawned {
+                        // Fewer sessions than asked: still serving.
+                        tracing::warn!(error = %e, "could not start a model session thread");
+                    }
+                }
+                loaded(Ok(()));
+                run_jobs(model, &receiver);
+            })?;
+        Ok(Self {
+            name: name.to_string(),
+            sender,
+        })
+    }
+
     /// The model's name.
     pub fn name(&self) -> &str {
         &self.name
@@ -151,6 +205,21 @@ impl<M: Send + 'static> ModelWorker<M> {
             TrySendError::Disconnected(_) => WorkerError::Stopped(self.name.clone()),
         })?;
         Ok(answer)
+    }
+}
+
+/// A session thread's loop: the next job from the shared queue, until the
+/// queue closes.
+fn run_jobs<M>(mut model: M, receiver: &Mutex<Receiver<Job<M>>>) {
+    loop {
+        // The lock is held while waiting, so one idle session waits on the
+        // queue and the others on the lock; poisoning only means another
+        // session panicked while waiting, which leaves the receiver intact.
+        let job = receiver.lock().unwrap_or_else(|p| p.into_inner()).recv();
+        match job {
+            Ok(job) => job(&mut model),
+            Err(_) => return,
+        }
     }
 }
 
@@ -247,6 +316,48 @@ where
     M: Send + 'static,
     L: FnOnce() -> crate::Result<M> + Send + 'static,
 {
+    register(set, cards, model, service, report, |loaded| {
+        ModelWorker::spawn_loading(&model.name, queue_capacity, load, loaded)
+    })
+}
+
+/// [`load_into`] for a model whose clones share one network and run up to
+/// `sessions` jobs at once ([`ModelWorker::spawn_loading_sessions`]).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "load_into's arguments plus the session count"
+)]
+pub fn load_sessions_into<M, L>(
+    set: &WorkerSet<M>,
+    cards: &LoadedCards,
+    model: &ResolvedModel,
+    service: &str,
+    queue_capacity: usize,
+    sessions: usize,
+    load: L,
+    report: LoadReport,
+) -> std::io::Result<()>
+where
+    M: Clone + Send + 'static,
+    L: FnOnce() -> crate::Result<M> + Send + 'static,
+{
+    register(set, cards, model, service, report, |loaded| {
+        ModelWorker::spawn_loading_sessions(&model.name, queue_capacity, sessions, load, loaded)
+    })
+}
+
+type Loaded = Box<dyn FnOnce(crate::Result<()>) + Send>;
+
+/// Start a worker with `spawn` and, once it has loaded, add it and its
+/// card to the service's lists.
+fn register<M: Send + 'static>(
+    set: &WorkerSet<M>,
+    cards: &LoadedCards,
+    model: &ResolvedModel,
+    service: &str,
+    report: LoadReport,
+    spawn: impl FnOnce(Loaded) -> std::io::Result<ModelWorker<M>>,
+) -> std::io::Result<()> {
     let name = model.name.clone();
     let card = ModelCard::from_resolved(model, service, unix_now(), Vec::new());
     let (set_on_load, cards_on_load) = (set.clone(), cards.clone());
@@ -255,7 +366,7 @@ where
     // Held until the handle is stored, so a load that finishes at once
     // still finds it.
     let mut guard = handle_slot.lock().unwrap_or_else(|p| p.into_inner());
-    let worker = ModelWorker::spawn_loading(&model.name, queue_capacity, load, move |result| {
+    let worker = spawn(Box::new(move |result| {
         if result.is_ok()
             && let Some(worker) = slot.lock().unwrap_or_else(|p| p.into_inner()).take()
         {
@@ -263,7 +374,7 @@ where
             cards_on_load.add(card);
         }
         report(&name, result);
-    })?;
+    }))?;
     *guard = Some(worker);
     Ok(())
 }

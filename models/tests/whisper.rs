@@ -756,16 +756,18 @@ fn base_translates_german_and_spanish_speech() {
 }
 
 #[test]
-fn int8_projection_keeps_the_word_error_rate() {
-    // The int8 output projection (`quantize_projection`, the speech
-    // service's default) must not cost accuracy: the same gate as f32 on
-    // both models, and tiny.en's beam-search sentence still exact.
+fn int8_decoder_and_amx_encoder_keep_the_word_error_rate() {
+    // The speech service's CPU defaults (`quantize_decoder`, and the bf16
+    // encoder on AMX tiles where the CPU has them) must not cost accuracy:
+    // the same gate as f32 on both models, and tiny.en's beam-search
+    // sentence still exact.
     for (name, dir) in [("tiny.en", tiny_en_dir()), ("base", base_dir())] {
         let mut model = WhisperModel::load(&dir, &Device::Cpu).unwrap();
-        model.quantize_projection().unwrap();
+        model.quantize_decoder().unwrap();
+        let amx = model.use_amx_encoder().unwrap();
         let wer = corpus_wer(&mut model, &TranscribeOptions::default());
         eprintln!(
-            "{name} with the int8 projection, WER on the 5 LibriVox + 5 cards clips: {:.1}%",
+            "{name} with the int8 decoder (AMX encoder: {amx}), WER on the 5 LibriVox + 5 cards clips: {:.1}%",
             100.0 * wer
         );
         assert!(wer <= 0.07, "{name}: WER {wer}");
@@ -775,9 +777,9 @@ fn int8_projection_keeps_the_word_error_rate() {
     let f32_greedy = model
         .transcribe(&pcm, &TranscribeOptions::default())
         .unwrap();
-    model.quantize_projection().unwrap();
-    // The int8 logits are really in use: the same words, a log-probability
-    // that moved by int8 rounding and no more.
+    model.quantize_decoder().unwrap();
+    // The int8 weights are really in use: the same words, a
+    // log-probability that moved by int8 rounding and no more.
     let int8_greedy = model
         .transcribe(&pcm, &TranscribeOptions::default())
         .unwrap();
@@ -787,10 +789,118 @@ fn int8_projection_keeps_the_word_error_rate() {
         int8_greedy.segments[0].avg_logprob,
     );
     assert!(a != b && (a - b).abs() < 0.05, "avg_logprob {a} vs {b}");
+    if model.use_amx_encoder().unwrap() {
+        // And so is the bf16 encoder: same words again, moved again.
+        let amx_greedy = model
+            .transcribe(&pcm, &TranscribeOptions::default())
+            .unwrap();
+        assert_eq!(amx_greedy.text, f32_greedy.text);
+        let c = amx_greedy.segments[0].avg_logprob;
+        assert!(c != b && (c - b).abs() < 0.05, "avg_logprob {b} vs {c}");
+    } else {
+        eprintln!("no AMX tiles on this CPU: the bf16 encoder was not checked");
+    }
     let beam = TranscribeOptions {
         beam_size: Some(5),
         ..TranscribeOptions::default()
     };
     let t = model.transcribe(&pcm, &beam).unwrap();
     assert_eq!(normalise(&t.text), EXPECTED);
+}
+
+#[test]
+fn concurrent_transcriptions_are_batched_and_equal_the_single_ones() {
+    // Clones of one model share its network, and the engine runs their
+    // windows and decoding steps in batches. A batched result must be the
+    // one each request gets alone: same text, same tokens, same
+    // log-probabilities (to the bit, with the service's int8 decoder and
+    // the encoder, AMX or f32, never mixing windows).
+    let mut model = WhisperModel::load(&tiny_en_dir(), &Device::Cpu).unwrap();
+    model.quantize_decoder().unwrap();
+    let amx = model.use_amx_encoder().unwrap();
+    let clips: Vec<Vec<f32>> = librivox().into_iter().map(|(_, pcm)| pcm).collect();
+    // Timestamps on for some, so the streams differ in length and rules.
+    let options = |i: usize| TranscribeOptions {
+        timestamps: i.is_multiple_of(2),
+        ..TranscribeOptions::default()
+    };
+    let alone: Vec<Transcript> = clips
+        .iter()
+        .enumerate()
+        .map(|(i, pcm)| model.transcribe(pcm, &options(i)).unwrap())
+        .collect();
+    let before = model.batching();
+    let together: Vec<Transcript> = std::thread::scope(|scope| {
+        let handles: Vec<_> = clips
+            .iter()
+            .enumerate()
+            .map(|(i, pcm)| {
+                let mut clone = model.clone();
+                scope.spawn(move || clone.transcribe(pcm, &options(i)).unwrap())
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let after = model.batching();
+    eprintln!("AMX encoder: {amx}; batching before {before:?}, after {after:?}");
+    assert!(
+        after.batched_steps > before.batched_steps,
+        "no decoding step ran batched: {after:?}"
+    );
+    for (i, (a, b)) in alone.iter().zip(&together).enumerate() {
+        assert_eq!(a.text, b.text, "clip {i}");
+        assert_eq!(a.segments.len(), b.segments.len(), "clip {i}");
+        for (x, y) in a.segments.iter().zip(&b.segments) {
+            assert_eq!(x.tokens, y.tokens, "clip {i}");
+            assert_eq!(x.avg_logprob, y.avg_logprob, "clip {i}");
+            assert_eq!(x.no_speech_prob, y.no_speech_prob, "clip {i}");
+            assert_eq!((x.start, x.end), (y.start, y.end), "clip {i}");
+        }
+    }
+}
+
+#[test]
+fn a_batch_of_windows_encodes_each_as_alone() {
+    // The encoder's half of batching, directly: windows encoded together
+    // give each window's features bit for bit (AMX: the linear layers are
+    // row by row and attention never crosses windows). Also the f32 path,
+    // whose batched matrix products may round differently: close.
+    let model = WhisperModel::load(&tiny_en_dir(), &Device::Cpu).unwrap();
+    let clips: Vec<Vec<f32>> = librivox().into_iter().take(3).map(|(_, pcm)| pcm).collect();
+    let check = |model: &WhisperModel, exact: bool| {
+        let alone: Vec<Vec<f32>> = clips
+            .iter()
+            .map(|pcm| model.encode_audio(&[pcm.as_slice()]).unwrap().remove(0))
+            .collect();
+        let slices: Vec<&[f32]> = clips.iter().map(Vec::as_slice).collect();
+        let together = model.encode_audio(&slices).unwrap();
+        for (i, (a, b)) in alone.iter().zip(&together).enumerate() {
+            assert_eq!(a.len(), b.len());
+            let worst = a
+                .iter()
+                .zip(b)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0f32, f32::max);
+            if exact {
+                assert_eq!(worst, 0.0, "window {i}");
+            } else {
+                assert!(worst < 1e-3, "window {i}: {worst}");
+            }
+        }
+        alone
+    };
+    let f32_features = check(&model, false);
+    let mut model = model;
+    if model.use_amx_encoder().unwrap() {
+        let amx_features = check(&model, true);
+        // bf16 products: close to f32, not equal.
+        for (a, b) in f32_features.iter().zip(&amx_features) {
+            let dot: f64 = a.iter().zip(b).map(|(x, y)| f64::from(x * y)).sum();
+            let norm = |v: &[f32]| v.iter().map(|x| f64::from(x * x)).sum::<f64>().sqrt();
+            let cosine = dot / (norm(a) * norm(b));
+            assert!(cosine > 0.999 && a != b, "cosine {cosine}");
+        }
+    } else {
+        eprintln!("no AMX tiles on this CPU: only the f32 encoder was checked");
+    }
 }

@@ -50,24 +50,61 @@ fn whisper_speed() {
     pool.install(measure);
 }
 
+#[test]
+#[ignore = "measures speed; run on demand"]
+fn whisper_encoder_speed() {
+    let pool = rayon::ThreadPoolBuilder::new().build().unwrap();
+    pool.install(|| {
+        let dir = common::model_dir("whisper-tiny.en");
+        let mut model = WhisperModel::load(&dir, &Device::Cpu).unwrap();
+        let pcm = long_audio();
+        let clip = &pcm[..16_000 * 30];
+        for amx in [false, true] {
+            if amx && !model.use_amx_encoder().unwrap() {
+                eprintln!("no AMX tiles here");
+                return;
+            }
+            model.encode_audio(&[clip]).unwrap();
+            for batch in [1, 4] {
+                let clips = vec![clip; batch];
+                let mut times = Vec::new();
+                for _ in 0..5 {
+                    let started = Instant::now();
+                    model.encode_audio(&clips).unwrap();
+                    times.push(started.elapsed().as_secs_f64() * 1000.0 / batch as f64);
+                }
+                times.sort_by(f64::total_cmp);
+                eprintln!(
+                    "encoder (amx {amx}), batch {batch}: median {:.0} ms a window (fastest {:.0})",
+                    times[2], times[0]
+                );
+            }
+        }
+    });
+}
+
 fn measure() {
     let dir = common::model_dir("whisper-tiny.en");
     let mut model = WhisperModel::load(&dir, &Device::Cpu).unwrap();
     let pcm = long_audio();
     let opts = TranscribeOptions::default();
-    for int8 in [false, true] {
-        if int8 {
-            model.quantize_projection().unwrap();
-            eprintln!("with the int8 output projection:");
-        }
+    runs(&mut model, &pcm, &opts);
+    model.quantize_projection().unwrap();
+    eprintln!("with the int8 output projection:");
+    runs(&mut model, &pcm, &opts);
+    if model.use_amx_encoder().unwrap() {
+        eprintln!("and the encoder on AMX tiles (bf16):");
         runs(&mut model, &pcm, &opts);
     }
+    model.quantize_decoder().unwrap();
+    eprintln!("and the decoder's linear layers in int8:");
+    runs(&mut model, &pcm, &opts);
 }
 
 fn runs(model: &mut WhisperModel, pcm: &[f32], opts: &TranscribeOptions) {
     let seconds = pcm.len() as f64 / 16_000.0;
     model.transcribe(&pcm[..16_000 * 5], opts).unwrap();
-    for run in 0..3 {
+    for run in 0..2 {
         let started = Instant::now();
         let t = model.transcribe(pcm, opts).unwrap();
         let wall = started.elapsed().as_secs_f64();

@@ -1,5 +1,5 @@
 //! [`Int8Rows`]: a weight matrix as int8 with one scale per row, for the
-//! decoder's output projection on the CPU.
+//! decoder's output projection and linear layers on the CPU.
 //!
 //! Why: a decoding step multiplies one hidden row (a few, with beams) by the
 //! tied output projection, `vocab × d` f32 — 80 MB for tiny.en, read whole
@@ -20,10 +20,14 @@ use rayon::prelude::*;
 
 use crate::bert::simd_math::{dot, with_simd};
 
-/// Weight rows per parallel task: big enough that the hand-off is noise
-/// next to reading them (128 × 384 bytes for tiny.en), small enough to
-/// spread 51,864 rows over any core count.
+/// Most weight rows per parallel task: big enough that the hand-off is
+/// noise next to reading them (128 × 384 bytes for tiny.en), small enough
+/// to spread 51,864 rows over any core count.
 const ROWS_PER_TASK: usize = 128;
+
+/// Fewest weight rows per task, for the decoder's small layers (384 rows
+/// for tiny): four tasks a thread, so two threads end together.
+const MIN_ROWS_PER_TASK: usize = 16;
 
 /// Rows converted to f32 at a time while quantizing (1.5 MB at 384
 /// columns).
@@ -34,6 +38,8 @@ const QUANTIZE_ROWS_PER_CHUNK: usize = 1024;
 pub struct Int8Rows {
     values: Vec<i8>,
     scales: Vec<f32>,
+    /// Added to each output row, when the layer has one (`[rows]`).
+    bias: Option<Vec<f32>>,
     rows: usize,
     cols: usize,
 }
@@ -74,13 +80,26 @@ impl Int8Rows {
         Ok(Self {
             values,
             scales,
+            bias: None,
             rows,
             cols,
         })
     }
 
-    /// `x · Wᵀ` for `x` `[n, cols]`: `[n, rows]`, on every thread of the
-    /// current pool.
+    /// Quantize a linear layer: `weight` `[rows, cols]` and its bias
+    /// `[rows]` (kept in f32, added after the product).
+    pub fn quantize_linear(weight: &Tensor, bias: Option<&Tensor>) -> Result<Self> {
+        let mut quantized = Self::quantize(weight)?;
+        quantized.bias = bias
+            .map(|b| b.to_dtype(DType::F32)?.to_vec1::<f32>())
+            .transpose()?;
+        Ok(quantized)
+    }
+
+    /// `x · Wᵀ (+ bias)` for `x` `[n, cols]`: `[n, rows]`, on every thread
+    /// of the current pool. Each output is one dot product of its input row
+    /// and weight row, so a row's result does not depend on the other rows
+    /// of `x`: a batch gives each row the bits it gets alone.
     pub fn product(&self, x: &Tensor) -> Result<Tensor> {
         let (n, cols) = x.dims2()?;
         if cols != self.cols {
@@ -93,11 +112,13 @@ impl Int8Rows {
         // Computed weight row by weight row (each read once for all inputs),
         // so the result comes out `[rows, n]`.
         let mut by_row = vec![0f32; self.rows * n];
+        let per_task = (self.rows / (4 * rayon::current_num_threads()).max(1))
+            .clamp(MIN_ROWS_PER_TASK, ROWS_PER_TASK);
         by_row
-            .par_chunks_mut(ROWS_PER_TASK * n.max(1))
+            .par_chunks_mut(per_task * n.max(1))
             .enumerate()
             .for_each(|(task, out)| {
-                with_simd(|| self.rows_times_inputs(task * ROWS_PER_TASK, &inputs, n, out));
+                with_simd(|| self.rows_times_inputs(task * per_task, &inputs, n, out));
             });
         let out = if n == 1 {
             by_row
@@ -126,8 +147,9 @@ impl Int8Rows {
                 *w = f32::from(q);
             }
             let scale = self.scales[row];
+            let bias = self.bias.as_ref().map_or(0.0, |b| b[row]);
             for (o, input) in out.iter_mut().zip(inputs.chunks_exact(cols)) {
-                *o = dot(&widened, input) * scale;
+                *o = dot(&widened, input) * scale + bias;
             }
         }
     }

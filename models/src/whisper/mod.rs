@@ -17,6 +17,10 @@
 //!   long-audio loop (`transcribe.py`).
 //! - [`model`] — the network (`model.py`), with a self- and cross-attention
 //!   key/value cache.
+//! - [`engine`] — the network on a thread of its own, shared by concurrent
+//!   transcriptions and batching their windows and decoding steps.
+//! - [`tile_encoder`] — the encoder's blocks in bf16 on AMX tiles, where the
+//!   CPU has them.
 //! - [`mel`] — the log-mel spectrogram and its filterbank (`audio.py`).
 //! - [`decode`] — logit rules, greedy search of one window, and cutting a
 //!   window into segments (`decoding.py`).
@@ -30,14 +34,17 @@
 //! of [`TranscribeOptions::temperatures`], by seeded sampling, as
 //! `decode_with_fallback` does.
 //!
-//! A model is used by one worker thread at a time (`&mut self`); services
-//! own one per worker.
+//! Clones of a [`WhisperModel`] share one network ([`engine::Engine`]):
+//! each clone transcribes on its caller's thread, and the forward passes
+//! of concurrent transcriptions are batched.
 
 pub mod align;
 pub mod decode;
+pub mod engine;
 pub mod int8;
 pub mod mel;
 pub mod model;
+pub mod tile_encoder;
 pub mod tokens;
 pub mod vad;
 
@@ -48,6 +55,7 @@ use candle_nn::VarBuilder;
 use decode::{
     LogitFilter, SplitMix64, Suppression, WindowResult, argmax, log_softmax, sample, split_segments,
 };
+use engine::Engine;
 use mel::{HOP_LENGTH, MelExtractor, N_FRAMES, N_SAMPLES, SAMPLE_RATE};
 use model::KvCache;
 use serde::{Deserialize, Serialize};
@@ -284,9 +292,9 @@ pub struct Delta<'a> {
 }
 
 /// A loaded Whisper model with its tokenizer; see the module docs.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct WhisperModel {
-    model: model::Whisper,
+    model: Engine,
     config: Config,
     tokenizer: tokenizers::Tokenizer,
     specials: SpecialTokens,
@@ -388,6 +396,8 @@ impl WhisperModel {
                 format!("not a Whisper checkpoint matching config.json: {e}"),
             )
         })?;
+        let model = Engine::start(model, 0)
+            .map_err(|e| ModelError::io("start the Whisper engine thread", dir, e))?;
         let multilingual = generation
             .is_multilingual
             .unwrap_or(config.vocab_size >= 51865);
@@ -445,7 +455,51 @@ impl WhisperModel {
     /// projection (see [`int8`]): faster per token on the CPU, logits within
     /// int8 rounding of the f32 ones.
     pub fn quantize_projection(&mut self) -> Result<()> {
-        Ok(self.model.quantize_projection()?)
+        Ok(self.model.run(|w| w.quantize_projection())?)
+    }
+
+    /// The int8 projection and int8 copies of the decoder's linear layers
+    /// for decoding steps (see `model::Whisper::quantize_decoder`).
+    pub fn quantize_decoder(&mut self) -> Result<()> {
+        Ok(self.model.run(|w| w.quantize_decoder())?)
+    }
+
+    /// Run the encoder's blocks in bf16 on AMX tiles (see [`tile_encoder`])
+    /// when this is a CPU model on a CPU that has them; returns whether it
+    /// does. Several times faster per window; transcripts hold (the word
+    /// error rate test runs both ways).
+    pub fn use_amx_encoder(&mut self) -> Result<bool> {
+        Ok(self.model.run(|w| w.use_amx_encoder())?)
+    }
+
+    /// How much of this model's work (all its clones') ran batched.
+    pub fn batching(&self) -> engine::Batching {
+        self.model.batching()
+    }
+
+    /// The encoder's features for the first 30 s of each clip (16 kHz
+    /// mono), all windows in one batch: `[1500 × d]` values per clip.
+    pub fn encode_audio(&self, clips: &[&[f32]]) -> Result<Vec<Vec<f32>>> {
+        let windows = clips
+            .iter()
+            .map(|pcm| {
+                let mut padded = pcm[..pcm.len().min(N_SAMPLES)].to_vec();
+                padded.resize(N_SAMPLES, 0.0);
+                let mel = self.mel.log_mel(&padded)?;
+                Ok(mel.i((.., ..N_FRAMES))?.unsqueeze(0)?)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if windows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let device = self.device.clone();
+        let features = self.model.run(move |w| {
+            let mels = Tensor::cat(&windows, 0)?.to_device(&device)?;
+            w.encode(&mels)
+        })?;
+        (0..clips.len())
+            .map(|i| Ok(features.i(i)?.flatten_all()?.to_vec1::<f32>()?))
+            .collect()
     }
 
     /// Whether the model knows languages other than English (and can translate).
@@ -758,13 +812,12 @@ impl WhisperModel {
         timings: &mut Timings,
     ) -> Result<(String, u32, f32)> {
         let started = Instant::now();
-        let mut cache = self.model.new_cache(features)?;
-        let hidden = self.model.decode(&[self.specials.sot], &mut cache)?;
-        let logits: Vec<f32> = self
-            .model
-            .logits(&hidden.i((.., 0, ..))?)?
-            .i(0)?
-            .to_vec1()?;
+        let (features, sot) = (features.clone(), self.specials.sot);
+        let logits: Vec<f32> = self.model.run(move |w| {
+            let mut cache = w.new_cache(&features)?;
+            let hidden = w.decode(&[sot], &mut cache)?;
+            w.logits(&hidden.i((.., 0, ..))?)?.i(0)?.to_vec1()
+        })?;
         timings.decode_s += started.elapsed().as_secs_f64();
         timings.decoded_tokens += 1;
         let langs = &self.specials.languages;
@@ -891,16 +944,20 @@ impl WhisperModel {
         let sot_index = initial.len();
         initial.extend_from_slice(sot_sequence);
 
-        let mut cache = self.model.new_cache(features)?;
-        let hidden = self.model.decode(&initial, &mut cache)?;
-        let rows = Tensor::cat(
-            &[
-                hidden.i((.., sot_index, ..))?,
-                hidden.i((.., initial.len() - 1, ..))?,
-            ],
-            0,
-        )?;
-        let mut rows: Vec<Vec<f32>> = self.model.logits(&rows)?.to_vec2()?;
+        let features = features.clone();
+        let (mut cache, mut rows) = self.model.run(move |w| {
+            let mut cache = w.new_cache(&features)?;
+            let hidden = w.decode(&initial, &mut cache)?;
+            let rows = Tensor::cat(
+                &[
+                    hidden.i((.., sot_index, ..))?,
+                    hidden.i((.., initial.len() - 1, ..))?,
+                ],
+                0,
+            )?;
+            let rows: Vec<Vec<f32>> = w.logits(&rows)?.to_vec2()?;
+            Ok((cache, rows))
+        })?;
         let first_logits = rows.pop().unwrap_or_default();
         let at_sot = rows.pop().unwrap_or_default();
         let no_speech_prob = match self.specials.no_speech {
@@ -964,12 +1021,7 @@ impl WhisperModel {
             if step + 1 == max_new || cache.len() >= n_ctx {
                 break;
             }
-            let hidden = self.model.decode(&[next], cache)?;
-            logits = self
-                .model
-                .logits(&hidden.i((.., 0, ..))?)?
-                .i(0)?
-                .to_vec1()?;
+            logits = self.model.step(&[next], cache)?.i(0)?.to_vec1()?;
         }
         Ok((tokens, sum_logprob))
     }
@@ -993,7 +1045,6 @@ impl WhisperModel {
         };
         let eot = self.specials.eot;
         let n_ctx = self.config.max_target_positions;
-        let device = &self.device;
         // (tokens, sum of log-probabilities)
         let mut live: Vec<(Vec<u32>, f64)> = vec![(Vec::new(), 0.0)];
         let mut finished: Vec<(Vec<u32>, f64)> = Vec::new();
@@ -1050,9 +1101,7 @@ impl WhisperModel {
                 .iter()
                 .map(|(seq, _)| seq.last().copied().unwrap_or(eot))
                 .collect();
-            let ids = Tensor::from_vec(last, (live.len(), 1), device)?;
-            let hidden = self.model.decode_batch(&ids, cache)?;
-            logits_rows = self.model.logits(&hidden.i((.., 0, ..))?)?.to_vec2()?;
+            logits_rows = self.model.step(&last, cache)?.to_vec2()?;
         }
         // Unfinished hypotheses fill up the candidates when too few ended.
         live.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -1102,8 +1151,11 @@ impl WhisperModel {
         if text.is_empty() || tokens.len() > self.config.max_target_positions {
             return Ok(Vec::new());
         }
-        let mut cache = self.model.new_cache(window.features)?;
-        let (_, scores) = self.model.decode_with_cross_scores(&tokens, &mut cache)?;
+        let (features, text_tokens) = (window.features.clone(), tokens.clone());
+        let scores = self.model.run(move |w| {
+            let mut cache = w.new_cache(&features)?;
+            Ok(w.decode_with_cross_scores(&text_tokens, &mut cache)?.1)
+        })?;
         timings.decoded_tokens += tokens.len();
         // The rows that predict each text token and then end-of-text.
         let rows = text.len() + 1;

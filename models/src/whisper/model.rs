@@ -29,6 +29,7 @@ use candle_nn::{Conv1d, Conv1dConfig, Embedding, LayerNorm, Linear, VarBuilder};
 use rayon::prelude::*;
 
 use super::int8::Int8Rows;
+use super::tile_encoder::{BlockLayers, TileEncoder};
 
 /// Most rows a logits product takes through the int8 projection: a step's
 /// rows (one per beam or per stream). Longer products (a prompt's every
@@ -69,6 +70,9 @@ fn gelu_erf(x: &Tensor) -> Result<Tensor> {
 struct RowSplit {
     full: Linear,
     parts: Vec<Linear>,
+    /// An int8 copy ([`Int8Rows`]), when the decoder is quantized: used for
+    /// inputs of up to [`INT8_MAX_ROWS`] rows (decoding steps).
+    int8: Option<Int8Rows>,
 }
 
 impl RowSplit {
@@ -89,7 +93,18 @@ impl RowSplit {
         Ok(Self {
             full: Linear::new(weight, bias),
             parts,
+            int8: None,
         })
+    }
+
+    fn quantize(&mut self) -> Result<()> {
+        if self.int8.is_none() {
+            self.int8 = Some(Int8Rows::quantize_linear(
+                self.full.weight(),
+                self.full.bias(),
+            )?);
+        }
+        Ok(())
     }
 
     fn linear(d_in: usize, d_out: usize, bias: bool, vb: VarBuilder) -> Result<Self> {
@@ -105,7 +120,18 @@ impl RowSplit {
 
 impl Module for RowSplit {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let rows = x.elem_count() / x.dim(D::Minus1)?.max(1);
+        let width = x.dim(D::Minus1)?;
+        let rows = x.elem_count() / width.max(1);
+        if let Some(int8) = &self.int8
+            && rows <= INT8_MAX_ROWS
+        {
+            let mut shape = x.dims().to_vec();
+            let y = int8.product(&x.reshape((rows, width))?)?;
+            if let Some(last) = shape.last_mut() {
+                *last = y.dim(1)?;
+            }
+            return y.reshape(shape);
+        }
         if rows != 1 || self.parts.len() < 2 {
             return self.full.forward(x);
         }
@@ -163,13 +189,27 @@ impl Attention {
     /// Scaled dot products of the queries of `x` with the keys `k`, before
     /// the softmax: `[batch, heads, queries, keys]` (model.py's `qk`).
     fn scores(&self, x: &Tensor, k: &Tensor) -> Result<Tensor> {
-        let q = self.split_heads(&self.query.forward(x)?)?;
+        self.scaled_queries(&self.query.forward(x)?)?
+            .matmul(&k.t()?)
+    }
+
+    /// Projected queries `[batch, t, d]` split into heads and scaled.
+    fn scaled_queries(&self, q: &Tensor) -> Result<Tensor> {
+        let q = self.split_heads(q)?;
         let head_dim = q.dim(D::Minus1)?;
         // Scaling the queries rather than the scores: t × d values instead
         // of t × t (the encoder's scores are 54 MB a layer for tiny), and
         // the same numbers, the scale being 1/8 for every Whisper's 64-wide heads.
-        let q = (q * (head_dim as f64).powf(-0.5))?;
-        q.matmul(&k.t()?)
+        q * (head_dim as f64).powf(-0.5)
+    }
+
+    /// Attention output before the output projection, for projected
+    /// queries `q` `[batch, t, d]` over keys/values split into heads:
+    /// `[batch, t, d]`.
+    fn attend_projected(&self, q: &Tensor, k: &Tensor, v: &Tensor) -> Result<Tensor> {
+        let scores = self.scaled_queries(q)?.matmul(&k.t()?)?;
+        let weights = candle_nn::ops::softmax_last_dim(&scores)?;
+        weights.matmul(v)?.transpose(1, 2)?.flatten_from(2)
     }
 
     /// The output for `scores` over the values `v`.
@@ -228,6 +268,9 @@ struct Encoder {
     positions: Tensor,
     blocks: Vec<Block>,
     ln_post: LayerNorm,
+    /// The blocks packed for AMX tiles, when asked for
+    /// ([`Whisper::use_amx_encoder`]): used instead of `blocks`.
+    tiles: Option<TileEncoder>,
 }
 
 impl Encoder {
@@ -259,7 +302,26 @@ impl Encoder {
             positions: vb.get((cfg.max_source_positions, d), "embed_positions.weight")?,
             blocks,
             ln_post: layer_norm(d, vb.pp("layer_norm"))?,
+            tiles: None,
         })
+    }
+
+    fn pack_tiles(&self, heads: usize) -> Result<TileEncoder> {
+        let layers: Vec<BlockLayers<'_>> = self
+            .blocks
+            .iter()
+            .map(|b| BlockLayers {
+                attn_ln: &b.attn_ln,
+                query: &b.attn.query.full,
+                key: &b.attn.key.full,
+                value: &b.attn.value.full,
+                out: &b.attn.out.full,
+                mlp_ln: &b.mlp_ln,
+                fc1: &b.fc1.full,
+                fc2: &b.fc2.full,
+            })
+            .collect();
+        TileEncoder::new(&layers, heads)
     }
 
     fn forward(&self, mel: &Tensor) -> Result<Tensor> {
@@ -267,6 +329,9 @@ impl Encoder {
         let x = gelu_erf(&self.conv2.forward(&x)?)?.transpose(1, 2)?;
         let n = x.dim(1)?;
         let mut x = x.broadcast_add(&self.positions.narrow(0, 0, n)?)?;
+        if let Some(tiles) = &self.tiles {
+            return self.ln_post.forward(&tiles.forward(&x)?);
+        }
         for block in &self.blocks {
             let h = block.attn_ln.forward(&x)?;
             let (k, v) = block.attn.keys_values(&h)?;
@@ -280,7 +345,7 @@ impl Encoder {
 /// Per-sequence decoder state: each layer's self-attention keys/values so
 /// far, and the cross-attention keys/values of the encoder output (computed
 /// once per 30 s window).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct KvCache {
     self_kv: Vec<Option<(Tensor, Tensor)>>,
     cross_kv: Vec<(Tensor, Tensor)>,
@@ -369,6 +434,7 @@ pub struct Whisper {
     encoder: Encoder,
     decoder: Decoder,
     max_target_positions: usize,
+    encoder_heads: usize,
 }
 
 impl Whisper {
@@ -378,7 +444,24 @@ impl Whisper {
             encoder: Encoder::load(cfg, vb.pp("model.encoder"))?,
             decoder: Decoder::load(cfg, vb.pp("model.decoder"))?,
             max_target_positions: cfg.max_target_positions,
+            encoder_heads: cfg.encoder_attention_heads,
         })
+    }
+
+    /// From now on run the encoder's blocks on AMX tiles in bf16
+    /// ([`TileEncoder`]). Returns whether it could: only a CPU model on a
+    /// CPU with AMX-BF16 (and a kernel that grants it); otherwise nothing
+    /// changes.
+    pub fn use_amx_encoder(&mut self) -> Result<bool> {
+        let on_cpu = self.encoder.positions.device().is_cpu()
+            && self.encoder.positions.dtype() == candle_core::DType::F32;
+        if !on_cpu || !crate::amx::available() {
+            return Ok(false);
+        }
+        if self.encoder.tiles.is_none() {
+            self.encoder.tiles = Some(self.encoder.pack_tiles(self.encoder_heads)?);
+        }
+        Ok(true)
     }
 
     /// Encode a `[1, n_mels, 3000]` log-mel window into `[1, 1500, d]` audio features.
@@ -501,6 +584,100 @@ impl Whisper {
         self.decoder.ln.forward(&x)
     }
 
+    /// One decoding step of several independent sequences at once: for
+    /// each `(tokens, cache)`, the next token of every row of its cache
+    /// (one row for greedy decoding, one per beam), appended to it. Returns
+    /// each sequence's logits, `[rows, vocab]`.
+    ///
+    /// The linear layers and the output projection take every sequence's
+    /// rows in one product (the weights are read once per step, not once
+    /// per sequence); attention runs per sequence over its own cache. With
+    /// the int8 decoder ([`Whisper::quantize_decoder`]) each row's numbers
+    /// are the ones it gets alone.
+    pub fn step_many(&self, steps: &mut [(&[u32], &mut KvCache)]) -> Result<Vec<Tensor>> {
+        let device = self.decoder.positions.device();
+        let mut sizes = Vec::with_capacity(steps.len());
+        let mut embedded = Vec::with_capacity(steps.len());
+        for (tokens, cache) in steps.iter() {
+            let batch = cache
+                .self_kv
+                .first()
+                .and_then(|kv| kv.as_ref())
+                .map_or(Ok(1), |(k, _)| k.dim(0))?;
+            if tokens.len() != batch || cache.len >= self.max_target_positions {
+                candle_core::bail!(
+                    "a decoding step needs one token per cache row ({batch}, got {}) and room in the context",
+                    tokens.len()
+                );
+            }
+            let ids = Tensor::new(*tokens, device)?.unsqueeze(1)?;
+            embedded.push(
+                self.decoder
+                    .embed
+                    .forward(&ids)?
+                    .broadcast_add(&self.decoder.positions.narrow(0, cache.len, 1)?)?,
+            );
+            sizes.push(batch);
+        }
+        let mut x = Tensor::cat(&embedded, 0)?;
+        for (layer, block) in self.decoder.blocks.iter().enumerate() {
+            let h = block.attn_ln.forward(&x)?;
+            let (q, k, v) = (
+                block.attn.query.forward(&h)?,
+                block.attn.key.forward(&h)?,
+                block.attn.value.forward(&h)?,
+            );
+            let mut outputs = Vec::with_capacity(steps.len());
+            let mut start = 0;
+            for ((_, cache), &n) in steps.iter_mut().zip(&sizes) {
+                let k_new = block.attn.split_heads(&k.narrow(0, start, n)?)?;
+                let v_new = block.attn.split_heads(&v.narrow(0, start, n)?)?;
+                let (k_all, v_all) = match cache.self_kv[layer].take() {
+                    Some((k, v)) => (
+                        Tensor::cat(&[&k, &k_new], 2)?,
+                        Tensor::cat(&[&v, &v_new], 2)?,
+                    ),
+                    None => (k_new, v_new),
+                };
+                outputs.push(block.attn.attend_projected(
+                    &q.narrow(0, start, n)?,
+                    &k_all,
+                    &v_all,
+                )?);
+                cache.self_kv[layer] = Some((k_all, v_all));
+                start += n;
+            }
+            x = (&x + block.attn.out.forward(&Tensor::cat(&outputs, 0)?)?)?;
+            if let Some((attn, ln)) = &block.cross {
+                let q = attn.query.forward(&ln.forward(&x)?)?;
+                let mut outputs = Vec::with_capacity(steps.len());
+                let mut start = 0;
+                for ((_, cache), &n) in steps.iter().zip(&sizes) {
+                    let Some((ck, cv)) = cache.cross_kv.get(layer) else {
+                        candle_core::bail!("a decoder cache without cross-attention keys");
+                    };
+                    outputs.push(attn.attend_projected(&q.narrow(0, start, n)?, ck, cv)?);
+                    start += n;
+                }
+                x = (&x + attn.out.forward(&Tensor::cat(&outputs, 0)?)?)?;
+            }
+            x = block.mlp(&x)?;
+        }
+        for (_, cache) in steps.iter_mut() {
+            cache.len += 1;
+        }
+        let logits = self.logits(&self.decoder.ln.forward(&x)?.squeeze(1)?)?;
+        let mut start = 0;
+        sizes
+            .iter()
+            .map(|&n| {
+                let rows = logits.narrow(0, start, n);
+                start += n;
+                rows
+            })
+            .collect()
+    }
+
     /// Logits over the vocabulary for hidden states `[rows, d]` → `[rows, vocab]`,
     /// with the output projection tied to the token embedding.
     pub fn logits(&self, hidden: &Tensor) -> Result<Tensor> {
@@ -520,6 +697,32 @@ impl Whisper {
         if self.decoder.projection_int8.is_none() {
             let table = self.decoder.embed.embeddings();
             self.decoder.projection_int8 = Some(Int8Rows::quantize(table)?);
+        }
+        Ok(())
+    }
+
+    /// [`Whisper::quantize_projection`], and the decoder's linear layers
+    /// too (self-attention, the cross-attention queries and output, the
+    /// MLP) for decoding steps: a step then reads int8 weights only. The
+    /// cross-attention keys and values stay f32: they are computed once per
+    /// window, over every audio position.
+    pub fn quantize_decoder(&mut self) -> Result<()> {
+        self.quantize_projection()?;
+        for block in &mut self.decoder.blocks {
+            for linear in [
+                &mut block.attn.query,
+                &mut block.attn.key,
+                &mut block.attn.value,
+                &mut block.attn.out,
+                &mut block.fc1,
+                &mut block.fc2,
+            ] {
+                linear.quantize()?;
+            }
+            if let Some((cross, _)) = &mut block.cross {
+                cross.query.quantize()?;
+                cross.out.quantize()?;
+            }
         }
         Ok(())
     }

@@ -35,7 +35,7 @@ use stratus_models::card::ModelList;
 use stratus_models::catalog::Task;
 use stratus_models::store::ResolvedModel;
 use stratus_models::whisper::WhisperModel;
-use stratus_models::worker::{LoadedCards, WorkerSet, load_into};
+use stratus_models::worker::{LoadedCards, WorkerSet, load_sessions_into};
 
 pub use error::SpeechError;
 
@@ -62,12 +62,21 @@ pub struct SpeechConfig {
     /// with pauses decode faster and the model is not asked to transcribe
     /// silence, where it may invent text. Times stay those of the upload.
     pub vad: bool,
-    /// On the CPU, compute decoding steps' logits with an int8 copy of the
-    /// output projection (CTranslate2's per-row int8): a step reads a
-    /// quarter of the bytes of the vocabulary-sized product that dominates
-    /// it. The word error rate is unchanged on the test corpus
-    /// (models/tests/whisper.rs); turn it off for bit-exact f32 decoding.
-    pub int8_projection: bool,
+    /// On the CPU, run decoding steps on int8 copies of the decoder's
+    /// weights (CTranslate2's per-row int8; the output projection and the
+    /// linear layers): a step reads a quarter of the bytes, and a batched
+    /// step gives each stream the numbers it gets alone. The word error
+    /// rate holds on the test corpus (models/tests/whisper.rs); turn it off
+    /// for f32 decoding.
+    pub int8_decoder: bool,
+    /// On a CPU with AMX tiles, run the encoder's matrix products in bf16
+    /// on them (several times faster per 30 s window; transcripts hold on
+    /// the test corpus). Ignored elsewhere.
+    pub amx_encoder: bool,
+    /// Transcriptions run at once per model. They share the model's
+    /// network, which batches their windows and decoding steps; more
+    /// requests wait in the queue (`queue_capacity`).
+    pub concurrency: usize,
 }
 
 impl Default for SpeechConfig {
@@ -80,7 +89,9 @@ impl Default for SpeechConfig {
             max_decoded_samples: 2 * 3600 * 48_000 * 2,
             device: Device::Cpu,
             vad: true,
-            int8_projection: true,
+            int8_decoder: true,
+            amx_encoder: true,
+            concurrency: 4,
         }
     }
 }
@@ -161,17 +172,22 @@ impl SpeechService {
         let readiness = self.readiness.clone();
         let (infos, name) = (self.infos.clone(), model.name.clone());
         let device = self.config.device.clone();
-        let int8_projection = self.config.int8_projection && device.is_cpu();
-        load_into(
+        let int8_decoder = self.config.int8_decoder && device.is_cpu();
+        let amx_encoder = self.config.amx_encoder && device.is_cpu();
+        load_sessions_into(
             &self.whisper,
             &self.cards,
             model,
             "speech",
             self.config.queue_capacity,
+            self.config.concurrency.max(1),
             move || {
                 let mut whisper = WhisperModel::load(&dir, &device)?;
-                if int8_projection {
-                    whisper.quantize_projection()?;
+                if int8_decoder {
+                    whisper.quantize_decoder()?;
+                }
+                if amx_encoder && whisper.use_amx_encoder()? {
+                    tracing::info!("Whisper encoder on AMX tiles (bf16)");
                 }
                 infos.add(ModelInfo {
                     name,

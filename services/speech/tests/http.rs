@@ -527,9 +527,11 @@ fn wav_bytes(samples: &[i16]) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_queue_answers_503_with_retry_after_at_once() {
-    // No waiting room: while one request runs, the next is refused.
+    // One transcription at a time and no waiting room: while one request
+    // runs, the next is refused.
     let config = SpeechConfig {
         queue_capacity: 0,
+        concurrency: 1,
         ..SpeechConfig::default()
     };
     let server = std::sync::Arc::new(Server::start(config).await);

@@ -164,13 +164,28 @@ pub struct SpeechLimitArgs {
     #[arg(long, env = "STRATUS_VAD", default_value_t = true, action = clap::ArgAction::Set)]
     pub vad: bool,
 
-    /// On the CPU, compute Whisper's per-token logits with an int8 copy of
-    /// the output projection (per-row scales, as CTranslate2's int8): each
-    /// decoding step reads a quarter of the bytes of its largest product,
-    /// ~30% less time per token on tiny.en, same word error rate on the
-    /// test corpus. `false` decodes with the f32 weights only.
-    #[arg(long, env = "STRATUS_WHISPER_INT8_PROJECTION", default_value_t = true, action = clap::ArgAction::Set)]
-    pub whisper_int8_projection: bool,
+    /// On the CPU, decode with int8 copies of Whisper's decoder weights
+    /// (per-row scales, as CTranslate2's int8; the output projection and
+    /// the linear layers): each decoding step reads a quarter of the bytes,
+    /// and concurrent streams batched into one step get the numbers each
+    /// gets alone. Same word error rate on the test corpus. `false` decodes
+    /// with the f32 weights only.
+    #[arg(long, alias = "whisper-int8-projection", env = "STRATUS_WHISPER_INT8_DECODER", default_value_t = true, action = clap::ArgAction::Set)]
+    pub whisper_int8_decoder: bool,
+
+    /// On CPUs with AMX tiles (Intel Sapphire Rapids and later), run the
+    /// Whisper encoder's matrix products in bf16 on them: several times
+    /// faster per 30 s window, which is most of a short clip's time; same
+    /// word error rate on the test corpus. Ignored where there are none.
+    #[arg(long, env = "STRATUS_WHISPER_AMX_ENCODER", default_value_t = true, action = clap::ArgAction::Set)]
+    pub whisper_amx_encoder: bool,
+
+    /// Transcriptions run at once per speech model. They share the model's
+    /// weights and its network thread, which batches their audio windows
+    /// and decoding steps (one read of the decoder's weights per step for
+    /// every stream); further requests wait in the queue.
+    #[arg(long, env = "STRATUS_SPEECH_CONCURRENCY", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub speech_concurrency: u16,
 }
 
 /// Metering: the usage event written for every request (log under

@@ -372,7 +372,9 @@ fn speech_config(args: &ModelArgs, limits: &SpeechLimitArgs) -> Result<SpeechCon
         max_decoded_samples: (limits.max_audio_seconds.max(0.0) * 96_000.0) as u64,
         device: stratus_models::device::open(&args.device)?,
         vad: limits.vad,
-        int8_projection: limits.whisper_int8_projection,
+        int8_decoder: limits.whisper_int8_decoder,
+        amx_encoder: limits.whisper_amx_encoder,
+        concurrency: usize::from(limits.speech_concurrency),
     })
 }
 
