@@ -23,7 +23,10 @@
 //!   each `[k/2][16][2]`, the pairs of consecutive `k` side by side as
 //!   `TDPBF16PS` reads them, zero-padded to multiples of 32;
 //! - results are 32×32 f32 blocks written into a caller's buffer.
-#![allow(unsafe_code)]
+#![expect(
+    unsafe_code,
+    reason = "AMX tile instructions exist only as inline assembly"
+)]
 
 use std::sync::OnceLock;
 
@@ -54,13 +57,9 @@ fn detect() -> bool {
     if leaf.edx & (1 << 22) == 0 || leaf.edx & (1 << 24) == 0 {
         return false;
     }
-    // Every AMX CPU has these; the row helpers below are compiled for them.
-    let vectors = std::arch::is_x86_feature_detected!("avx512f")
-        && std::arch::is_x86_feature_detected!("avx512bw")
-        && std::arch::is_x86_feature_detected!("avx512vl")
-        && std::arch::is_x86_feature_detected!("avx512dq")
-        && std::arch::is_x86_feature_detected!("fma");
-    if !vectors {
+    // Every AMX CPU has AVX-512; the row helpers that feed the tiles
+    // (crate::wide) are compiled for it.
+    if !crate::wide::avx512() {
         return false;
     }
     const ARCH_REQ_XCOMP_PERM: libc::c_long = 0x1023;
@@ -94,138 +93,6 @@ pub fn to_bf16(x: f32) -> bf16 {
     bf16::from_bits((bits.wrapping_add(rounding) >> 16) as u16)
 }
 
-/// Row helpers that feed the tiles, compiled for AVX-512 (which every AMX
-/// CPU has; [`available`] checks it): the loops around the products
-/// (softmax over 1,500 keys, GELU, layer norms, rounding to bf16) are most
-/// of an encoder's time unless they run sixteen lanes wide. Each helper
-/// runs as plain code where AMX is not available.
-macro_rules! avx512_helper {
-    ($(#[$doc:meta])* $name:ident, $body:ident, ($($arg:ident: $ty:ty),*) $(-> $ret:ty)?) => {
-        $(#[$doc])*
-        pub fn $name($($arg: $ty),*) $(-> $ret)? {
-            #[cfg(target_arch = "x86_64")]
-            #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,fma")]
-            fn wide($($arg: $ty),*) $(-> $ret)? {
-                $body($($arg),*)
-            }
-            #[cfg(target_arch = "x86_64")]
-            if available() {
-                // SAFETY: `available` checked that the CPU has every
-                // feature `wide` is compiled for.
-                return unsafe { wide($($arg),*) };
-            }
-            $body($($arg),*)
-        }
-    };
-}
-
-avx512_helper!(
-    /// `out[i] = to_bf16(x[i])`.
-    convert, convert_row, (x: &[f32], out: &mut [bf16])
-);
-
-#[inline(always)]
-fn convert_row(x: &[f32], out: &mut [bf16]) {
-    for (o, &v) in out.iter_mut().zip(x) {
-        *o = to_bf16(v);
-    }
-}
-
-avx512_helper!(
-    /// `softmax(scores)` rounded to bf16 into `out` (`scores` is
-    /// overwritten with the unnormalised exponentials).
-    softmax_to_bf16, softmax_row, (scores: &mut [f32], out: &mut [bf16])
-);
-
-/// Lanes of the running maxima and sums: a single running value is a
-/// dependency chain the compiler must keep in order, which also keeps the
-/// `exp` beside it scalar.
-const LANES: usize = 16;
-
-#[inline(always)]
-fn softmax_row(scores: &mut [f32], out: &mut [bf16]) {
-    use crate::bert::simd_math::exp;
-    let mut maxima = [f32::NEG_INFINITY; LANES];
-    let mut chunks = scores.chunks_exact(LANES);
-    for chunk in &mut chunks {
-        for (m, &s) in maxima.iter_mut().zip(chunk) {
-            // Not f32::max, whose NaN rule costs a compare and a blend per
-            // lane: scores are finite.
-            *m = if s > *m { s } else { *m };
-        }
-    }
-    let max = chunks
-        .remainder()
-        .iter()
-        .chain(&maxima)
-        .copied()
-        .fold(f32::NEG_INFINITY, f32::max);
-    let mut sums = [0f32; LANES];
-    let mut chunks = scores.chunks_exact_mut(LANES);
-    for chunk in &mut chunks {
-        for (sum, s) in sums.iter_mut().zip(chunk.iter_mut()) {
-            *s = exp(*s - max);
-            *sum += *s;
-        }
-    }
-    let mut sum: f32 = sums.iter().sum();
-    for s in chunks.into_remainder() {
-        *s = exp(*s - max);
-        sum += *s;
-    }
-    let inv = 1.0 / sum;
-    for (o, &e) in out.iter_mut().zip(scores.iter()) {
-        *o = to_bf16(e * inv);
-    }
-}
-
-avx512_helper!(
-    /// Exact (erf) GELU of `x`, rounded to bf16 into `out`.
-    gelu_to_bf16, gelu_row, (x: &[f32], out: &mut [bf16])
-);
-
-#[inline(always)]
-fn gelu_row(x: &[f32], out: &mut [bf16]) {
-    for (o, &v) in out.iter_mut().zip(x) {
-        *o = to_bf16(crate::bert::simd_math::gelu_erf(v));
-    }
-}
-
-avx512_helper!(
-    /// Layer norm of one row (eps 1e-5, as Whisper's), rounded to bf16.
-    layer_norm_to_bf16, layer_norm_row, (row: &[f32], weight: &[f32], bias: &[f32], out: &mut [bf16])
-);
-
-#[inline(always)]
-fn layer_norm_row(row: &[f32], weight: &[f32], bias: &[f32], out: &mut [bf16]) {
-    let d = row.len() as f32;
-    let mut sums = [0f32; LANES];
-    let mut chunks = row.chunks_exact(LANES);
-    for chunk in &mut chunks {
-        for (s, &v) in sums.iter_mut().zip(chunk) {
-            *s += v;
-        }
-    }
-    let mean = (sums.iter().sum::<f32>() + chunks.remainder().iter().sum::<f32>()) / d;
-    let mut squares = [0f32; LANES];
-    let mut chunks = row.chunks_exact(LANES);
-    for chunk in &mut chunks {
-        for (s, &v) in squares.iter_mut().zip(chunk) {
-            *s += (v - mean) * (v - mean);
-        }
-    }
-    let tail: f32 = chunks
-        .remainder()
-        .iter()
-        .map(|v| (v - mean) * (v - mean))
-        .sum();
-    let var = (squares.iter().sum::<f32>() + tail) / d;
-    let scale = 1.0 / (var + 1e-5).sqrt();
-    for (((o, &v), &w), &b) in out.iter_mut().zip(row).zip(weight).zip(bias) {
-        *o = to_bf16((v - mean) * scale * w + b);
-    }
-}
-
 /// The left side of a product: `rows × cols` bf16, row-major with a row
 /// stride of `stride` (≥ cols, a multiple of [`K_STEP`]), zero in the
 /// padding columns, and at least [`BLOCK`] − 1 spare rows of zeros at the
@@ -257,7 +124,7 @@ impl Lhs {
             .zip(x.par_chunks(cols * 64))
             .for_each(|(out, src)| {
                 for (o, s) in out.chunks_mut(stride).zip(src.chunks(cols)) {
-                    convert(s, o);
+                    crate::wide::convert(s, o);
                 }
             });
         lhs

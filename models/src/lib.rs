@@ -27,6 +27,7 @@
 //! - [`batching`] — embedding requests of concurrent callers grouped into
 //!   one forward pass by token budget.
 //! - [`text`] — byte ↔ char offsets for spans.
+//! - [`wide`] — hot loops compiled for AVX-512, chosen at run time.
 //! - [`error`] — the one error type of this layer.
 
 pub mod amx;
@@ -43,6 +44,7 @@ pub mod sentiment;
 pub mod store;
 pub mod text;
 pub mod whisper;
+pub mod wide;
 pub mod worker;
 
 pub use error::{ModelError, Result};

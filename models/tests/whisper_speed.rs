@@ -5,7 +5,10 @@
 //!
 //! Ignored by default (it measures, it does not check much); run with
 //! `cargo nextest run --cargo-profile ci -p stratus-models --run-ignored only
-//! --no-capture whisper_speed`.
+//! --no-capture whisper_speed`. `STRATUS_PROBE_DEFAULTS_ONLY=1` measures
+//! only the speech service's CPU defaults (int8 decoder, AMX encoder),
+//! e.g. under `perf record`. `whisper_encoder_speed` times the encoder
+//! alone, f32 and on AMX tiles, one window and four at once.
 #![expect(
     clippy::unwrap_used,
     clippy::print_stderr,
@@ -88,6 +91,12 @@ fn measure() {
     let mut model = WhisperModel::load(&dir, &Device::Cpu).unwrap();
     let pcm = long_audio();
     let opts = TranscribeOptions::default();
+    if std::env::var_os("STRATUS_PROBE_DEFAULTS_ONLY").is_some() {
+        model.quantize_decoder().unwrap();
+        model.use_amx_encoder().unwrap();
+        runs(&mut model, &pcm, &opts);
+        return;
+    }
     runs(&mut model, &pcm, &opts);
     model.quantize_projection().unwrap();
     eprintln!("with the int8 output projection:");

@@ -18,8 +18,6 @@
 use candle_core::{DType, Result, Tensor};
 use rayon::prelude::*;
 
-use crate::bert::simd_math::{dot, with_simd};
-
 /// Most weight rows per parallel task: big enough that the hand-off is
 /// noise next to reading them (128 × 384 bytes for tiny.en), small enough
 /// to spread 51,864 rows over any core count.
@@ -112,13 +110,19 @@ impl Int8Rows {
         // Computed weight row by weight row (each read once for all inputs),
         // so the result comes out `[rows, n]`.
         let mut by_row = vec![0f32; self.rows * n];
+        let weight = crate::wide::Int8Weight {
+            values: &self.values,
+            scales: &self.scales,
+            bias: self.bias.as_deref(),
+            cols: self.cols,
+        };
         let per_task = (self.rows / (4 * rayon::current_num_threads()).max(1))
             .clamp(MIN_ROWS_PER_TASK, ROWS_PER_TASK);
         by_row
             .par_chunks_mut(per_task * n.max(1))
             .enumerate()
             .for_each(|(task, out)| {
-                with_simd(|| self.rows_times_inputs(task * per_task, &inputs, n, out));
+                crate::wide::int8_rows_times_inputs(&weight, task * per_task, &inputs, n, out);
             });
         let out = if n == 1 {
             by_row
@@ -132,26 +136,6 @@ impl Int8Rows {
             out
         };
         Tensor::from_vec(out, (n, self.rows), x.device())
-    }
-
-    /// Weight rows from `first` (as many as `out` holds, `n` values each)
-    /// times each of the `n` input rows.
-    #[inline(always)]
-    fn rows_times_inputs(&self, first: usize, inputs: &[f32], n: usize, out: &mut [f32]) {
-        let cols = self.cols;
-        let mut widened = vec![0f32; cols];
-        for (offset, out) in out.chunks_mut(n.max(1)).enumerate() {
-            let row = first + offset;
-            let quantized = &self.values[row * cols..][..cols];
-            for (w, &q) in widened.iter_mut().zip(quantized) {
-                *w = f32::from(q);
-            }
-            let scale = self.scales[row];
-            let bias = self.bias.as_ref().map_or(0.0, |b| b[row]);
-            for (o, input) in out.iter_mut().zip(inputs.chunks_exact(cols)) {
-                *o = dot(&widened, input) * scale + bias;
-            }
-        }
     }
 }
 

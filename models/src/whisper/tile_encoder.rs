@@ -44,7 +44,7 @@ impl Norm {
         out.data
             .par_chunks_mut(stride)
             .zip(x.par_chunks(d))
-            .for_each(|(o, row)| amx::layer_norm_to_bf16(row, &self.weight, &self.bias, o));
+            .for_each(|(o, row)| crate::wide::layer_norm_to_bf16(row, &self.weight, &self.bias, o));
         out
     }
 }
@@ -179,7 +179,7 @@ impl TileEncoder {
             .data
             .par_chunks_mut(stride)
             .zip(qkv.par_chunks(3 * d))
-            .for_each(|(q, row)| amx::convert(&row[..d], q));
+            .for_each(|(q, row)| crate::wide::convert(&row[..d], q));
         // Per window and head: keys as the right side of Q·Kᵀ, values as
         // the right side of P·V.
         let packed: Vec<(PackedRhs, PackedRhs)> = (0..windows * self.heads)
@@ -221,7 +221,7 @@ impl TileEncoder {
                     }
                     let valid = BLOCK.min(t - r * BLOCK);
                     for i in 0..valid {
-                        amx::softmax_to_bf16(
+                        crate::wide::softmax_to_bf16(
                             &mut scores[i * score_stride..i * score_stride + t],
                             &mut probs.row_mut(i)[..t],
                         );
@@ -251,7 +251,7 @@ impl TileEncoder {
             let (w, h) = (wh / self.heads, wh % self.heads);
             for (i, values) in out.chunks(out_stride).enumerate() {
                 let row = attended.row_mut(w * t + r * BLOCK + i);
-                amx::convert(
+                crate::wide::convert(
                     &values[..head_dim],
                     &mut row[h * head_dim..(h + 1) * head_dim],
                 );
@@ -279,6 +279,6 @@ fn gelu_lhs(x: &[f32], rows: usize, cols: usize) -> Lhs {
     out.data
         .par_chunks_mut(stride)
         .zip(x.par_chunks(cols))
-        .for_each(|(o, row)| amx::gelu_to_bf16(row, o));
+        .for_each(|(o, row)| crate::wide::gelu_to_bf16(row, o));
     out
 }
