@@ -26,6 +26,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
+use std::time::{Duration, Instant};
 
 use candle_core::{Result, Tensor};
 
@@ -39,6 +40,11 @@ const MAX_ENCODE_BATCH: usize = 4;
 /// (`model::INT8_MAX_ROWS`), e.g. sixteen greedy streams or three
 /// five-beam searches.
 const MAX_STEP_ROWS: usize = 16;
+
+/// Longest the engine waits for the rest of a batch of decoding steps
+/// (see `serve`): a few times what a stream's host work between two steps
+/// takes (logit rules over 51,864 logits, ~0.3 ms), well under a step.
+const GATHER_STEPS_FOR: Duration = Duration::from_micros(1500);
 
 type Reply<T> = Sender<Result<T>>;
 
@@ -190,21 +196,41 @@ impl Engine {
 
 /// The engine thread: take what is queued, run it, batching alike work.
 fn serve(mut whisper: Whisper, queue: &Receiver<Op>, counters: &Counters) {
+    // Sequences in the last step batch: how many to expect in the next.
+    let mut expected_steps = 0;
     while let Ok(first) = queue.recv() {
         let mut encodes = Vec::new();
         let mut steps = Vec::new();
-        let mut next = Some(first);
-        while let Some(op) = next {
-            match op {
-                Op::Run(f) => f(&mut whisper),
-                Op::Encode { mel, reply } => encodes.push((mel, reply)),
-                Op::Step {
-                    tokens,
-                    cache,
-                    reply,
-                } => steps.push((tokens, cache, reply)),
+        let mut take = |op: Op, encodes: &mut Vec<_>, steps: &mut Vec<_>| match op {
+            Op::Run(f) => f(&mut whisper),
+            Op::Encode { mel, reply } => encodes.push((mel, reply)),
+            Op::Step {
+                tokens,
+                cache,
+                reply,
+            } => steps.push((tokens, cache, reply)),
+        };
+        take(first, &mut encodes, &mut steps);
+        while let Ok(op) = queue.try_recv() {
+            take(op, &mut encodes, &mut steps);
+        }
+        // Streams that stepped together last time are each a little
+        // behind the first (their logit rules and sampling run on their own
+        // threads between steps): give the rest a moment to arrive rather
+        // than run the step for one and the others right after it. Only
+        // when the last batch held several; a lone stream never waits.
+        if expected_steps > 1 {
+            let deadline = Instant::now() + GATHER_STEPS_FOR;
+            while !steps.is_empty() && encodes.is_empty() && steps.len() < expected_steps {
+                let left = deadline.saturating_duration_since(Instant::now());
+                match queue.recv_timeout(left) {
+                    Ok(op) => take(op, &mut encodes, &mut steps),
+                    Err(_) => break,
+                }
             }
-            next = queue.try_recv().ok();
+        }
+        if !steps.is_empty() {
+            expected_steps = steps.len();
         }
         for batch in encodes.chunks(MAX_ENCODE_BATCH) {
             let n = batch.len() as u64;
