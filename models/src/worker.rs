@@ -428,6 +428,38 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sessions_run_jobs_at_once_each_on_its_own_clone() {
+        let worker =
+            ModelWorker::spawn_loading_sessions("shared", 4, 2, || Ok(0u32), |_| {}).unwrap();
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+        let go_rx = Arc::new(Mutex::new(go_rx));
+        let replies: Vec<_> = (0..2)
+            .map(|_| {
+                let (started, go) = (started_tx.clone(), go_rx.clone());
+                worker
+                    .submit(move |n: &mut u32| {
+                        *n += 1;
+                        started.send(()).unwrap();
+                        go.lock().unwrap().recv().unwrap();
+                        *n
+                    })
+                    .unwrap()
+            })
+            .collect();
+        // Both jobs start before either may finish: two sessions at once.
+        for _ in 0..2 {
+            started_rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        }
+        go_tx.send(()).unwrap();
+        go_tx.send(()).unwrap();
+        for reply in replies {
+            // Each session counts on its own clone.
+            assert_eq!(reply.await.unwrap(), 1);
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_full_queue_is_refused_at_once() {
         let worker = ModelWorker::spawn("slow", 1, ()).unwrap();
         let (started_tx, started_rx) = std::sync::mpsc::channel();
