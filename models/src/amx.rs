@@ -117,16 +117,24 @@ impl Lhs {
 
     /// `x` (`rows × cols` f32, row-major) rounded to bf16.
     pub fn from_f32(x: &[f32], rows: usize, cols: usize) -> Self {
+        Self::from_rows(x, cols, rows, cols, crate::wide::convert)
+    }
+
+    /// `rows` rows of `cols` bf16 made by `f` from the first `cols` values
+    /// of each row of `x` (rows `x_stride` apart), in parallel.
+    pub fn from_rows(
+        x: &[f32],
+        x_stride: usize,
+        rows: usize,
+        cols: usize,
+        f: impl Fn(&[f32], &mut [bf16]) + Sync,
+    ) -> Self {
         let mut lhs = Self::zeros(rows, cols);
         let stride = lhs.stride;
         lhs.data
-            .par_chunks_mut(stride * 64)
-            .zip(x.par_chunks(cols * 64))
-            .for_each(|(out, src)| {
-                for (o, s) in out.chunks_mut(stride).zip(src.chunks(cols)) {
-                    crate::wide::convert(s, o);
-                }
-            });
+            .par_chunks_mut(stride)
+            .zip(x.par_chunks(x_stride.max(1)))
+            .for_each(|(out, row)| f(&row[..cols], out));
         lhs
     }
 

@@ -137,28 +137,10 @@ avx512_helper!(
 
 #[inline(always)]
 fn layer_norm_row(row: &[f32], weight: &[f32], bias: &[f32], out: &mut [half::bf16]) {
+    use crate::bert::simd_math::{sum, sum_by};
     let d = row.len() as f32;
-    let mut sums = [0f32; LANES];
-    let mut chunks = row.chunks_exact(LANES);
-    for chunk in &mut chunks {
-        for (s, &v) in sums.iter_mut().zip(chunk) {
-            *s += v;
-        }
-    }
-    let mean = (sums.iter().sum::<f32>() + chunks.remainder().iter().sum::<f32>()) / d;
-    let mut squares = [0f32; LANES];
-    let mut chunks = row.chunks_exact(LANES);
-    for chunk in &mut chunks {
-        for (s, &v) in squares.iter_mut().zip(chunk) {
-            *s += (v - mean) * (v - mean);
-        }
-    }
-    let tail: f32 = chunks
-        .remainder()
-        .iter()
-        .map(|v| (v - mean) * (v - mean))
-        .sum();
-    let var = (squares.iter().sum::<f32>() + tail) / d;
+    let mean = sum(row) / d;
+    let var = sum_by(row, |v| (v - mean) * (v - mean)) / d;
     let scale = 1.0 / (var + 1e-5).sqrt();
     for (((o, &v), &w), &b) in out.iter_mut().zip(row).zip(weight).zip(bias) {
         *o = crate::amx::to_bf16((v - mean) * scale * w + b);

@@ -32,7 +32,7 @@ use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{Config, HiddenAct};
 use rayon::prelude::*;
 
-use super::simd_math::{self, dot, with_simd};
+use super::simd_math::{self, dot, sum, with_simd};
 use crate::{ModelError, Result};
 
 /// Rows of a parallel pass handed to one task at least: below this the
@@ -502,20 +502,6 @@ fn attend(head: &HeadOf<'_>, length: usize, scale: f32, out: &mut [f32]) {
             }
         }
     }
-}
-
-/// Sum with eight running sums (vectorised, as [`simd_math::dot`]).
-#[inline(always)]
-fn sum(values: &[f32]) -> f32 {
-    let mut sums = [0f32; 8];
-    let chunks = values.chunks_exact(8);
-    let tail: f32 = chunks.remainder().iter().sum();
-    for x in chunks {
-        for i in 0..8 {
-            sums[i] += x[i];
-        }
-    }
-    sums.iter().sum::<f32>() + tail
 }
 
 /// `layer_norm(values + bias + residual)` row by row, on every core.

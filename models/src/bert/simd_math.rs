@@ -40,6 +40,27 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     sums.iter().sum::<f32>() + tail
 }
 
+/// Sum of `term(v)` over `values`, with eight running sums (vectorised,
+/// as [`dot`]); the tail is summed apart and added last.
+#[inline(always)]
+pub fn sum_by(values: &[f32], term: impl Fn(f32) -> f32) -> f32 {
+    let mut sums = [0f32; 8];
+    let chunks = values.chunks_exact(8);
+    let tail: f32 = chunks.remainder().iter().map(|&v| term(v)).sum();
+    for x in chunks {
+        for i in 0..8 {
+            sums[i] += term(x[i]);
+        }
+    }
+    sums.iter().sum::<f32>() + tail
+}
+
+/// Sum of `values` ([`sum_by`]).
+#[inline(always)]
+pub fn sum(values: &[f32]) -> f32 {
+    sum_by(values, |v| v)
+}
+
 /// `e^x` for `x` in about [-87, 88] (clamped there): Cody–Waite range
 /// reduction by ln 2 and a degree-6 polynomial (Cephes' `expf`
 /// coefficients), then 2^n put into the exponent bits.

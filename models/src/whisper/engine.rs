@@ -36,10 +36,9 @@ use super::model::{KvCache, Whisper};
 /// features each for tiny, and more does not go faster on the CPU.
 const MAX_ENCODE_BATCH: usize = 4;
 
-/// Most rows in one batched decoding step: the int8 products' limit
-/// (`model::INT8_MAX_ROWS`), e.g. sixteen greedy streams or three
-/// five-beam searches.
-const MAX_STEP_ROWS: usize = 16;
+/// Most rows in one batched decoding step: the int8 products' limit, e.g.
+/// sixteen greedy streams or three five-beam searches.
+const MAX_STEP_ROWS: usize = super::model::INT8_MAX_ROWS;
 
 /// Longest the engine waits for the rest of a batch of decoding steps
 /// (see `serve`): a few times what a stream's host work between two steps
@@ -176,21 +175,6 @@ impl Engine {
         })?;
         *cache = back;
         Ok(logits)
-    }
-
-    /// Run `f` with `cache` on the network's thread (moved there and back).
-    pub fn with_cache<T: Send + 'static>(
-        &self,
-        cache: &mut KvCache,
-        f: impl FnOnce(&Whisper, &mut KvCache) -> Result<T> + Send + 'static,
-    ) -> Result<T> {
-        let mut taken = std::mem::take(cache);
-        let (back, out) = self.run(move |whisper| {
-            let out = f(whisper, &mut taken);
-            Ok((taken, out))
-        })?;
-        *cache = back;
-        out
     }
 }
 

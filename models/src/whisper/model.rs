@@ -34,7 +34,7 @@ use super::tile_encoder::{BlockLayers, TileEncoder};
 /// Most rows a logits product takes through the int8 projection: a step's
 /// rows (one per beam or per stream). Longer products (a prompt's every
 /// position) are rare and keep the f32 weights.
-const INT8_MAX_ROWS: usize = 16;
+pub(super) const INT8_MAX_ROWS: usize = 16;
 
 fn layer_norm(size: usize, vb: VarBuilder) -> Result<LayerNorm> {
     candle_nn::layer_norm(size, 1e-5, vb)
@@ -207,20 +207,24 @@ impl Attention {
     /// queries `q` `[batch, t, d]` over keys/values split into heads:
     /// `[batch, t, d]`.
     fn attend_projected(&self, q: &Tensor, k: &Tensor, v: &Tensor) -> Result<Tensor> {
-        let scores = self.scaled_queries(q)?.matmul(&k.t()?)?;
-        let weights = candle_nn::ops::softmax_last_dim(&scores)?;
-        weights.matmul(v)?.transpose(1, 2)?.flatten_from(2)
+        mix(self.scaled_queries(q)?.matmul(&k.t()?)?, v, None)
     }
 
     /// The output for `scores` over the values `v`.
-    fn weigh(&self, mut scores: Tensor, v: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
-        if let Some(mask) = mask {
-            scores = scores.broadcast_add(mask)?;
-        }
-        let weights = candle_nn::ops::softmax_last_dim(&scores)?;
-        let y = weights.matmul(v)?.transpose(1, 2)?.flatten_from(2)?;
-        self.out.forward(&y)
+    fn weigh(&self, scores: Tensor, v: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
+        self.out.forward(&mix(scores, v, mask)?)
     }
+}
+
+/// Softmax of `scores` `[batch, heads, queries, keys]` (plus `mask`) over
+/// the values `v`, heads joined again: `[batch, queries, d]`, before the
+/// output projection.
+fn mix(mut scores: Tensor, v: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
+    if let Some(mask) = mask {
+        scores = scores.broadcast_add(mask)?;
+    }
+    let weights = candle_nn::ops::softmax_last_dim(&scores)?;
+    weights.matmul(v)?.transpose(1, 2)?.flatten_from(2)
 }
 
 /// A residual block (`ResidualAttentionBlock` in model.py), pre-norm.
@@ -306,7 +310,8 @@ impl Encoder {
         })
     }
 
-    fn pack_tiles(&self, heads: usize) -> Result<TileEncoder> {
+    fn pack_tiles(&self) -> Result<TileEncoder> {
+        let heads = self.blocks.first().map_or(1, |b| b.attn.n_head);
         let layers: Vec<BlockLayers<'_>> = self
             .blocks
             .iter()
@@ -434,7 +439,6 @@ pub struct Whisper {
     encoder: Encoder,
     decoder: Decoder,
     max_target_positions: usize,
-    encoder_heads: usize,
 }
 
 impl Whisper {
@@ -444,7 +448,6 @@ impl Whisper {
             encoder: Encoder::load(cfg, vb.pp("model.encoder"))?,
             decoder: Decoder::load(cfg, vb.pp("model.decoder"))?,
             max_target_positions: cfg.max_target_positions,
-            encoder_heads: cfg.encoder_attention_heads,
         })
     }
 
@@ -459,7 +462,7 @@ impl Whisper {
             return Ok(false);
         }
         if self.encoder.tiles.is_none() {
-            self.encoder.tiles = Some(self.encoder.pack_tiles(self.encoder_heads)?);
+            self.encoder.tiles = Some(self.encoder.pack_tiles()?);
         }
         Ok(true)
     }
@@ -489,13 +492,7 @@ impl Whisper {
     /// and return the final hidden states `[1, tokens.len(), d]`.
     pub fn decode(&self, tokens: &[u32], cache: &mut KvCache) -> Result<Tensor> {
         let ids = Tensor::new(tokens, self.decoder.positions.device())?.unsqueeze(0)?;
-        self.decode_batch(&ids, cache)
-    }
-
-    /// Run a batch of token rows `[batch, n]` (u32) after what `cache` holds
-    /// (a cache made for the same batch size); returns `[batch, n, d]`.
-    pub fn decode_batch(&self, ids: &Tensor, cache: &mut KvCache) -> Result<Tensor> {
-        self.decode_layers(ids, cache, None)
+        self.decode_layers(&ids, cache, None)
     }
 
     /// Run `tokens` after what `cache` holds, like [`Whisper::decode`], and

@@ -39,13 +39,9 @@ impl Norm {
 
     /// Normalise each row of `x` (`d` wide) into a bf16 left side.
     fn apply(&self, x: &[f32], rows: usize, d: usize) -> Lhs {
-        let mut out = Lhs::zeros(rows, d);
-        let stride = out.stride;
-        out.data
-            .par_chunks_mut(stride)
-            .zip(x.par_chunks(d))
-            .for_each(|(o, row)| crate::wide::layer_norm_to_bf16(row, &self.weight, &self.bias, o));
-        out
+        Lhs::from_rows(x, d, rows, d, |row, out| {
+            crate::wide::layer_norm_to_bf16(row, &self.weight, &self.bias, out);
+        })
     }
 }
 
@@ -161,7 +157,14 @@ impl TileEncoder {
             let attended = self.attention(&qkv, windows, t, d);
             add_into(&mut x, &block.out.apply(&attended));
             let h = block.mlp_ln.apply(&x, rows, d);
-            let hidden = gelu_lhs(&block.fc1.apply(&h), rows, block.fc1.weight.n());
+            let width = block.fc1.weight.n();
+            let hidden = Lhs::from_rows(
+                &block.fc1.apply(&h),
+                width,
+                rows,
+                width,
+                crate::wide::gelu_to_bf16,
+            );
             add_into(&mut x, &block.fc2.apply(&hidden));
         }
         Tensor::from_vec(x, (windows, t, d), &candle_core::Device::Cpu)
@@ -173,13 +176,7 @@ impl TileEncoder {
         let head_dim = d / self.heads;
         let rows = windows * t;
         // Queries as tile rows: head h is columns h·64.. of each row.
-        let mut queries = Lhs::zeros(rows, d);
-        let stride = queries.stride;
-        queries
-            .data
-            .par_chunks_mut(stride)
-            .zip(qkv.par_chunks(3 * d))
-            .for_each(|(q, row)| crate::wide::convert(&row[..d], q));
+        let queries = Lhs::from_rows(qkv, 3 * d, rows, d, crate::wide::convert);
         // Per window and head: keys as the right side of Q·Kᵀ, values as
         // the right side of P·V.
         let packed: Vec<(PackedRhs, PackedRhs)> = (0..windows * self.heads)
@@ -270,15 +267,4 @@ fn add_into(x: &mut [f32], y: &[f32]) {
                 *a += b;
             }
         });
-}
-
-/// Exact (erf) GELU of `[rows, cols]` into a bf16 left side.
-fn gelu_lhs(x: &[f32], rows: usize, cols: usize) -> Lhs {
-    let mut out = Lhs::zeros(rows, cols);
-    let stride = out.stride;
-    out.data
-        .par_chunks_mut(stride)
-        .zip(x.par_chunks(cols))
-        .for_each(|(o, row)| crate::wide::gelu_to_bf16(row, o));
-    out
 }
