@@ -166,6 +166,9 @@ impl Engine {
     /// holds; returns the logits `[rows, vocab]` (batched with other
     /// sessions' steps).
     pub fn step(&self, tokens: &[u32], cache: &mut KvCache) -> Result<Tensor> {
+        // Here, on the session's thread, rather than on the engine's, which
+        // all sessions wait for.
+        cache.to_host()?;
         let taken = std::mem::take(cache);
         let tokens = tokens.to_vec();
         let (back, logits) = self.ask(|reply| Op::Step {

@@ -8,8 +8,9 @@
 //! it this product). Stored as int8 it is a quarter of the bytes. The
 //! scheme is CTranslate2's int8 (what faster-whisper runs): symmetric, one
 //! scale per output row (`max |w| / 127`), so a row's logit is its int8 dot
-//! product times its scale. Inputs stay f32: each weight row is widened to
-//! f32 once and multiplied by every input row.
+//! product times its scale. Inputs stay f32: each weight is widened to f32
+//! once and multiplied by every input row (the layout is
+//! [`crate::wide::Int8Weight`]'s blocks of 16 rows).
 //!
 //! The error is bounded per logit by `scale / 2 · Σ|x|`; whether it moves a
 //! transcript is checked end to end by the word-error-rate tests with it on
@@ -17,6 +18,8 @@
 
 use candle_core::{DType, Result, Tensor};
 use rayon::prelude::*;
+
+use crate::wide::INT8_BLOCK;
 
 /// Most weight rows per parallel task: big enough that the hand-off is
 /// noise next to reading them (128 × 384 bytes for tiny.en), small enough
@@ -34,9 +37,12 @@ const QUANTIZE_ROWS_PER_CHUNK: usize = 1024;
 /// A `[rows, cols]` weight as int8 values and one f32 scale per row.
 #[derive(Debug, Clone)]
 pub struct Int8Rows {
+    /// In blocks of [`INT8_BLOCK`] rows, column by column, zero rows
+    /// padding the last block ([`crate::wide::Int8Weight`]).
     values: Vec<i8>,
+    /// One per row, padded like the rows.
     scales: Vec<f32>,
-    /// Added to each output row, when the layer has one (`[rows]`).
+    /// Added to each output row, when the layer has one (padded likewise).
     bias: Option<Vec<f32>>,
     rows: usize,
     cols: usize,
@@ -46,32 +52,42 @@ impl Int8Rows {
     /// Quantize `weight` (`[rows, cols]`, any float type).
     pub fn quantize(weight: &Tensor) -> Result<Self> {
         let (rows, cols) = weight.dims2()?;
-        let mut values = vec![0i8; rows * cols];
-        let mut scales = vec![0f32; rows];
+        let padded = rows.next_multiple_of(INT8_BLOCK);
+        let mut values = vec![0i8; padded * cols];
+        let mut scales = vec![1f32; padded];
         // A slice of rows at a time: an f32 copy of the whole table would
         // add its size (80 MB for tiny.en) to the process's peak memory.
+        // Chunks are whole blocks, so each fills its own part of `values`.
         let chunk = QUANTIZE_ROWS_PER_CHUNK;
         for (index, (values, scales)) in values
             .chunks_mut((chunk * cols).max(1))
             .zip(scales.chunks_mut(chunk))
             .enumerate()
         {
+            let first = index * chunk;
+            let taken = chunk.min(rows.saturating_sub(first));
+            if taken == 0 {
+                break;
+            }
             let data = weight
-                .narrow(0, index * chunk, scales.len())?
+                .narrow(0, first, taken)?
                 .to_dtype(DType::F32)?
                 .flatten_all()?
                 .to_vec1::<f32>()?;
             values
-                .par_chunks_mut(cols.max(1))
-                .zip(scales.par_iter_mut())
-                .zip(data.par_chunks(cols.max(1)))
-                .for_each(|((quantized, scale), row)| {
-                    let largest = row.iter().fold(0f32, |m, v| m.max(v.abs()));
-                    // An all-zero row: any scale gives zeros.
-                    *scale = if largest > 0.0 { largest / 127.0 } else { 1.0 };
-                    for (q, v) in quantized.iter_mut().zip(row) {
-                        // In range by construction: |v| / scale ≤ 127.
-                        *q = (v / *scale).round().clamp(-127.0, 127.0) as i8;
+                .par_chunks_mut((INT8_BLOCK * cols).max(1))
+                .zip(scales.par_chunks_mut(INT8_BLOCK))
+                .zip(data.par_chunks((INT8_BLOCK * cols).max(1)))
+                .for_each(|((block, scales), rows)| {
+                    for (lane, (row, scale)) in rows.chunks(cols.max(1)).zip(scales).enumerate() {
+                        let largest = row.iter().fold(0f32, |m, v| m.max(v.abs()));
+                        // An all-zero row: any scale gives zeros.
+                        *scale = if largest > 0.0 { largest / 127.0 } else { 1.0 };
+                        for (c, v) in row.iter().enumerate() {
+                            // In range by construction: |v| / scale ≤ 127.
+                            block[c * INT8_BLOCK + lane] =
+                                (v / *scale).round().clamp(-127.0, 127.0) as i8;
+                        }
                     }
                 });
         }
@@ -89,54 +105,93 @@ impl Int8Rows {
     pub fn quantize_linear(weight: &Tensor, bias: Option<&Tensor>) -> Result<Self> {
         let mut quantized = Self::quantize(weight)?;
         quantized.bias = bias
-            .map(|b| b.to_dtype(DType::F32)?.to_vec1::<f32>())
+            .map(|b| {
+                let mut bias = b.to_dtype(DType::F32)?.to_vec1::<f32>()?;
+                bias.resize(quantized.scales.len(), 0.0);
+                Ok::<_, candle_core::Error>(bias)
+            })
             .transpose()?;
         Ok(quantized)
     }
 
     /// `x · Wᵀ (+ bias)` for `x` `[n, cols]`: `[n, rows]`, on every thread
-    /// of the current pool. Each output is one dot product of its input row
-    /// and weight row, so a row's result does not depend on the other rows
-    /// of `x`: a batch gives each row the bits it gets alone.
+    /// of the current pool ([`products`]).
     pub fn product(&self, x: &Tensor) -> Result<Tensor> {
-        let (n, cols) = x.dims2()?;
-        if cols != self.cols {
-            candle_core::bail!(
-                "int8 product: input has {cols} columns, the weight {}",
-                self.cols
-            );
-        }
+        let (n, _) = x.dims2()?;
         let inputs = x.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
-        // Computed weight row by weight row (each read once for all inputs),
-        // so the result comes out `[rows, n]`.
-        let mut by_row = vec![0f32; self.rows * n];
-        let weight = crate::wide::Int8Weight {
+        let out = products(&[self], &inputs, n)?.pop().unwrap_or_default();
+        Tensor::from_vec(out, (n, self.rows), x.device())
+    }
+
+    /// Output rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    fn weight(&self) -> crate::wide::Int8Weight<'_> {
+        crate::wide::Int8Weight {
             values: &self.values,
             scales: &self.scales,
             bias: self.bias.as_deref(),
             cols: self.cols,
-        };
-        let per_task = (self.rows / (4 * rayon::current_num_threads()).max(1))
-            .clamp(MIN_ROWS_PER_TASK, ROWS_PER_TASK);
-        by_row
-            .par_chunks_mut(per_task * n.max(1))
-            .enumerate()
-            .for_each(|(task, out)| {
-                crate::wide::int8_rows_times_inputs(&weight, task * per_task, &inputs, n, out);
-            });
-        let out = if n == 1 {
-            by_row
-        } else {
-            let mut out = vec![0f32; n * self.rows];
-            for (row, values) in by_row.chunks(n).enumerate() {
+        }
+    }
+}
+
+/// `inputs · Wᵀ (+ bias)` for each weight `W` of `weights`, `inputs` being
+/// `[n, cols]` (row-major, `cols` the weights' common width): one `[n,
+/// rows]` result per weight, all computed in one parallel pass over their
+/// rows (one hand-off to the pool for, say, a layer's queries, keys and
+/// values). Each output is one dot product of its input row and weight
+/// row, so a row's result does not depend on the other rows of `inputs`:
+/// a batch gives each row the bits it gets alone.
+pub fn products(weights: &[&Int8Rows], inputs: &[f32], n: usize) -> Result<Vec<Vec<f32>>> {
+    for weight in weights {
+        if inputs.len() != n * weight.cols {
+            candle_core::bail!(
+                "int8 product: {} input values for {n} rows, the weight has {} columns",
+                inputs.len(),
+                weight.cols
+            );
+        }
+    }
+    // Computed block by block of weight rows (each read once for all
+    // inputs), so each result comes out `[padded rows, n]` and is turned
+    // round after.
+    let mut by_row: Vec<Vec<f32>> = weights
+        .iter()
+        .map(|w| vec![0f32; w.scales.len() * n])
+        .collect();
+    let all_rows: usize = weights.iter().map(|w| w.rows).sum();
+    let per_task = (all_rows / (4 * rayon::current_num_threads()).max(1))
+        .clamp(MIN_ROWS_PER_TASK, ROWS_PER_TASK)
+        .next_multiple_of(INT8_BLOCK);
+    let mut tasks = Vec::new();
+    for (weight, out) in weights.iter().zip(by_row.iter_mut()) {
+        for (task, chunk) in out.chunks_mut((per_task * n).max(1)).enumerate() {
+            tasks.push((weight.weight(), task * per_task, chunk));
+        }
+    }
+    tasks.into_par_iter().for_each(|(weight, first, out)| {
+        crate::wide::int8_rows_times_inputs(&weight, first, inputs, n, out);
+    });
+    Ok(by_row
+        .into_iter()
+        .zip(weights)
+        .map(|(mut by_row, weight)| {
+            if n == 1 {
+                by_row.truncate(weight.rows);
+                return by_row;
+            }
+            let mut out = vec![0f32; n * weight.rows];
+            for (row, values) in by_row.chunks(n).take(weight.rows).enumerate() {
                 for (input, value) in values.iter().enumerate() {
-                    out[input * self.rows + row] = *value;
+                    out[input * weight.rows + row] = *value;
                 }
             }
             out
-        };
-        Tensor::from_vec(out, (n, self.rows), x.device())
-    }
+        })
+        .collect())
 }
 
 #[cfg(test)]

@@ -21,7 +21,9 @@
 //! dot product, summed in the same order). On request
 //! ([`Whisper::quantize_projection`], the speech service's default on the
 //! CPU) the logits of a step come from an int8 copy of the projection
-//! ([`super::int8`]), a quarter of the bytes.
+//! ([`super::int8`]), a quarter of the bytes. With the whole decoder in
+//! int8 ([`Whisper::quantize_decoder`]) decoding steps leave Candle
+//! altogether: see [`host`].
 
 use crate::whisper::Config;
 use candle_core::{D, Module, Result, Tensor};
@@ -30,6 +32,8 @@ use rayon::prelude::*;
 
 use super::int8::Int8Rows;
 use super::tile_encoder::{BlockLayers, TileEncoder};
+
+mod host;
 
 /// Most rows a logits product takes through the int8 projection: a step's
 /// rows (one per beam or per stream). Longer products (a prompt's every
@@ -350,20 +354,48 @@ impl Encoder {
 /// Per-sequence decoder state: each layer's self-attention keys/values so
 /// far, and the cross-attention keys/values of the encoder output (computed
 /// once per 30 s window).
+///
+/// With the int8 decoder on the CPU the state moves to host buffers before
+/// the first decoding step ([`KvCache::to_host`], see `host`'s docs); until
+/// then (the window's prompt) it is Candle tensors.
 #[derive(Debug, Clone, Default)]
 pub struct KvCache {
     self_kv: Vec<Option<(Tensor, Tensor)>>,
     cross_kv: Vec<(Tensor, Tensor)>,
+    /// The state as host buffers, once moved there.
+    host: Option<host::HostCache>,
+    /// Whether this cache's steps run on the host (the model's choice,
+    /// made in [`Whisper::new_cache`]).
+    host_steps: bool,
     /// Tokens already in the cache, i.e. the position of the next one.
     len: usize,
 }
 
 impl KvCache {
+    /// Move the state to host buffers if this cache's steps run there
+    /// (otherwise, or if already moved, nothing). Decoding steps do it
+    /// anyway; calling it earlier moves the copying off the thread that
+    /// runs the steps. No prompt can be decoded into the cache after this.
+    pub fn to_host(&mut self) -> Result<()> {
+        if self.host_steps && self.host.is_none() {
+            self.host = Some(host::HostCache::from_tensors(
+                &self.self_kv,
+                &self.cross_kv,
+            )?);
+            self.self_kv.iter_mut().for_each(|kv| *kv = None);
+            self.cross_kv.clear();
+        }
+        Ok(())
+    }
+
     /// Keep the batch rows `rows` (u32 indices, repeats allowed) of the
     /// self-attention cache, in that order: beam search forks and drops
     /// hypotheses this way. The cross-attention part is the same for every
     /// row, so it only needs trimming to the new batch size.
     pub fn reorder(&mut self, rows: &[u32]) -> Result<()> {
+        if let Some(host) = &mut self.host {
+            return host.reorder(rows);
+        }
         let Some(Some((first, _))) = self.self_kv.first() else {
             return Ok(());
         };
@@ -405,6 +437,9 @@ struct Decoder {
     positions: Tensor,
     blocks: Vec<Block>,
     ln: LayerNorm,
+    /// What decoding steps on the host need, when they run there (the
+    /// int8 decoder on the CPU, [`Whisper::quantize_decoder`]).
+    host: Option<host::HostDecoder>,
 }
 
 impl Decoder {
@@ -429,6 +464,7 @@ impl Decoder {
             positions: vb.get((cfg.max_target_positions, d), "embed_positions.weight")?,
             blocks,
             ln: layer_norm(d, vb.pp("layer_norm"))?,
+            host: None,
         })
     }
 }
@@ -451,10 +487,10 @@ impl Whisper {
         })
     }
 
-    /// From now on run the encoder's blocks on AMX tiles in bf16
-    /// ([`TileEncoder`]). Returns whether it could: only a CPU model on a
-    /// CPU with AMX-BF16 (and a kernel that grants it); otherwise nothing
-    /// changes.
+    /// From now on run the encoder's blocks in bf16 ([`TileEncoder`]), on
+    /// AMX tiles or AVX-512 BF16 dot products ([`crate::amx`]). Returns
+    /// whether it could: only a CPU model on a CPU with either (and, for
+    /// tiles, a kernel that grants them); otherwise nothing changes.
     pub fn use_amx_encoder(&mut self) -> Result<bool> {
         let on_cpu = self.encoder.positions.device().is_cpu()
             && self.encoder.positions.dtype() == candle_core::DType::F32;
@@ -484,6 +520,8 @@ impl Whisper {
         Ok(KvCache {
             self_kv: vec![None; self.decoder.blocks.len()],
             cross_kv,
+            host: None,
+            host_steps: self.decoder.host.is_some(),
             len: 0,
         })
     }
@@ -524,6 +562,9 @@ impl Whisper {
     ) -> Result<Tensor> {
         let (_, n) = ids.dims2()?;
         let offset = cache.len;
+        if cache.host.is_some() {
+            candle_core::bail!("a prompt after the first decoding step (the cache is on the host)");
+        }
         if offset + n > self.max_target_positions {
             candle_core::bail!(
                 "decoder context is {} tokens, asked for {}",
@@ -592,6 +633,15 @@ impl Whisper {
     /// the int8 decoder ([`Whisper::quantize_decoder`]) each row's numbers
     /// are the ones it gets alone.
     pub fn step_many(&self, steps: &mut [(&[u32], &mut KvCache)]) -> Result<Vec<Tensor>> {
+        if let Some(on_host) = &self.decoder.host {
+            for (_, cache) in steps.iter_mut() {
+                cache.to_host()?;
+            }
+            return host::step_many(&self.decoder, on_host, self.max_target_positions, steps);
+        }
+        if steps.iter().any(|(_, cache)| cache.host.is_some()) {
+            candle_core::bail!("a cache on the host, for a model that steps with Candle");
+        }
         let device = self.decoder.positions.device();
         let mut sizes = Vec::with_capacity(steps.len());
         let mut embedded = Vec::with_capacity(steps.len());
@@ -721,6 +771,7 @@ impl Whisper {
                 cross.out.quantize()?;
             }
         }
+        self.decoder.host = host::HostDecoder::new(&self.decoder)?;
         Ok(())
     }
 }

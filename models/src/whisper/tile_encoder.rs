@@ -22,13 +22,13 @@ use crate::amx::{self, BLOCK, Lhs, PackedRhs};
 
 /// Layer norm parameters (Whisper's eps is 1e-5).
 #[derive(Debug, Clone)]
-struct Norm {
-    weight: Vec<f32>,
-    bias: Vec<f32>,
+pub(super) struct Norm {
+    pub(super) weight: Vec<f32>,
+    pub(super) bias: Vec<f32>,
 }
 
 impl Norm {
-    fn from_candle(ln: &LayerNorm) -> Result<Self> {
+    pub(super) fn from_candle(ln: &LayerNorm) -> Result<Self> {
         let weight = ln.weight().to_vec1::<f32>()?;
         let bias = match ln.bias() {
             Some(b) => b.to_vec1::<f32>()?,
