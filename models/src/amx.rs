@@ -1,20 +1,27 @@
 //! Matrix products on Intel AMX tiles: bf16 inputs, f32 sums
-//! (`TDPBF16PS`), for the CPUs that have them (Sapphire Rapids and later).
+//! (`TDPBF16PS`), for the CPUs that have them (Sapphire Rapids and later);
+//! on CPUs (or virtual machines) without tiles but with AVX-512 BF16, the
+//! same products with `VDPBF16PS` ([`dot_products`]), the same layouts.
 //!
 //! Why: one AMX instruction multiplies a 16×32 bf16 tile by a 32×16 one
 //! into 16×16 f32 sums, 8,192 multiply-adds where an AVX-512 FMA does 16.
 //! Measured on the 2-core Xeon this project builds on: ~2.9 TFLOP/s per
 //! core in the inner loop, against ~90 GFLOP/s for Candle's f32 gemm over
-//! the whole Whisper encoder. Inputs are rounded to bf16 (8 bits of
+//! the whole Whisper encoder. Without tiles, `VDPBF16PS` does 32
+//! multiply-adds an instruction, twice an f32 FMA's, and the kernel keeps
+//! its sums in registers where Candle's gemm reaches a fifth of the FMA
+//! peak. Inputs are rounded to bf16 (8 bits of
 //! mantissa, f32's range) and every sum is f32, the precision PyTorch's
 //! CPU autocast and oneDNN use for bf16 inference.
 //!
-//! The one unsafe part is the kernel: tile instructions exist only as inline
-//! assembly in stable Rust, and Linux hands a process the 8 KiB tile state
-//! only after it asks (`arch_prctl(ARCH_REQ_XCOMP_PERM)`). [`available`]
-//! checks both once; nothing here runs a tile instruction before it said
-//! yes, and every pointer the kernel reads or writes is bounds-checked by
-//! its safe wrapper, [`block_product`].
+//! The unsafe parts are the two kernels: tile instructions exist only as
+//! inline assembly in stable Rust, and Linux hands a process the 8 KiB tile
+//! state only after it asks (`arch_prctl(ARCH_REQ_XCOMP_PERM)`); the dot
+//! product kernel is compiled for AVX-512 BF16 and may run only where the
+//! CPU has it. [`tiles`] and [`dot_products`] check once; nothing here runs
+//! either kernel before its check said yes, and every pointer a kernel
+//! reads or writes is bounds-checked by their safe wrapper,
+//! [`block_product`].
 //!
 //! Layouts:
 //! - the left side is bf16 rows ([`Lhs`]), any row stride, 32 rows read at
@@ -25,7 +32,7 @@
 //! - results are 32×32 f32 blocks written into a caller's buffer.
 #![expect(
     unsafe_code,
-    reason = "AMX tile instructions exist only as inline assembly"
+    reason = "AMX tile instructions exist only as inline assembly; the dot kernel needs a CPU check"
 )]
 
 use std::sync::OnceLock;
@@ -43,11 +50,36 @@ pub fn round_up(n: usize, to: usize) -> usize {
     n.div_ceil(to) * to
 }
 
+/// Whether this process can run the products here: on AMX tiles
+/// ([`tiles`]) or, on CPUs without them, with AVX-512 BF16 dot products
+/// ([`dot_products`]). Asked once.
+pub fn available() -> bool {
+    tiles() || dot_products()
+}
+
 /// Whether this process can use AMX bf16 tiles: the CPU has AMX-TILE and
 /// AMX-BF16 and the kernel granted the tile state. Asked once.
-pub fn available() -> bool {
-    static AVAILABLE: OnceLock<bool> = OnceLock::new();
-    *AVAILABLE.get_or_init(detect)
+pub fn tiles() -> bool {
+    static TILES: OnceLock<bool> = OnceLock::new();
+    *TILES.get_or_init(detect)
+}
+
+/// Whether the CPU has AVX-512 BF16 (`VDPBF16PS`: 32 bf16 multiply-adds
+/// into 16 f32 sums) besides the AVX-512 the row helpers use: Cooper Lake,
+/// Sapphire Rapids and Zen 4 on, and the virtual machines that hide AMX
+/// from such CPUs. Asked once.
+pub fn dot_products() -> bool {
+    static DOT: OnceLock<bool> = OnceLock::new();
+    *DOT.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            crate::wide::avx512() && std::arch::is_x86_feature_detected!("avx512bf16")
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    })
 }
 
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
@@ -253,6 +285,23 @@ pub fn block_product(
         "AMX result out of range"
     );
     let panel = k * 16;
+    if !tiles() {
+        // SAFETY: as for the tiles below, the same ranges (checked
+        // above); `dot_products` said the CPU has every feature
+        // `dot_kernel` is compiled for.
+        unsafe {
+            dot_kernel(
+                a.data.as_ptr().add(row * a.stride + col),
+                a.stride,
+                b.data.as_ptr().add(block * 2 * panel),
+                b.data.as_ptr().add((block * 2 + 1) * panel),
+                k / 2,
+                out.as_mut_ptr(),
+                out_stride,
+            );
+        }
+        return;
+    }
     // SAFETY: checked above: the two 16-row tiles of `a` read rows
     // row..row+32, columns col..col+k; the two panels read
     // [block*2*panel, (block*2+2)*panel); the four stores write 32 rows of
@@ -356,6 +405,80 @@ unsafe fn kernel(
     _b0: *const bf16,
     _b1: *const bf16,
     _steps: usize,
+    _c: *mut f32,
+    _c_stride: usize,
+) {
+    unreachable!("available() is false off x86-64")
+}
+
+/// Rows of a block summed at once by [`dot_kernel`]: 8 rows × 2 panels is
+/// 16 registers of sums, beside the 2 of the panels and the broadcasts.
+#[cfg(target_arch = "x86_64")]
+const DOT_ROWS: usize = 8;
+
+/// `C[32×32] = A[32×k] · B[k×32]` with `VDPBF16PS`, for CPUs without
+/// tiles: the packed panels' rows of 16 pairs are exactly the instruction's
+/// right operand, and each pair of one left row is broadcast to all lanes.
+///
+/// # Safety
+/// The CPU has AVX-512 F/BW/VL/DQ, FMA and BF16; `a` readable for 32 rows
+/// of `pairs × 2` bf16 at `a_stride` bf16 apart; `b0`, `b1` readable for
+/// `pairs × 32` bf16; `c` writable for 32 rows of 32 f32 at `c_stride` f32
+/// apart.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,fma,avx512bf16")]
+unsafe fn dot_kernel(
+    a: *const bf16,
+    a_stride: usize,
+    b0: *const bf16,
+    b1: *const bf16,
+    pairs: usize,
+    c: *mut f32,
+    c_stride: usize,
+) {
+    use std::arch::x86_64::{
+        __m512, __m512bh, _mm512_dpbf16_ps, _mm512_loadu_ps, _mm512_set1_ps, _mm512_setzero_ps,
+        _mm512_storeu_ps,
+    };
+    // SAFETY: the caller's contract (above); every offset below stays in
+    // the ranges it names. A pair of bf16 is read as the f32 whose bits it
+    // is (x86 is little-endian: the first of the pair in the low half, as
+    // the instruction pairs them); the panels' 64-byte rows are read as
+    // 16 such pairs.
+    unsafe {
+        let as_pairs = |v: __m512| std::mem::transmute::<__m512, __m512bh>(v);
+        for group in 0..BLOCK / DOT_ROWS {
+            let mut sums = [[_mm512_setzero_ps(); 2]; DOT_ROWS];
+            let first = a.add(group * DOT_ROWS * a_stride);
+            for p in 0..pairs {
+                let w0 = as_pairs(_mm512_loadu_ps(b0.add(p * 32).cast()));
+                let w1 = as_pairs(_mm512_loadu_ps(b1.add(p * 32).cast()));
+                for (r, sums) in sums.iter_mut().enumerate() {
+                    let pair = first
+                        .add(r * a_stride + 2 * p)
+                        .cast::<f32>()
+                        .read_unaligned();
+                    let x = as_pairs(_mm512_set1_ps(pair));
+                    sums[0] = _mm512_dpbf16_ps(sums[0], x, w0);
+                    sums[1] = _mm512_dpbf16_ps(sums[1], x, w1);
+                }
+            }
+            for (r, sums) in sums.iter().enumerate() {
+                let row = c.add((group * DOT_ROWS + r) * c_stride);
+                _mm512_storeu_ps(row, sums[0]);
+                _mm512_storeu_ps(row.add(16), sums[1]);
+            }
+        }
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+unsafe fn dot_kernel(
+    _a: *const bf16,
+    _a_stride: usize,
+    _b0: *const bf16,
+    _b1: *const bf16,
+    _pairs: usize,
     _c: *mut f32,
     _c_stride: usize,
 ) {

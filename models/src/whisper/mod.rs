@@ -19,8 +19,8 @@
 //!   key/value cache.
 //! - [`engine`] — the network on a thread of its own, shared by concurrent
 //!   transcriptions and batching their windows and decoding steps.
-//! - [`tile_encoder`] — the encoder's blocks in bf16 on AMX tiles, where the
-//!   CPU has them.
+//! - [`tile_encoder`] — the encoder's blocks in bf16 on AMX tiles (or
+//!   AVX-512 BF16 dot products), where the CPU has them.
 //! - [`mel`] — the log-mel spectrogram and its filterbank (`audio.py`).
 //! - [`decode`] — logit rules, greedy search of one window, and cutting a
 //!   window into segments (`decoding.py`).
@@ -464,8 +464,9 @@ impl WhisperModel {
         Ok(self.model.run(|w| w.quantize_decoder())?)
     }
 
-    /// Run the encoder's blocks in bf16 on AMX tiles (see [`tile_encoder`])
-    /// when this is a CPU model on a CPU that has them; returns whether it
+    /// Run the encoder's blocks in bf16 on AMX tiles (see [`tile_encoder`]),
+    /// or with AVX-512 BF16 dot products where there are no tiles, when
+    /// this is a CPU model on a CPU that has either; returns whether it
     /// does. Several times faster per window; transcripts hold (the word
     /// error rate test runs both ways).
     pub fn use_amx_encoder(&mut self) -> Result<bool> {
