@@ -35,7 +35,7 @@ pub(super) struct HostDecoder {
     /// Per block: before self-attention, before cross-attention, before the MLP.
     norms: Vec<[Norm; 3]>,
     final_norm: Norm,
-    d: usize,
+    /// Attention heads, each [`HEAD`] wide: the model width is `heads · HEAD`.
     heads: usize,
 }
 
@@ -68,7 +68,6 @@ impl HostDecoder {
             positions: positions.flatten_all()?.to_vec1()?,
             norms,
             final_norm: Norm::from_candle(&decoder.ln)?,
-            d,
             heads,
         }))
     }
@@ -222,7 +221,7 @@ pub(super) fn step_many(
     let Some(projection) = decoder.projection_int8.as_ref() else {
         candle_core::bail!("host steps need the int8 projection");
     };
-    let d = host.d;
+    let d = host.heads * HEAD;
     // Per row of the batch: which sequence, which of its rows.
     let mut owners = Vec::new();
     let mut x = Vec::new();
