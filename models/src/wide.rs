@@ -18,6 +18,8 @@
 
 use std::sync::OnceLock;
 
+use rayon::prelude::*;
+
 /// Whether the CPU has AVX-512 F/BW/VL/DQ and FMA. Asked once.
 pub fn avx512() -> bool {
     static AVX512: OnceLock<bool> = OnceLock::new();
@@ -303,116 +305,527 @@ pub fn key_panels(keys: &[f32], heads: usize, audio: usize) -> Vec<f32> {
 }
 
 /// Weight rows per block of a packed int8 weight ([`Int8Weight`]): one
-/// AVX-512 register of f32 outputs.
+/// AVX-512 register of i32 sums.
 pub const INT8_BLOCK: usize = 16;
 
+/// Columns per group of a packed int8 weight: the four bytes one lane of
+/// `VPDPBUSD` multiplies and sums.
+pub const INT8_GROUP: usize = 4;
+
+/// What the unsigned inputs are offset by: a signed value `q` is stored as
+/// `q + 128`, and each weight row's sum times this is taken back off.
+pub const INT8_INPUT_OFFSET: i32 = 128;
+
 /// An int8 weight as [`crate::whisper::int8::Int8Rows`] keeps it: blocks
-/// of [`INT8_BLOCK`] rows, each stored column by column (`[cols,
-/// INT8_BLOCK]`: the block's values of column `c` side by side), the last
-/// block padded with zero rows; one scale per row and an optional bias
-/// (padded alike).
+/// of [`INT8_BLOCK`] rows; in a block, groups of [`INT8_GROUP`] columns,
+/// each group `[INT8_BLOCK][INT8_GROUP]` (row by row, the group's four
+/// columns side by side), the columns padded with zeros to whole groups and
+/// the last block with zero rows. Per row: a scale, the row's sum times
+/// [`INT8_INPUT_OFFSET`], and an optional bias (all padded alike).
 ///
-/// Why column by column: one column of a block, widened to f32, is a
-/// register holding one weight of each of 16 rows, multiplied by one input
-/// value: sixteen outputs accumulate in lanes, with no horizontal sum per
-/// row, and each widened column serves every input row of the batch.
+/// Why: one group of a block is exactly one 64-byte register of
+/// `VPDPBUSD`'s signed operand, each 32-bit lane one row's four weights,
+/// multiplied by four input bytes broadcast to every lane: sixteen rows'
+/// sums accumulate in lanes (no horizontal sum per row), 64 multiply-adds
+/// an instruction, and one loaded group serves every input row.
 #[derive(Debug, Clone, Copy)]
 pub struct Int8Weight<'a> {
     pub values: &'a [i8],
     pub scales: &'a [f32],
+    pub offsets: &'a [i32],
     pub bias: Option<&'a [f32]>,
-    pub cols: usize,
+    /// Column groups per row.
+    pub groups: usize,
+}
+
+/// Input rows quantized for [`int8_rows_times_inputs`], each as two int8
+/// planes: the row at its own scale (`max |x| / 127`), then what that
+/// rounding left, at a scale 254 times finer. Both are stored offset by
+/// [`INT8_INPUT_OFFSET`] as unsigned bytes (`VPDPBUSD` multiplies unsigned
+/// by signed bytes) and padded to whole column groups with the offset
+/// (zero); plane rows are `[input][plane]`.
+///
+/// Why two planes: one plane's rounding error is up to `max |x| / 254` on
+/// every value, and the decoder's activations have a few values far larger
+/// than the rest, so the rest kept a couple of bits; that alone moved
+/// tiny.en's word error rate on the test clips from 6.5% to 9.8% (what
+/// faster-whisper's int8, which rounds activations so, gets there). With
+/// the second plane the activations' error is a 254th of that, below the
+/// weights' own int8 rounding, for twice the integer work, which at one to
+/// four rows is still far less than the memory the weights take to read.
+#[derive(Debug, Clone)]
+pub struct Int8Inputs {
+    pub values: Vec<u8>,
+    /// Per plane row.
+    pub scales: Vec<f32>,
+    pub groups: usize,
+}
+
+/// Planes per input row ([`Int8Inputs`]).
+pub const INT8_PLANES: usize = 2;
+
+impl Int8Inputs {
+    /// Quantize `n` rows of `cols` values (`x`, row-major).
+    pub fn quantize(x: &[f32], n: usize, cols: usize) -> Self {
+        let groups = cols.div_ceil(INT8_GROUP);
+        let width = groups * INT8_GROUP;
+        let mut values = vec![INT8_INPUT_OFFSET as u8; INT8_PLANES * n * width];
+        let mut scales = vec![1f32; INT8_PLANES * n];
+        let rows = x
+            .par_chunks(cols.max(1))
+            .zip(values.par_chunks_mut((INT8_PLANES * width).max(1)))
+            .zip(scales.par_chunks_mut(INT8_PLANES));
+        // A prompt's rows are worth spreading over the pool; a step's few
+        // are not worth the hand-off.
+        let least = if n > 16 { 4 } else { n.max(1) };
+        rows.with_min_len(least).for_each(|((row, out), scales)| {
+            let (high, low) = out.split_at_mut(width);
+            quantize_row(row, high, low, scales);
+        });
+        Self {
+            values,
+            scales,
+            groups,
+        }
+    }
 }
 
 avx512_helper!(
-    /// The int8 products' inner loop: the blocks of rows from `first` (a
-    /// multiple of [`INT8_BLOCK`]; as many rows as `out` holds, `n` values
-    /// each: `[rows, n]`) times each of the `n` input rows (`inputs`,
-    /// `[n, cols]`), scaled, plus bias.
-    int8_rows_times_inputs, int8_blocks, (weight: &Int8Weight<'_>, first: usize, inputs: &[f32], n: usize, out: &mut [f32])
+    /// One row of [`Int8Inputs`]: its two planes and their two scales.
+    quantize_row, quantize_planes, (row: &[f32], high: &mut [u8], low: &mut [u8], scales: &mut [f32])
 );
 
-/// Inputs taken together through a block: each widened column is used by
-/// this many, with four running sums per input, which keeps 16 sums and a
-/// column in registers.
-const INPUTS_PER_PASS: usize = 4;
-
 #[inline(always)]
-fn int8_blocks(weight: &Int8Weight<'_>, first: usize, inputs: &[f32], n: usize, out: &mut [f32]) {
-    let cols = weight.cols;
-    for (index, out) in out.chunks_mut(INT8_BLOCK * n.max(1)).enumerate() {
-        let row = first + index * INT8_BLOCK;
-        let block = &weight.values[row * cols..][..INT8_BLOCK * cols];
-        let mut input = 0;
-        while input < n {
-            let taken = (n - input).min(INPUTS_PER_PASS);
-            let rows = &inputs[input * cols..(input + taken) * cols];
-            let mut sums = [[0f32; INT8_BLOCK]; INPUTS_PER_PASS];
-            match taken {
-                4 => block_times::<4>(block, rows, cols, &mut sums),
-                3 => block_times::<3>(block, rows, cols, &mut sums),
-                2 => block_times::<2>(block, rows, cols, &mut sums),
-                _ => block_times::<1>(block, rows, cols, &mut sums),
-            }
-            for (k, sums) in sums.iter().take(taken).enumerate() {
-                for (lane, &sum) in sums.iter().enumerate() {
-                    let r = row + lane;
-                    let bias = weight.bias.map_or(0.0, |b| b[r]);
-                    if let Some(o) = out.get_mut(lane * n + input + k) {
-                        *o = sum * weight.scales[r] + bias;
+fn quantize_planes(row: &[f32], high: &mut [u8], low: &mut [u8], scales: &mut [f32]) {
+    let mut maxima = [0f32; LANES];
+    let mut chunks = row.chunks_exact(LANES);
+    for chunk in &mut chunks {
+        for (m, &v) in maxima.iter_mut().zip(chunk) {
+            let a = v.abs();
+            *m = if a > *m { a } else { *m };
+        }
+    }
+    let largest = chunks
+        .remainder()
+        .iter()
+        .map(|v| v.abs())
+        .chain(maxima)
+        .fold(0f32, f32::max);
+    // A row of zeros: any scale gives zeros.
+    let coarse = if largest > 0.0 { largest / 127.0 } else { 1.0 };
+    let fine = coarse / 254.0;
+    scales.copy_from_slice(&[coarse, fine]);
+    let (to_coarse, to_fine) = (1.0 / coarse, 1.0 / fine);
+    for ((h, l), &v) in high.iter_mut().zip(low.iter_mut()).zip(row) {
+        // In range by construction: |v| / coarse ≤ 127, and what is left
+        // is at most half a coarse step, 127 fine ones. Ties to even: one
+        // instruction (`round` is a library call here).
+        let q = (v * to_coarse).round_ties_even().clamp(-127.0, 127.0);
+        let left = v - q * coarse;
+        let r = (left * to_fine).round_ties_even().clamp(-127.0, 127.0);
+        *h = offset_byte(q);
+        *l = offset_byte(r);
+    }
+}
+
+/// A whole `q` in -127..=127 as the byte `q + 128`. Not `q as i32`: Rust's
+/// float-to-int cast saturates and maps NaN to 0, which compiles to a
+/// scalar compare and convert per value; adding 1.5 · 2²³ puts a whole
+/// number of this size in the low bits of the sum (exactly, the sum's unit
+/// being 1), which stays in vector registers.
+#[inline(always)]
+fn offset_byte(q: f32) -> u8 {
+    const MAGIC: f32 = 12_582_912.0;
+    let bits = (q + MAGIC).to_bits() as i32 - MAGIC.to_bits() as i32;
+    (bits + INT8_INPUT_OFFSET) as u8
+}
+
+/// One output from its two planes' integer sums: the same float
+/// operations on every path (multiplies, then adds: never fused), so every
+/// CPU gives the same bits.
+#[inline(always)]
+fn dequantize(sums: [i32; 2], offset: i32, scales: [f32; 2], row_scale: f32, bias: f32) -> f32 {
+    let high = (sums[0] - offset) as f32 * (scales[0] * row_scale);
+    let low = (sums[1] - offset) as f32 * (scales[1] * row_scale);
+    (high + low) + bias
+}
+
+/// The int8 products' inner loop: the blocks of rows from `first` (a
+/// multiple of [`INT8_BLOCK`]) times each quantized input row; `out[k]` is
+/// input `k`'s outputs for those rows (a whole number of blocks, all of
+/// equal length), scaled, plus bias. With `VPDPBUSD` where the CPU has
+/// AVX-512 VNNI, otherwise the same integer sums in portable code.
+pub fn int8_rows_times_inputs(
+    weight: &Int8Weight<'_>,
+    first: usize,
+    inputs: &Int8Inputs,
+    out: &mut [&mut [f32]],
+) {
+    let n = out.len();
+    let len = out.first().map_or(0, |o| o.len());
+    let blocks = len / INT8_BLOCK;
+    let block_len = INT8_BLOCK * INT8_GROUP * weight.groups;
+    let first_block = first / INT8_BLOCK;
+    let end = (first_block + blocks) * INT8_BLOCK;
+    assert!(
+        first.is_multiple_of(INT8_BLOCK)
+            && len.is_multiple_of(INT8_BLOCK)
+            && out.iter().all(|o| o.len() == len)
+            && (first_block + blocks) * block_len <= weight.values.len()
+            && end <= weight.scales.len()
+            && end <= weight.offsets.len()
+            && weight.bias.is_none_or(|b| end <= b.len())
+            && inputs.groups == weight.groups
+            && INT8_PLANES * n * INT8_GROUP * inputs.groups <= inputs.values.len()
+            && INT8_PLANES * n <= inputs.scales.len(),
+        "int8 product out of range"
+    );
+    #[cfg(target_arch = "x86_64")]
+    if vnni() {
+        // SAFETY: `vnni` checked the CPU has every feature `vnni_blocks`
+        // is compiled for; the ranges it reads and writes were checked
+        // above.
+        unsafe { vnni_blocks(weight, first_block, blocks, inputs, out) };
+        return;
+    }
+    portable_blocks(weight, first_block, blocks, inputs, out);
+}
+
+/// Whether the CPU has AVX-512 VNNI besides [`avx512`]. Asked once.
+pub fn vnni() -> bool {
+    static VNNI: OnceLock<bool> = OnceLock::new();
+    *VNNI.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            avx512() && std::arch::is_x86_feature_detected!("avx512vnni")
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    })
+}
+
+/// [`int8_rows_times_inputs`] without VNNI.
+fn portable_blocks(
+    weight: &Int8Weight<'_>,
+    first_block: usize,
+    blocks: usize,
+    inputs: &Int8Inputs,
+    out: &mut [&mut [f32]],
+) {
+    let width = INT8_GROUP * weight.groups;
+    let block_len = INT8_BLOCK * width;
+    for block in first_block..first_block + blocks {
+        let values = &weight.values[block * block_len..][..block_len];
+        for (input, out) in out.iter_mut().enumerate() {
+            let mut sums = [[0i32; INT8_BLOCK]; INT8_PLANES];
+            for (plane, sums) in sums.iter_mut().enumerate() {
+                let x = &inputs.values[(INT8_PLANES * input + plane) * width..][..width];
+                for (w, x) in values
+                    .chunks_exact(INT8_BLOCK * INT8_GROUP)
+                    .zip(x.chunks_exact(INT8_GROUP))
+                {
+                    for (sum, w) in sums.iter_mut().zip(w.chunks_exact(INT8_GROUP)) {
+                        for (&w, &x) in w.iter().zip(x) {
+                            *sum += i32::from(w) * i32::from(x);
+                        }
                     }
                 }
             }
-            input += taken;
+            let out = &mut out[(block - first_block) * INT8_BLOCK..][..INT8_BLOCK];
+            let scales = [
+                inputs.scales[INT8_PLANES * input],
+                inputs.scales[INT8_PLANES * input + 1],
+            ];
+            for (lane, o) in out.iter_mut().enumerate() {
+                let r = block * INT8_BLOCK + lane;
+                *o = dequantize(
+                    [sums[0][lane], sums[1][lane]],
+                    weight.offsets[r],
+                    scales,
+                    weight.scales[r],
+                    weight.bias.map_or(0.0, |b| b[r]),
+                );
+            }
         }
     }
 }
 
-/// `sums[k][lane] = Σ_c rows[k][c] · block[c][lane]` for the `G` input
-/// rows of `rows` (`[G, cols]`).
-#[inline(always)]
-fn block_times<const G: usize>(
-    block: &[i8],
-    rows: &[f32],
-    cols: usize,
-    sums: &mut [[f32; INT8_BLOCK]; INPUTS_PER_PASS],
+/// [`int8_rows_times_inputs`] with `VPDPBUSD`: a few blocks of rows times
+/// a few inputs' planes at a time, up to sixteen independent sums, each
+/// group of a block loaded once for every plane, each plane's four bytes
+/// broadcast once for every block.
+///
+/// # Safety
+/// The CPU has AVX-512 F/BW and VNNI; the ranges were checked by
+/// [`int8_rows_times_inputs`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,fma,avx512vnni")]
+unsafe fn vnni_blocks(
+    weight: &Int8Weight<'_>,
+    first_block: usize,
+    blocks: usize,
+    inputs: &Int8Inputs,
+    out: &mut [&mut [f32]],
 ) {
-    // Four sums per input, over every fourth column: one sum is a chain of
-    // dependent multiply-adds, as long as the row.
-    let mut partial = [[[0f32; INT8_BLOCK]; 4]; G];
-    let whole = cols / 4 * 4;
-    for (c4, columns) in block[..whole * INT8_BLOCK]
-        .chunks_exact(4 * INT8_BLOCK)
-        .enumerate()
-    {
-        for phase in 0..4 {
-            let mut w = [0f32; INT8_BLOCK];
-            for (w, &q) in w
-                .iter_mut()
-                .zip(&columns[phase * INT8_BLOCK..][..INT8_BLOCK])
-            {
-                *w = f32::from(q);
+    let n = out.len();
+    let mut input = 0;
+    while input < n {
+        // Four inputs (eight planes) times two blocks, or fewer inputs
+        // times four blocks: at most sixteen sums in registers.
+        let taken = (n - input).min(4);
+        let most_blocks = if taken > 2 { 2 } else { 4 };
+        let mut block = first_block;
+        let end = first_block + blocks;
+        while block < end {
+            let r = (end - block).min(most_blocks);
+            let pass = Pass {
+                weight,
+                first_block,
+                block,
+                inputs,
+                input,
+            };
+            let out = &mut out[input..input + taken];
+            // SAFETY: as this function's; blocks `block..block + r` and
+            // inputs `input..input + taken` are within the checked ranges.
+            unsafe {
+                match (r, taken) {
+                    (4, 2) => pass.run::<4, 4>(out),
+                    (4, _) => pass.run::<4, 2>(out),
+                    (3, 2) => pass.run::<3, 4>(out),
+                    (3, _) => pass.run::<3, 2>(out),
+                    (2, 4) => pass.run::<2, 8>(out),
+                    (2, 3) => pass.run::<2, 6>(out),
+                    (2, 2) => pass.run::<2, 4>(out),
+                    (2, _) => pass.run::<2, 2>(out),
+                    (_, 4) => pass.run::<1, 8>(out),
+                    (_, 3) => pass.run::<1, 6>(out),
+                    (_, 2) => pass.run::<1, 4>(out),
+                    (_, _) => pass.run::<1, 2>(out),
+                }
             }
-            for (k, partial) in partial.iter_mut().enumerate() {
-                let x = rows[k * cols + c4 * 4 + phase];
-                for (s, &w) in partial[phase].iter_mut().zip(&w) {
-                    *s += x * w;
+            block += r;
+        }
+        input += taken;
+    }
+}
+
+/// One pass of [`vnni_blocks`]: blocks from `block`, inputs from `input`.
+#[cfg(target_arch = "x86_64")]
+struct Pass<'a, 'b> {
+    weight: &'a Int8Weight<'b>,
+    first_block: usize,
+    block: usize,
+    inputs: &'a Int8Inputs,
+    input: usize,
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Pass<'_, '_> {
+    /// `R` blocks times `P` plane rows (`P / 2` inputs) into `out` (those
+    /// inputs' outputs). Where `R · P` is small the groups alternate
+    /// between two sets of sums: one set is a chain of dependent
+    /// `VPDPBUSD`s as long as the row, each waiting for the last.
+    ///
+    /// # Safety
+    /// As [`vnni_blocks`]'s; blocks `block..block + R` and inputs
+    /// `input..input + P / 2` exist, and `out` holds `P / 2` slices.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,fma,avx512vnni")]
+    unsafe fn run<const R: usize, const P: usize>(&self, out: &mut [&mut [f32]]) {
+        use std::arch::x86_64::{
+            __m512i, _mm512_add_epi32, _mm512_add_ps, _mm512_cvtepi32_ps, _mm512_dpbusd_epi32,
+            _mm512_loadu_ps, _mm512_loadu_si512, _mm512_mul_ps, _mm512_set1_epi32, _mm512_set1_ps,
+            _mm512_setzero_ps, _mm512_setzero_si512, _mm512_storeu_ps, _mm512_sub_epi32,
+        };
+        let weight = self.weight;
+        let groups = weight.groups;
+        let block_len = INT8_BLOCK * INT8_GROUP * groups;
+        let width = INT8_GROUP * groups;
+        let two_sets = R * P <= 8;
+        // SAFETY: the caller's contract: every block read is within
+        // `weight.values` and its per-row vectors, every plane row within
+        // `self.inputs.values`, every write within `out`'s slices (whole
+        // blocks, checked by `int8_rows_times_inputs`).
+        unsafe {
+            let w = weight.values.as_ptr().add(self.block * block_len);
+            let x = self
+                .inputs
+                .values
+                .as_ptr()
+                .add(INT8_PLANES * self.input * width);
+            // Two sets of sums as two variables, each group's set known
+            // at compile time: indexed by a run-time value, the sets would
+            // live in memory, not registers.
+            let mut even = [[_mm512_setzero_si512(); R]; P];
+            let mut odd = [[_mm512_setzero_si512(); R]; P];
+            let accumulate = |group: usize, sums: &mut [[__m512i; R]; P]| {
+                let mut columns = [_mm512_setzero_si512(); R];
+                for (r, column) in columns.iter_mut().enumerate() {
+                    *column = _mm512_loadu_si512(
+                        w.add(r * block_len + group * INT8_BLOCK * INT8_GROUP)
+                            .cast::<__m512i>(),
+                    );
+                }
+                for (p, sums) in sums.iter_mut().enumerate() {
+                    let four = x
+                        .add(p * width + group * INT8_GROUP)
+                        .cast::<i32>()
+                        .read_unaligned();
+                    let four = _mm512_set1_epi32(four);
+                    for (sum, column) in sums.iter_mut().zip(&columns) {
+                        *sum = _mm512_dpbusd_epi32(*sum, four, *column);
+                    }
+                }
+            };
+            let mut group = 0;
+            while group + 1 < groups {
+                accumulate(group, &mut even);
+                if two_sets {
+                    accumulate(group + 1, &mut odd);
+                } else {
+                    accumulate(group + 1, &mut even);
+                }
+                group += 2;
+            }
+            if group < groups {
+                accumulate(group, &mut even);
+            }
+            let sums = [even, odd];
+            let plane_scales = &self.inputs.scales[INT8_PLANES * self.input..];
+            #[expect(
+                clippy::needless_range_loop,
+                reason = "r picks a block's sums from every plane's set, and its rows"
+            )]
+            for r in 0..R {
+                let row = (self.block + r) * INT8_BLOCK;
+                let offsets =
+                    _mm512_loadu_si512(weight.offsets.as_ptr().add(row).cast::<__m512i>());
+                let scales = _mm512_loadu_ps(weight.scales.as_ptr().add(row));
+                let bias = match weight.bias {
+                    Some(b) => _mm512_loadu_ps(b.as_ptr().add(row)),
+                    None => _mm512_setzero_ps(),
+                };
+                let at = (self.block + r - self.first_block) * INT8_BLOCK;
+                for (k, out) in out.iter_mut().enumerate().take(P / INT8_PLANES) {
+                    let plane = |p: usize| {
+                        let total = _mm512_add_epi32(sums[0][p][r], sums[1][p][r]);
+                        let scale = _mm512_mul_ps(_mm512_set1_ps(plane_scales[p]), scales);
+                        _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(total, offsets)), scale)
+                    };
+                    let value = _mm512_add_ps(
+                        _mm512_add_ps(plane(INT8_PLANES * k), plane(INT8_PLANES * k + 1)),
+                        bias,
+                    );
+                    _mm512_storeu_ps(out.as_mut_ptr().add(at), value);
                 }
             }
         }
     }
-    for c in whole..cols {
-        let column = &block[c * INT8_BLOCK..][..INT8_BLOCK];
-        for (k, partial) in partial.iter_mut().enumerate() {
-            let x = rows[k * cols + c];
-            for (s, &q) in partial[0].iter_mut().zip(column) {
-                *s += x * f32::from(q);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A weight of `rows` × `cols` made of small pseudo-random values, in
+    /// the packed layout, with its scales, offsets and bias.
+    fn weight(rows: usize, cols: usize) -> (Vec<i8>, Vec<f32>, Vec<i32>, Vec<f32>, usize) {
+        let groups = cols.div_ceil(INT8_GROUP);
+        let padded = rows.next_multiple_of(INT8_BLOCK);
+        let mut values = vec![0i8; padded * groups * INT8_GROUP];
+        let mut offsets = vec![0i32; padded];
+        for (r, offset) in offsets.iter_mut().enumerate().take(rows) {
+            for c in 0..cols {
+                let q = ((r * 31 + c * 17) % 255) as i32 - 127;
+                let (block, lane) = (r / INT8_BLOCK, r % INT8_BLOCK);
+                let at = block * INT8_BLOCK * groups * INT8_GROUP
+                    + ((c / INT8_GROUP) * INT8_BLOCK + lane) * INT8_GROUP
+                    + c % INT8_GROUP;
+                values[at] = q as i8;
+                *offset += q * INT8_INPUT_OFFSET;
             }
         }
+        let scales = (0..padded).map(|r| 0.01 + r as f32 * 1e-4).collect();
+        let bias = (0..padded).map(|r| r as f32 * 0.5).collect();
+        (values, scales, offsets, bias, groups)
     }
-    for (sums, partial) in sums.iter_mut().zip(&partial) {
-        for (lane, sum) in sums.iter_mut().enumerate() {
-            *sum = (partial[0][lane] + partial[1][lane]) + (partial[2][lane] + partial[3][lane]);
+
+    #[test]
+    fn offset_bytes_are_exact() {
+        for q in -127..=127 {
+            assert_eq!(i32::from(offset_byte(q as f32)), q + INT8_INPUT_OFFSET);
+        }
+    }
+
+    #[test]
+    fn int8_products_are_the_integer_sums_on_every_path() {
+        // Odd sizes: a partial column group, a partial last block, and every
+        // block-and-input count of the VNNI passes.
+        let (rows, cols) = (100, 70);
+        let (values, scales, offsets, bias, groups) = weight(rows, cols);
+        let w = Int8Weight {
+            values: &values,
+            scales: &scales,
+            offsets: &offsets,
+            bias: Some(&bias),
+            groups,
+        };
+        for n in [1, 2, 3, 4, 5, 7] {
+            let x: Vec<f32> = (0..n * cols)
+                .map(|i| ((i * 7) % 23) as f32 - 11.0)
+                .collect();
+            let inputs = Int8Inputs::quantize(&x, n, cols);
+            let padded = rows.next_multiple_of(INT8_BLOCK);
+            let run = |first: usize, portable: bool| {
+                let mut out = vec![vec![0f32; padded - first]; n];
+                let mut slices: Vec<&mut [f32]> =
+                    out.iter_mut().map(|o| o.as_mut_slice()).collect();
+                if portable {
+                    portable_blocks(
+                        &w,
+                        first / INT8_BLOCK,
+                        (padded - first) / INT8_BLOCK,
+                        &inputs,
+                        &mut slices,
+                    );
+                } else {
+                    int8_rows_times_inputs(&w, first, &inputs, &mut slices);
+                }
+                out
+            };
+            let fast = run(0, false);
+            assert_eq!(fast, run(0, true), "{n} inputs");
+            // And from a later first block, as a parallel task starts.
+            let tail = run(2 * INT8_BLOCK, false);
+            for (tail, fast) in tail.iter().zip(&fast) {
+                assert_eq!(tail[..], fast[2 * INT8_BLOCK..], "{n} inputs, from block 2");
+            }
+            // Each output is its row's exact integer dot products with the
+            // two planes, scaled.
+            for r in 0..rows {
+                for k in 0..n {
+                    let row = &x[k * cols..(k + 1) * cols];
+                    let largest = row.iter().fold(0f32, |m, v| m.max(v.abs()));
+                    let (coarse, fine) = (largest / 127.0, largest / 127.0 / 254.0);
+                    let (mut high, mut low) = (0i32, 0i32);
+                    for (c, &v) in row.iter().enumerate() {
+                        let w = ((r * 31 + c * 17) % 255) as i32 - 127;
+                        let q = (v * (1.0 / coarse)).round_ties_even();
+                        high += q as i32 * w;
+                        low += ((v - q * coarse) * (1.0 / fine)).round_ties_even() as i32 * w;
+                    }
+                    let expected = high as f32 * (coarse * scales[r])
+                        + low as f32 * (fine * scales[r])
+                        + bias[r];
+                    let got = fast[k][r];
+                    assert!(
+                        (got - expected).abs() <= 1e-3 * expected.abs().max(1.0),
+                        "row {r} input {k}: {got} vs {expected}"
+                    );
+                }
+            }
         }
     }
 }

@@ -7,7 +7,9 @@
 //! `cargo nextest run --cargo-profile ci -p stratus-models --run-ignored only
 //! --no-capture whisper_speed`. `STRATUS_PROBE_DEFAULTS_ONLY=1` measures
 //! only the speech service's CPU defaults (int8 decoder, AMX encoder),
-//! e.g. under `perf record`. `whisper_encoder_speed` times the encoder
+//! e.g. under `perf record`; `STRATUS_PROBE_STREAMS=4` with it transcribes
+//! the long file on four threads at once through the one shared engine (the
+//! benchmark's four streams). `whisper_encoder_speed` times the encoder
 //! alone, f32 and on AMX tiles, one window and four at once.
 #![expect(
     clippy::unwrap_used,
@@ -94,7 +96,15 @@ fn measure() {
     if std::env::var_os("STRATUS_PROBE_DEFAULTS_ONLY").is_some() {
         model.quantize_decoder().unwrap();
         model.use_amx_encoder().unwrap();
-        runs(&mut model, &pcm, &opts);
+        let streams: usize = std::env::var("STRATUS_PROBE_STREAMS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(1);
+        if streams > 1 {
+            concurrent(&model, &pcm, &opts, streams);
+        } else {
+            runs(&mut model, &pcm, &opts);
+        }
         return;
     }
     runs(&mut model, &pcm, &opts);
@@ -108,6 +118,39 @@ fn measure() {
     model.quantize_decoder().unwrap();
     eprintln!("and the decoder's linear layers in int8:");
     runs(&mut model, &pcm, &opts);
+}
+
+/// `streams` transcriptions of `pcm` at once, each on its own thread with
+/// its own clone of the model (one engine between them), twice.
+fn concurrent(model: &WhisperModel, pcm: &[f32], opts: &TranscribeOptions, streams: usize) {
+    let seconds = pcm.len() as f64 / 16_000.0;
+    model.clone().transcribe(&pcm[..16_000 * 5], opts).unwrap();
+    for run in 0..2 {
+        let before = model.batching();
+        let started = Instant::now();
+        let timings: Vec<_> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..streams)
+                .map(|_| {
+                    let mut model = model.clone();
+                    scope.spawn(move || model.transcribe(pcm, opts).unwrap().timings)
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let wall = started.elapsed().as_secs_f64();
+        let after = model.batching();
+        let tokens: usize = timings.iter().map(|t| t.decoded_tokens).sum();
+        let windows: usize = timings.iter().map(|t| t.windows).sum();
+        eprintln!(
+            "run {run}: {streams} x {seconds:.1} s audio in {wall:.2} s = {:.1}x real time; {windows} windows, {tokens} tokens ({:.2} ms of wall each); {} step batches for {} steps, {} encoder batches for {} windows",
+            streams as f64 * seconds / wall,
+            1000.0 * wall / tokens.max(1) as f64,
+            after.step_batches - before.step_batches,
+            after.steps - before.steps,
+            after.encode_batches - before.encode_batches,
+            after.windows - before.windows,
+        );
+    }
 }
 
 fn runs(model: &mut WhisperModel, pcm: &[f32], opts: &TranscribeOptions) {

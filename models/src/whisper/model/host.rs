@@ -478,12 +478,18 @@ mod tests {
         t.to_vec2().unwrap()
     }
 
+    /// Within 5e-4 of the largest logit. The two paths' attention and
+    /// layer norms sum in different orders, and the int8 products round
+    /// their inputs, so a last-bit difference of an input may move it
+    /// across a rounding boundary: a step of the fine plane
+    /// (`crate::wide::Int8Inputs`), a few 1e-5 of the row's largest value
+    /// each, compounding over the layers.
     fn assert_close(a: &[Vec<f32>], b: &[Vec<f32>]) {
         assert_eq!(a.len(), b.len());
         for (a, b) in a.iter().zip(b) {
             let scale = b.iter().fold(0f32, |m, v| m.max(v.abs()));
             for (x, y) in a.iter().zip(b) {
-                assert!((x - y).abs() <= 1e-4 * scale, "{x} vs {y} (scale {scale})");
+                assert!((x - y).abs() <= 5e-4 * scale, "{x} vs {y} (scale {scale})");
             }
         }
     }
