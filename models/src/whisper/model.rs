@@ -760,8 +760,9 @@ impl Whisper {
     /// [`Whisper::quantize_projection`], and the decoder's linear layers
     /// too (self-attention, the cross-attention queries and output, the
     /// MLP) for decoding steps: a step then reads int8 weights only. The
-    /// cross-attention keys and values stay f32: they are computed once per
-    /// window, over every audio position.
+    /// cross-attention keys and values, computed once per window over every
+    /// audio position, are int8 products too where the CPU has VNNI and
+    /// Candle's f32 gemm elsewhere (the faster of the two there).
     pub fn quantize_decoder(&mut self) -> Result<()> {
         self.quantize_projection()?;
         for block in &mut self.decoder.blocks {
@@ -778,6 +779,12 @@ impl Whisper {
             if let Some((cross, _)) = &mut block.cross {
                 cross.query.quantize()?;
                 cross.out.quantize()?;
+                // A window's keys and values: 1,500 rows, which only VNNI's
+                // integer products do faster than Candle's f32 gemm.
+                if crate::wide::vnni() {
+                    cross.key.quantize()?;
+                    cross.value.quantize()?;
+                }
             }
         }
         self.decoder.host = host::HostDecoder::new(&self.decoder)?;
