@@ -233,15 +233,16 @@ avx512_helper!(
     /// `q` (scaled, [`HEAD`] wide) against `audio` keys stored as panels
     /// of [`PANEL`] keys, each `[HEAD, PANEL]` (key `t`'s value `j` at
     /// `panel[j * PANEL + t]`, the last panel padded), and values
-    /// `[audio, HEAD]`; `scores` is scratch of at least `audio`.
-    attend_panels, attend_panels_row, (q: &[f32], panels: &[f32], values: &[f32], audio: usize, scores: &mut [f32], out: &mut [f32])
+    /// `[audio, HEAD]`, both in bf16 (sums in f32); `scores` is scratch
+    /// of at least `audio`.
+    attend_panels, attend_panels_row, (q: &[f32], panels: &[half::bf16], values: &[half::bf16], audio: usize, scores: &mut [f32], out: &mut [f32])
 );
 
 #[inline(always)]
 fn attend_panels_row(
     q: &[f32],
-    panels: &[f32],
-    values: &[f32],
+    panels: &[half::bf16],
+    values: &[half::bf16],
     audio: usize,
     scores: &mut [f32],
     out: &mut [f32],
@@ -257,7 +258,7 @@ fn attend_panels_row(
         let mut sums = [0f32; PANEL];
         for (&qj, keys) in q.iter().zip(panel.chunks_exact(PANEL)) {
             for (s, &k) in sums.iter_mut().zip(keys) {
-                *s += qj * k;
+                *s += qj * widen(k);
             }
         }
         let n = chunk.len();
@@ -270,14 +271,14 @@ fn attend_panels_row(
     let mut pairs = values.chunks_exact(2 * HEAD).zip(scores.chunks_exact(2));
     for (v, w) in &mut pairs {
         for i in 0..HEAD {
-            even[i] += w[0] * v[i];
-            odd[i] += w[1] * v[HEAD + i];
+            even[i] += w[0] * widen(v[i]);
+            odd[i] += w[1] * widen(v[HEAD + i]);
         }
     }
     if !audio.is_multiple_of(2) {
         let w = scores[audio - 1];
         for (e, &v) in even.iter_mut().zip(&values[(audio - 1) * HEAD..][..HEAD]) {
-            *e += w * v;
+            *e += w * widen(v);
         }
     }
     for ((o, e), d) in out.iter_mut().zip(even).zip(odd) {
@@ -285,11 +286,19 @@ fn attend_panels_row(
     }
 }
 
+/// A bf16 as the f32 it is: its bits are the f32's top half (one shift,
+/// where `half`'s conversion checks for NaN per value).
+#[inline(always)]
+pub fn widen(x: half::bf16) -> f32 {
+    f32::from_bits(u32::from(x.to_bits()) << 16)
+}
+
 /// Cross-attention keys `[heads, audio, HEAD]` as [`attend_panels`] reads
-/// them: per head, `audio.div_ceil(PANEL)` panels of `[HEAD, PANEL]`.
-pub fn key_panels(keys: &[f32], heads: usize, audio: usize) -> Vec<f32> {
+/// them: per head, `audio.div_ceil(PANEL)` panels of `[HEAD, PANEL]`,
+/// rounded to bf16.
+pub fn key_panels(keys: &[f32], heads: usize, audio: usize) -> Vec<half::bf16> {
     let per_head = audio.div_ceil(PANEL) * HEAD * PANEL;
-    let mut panels = vec![0f32; heads * per_head];
+    let mut panels = vec![half::bf16::ZERO; heads * per_head];
     for (head, out) in keys
         .chunks_exact(audio * HEAD)
         .zip(panels.chunks_exact_mut(per_head))
@@ -297,7 +306,7 @@ pub fn key_panels(keys: &[f32], heads: usize, audio: usize) -> Vec<f32> {
         for (t, key) in head.chunks_exact(HEAD).enumerate() {
             let panel = &mut out[(t / PANEL) * HEAD * PANEL..];
             for (j, &k) in key.iter().enumerate() {
-                panel[j * PANEL + t % PANEL] = k;
+                panel[j * PANEL + t % PANEL] = crate::amx::to_bf16(k);
             }
         }
     }
