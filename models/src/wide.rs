@@ -79,6 +79,19 @@ avx512_helper!(
     softmax_to_bf16, softmax_row, (scores: &mut [f32], out: &mut [half::bf16])
 );
 
+avx512_helper!(
+    /// `softmax(scores)` in place.
+    softmax, softmax_in_place, (scores: &mut [f32])
+);
+
+#[inline(always)]
+fn softmax_in_place(scores: &mut [f32]) {
+    let inv = exponentials(scores);
+    for s in scores {
+        *s *= inv;
+    }
+}
+
 /// Lanes of the running maxima and sums: a single running value is a
 /// dependency chain the compiler must keep in order, which also keeps the
 /// `exp` beside it scalar.

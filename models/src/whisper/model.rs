@@ -26,7 +26,7 @@
 //! altogether: see [`host`].
 
 use crate::whisper::Config;
-use candle_core::{D, Module, Result, Tensor};
+use candle_core::{D, DType, Module, Result, Tensor};
 use candle_nn::{Conv1d, Conv1dConfig, Embedding, LayerNorm, Linear, VarBuilder};
 use rayon::prelude::*;
 
@@ -74,6 +74,14 @@ fn gelu_erf(x: &Tensor) -> Result<Tensor> {
                 * *v;
         }
     });
+    Tensor::from_vec(values, x.shape(), x.device())
+}
+
+/// Exact GELU with [`crate::wide::gelu`] (`simd_math`'s erf) on every core,
+/// for a CPU f32 tensor: what the tile encoder's blocks use.
+fn wide_gelu(x: &Tensor) -> Result<Tensor> {
+    let mut values = x.flatten_all()?.to_vec1::<f32>()?;
+    values.par_chunks_mut(1 << 14).for_each(crate::wide::gelu);
     Tensor::from_vec(values, x.shape(), x.device())
 }
 
@@ -238,8 +246,26 @@ fn mix(mut scores: Tensor, v: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> 
     if let Some(mask) = mask {
         scores = scores.broadcast_add(mask)?;
     }
-    let weights = candle_nn::ops::softmax_last_dim(&scores)?;
+    let weights = softmax_last_dim(&scores)?;
     weights.matmul(v)?.transpose(1, 2)?.flatten_from(2)
+}
+
+/// Softmax over the last dimension: on the CPU in f32 with the AVX-512 row
+/// helper ([`crate::wide::softmax`]) on every core, since Candle's runs a
+/// scalar `expf` per value on one thread, and a window's prompt attends
+/// over 1,500 audio positions for each of its ~220 tokens, 6 heads and 4
+/// layers (8 M values for tiny); elsewhere Candle's.
+fn softmax_last_dim(scores: &Tensor) -> Result<Tensor> {
+    if !scores.device().is_cpu() || scores.dtype() != candle_core::DType::F32 {
+        return candle_nn::ops::softmax_last_dim(scores);
+    }
+    let keys = scores.dim(D::Minus1)?;
+    let mut values = scores.flatten_all()?.to_vec1::<f32>()?;
+    values
+        .par_chunks_mut(keys.max(1))
+        .with_min_len((1 << 14) / keys.max(1) + 1)
+        .for_each(crate::wide::softmax);
+    Tensor::from_vec(values, scores.shape(), scores.device())
 }
 
 /// A residual block (`ResidualAttentionBlock` in model.py), pre-norm.
@@ -274,7 +300,15 @@ impl Block {
     }
 
     fn mlp(&self, x: &Tensor) -> Result<Tensor> {
-        let h = gelu_erf(&self.fc1.forward(&self.mlp_ln.forward(x)?)?)?;
+        let h = self.fc1.forward(&self.mlp_ln.forward(x)?)?;
+        // The int8 decoder on the CPU: the GELU of its host steps
+        // (`crate::wide::gelu`) for the prompt too, rather than Candle's
+        // scalar `erf`.
+        let h = if self.fc1.int8.is_some() && h.device().is_cpu() && h.dtype() == DType::F32 {
+            wide_gelu(&h)?
+        } else {
+            gelu_erf(&h)?
+        };
         x + self.fc2.forward(&h)?
     }
 }
@@ -345,8 +379,18 @@ impl Encoder {
     }
 
     fn forward(&self, mel: &Tensor) -> Result<Tensor> {
-        let x = gelu_erf(&self.conv1.forward(mel)?)?;
-        let x = gelu_erf(&self.conv2.forward(&x)?)?.transpose(1, 2)?;
+        // With the tile encoder its blocks' GELU, `crate::wide::gelu`, here
+        // too: Candle's `erf` is scalar library code (~5% of a four-stream
+        // run's time on the two convolutions' 1.7 M values a window).
+        let gelu = |x: &Tensor| {
+            if self.tiles.is_some() {
+                wide_gelu(x)
+            } else {
+                gelu_erf(x)
+            }
+        };
+        let x = gelu(&self.conv1.forward(mel)?)?;
+        let x = gelu(&self.conv2.forward(&x)?)?.transpose(1, 2)?;
         let n = x.dim(1)?;
         let mut x = x.broadcast_add(&self.positions.narrow(0, 0, n)?)?;
         if let Some(tiles) = &self.tiles {
