@@ -8,15 +8,18 @@
 //! it this product). Stored as int8 it is a quarter of the bytes. The
 //! scheme is CTranslate2's int8 (what faster-whisper runs): symmetric, one
 //! scale per output row (`max |w| / 127`), so a row's logit is its int8 dot
-//! product times its scale. Each input row is quantized the same way (one
-//! scale per row, at every product: CTranslate2's dynamic int8), so the
-//! dot products are integer sums, which AVX-512 VNNI does 64 to an
-//! instruction (`VPDPBUSD`, [`crate::wide::Int8Weight`]'s layout), four
-//! times the bytes and six times the multiply-adds of widening the weights
-//! to f32 for f32 inputs, which is what this did before.
+//! product times its scale. Each input row is quantized too, at every
+//! product, as two int8 planes ([`crate::wide::Int8Inputs`]: the row at
+//! its own scale, then what that rounding left at a 254th of it; one plane
+//! is CTranslate2's dynamic int8 and cost word error rate here), so the dot
+//! products are integer sums, which AVX-512 VNNI does 64 to an instruction
+//! (`VPDPBUSD`, [`crate::wide::Int8Weight`]'s layout): several times the
+//! rate of widening the weights to f32 for f32 inputs, what this did
+//! before.
 //!
 //! The error of an output is bounded by `s_w / 2 · Σ|x| + s_x / 2 · Σ|w| +
-//! s_w s_x / 4 · cols` (`s_w`, `s_x` the row's and the input's scales);
+//! s_w s_x / 4 · cols` (`s_w` the row's scale, `s_x` the input's finer
+//! plane's scale);
 //! whether it moves a transcript is checked end to end by the
 //! word-error-rate tests with it on (`WhisperModel::quantize_projection`,
 //! `quantize_decoder`). The sums are exact integers on every CPU, so every
@@ -248,7 +251,8 @@ mod tests {
             for (i, (e, a)) in exact.iter().zip(&approx).enumerate() {
                 assert_eq!(a.len(), 2101);
                 let x_l1: f32 = inputs[i].iter().map(|v| v.abs()).sum();
-                let x_scale = inputs[i].iter().fold(0f32, |m, v| m.max(v.abs())) / 127.0;
+                // The finer plane's scale (`crate::wide::Int8Inputs`).
+                let x_scale = inputs[i].iter().fold(0f32, |m, v| m.max(v.abs())) / 127.0 / 254.0;
                 for (row, (e, a)) in e.iter().zip(a).enumerate() {
                     let w_scale = quantized.scales[row];
                     let w_l1: f32 = rows[row].iter().map(|v| v.abs()).sum();

@@ -35,9 +35,10 @@ use super::tile_encoder::{BlockLayers, TileEncoder};
 
 mod host;
 
-/// Most rows a logits product takes through the int8 projection: a step's
-/// rows (one per beam or per stream). Longer products (a prompt's every
-/// position) are rare and keep the f32 weights.
+/// Most rows a product takes through an int8 copy of a weight on CPUs
+/// without VNNI: a step's rows (one per beam or per stream). Longer
+/// products (a prompt's every position) keep the f32 weights there; with
+/// VNNI every product is int8 ([`int8_takes`]).
 pub(super) const INT8_MAX_ROWS: usize = 16;
 
 /// Whether a product of `rows` input rows goes through an int8 copy of
