@@ -105,26 +105,35 @@ fn softmax_row(scores: &mut [f32], out: &mut [half::bf16]) {
     }
 }
 
+/// The largest of `start` and `f(v)` for every `v` of `values`, with
+/// [`LANES`] running maxima. Not `f32::max`, whose NaN rule costs a
+/// compare and a blend per lane: for finite values (what both callers
+/// have) the result is the same.
+#[inline(always)]
+fn lane_max(values: &[f32], start: f32, f: impl Fn(f32) -> f32) -> f32 {
+    let mut maxima = [start; LANES];
+    let mut chunks = values.chunks_exact(LANES);
+    for chunk in &mut chunks {
+        for (m, &v) in maxima.iter_mut().zip(chunk) {
+            let v = f(v);
+            *m = if v > *m { v } else { *m };
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .map(|&v| f(v))
+        .chain(maxima)
+        .fold(start, f32::max)
+}
+
 /// The softmax's first half: `scores` become `exp(s - max)`; returns one
 /// over their sum.
 #[inline(always)]
 fn exponentials(scores: &mut [f32]) -> f32 {
     use crate::bert::simd_math::exp;
-    let mut maxima = [f32::NEG_INFINITY; LANES];
-    let mut chunks = scores.chunks_exact(LANES);
-    for chunk in &mut chunks {
-        for (m, &s) in maxima.iter_mut().zip(chunk) {
-            // Not f32::max, whose NaN rule costs a compare and a blend per
-            // lane: scores are finite.
-            *m = if s > *m { s } else { *m };
-        }
-    }
-    let max = chunks
-        .remainder()
-        .iter()
-        .chain(&maxima)
-        .copied()
-        .fold(f32::NEG_INFINITY, f32::max);
+    // Scores are finite.
+    let max = lane_max(scores, f32::NEG_INFINITY, |s| s);
     let mut sums = [0f32; LANES];
     let mut chunks = scores.chunks_exact_mut(LANES);
     for chunk in &mut chunks {
@@ -419,20 +428,7 @@ avx512_helper!(
 
 #[inline(always)]
 fn quantize_planes(row: &[f32], high: &mut [u8], low: &mut [u8], scales: &mut [f32]) {
-    let mut maxima = [0f32; LANES];
-    let mut chunks = row.chunks_exact(LANES);
-    for chunk in &mut chunks {
-        for (m, &v) in maxima.iter_mut().zip(chunk) {
-            let a = v.abs();
-            *m = if a > *m { a } else { *m };
-        }
-    }
-    let largest = chunks
-        .remainder()
-        .iter()
-        .map(|v| v.abs())
-        .chain(maxima)
-        .fold(0f32, f32::max);
+    let largest = lane_max(row, 0.0, f32::abs);
     // A row of zeros: any scale gives zeros.
     let coarse = if largest > 0.0 { largest / 127.0 } else { 1.0 };
     let fine = coarse / 254.0;

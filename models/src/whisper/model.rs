@@ -61,28 +61,42 @@ fn layer_norm(size: usize, vb: VarBuilder) -> Result<LayerNorm> {
 /// a window for tiny) are a measurable part of it.
 fn gelu_erf(x: &Tensor) -> Result<Tensor> {
     const PARALLEL_FROM: usize = 1 << 16;
-    if !x.device().is_cpu()
-        || x.dtype() != candle_core::DType::F32
-        || x.elem_count() < PARALLEL_FROM
-    {
+    if !x.device().is_cpu() || x.dtype() != DType::F32 || x.elem_count() < PARALLEL_FROM {
         return x.gelu_erf();
     }
-    let mut values = x.flatten_all()?.to_vec1::<f32>()?;
-    values.par_chunks_mut(1 << 14).for_each(|chunk| {
+    rewritten(x, PARALLEL_CHUNK, 1, |chunk| {
         for v in chunk {
             *v = (candle_core::cpu::erf::erf_f32(*v * std::f32::consts::FRAC_1_SQRT_2) + 1.0)
                 * 0.5
                 * *v;
         }
-    });
-    Tensor::from_vec(values, x.shape(), x.device())
+    })
 }
 
 /// Exact GELU with [`crate::wide::gelu`] (`simd_math`'s erf) on every core,
 /// for a CPU f32 tensor: what the tile encoder's blocks use.
 fn wide_gelu(x: &Tensor) -> Result<Tensor> {
+    rewritten(x, PARALLEL_CHUNK, 1, crate::wide::gelu)
+}
+
+/// Values per parallel task of an element-wise pass ([`rewritten`]).
+const PARALLEL_CHUNK: usize = 1 << 14;
+
+/// A CPU f32 tensor's values copied out, rewritten in place by `f` chunk
+/// by chunk of `chunk` values (at least `least` chunks a task) on every
+/// core, and put back in the same shape: the element- and row-wise passes
+/// here that Candle would run on one thread.
+fn rewritten(
+    x: &Tensor,
+    chunk: usize,
+    least: usize,
+    f: impl Fn(&mut [f32]) + Sync + Send,
+) -> Result<Tensor> {
     let mut values = x.flatten_all()?.to_vec1::<f32>()?;
-    values.par_chunks_mut(1 << 14).for_each(crate::wide::gelu);
+    values
+        .par_chunks_mut(chunk.max(1))
+        .with_min_len(least.max(1))
+        .for_each(f);
     Tensor::from_vec(values, x.shape(), x.device())
 }
 
@@ -257,16 +271,16 @@ fn mix(mut scores: Tensor, v: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> 
 /// over 1,500 audio positions for each of its ~220 tokens, 6 heads and 4
 /// layers (8 M values for tiny); elsewhere Candle's.
 fn softmax_last_dim(scores: &Tensor) -> Result<Tensor> {
-    if !scores.device().is_cpu() || scores.dtype() != candle_core::DType::F32 {
+    if !scores.device().is_cpu() || scores.dtype() != DType::F32 {
         return candle_nn::ops::softmax_last_dim(scores);
     }
-    let keys = scores.dim(D::Minus1)?;
-    let mut values = scores.flatten_all()?.to_vec1::<f32>()?;
-    values
-        .par_chunks_mut(keys.max(1))
-        .with_min_len((1 << 14) / keys.max(1) + 1)
-        .for_each(crate::wide::softmax);
-    Tensor::from_vec(values, scores.shape(), scores.device())
+    let keys = scores.dim(D::Minus1)?.max(1);
+    rewritten(
+        scores,
+        keys,
+        PARALLEL_CHUNK / keys + 1,
+        crate::wide::softmax,
+    )
 }
 
 /// A residual block (`ResidualAttentionBlock` in model.py), pre-norm.

@@ -480,11 +480,23 @@ mod tests {
         t.to_vec2().unwrap()
     }
 
-    /// Candle's cache with its cross-attention keys and values rounded to
-    /// bf16, as the host keeps them from its first step on (the prompt
-    /// before it ran with f32 on both): what is compared is then the steps.
-    fn bf16_cross(mut cache: KvCache) -> KvCache {
-        for (k, v) in &mut cache.cross_kv {
+    /// The same random audio features of `positions` positions and the
+    /// same `prompt` decoded into a cache of each model. Candle's then has
+    /// its cross-attention keys and values rounded to bf16, as the host
+    /// keeps them from its first step on (the prompt before it ran with f32
+    /// on both): what is compared is then the steps.
+    fn prompted(
+        host: &Whisper,
+        candle: &Whisper,
+        positions: usize,
+        prompt: &[u32],
+    ) -> (KvCache, KvCache) {
+        let audio = features(positions);
+        let mut on_host = host.new_cache(&audio).unwrap();
+        let mut with_candle = candle.new_cache(&audio).unwrap();
+        host.decode(prompt, &mut on_host).unwrap();
+        candle.decode(prompt, &mut with_candle).unwrap();
+        for (k, v) in &mut with_candle.cross_kv {
             for t in [k, v] {
                 *t = t
                     .to_dtype(DType::BF16)
@@ -493,7 +505,7 @@ mod tests {
                     .unwrap();
             }
         }
-        cache
+        (on_host, with_candle)
     }
 
     /// Within 5e-4 of the largest logit. The two paths' attention and
@@ -515,12 +527,7 @@ mod tests {
     #[test]
     fn host_steps_give_candles_logits() {
         let (host, candle) = models();
-        let audio = features(100);
-        let mut on_host = host.new_cache(&audio).unwrap();
-        let mut with_candle = candle.new_cache(&audio).unwrap();
-        host.decode(&[1, 2, 3], &mut on_host).unwrap();
-        candle.decode(&[1, 2, 3], &mut with_candle).unwrap();
-        let mut with_candle = bf16_cross(with_candle);
+        let (mut on_host, mut with_candle) = prompted(&host, &candle, 100, &[1, 2, 3]);
         for token in [7, 250, 0, 42, 42, 299] {
             let a = host.step_many(&mut [(&[token][..], &mut on_host)]).unwrap();
             let b = candle
@@ -538,12 +545,7 @@ mod tests {
     #[test]
     fn beams_fork_on_the_host_as_with_candle() {
         let (host, candle) = models();
-        let audio = features(70);
-        let mut on_host = host.new_cache(&audio).unwrap();
-        let mut with_candle = candle.new_cache(&audio).unwrap();
-        host.decode(&[5, 6], &mut on_host).unwrap();
-        candle.decode(&[5, 6], &mut with_candle).unwrap();
-        let mut with_candle = bf16_cross(with_candle);
+        let (mut on_host, mut with_candle) = prompted(&host, &candle, 70, &[5, 6]);
         for (order, tokens) in [
             (vec![0, 0, 0], vec![10, 11, 12]),
             (vec![2, 0, 1], vec![13, 14, 15]),
