@@ -107,8 +107,8 @@ fn softmax_row(scores: &mut [f32], out: &mut [half::bf16]) {
 
 /// The largest of `start` and `f(v)` for every `v` of `values`, with
 /// [`LANES`] running maxima. Not `f32::max`, whose NaN rule costs a
-/// compare and a blend per lane: for finite values (what both callers
-/// have) the result is the same.
+/// compare and a blend per lane; a NaN is passed over here too (`v > m`
+/// is false for it), as `f32::max` does.
 #[inline(always)]
 fn lane_max(values: &[f32], start: f32, f: impl Fn(f32) -> f32) -> f32 {
     let mut maxima = [start; LANES];
@@ -148,6 +148,48 @@ fn exponentials(scores: &mut [f32]) -> f32 {
         sum += *s;
     }
     1.0 / sum
+}
+
+avx512_helper!(
+    /// The largest of `values` (NaNs are passed over; −∞ when there is
+    /// nothing else).
+    maximum, maximum_row, (values: &[f32]) -> f32
+);
+
+#[inline(always)]
+fn maximum_row(values: &[f32]) -> f32 {
+    lane_max(values, f32::NEG_INFINITY, |v| v)
+}
+
+avx512_helper!(
+    /// `ln Σ exp(v)` over `values`, −∞ when every value is −∞ (or there
+    /// are none): the normaliser of a log-softmax over a vocabulary, which
+    /// the decoding rules need once or twice a token per stream. Sums in
+    /// f32 lanes (terms in [0, 1] after the maximum is taken out, so the
+    /// sum's relative error stays near the lanes' length times 6e-8, far
+    /// below what the log-probability thresholds can tell apart).
+    log_sum_exp, log_sum_exp_row, (values: &[f32]) -> f32
+);
+
+#[inline(always)]
+fn log_sum_exp_row(values: &[f32]) -> f32 {
+    use crate::bert::simd_math::exp;
+    // −∞ compares as any other value; only NaN would break the maximum,
+    // and logits have none.
+    let max = lane_max(values, f32::NEG_INFINITY, |v| v);
+    if max == f32::NEG_INFINITY {
+        return max;
+    }
+    let mut sums = [0f32; LANES];
+    let chunks = values.chunks_exact(LANES);
+    let tail: f32 = chunks.remainder().iter().map(|&v| exp(v - max)).sum();
+    for chunk in chunks {
+        for (sum, &v) in sums.iter_mut().zip(chunk) {
+            // exp(−∞) is 0: suppressed tokens add nothing.
+            *sum += exp(v - max);
+        }
+    }
+    (sums.iter().sum::<f32>() + tail).ln() + max
 }
 
 avx512_helper!(

@@ -72,15 +72,23 @@ fn suppress(logits: &mut [f32], id: u32) {
     }
 }
 
-/// `log_softmax` of a row, in f64 for the sums.
+/// `log_softmax` of a row.
 pub fn log_softmax(logits: &[f32]) -> Vec<f32> {
-    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    if max == f32::NEG_INFINITY {
+    let log_sum = crate::wide::log_sum_exp(logits);
+    if log_sum == f32::NEG_INFINITY {
         return vec![f32::NEG_INFINITY; logits.len()];
     }
-    let sum: f64 = logits.iter().map(|&l| f64::from(l - max).exp()).sum();
-    let log_sum = sum.ln() as f32 + max;
     logits.iter().map(|&l| l - log_sum).collect()
+}
+
+/// The log-probability of token `id` under `softmax(logits)`, without the
+/// whole row of them (a greedy step needs only the one it picked).
+pub fn log_probability(logits: &[f32], id: u32) -> f32 {
+    let log_sum = crate::wide::log_sum_exp(logits);
+    match logits.get(id as usize) {
+        Some(&l) if log_sum > f32::NEG_INFINITY => l - log_sum,
+        _ => f32::NEG_INFINITY,
+    }
 }
 
 impl LogitFilter<'_> {
@@ -149,18 +157,15 @@ impl LogitFilter<'_> {
         }
 
         // If the timestamps together are likelier than any single text
-        // token, sample a timestamp.
-        let logprobs = log_softmax(logits);
-        if ts < logprobs.len() {
-            let (text, stamps) = logprobs.split_at(ts);
+        // token, sample a timestamp. OpenAI compares log-probabilities;
+        // both sides carry the same normaliser, so the logits compare the
+        // same without the whole vocabulary's log-softmax.
+        if ts < logits.len() {
+            let (text, stamps) = logits.split_at(ts);
             let max_text = text.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let stamp_max = stamps.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            if stamp_max > f32::NEG_INFINITY {
-                let sum: f64 = stamps.iter().map(|&l| f64::from(l - stamp_max).exp()).sum();
-                let stamp_logprob = sum.ln() as f32 + stamp_max;
-                if stamp_logprob > max_text {
-                    set(logits, 0..ts);
-                }
+            let stamps_together = crate::wide::log_sum_exp(stamps);
+            if stamps_together > f32::NEG_INFINITY && stamps_together > max_text {
+                set(logits, 0..ts);
             }
         }
     }
@@ -222,15 +227,22 @@ pub fn sample(logits: &[f32], temperature: f32, rng: &mut SplitMix64) -> u32 {
         .map_or_else(|| argmax(logits), |i| i as u32)
 }
 
-/// Index of the largest value (the first on ties), as `argmax` does.
+/// Index of the largest value (the first on ties; NaNs are passed over),
+/// as `argmax` does.
 pub fn argmax(values: &[f32]) -> u32 {
-    let mut best = 0;
-    for (i, &v) in values.iter().enumerate() {
-        if v > values[best] {
-            best = i;
+    // The maximum in vector lanes, then the first chunk holding it: a
+    // running index is a dependency chain the compiler keeps scalar, and a
+    // greedy step asks this of the whole vocabulary.
+    const CHUNK: usize = 64;
+    let max = crate::wide::maximum(values);
+    for (c, chunk) in values.chunks(CHUNK).enumerate() {
+        if chunk.iter().fold(false, |found, &v| found | (v == max)) {
+            let at = chunk.iter().position(|&v| v == max).unwrap_or(0);
+            return (c * CHUNK + at) as u32;
         }
     }
-    best as u32
+    // Empty, or nothing but NaN.
+    0
 }
 
 /// A segment cut from a window's tokens, times in seconds from the start of the audio.
@@ -477,10 +489,59 @@ mod tests {
     }
 
     #[test]
+    fn log_probabilities_match_f64() {
+        // A vocabulary-sized row with suppressed tokens, a long tail and
+        // one likely token, against the sums in f64.
+        let mut logits: Vec<f32> = (0..51_865)
+            .map(|i| ((i * 7919) % 1000) as f32 / 100.0 - 5.0)
+            .collect();
+        logits[17] = 30.0;
+        for i in (0..logits.len()).step_by(5) {
+            logits[i] = f32::NEG_INFINITY;
+        }
+        let max = 30.0f64;
+        let sum: f64 = logits.iter().map(|&l| (f64::from(l) - max).exp()).sum();
+        let log_sum = sum.ln() + max;
+        let rows = log_softmax(&logits);
+        for (id, &l) in logits.iter().enumerate().step_by(97) {
+            let want = f64::from(l) - log_sum;
+            let got = rows[id];
+            if l == f32::NEG_INFINITY {
+                assert_eq!(got, f32::NEG_INFINITY);
+                continue;
+            }
+            assert!(
+                (f64::from(got) - want).abs() < 1e-5,
+                "{id}: {got} vs {want}"
+            );
+            assert_eq!(log_probability(&logits, id as u32), got);
+        }
+        assert_eq!(
+            log_probability(&[f32::NEG_INFINITY; 3], 1),
+            f32::NEG_INFINITY
+        );
+        assert_eq!(log_probability(&[1.0], 5), f32::NEG_INFINITY);
+        assert!(
+            log_softmax(&[f32::NEG_INFINITY; 4])
+                .iter()
+                .all(|l| *l == f32::NEG_INFINITY)
+        );
+    }
+
+    #[test]
     fn log_softmax_normalises() {
         let lp = log_softmax(&[1.0, 2.0, f32::NEG_INFINITY]);
         let total: f32 = lp.iter().map(|l| l.exp()).sum();
         assert!((total - 1.0).abs() < 1e-6);
         assert_eq!(argmax(&[1.0, 3.0, 3.0]), 1);
+        assert_eq!(argmax(&[]), 0);
+        assert_eq!(argmax(&[f32::NAN, f32::NAN]), 0);
+        assert_eq!(argmax(&[f32::NAN, 2.0, f32::NAN, 2.0]), 1);
+        assert_eq!(argmax(&[f32::NEG_INFINITY; 3]), 0);
+        // Past the first chunks and lanes, ties in later chunks.
+        let mut long: Vec<f32> = (0..1000).map(|i| (i % 13) as f32).collect();
+        long[700] = 50.0;
+        long[901] = 50.0;
+        assert_eq!(argmax(&long), 700);
     }
 }

@@ -53,7 +53,8 @@ use align::{SegmentSpan, Word};
 use candle_core::{DType, Device, IndexOp, Tensor};
 use candle_nn::VarBuilder;
 use decode::{
-    LogitFilter, SplitMix64, Suppression, WindowResult, argmax, log_softmax, sample, split_segments,
+    LogitFilter, SplitMix64, Suppression, WindowResult, argmax, log_probability, log_softmax,
+    sample, split_segments,
 };
 use engine::Engine;
 use mel::{HOP_LENGTH, MelExtractor, N_FRAMES, N_SAMPLES, SAMPLE_RATE};
@@ -187,10 +188,14 @@ pub struct TranscribeOptions {
     /// Decode with timestamp tokens: segments with their own times, and
     /// long audio advancing to the last complete segment (what srt, vtt and
     /// verbose_json need). Off (the default, as OpenAI's API without
-    /// segment granularity), each 30 s window is decoded after
-    /// `<|notimestamps|>` into one segment spanning the window, and long
-    /// audio advances by whole windows. The two modes can word a sentence
-    /// differently: the timestamp tokens change what the model conditions on.
+    /// segment granularity), audio of one window (30 s or less) is decoded
+    /// after `<|notimestamps|>` into one segment spanning it: fewer tokens
+    /// to decode, and nothing to seek. Longer audio decodes with timestamp
+    /// tokens either way: windows decoded whole without them cut words at
+    /// their edges, and the model may end a window early and lose the rest
+    /// of it (two minutes of synthetic speech lost seven of its sentences,
+    /// one window's worth). The two modes can word a sentence differently:
+    /// the timestamp tokens change what the model conditions on.
     pub timestamps: bool,
 }
 
@@ -531,8 +536,8 @@ impl WhisperModel {
     }
 
     /// [`WhisperModel::transcribe`], handing `sink` the text of each segment
-    /// as soon as it is decoded (each 30 s window without timestamps; each
-    /// timestamped segment with them), so a caller can show text while the
+    /// as soon as it is decoded (each timestamped segment; audio of one
+    /// window without timestamps in one piece), so a caller can show text while the
     /// rest of the audio is still being decoded.
     ///
     /// The pieces concatenate exactly to [`Transcript::text`]: leading
@@ -588,6 +593,19 @@ impl WhisperModel {
         mut timings: Timings,
     ) -> Result<Transcript> {
         let duration = pcm_16k_mono.len() as f64 / SAMPLE_RATE as f64;
+        // Audio longer than one window always decodes with timestamp
+        // tokens ([`TranscribeOptions::timestamps`]): the next window
+        // starts at the last complete segment.
+        let seeking;
+        let opts = if !opts.timestamps && pcm_16k_mono.len() > N_SAMPLES {
+            seeking = TranscribeOptions {
+                timestamps: true,
+                ..opts.clone()
+            };
+            &seeking
+        } else {
+            opts
+        };
         if !self.multilingual {
             if opts.task == Task::Translate {
                 return Err(ModelError::InvalidInput(
@@ -1012,9 +1030,8 @@ impl WhisperModel {
         let mut sum_logprob = 0f64;
         for step in 0..max_new {
             filter.apply(&mut logits, &tokens);
-            let logprobs = log_softmax(&logits);
             let next = sample(&logits, temperature, rng);
-            sum_logprob += f64::from(logprobs[next as usize]);
+            sum_logprob += f64::from(log_probability(&logits, next));
             if next == self.specials.eot {
                 break;
             }

@@ -723,6 +723,21 @@ async fn a_long_stream_sends_text_while_decoding() {
         .await;
     let whole: serde_json::Value = response.json().await.unwrap();
     assert_eq!(whole["text"], done["text"]);
+    // Audio longer than a window is decoded with timestamp tokens whatever
+    // the format asks (each window ends at its last whole segment), so
+    // json's text is verbose_json's.
+    let response = server
+        .post(
+            TRANSCRIPTIONS,
+            form(
+                audio.clone(),
+                "long.wav",
+                &[("model", "whisper-1"), ("response_format", "verbose_json")],
+            ),
+        )
+        .await;
+    let verbose: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(verbose["text"], whole["text"]);
 
     // A client that hangs up after the first delta: nothing breaks, and the
     // worker is free again for the next request.

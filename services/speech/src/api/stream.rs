@@ -6,8 +6,9 @@
 //! data: {"type":"transcript.text.done","text":"He was not an ill disposed young man.","usage":{"type":"duration","seconds":4.2}}
 //! ```
 //!
-//! A delta is sent as each segment is decoded (each 30 s window, since the
-//! streamable formats decode without timestamps); the deltas concatenate to
+//! A delta is sent as each segment is decoded (a clip of up to 30 s, which
+//! the streamable formats decode without timestamps, in one piece); the
+//! deltas concatenate to
 //! the done event's `text`. `x-stratus-usage-audio-seconds` goes out with
 //! the headers: the duration is known once the audio is decoded.
 //!
