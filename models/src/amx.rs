@@ -188,36 +188,56 @@ pub struct PackedRhs {
 }
 
 impl PackedRhs {
-    /// Pack `[k, n]` whose element `(i, j)` is `at(i, j)`.
-    pub fn pack(k: usize, n: usize, at: impl Fn(usize, usize) -> f32 + Sync) -> Self {
+    /// Zeros for `[k, n]`, each panel of 16 columns filled by
+    /// `fill(panel, out)`.
+    fn packed(k: usize, n: usize, fill: impl Fn(usize, &mut [bf16]) + Sync) -> Self {
         let k_padded = round_up(k.max(1), K_STEP);
         let n_padded = round_up(n.max(1), BLOCK);
-        let panel_len = k_padded * 16;
         let mut data = vec![bf16::ZERO; n_padded * k_padded];
-        data.par_chunks_mut(panel_len)
+        data.par_chunks_mut(k_padded * 16)
             .enumerate()
-            .for_each(|(panel, out)| {
-                for (pair, row) in out.chunks_mut(32).enumerate() {
-                    for (c, two) in row.chunks_mut(2).enumerate() {
-                        let j = panel * 16 + c;
-                        if j >= n {
-                            continue;
-                        }
-                        for (e, slot) in two.iter_mut().enumerate() {
-                            let i = pair * 2 + e;
-                            if i < k {
-                                *slot = to_bf16(at(i, j));
-                            }
-                        }
+            .for_each(|(panel, out)| fill(panel, out));
+        Self { data, k_padded, n }
+    }
+
+    /// `[k, n]` whose column `j` is `columns[j * stride..][..k]`: a linear
+    /// layer's `[out, in]` weight (for `x · Wᵀ`), or attention keys by
+    /// position (for `Q · Kᵀ`).
+    pub fn from_columns(columns: &[f32], stride: usize, k: usize, n: usize) -> Self {
+        Self::packed(k, n, |panel, out| {
+            for c in 0..16.min(n.saturating_sub(panel * 16)) {
+                let j = panel * 16 + c;
+                let column = &columns[j * stride..j * stride + k];
+                // Element i of the column goes to pair i/2, slot c, half i%2.
+                for (pair, two) in column.chunks(2).enumerate() {
+                    for (e, &v) in two.iter().enumerate() {
+                        out[pair * 32 + c * 2 + e] = to_bf16(v);
                     }
                 }
-            });
-        Self { data, k_padded, n }
+            }
+        })
+    }
+
+    /// `[k, n]` whose row `i` is `rows[i * stride..][..n]`: attention
+    /// values by position (for `P · V`).
+    pub fn from_rows(rows: &[f32], stride: usize, k: usize, n: usize) -> Self {
+        Self::packed(k, n, |panel, out| {
+            let first = panel * 16;
+            let width = 16.min(n.saturating_sub(first));
+            for i in 0..k {
+                let row = &rows[i * stride + first..i * stride + first + width];
+                // Rows i and i+1 interleave: pair i/2, half i%2.
+                let slots = &mut out[(i / 2) * 32 + i % 2..];
+                for (c, &v) in row.iter().enumerate() {
+                    slots[c * 2] = to_bf16(v);
+                }
+            }
+        })
     }
 
     /// A linear layer's weight `[n, k]` (`[out, in]`, row-major), for `x · Wᵀ`.
     pub fn from_out_in(weight: &[f32], n: usize, k: usize) -> Self {
-        Self::pack(k, n, |i, j| weight[j * k + i])
+        Self::from_columns(weight, k, k, n)
     }
 
     /// Real columns.
@@ -587,6 +607,43 @@ mod tests {
                         "({m},{k},{n}) [{i},{j}]: {diff}"
                     );
                 }
+            }
+        }
+    }
+
+    /// Element `(i, j)` of a packed `[k, n]`, by the layout's rule.
+    fn packed_at(b: &PackedRhs, i: usize, j: usize) -> f32 {
+        let panel = j / 16;
+        b.data[panel * b.k_padded * 16 + (i / 2) * 32 + (j % 16) * 2 + i % 2].to_f32()
+    }
+
+    #[test]
+    fn packers_place_every_element_and_zero_the_padding() {
+        // Strided sources with odd k and n: keys by position (columns) and
+        // values by position (rows), as the encoder's attention packs them.
+        let (k, n, stride) = (37, 45, 50);
+        let source = matrix(64, stride, 6);
+        let by_columns = PackedRhs::from_columns(&source, stride, k, n);
+        let by_rows = PackedRhs::from_rows(&source, stride, k, n);
+        for b in [&by_columns, &by_rows] {
+            assert_eq!((b.k_padded(), b.n()), (64, n));
+            assert_eq!(b.data.len(), 64 * 64);
+        }
+        for i in 0..64 {
+            for j in 0..64 {
+                let real = i < k && j < n;
+                let column = if real {
+                    to_bf16(source[j * stride + i]).to_f32()
+                } else {
+                    0.0
+                };
+                let row = if real {
+                    to_bf16(source[i * stride + j]).to_f32()
+                } else {
+                    0.0
+                };
+                assert_eq!(packed_at(&by_columns, i, j), column, "columns ({i},{j})");
+                assert_eq!(packed_at(&by_rows, i, j), row, "rows ({i},{j})");
             }
         }
     }

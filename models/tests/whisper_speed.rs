@@ -64,7 +64,14 @@ fn whisper_encoder_speed() {
         let mut model = WhisperModel::load(&dir, &Device::Cpu).unwrap();
         let pcm = long_audio();
         let clip = &pcm[..16_000 * 30];
-        for amx in [false, true] {
+        // STRATUS_PROBE_DEFAULTS_ONLY: only what the service runs (the
+        // tiles where the CPU has them), e.g. to profile it alone.
+        let modes: &[bool] = if std::env::var_os("STRATUS_PROBE_DEFAULTS_ONLY").is_some() {
+            &[true]
+        } else {
+            &[false, true]
+        };
+        for &amx in modes {
             if amx && !model.use_amx_encoder().unwrap() {
                 eprintln!("no AMX tiles here");
                 return;

@@ -183,12 +183,11 @@ impl TileEncoder {
             .into_par_iter()
             .map(|wh| {
                 let (w, h) = (wh / self.heads, wh % self.heads);
-                let at = |pos: usize, part: usize, i: usize| {
-                    qkv[(w * t + pos) * 3 * d + part * d + h * head_dim + i]
-                };
+                // This window's rows, from this head's keys / values on.
+                let from = |part: usize| &qkv[w * t * 3 * d + part * d + h * head_dim..];
                 (
-                    PackedRhs::pack(head_dim, t, |i, j| at(j, 1, i)),
-                    PackedRhs::pack(t, head_dim, |i, j| at(i, 2, j)),
+                    PackedRhs::from_columns(from(1), 3 * d, head_dim, t),
+                    PackedRhs::from_rows(from(2), 3 * d, t, head_dim),
                 )
             })
             .collect();
