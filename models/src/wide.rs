@@ -173,23 +173,15 @@ avx512_helper!(
 
 #[inline(always)]
 fn log_sum_exp_row(values: &[f32]) -> f32 {
-    use crate::bert::simd_math::exp;
+    use crate::bert::simd_math::{exp, sum_by};
     // −∞ compares as any other value; only NaN would break the maximum,
     // and logits have none.
     let max = lane_max(values, f32::NEG_INFINITY, |v| v);
     if max == f32::NEG_INFINITY {
         return max;
     }
-    let mut sums = [0f32; LANES];
-    let chunks = values.chunks_exact(LANES);
-    let tail: f32 = chunks.remainder().iter().map(|&v| exp(v - max)).sum();
-    for chunk in chunks {
-        for (sum, &v) in sums.iter_mut().zip(chunk) {
-            // exp(−∞) is 0: suppressed tokens add nothing.
-            *sum += exp(v - max);
-        }
-    }
-    (sums.iter().sum::<f32>() + tail).ln() + max
+    // exp(−∞) is 0: suppressed tokens add nothing.
+    sum_by(values, |v| exp(v - max)).ln() + max
 }
 
 avx512_helper!(

@@ -162,7 +162,7 @@ impl LogitFilter<'_> {
         // same without the whole vocabulary's log-softmax.
         if ts < logits.len() {
             let (text, stamps) = logits.split_at(ts);
-            let max_text = text.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let max_text = crate::wide::maximum(text);
             let stamps_together = crate::wide::log_sum_exp(stamps);
             if stamps_together > f32::NEG_INFINITY && stamps_together > max_text {
                 set(logits, 0..ts);
@@ -203,7 +203,7 @@ pub fn sample(logits: &[f32], temperature: f32, rng: &mut SplitMix64) -> u32 {
     if temperature <= 0.0 {
         return argmax(logits);
     }
-    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let max = crate::wide::maximum(logits);
     if max == f32::NEG_INFINITY {
         return argmax(logits);
     }

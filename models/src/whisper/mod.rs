@@ -537,8 +537,8 @@ impl WhisperModel {
 
     /// [`WhisperModel::transcribe`], handing `sink` the text of each segment
     /// as soon as it is decoded (each timestamped segment; audio of one
-    /// window without timestamps in one piece), so a caller can show text while the
-    /// rest of the audio is still being decoded.
+    /// window without timestamps in one piece), so a caller can show text
+    /// while the rest of the audio is still being decoded.
     ///
     /// The pieces concatenate exactly to [`Transcript::text`]: leading
     /// whitespace of the first and trailing whitespace of the last are left

@@ -165,11 +165,14 @@ impl HostCache {
                 }
                 None => (Vec::new(), Vec::new()),
             };
+            let cross_values = first(cv)?;
+            let mut rounded = vec![half::bf16::ZERO; cross_values.len()];
+            crate::wide::convert(&cross_values, &mut rounded);
             layers.push(HostLayer {
                 keys,
                 values,
                 cross_panels: crate::wide::key_panels(&first(ck)?, heads, audio),
-                cross_values: first(cv)?.iter().map(|&v| crate::amx::to_bf16(v)).collect(),
+                cross_values: rounded,
                 audio,
             });
         }
