@@ -1,6 +1,7 @@
 //! `manifest.json`: written last into a pulled model's folder. Its presence
 //! is what makes a folder an installed model; it records where the weights
-//! came from and a checksum of every file so `models verify` can prove the
+//! came from and a checksum of every file so `models verify` — and every
+//! load, at the [`Verification`] level the operator chose — can prove the
 //! folder is intact.
 
 use std::collections::BTreeMap;
@@ -33,6 +34,23 @@ pub struct Manifest {
     pub pulled_at: u64,
     /// Path relative to the folder (with `/`) → its sha256 and size.
     pub files: BTreeMap<String, FileRecord>,
+}
+
+/// How much of a pulled model is checked before it is loaded.
+///
+/// A flipped byte in the middle of a weights file keeps its size, parses,
+/// loads and serves wrong answers without a word; only the digest catches
+/// it. Hashing streams each file once (in parallel across files), and the
+/// load that follows reads the same pages back from the page cache, so the
+/// full check is the default; `Size` is for operators who verify their
+/// volumes some other way and want the fastest start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Verification {
+    /// Every recorded file's size and sha256.
+    #[default]
+    Full,
+    /// Every recorded file exists with its recorded size.
+    Size,
 }
 
 /// Checksum and size of one file of a model folder.
@@ -108,11 +126,19 @@ impl Manifest {
         Ok(())
     }
 
-    /// Full check: every recorded file's sha256 matches.
+    /// Full check: every recorded file's sha256 matches. Files are hashed
+    /// in parallel (a model is a few large files); the first mismatch in
+    /// name order is the one reported.
     pub fn verify(&self, dir: &Path) -> Result<()> {
+        use rayon::prelude::*;
         self.check_present(dir)?;
-        for (relative, record) in &self.files {
-            let actual = sha256_file(&dir.join(relative))?;
+        let records: Vec<(&String, &FileRecord)> = self.files.iter().collect();
+        let digests: Vec<Result<String>> = records
+            .par_iter()
+            .map(|(relative, _)| sha256_file(&dir.join(relative)))
+            .collect();
+        for ((relative, record), actual) in records.into_iter().zip(digests) {
+            let actual = actual?;
             if actual != record.sha256 {
                 return Err(ModelError::Checksum {
                     name: self.name.clone(),
@@ -124,6 +150,14 @@ impl Manifest {
             }
         }
         Ok(())
+    }
+
+    /// The check of `level`: sizes only, or sizes and digests.
+    pub fn check(&self, dir: &Path, level: Verification) -> Result<()> {
+        match level {
+            Verification::Full => self.verify(dir),
+            Verification::Size => self.check_present(dir),
+        }
     }
 }
 
@@ -171,4 +205,62 @@ pub fn folder_size(dir: &Path) -> u64 {
                 .sum()
         })
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest_of(dir: &Path) -> Manifest {
+        Manifest {
+            name: "m".into(),
+            task: Task::Embeddings,
+            license: "MIT".into(),
+            attribution: String::new(),
+            packages: Vec::new(),
+            converter: "test".into(),
+            conversion_version: CONVERSION_VERSION,
+            pulled_at: 0,
+            files: Manifest::record_files(dir).unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_flipped_byte_passes_the_size_check_and_fails_the_full_one_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let weights: Vec<u8> = (0..=255_u8).cycle().take(1 << 16).collect();
+        std::fs::write(dir.path().join("model.safetensors"), &weights).unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("sub/config.json"), b"{}").unwrap();
+        let manifest = manifest_of(dir.path());
+        assert_eq!(manifest.files.len(), 2);
+        manifest.check(dir.path(), Verification::Full).unwrap();
+
+        let mut flipped = weights.clone();
+        flipped[weights.len() / 2] ^= 0x01;
+        std::fs::write(dir.path().join("model.safetensors"), &flipped).unwrap();
+
+        manifest.check(dir.path(), Verification::Size).unwrap();
+        match manifest.check(dir.path(), Verification::Full) {
+            Err(ModelError::Checksum { what, expected, .. }) => {
+                assert_eq!(what, "model.safetensors");
+                assert_eq!(expected, manifest.files["model.safetensors"].sha256);
+            }
+            other => panic!("expected a checksum error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_truncated_file_fails_every_level() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("model.safetensors"), [7_u8; 4096]).unwrap();
+        let manifest = manifest_of(dir.path());
+        std::fs::write(dir.path().join("model.safetensors"), [7_u8; 4095]).unwrap();
+        for level in [Verification::Size, Verification::Full] {
+            assert!(matches!(
+                manifest.check(dir.path(), level),
+                Err(ModelError::Checksum { .. })
+            ));
+        }
+    }
 }

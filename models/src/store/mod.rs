@@ -31,7 +31,7 @@ use serde::Serialize;
 use crate::catalog::{Catalog, CatalogEntry, ConvertSpec, PackageRef, Task};
 use crate::{ModelError, Result};
 pub use fetch::{PackageFetcher, RegistryClient};
-pub use manifest::{MANIFEST_FILE, Manifest};
+pub use manifest::{MANIFEST_FILE, Manifest, Verification};
 use progress::PullProgress;
 
 /// The files a loader of each task needs in a model folder. Checked before
@@ -105,6 +105,8 @@ pub struct ModelStore {
     fetcher: Arc<dyn PackageFetcher>,
     registered: BTreeMap<String, (PathBuf, Task)>,
     interactive: bool,
+    /// What [`ModelStore::resolve_for_load`] checks of a pulled model.
+    load_verification: Verification,
 }
 
 impl std::fmt::Debug for ModelStore {
@@ -128,12 +130,20 @@ impl ModelStore {
             fetcher: Arc::new(RegistryClient::default()),
             registered: BTreeMap::new(),
             interactive: false,
+            load_verification: Verification::default(),
         })
     }
 
     /// Keep downloaded packages somewhere else (e.g. a cache shared by CI runs).
     pub fn with_package_cache(mut self, dir: impl Into<PathBuf>) -> Self {
         self.package_cache = dir.into();
+        self
+    }
+
+    /// Check pulled models at `level` before they are loaded (see
+    /// [`ModelStore::resolve_for_load`]); the full digest by default.
+    pub fn with_load_verification(mut self, level: Verification) -> Self {
+        self.load_verification = level;
         self
     }
 
@@ -234,6 +244,27 @@ impl ModelStore {
             attribution: Some(entry.attribution.clone()),
             languages: entry.languages.clone(),
         })
+    }
+
+    /// [`ModelStore::resolve`] for a model about to be loaded: a pulled
+    /// model's files are also checked against its manifest at the store's
+    /// load verification level (the sha256 of every file by default), so a
+    /// corrupted weights file is refused with the file named instead of
+    /// loading and serving wrong answers. A registered folder has no
+    /// manifest and is taken as it is.
+    pub fn resolve_for_load(&self, name: &str) -> Result<ResolvedModel> {
+        let resolved = self.resolve(name)?;
+        if resolved.source == ModelSource::Pulled {
+            let started = std::time::Instant::now();
+            Manifest::read(&resolved.dir)?.check(&resolved.dir, self.load_verification)?;
+            tracing::info!(
+                model = name,
+                level = ?self.load_verification,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "model files verified"
+            );
+        }
+        Ok(resolved)
     }
 
     /// Whether `name` resolves (installed and complete, or registered).

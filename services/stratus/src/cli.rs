@@ -108,6 +108,17 @@ pub struct ModelArgs {
     #[arg(long, env = "STRATUS_OFFLINE")]
     pub offline: bool,
 
+    /// What is checked of a pulled model before it is loaded: `full` (the
+    /// default) hashes every file against the sha256 its manifest recorded
+    /// at pull time, so a corrupted or tampered weights file is refused
+    /// (the model shows as failed in /readyz, naming the file) instead of
+    /// loading and serving wrong answers; `size` only checks that every
+    /// file is there with its recorded size, for the fastest start where
+    /// the volume is verified some other way.
+    #[arg(long, env = "STRATUS_VERIFY_MODELS", value_enum, default_value_t = VerifyModelsArg::Full)]
+    #[serde(default)]
+    pub verify_models: VerifyModelsArg,
+
     /// Requests that may wait per model before new ones are refused with
     /// 503: a short queue answers overload at once instead of letting
     /// requests time out after waiting.
@@ -350,6 +361,28 @@ pub struct EdgeArgs {
     /// never exposed by a forgotten allowlist entry. Unset: no endpoint.
     #[arg(long, env = "STRATUS_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
+}
+
+/// How much of a pulled model is checked before it is loaded.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum VerifyModelsArg {
+    /// Every file's size and sha256 against the manifest.
+    #[default]
+    Full,
+    /// Every file's size only.
+    Size,
+}
+
+impl From<VerifyModelsArg> for stratus_models::store::Verification {
+    fn from(arg: VerifyModelsArg) -> Self {
+        match arg {
+            VerifyModelsArg::Full => Self::Full,
+            VerifyModelsArg::Size => Self::Size,
+        }
+    }
 }
 
 /// What the gateway does when the rate-limit Redis cannot be reached.

@@ -198,3 +198,75 @@ fn own_model_folder_and_config_file() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("lisen"));
 }
+
+/// The `/readyz` component of `model`, once it is no longer starting.
+fn settled_component(server: &Server, model: &str) -> serde_json::Value {
+    let start = std::time::Instant::now();
+    loop {
+        let (_, body) = server.get("/readyz");
+        let component = body["components"][model].clone();
+        if component["status"] != "starting" && !component.is_null() {
+            return component;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "{model} still starting: {body}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_weights_file_with_one_flipped_byte_is_refused_at_load_naming_the_file() {
+    let home = tempfile::tempdir().unwrap();
+    assert!(
+        stratus(home.path())
+            .args(["models", "pull", "lid-176"])
+            .status()
+            .unwrap()
+            .success()
+    );
+    // One bit in the middle of the weights: same size, still parses.
+    let weights = home.path().join("models/lid-176/model.ftz");
+    let mut bytes = std::fs::read(&weights).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(&weights, &bytes).unwrap();
+
+    // By default every file is hashed before loading: the model fails,
+    // and /readyz (and the log) say which file and what to run.
+    let mut command = stratus(home.path());
+    command.args(["language", "--models", "lid-176"]);
+    let server = Server::start(command);
+    let component = settled_component(&server, "lid-176");
+    assert_eq!(component["status"], "failed", "{component}");
+    let detail = component["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("model.ftz") && detail.contains("pull"),
+        "{detail}"
+    );
+    assert_eq!(server.get("/readyz").0, 503);
+    assert!(server.terminate().success());
+
+    // `--verify-models size` only checks sizes: the same file loads (what
+    // the default protects against).
+    let mut command = stratus(home.path());
+    command.args(["language", "--models", "lid-176", "--verify-models", "size"]);
+    let server = Server::start(command);
+    assert_eq!(settled_component(&server, "lid-176")["status"], "ready");
+    assert!(server.terminate().success());
+
+    // A re-pull repairs it and the full check passes again.
+    assert!(
+        stratus(home.path())
+            .args(["models", "pull", "lid-176", "--force"])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut command = stratus(home.path());
+    command.args(["language", "--models", "lid-176"]);
+    let server = Server::start(command);
+    assert_eq!(settled_component(&server, "lid-176")["status"], "ready");
+    assert!(server.terminate().success());
+}

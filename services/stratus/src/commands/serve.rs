@@ -462,7 +462,7 @@ fn store_url(store: &Option<String>, home: &HomeArgs) -> String {
 
 /// The model store with `--model-dir` folders registered.
 fn model_store(home: &HomeArgs, args: &ModelArgs) -> Result<ModelStore, CliError> {
-    let mut store = open_store(home)?;
+    let mut store = open_store(home)?.with_load_verification(args.verify_models.into());
     for spec in &args.model_dir {
         let (name, path) = spec
             .split_once('=')
@@ -557,15 +557,21 @@ fn readiness_for(targets: &Targets, task: Task) -> Option<&Readiness> {
 }
 
 fn provision_one(store: &ModelStore, name: &str, targets: &Targets) {
-    let resolved = match store.resolve(name) {
+    // Installed models are checked against their manifest before loading
+    // (`--verify-models`); a model that is not installed is pulled (which
+    // checks every package's digest) and checked the same way.
+    let resolved = match store.resolve_for_load(name) {
         Ok(resolved) => Ok(resolved),
+        Err(e) if store.is_installed(name) => Err(e),
         Err(_) => {
             let task = store.catalog().get(name).map(|e| e.task);
             if let Some(readiness) = task.ok().and_then(|t| readiness_for(targets, t)) {
                 readiness.starting(name, "pulling");
             }
             tracing::info!(model = name, "pulling");
-            store.pull(name, false).and_then(|_| store.resolve(name))
+            store
+                .pull(name, false)
+                .and_then(|_| store.resolve_for_load(name))
         }
     };
     let resolved = match resolved {
