@@ -364,9 +364,7 @@ pub struct EdgeArgs {
 }
 
 /// How much of a pulled model is checked before it is loaded.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum VerifyModelsArg {
     /// Every file's size and sha256 against the manifest.
