@@ -5,8 +5,6 @@
 //! with 408 and gives its slot back.
 #![expect(
     clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
     reason = "tests: a failing test stops with the value it saw"
 )]
 
