@@ -14,7 +14,8 @@
 //! - [`routing`] — upstreams (in-process router or a pool of HTTP replicas:
 //!   balancing, health checks, safe retries), streaming forwarding with a
 //!   body limit, `/v1/models` aggregation.
-//! - [`overload`] — the global in-flight cap and the request timeout.
+//! - [`overload`] — the global in-flight caps (forwarded routes, the
+//!   gateway's own) and the request timeout.
 //! - [`limits`] — per-key and per-tenant rates (requests, units) and
 //!   concurrency: in-process or shared through Redis; their admin API.
 //! - [`observability`] — Prometheus metrics (served on their own listener)
@@ -119,6 +120,7 @@ pub fn router(state: GatewayState, readiness: Readiness) -> Router {
         meter.limits_hook().attach(state.limits.clone());
     }
     let auth = state.auth.clone();
+    let overload = overload::Overload::new(&state.edge);
     let mut api = Router::new();
     for route in routes::table() {
         let mut handler = route.handler;
@@ -142,14 +144,17 @@ pub fn router(state: GatewayState, readiness: Readiness) -> Router {
                 limits::Gate {
                     limits: state.limits.clone(),
                     unit: limits::Unit::of_route(route.path),
+                    default_tenant_concurrency: Some(state.edge.tenant_in_flight()),
                 },
                 limits::middleware,
             ));
         }
         let check = axum::middleware::from_fn_with_state(route.access, auth::middleware::authorize);
-        api = api.route(route.path, handler.layer(check));
+        // Outside the scope check: a full gateway sheds before any work.
+        let handler = overload.protect(handler.layer(check), route.metered);
+        api = api.route(route.path, handler);
     }
-    let api = overload::protect(api.with_state(state.clone()), &state.edge);
+    let api = api.with_state(state.clone());
 
     Router::new()
         .merge(api)

@@ -1,13 +1,23 @@
-//! Overload protection for the forwarded API routes: a global in-flight cap
-//! and a request timeout, so overload sheds load early instead of
-//! collapsing.
+//! Overload protection for the API routes: a global in-flight cap and a
+//! request timeout, so overload sheds load early instead of collapsing.
 //!
 //! - In-flight cap: a request that finds every slot taken is answered 503 +
 //!   Retry-After at once. Queueing it instead would add latency to every
 //!   request behind it and keep sockets and memory busy for callers that
 //!   may already have given up; an immediate 503 lets the caller's retry or
 //!   another gateway replica take it. A slot is held until the response
-//!   body has finished streaming, so long SSE streams count.
+//!   body has finished streaming, so long SSE streams count (and so do
+//!   uploads, from their headers on).
+//! - Two pools of slots: the forwarded routes (the model services:
+//!   uploads, transcriptions, streams) share `max_in_flight`; the gateway's
+//!   own routes (`/v1/models`, usage, billing, keys, admin, dashboard) have
+//!   as many of their own. They are cheap and answered from the store, and
+//!   uploads that fill the first pool must not make `/v1/models` or a key
+//!   revocation answer 503.
+//! - One tenant does not get the whole first pool: past its share
+//!   ([`EdgeConfig::tenant_in_flight`]) its forwarded requests are refused
+//!   429 by the tenant concurrency limit (see `limits`), which releases the
+//!   slot it took at once.
 //! - Request timeout: from arrival to the response headers (the upload and
 //!   the upstream's work included). Past it the upstream call is dropped —
 //!   which closes its connection, so the replica can stop — and the caller
@@ -19,10 +29,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use axum::routing::MethodRouter;
 use stratus_kit::ApiError;
 use tokio::sync::Semaphore;
 
@@ -32,8 +42,12 @@ use crate::routing::body::GuardedBody;
 /// Knobs that protect the edge.
 #[derive(Debug, Clone)]
 pub struct EdgeConfig {
-    /// Requests forwarded at once, across all callers.
+    /// Requests forwarded at once, across all callers (and as many again
+    /// on the gateway's own routes).
     pub max_in_flight: usize,
+    /// Forwarded requests one tenant may have in flight when it has no
+    /// concurrency limit of its own; `None`: half of `max_in_flight`.
+    pub max_in_flight_per_tenant: Option<usize>,
     /// Longest time from a request's arrival to its response headers.
     pub request_timeout: Duration,
     /// Largest request body, counted while it streams.
@@ -44,27 +58,72 @@ impl Default for EdgeConfig {
     fn default() -> Self {
         Self {
             max_in_flight: 1024,
+            max_in_flight_per_tenant: None,
             request_timeout: Duration::from_secs(600),
             max_request_body: 32 * 1024 * 1024,
         }
     }
 }
 
-#[derive(Clone)]
+impl EdgeConfig {
+    /// The in-flight requests of one tenant without a concurrency limit of
+    /// its own: half the cap by default, so one tenant can never hold every
+    /// slot, while a single busy tenant (the common case) still has most of
+    /// the capacity.
+    pub fn tenant_in_flight(&self) -> u64 {
+        let share = self
+            .max_in_flight_per_tenant
+            .unwrap_or(self.max_in_flight / 2)
+            .clamp(1, self.max_in_flight.max(1));
+        u64::try_from(share).unwrap_or(u64::MAX)
+    }
+}
+
+#[derive(Debug, Clone)]
 struct Guard {
     slots: Arc<Semaphore>,
     timeout: Duration,
 }
 
-/// Put `api` behind the in-flight cap and the request timeout.
-pub fn protect(api: Router, config: &EdgeConfig) -> Router {
-    let guard = Guard {
-        slots: Arc::new(Semaphore::new(
-            config.max_in_flight.min(Semaphore::MAX_PERMITS),
-        )),
-        timeout: config.request_timeout,
-    };
-    api.layer(axum::middleware::from_fn_with_state(guard, shed_or_run))
+impl Guard {
+    fn new(config: &EdgeConfig) -> Guard {
+        Guard {
+            slots: Arc::new(Semaphore::new(
+                config.max_in_flight.min(Semaphore::MAX_PERMITS),
+            )),
+            timeout: config.request_timeout,
+        }
+    }
+}
+
+/// The two pools of slots (see the module doc); cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Overload {
+    forwarded: Guard,
+    own: Guard,
+}
+
+impl Overload {
+    pub fn new(config: &EdgeConfig) -> Overload {
+        Overload {
+            forwarded: Guard::new(config),
+            own: Guard::new(config),
+        }
+    }
+
+    /// `handler` behind the request timeout and the in-flight cap of its
+    /// pool: the forwarded routes' or the gateway's own.
+    pub fn protect<S>(&self, handler: MethodRouter<S>, forwarded: bool) -> MethodRouter<S>
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        let guard = if forwarded {
+            self.forwarded.clone()
+        } else {
+            self.own.clone()
+        };
+        handler.layer(axum::middleware::from_fn_with_state(guard, shed_or_run))
+    }
 }
 
 async fn shed_or_run(State(guard): State<Guard>, request: Request, next: Next) -> Response {

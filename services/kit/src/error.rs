@@ -28,8 +28,8 @@ pub struct ErrorEnvelope {
 pub struct ErrorBody {
     /// What went wrong, for a person to read.
     pub message: String,
-    /// The class of error: `invalid_request_error` (400, 404, 405, 413, 415,
-    /// 422), `authentication_error` (401), `permission_error` (403),
+    /// The class of error: `invalid_request_error` (400, 404, 405, 408, 413,
+    /// 415, 422), `authentication_error` (401), `permission_error` (403),
     /// `not_found_error` (404), `rate_limit_error` (429),
     /// `service_unavailable` (503), `server_error` (500), `upstream_error`
     /// (502).
@@ -95,6 +95,17 @@ impl ApiError {
             message,
         )
     }
+    /// 408: the client sent its request too slowly (a body below the
+    /// server's minimum transfer rate); the connection is closed after it.
+    pub fn request_timeout(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "invalid_request_error",
+            message,
+        )
+        .with_code("request_timeout")
+    }
+
     /// 413: the body or a part of it is over a limit.
     pub fn payload_too_large(message: impl Into<String>) -> Self {
         Self::new(

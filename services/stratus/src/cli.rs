@@ -337,9 +337,20 @@ pub struct EdgeArgs {
     /// would add its wait to every request behind it and hold sockets for
     /// callers that may have given up; a quick 503 lets a client retry or
     /// go to another gateway replica. Streaming responses hold a slot until
-    /// they end.
+    /// they end, uploads from their headers on. The gateway's own routes
+    /// (/v1/models, usage, keys, admin, dashboard) have as many slots of
+    /// their own, so a full model edge never blocks them.
     #[arg(long, env = "STRATUS_MAX_IN_FLIGHT", default_value_t = 1024)]
     pub max_in_flight: usize,
+
+    /// Forwarded requests one tenant may have in flight (uploads included)
+    /// when no concurrency limit is set for it (per tenant, or by
+    /// --default-tenant-limits): past it the tenant gets 429, so one
+    /// tenant's slow uploads or burst cannot take every --max-in-flight slot
+    /// and turn every other tenant away with 503. Unset: half of
+    /// --max-in-flight.
+    #[arg(long, env = "STRATUS_MAX_IN_FLIGHT_PER_TENANT")]
+    pub max_in_flight_per_tenant: Option<usize>,
 
     /// Seconds from a request's arrival to its response headers (upload and
     /// upstream work included) before the gateway gives up with 504 and
@@ -381,6 +392,42 @@ impl From<VerifyModelsArg> for stratus_models::store::Verification {
             VerifyModelsArg::Size => Self::Size,
         }
     }
+}
+
+/// How long the HTTP server waits on its clients (every command that
+/// serves HTTP: serve, gateway, speech, language).
+#[derive(Debug, Clone, Args, Serialize, Deserialize)]
+pub struct ConnectionArgs {
+    /// Seconds a client has to send a request's headers: from the connect
+    /// for its first request, from the first byte for later ones on a
+    /// kept-alive connection. Connections that send nothing or half a
+    /// request are closed after it, so opening sockets and saying nothing
+    /// cannot exhaust the server's sockets and tasks.
+    #[arg(long, env = "STRATUS_HEADER_READ_TIMEOUT", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_read_timeout: u64,
+
+    /// Seconds a kept-alive connection may wait for its next request before
+    /// it is closed, so idle sockets do not pile up. Keep it above the idle
+    /// timeout of whatever sits in front (a load balancer: AWS ALB's is 60
+    /// s; the gateway's pool to replicas keeps connections 60 s), or it will
+    /// send requests on connections this server is closing.
+    #[arg(long, env = "STRATUS_IDLE_TIMEOUT", default_value_t = 75, value_parser = clap::value_parser!(u64).range(1..))]
+    pub idle_timeout: u64,
+
+    /// The minimum transfer rate of a request body: at least this many
+    /// bytes in every --min-body-rate-window, or the request is answered
+    /// 408 and its connection closed. An upload holds a request slot (and
+    /// its tenant's concurrency) from its headers on; without a minimum, a
+    /// client trickling a byte every few seconds holds one until the
+    /// request timeout. 0: no minimum.
+    #[arg(long, env = "STRATUS_MIN_BODY_RATE_BYTES", default_value_t = 1024)]
+    pub min_body_rate_bytes: u64,
+
+    /// Seconds over which --min-body-rate-bytes is measured: longer
+    /// tolerates clients that stall briefly (a mobile link), shorter frees
+    /// a stuck upload's slot sooner.
+    #[arg(long, env = "STRATUS_MIN_BODY_RATE_WINDOW", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub min_body_rate_window: u64,
 }
 
 /// What the gateway does when the rate-limit Redis cannot be reached.
@@ -513,6 +560,10 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     #[serde(flatten)]
+    pub connection: ConnectionArgs,
+
+    #[command(flatten)]
+    #[serde(flatten)]
     pub limits: LimitArgs,
 
     #[command(flatten)]
@@ -610,6 +661,10 @@ pub struct GatewayArgs {
 
     #[command(flatten)]
     #[serde(flatten)]
+    pub connection: ConnectionArgs,
+
+    #[command(flatten)]
+    #[serde(flatten)]
     pub limits: LimitArgs,
 
     #[command(flatten)]
@@ -638,6 +693,10 @@ pub struct ServiceArgs {
     #[command(flatten)]
     #[serde(flatten)]
     pub speech_limits: SpeechLimitArgs,
+
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub connection: ConnectionArgs,
 
     #[command(flatten)]
     #[serde(flatten)]

@@ -60,6 +60,18 @@
 //!   the service; `refuse` answers 503 instead, for deployments where a
 //!   limit must never be exceeded.
 //!
+//! ## The edge's share per tenant
+//! A tenant whose concurrency no row and no `--default-tenant-limits` sets
+//! still has one: the edge's per-tenant share of the in-flight cap
+//! ([`crate::EdgeConfig::tenant_in_flight`], half of `--max-in-flight`
+//! unless `--max-in-flight-per-tenant` says otherwise), handed in by the
+//! router as [`Gate::default_tenant_concurrency`]. Without it the first
+//! limit a tenant met was the global cap: one tenant's slow uploads (a
+//! slot is held from the headers to the end of the response, so an upload
+//! counts for as long as it trickles) took every slot and every other
+//! tenant got 503. With it, that tenant gets 429 past its share and the
+//! rest of the edge keeps serving the others.
+//!
 //! Concurrency counts are per gateway process in both backends (a slot is
 //! released when the response body ends; a counter in Redis would leak
 //! slots whenever a gateway dies mid-request).
@@ -436,8 +448,15 @@ impl Limits {
             .or(default)
     }
 
-    /// Check a request of `principal` on a route of `unit`.
-    pub async fn admit(&self, principal: &Principal, unit: Unit) -> Result<Admission, Refusal> {
+    /// Check a request of `principal` on a route of `unit`; a tenant with
+    /// no concurrency limit of its own or by default gets
+    /// `default_tenant_concurrency`.
+    pub async fn admit(
+        &self,
+        principal: &Principal,
+        unit: Unit,
+        default_tenant_concurrency: Option<u64>,
+    ) -> Result<Admission, Refusal> {
         if self.inner.store.is_none() {
             return Ok(Admission::default());
         }
@@ -475,7 +494,11 @@ impl Limits {
                     mode: Mode::Peek,
                 });
             }
-            if let Some(limit) = spec.concurrent_requests {
+            let concurrent = match scope {
+                LimitScope::Tenant => spec.concurrent_requests.or(default_tenant_concurrency),
+                LimitScope::Key => spec.concurrent_requests,
+            };
+            if let Some(limit) = concurrent {
                 concurrency.push((format!("{tag}:{id}"), limit));
             }
         }
@@ -788,11 +811,15 @@ impl IntoResponse for Refusal {
     }
 }
 
-/// The state of [`middleware`]: the limiter and the route's unit.
+/// The state of [`middleware`]: the limiter, the route's unit and the
+/// edge's per-tenant share of the in-flight cap.
 #[derive(Debug, Clone)]
 pub struct Gate {
     pub limits: Limits,
     pub unit: Unit,
+    /// Concurrent requests of a tenant that has no limit of its own (see
+    /// the module doc); `None`: unlimited.
+    pub default_tenant_concurrency: Option<u64>,
 }
 
 /// Check the caller's limits (see the module doc). Without a
@@ -801,7 +828,11 @@ pub async fn middleware(State(gate): State<Gate>, request: Request, next: Next) 
     let Some(principal) = request.extensions().get::<Principal>() else {
         return next.run(request).await;
     };
-    match gate.limits.admit(principal, gate.unit).await {
+    match gate
+        .limits
+        .admit(principal, gate.unit, gate.default_tenant_concurrency)
+        .await
+    {
         Err(refusal) => refusal.into_response(),
         Ok(admission) => {
             let mut response = next.run(request).await;

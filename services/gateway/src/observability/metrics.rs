@@ -51,6 +51,8 @@ pub enum Rejection {
     Timeout,
     /// The request body passed `--max-request-body`.
     BodyTooLarge,
+    /// The request body came slower than `--min-body-rate-bytes` a window.
+    BodyTooSlow,
     /// No replica of the service was healthy.
     NoHealthyReplica,
     /// A per-key or per-tenant request rate limit.
@@ -69,6 +71,7 @@ impl Rejection {
             Rejection::InFlightCap => "in_flight_cap",
             Rejection::Timeout => "timeout",
             Rejection::BodyTooLarge => "body_too_large",
+            Rejection::BodyTooSlow => "body_too_slow",
             Rejection::NoHealthyReplica => "no_healthy_replica",
             Rejection::RateLimit => "rate_limit",
             Rejection::UnitsLimit => "units_limit",

@@ -28,6 +28,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, HeaderName, Request, Response, StatusCode, header};
 use stratus_kit::ApiError;
 use stratus_kit::context::TenantContext;
+use stratus_kit::server::BodyProgress;
 use tower::ServiceExt;
 
 pub use pool::{PoolConfig, ReplicaPool};
@@ -69,6 +70,10 @@ pub enum UpstreamError {
     },
     #[error("the request body is larger than this gateway's limit of {limit} bytes")]
     BodyTooLarge { limit: u64 },
+    /// The client sent the body below the server's minimum transfer rate
+    /// (`stratus_kit::server::progress`).
+    #[error("the request body arrived too slowly (below this server's minimum transfer rate)")]
+    BodyTooSlow,
     #[error("{service} service answered something unusable: {detail}")]
     BadResponse {
         service: &'static str,
@@ -87,6 +92,7 @@ impl From<UpstreamError> for ApiError {
             UpstreamError::Unreachable { .. } => ApiError::unavailable(e.to_string(), 1),
             UpstreamError::RequestBody { .. } => ApiError::bad_request(e.to_string()),
             UpstreamError::BodyTooLarge { .. } => ApiError::payload_too_large(e.to_string()),
+            UpstreamError::BodyTooSlow => ApiError::request_timeout(e.to_string()),
             UpstreamError::Failed { .. } | UpstreamError::BadResponse { .. } => {
                 ApiError::bad_gateway(e.to_string())
             }
@@ -183,6 +189,7 @@ impl Upstream {
             return Err(too_large());
         }
         let context = request.extensions().get::<TenantContext>().cloned();
+        let progress = request.extensions().get::<BodyProgress>().cloned();
         let exceeded = Arc::new(AtomicBool::new(false));
         let request =
             request.map(|b| Body::new(body::LimitedBody::new(b, max_body, exceeded.clone())));
@@ -191,6 +198,11 @@ impl Upstream {
         // past the limit: whatever it answered, the caller's fault is the size.
         if exceeded.load(Ordering::Acquire) {
             return Err(too_large());
+        }
+        // Likewise when the client was too slow sending it.
+        if progress.is_some_and(|p| p.too_slow()) {
+            m::record_rejection(Rejection::BodyTooSlow);
+            return Err(UpstreamError::BodyTooSlow);
         }
         let mut response = result?;
         if let Some(context) = context {

@@ -18,6 +18,7 @@ use stratus_gateway::{Auth, EdgeConfig, GatewayState, PoolConfig, Store, Upstrea
 use stratus_kit::context::InternalToken;
 use stratus_kit::db::DbPool;
 use stratus_kit::health::Readiness;
+use stratus_kit::server::{MinRate, ServerConfig};
 use stratus_language::{LanguageConfig, LanguageService, RedactionKey};
 use stratus_models::catalog::{ServiceKind, Task};
 use stratus_models::store::ModelStore;
@@ -26,8 +27,9 @@ use stratus_speech::{SpeechConfig, SpeechService};
 use tokio::net::TcpListener;
 
 use crate::cli::{
-    AuthArgs, BillingArgs, EdgeArgs, GatewayArgs, HomeArgs, InternalTokenArgs, JobArgs, LimitArgs,
-    MeteringArgs, ModelArgs, RedisFailureArg, ServeArgs, ServiceArgs, SpeechArgs, SpeechLimitArgs,
+    AuthArgs, BillingArgs, ConnectionArgs, EdgeArgs, GatewayArgs, HomeArgs, InternalTokenArgs,
+    JobArgs, LimitArgs, MeteringArgs, ModelArgs, RedisFailureArg, ServeArgs, ServiceArgs,
+    SpeechArgs, SpeechLimitArgs,
 };
 use crate::commands::identity::server_secret;
 use crate::commands::open_store;
@@ -99,7 +101,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
         },
         Readiness::default(),
     );
-    serve_metrics(&args.edge).await?;
+    serve_metrics(&args.edge, &args.connection).await?;
     let listener = bind(args.listen).await?;
     provision_in_background(
         models,
@@ -109,7 +111,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
             language: Some(language),
         },
     );
-    let served = run_server(listener, app).await;
+    let served = run_server(listener, app, &args.connection).await;
     job_usage.abort();
     stop_meter(&meter).await;
     served
@@ -171,8 +173,8 @@ pub async fn gateway(args: GatewayArgs) -> Result<(), CliError> {
         },
         Readiness::default(),
     );
-    serve_metrics(&args.edge).await?;
-    let served = run_server(bind(args.listen).await?, app).await;
+    serve_metrics(&args.edge, &args.connection).await?;
+    let served = run_server(bind(args.listen).await?, app, &args.connection).await;
     job_usage.abort();
     stop_meter(&meter).await;
     served
@@ -263,6 +265,7 @@ async fn open_limits(store: &Store, args: &LimitArgs) -> Result<Limits, CliError
 fn edge_config(args: &EdgeArgs) -> EdgeConfig {
     EdgeConfig {
         max_in_flight: args.max_in_flight.max(1),
+        max_in_flight_per_tenant: args.max_in_flight_per_tenant,
         request_timeout: Duration::from_secs(args.request_timeout.max(1)),
         max_request_body: args.max_request_body,
     }
@@ -286,17 +289,19 @@ fn pool_config(args: &GatewayArgs) -> PoolConfig {
 }
 
 /// `/metrics` on its own listener when `--metrics-listen` is set.
-async fn serve_metrics(args: &EdgeArgs) -> Result<(), CliError> {
+async fn serve_metrics(args: &EdgeArgs, connection: &ConnectionArgs) -> Result<(), CliError> {
     let Some(addr) = args.metrics_listen else {
         return Ok(());
     };
     let listener = bind(addr).await?;
     tracing::info!("metrics on http://{addr}/metrics");
+    let config = server_config(connection);
     tokio::spawn(async move {
-        if let Err(e) = stratus_kit::server::serve(
+        if let Err(e) = stratus_kit::server::serve_with(
             listener,
             stratus_gateway::observability::metrics::router(),
             stratus_kit::server::shutdown_signal(),
+            config,
         )
         .await
         {
@@ -357,7 +362,7 @@ async fn single_service(
     };
     let listener = bind(args.listen).await?;
     provision_in_background(models, names, targets);
-    let served = run_server(listener, app).await;
+    let served = run_server(listener, app, &args.connection).await;
     drop(job_workers);
     served
 }
@@ -613,12 +618,33 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, CliError> {
         .map_err(|source| CliError::Listen { addr, source })
 }
 
-async fn run_server(listener: TcpListener, app: Router) -> Result<(), CliError> {
+/// The server's patience with clients, from the flags.
+fn server_config(args: &ConnectionArgs) -> ServerConfig {
+    ServerConfig {
+        header_read_timeout: Duration::from_secs(args.header_read_timeout.max(1)),
+        idle_timeout: Duration::from_secs(args.idle_timeout.max(1)),
+        min_body_rate: (args.min_body_rate_bytes > 0).then(|| MinRate {
+            bytes: args.min_body_rate_bytes,
+            window: Duration::from_secs(args.min_body_rate_window.max(1)),
+        }),
+    }
+}
+
+async fn run_server(
+    listener: TcpListener,
+    app: Router,
+    connection: &ConnectionArgs,
+) -> Result<(), CliError> {
     let addr = listener.local_addr().map_err(CliError::Serve)?;
     tracing::info!("listening on http://{addr}");
-    stratus_kit::server::serve(listener, app, stratus_kit::server::shutdown_signal())
-        .await
-        .map_err(CliError::Serve)?;
+    stratus_kit::server::serve_with(
+        listener,
+        app,
+        stratus_kit::server::shutdown_signal(),
+        server_config(connection),
+    )
+    .await
+    .map_err(CliError::Serve)?;
     tracing::info!("stopped");
     Ok(())
 }
