@@ -287,12 +287,17 @@ pub struct Transcript {
 }
 
 /// One piece of text handed to the sink of
-/// [`WhisperModel::transcribe_streaming`].
+/// [`WhisperModel::transcribe_streaming`], or (with empty `text`) the
+/// start of the next 30 s window.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Delta<'a> {
+    /// Empty at a window boundary: no new text, but a point where the sink
+    /// can stop the transcription and see progress, even through windows
+    /// of silence that produce no text at all.
     pub text: &'a str,
     /// Seconds of audio decoded so far (the end of the segment the text
-    /// belongs to): how far along a long transcription is.
+    /// belongs to, or where the next window starts): how far along a long
+    /// transcription is.
     pub decoded_until: f64,
 }
 
@@ -544,9 +549,12 @@ impl WhisperModel {
     /// whitespace of the first and trailing whitespace of the last are left
     /// out, the way the full text is trimmed (see [`DeltaText`]).
     ///
-    /// When `sink` answers [`ControlFlow::Break`] (its reader went away),
-    /// decoding stops after that segment and the transcript decoded so far
-    /// is returned: a model worker is not kept busy for nobody.
+    /// Before each window after the first, `sink` also gets a delta with
+    /// empty text (skip it when showing text; it carries the progress).
+    /// When `sink` answers [`ControlFlow::Break`] (its reader went away, its
+    /// job was cancelled), decoding stops after that segment, or before
+    /// that window, and the transcript decoded so far is returned: a model
+    /// worker is not kept busy for nobody, past the window it is in.
     pub fn transcribe_streaming(
         &mut self,
         pcm_16k_mono: &[f32],
@@ -693,6 +701,18 @@ impl WhisperModel {
         let mut seek = 0;
         'windows: while seek < content_frames {
             let time_offset = (seek * HOP_LENGTH) as f64 / SAMPLE_RATE as f64;
+            // A stop point at every window, text or not: windows the model
+            // hears as silence emit no segment, and without this a sink
+            // could not stop a long quiet stretch before its end.
+            if seek > 0
+                && sink(Delta {
+                    text: "",
+                    decoded_until: time_offset,
+                })
+                .is_break()
+            {
+                break 'windows;
+            }
             let segment_frames = N_FRAMES.min(content_frames - seek);
             let features = match first_features.take() {
                 Some(f) if seek == 0 => f,

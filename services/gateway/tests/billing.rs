@@ -749,6 +749,11 @@ async fn soft_alert(store: &Store) {
     config.webhook = Some(AlertWebhook {
         url,
         secret: stratus_speech::jobs::webhook::WebhookSecret::new("hook-secret"),
+        // The receiver is on loopback, which the policy refuses unless named.
+        policy: stratus_kit::destination::DestinationPolicy::new()
+            .allow_http(true)
+            .allow("127.0.0.1")
+            .unwrap(),
     });
     let billing = Billing::new(store.clone(), config);
     let tenant = format!("soft-{}", uuid::Uuid::now_v7().simple());

@@ -6,9 +6,10 @@
 //!   caller's own `x-stratus-*` headers never travel further), then
 //!   [`TenantContext::apply`] with the shared [`InternalToken`];
 //! - a service wraps its router in
-//!   `axum::middleware::from_fn_with_state(token, context::accept)`: context headers are
-//!   believed only when the request carries the right internal token, and
-//!   handlers read them as an `Option<Extension<TenantContext>>`.
+//!   `axum::middleware::from_fn_with_state(token, context::accept)`: with a
+//!   token, every request but the health checks must carry it (401
+//!   otherwise); context headers are believed only with it, and handlers
+//!   read them as an `Option<Extension<TenantContext>>`.
 //!
 //! In `stratus serve` the gateway and the services share one token made at
 //! start; scaled out, every process gets the same `--internal-token`.
@@ -18,8 +19,10 @@ use std::sync::Arc;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
+
+use crate::ApiError;
 
 /// The tenant (organisation) the request is made for.
 pub const TENANT_ID: &str = "x-stratus-tenant-id";
@@ -80,6 +83,14 @@ impl InternalToken {
         self.0.as_bytes().ct_eq(presented).into()
     }
 
+    /// Put this token in `headers`, for a request of the gateway's own
+    /// that carries no tenant (listing an upstream's models).
+    pub fn authorize(&self, headers: &mut HeaderMap) {
+        if let Some(value) = self.header_value() {
+            headers.insert(INTERNAL_TOKEN, value);
+        }
+    }
+
     fn header_value(&self) -> Option<HeaderValue> {
         HeaderValue::from_str(&self.0).ok()
     }
@@ -137,18 +148,44 @@ impl TenantContext {
     }
 }
 
+/// Paths a service answers without the internal token: the health checks
+/// of load balancers, Kubernetes probes and the gateway's health checker.
+/// They say whether models are loaded, nothing about any tenant. (A
+/// replica serves no `/metrics`; the gateway's are on their own listener.)
+pub const OPEN_PATHS: [&str; 2] = ["/healthz", "/readyz"];
+
 /// Middleware for a service: turns trusted context headers into a
 /// [`TenantContext`] extension and drops context headers it cannot trust.
-/// With no token configured (a service run on its own, no gateway) no
-/// context is ever believed.
+///
+/// With a token configured (behind a gateway), every request except
+/// [`OPEN_PATHS`] must carry it, compared in constant time, or is refused
+/// with 401 whatever its path or method: a replica reachable on the
+/// network serves its gateway and nobody else. With no token (a service
+/// run on its own) no context is ever believed and everyone is served as
+/// the default tenant, which is why `stratus speech`/`language` refuse to
+/// listen beyond loopback without a token unless told to.
 pub async fn accept(
     State(token): State<Option<InternalToken>>,
     mut request: Request,
     next: Next,
 ) -> Response {
-    let context = token
-        .as_ref()
-        .and_then(|t| TenantContext::from_headers(t, request.headers()));
+    let context = match &token {
+        None => None,
+        Some(token) => {
+            let trusted = request
+                .headers()
+                .get(INTERNAL_TOKEN)
+                .is_some_and(|v| token.verify(v.as_bytes()));
+            if !trusted && !OPEN_PATHS.contains(&request.uri().path()) {
+                return ApiError::unauthorized(
+                    "this service answers only its gateway: the request lacks the right `x-stratus-internal-token`",
+                )
+                .with_code("internal_token_required")
+                .into_response();
+            }
+            TenantContext::from_headers(token, request.headers())
+        }
+    };
     strip_incoming(request.headers_mut());
     if let Some(context) = context {
         request.extensions_mut().insert(context);
@@ -193,5 +230,66 @@ mod tests {
         assert_eq!(TenantContext::from_headers(&other, &headers), None);
         headers.remove(INTERNAL_TOKEN);
         assert_eq!(TenantContext::from_headers(&token(), &headers), None);
+    }
+
+    async fn answer(
+        token: Option<InternalToken>,
+        path: &str,
+        presented: Option<&str>,
+    ) -> (u16, String) {
+        use tower::ServiceExt;
+        let app = axum::Router::new()
+            .route(
+                "/v1/x",
+                axum::routing::get(
+                    |context: Option<axum::Extension<TenantContext>>| async move {
+                        context.map_or_else(|| "none".to_owned(), |c| c.0.tenant_id)
+                    },
+                ),
+            )
+            .merge(crate::health::routes(crate::health::Readiness::default()))
+            .layer(axum::middleware::from_fn_with_state(token, accept));
+        let mut request = axum::http::Request::get(path).header(TENANT_ID, "t1");
+        if let Some(presented) = presented {
+            request = request.header(INTERNAL_TOKEN, presented);
+        }
+        let response = app
+            .oneshot(request.body(axum::body::Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let body = http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    #[tokio::test]
+    async fn with_a_token_only_health_answers_without_it() {
+        let secret = "0123456789abcdef0123456789abcdef";
+        let (status, body) = answer(Some(token()), "/v1/x", None).await;
+        assert_eq!(status, 401, "{body}");
+        assert!(body.contains("internal_token_required"), "{body}");
+        assert_eq!(
+            answer(Some(token()), "/v1/x", Some(&"z".repeat(32)))
+                .await
+                .0,
+            401
+        );
+        assert_eq!(answer(Some(token()), "/v1/x", Some("")).await.0, 401);
+        // Unknown paths too: nothing is learnt without the token.
+        assert_eq!(answer(Some(token()), "/nope", None).await.0, 401);
+        assert_eq!(answer(Some(token()), "/healthz", None).await.0, 200);
+        assert_ne!(answer(Some(token()), "/readyz", None).await.0, 401);
+        assert_eq!(
+            answer(Some(token()), "/v1/x", Some(secret)).await,
+            (200, "t1".to_owned())
+        );
+        // No token configured: served, and no context believed.
+        assert_eq!(
+            answer(None, "/v1/x", Some(secret)).await,
+            (200, "none".to_owned())
+        );
     }
 }

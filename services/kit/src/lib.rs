@@ -8,6 +8,9 @@
 //!   the internal token that proves a request came from the gateway.
 //! - `db` (feature `db`) — opening the SQLite/PostgreSQL store from a URL,
 //!   for the services that keep state.
+//! - `destination` (feature `outbound`) — where requests a tenant or
+//!   operator named (webhooks) may go: the SSRF policy and the resolver
+//!   that enforces it at connect time.
 //! - [`config`] — layering a TOML file under flags and environment.
 //! - [`telemetry`] — tracing setup (text or JSON logs).
 //! - [`health`] — `/healthz` (process up) and `/readyz` (dependencies ready).
@@ -20,6 +23,8 @@ pub mod config;
 pub mod context;
 #[cfg(feature = "db")]
 pub mod db;
+#[cfg(feature = "outbound")]
+pub mod destination;
 pub mod error;
 pub mod health;
 pub mod openapi;

@@ -108,8 +108,12 @@ pub struct AudioJobForm {
     /// Timestamps of `verbose_json`, as for `/v1/audio/transcriptions`.
     #[schema(rename = "timestamp_granularities[]")]
     timestamp_granularities: Option<TimestampGranularity>,
-    /// An `http(s)` URL to POST the finished job to, signed with the
+    /// An `https` URL to POST the finished job to, signed with the
     /// server's webhook secret (`--webhook-secret`; refused without one).
+    /// Only public destinations: a host that is or resolves to a loopback,
+    /// private, link-local or metadata address is refused (400 at submit,
+    /// or a `failed` delivery when only its resolution shows it), unless the
+    /// operator allowed it; `http` only where the operator allowed it.
     #[schema(example = "https://example.com/hooks/stratus")]
     webhook_url: Option<String>,
 }

@@ -2,7 +2,10 @@
 //! SQLite and PostgreSQL (a fresh database per test): submit → poll →
 //! result; listing and pages; cancelling queued and running jobs; tenant
 //! isolation; the per-tenant limit; bad files refused at submit; signed
-//! webhooks received by a real local server; a job whose worker died is
+//! webhooks received by a real local server (allowed explicitly: loopback
+//! is refused by default), and every loopback spelling of a webhook
+//! refused with nothing arriving; claims round-robin across tenants; a
+//! cancel that stops a running job within a window; a job whose worker died is
 //! finished by another after its lease expires, exactly once; racing
 //! workers and claimers never finish a job twice.
 #![expect(
@@ -22,6 +25,7 @@ use axum::http::HeaderMap;
 use common::{CLIP, GREEDY_TEXT, form, loaded_service, normalise};
 use serde_json::Value;
 use stratus_kit::context::{self, InternalToken};
+use stratus_kit::destination::DestinationPolicy;
 use stratus_speech::jobs::store::{Lease, NewJob, Outcome};
 use stratus_speech::jobs::{JobConfig, JobStore, JobWorkers, Jobs, webhook};
 use stratus_speech::{SpeechConfig, SpeechService};
@@ -57,6 +61,10 @@ impl JobServer {
             max_upload_bytes: 8 * 1024 * 1024,
             ..SpeechConfig::default()
         };
+        Self::start_with(url, config, speech).await
+    }
+
+    async fn start_with(url: &str, config: JobConfig, speech: SpeechConfig) -> JobServer {
         let service = loaded_service(speech).await;
         let jobs = Jobs::new(JobStore::open(url).await.unwrap(), config).unwrap();
         let service = service.with_jobs(jobs.clone());
@@ -468,6 +476,11 @@ async fn check_webhook(url: &str) {
         webhook_secret: Some(webhook::WebhookSecret::new(SECRET)),
         webhook_backoff: Duration::from_millis(100),
         webhook_timeout: Duration::from_secs(5),
+        // The receiver is on loopback over http: refused unless named.
+        webhook_policy: DestinationPolicy::new()
+            .allow_http(true)
+            .allow("127.0.0.1")
+            .unwrap(),
         ..quick_config()
     };
     let server = JobServer::start(url, config).await;
@@ -547,6 +560,232 @@ async fn sqlite_webhook() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_webhook() {
     check_webhook(&fresh_postgres().await).await;
+}
+
+/// A receiver on a free loopback port that counts every request (any
+/// path, any method).
+async fn counting_receiver() -> (u16, Arc<AtomicUsize>) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = calls.clone();
+    let app = axum::Router::new().fallback(move || {
+        counted.fetch_add(1, Ordering::SeqCst);
+        async { "ok" }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (port, calls)
+}
+
+/// Server-side request forgery through `webhook_url`, end to end on
+/// loopback only: with the policy at its default (plain http allowed here,
+/// so the refusals are about the address), every spelling of this machine
+/// is refused at submit with 400 naming `webhook_url`; a job that holds
+/// such a URL anyway (queued before an upgrade, by hand) is finished with
+/// `webhook_status: failed` and nothing ever reaches the receiver.
+async fn check_webhook_destinations(url: &str) {
+    let config = JobConfig {
+        webhook_secret: Some(webhook::WebhookSecret::new(SECRET)),
+        webhook_backoff: Duration::from_millis(50),
+        webhook_timeout: Duration::from_secs(2),
+        webhook_attempts: 2,
+        webhook_policy: DestinationPolicy::new().allow_http(true),
+        ..quick_config()
+    };
+    let server = JobServer::start(url, config).await;
+    let (port, calls) = counting_receiver().await;
+    let spellings = [
+        format!("http://127.0.0.1:{port}/x"),
+        format!("https://127.0.0.1:{port}/x"),
+        format!("http://localhost:{port}/x"),
+        format!("http://LocalHost.:{port}/x"),
+        format!("http://[::1]:{port}/x"),
+        format!("http://0x7f000001:{port}/x"),
+        format!("http://2130706433:{port}/x"),
+        format!("http://127.1:{port}/x"),
+        format!("http://0177.0.0.1:{port}/x"),
+        format!("http://0.0.0.0:{port}/x"),
+        format!("http://[::ffff:127.0.0.1]:{port}/x"),
+        format!("http://[::ffff:7f00:1]:{port}/x"),
+    ];
+    for spelling in &spellings {
+        let response = server
+            .submit("acme", clip(), &[("webhook_url", spelling.as_str())])
+            .await;
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(status, 400, "{spelling}: {body}");
+        assert_eq!(body["error"]["param"], "webhook_url", "{spelling}: {body}");
+    }
+    let (_, page) = server.list("acme", "").await;
+    assert_eq!(page["data"].as_array().unwrap().len(), 0, "{page}");
+
+    // Past the submit check (straight into the store): refused at send.
+    let mut job = new_job("acme");
+    job.audio = clip();
+    job.webhook_url = Some(format!("http://127.0.0.1:{port}/x"));
+    let row = server.jobs.store.insert(job, 100).await.unwrap().unwrap();
+    let _workers = server.spawn_workers();
+    let done = server
+        .wait_for("acme", &row.id, Duration::from_secs(180), |j| {
+            j["webhook_status"] == "failed" || j["webhook_status"] == "delivered"
+        })
+        .await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["webhook_status"], "failed", "{done}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        0,
+        "a webhook reached loopback"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_webhook_destinations() {
+    let (url, _dir) = fresh_sqlite();
+    check_webhook_destinations(&url).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_webhook_destinations() {
+    check_webhook_destinations(&fresh_postgres().await).await;
+}
+
+/// The clip, then `silence_s` seconds of digital silence, then the clip
+/// again, as one WAV.
+fn clip_silence_clip(silence_s: usize) -> Vec<u8> {
+    let mut reader = hound::WavReader::open(common::testdata_file(CLIP)).unwrap();
+    let spec = reader.spec();
+    let samples: Vec<i16> = reader.samples::<i16>().map(Result::unwrap).collect();
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut writer = hound::WavWriter::new(&mut out, spec).unwrap();
+    for &s in &samples {
+        writer.write_sample(s).unwrap();
+    }
+    for _ in 0..silence_s * spec.sample_rate as usize * usize::from(spec.channels) {
+        writer.write_sample(0i16).unwrap();
+    }
+    for &s in &samples {
+        writer.write_sample(s).unwrap();
+    }
+    writer.finalize().unwrap();
+    out.into_inner()
+}
+
+/// A cancel stops a running job before its next 30 s window, even through
+/// audio the model hears as silence (windows with no segment, where the
+/// model used to be asked to stop only at the next piece of text): the
+/// audio the model decoded after the cancel is at most the window it was
+/// in (30 s).
+async fn check_cancel_within_a_window(url: &str) {
+    let speech = SpeechConfig {
+        max_upload_bytes: 40 * 1024 * 1024,
+        ..SpeechConfig::default()
+    };
+    let config = JobConfig {
+        lease: Duration::from_secs(60),
+        ..quick_config()
+    };
+    let server = JobServer::start_with(url, config, speech).await;
+    let _workers = server.spawn_workers();
+    // Ten minutes of silence between two clips: twenty quiet windows.
+    let job = server.queue("acme", clip_silence_clip(600), &[]).await;
+    let id = job["id"].as_str().unwrap();
+    let running = server
+        .wait_for("acme", id, Duration::from_secs(120), |j| {
+            j["status"] == "running" && j["progress"].as_f64().unwrap() > 0.0
+        })
+        .await;
+    let cancelled_at = Instant::now();
+    let (status, cancelled) = server.delete("acme", id).await;
+    assert_eq!(status, 200);
+    assert_eq!(cancelled["status"], "cancelled");
+    let stopped = settled(|| server.jobs.stats.stopped(), 1).await;
+    let took = cancelled_at.elapsed();
+    assert_eq!(stopped, 1, "the model did not stop");
+    let after_ms = server
+        .jobs
+        .stats
+        .decoded_after_stop_ms
+        .load(Ordering::Relaxed);
+    eprintln!(
+        "cancelled at progress {} ({}); stopped {:.2} s later, {:.1} s of audio after the cancel",
+        running["progress"],
+        cancelled["progress"],
+        took.as_secs_f64(),
+        after_ms as f64 / 1000.0
+    );
+    // One window (30 s), to the millisecond's rounding.
+    assert!(
+        after_ms <= 30_010,
+        "decoded {after_ms} ms of audio after the cancel"
+    );
+    let (_, after) = server.get("acme", id).await;
+    assert_eq!(after["status"], "cancelled", "{after}");
+    assert!(after.get("result").is_none());
+    assert_eq!(server.jobs.stats.succeeded(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_cancel_within_a_window() {
+    let (url, _dir) = fresh_sqlite();
+    check_cancel_within_a_window(&url).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_cancel_within_a_window() {
+    check_cancel_within_a_window(&fresh_postgres().await).await;
+}
+
+/// Claims go round-robin across tenants: tenant A queues four jobs, then B
+/// one: B's goes second, not last; C, arriving once A's second job runs,
+/// joins the round being served instead of jumping ahead of A's waiting
+/// jobs or waiting behind all of them.
+async fn check_fair_claims(url: &str) {
+    let store = JobStore::open(url).await.unwrap();
+    let mut a = Vec::new();
+    for _ in 0..4 {
+        a.push(store.insert(new_job("A"), 100).await.unwrap().unwrap().id);
+    }
+    let b = store.insert(new_job("B"), 100).await.unwrap().unwrap().id;
+    let mut claimed = Vec::new();
+    let claim = async || {
+        let job = store.claim("w", 60_000, 3).await.unwrap().unwrap();
+        let lease = Lease {
+            job_id: job.row.id.clone(),
+            owner: "w".into(),
+            attempt: job.row.attempt,
+        };
+        let done = Outcome::Succeeded {
+            result: "{}".into(),
+            audio_seconds: 1.0,
+        };
+        assert!(store.finish(&lease, &done).await.unwrap());
+        job.row.id
+    };
+    claimed.push(claim().await);
+    claimed.push(claim().await);
+    assert_eq!(claimed, [a[0].clone(), b.clone()], "B waited behind A");
+    claimed.push(claim().await);
+    assert_eq!(claimed[2], a[1]);
+    // A's third and fourth wait; C's two join them, alternating.
+    let c1 = store.insert(new_job("C"), 100).await.unwrap().unwrap().id;
+    let c2 = store.insert(new_job("C"), 100).await.unwrap().unwrap().id;
+    let rest = [claim().await, claim().await, claim().await, claim().await];
+    assert_eq!(rest, [a[2].clone(), c1, a[3].clone(), c2]);
+    assert!(store.claim("w", 60_000, 3).await.unwrap().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_fair_claims() {
+    let (url, _dir) = fresh_sqlite();
+    check_fair_claims(&url).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_fair_claims() {
+    check_fair_claims(&fresh_postgres().await).await;
 }
 
 /// A job claimed by a worker that then "dies" (claims with a short lease

@@ -510,12 +510,42 @@ pub struct AuthArgs {
 #[derive(Debug, Clone, Args, Serialize, Deserialize)]
 pub struct InternalTokenArgs {
     /// Shared secret (32+ visible ASCII characters) the gateway sends with
-    /// the tenant context it forwards; services believe that context only
-    /// with it. Give the gateway and every speech/language replica the same
-    /// value. Unset on a service: no context is believed. Unset on the
-    /// gateway: a random one, which remote services will not know.
+    /// every request it forwards; a service given one refuses (401) every
+    /// request without it except /healthz and /readyz, and believes the
+    /// tenant context only with it. Give the gateway and every
+    /// speech/language replica the same value. Unset on a service: it serves
+    /// anyone as tenant `default`, so it listens only on loopback unless
+    /// --allow-unauthenticated. Unset on the gateway: a random one, which
+    /// remote services will not know.
     #[arg(long, env = "STRATUS_INTERNAL_TOKEN", hide_env_values = true)]
     pub internal_token: Option<String>,
+}
+
+/// Where webhooks (job completions, budget alerts) may be sent. A
+/// `webhook_url` is chosen by a tenant, so by default only https to public
+/// addresses is allowed: never this machine, its private network or the
+/// cloud metadata service, checked at submit and again on every
+/// connection after DNS resolution.
+#[derive(Debug, Clone, Args, Serialize, Deserialize)]
+pub struct WebhookPolicyArgs {
+    /// Also send webhooks to private networks (10/8, 172.16/12,
+    /// 192.168/16, 100.64/10, fc00::/7), for receivers on premises. Every
+    /// tenant may then reach those networks through its `webhook_url`;
+    /// prefer --webhook-allow-hosts where the receivers are known. Never
+    /// opens loopback, link-local or the metadata service.
+    #[arg(long, env = "STRATUS_WEBHOOK_ALLOW_PRIVATE")]
+    pub webhook_allow_private: bool,
+
+    /// Host names, addresses or CIDR networks webhooks may go to whatever
+    /// they resolve to (e.g. hooks.corp.example,10.20.0.0/16), for known
+    /// receivers on premises: the narrow way to open the policy.
+    #[arg(long, env = "STRATUS_WEBHOOK_ALLOW_HOSTS", value_delimiter = ',')]
+    pub webhook_allow_hosts: Vec<String>,
+
+    /// Also send webhooks over plain http:// (signed, but readable and
+    /// alterable on the way). For receivers inside a trusted network.
+    #[arg(long, env = "STRATUS_WEBHOOK_ALLOW_HTTP")]
+    pub webhook_allow_http: bool,
 }
 
 #[derive(Debug, Clone, Args, Serialize, Deserialize)]
@@ -553,6 +583,10 @@ pub struct ServeArgs {
     #[command(flatten)]
     #[serde(flatten)]
     pub jobs: JobArgs,
+
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub webhooks: WebhookPolicyArgs,
 
     #[command(flatten)]
     #[serde(flatten)]
@@ -614,6 +648,10 @@ pub struct GatewayArgs {
     #[command(flatten)]
     #[serde(flatten)]
     pub billing: BillingArgs,
+
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub webhooks: WebhookPolicyArgs,
 
     /// Milliseconds to wait for a TCP connection to a replica. A replica
     /// that does not accept by then counts as down, and the request (whose
@@ -679,8 +717,17 @@ pub struct GatewayArgs {
 #[derive(Debug, Clone, Args, Serialize, Deserialize)]
 pub struct ServiceArgs {
     /// Address to listen on. Keep it private: the gateway is the public edge.
+    /// Beyond loopback it needs --internal-token (or
+    /// --allow-unauthenticated).
     #[arg(long, env = "STRATUS_LISTEN", default_value = "127.0.0.1:8081")]
     pub listen: SocketAddr,
+
+    /// Listen beyond loopback without --internal-token: anyone who can
+    /// connect is then served, unauthenticated, as tenant `default` (its
+    /// jobs included). Only for a network where every client is trusted;
+    /// behind a gateway, give both the same --internal-token instead.
+    #[arg(long, env = "STRATUS_ALLOW_UNAUTHENTICATED")]
+    pub allow_unauthenticated: bool,
 
     #[command(flatten)]
     #[serde(flatten)]
@@ -719,6 +766,10 @@ pub struct SpeechArgs {
     #[command(flatten)]
     #[serde(flatten)]
     pub jobs: JobArgs,
+
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub webhooks: WebhookPolicyArgs,
 }
 
 #[derive(Debug, Clone, Args)]

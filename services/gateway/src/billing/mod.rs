@@ -49,6 +49,7 @@ use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use stratus_kit::ApiError;
+use stratus_kit::destination::DestinationPolicy;
 
 pub use catalog::{Catalog, Plan};
 pub use money::Nanos;
@@ -60,11 +61,14 @@ use crate::metering::{OnRecorded, Units, UsageEvent};
 use crate::store::billing::{MonthRow, NewReservation, Threshold};
 use crate::store::{Store, StoreError};
 
-/// Where budget alerts are POSTed, and the secret they are signed with.
+/// Where budget alerts are POSTed, the secret they are signed with, and
+/// the destination policy job webhooks use (checked at start and before
+/// each send; names are resolved through it).
 #[derive(Debug, Clone)]
 pub struct AlertWebhook {
     pub url: String,
     pub secret: stratus_speech::jobs::webhook::WebhookSecret,
+    pub policy: DestinationPolicy,
 }
 
 /// How billing is set up.
@@ -181,7 +185,11 @@ impl Drop for Inner {
 impl Billing {
     /// Billing on `store`, without background work (see [`Billing::start`]).
     pub fn new(store: Store, config: BillingConfig) -> Billing {
-        let http = reqwest::Client::builder()
+        // Only alerts use it: it connects where their policy allows.
+        let http = config
+            .webhook
+            .as_ref()
+            .map_or_else(reqwest::Client::builder, |w| w.policy.client_builder())
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(10))
             .build()
@@ -551,6 +559,11 @@ async fn deliver(
     body: serde_json::Value,
 ) {
     use stratus_speech::jobs::webhook::{EVENT_HEADER, SIGNATURE_HEADER, sign};
+    // An IP-literal host never reaches the client's resolver: check it here.
+    if let Err(e) = webhook.policy.check_url(&webhook.url) {
+        tracing::warn!(error = %e, kind, "budget webhook destination refused; not sent");
+        return;
+    }
     let bytes = body.to_string().into_bytes();
     let mut wait = Duration::from_millis(500);
     for attempt in 1..=3 {
@@ -686,4 +699,33 @@ pub async fn middleware(
     request.extensions_mut().insert(reservation.on_recorded());
     request.extensions_mut().insert(reservation.clone());
     next.run(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stratus_speech::jobs::webhook::WebhookSecret;
+
+    /// The budget alert follows the job webhooks' policy: a loopback URL
+    /// (an operator's typo or an old config) is refused before any
+    /// connection.
+    #[tokio::test]
+    async fn alerts_go_only_where_the_destination_policy_allows() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let webhook = AlertWebhook {
+            url: format!("http://{}/hook", listener.local_addr().unwrap()),
+            secret: WebhookSecret::new("s"),
+            policy: DestinationPolicy::new().allow_http(true),
+        };
+        let http = webhook.policy.client_builder().build().unwrap();
+        let body = serde_json::json!({"type": "budget.soft_limit_reached"});
+        tokio::time::timeout(
+            Duration::from_secs(5),
+            deliver(http, webhook, "budget.soft_limit_reached", body),
+        )
+        .await
+        .unwrap();
+        let accepted = tokio::time::timeout(Duration::from_millis(200), listener.accept()).await;
+        assert!(accepted.is_err(), "a connection was made");
+    }
 }

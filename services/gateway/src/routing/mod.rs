@@ -27,7 +27,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderName, Request, Response, StatusCode, header};
 use stratus_kit::ApiError;
-use stratus_kit::context::TenantContext;
+use stratus_kit::context::{InternalToken, TenantContext};
 use stratus_kit::server::BodyProgress;
 use tower::ServiceExt;
 
@@ -255,18 +255,21 @@ impl Upstream {
         }
     }
 
-    /// GET `path` and parse the JSON body of a 2xx answer.
+    /// GET `path` with the internal `token` (services answer nothing else
+    /// without it) and parse the JSON body of a 2xx answer.
     pub async fn get_json<T: serde::de::DeserializeOwned>(
         &self,
         path: &str,
+        token: &InternalToken,
     ) -> Result<T, UpstreamError> {
-        let request =
+        let mut request =
             Request::get(path)
                 .body(Body::empty())
                 .map_err(|e| UpstreamError::BadResponse {
                     service: self.service(),
                     detail: e.to_string(),
                 })?;
+        token.authorize(request.headers_mut());
         let response = self.forward(request).await?;
         let status = response.status();
         let bytes = axum::body::to_bytes(response.into_body(), 16 << 20)

@@ -26,7 +26,9 @@ use crate::GatewayState;
 pub async fn list_models(State(state): State<GatewayState>) -> Result<Json<ModelList>, ApiError> {
     let mut data = Vec::new();
     for upstream in state.upstreams.all() {
-        let list: ModelList = upstream.get_json("/v1/models").await?;
+        let list: ModelList = upstream
+            .get_json("/v1/models", &state.internal_token)
+            .await?;
         data.extend(list.data);
     }
     data.sort_by(|a, b| a.id.cmp(&b.id));

@@ -96,11 +96,19 @@ pub fn respond(
     // The job's result travels through the channel; the worker's own reply
     // channel is not needed.
     let _reply = worker.submit(move |whisper: &mut WhisperModel| {
-        let result = whisper.transcribe_streaming(&samples, &options, &mut |delta| match sender
-            .send(Progress::Delta(delta.text.to_owned()))
-        {
-            Ok(()) => ControlFlow::Continue(()),
-            Err(_) => ControlFlow::Break(()),
+        let result = whisper.transcribe_streaming(&samples, &options, &mut |delta| {
+            // A window boundary carries no text: nothing to send, but a
+            // client that went away stops the work here too.
+            let gone = if delta.text.is_empty() {
+                sender.is_closed()
+            } else {
+                sender.send(Progress::Delta(delta.text.to_owned())).is_err()
+            };
+            if gone {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
         });
         // Nobody to tell when the client has gone.
         let _ = sender.send(match result {

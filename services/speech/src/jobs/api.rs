@@ -12,7 +12,8 @@
 //! - `GET /v1/audio/jobs?limit=&after=` — the tenant's jobs newest first,
 //!   without results; `after` is the previous page's `last_id`.
 //! - `DELETE /v1/audio/jobs/{id}` — cancel: a queued job at once, a running
-//!   one stops at its next segment. A finished job is returned unchanged.
+//!   one stops before its next 30 s window (the window in progress is
+//!   finished, then dropped). A finished job is returned unchanged.
 
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::rejection::QueryRejection;
@@ -105,7 +106,8 @@ pub struct JobView<'a> {
     pub usage: Option<format::Usage>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub webhook_url: Option<&'a str>,
-    /// The webhook's delivery, once attempted.
+    /// The webhook's delivery: `pending`, then `delivered`, or `failed`
+    /// once every retry failed (never why).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub webhook_status: Option<&'a str>,
 }
@@ -250,7 +252,8 @@ pub async fn submit(
             )
             .into());
         }
-        webhook::check_url(url).map_err(|message| invalid("webhook_url", message))?;
+        webhook::check_url(url, &jobs.config.webhook_policy)
+            .map_err(|message| invalid("webhook_url", message))?;
     }
 
     // Container, codec and declared length: headers only, cheap.
@@ -339,8 +342,9 @@ pub async fn show(
 
 /// Cancel a job.
 ///
-/// A queued job is cancelled at once, a running one stops at its next
-/// segment; a finished job is returned unchanged.
+/// A queued job is cancelled at once; a running one stops before its next
+/// 30 s window of audio (it is `cancelled` at once and never gets a
+/// result); a finished job is returned unchanged.
 #[utoipa::path(
     delete,
     path = "/v1/audio/jobs/{id}",
@@ -366,6 +370,11 @@ pub async fn cancel(
         .await
         .map_err(JobError::from)?
         .ok_or(JobError::NotFound(id))?;
+    if row.status() == JobStatus::Cancelled {
+        // Running here: stop it now (another replica's worker sees the
+        // cancel in the store within a second).
+        jobs.running.stop(&row.id);
+    }
     Ok(Json(JobView::new(&row, true)).into_response())
 }
 

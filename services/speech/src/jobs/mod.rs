@@ -10,7 +10,8 @@
 //! ## Layout
 //! - [`store`] — the jobs table on SQLite/PostgreSQL: claim, lease, finish,
 //!   each one conditional statement, so many workers share one queue.
-//! - [`worker`] — the worker pool: claim, heartbeat, progress, cancel.
+//! - [`worker`] — the worker pool: claim, heartbeat, progress, cancel
+//!   (a running job stops before its next 30 s window).
 //! - [`webhook`] — signing and delivering the completion callback.
 //! - [`api`] — the HTTP endpoints and the job's JSON.
 //!
@@ -34,10 +35,12 @@ pub mod store;
 pub mod webhook;
 pub mod worker;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use stratus_kit::destination::DestinationPolicy;
 use stratus_kit::error::ApiError;
 use tokio::sync::Notify;
 
@@ -67,6 +70,8 @@ pub struct JobConfig {
     pub poll_interval: Duration,
     /// Signs webhooks; without it, `webhook_url` is refused.
     pub webhook_secret: Option<webhook::WebhookSecret>,
+    /// Where webhooks may go (default: https to public addresses only).
+    pub webhook_policy: DestinationPolicy,
     /// Limit of one webhook try.
     pub webhook_timeout: Duration,
     /// Tries per webhook.
@@ -84,6 +89,7 @@ impl Default for JobConfig {
             max_active_per_tenant: 100,
             poll_interval: Duration::from_secs(2),
             webhook_secret: None,
+            webhook_policy: DestinationPolicy::new(),
             webhook_timeout: Duration::from_secs(10),
             webhook_attempts: 5,
             webhook_backoff: Duration::from_secs(1),
@@ -100,11 +106,111 @@ pub struct JobStats {
     pub failed: AtomicU64,
     /// Finishes refused because the lease was gone.
     pub lost: AtomicU64,
+    /// Jobs whose transcription this process stopped midway (cancelled, or
+    /// the lease lost).
+    pub stopped: AtomicU64,
+    /// The most audio (milliseconds) a stopped job's model decoded after
+    /// the stop was asked (the job cancelled, its lease lost): how promptly
+    /// a cancel takes effect, at most the 30 s window in progress.
+    pub decoded_after_stop_ms: AtomicU64,
 }
 
 impl JobStats {
     pub fn succeeded(&self) -> u64 {
         self.succeeded.load(Ordering::Relaxed)
+    }
+
+    pub fn stopped(&self) -> u64 {
+        self.stopped.load(Ordering::Relaxed)
+    }
+}
+
+/// What a running job's worker and its model share: the stop flag the
+/// model checks at every segment and window, and how far it got.
+#[derive(Debug)]
+pub(crate) struct Control {
+    stop: AtomicBool,
+    /// Milliseconds of audio decoded so far.
+    position_ms: AtomicU64,
+    /// `position_ms` when the stop was asked.
+    asked_at_ms: AtomicU64,
+}
+
+impl Control {
+    fn new() -> Arc<Self> {
+        Arc::new(Self {
+            stop: AtomicBool::new(false),
+            position_ms: AtomicU64::new(0),
+            asked_at_ms: AtomicU64::new(0),
+        })
+    }
+
+    /// Ask the model to stop (once; later asks change nothing).
+    pub(crate) fn request_stop(&self) {
+        if !self.stop.swap(true, Ordering::SeqCst) {
+            let at = self.position_ms.load(Ordering::SeqCst);
+            self.asked_at_ms.store(at, Ordering::SeqCst);
+        }
+    }
+
+    pub(crate) fn stop_requested(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    /// The model reached `seconds` of the audio.
+    pub(crate) fn advance(&self, seconds: f64) {
+        let ms = (seconds.max(0.0) * 1000.0).round() as u64;
+        self.position_ms.fetch_max(ms, Ordering::SeqCst);
+    }
+
+    /// Milliseconds of audio the model decoded after the stop was asked.
+    pub(crate) fn decoded_after_stop_ms(&self) -> u64 {
+        let asked = self.asked_at_ms.load(Ordering::SeqCst);
+        self.position_ms
+            .load(Ordering::SeqCst)
+            .saturating_sub(asked)
+    }
+}
+
+/// The jobs this process is transcribing, by job id: a cancel made here
+/// stops its model at once, without waiting for the worker's next look at
+/// the store.
+#[derive(Debug, Clone, Default)]
+pub struct Running(Arc<Mutex<HashMap<String, Arc<Control>>>>);
+
+impl Running {
+    /// A control for `job`, registered until the guard drops.
+    fn register(&self, job: &str) -> (Arc<Control>, RunningGuard) {
+        let control = Control::new();
+        // A poisoned lock only means a panic mid-insert of a map entry.
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.insert(job.to_owned(), control.clone());
+        let guard = RunningGuard {
+            running: self.clone(),
+            job: job.to_owned(),
+        };
+        (control, guard)
+    }
+
+    /// Stop `job` if it runs here.
+    pub fn stop(&self, job: &str) {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(control) = map.get(job) {
+            control.request_stop();
+        }
+    }
+}
+
+/// Unregisters a job's stop flag when its transcription ends.
+struct RunningGuard {
+    running: Running,
+    job: String,
+}
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        let mut map = self.running.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.remove(&self.job);
     }
 }
 
@@ -116,6 +222,8 @@ pub struct Jobs {
     pub stats: Arc<JobStats>,
     /// Wakes an idle worker when a job is queued here.
     wake: Arc<Notify>,
+    /// Jobs transcribing in this process, so a cancel stops them at once.
+    running: Running,
     webhooks: Option<webhook::Sender>,
 }
 
@@ -130,6 +238,7 @@ impl Jobs {
                     config.webhook_timeout,
                     config.webhook_attempts,
                     config.webhook_backoff,
+                    config.webhook_policy.clone(),
                 )
             })
             .transpose()
@@ -139,6 +248,7 @@ impl Jobs {
             config: Arc::new(config),
             stats: Arc::default(),
             wake: Arc::default(),
+            running: Running::default(),
             webhooks,
         })
     }

@@ -1,9 +1,20 @@
 //! Jobs in the database: every state change is one conditional statement,
 //! so several workers (in one process or many replicas) can share a queue.
 //!
+//! - **Fairness**: jobs are claimed round-robin across tenants, not first
+//!   come first served (a tenant's hundred jobs must not hold back another
+//!   tenant's one). Each job gets a `fair_round` when queued: its place in
+//!   its tenant's line, counted from the round being served then (the
+//!   lowest round still queued, else the highest running): `max(that,
+//!   the tenant's last queued or running round + 1)`. The claim takes the
+//!   lowest round, then the oldest id. A tenant that queues ten jobs gets
+//!   rounds r…r+9; another that queues one afterwards gets round r and goes
+//!   second; one that arrives later joins the round being served, neither
+//!   jumping ahead of jobs already waiting nor waiting behind a whole
+//!   backlog. A job handed back or re-claimed keeps its round.
 //! - **Claim**: one `UPDATE … WHERE id = (SELECT … LIMIT 1) RETURNING`
-//!   moves the oldest claimable job to `running` under the caller's lease
-//!   and bumps its attempt counter. PostgreSQL adds `FOR UPDATE SKIP
+//!   moves the first claimable job (by round, then id) to `running` under
+//!   the caller's lease and bumps its attempt counter. PostgreSQL adds `FOR UPDATE SKIP
 //!   LOCKED` so concurrent claimers pass over each other's row instead of
 //!   waiting; SQLite runs one writer at a time, so the statement is atomic
 //!   as it is. A job is claimable when queued, or when running with an
@@ -14,7 +25,9 @@
 //!   changes nothing, and learns so from the row count. That is what makes
 //!   "completed twice" impossible.
 //! - **Cancel** moves queued or running jobs to `cancelled` at once; a
-//!   running worker notices at its next progress update or heartbeat.
+//!   running worker learns it from [`JobStore::holds`] within a second (at
+//!   once when the cancel was made in its own process) and stops its model
+//!   before the next window.
 //!
 //! Times are unix milliseconds from the application clock (both backends
 //! alike); leases should be long against clock skew between replicas.
@@ -216,10 +229,14 @@ impl JobStore {
                 sqlx::query(
                     "INSERT INTO speech_jobs (id, tenant_id, status, task, model, language, prompt, \
                      response_format, segment_granularity, filename, content_type, audio, webhook_url, \
-                     created_at, webhook_status) \
-                     SELECT ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? \
-                     WHERE (SELECT COUNT(*) FROM speech_jobs WHERE tenant_id = ? \
-                            AND status IN ('queued', 'running')) < ?",
+                     created_at, webhook_status, fair_round) \
+                     SELECT ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, MAX( \
+                        COALESCE((SELECT MIN(fair_round) FROM speech_jobs WHERE status = 'queued'), \
+                                 (SELECT MAX(fair_round) FROM speech_jobs WHERE status = 'running'), 0), \
+                        COALESCE((SELECT MAX(fair_round) + 1 FROM speech_jobs \
+                                  WHERE status IN ('queued', 'running') AND tenant_id = ?), 0)) \
+                     WHERE (SELECT COUNT(*) FROM speech_jobs WHERE status IN ('queued', 'running') \
+                            AND tenant_id = ?) < ?",
                 )
                 .bind(&id)
                 .bind(&job.tenant_id)
@@ -236,6 +253,7 @@ impl JobStore {
                 .bind(now)
                 .bind(job.webhook_url.as_ref().map(|_| "pending"))
                 .bind(&job.tenant_id)
+                .bind(&job.tenant_id)
                 .bind(max_active)
                 .execute(pool)
                 .await?
@@ -245,10 +263,14 @@ impl JobStore {
                 sqlx::query(
                     "INSERT INTO speech_jobs (id, tenant_id, status, task, model, language, prompt, \
                      response_format, segment_granularity, filename, content_type, audio, webhook_url, \
-                     created_at, webhook_status) \
-                     SELECT $1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 \
-                     WHERE (SELECT COUNT(*) FROM speech_jobs WHERE tenant_id = $2 \
-                            AND status IN ('queued', 'running')) < $15",
+                     created_at, webhook_status, fair_round) \
+                     SELECT $1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, GREATEST( \
+                        COALESCE((SELECT MIN(fair_round) FROM speech_jobs WHERE status = 'queued'), \
+                                 (SELECT MAX(fair_round) FROM speech_jobs WHERE status = 'running'), 0), \
+                        COALESCE((SELECT MAX(fair_round) + 1 FROM speech_jobs \
+                                  WHERE status IN ('queued', 'running') AND tenant_id = $2), 0)) \
+                     WHERE (SELECT COUNT(*) FROM speech_jobs WHERE status IN ('queued', 'running') \
+                            AND tenant_id = $2) < $15",
                 )
                 .bind(&id)
                 .bind(&job.tenant_id)
@@ -407,7 +429,8 @@ impl JobStore {
         self.get(tenant_id, id).await
     }
 
-    /// Claim the oldest claimable job for `owner` with a lease of
+    /// Claim the next claimable job (round-robin across tenants, see the
+    /// module docs) for `owner` with a lease of
     /// `lease_ms`, first failing the jobs whose worker died too often
     /// (running, lease expired, `max_attempts` used).
     pub async fn claim(
@@ -437,7 +460,7 @@ impl JobStore {
                      lease_owner = ?, lease_expires_at = ?, started_at = COALESCE(started_at, ?) \
                      WHERE id = (SELECT id FROM speech_jobs WHERE status = 'queued' \
                         OR (status = 'running' AND lease_expires_at < ? AND attempt < ?) \
-                        ORDER BY id LIMIT 1) \
+                        ORDER BY fair_round, id LIMIT 1) \
                      RETURNING audio, ",
                     columns!()
                 ))
@@ -465,7 +488,7 @@ impl JobStore {
                      lease_owner = $1, lease_expires_at = $2, started_at = COALESCE(started_at, $3) \
                      WHERE id = (SELECT id FROM speech_jobs WHERE status = 'queued' \
                         OR (status = 'running' AND lease_expires_at < $3 AND attempt < $4) \
-                        ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) \
+                        ORDER BY fair_round, id COLLATE \"C\" LIMIT 1 FOR UPDATE SKIP LOCKED) \
                      RETURNING audio, ",
                     columns!()
                 ))
@@ -511,6 +534,37 @@ impl JobStore {
             .rows_affected(),
         };
         Ok(affected == 1)
+    }
+
+    /// Whether `lease` still holds its job (a read: false once the job was
+    /// cancelled or taken over). Workers ask this often, so a cancel made
+    /// on another replica stops the model within about a second.
+    pub async fn holds(&self, lease: &Lease) -> Result<bool> {
+        let held: Option<i32> = match &self.pool {
+            DbPool::Sqlite(pool) => {
+                sqlx::query_scalar(
+                    "SELECT attempt FROM speech_jobs \
+                     WHERE id = ? AND status = 'running' AND lease_owner = ? AND attempt = ?",
+                )
+                .bind(&lease.job_id)
+                .bind(&lease.owner)
+                .bind(lease.attempt)
+                .fetch_optional(pool)
+                .await?
+            }
+            DbPool::Postgres(pool) => {
+                sqlx::query_scalar(
+                    "SELECT attempt FROM speech_jobs \
+                     WHERE id = $1 AND status = 'running' AND lease_owner = $2 AND attempt = $3",
+                )
+                .bind(&lease.job_id)
+                .bind(&lease.owner)
+                .bind(lease.attempt)
+                .fetch_optional(pool)
+                .await?
+            }
+        };
+        Ok(held.is_some())
     }
 
     /// End the job held by `lease` with `outcome`; `false` (and nothing

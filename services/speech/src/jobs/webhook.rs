@@ -9,10 +9,17 @@
 //! timestamps. The event name travels in `x-stratus-event`
 //! (`audio.job.succeeded` / `audio.job.failed`).
 //!
+//! Destinations: only where the [`DestinationPolicy`] allows (by default
+//! https to public addresses), checked at submit and again at send, where
+//! the client's resolver refuses names that resolve to non-public
+//! addresses (see [`stratus_kit::destination`]).
+//!
 //! Delivery: up to `attempts` tries, each with its own timeout, doubling
 //! the wait between them; a 2xx answer is delivered. Redirects are not
 //! followed (a signed body goes only where the client said). The outcome is
-//! recorded with the job (`webhook_status`). Delivery runs in the process
+//! recorded with the job (`webhook_status`): `delivered` or `failed`, never
+//! why (refused, timed out, the receiver's status), which would make
+//! webhooks a port scanner. Delivery runs in the process
 //! that finished the job; a crash during the retries loses the remaining
 //! tries (the job itself is safe and can be polled).
 
@@ -20,6 +27,7 @@ use std::time::Duration;
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
+use stratus_kit::destination::DestinationPolicy;
 use subtle::ConstantTimeEq;
 
 /// The signature header.
@@ -90,34 +98,29 @@ pub fn verify(secret: &[u8], header: &str, body: &[u8], now: i64, tolerance_s: i
         .any(|s| bool::from(s.as_slice().ct_eq(&expected[..])))
 }
 
-/// Why a webhook URL is refused at submit.
-pub fn check_url(url: &str) -> Result<(), String> {
+/// Why a webhook URL is refused at submit: too long, not http(s), with
+/// credentials, or a destination `policy` refuses (see
+/// [`stratus_kit::destination`]). Names resolve only when sent, where the
+/// resolver refuses private answers.
+pub fn check_url(url: &str, policy: &DestinationPolicy) -> Result<(), String> {
     if url.len() > MAX_URL_LEN {
         return Err(format!(
             "`webhook_url` is longer than {MAX_URL_LEN} characters"
         ));
     }
-    let parsed =
-        reqwest::Url::parse(url).map_err(|e| format!("`webhook_url` is not a URL: {e}"))?;
-    if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(format!(
-            "`webhook_url` must be http:// or https://; got `{}:`",
-            parsed.scheme()
-        ));
-    }
-    if parsed.host_str().is_none_or(str::is_empty) {
-        return Err("`webhook_url` has no host".into());
-    }
-    if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err("`webhook_url` must not carry credentials".into());
-    }
-    Ok(())
+    policy
+        .check_url(url)
+        .map(drop)
+        .map_err(|e| format!("`webhook_url` {e}"))
 }
 
 /// How webhooks are sent.
 #[derive(Debug, Clone)]
 pub struct Sender {
+    /// Resolves through the destination policy: connects to allowed
+    /// addresses only, follows no redirect.
     pub client: reqwest::Client,
+    pub policy: DestinationPolicy,
     pub secret: WebhookSecret,
     pub attempts: u32,
     /// Wait before the second try; doubled after each failure.
@@ -125,20 +128,23 @@ pub struct Sender {
 }
 
 impl Sender {
-    /// A sender whose every try gives up after `timeout`.
+    /// A sender to where `policy` allows, whose every try gives up after
+    /// `timeout`.
     pub fn new(
         secret: WebhookSecret,
         timeout: Duration,
         attempts: u32,
         first_backoff: Duration,
+        policy: DestinationPolicy,
     ) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
+        let client = policy
+            .client_builder()
             .connect_timeout(timeout)
             .timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
             .build()?;
         Ok(Self {
             client,
+            policy,
             secret,
             attempts: attempts.max(1),
             first_backoff,
@@ -146,8 +152,17 @@ impl Sender {
     }
 
     /// POST `body` to `url` until a 2xx answer or the tries run out;
-    /// whether it was delivered.
+    /// whether it was delivered. Why a try failed (refused, timed out, the
+    /// receiver's status) goes to the log only: the tenant learns
+    /// delivered or failed, so a webhook cannot probe what answers where.
     pub async fn deliver(&self, url: &str, event: &str, body: &[u8]) -> bool {
+        // Checked at submit, and again here: the policy may have changed
+        // since, and an IP-literal host never reaches the client's
+        // resolver, where names are checked.
+        if let Err(e) = self.policy.check_url(url) {
+            tracing::warn!(error = %e, "webhook destination refused; not sent");
+            return false;
+        }
         let mut backoff = self.first_backoff;
         for attempt in 1..=self.attempts {
             let timestamp = super::store::now_ms() / 1000;
@@ -195,13 +210,42 @@ mod tests {
     }
 
     #[test]
-    fn only_http_urls_are_accepted() {
-        assert!(check_url("https://hooks.example/x").is_ok());
-        assert!(check_url("http://127.0.0.1:9000/hook").is_ok());
-        assert!(check_url("file:///etc/passwd").is_err());
-        assert!(check_url("ftp://x/y").is_err());
-        assert!(check_url("not a url").is_err());
-        assert!(check_url("https://u:p@x/").is_err());
-        assert!(check_url(&format!("https://x/{}", "a".repeat(MAX_URL_LEN))).is_err());
+    fn only_allowed_destinations_are_accepted() {
+        let strict = DestinationPolicy::new();
+        assert!(check_url("https://hooks.example/x", &strict).is_ok());
+        for url in [
+            "http://hooks.example/x",
+            "https://127.0.0.1:9000/hook",
+            "https://169.254.169.254/",
+            "file:///etc/passwd",
+            "ftp://x/y",
+            "not a url",
+            "https://u:p@x/",
+        ] {
+            let message = check_url(url, &strict).unwrap_err();
+            assert!(message.starts_with("`webhook_url` "), "{url}: {message}");
+        }
+        assert!(check_url(&format!("https://x/{}", "a".repeat(MAX_URL_LEN)), &strict).is_err());
+        let local = strict.allow_http(true).allow("127.0.0.1").unwrap();
+        assert!(check_url("http://127.0.0.1:9000/hook", &local).is_ok());
+    }
+
+    /// A URL accepted at submit under a looser policy (or before an
+    /// upgrade) is checked again before sending: no connection is made.
+    #[tokio::test]
+    async fn a_refused_destination_is_never_contacted() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let sender = Sender::new(
+            WebhookSecret::new("s"),
+            Duration::from_secs(1),
+            2,
+            Duration::from_millis(1),
+            DestinationPolicy::new().allow_http(true),
+        )
+        .unwrap();
+        assert!(!sender.deliver(&url, "audio.job.succeeded", b"{}").await);
+        let accepted = tokio::time::timeout(Duration::from_millis(200), listener.accept()).await;
+        assert!(accepted.is_err(), "a connection was made");
     }
 }

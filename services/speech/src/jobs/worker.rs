@@ -4,16 +4,20 @@
 //!
 //! Per job: decode the stored audio on a blocking thread, queue the
 //! transcription on the model's worker thread with a sink that reports each
-//! segment's end time (→ progress) and stops decoding when told to, and
-//! meanwhile renew the lease (with every progress update, and on a timer of
-//! a third of the lease). A renewal that changes no row means the job was
-//! cancelled or the lease was lost: the sink then stops the model at its
-//! next segment and nothing is written. The finish is conditional on the
-//! lease too (see [`super::store`]).
+//! segment's end and each window's start (→ progress) and stops decoding
+//! when told to, and meanwhile renew the lease (with every progress update,
+//! and on a timer of a third of the lease).
+//!
+//! Cancelling: the model checks its stop flag at every segment and before
+//! every 30 s window, so it stops before the next window once the flag is
+//! set. A cancel made in this process sets it at once (the job's entry in
+//! [`super::Running`]); one made on another replica is seen within
+//! [`CANCEL_CHECK`] (a read of the job's row), as is a lost lease, and so
+//! is a renewal that changes no row. Nothing is written for a stopped job.
+//! The finish is conditional on the lease too (see [`super::store`]).
 
 use std::ops::ControlFlow;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use stratus_models::ModelError;
@@ -25,6 +29,11 @@ use super::{Jobs, api};
 use crate::SpeechService;
 use crate::api::form::ResponseFormat;
 use crate::audio::{self, Limits};
+
+/// How often a running job's worker reads whether its job was cancelled
+/// (or its lease taken) on another replica: a cancel there stops the model
+/// this much later at most, plus the window in progress.
+pub const CANCEL_CHECK: Duration = Duration::from_secs(1);
 
 /// The running worker tasks; dropping this stops them (a job in progress
 /// is then picked up by another worker when its lease expires).
@@ -184,16 +193,17 @@ async fn transcribe(
         timestamps: format.needs_segment_times() || row.segment_granularity,
         ..TranscribeOptions::default()
     };
-    let stop = Arc::new(AtomicBool::new(false));
+    let (control, _running) = jobs.running.register(&lease.job_id);
     let (progress_tx, mut progress_rx) = tokio::sync::mpsc::unbounded_channel::<f64>();
-    let model_stop = stop.clone();
+    let model = control.clone();
     let samples = decoded.samples;
     let reply = worker
         .submit(move |whisper| {
             whisper.transcribe_streaming(&samples, &options, &mut |delta| {
+                model.advance(delta.decoded_until);
                 // Nobody listening only means the job ended on our side.
                 let _ = progress_tx.send(delta.decoded_until);
-                if model_stop.load(Ordering::Relaxed) {
+                if model.stop_requested() {
                     ControlFlow::Break(())
                 } else {
                     ControlFlow::Continue(())
@@ -207,9 +217,12 @@ async fn transcribe(
     let mut heartbeat =
         tokio::time::interval((jobs.config.lease / 3).max(Duration::from_millis(10)));
     heartbeat.tick().await;
+    let mut cancel_check = tokio::time::interval(CANCEL_CHECK);
+    cancel_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    cancel_check.tick().await;
     tokio::pin!(reply);
     let result = loop {
-        let renewal = tokio::select! {
+        let held = tokio::select! {
             result = &mut reply => break result,
             Some(until) = progress_rx.recv() => {
                 // 1.0 is written with the result.
@@ -217,16 +230,29 @@ async fn transcribe(
                 jobs.store.renew(lease, lease_ms, Some(progress)).await
             }
             _ = heartbeat.tick() => jobs.store.renew(lease, lease_ms, None).await,
+            _ = cancel_check.tick(), if !control.stop_requested() => {
+                jobs.store.holds(lease).await
+            }
         };
-        match renewal {
+        match held {
             Ok(true) => {}
-            // Cancelled or taken over: stop the model at its next segment.
-            Ok(false) => stop.store(true, Ordering::Relaxed),
+            // Cancelled or taken over: stop the model before its next window.
+            Ok(false) => control.request_stop(),
             // A database hiccup: keep going; the lease still has time.
             Err(e) => tracing::warn!(job = %lease.job_id, error = %e, "renewing the lease failed"),
         }
     };
-    if stop.load(Ordering::Relaxed) {
+    if control.stop_requested() {
+        let after_ms = control.decoded_after_stop_ms();
+        jobs.stats.stopped.fetch_add(1, Ordering::Relaxed);
+        jobs.stats
+            .decoded_after_stop_ms
+            .fetch_max(after_ms, Ordering::Relaxed);
+        tracing::info!(
+            job = %lease.job_id,
+            decoded_after_stop_s = after_ms as f64 / 1000.0,
+            "job stopped midway"
+        );
         return Ok(None);
     }
     match result {

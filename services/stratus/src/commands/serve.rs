@@ -17,6 +17,7 @@ use stratus_gateway::tenants::AdminKeyImport;
 use stratus_gateway::{Auth, EdgeConfig, GatewayState, PoolConfig, Store, Upstream, Upstreams};
 use stratus_kit::context::InternalToken;
 use stratus_kit::db::DbPool;
+use stratus_kit::destination::DestinationPolicy;
 use stratus_kit::health::Readiness;
 use stratus_kit::server::{MinRate, ServerConfig};
 use stratus_language::{LanguageConfig, LanguageService, RedactionKey};
@@ -29,7 +30,7 @@ use tokio::net::TcpListener;
 use crate::cli::{
     AuthArgs, BillingArgs, ConnectionArgs, EdgeArgs, GatewayArgs, HomeArgs, InternalTokenArgs,
     JobArgs, LimitArgs, MeteringArgs, ModelArgs, RedisFailureArg, ServeArgs, ServiceArgs,
-    SpeechArgs, SpeechLimitArgs,
+    SpeechArgs, SpeechLimitArgs, WebhookPolicyArgs,
 };
 use crate::commands::identity::server_secret;
 use crate::commands::open_store;
@@ -58,7 +59,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
         Store::Postgres(pool) => DbPool::Postgres(pool.clone()),
     };
     let job_store = JobStore::with_pool(pool).await?;
-    let jobs = Jobs::new(job_store.clone(), job_config(&args.jobs))?;
+    let jobs = Jobs::new(job_store.clone(), job_config(&args.jobs, &args.webhooks)?)?;
     let speech = SpeechService::new(
         speech_config(&args.model, &args.speech_limits)?,
         Readiness::default(),
@@ -80,7 +81,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
         }),
     };
     let meter = start_meter(&store, &args.metering, &args.home).await?;
-    let billing = start_billing(&store, &args.billing, &args.edge)?;
+    let billing = start_billing(&store, &args.billing, &args.edge, &args.webhooks)?;
     // Completed jobs' audio is metered from the job store (exactly once).
     let job_usage = stratus_gateway::billing::jobs::spawn(
         store.clone(),
@@ -147,7 +148,7 @@ pub async fn gateway(args: GatewayArgs) -> Result<(), CliError> {
         },
         Ok,
     )?;
-    let billing = start_billing(&store, &args.billing, &args.edge)?;
+    let billing = start_billing(&store, &args.billing, &args.edge, &args.webhooks)?;
     // Speech replicas that keep their jobs in this store (a shared
     // PostgreSQL) have their completed jobs metered here.
     let pool = match &store {
@@ -201,7 +202,12 @@ async fn start_meter(
 
 /// The price catalog (the file, or the built-in one) and budget
 /// enforcement with its sweeper.
-fn start_billing(store: &Store, args: &BillingArgs, edge: &EdgeArgs) -> Result<Billing, CliError> {
+fn start_billing(
+    store: &Store,
+    args: &BillingArgs,
+    edge: &EdgeArgs,
+    webhooks: &WebhookPolicyArgs,
+) -> Result<Billing, CliError> {
     let catalog = match &args.price_catalog {
         Some(path) => Catalog::load(path).map_err(|e| CliError::Usage(e.to_string()))?,
         None => Catalog::builtin(),
@@ -213,10 +219,21 @@ fn start_billing(store: &Store, args: &BillingArgs, edge: &EdgeArgs) -> Result<B
     config.reserve_audio_seconds = args.budget_reserve_audio_seconds;
     config.max_request_body = edge.max_request_body;
     config.webhook = match (&args.budget_webhook_url, &args.budget_webhook_secret) {
-        (Some(url), Some(secret)) => Some(AlertWebhook {
-            url: url.clone(),
-            secret: WebhookSecret::new(secret),
-        }),
+        (Some(url), Some(secret)) => {
+            // The operator's URL, but held to the tenants' policy: an alert
+            // to this host or the metadata service is as much a forgery.
+            let policy = webhook_policy(webhooks)?;
+            policy.check_url(url).map_err(|e| {
+                CliError::Usage(format!(
+                    "--budget-webhook-url {e} (open it with --webhook-allow-hosts, --webhook-allow-private or --webhook-allow-http)"
+                ))
+            })?;
+            Some(AlertWebhook {
+                url: url.clone(),
+                secret: WebhookSecret::new(secret),
+                policy,
+            })
+        }
         (Some(_), None) => {
             return Err(CliError::Usage(
                 "--budget-webhook-url needs --budget-webhook-secret (alerts are signed)".into(),
@@ -312,23 +329,52 @@ async fn serve_metrics(args: &EdgeArgs, connection: &ConnectionArgs) -> Result<(
 }
 
 pub async fn speech(args: SpeechArgs) -> Result<(), CliError> {
+    let token = replica_token(&args.service, ServiceKind::Speech)?;
     let url = store_url(&args.store, &args.service.home);
     let store = JobStore::open(&url).await?;
     tracing::info!(backend = store.backend(), "job store ready");
-    let jobs = Jobs::new(store, job_config(&args.jobs))?;
-    single_service(args.service, ServiceKind::Speech, Some(jobs)).await
+    let jobs = Jobs::new(store, job_config(&args.jobs, &args.webhooks)?)?;
+    single_service(args.service, ServiceKind::Speech, Some(jobs), token).await
 }
 
 pub async fn language(args: ServiceArgs) -> Result<(), CliError> {
-    single_service(args, ServiceKind::Language, None).await
+    let token = replica_token(&args, ServiceKind::Language)?;
+    single_service(args, ServiceKind::Language, None, token).await
+}
+
+/// A replica's internal token. Without one it serves anyone as tenant
+/// `default` (jobs included), so it may listen only on loopback unless
+/// `--allow-unauthenticated` says the network is trusted; either way it
+/// says so loudly.
+fn replica_token(args: &ServiceArgs, kind: ServiceKind) -> Result<Option<InternalToken>, CliError> {
+    let token = internal_token(&args.internal)?;
+    if token.is_none() {
+        let service = match kind {
+            ServiceKind::Speech => "speech",
+            ServiceKind::Language => "language",
+        };
+        if !args.listen.ip().is_loopback() && !args.allow_unauthenticated {
+            return Err(CliError::Usage(format!(
+                "--listen {}: without --internal-token this {service} service would serve anyone who can reach it, unauthenticated, as tenant `default`; give it the gateway's --internal-token, listen on 127.0.0.1, or pass --allow-unauthenticated on a network where every client is trusted",
+                args.listen
+            )));
+        }
+        tracing::warn!(
+            listen = %args.listen,
+            "no --internal-token: this {service} service answers every client that can connect, unauthenticated, as tenant `default`; behind a gateway, give both the same --internal-token"
+        );
+    }
+    Ok(token)
 }
 
 /// One service alone, as a replica behind a gateway; a speech service
-/// works `jobs` too.
+/// works `jobs` too. With `token`, only requests carrying it are served
+/// (health checks aside).
 async fn single_service(
     args: ServiceArgs,
     kind: ServiceKind,
     jobs: Option<Jobs>,
+    token: Option<InternalToken>,
 ) -> Result<(), CliError> {
     let mut job_workers = None;
     let models = model_store(&args.home, &args.model)?;
@@ -343,7 +389,7 @@ async fn single_service(
                 service = service.with_jobs(jobs.clone());
                 job_workers = Some(JobWorkers::spawn(service.clone(), jobs));
             }
-            let app = service.router_with_context(internal_token(&args.internal)?);
+            let app = service.router_with_context(token.clone());
             let targets = Targets {
                 speech: Some(service),
                 language: None,
@@ -352,7 +398,7 @@ async fn single_service(
         }
         ServiceKind::Language => {
             let service = LanguageService::new(language_config(&args.model)?, Readiness::default());
-            let app = service.router_with_context(internal_token(&args.internal)?);
+            let app = service.router_with_context(token.clone());
             let targets = Targets {
                 speech: None,
                 language: Some(service),
@@ -383,8 +429,8 @@ fn speech_config(args: &ModelArgs, limits: &SpeechLimitArgs) -> Result<SpeechCon
     })
 }
 
-fn job_config(args: &JobArgs) -> JobConfig {
-    JobConfig {
+fn job_config(args: &JobArgs, webhooks: &WebhookPolicyArgs) -> Result<JobConfig, CliError> {
+    Ok(JobConfig {
         workers: args.job_workers.max(1),
         lease: Duration::from_secs(args.job_lease_seconds.max(3)),
         max_attempts: args.job_max_attempts.max(1),
@@ -392,8 +438,19 @@ fn job_config(args: &JobArgs) -> JobConfig {
         webhook_secret: args.webhook_secret.as_deref().map(WebhookSecret::new),
         webhook_timeout: Duration::from_secs(args.webhook_timeout_seconds.max(1)),
         webhook_attempts: args.webhook_attempts.max(1),
+        webhook_policy: webhook_policy(webhooks)?,
         ..JobConfig::default()
-    }
+    })
+}
+
+/// Where webhooks may go: https to public addresses, opened as far as the
+/// operator said.
+fn webhook_policy(args: &WebhookPolicyArgs) -> Result<DestinationPolicy, CliError> {
+    DestinationPolicy::new()
+        .allow_http(args.webhook_allow_http)
+        .allow_private(args.webhook_allow_private)
+        .allow_all(&args.webhook_allow_hosts)
+        .map_err(|e| CliError::Usage(format!("--webhook-allow-hosts: {e}")))
 }
 
 fn language_config(args: &ModelArgs) -> Result<LanguageConfig, CliError> {
