@@ -33,15 +33,20 @@ pub async fn shutdown_signal() {
 }
 
 /// Serve `app` on `listener` until `shutdown` resolves; in-flight requests
-/// complete before this returns.
+/// complete before this returns. Each request carries its peer's address
+/// (`axum::extract::ConnectInfo<SocketAddr>`), which the gateway's sign-in
+/// throttle counts per client.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 #[cfg(test)]
