@@ -841,13 +841,6 @@ async fn a_cookie_alone_changes_nothing_from_another_origin() {
     let (status, headers, body) =
         login(&gateway.client, &gateway, "ann@acme.example", PASSWORD).await;
     assert_eq!(status, 200);
-    // The answer holds a credential: never cached.
-    assert_eq!(headers["cache-control"], "no-store");
-    let set_cookie = headers["set-cookie"].to_str().unwrap();
-    assert!(
-        !set_cookie.contains("Secure"),
-        "plain HTTP, no public URL: {set_cookie}"
-    );
     let token = body["token"].as_str().unwrap();
     let cookie = format!("stratus_session={token}");
 
@@ -905,6 +898,11 @@ async fn a_cookie_alone_changes_nothing_from_another_origin() {
         transcribe(Some("https://evil.example"), None, true).await.0,
         200
     );
+    // The login answer holds a credential: never cached; over plain HTTP
+    // without an https public URL the cookie cannot be `Secure`.
+    assert_eq!(headers["cache-control"], "no-store");
+    let set_cookie = headers["set-cookie"].to_str().unwrap();
+    assert!(!set_cookie.contains("Secure"), "{set_cookie}");
     // Reading with the cookie needs no proof.
     let me = gateway
         .client
