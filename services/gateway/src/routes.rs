@@ -166,7 +166,16 @@ pub fn table() -> Vec<Route> {
         route(
             "/v1/admin/tenants/{tenant_id}/users",
             admin,
-            identity(post(admin::create_tenant_user)),
+            identity(get(admin::list_tenant_users).post(admin::create_tenant_user)),
+        ),
+        route(
+            "/v1/admin/tenants/{tenant_id}/users/{user_id}",
+            admin,
+            identity(
+                get(admin::get_tenant_user)
+                    .patch(admin::update_tenant_user)
+                    .delete(admin::delete_tenant_user),
+            ),
         ),
         // The dashboard (see `dashboard`): pages for any signed-in user of
         // the tenant, changes to keys for owners (the `keys` scope), usage
@@ -210,6 +219,28 @@ pub fn table() -> Vec<Route> {
             dashboard::members::PATH,
             Authenticated,
             get(dashboard::members::page),
+        ),
+        // Owners change members: the `keys` scope is what only owners'
+        // sessions carry; the handler checks the role again.
+        route(
+            "/dashboard/members/{user_id}/role",
+            keys,
+            identity(post(dashboard::members::set_role)),
+        ),
+        route(
+            "/dashboard/members/{user_id}/disable",
+            keys,
+            identity(post(dashboard::members::disable)),
+        ),
+        route(
+            "/dashboard/members/{user_id}/enable",
+            keys,
+            identity(post(dashboard::members::enable)),
+        ),
+        route(
+            "/dashboard/members/{user_id}/delete",
+            keys,
+            identity(post(dashboard::members::delete)),
         ),
         // Invoices: the scope `/v1/billing/invoices` needs.
         route(

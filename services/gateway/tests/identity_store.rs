@@ -2,7 +2,10 @@
 //! keys verify, carry their scopes, fail when expired or revoked (revoked:
 //! at once here, within the cache TTL on another replica), record their last
 //! use off the hot path; one tenant cannot revoke another's key; names and
-//! emails are unique.
+//! emails are unique. Sessions have rows: ending one, disabling, deleting or
+//! re-passwording a user ends its sessions here at once and on another
+//! replica within the cache TTL, a new role reaches open sessions; a `keys`
+//! key makes keys within its scopes and expiry, under the tenant's cap.
 #![expect(
     clippy::unwrap_used,
     reason = "a failing test stops with the value it saw"
@@ -282,6 +285,251 @@ async fn identity_on_sqlite() {
 #[tokio::test]
 async fn identity_on_postgres() {
     check_identity(&stratus_testkit::fresh_postgres().await).await;
+}
+
+async fn check_sessions_and_users(url: &str) {
+    let store = Store::open(url).await.unwrap();
+    // Two replicas over one store, each with its own caches.
+    let here = Auth::new(store.clone(), &common::secret());
+    let there = Auth::new(store.clone(), &common::secret());
+    let a = tenants::create_tenant(&here, "acme").await.unwrap();
+    let b = tenants::create_tenant(&here, "globex").await.unwrap();
+    let ann = tenants::create_user(
+        &here,
+        &a.id,
+        "ann@acme.example",
+        "ann-password".into(),
+        Role::Owner,
+    )
+    .await
+    .unwrap();
+    let settle = || tokio::time::sleep(keys::CACHE_TTL + Duration::from_millis(100));
+    let role_of = |auth: &Auth, token: &str| {
+        let auth = auth.clone();
+        let token = token.to_string();
+        async move { auth.verify_session(&token).await.map(|(p, _)| p.role) }
+    };
+
+    // A session verifies on both replicas; ending it here refuses it here
+    // at once and there within the TTL.
+    let token = here.start_session(&ann, Role::Owner).await.unwrap();
+    let (principal, sid) = there.verify_session(&token).await.unwrap();
+    assert_eq!(principal.user_id.as_deref(), Some(ann.id.as_str()));
+    assert_eq!(principal.tenant_id, a.id);
+    here.end_session(&sid.0).await.unwrap();
+    assert!(here.verify_session(&token).await.is_err());
+    settle().await;
+    assert!(matches!(
+        there.verify_session(&token).await,
+        Err(AuthError::Session(_))
+    ));
+
+    // A role change reaches the open session (its token still says owner).
+    let token = here.start_session(&ann, Role::Owner).await.unwrap();
+    assert_eq!(role_of(&there, &token).await.unwrap(), Some(Role::Owner));
+    tenants::set_user_role(&here, &a.id, &ann.id, Role::Viewer)
+        .await
+        .unwrap();
+    assert_eq!(role_of(&here, &token).await.unwrap(), Some(Role::Viewer));
+    settle().await;
+    let (principal, _) = there.verify_session(&token).await.unwrap();
+    assert_eq!(principal.role, Some(Role::Viewer));
+    assert!(!principal.scopes.contains(Scope::Keys));
+    // Not through another tenant.
+    assert!(matches!(
+        tenants::set_user_role(&here, &b.id, &ann.id, Role::Owner).await,
+        Err(AuthError::NotFound(_))
+    ));
+    assert!(matches!(
+        tenants::set_user_disabled(&here, &b.id, &ann.id, true).await,
+        Err(AuthError::NotFound(_))
+    ));
+    assert!(matches!(
+        tenants::delete_user(&here, &b.id, &ann.id).await,
+        Err(AuthError::NotFound(_))
+    ));
+    assert!(role_of(&here, &token).await.is_ok());
+
+    // Disabled: every session ends; enabled: old sessions stay ended.
+    let second = here.start_session(&ann, Role::Viewer).await.unwrap();
+    tenants::set_user_disabled(&here, &a.id, &ann.id, true)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .user_by_id(&ann.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled_at
+            .is_some()
+    );
+    assert!(role_of(&here, &token).await.is_err());
+    assert!(role_of(&here, &second).await.is_err());
+    settle().await;
+    assert!(role_of(&there, &token).await.is_err());
+    tenants::set_user_disabled(&here, &a.id, &ann.id, false)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .user_by_id(&ann.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled_at
+            .is_none()
+    );
+    assert!(role_of(&here, &token).await.is_err());
+
+    // A new password: sessions end, the hash changes.
+    let token = here.start_session(&ann, Role::Viewer).await.unwrap();
+    let before = store
+        .user_by_id(&ann.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .password_hash;
+    tenants::set_user_password(&here, &a.id, &ann.id, "a new password".into())
+        .await
+        .unwrap();
+    let after = store
+        .user_by_id(&ann.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .password_hash;
+    assert_ne!(before, after);
+    assert!(stratus_gateway::auth::password::verify(
+        "a new password",
+        &after
+    ));
+    assert!(role_of(&here, &token).await.is_err());
+    assert!(matches!(
+        tenants::set_user_password(&here, &a.id, &ann.id, "short".into()).await,
+        Err(AuthError::Password(_))
+    ));
+
+    // Deleted: the user and its sessions are gone.
+    let token = here.start_session(&ann, Role::Viewer).await.unwrap();
+    assert!(role_of(&there, &token).await.is_ok());
+    tenants::delete_user(&here, &a.id, &ann.id).await.unwrap();
+    assert!(store.user_by_id(&ann.id).await.unwrap().is_none());
+    assert!(role_of(&here, &token).await.is_err());
+    settle().await;
+    assert!(role_of(&there, &token).await.is_err());
+    assert!(matches!(
+        tenants::delete_user(&here, &a.id, &ann.id).await,
+        Err(AuthError::NotFound(_))
+    ));
+    // Its session rows went with it.
+    assert_eq!(store.delete_expired_sessions(i64::MAX).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn sessions_and_users_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    check_sessions_and_users(&format!("sqlite://{}/stratus.db", dir.path().display())).await;
+}
+
+#[tokio::test]
+async fn sessions_and_users_on_postgres() {
+    check_sessions_and_users(&stratus_testkit::fresh_postgres().await).await;
+}
+
+async fn check_own_keys(url: &str) {
+    let store = Store::open(url).await.unwrap();
+    let config = stratus_gateway::auth::AuthConfig {
+        max_keys_per_tenant: 3,
+        ..Default::default()
+    };
+    let auth = Auth::with_config(store.clone(), &common::secret(), config);
+    let a = tenants::create_tenant(&auth, "acme").await.unwrap();
+    let b = tenants::create_tenant(&auth, "globex").await.unwrap();
+    let spec = |scopes: &[Scope], days: Option<u32>| KeySpec {
+        name: None,
+        scopes: Scopes(scopes.iter().copied().collect()),
+        expires_in_days: days,
+    };
+    let parent = auth
+        .create_key(&a.id, spec(&[Scope::Keys, Scope::Language], Some(1)))
+        .await
+        .unwrap();
+    let maker = auth.verify_key(&parent.secret).await.unwrap();
+    // Within its scopes and its expiry (none asked: its own).
+    let child = auth
+        .create_own_key(&maker, spec(&[Scope::Language], None))
+        .await
+        .unwrap();
+    assert_eq!(child.row.expires_at, parent.row.expires_at);
+    assert!(matches!(
+        auth.create_own_key(&maker, spec(&[Scope::Language], Some(2)))
+            .await,
+        Err(AuthError::BadRequest(_))
+    ));
+    assert!(matches!(
+        auth.create_own_key(&maker, spec(&[Scope::Speech], Some(1)))
+            .await,
+        Err(AuthError::BadRequest(_))
+    ));
+    // The cap counts working keys: parent + child + one more, then refused.
+    auth.create_own_key(&maker, spec(&[Scope::Language], Some(1)))
+        .await
+        .unwrap();
+    assert!(matches!(
+        auth.create_own_key(&maker, spec(&[Scope::Language], None))
+            .await,
+        Err(AuthError::KeyLimit(3))
+    ));
+    assert_eq!(store.list_keys(&a.id).await.unwrap().len(), 3);
+    // An expired or revoked key does not count; another tenant's cap is
+    // its own; operators are not capped.
+    let mut expired = child.row.clone();
+    expired.id = "key_00000000000000ee".into();
+    expired.expires_at = Some(1);
+    assert!(
+        store
+            .insert_key_capped(&expired, 3, stratus_gateway::auth::unix_now())
+            .await
+            .is_ok_and(|done| !done)
+    );
+    store.insert_key(&expired).await.unwrap();
+    auth.revoke_own_key(&maker, &child.row.id).await.unwrap();
+    auth.create_own_key(&maker, spec(&[Scope::Language], None))
+        .await
+        .unwrap();
+    auth.create_key(&a.id, spec(&[Scope::Language], None))
+        .await
+        .unwrap();
+    auth.create_key(&b.id, spec(&[Scope::Keys, Scope::Speech], None))
+        .await
+        .unwrap();
+    // Revoking: only keys within the maker's scopes, only its tenant's.
+    let speech = auth
+        .create_key(&a.id, spec(&[Scope::Speech], None))
+        .await
+        .unwrap();
+    assert!(matches!(
+        auth.revoke_own_key(&maker, &speech.row.id).await,
+        Err(AuthError::Forbidden(Scope::Speech))
+    ));
+    let other = store.list_keys(&b.id).await.unwrap().pop().unwrap();
+    assert!(matches!(
+        auth.revoke_own_key(&maker, &other.id).await,
+        Err(AuthError::NotFound(_))
+    ));
+    assert!(auth.verify_key(&speech.secret).await.is_ok());
+}
+
+#[tokio::test]
+async fn own_keys_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    check_own_keys(&format!("sqlite://{}/stratus.db", dir.path().display())).await;
+}
+
+#[tokio::test]
+async fn own_keys_on_postgres() {
+    check_own_keys(&stratus_testkit::fresh_postgres().await).await;
 }
 
 /// The admin key an operator gives (`--admin-key-file`, a Kubernetes

@@ -91,6 +91,9 @@ pub async fn shutdown_signal() {
 
 /// Serve `app` on `listener` with the default [`ServerConfig`] until
 /// `shutdown` resolves; in-flight requests complete before this returns.
+/// Each request carries its peer's address
+/// (`axum::extract::ConnectInfo<SocketAddr>`), which the gateway's sign-in
+/// throttle counts per client.
 pub async fn serve(
     listener: TcpListener,
     app: Router,

@@ -59,7 +59,8 @@ pub enum Command {
     Tenants(TenantsArgs),
     /// Create, list and revoke a tenant's API keys.
     Keys(KeysArgs),
-    /// Create dashboard users.
+    /// Create, list, change (role, password), disable, enable and delete
+    /// dashboard users.
     Users(UsersArgs),
     /// Write the OpenAPI document generated from the code (what
     /// `openapi/stratus.json` holds and the SDKs are generated from).
@@ -504,6 +505,52 @@ pub struct AuthArgs {
     /// into HOME/admin-key. Unset: a fresh store gets a generated key there.
     #[arg(long, env = "STRATUS_ADMIN_KEY_FILE")]
     pub admin_key_file: Option<PathBuf>,
+
+    /// The URL browsers reach this deployment at (e.g.
+    /// https://stratus.example.com). When it is https, session cookies are
+    /// marked `Secure` (never sent over plain HTTP, where anyone on the path
+    /// could read them), and its origin is accepted for cookie-authenticated
+    /// API calls from the dashboard's pages.
+    #[arg(long, env = "STRATUS_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Reverse proxies / load balancers in front of the gateway, as IP
+    /// addresses or CIDR ranges (e.g. 10.0.0.0/8), comma-separated. From
+    /// them, and only them, `X-Forwarded-For` names the client (whose
+    /// address sign-in throttling counts) and `X-Forwarded-Proto: https`
+    /// marks cookies `Secure`. Unset: the connecting address is the client
+    /// and those headers are ignored, since any client can write them.
+    #[arg(long, env = "STRATUS_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<String>,
+
+    /// Sign-in attempts one client address may make a minute (a burst of
+    /// this many, then evenly spread; 429 + Retry-After past it), so one
+    /// source cannot guess passwords across accounts or spend the CPU on
+    /// password checks.
+    #[arg(long, env = "STRATUS_LOGIN_ATTEMPTS_PER_MINUTE", default_value_t = 30)]
+    pub login_attempts_per_minute: u32,
+
+    /// Failed sign-ins one account may have from one client address before
+    /// each further try waits a minute (a success starts over), and ten
+    /// times as many an hour from all addresses together. Keyed by address
+    /// too, so a guesser elsewhere cannot lock the real user out; the wait
+    /// is always bounded.
+    #[arg(long, env = "STRATUS_LOGIN_FAILURES_PER_ACCOUNT", default_value_t = 5)]
+    pub login_failures_per_account: u32,
+
+    /// Password checks (Argon2: ~20 MiB and tens of ms of CPU each) run at
+    /// once, off the request threads; a sign-in that finds them all busy
+    /// gets 503 at once, so a flood of sign-ins cannot take the CPU the
+    /// models need.
+    #[arg(long, env = "STRATUS_LOGIN_CONCURRENCY", default_value_t = 2)]
+    pub login_concurrency: usize,
+
+    /// API keys a tenant may hold (working: not revoked, not expired)
+    /// through self-service (`POST /v1/keys`, the dashboard); one more is
+    /// refused with 409 `key_limit_reached`. Bounds what a leaked `keys`
+    /// key can mint. Operators (admin API, CLI) are not capped.
+    #[arg(long, env = "STRATUS_MAX_KEYS_PER_TENANT", default_value_t = 100)]
+    pub max_keys_per_tenant: u32,
 }
 
 /// The secret proving a request came from the gateway.
@@ -998,5 +1045,45 @@ pub enum UsersAction {
         /// usage and bills).
         #[arg(long)]
         role: String,
+    },
+    /// List a tenant's users (never their passwords).
+    List {
+        /// The tenant's name.
+        #[arg(long)]
+        tenant: String,
+        /// Print JSON instead of a table (for scripts).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable a user: it cannot sign in, and every session it has ends
+    /// (on a running server within a second).
+    Disable {
+        #[arg(long)]
+        email: String,
+    },
+    /// Enable a disabled user again.
+    Enable {
+        #[arg(long)]
+        email: String,
+    },
+    /// Delete a user; every session it has ends.
+    Delete {
+        #[arg(long)]
+        email: String,
+    },
+    /// Change a user's role; its open sessions carry the new one within a
+    /// second.
+    SetRole {
+        #[arg(long)]
+        email: String,
+        /// owner, member or viewer.
+        #[arg(long)]
+        role: String,
+    },
+    /// Give a user a new password (from STRATUS_USER_PASSWORD or the first
+    /// line of stdin, never a flag); every session it has ends.
+    SetPassword {
+        #[arg(long)]
+        email: String,
     },
 }

@@ -3,7 +3,9 @@
 //! the CLI on the same home makes a tenant and a key that the running
 //! server accepts at once with exactly its scopes (`language`: embed 200,
 //! transcribe 403), and a CLI revocation is refused within a second; a
-//! user made by the CLI (password from the environment) can sign in.
+//! user made by the CLI (password from the environment) can sign in, and
+//! the CLI's role change, disable, new password and delete reach its
+//! sessions on the running server within a second.
 #![expect(
     clippy::unwrap_used,
     reason = "a failing test stops with the value it saw"
@@ -129,6 +131,62 @@ fn cli_made_keys_work_on_a_running_serve_with_their_scopes() {
     let (status, own) = server.get_with("/v1/keys", token);
     assert_eq!(status, 200);
     assert_eq!(own["data"][0]["id"], id);
+
+    // The CLI changes the user; the server (its own one-second session
+    // cache) follows within a second and a half.
+    let until = |path: &str, token: &str, wanted: u16| {
+        let since = Instant::now();
+        loop {
+            let (status, _) = server.get_with(path, token);
+            if status == wanted {
+                return;
+            }
+            assert!(
+                since.elapsed() < Duration::from_millis(1500),
+                "{path}: {status}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let user = |args: &[&str]| {
+        let output = stratus(home.path())
+            .arg("users")
+            .args(args)
+            .env("STRATUS_USER_PASSWORD", "another long password")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    let login = |password: &str| {
+        server.post_json(
+            "/v1/auth/login",
+            None,
+            &json!({"email": "ops@test.example", "password": password}),
+        )
+    };
+    user(&[
+        "set-role",
+        "--email",
+        "ops@test.example",
+        "--role",
+        "viewer",
+    ]);
+    until("/v1/keys", token, 403);
+    user(&["disable", "--email", "ops@test.example"]);
+    until("/v1/auth/me", token, 401);
+    assert_eq!(login("a long enough password").0, 403);
+    user(&["enable", "--email", "ops@test.example"]);
+    user(&["set-password", "--email", "ops@test.example"]);
+    assert_eq!(login("a long enough password").0, 401);
+    let (status, session) = login("another long password");
+    assert_eq!(status, 200, "{session}");
+    assert_eq!(session["role"], "viewer");
+    user(&["delete", "--email", "ops@test.example"]);
+    until("/v1/auth/me", session["token"].as_str().unwrap(), 401);
 
     // Bad input to the CLI is refused with a message that names it.
     let (ok, _, err) = cli(

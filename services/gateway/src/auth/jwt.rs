@@ -1,5 +1,8 @@
 //! Dashboard sessions: short-lived HS256 JWTs signed with a key derived from
 //! the server secret, so every replica verifies what any replica issued.
+//! Each names its server-side session row (`sid`), which `super::Auth`
+//! checks on every request, so a signed-out or disabled user's token stops
+//! working within a second although its signature stays valid.
 //!
 //! Only HS256 is accepted; `alg: none`, other algorithms, bad signatures,
 //! expired or not-yet-valid tokens and tokens for another issuer or
@@ -18,8 +21,8 @@ use super::secret::{ServerSecret, hmac};
 pub const ISSUER: &str = "stratus";
 /// Who sessions are for.
 pub const AUDIENCE: &str = "stratus-dashboard";
-/// How long a session lasts: short, because a stateless token cannot be
-/// revoked before it expires (logout only drops the cookie).
+/// How long a session lasts (sign-out, disabling the user or changing the
+/// password ends it sooner, through its session row).
 pub const SESSION_TTL: Duration = Duration::from_secs(3600);
 /// Clock difference tolerated between replicas.
 const LEEWAY_SECS: u64 = 5;
@@ -27,6 +30,8 @@ const LEEWAY_SECS: u64 = 5;
 /// The claims of a session token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
+    /// The session's id: its row in the store, checked on every request.
+    pub sid: String,
     /// The user's id.
     pub sub: String,
     /// The user's tenant.
@@ -41,9 +46,10 @@ pub struct Claims {
 }
 
 impl Claims {
-    /// Claims for a session of `user_id` starting at `now`.
-    pub fn new(user_id: &str, tenant_id: &str, role: &str, now: i64) -> Self {
+    /// Claims for session `session_id` of `user_id` starting at `now`.
+    pub fn new(session_id: &str, user_id: &str, tenant_id: &str, role: &str, now: i64) -> Self {
         Self {
+            sid: session_id.into(),
             sub: user_id.into(),
             tid: tenant_id.into(),
             role: role.into(),
@@ -85,6 +91,8 @@ impl SessionKeys {
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+        // `sid` is required by `Claims` itself: a token without one (issued
+        // before sessions had rows) does not decode.
         validation.validate_nbf = true;
         validation.leeway = LEEWAY_SECS;
         Self {
@@ -144,7 +152,7 @@ mod tests {
     }
 
     fn claims() -> Claims {
-        Claims::new("usr_1", "ten_1", "owner", now())
+        Claims::new("ses_1", "usr_1", "ten_1", "owner", now())
     }
 
     fn key_bytes() -> [u8; 32] {
@@ -245,6 +253,39 @@ mod tests {
         assert!(!keys.csrf_matches(&a, &token[..token.len() - 1]));
         let elsewhere = SessionKeys::new(&ServerSecret::new(&"o".repeat(32)).unwrap());
         assert!(!elsewhere.csrf_matches(&a, &token));
+    }
+
+    #[test]
+    fn tokens_without_a_session_id_are_refused() {
+        #[derive(Serialize)]
+        struct Old {
+            sub: String,
+            tid: String,
+            role: String,
+            iss: String,
+            aud: String,
+            iat: i64,
+            nbf: i64,
+            exp: i64,
+        }
+        let c = claims();
+        let old = Old {
+            sub: c.sub,
+            tid: c.tid,
+            role: c.role,
+            iss: c.iss,
+            aud: c.aud,
+            iat: c.iat,
+            nbf: c.nbf,
+            exp: c.exp,
+        };
+        let token = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &old,
+            &EncodingKey::from_secret(&key_bytes()),
+        )
+        .unwrap();
+        refused(&token);
     }
 
     #[test]

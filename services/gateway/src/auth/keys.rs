@@ -1,14 +1,10 @@
 //! API keys: their format, their keyed hash, and the short-lived cache of
-//! key rows that keeps the store off the hot path.
+//! key rows that keeps the store off the hot path (`super::cache`).
 //!
 //! A key reads `sk_<public id>_<secret>` (OpenAI SDKs send it as
 //! `Authorization: Bearer sk_…`). The public id (`key_<id>` in the API)
 //! finds the row; the secret is checked against the stored
 //! HMAC-SHA256(derived server key, secret) in constant time.
-
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use hmac::Mac;
 use subtle::ConstantTimeEq;
@@ -84,41 +80,10 @@ impl KeyHasher {
     }
 }
 
-/// How long a looked-up key row is believed. A revocation made on another
-/// replica takes effect within this time; one made here, at once.
-pub const CACHE_TTL: Duration = Duration::from_secs(1);
-/// Most rows cached; past it the cache starts over (a flood of made-up key
-/// ids cannot grow memory without bound).
-const CACHE_CAPACITY: usize = 10_000;
+pub use super::cache::CACHE_TTL;
 
-/// Key rows by id (`None`: no such key), each with when it was fetched.
-#[derive(Debug, Default)]
-pub struct KeyCache {
-    rows: Mutex<HashMap<String, (Instant, Option<KeyRow>)>>,
-}
-
-impl KeyCache {
-    /// The cached row for `id` if fresh enough.
-    pub fn get(&self, id: &str) -> Option<Option<KeyRow>> {
-        let rows = self.rows.lock().unwrap_or_else(|p| p.into_inner());
-        rows.get(id)
-            .filter(|(at, _)| at.elapsed() < CACHE_TTL)
-            .map(|(_, row)| row.clone())
-    }
-
-    pub fn put(&self, id: &str, row: Option<KeyRow>) {
-        let mut rows = self.rows.lock().unwrap_or_else(|p| p.into_inner());
-        if rows.len() >= CACHE_CAPACITY {
-            rows.clear();
-        }
-        rows.insert(id.to_string(), (Instant::now(), row));
-    }
-
-    pub fn invalidate(&self, id: &str) {
-        let mut rows = self.rows.lock().unwrap_or_else(|p| p.into_inner());
-        rows.remove(id);
-    }
-}
+/// Key rows by id, believed for [`CACHE_TTL`].
+pub type KeyCache = super::cache::RowCache<KeyRow>;
 
 #[cfg(test)]
 mod tests {

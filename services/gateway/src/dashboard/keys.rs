@@ -8,9 +8,12 @@
 //! - `POST /dashboard/keys/{key_id}/revoke` — owners: revoke, then back to
 //!   the list.
 //!
-//! The same rules as `POST /v1/keys`: a new key holds only scopes its maker
-//! holds, never `admin`; another tenant's key id is "not found".
+//! The same rules as `POST /v1/keys` (`crate::auth::Auth::create_own_key`):
+//! a new key holds only scopes its maker holds, never `admin`; the tenant's
+//! cap on working keys holds here too; another tenant's key id is "not
+//! found".
 
+use axum::Extension;
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode};
@@ -23,7 +26,8 @@ use super::layout::{self, Banner, Level};
 use super::{Session, Who};
 use crate::GatewayState;
 use crate::auth::{
-    AuthError, CreatedKey, KeySpec, MAX_EXPIRES_IN_DAYS, MAX_KEY_NAME_CHARS, Role, Scope, Scopes,
+    AuthError, CreatedKey, KeySpec, MAX_EXPIRES_IN_DAYS, MAX_KEY_NAME_CHARS, Principal, Role,
+    Scope, Scopes,
 };
 use crate::store::identity::KeyRow;
 
@@ -263,6 +267,7 @@ fn parse_create(fields: &[(String, String)]) -> Result<(String, KeySpec), String
 pub async fn create(
     State(state): State<GatewayState>,
     session: Session,
+    Extension(principal): Extension<Principal>,
     form: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Response {
     let fields = match form {
@@ -316,7 +321,7 @@ pub async fn create(
         )
         .await;
     }
-    match state.auth.create_key(&session.tenant_id, spec).await {
+    match state.auth.create_own_key(&principal, spec).await {
         Ok(created) => {
             respond(
                 &state,
@@ -341,6 +346,18 @@ pub async fn create(
             )
             .await
         }
+        Err(e @ AuthError::KeyLimit(_)) => {
+            respond(
+                &state,
+                &session,
+                &who,
+                StatusCode::CONFLICT,
+                &[],
+                None,
+                Some(&e.to_string()),
+            )
+            .await
+        }
         Err(e) => super::refused(ApiError::from(e)),
     }
 }
@@ -353,6 +370,7 @@ pub struct CsrfForm {
 pub async fn revoke(
     State(state): State<GatewayState>,
     session: Session,
+    Extension(principal): Extension<Principal>,
     Path(key_id): Path<String>,
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Response {
@@ -366,7 +384,7 @@ pub async fn revoke(
     if let Err(refusal) = session.require_owner() {
         return refusal;
     }
-    match state.auth.revoke_key(&session.tenant_id, &key_id).await {
+    match state.auth.revoke_own_key(&principal, &key_id).await {
         Ok(()) => match HeaderValue::from_str(&format!("{PATH}?revoked={key_id}")) {
             Ok(location) => layout::redirect_to(location),
             Err(_) => layout::redirect(PATH),

@@ -3,16 +3,23 @@
 //! - `POST /dashboard/login` — email + password; on success the session
 //!   cookie (the same session as `POST /v1/auth/login`) and a 303 to the
 //!   dashboard, otherwise the form again with the reason (401);
-//! - `POST /dashboard/logout` — drops the cookie, back to the form.
+//! - `POST /dashboard/logout` — ends the session (server-side, as
+//!   `POST /v1/auth/logout`), drops the cookie, back to the form.
+//!
+//! Sign-ins here are throttled exactly as `POST /v1/auth/login` (one
+//! throttle for both, `crate::auth::throttle`): a throttled one gets the
+//! form again with the wait, as a 429 with `Retry-After`.
 //!
 //! Before a session exists, the login form is protected from cross-site
 //! posts (login CSRF: a site signing you in as someone else) by a double
 //! submit: a random token in a SameSite=Strict cookie scoped to the login
 //! path and the same token in the form; a post whose two differ is refused.
 
+use axum::Extension;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use maud::html;
 use serde::Deserialize;
@@ -21,7 +28,11 @@ use subtle::ConstantTimeEq;
 use super::layout;
 use super::{LOGIN_PATH, ROOT, Session};
 use crate::GatewayState;
-use crate::auth::session::{cleared_session_cookie, session_cookie, sign_in};
+use crate::auth::SessionId;
+use crate::auth::client::Client;
+use crate::auth::session::{
+    cleared_session_cookie, client_of, secure_attribute, session_cookie, sign_in,
+};
 use crate::tenants::MAX_EMAIL;
 
 /// The login form's double-submit cookie.
@@ -52,7 +63,13 @@ fn login_token(headers: &HeaderMap) -> Option<String> {
 
 /// The form (with `email` filled in and `error` said), and the cookie that
 /// pairs with its token.
-fn form(status: StatusCode, token: &str, email: &str, error: Option<&str>) -> Response {
+fn form(
+    status: StatusCode,
+    client: &Client,
+    token: &str,
+    email: &str,
+    error: Option<&str>,
+) -> Response {
     let body = html! {
         @if let Some(error) = error {
             p.error role="alert" { (error) }
@@ -67,7 +84,8 @@ fn form(status: StatusCode, token: &str, email: &str, error: Option<&str>) -> Re
         }
     };
     let cookie = format!(
-        "{LOGIN_CSRF_COOKIE}={token}; HttpOnly; SameSite=Strict; Path={LOGIN_PATH}; Max-Age=3600"
+        "{LOGIN_CSRF_COOKIE}={token}; HttpOnly; SameSite=Strict; Path={LOGIN_PATH}; Max-Age=3600{}",
+        secure_attribute(client)
     );
     layout::with_cookie(
         layout::html_response(status, layout::bare_page("Sign in", body)),
@@ -87,36 +105,41 @@ fn token_for(headers: &HeaderMap) -> Result<String, Response> {
     }
 }
 
-pub async fn page(headers: HeaderMap) -> Response {
-    match token_for(&headers) {
-        Ok(token) => form(StatusCode::OK, &token, "", None),
+pub async fn page(State(state): State<GatewayState>, parts: Parts) -> Response {
+    let client = client_of(&state, &parts);
+    match token_for(&parts.headers) {
+        Ok(token) => form(StatusCode::OK, &client, &token, "", None),
         Err(response) => response,
     }
 }
 
 pub async fn submit(
     State(state): State<GatewayState>,
-    headers: HeaderMap,
+    parts: Parts,
     body: Result<Form<LoginForm>, FormRejection>,
 ) -> Response {
-    let token = match token_for(&headers) {
+    let client = client_of(&state, &parts);
+    let headers = &parts.headers;
+    let token = match token_for(headers) {
         Ok(token) => token,
         Err(response) => return response,
     };
     let Ok(Form(body)) = body else {
         return form(
             StatusCode::BAD_REQUEST,
+            &client,
             &token,
             "",
             Some("Enter an email and a password."),
         );
     };
     let email: String = body.email.chars().take(MAX_EMAIL).collect();
-    let paired = login_token(&headers)
+    let paired = login_token(headers)
         .is_some_and(|cookie| bool::from(cookie.as_bytes().ct_eq(body.csrf.as_bytes())));
     if !paired {
         return form(
             StatusCode::FORBIDDEN,
+            &client,
             &token,
             &email,
             Some("This sign-in form expired or came from another site. Try again."),
@@ -125,29 +148,50 @@ pub async fn submit(
     if body.email.len() > MAX_EMAIL || body.password.len() > MAX_PASSWORD {
         return form(
             StatusCode::BAD_REQUEST,
+            &client,
             &token,
             &email,
             Some("That email or password is too long."),
         );
     }
-    match sign_in(&state, &body.email, body.password).await {
+    match sign_in(&state, &body.email, body.password, &client).await {
         Ok(signed_in) => {
-            let response =
-                layout::with_cookie(layout::redirect(ROOT), &session_cookie(&signed_in.token));
+            let response = layout::with_cookie(
+                layout::redirect(ROOT),
+                &session_cookie(&signed_in.token, &client),
+            );
             // The login token has served its purpose.
             layout::with_cookie(
                 response,
                 &format!(
-                    "{LOGIN_CSRF_COOKIE}=; HttpOnly; SameSite=Strict; Path={LOGIN_PATH}; Max-Age=0"
+                    "{LOGIN_CSRF_COOKIE}=; HttpOnly; SameSite=Strict; Path={LOGIN_PATH}; Max-Age=0{}",
+                    secure_attribute(&client)
                 ),
             )
         }
         Err(e) if e.status == StatusCode::UNAUTHORIZED => form(
             StatusCode::UNAUTHORIZED,
+            &client,
             &token,
             &email,
             Some("Wrong email or password."),
         ),
+        Err(e) if e.status == StatusCode::TOO_MANY_REQUESTS => {
+            let wait = e.retry_after.unwrap_or(1);
+            let mut response = form(
+                StatusCode::TOO_MANY_REQUESTS,
+                &client,
+                &token,
+                &email,
+                Some(&format!(
+                    "Too many sign-in attempts. Try again in {wait} seconds."
+                )),
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+            response
+        }
         Err(e) => super::refused(e),
     }
 }
@@ -160,11 +204,21 @@ pub struct LogoutForm {
 pub async fn logout(
     State(state): State<GatewayState>,
     session: Session,
+    id: Option<Extension<SessionId>>,
+    parts: Parts,
     body: Result<Form<LogoutForm>, FormRejection>,
 ) -> Response {
     let given = body.map(|Form(f)| f.csrf).unwrap_or_default();
     if let Err(refusal) = session.check_csrf(&state, &given) {
         return refusal;
     }
-    layout::with_cookie(layout::redirect(LOGIN_PATH), &cleared_session_cookie())
+    if let Some(Extension(SessionId(id))) = id
+        && let Err(e) = state.auth.end_session(&id).await
+    {
+        return super::unavailable(e);
+    }
+    layout::with_cookie(
+        layout::redirect(LOGIN_PATH),
+        &cleared_session_cookie(&client_of(&state, &parts)),
+    )
 }

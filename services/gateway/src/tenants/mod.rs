@@ -1,10 +1,16 @@
 //! Tenants (organisations) and what they own: API keys and dashboard users.
 //!
-//! - this file — the operations the admin API and the operator CLI share
-//!   (create a tenant, a key, a user; list; revoke), with their input
-//!   limits, and the bootstrap admin key of a fresh deployment;
+//! - this file — the operations the admin API, the operator CLI and the
+//!   dashboard share (create a tenant, a key, a user; list; revoke; change
+//!   a user's role, disable, enable or delete a user, set a password), with
+//!   their input limits, and the bootstrap admin key of a fresh deployment;
 //! - [`admin`] — the HTTP API: `/v1/admin/…` (operators, `admin` scope, any
 //!   tenant) and `/v1/keys` (a tenant's own keys, `keys` scope).
+//!
+//! Disabling or deleting a user, or giving it a new password, ends all of
+//! its sessions (on every gateway within a second); a role change applies
+//! to its open sessions within a second too (a session takes its user's
+//! role from the store, not from its token).
 //!
 //! Tenant isolation: every lookup of a key or user by id is made within the
 //! caller's tenant, so another tenant's id is "not found" (404), never
@@ -94,6 +100,8 @@ pub struct UserView {
     #[schema(value_type = crate::auth::Role)]
     pub role: String,
     pub created_at: i64,
+    /// When the user was disabled (cannot sign in); `null` while active.
+    pub disabled_at: Option<i64>,
 }
 
 impl From<UserRow> for UserView {
@@ -105,6 +113,7 @@ impl From<UserRow> for UserView {
             email: row.email,
             role: row.role,
             created_at: row.created_at,
+            disabled_at: row.disabled_at,
         }
     }
 }
@@ -172,9 +181,7 @@ pub async fn create_user(
             "`{email}` is not an email address (at most {MAX_EMAIL} characters)"
         )));
     }
-    let password_hash = tokio::task::spawn_blocking(move || password::hash(&password))
-        .await
-        .map_err(|e| AuthError::Internal(format!("password hashing interrupted: {e}")))??;
+    let password_hash = hash_password(password).await?;
     let row = UserRow {
         id: format!("usr_{}", uuid::Uuid::now_v7().simple()),
         tenant_id: tenant_id.to_string(),
@@ -182,9 +189,103 @@ pub async fn create_user(
         password_hash,
         role: role.as_str().to_string(),
         created_at: unix_now(),
+        disabled_at: None,
     };
     auth.store().insert_user(&row).await?;
     Ok(row)
+}
+
+/// The Argon2 hash of `password`, made on the blocking pool.
+async fn hash_password(password: String) -> Result<String, AuthError> {
+    tokio::task::spawn_blocking(move || password::hash(&password))
+        .await
+        .map_err(|e| AuthError::Internal(format!("password hashing interrupted: {e}")))?
+        .map_err(AuthError::from)
+}
+
+/// User `id` of tenant `tenant_id`, or 404 (another tenant's user too).
+pub async fn user(auth: &Auth, tenant_id: &str, id: &str) -> Result<UserRow, AuthError> {
+    auth.store()
+        .user_by_id(id)
+        .await?
+        .filter(|u| u.tenant_id == tenant_id)
+        .ok_or_else(|| AuthError::NotFound(format!("no user `{id}`")))
+}
+
+/// The user with `email` (any tenant: emails are unique), or 404.
+pub async fn user_by_email(auth: &Auth, email: &str) -> Result<UserRow, AuthError> {
+    let email = email.trim().to_lowercase();
+    auth.store()
+        .user_by_email(&email)
+        .await?
+        .ok_or_else(|| AuthError::NotFound(format!("no user with email `{email}`")))
+}
+
+fn found(done: bool, id: &str) -> Result<(), AuthError> {
+    if done {
+        Ok(())
+    } else {
+        Err(AuthError::NotFound(format!("no user `{id}`")))
+    }
+}
+
+/// Give user `id` of `tenant_id` a new role; its open sessions carry it
+/// within a second.
+pub async fn set_user_role(
+    auth: &Auth,
+    tenant_id: &str,
+    id: &str,
+    role: Role,
+) -> Result<(), AuthError> {
+    found(
+        auth.store()
+            .set_user_role(tenant_id, id, role.as_str())
+            .await?,
+        id,
+    )?;
+    auth.forget_sessions();
+    Ok(())
+}
+
+/// Disable user `id` of `tenant_id` (it cannot sign in, and its sessions
+/// end) or enable it again.
+pub async fn set_user_disabled(
+    auth: &Auth,
+    tenant_id: &str,
+    id: &str,
+    disabled: bool,
+) -> Result<(), AuthError> {
+    let at = disabled.then(unix_now);
+    found(auth.store().set_user_disabled(tenant_id, id, at).await?, id)?;
+    if disabled {
+        auth.end_user_sessions(id).await?;
+    } else {
+        auth.forget_sessions();
+    }
+    Ok(())
+}
+
+/// Give user `id` of `tenant_id` a new password; its sessions end (whoever
+/// knew the old one is signed out too).
+pub async fn set_user_password(
+    auth: &Auth,
+    tenant_id: &str,
+    id: &str,
+    password: String,
+) -> Result<(), AuthError> {
+    let hash = hash_password(password).await?;
+    found(
+        auth.store().set_user_password(tenant_id, id, &hash).await?,
+        id,
+    )?;
+    auth.end_user_sessions(id).await
+}
+
+/// Delete user `id` of `tenant_id` and its sessions.
+pub async fn delete_user(auth: &Auth, tenant_id: &str, id: &str) -> Result<(), AuthError> {
+    found(auth.store().delete_user(tenant_id, id).await?, id)?;
+    auth.forget_sessions();
+    Ok(())
 }
 
 /// What [`import_admin_key`] did with the operator's admin key.

@@ -71,9 +71,35 @@ impl Gateway {
         Gateway::start_with(store_url, true).await
     }
 
+    /// A gateway on SQLite whose identity layer runs with `config` (sign-in
+    /// throttling, trusted proxies, the key cap).
+    pub async fn sqlite_with_auth(config: stratus_gateway::auth::AuthConfig) -> Gateway {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/stratus.db", dir.path().display());
+        let gateway = Gateway::start_full(&url, false, config).await;
+        std::mem::forget(dir);
+        gateway
+    }
+
+    /// [`Gateway::sqlite_with_auth`] on `store_url`.
+    pub async fn start_with_auth(
+        store_url: &str,
+        config: stratus_gateway::auth::AuthConfig,
+    ) -> Gateway {
+        Gateway::start_full(store_url, false, config).await
+    }
+
     async fn start_with(store_url: &str, billing: bool) -> Gateway {
+        Gateway::start_full(store_url, billing, Default::default()).await
+    }
+
+    async fn start_full(
+        store_url: &str,
+        billing: bool,
+        config: stratus_gateway::auth::AuthConfig,
+    ) -> Gateway {
         let store = Store::open(store_url).await.unwrap();
-        let auth = Auth::new(store.clone(), &secret());
+        let auth = Auth::with_config(store.clone(), &secret(), config);
         let home = tempfile::tempdir().unwrap();
         let path = stratus_gateway::tenants::bootstrap_admin(&auth, home.path())
             .await
@@ -117,7 +143,15 @@ impl Gateway {
         let app = stratus_gateway::router(state, Readiness::default());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        // With peer addresses, as `stratus serve` runs it (sign-in
+        // throttling counts per client address).
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await
+        });
         Gateway {
             base,
             auth,

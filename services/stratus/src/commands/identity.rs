@@ -21,7 +21,8 @@ use crate::cli::{
 };
 use crate::error::CliError;
 
-/// The environment variable `users create` reads the password from.
+/// The environment variable `users create` and `users set-password` read
+/// the password from.
 pub const PASSWORD_ENV: &str = "STRATUS_USER_PASSWORD";
 
 async fn open(args: &IdentityArgs) -> Result<Auth, CliError> {
@@ -288,6 +289,32 @@ pub async fn keys(args: KeysArgs) -> Result<(), CliError> {
     }
 }
 
+/// A password from STRATUS_USER_PASSWORD or the first line of stdin.
+fn read_password() -> Result<String, CliError> {
+    let password = match std::env::var(PASSWORD_ENV) {
+        Ok(password) => password,
+        Err(_) => {
+            let mut line = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .map_err(CliError::Output)?;
+            line.trim_end_matches(['\r', '\n']).to_string()
+        }
+    };
+    if password.is_empty() {
+        return Err(CliError::Usage(format!(
+            "no password: set {PASSWORD_ENV} or pipe it on stdin"
+        )));
+    }
+    Ok(password)
+}
+
+fn parse_role(role: &str) -> Result<Role, CliError> {
+    role.parse()
+        .map_err(|e| CliError::Usage(format!("--role: {e}")))
+}
+
 pub async fn users(args: UsersArgs) -> Result<(), CliError> {
     let auth = open(&args.identity).await?;
     match args.action {
@@ -296,28 +323,73 @@ pub async fn users(args: UsersArgs) -> Result<(), CliError> {
             email,
             role,
         } => {
-            let role: Role = role
-                .parse()
-                .map_err(|e| CliError::Usage(format!("--role: {e}")))?;
+            let role = parse_role(&role)?;
             let tenant = tenants::tenant_named(&auth, &tenant).await?;
-            let password = match std::env::var(PASSWORD_ENV) {
-                Ok(password) => password,
-                Err(_) => {
-                    let mut line = String::new();
-                    std::io::stdin()
-                        .lock()
-                        .read_line(&mut line)
-                        .map_err(CliError::Output)?;
-                    line.trim_end_matches(['\r', '\n']).to_string()
-                }
-            };
-            if password.is_empty() {
-                return Err(CliError::Usage(format!(
-                    "no password: set {PASSWORD_ENV} or pipe it on stdin"
-                )));
-            }
+            let password = read_password()?;
             let user = tenants::create_user(&auth, &tenant.id, &email, password, role).await?;
             out(&user.id)
+        }
+        UsersAction::List {
+            tenant,
+            json: as_json,
+        } => {
+            let tenant = tenants::tenant_named(&auth, &tenant).await?;
+            let rows = auth
+                .store()
+                .list_users(&tenant.id)
+                .await
+                .map_err(AuthError::from)?;
+            let views: Vec<tenants::UserView> =
+                rows.into_iter().map(tenants::UserView::from).collect();
+            if as_json {
+                return json(&views);
+            }
+            out(&format!(
+                "{:<36} {:<32} {:<7} {:<9} CREATED",
+                "ID", "EMAIL", "ROLE", "STATUS"
+            ))?;
+            for user in views {
+                let status = if user.disabled_at.is_some() {
+                    "disabled"
+                } else {
+                    "active"
+                };
+                out(&format!(
+                    "{:<36} {:<32} {:<7} {:<9} {}",
+                    user.id, user.email, user.role, status, user.created_at
+                ))?;
+            }
+            Ok(())
+        }
+        UsersAction::Disable { email } => {
+            let user = tenants::user_by_email(&auth, &email).await?;
+            tenants::set_user_disabled(&auth, &user.tenant_id, &user.id, true).await?;
+            out(&format!("disabled {}; its sessions ended", user.email))
+        }
+        UsersAction::Enable { email } => {
+            let user = tenants::user_by_email(&auth, &email).await?;
+            tenants::set_user_disabled(&auth, &user.tenant_id, &user.id, false).await?;
+            out(&format!("enabled {}", user.email))
+        }
+        UsersAction::Delete { email } => {
+            let user = tenants::user_by_email(&auth, &email).await?;
+            tenants::delete_user(&auth, &user.tenant_id, &user.id).await?;
+            out(&format!("deleted {}", user.email))
+        }
+        UsersAction::SetRole { email, role } => {
+            let role = parse_role(&role)?;
+            let user = tenants::user_by_email(&auth, &email).await?;
+            tenants::set_user_role(&auth, &user.tenant_id, &user.id, role).await?;
+            out(&format!("{} is now {}", user.email, role.as_str()))
+        }
+        UsersAction::SetPassword { email } => {
+            let user = tenants::user_by_email(&auth, &email).await?;
+            let password = read_password()?;
+            tenants::set_user_password(&auth, &user.tenant_id, &user.id, password).await?;
+            out(&format!(
+                "new password set for {}; its sessions ended",
+                user.email
+            ))
         }
     }
 }

@@ -9,6 +9,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
+use stratus_gateway::auth::AuthConfig;
+use stratus_gateway::auth::client::WebConfig;
+use stratus_gateway::auth::throttle::LoginConfig;
 use stratus_gateway::billing::{AlertWebhook, Billing, BillingConfig, Catalog};
 use stratus_gateway::limits::{BackendConfig, LimitSpec, Limits, LimitsConfig, RedisFailure};
 use stratus_gateway::metering::{ExportConfig, Meter, MeteringConfig};
@@ -465,6 +468,22 @@ fn language_config(args: &ModelArgs) -> Result<LanguageConfig, CliError> {
     Ok(config)
 }
 
+/// How identity is enforced: sign-in throttling, trusted proxies and the
+/// public URL, the per-tenant key cap.
+fn auth_config(args: &AuthArgs) -> Result<AuthConfig, CliError> {
+    let web = WebConfig::parse(&args.trusted_proxies, args.public_url.as_deref())
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    Ok(AuthConfig {
+        login: LoginConfig {
+            attempts_per_client_minute: args.login_attempts_per_minute.max(1),
+            failures_per_account: args.login_failures_per_account.max(1),
+            concurrent_checks: args.login_concurrency.max(1),
+        },
+        web,
+        max_keys_per_tenant: args.max_keys_per_tenant,
+    })
+}
+
 /// Keys and sessions over `store`, and the deployment's admin key: the one
 /// in `--admin-key-file`, or on a fresh store a generated one written to a
 /// 0600 file whose path (never the key) is logged.
@@ -474,7 +493,7 @@ async fn open_auth(store: &Store, args: &AuthArgs, home: &HomeArgs) -> Result<Au
         source,
     })?;
     let secret = server_secret(args.auth_secret.as_deref(), &home.home)?;
-    let auth = Auth::new(store.clone(), &secret);
+    let auth = Auth::with_config(store.clone(), &secret, auth_config(args)?);
     if let Some(path) = &args.admin_key_file {
         let key = std::fs::read_to_string(path).map_err(|source| CliError::Read {
             path: path.clone(),
