@@ -122,19 +122,25 @@ pub fn router(state: GatewayState, readiness: Readiness) -> Router {
     let mut api = Router::new();
     for route in routes::table() {
         let mut handler = route.handler;
-        if route.metered {
+        if route.metered != routes::Metered::No {
+            let billed = route.metered == routes::Metered::Billed;
             // Metering wraps only the routes that forward to services: it
             // meters responses an upstream produced.
             handler = handler.layer(axum::middleware::from_fn_with_state(
-                state.metering.clone(),
+                metering::Gate {
+                    meter: state.metering.clone(),
+                    billed,
+                },
                 metering::middleware,
             ));
             // Outside metering: the reservation must be in the request's
             // extensions before metering reads them.
-            handler = handler.layer(axum::middleware::from_fn_with_state(
-                state.billing.clone(),
-                billing::middleware,
-            ));
+            if billed {
+                handler = handler.layer(axum::middleware::from_fn_with_state(
+                    state.billing.clone(),
+                    billing::middleware,
+                ));
+            }
             // Inside the scope check (so the caller is known), outside
             // the budget and metering (a refused request reserves nothing
             // and reaches no service).
