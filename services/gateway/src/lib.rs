@@ -174,6 +174,9 @@ pub fn router(state: GatewayState, readiness: Readiness) -> Router {
         .layer(TraceLayer::new_for_http())
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeUuidV7))
+        // Outside the request id: the caller's is kept apart, so every
+        // request gets one of ours.
+        .layer(axum::middleware::from_fn(metering::client_request_id))
 }
 
 /// Tell the upstream who the caller is, in headers only the gateway can set.

@@ -49,6 +49,7 @@ fn event(tenant: &str, model: Option<&str>, status: u16, time_ms: i64, units: Un
     UsageEvent {
         id: uuid::Uuid::now_v7(),
         request_id: None,
+        client_request_id: None,
         tenant_id: tenant.into(),
         key_id: None,
         user_id: None,

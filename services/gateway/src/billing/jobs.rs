@@ -137,6 +137,7 @@ pub fn job_event(job: &BillingJob) -> UsageEvent {
     UsageEvent {
         id,
         request_id: Some(bounded(&job.id)),
+        client_request_id: None,
         tenant_id: bounded(&job.tenant_id),
         key_id: None,
         user_id: None,

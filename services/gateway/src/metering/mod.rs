@@ -279,6 +279,31 @@ fn endpoint_of(matched: Option<&MatchedPath>, path: &str) -> String {
     event::bounded(&normalised.join("/"))
 }
 
+/// The header that carries a request's id.
+pub const X_REQUEST_ID: &str = "x-request-id";
+
+/// The `x-request-id` a caller sent, kept apart from the gateway's own id
+/// for the request (see [`client_request_id`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientRequestId(pub String);
+
+/// Outermost: take the caller's `x-request-id` out of the request (into a
+/// [`ClientRequestId`], cut to [`event::MAX_CLIENT_REQUEST_ID`] bytes), so
+/// the gateway sets its own — a UUIDv7 for every request, which the
+/// response and the usage event carry. A caller's id is any text it likes,
+/// the same for many requests or another tenant's: as the event's id it
+/// would let a caller make usage records ambiguous.
+pub async fn client_request_id(mut request: Request, next: Next) -> Response {
+    if let Some(theirs) = request.headers_mut().remove(X_REQUEST_ID) {
+        let theirs = String::from_utf8_lossy(theirs.as_bytes());
+        let theirs = event::bounded_to(theirs.trim(), event::MAX_CLIENT_REQUEST_ID);
+        if !theirs.is_empty() {
+            request.extensions_mut().insert(ClientRequestId(theirs));
+        }
+    }
+    next.run(request).await
+}
+
 /// What [`middleware`] meters a route's calls with.
 #[derive(Debug, Clone)]
 pub struct Gate {
@@ -300,11 +325,16 @@ pub async fn middleware(State(gate): State<Gate>, request: Request, next: Next) 
     let time_ms = event::now_ms();
     let context = request.extensions().get::<TenantContext>().cloned();
     let on_recorded = request.extensions().get::<OnRecorded>().cloned();
+    // Ours: `client_request_id` assigns every request a fresh one.
     let request_id = request
         .headers()
-        .get("x-request-id")
+        .get(X_REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .map(event::bounded);
+    let client_request_id = request
+        .extensions()
+        .get::<ClientRequestId>()
+        .map(|c| c.0.clone());
     let endpoint = endpoint_of(
         request.extensions().get::<MatchedPath>(),
         request.uri().path(),
@@ -322,6 +352,7 @@ pub async fn middleware(State(gate): State<Gate>, request: Request, next: Next) 
     let event = UsageEvent {
         id: uuid::Uuid::now_v7(),
         request_id,
+        client_request_id,
         tenant_id: event::bounded(&tenant_id),
         key_id: key_id.as_deref().map(event::bounded),
         user_id: user_id.as_deref().map(event::bounded),
