@@ -162,6 +162,8 @@ pub fn router(state: GatewayState, readiness: Readiness) -> Router {
         .merge(health::routes(readiness))
         .merge(openapi::openapi_routes())
         .fallback(stratus_kit::error::not_found_fallback)
+        // Last, so it reaches every route above.
+        .method_not_allowed_fallback(stratus_kit::error::method_not_allowed_fallback)
         // Outside the routes, so unknown paths and methods are refused too.
         .layer(axum::middleware::from_fn_with_state(
             auth,
