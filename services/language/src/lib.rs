@@ -55,7 +55,8 @@ use stratus_models::worker::{LoadedCards, WorkerSet, load_into};
 /// Knobs of the language service.
 #[derive(Debug, Clone)]
 pub struct LanguageConfig {
-    /// Requests that may wait per model before new ones are refused.
+    /// Requests that may wait per model before new ones are refused (the
+    /// embedder's batcher admits by tokens instead: `batching`).
     pub queue_capacity: usize,
     /// Request size limits.
     pub limits: Limits,
@@ -76,11 +77,7 @@ impl LanguageConfig {
             limits: Limits::default(),
             redaction_key: None,
             device: Device::Cpu,
-            // The same bound on waiting requests as the worker queues.
-            batching: BatchConfig {
-                max_pending: queue_capacity.max(1),
-                ..BatchConfig::default()
-            },
+            batching: BatchConfig::default(),
         }
     }
 }
