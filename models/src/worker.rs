@@ -297,9 +297,7 @@ impl WorkPermit {
 
 impl Drop for WorkPermit {
     fn drop(&mut self) {
-        self.budget
-            .admitted
-            .fetch_sub(self.units, Ordering::AcqRel);
+        self.budget.admitted.fetch_sub(self.units, Ordering::AcqRel);
     }
 }
 

@@ -563,11 +563,7 @@ async fn a_method_a_route_does_not_serve_is_405_in_the_envelope_with_allow() {
         (language, "/v1/embeddings"),
     ] {
         let response = router
-            .oneshot(
-                axum::http::Request::get(path)
-                    .body(Body::empty())
-                    .unwrap(),
-            )
+            .oneshot(axum::http::Request::get(path).body(Body::empty()).unwrap())
             .await
             .unwrap();
         assert_eq!(response.status(), 405, "{path}");

@@ -787,8 +787,10 @@ async fn soft_alert(store: &Store) {
                 input_tokens: 10,
                 ..Units::default()
             };
-            held.on_recorded()
-                .call(&event(&tenant, None, 200, now_ms(), units), &HeaderMap::new());
+            held.on_recorded().call(
+                &event(&tenant, None, 200, now_ms(), units),
+                &HeaderMap::new(),
+            );
         }));
     }
     for task in tasks {
@@ -1201,7 +1203,10 @@ async fn jobs_hold_their_budget_from_submit_to_end_and_stay_readable_at_the_limi
     speech.load(&whisper).unwrap();
     let started = Instant::now();
     while speech.whisper.get("whisper-tiny.en").is_none() {
-        assert!(started.elapsed() < Duration::from_secs(120), "whisper never loaded");
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "whisper never loaded"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     for (store, _dir) in stores().await {
@@ -1236,7 +1241,13 @@ async fn jobs_budget(store: &Store, speech: &SpeechService) {
     let one_reservation = gate.billing.max_cost(&plan, "speech", None).0;
     let job_hold = 200_000_i64;
     let month = Month::of_ms(now_ms()).to_string();
-    let row = || async { store.budget_month("acme", &month).await.unwrap().unwrap_or_default() };
+    let row = || async {
+        store
+            .budget_month("acme", &month)
+            .await
+            .unwrap()
+            .unwrap_or_default()
+    };
     let client = reqwest::Client::new();
     let submit = || {
         let form = reqwest::multipart::Form::new()
@@ -1285,7 +1296,11 @@ async fn jobs_budget(store: &Store, speech: &SpeechService) {
     // 0 and 0.0002 and 0.0004 are under 0.0005; 0.0006 is not.
     assert_eq!(accepted.len(), 3, "{backend}: accepted {accepted:?}");
     assert_eq!(refused, 5, "{backend}");
-    assert_eq!(row().await.spent_nanos, 0, "{backend}: a submit costs nothing here");
+    assert_eq!(
+        row().await.spent_nanos,
+        0,
+        "{backend}: a submit costs nothing here"
+    );
 
     // Two jobs succeed (at their declared length), one stays queued.
     for id in &accepted[..2] {
@@ -1327,7 +1342,12 @@ async fn jobs_budget(store: &Store, speech: &SpeechService) {
     let response = submit().await.unwrap();
     assert_eq!(response.status(), 429, "{backend}");
     let (status, job) = gate
-        .call("GET", &format!("/v1/audio/jobs/{}", accepted[0]), &key, None)
+        .call(
+            "GET",
+            &format!("/v1/audio/jobs/{}", accepted[0]),
+            &key,
+            None,
+        )
         .await;
     assert_eq!(status, 200, "{backend}: {job}");
     assert_eq!(job["status"], "succeeded", "{job}");
@@ -1336,7 +1356,12 @@ async fn jobs_budget(store: &Store, speech: &SpeechService) {
     assert_eq!(status, 200, "{backend}: {list}");
     assert_eq!(list["data"].as_array().unwrap().len(), 3, "{list}");
     let (status, cancelled) = gate
-        .call("DELETE", &format!("/v1/audio/jobs/{}", accepted[2]), &key, None)
+        .call(
+            "DELETE",
+            &format!("/v1/audio/jobs/{}", accepted[2]),
+            &key,
+            None,
+        )
         .await;
     assert_eq!(status, 200, "{backend}: {cancelled}");
     assert_eq!(cancelled["status"], "cancelled");

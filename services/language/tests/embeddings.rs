@@ -5,8 +5,7 @@
 //! burst of small requests is served, real overload refused with 503.
 #![expect(
     clippy::unwrap_used,
-    clippy::print_stderr,
-    reason = "test helpers: a failure should stop with the value it saw; the burst logs its timing"
+    reason = "test helpers: a failure should stop with the value it saw"
 )]
 
 mod common;

@@ -354,8 +354,8 @@ impl Billing {
         let plan = self.catalog().plan(Some(&held.plan));
         let cost = plan.cost(event);
         let month = Month::of_ms(event.time_ms).to_string();
-        let queued = jobs::Queued::from_headers(headers)
-            .filter(|_| catalog::is_billable(event.status));
+        let queued =
+            jobs::Queued::from_headers(headers).filter(|_| catalog::is_billable(event.status));
         let row = match queued {
             Some(job) => {
                 let now = now_ms();

@@ -436,7 +436,11 @@ impl Store {
 
     /// Move the expiry of reservation `id` to `expires_at_ms` (it is still
     /// needed). Returns whether it is held.
-    pub async fn extend_reservation(&self, id: &str, expires_at_ms: i64) -> Result<bool, StoreError> {
+    pub async fn extend_reservation(
+        &self,
+        id: &str,
+        expires_at_ms: i64,
+    ) -> Result<bool, StoreError> {
         let sql = "UPDATE budget_reservations SET expires_at_ms = ? WHERE id = ?";
         on_backend!(self, |pool, q| {
             let done = sqlx::query(q(sql))
