@@ -14,8 +14,17 @@
 //! is the same alone or beside texts of any length (to float rounding,
 //! 1e-5; `tests/batching.rs` checks it with concurrent callers).
 //!
-//! Bounded: at most `max_pending` requests wait; more are refused at once
-//! with [`WorkerError::Busy`], like a full worker queue.
+//! Bounded by work, not by requests: a request is admitted while the
+//! tokens of the requests waiting or running, with its own, fit
+//! `max_pending_tokens` ([`WorkBudget`]); past it, it is refused at once
+//! with [`WorkerError::Busy`], like a full worker queue. A request's tokens
+//! are not known before the tokenizer runs (on the model's thread), so
+//! admission counts an upper bound from its text: a WordPiece token covers
+//! at least one character, plus `[CLS]` and `[SEP]`, and no text runs more
+//! than the model's longest input. So a burst of hundreds of one-word
+//! requests (a few tokens each, one forward pass together) waits and is
+//! served, while a flood of long texts is refused as soon as its work
+//! would pass the budget.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -23,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use crate::ModelError;
 use crate::bert::Embedder;
-use crate::worker::{ModelWorker, WorkerError};
+use crate::worker::{ModelWorker, WorkBudget, WorkPermit, WorkerError};
 
 /// How requests are grouped.
 #[derive(Debug, Clone)]
@@ -33,9 +42,14 @@ pub struct BatchConfig {
     pub token_budget: usize,
     /// How long a request may wait for others when the model is idle.
     pub max_wait: Duration,
-    /// Requests that may wait; more are refused as busy.
-    pub max_pending: usize,
+    /// Tokens (counted from the texts as an upper bound, see the module
+    /// doc) of the requests waiting or running; more are refused as busy.
+    pub max_pending_tokens: usize,
 }
+
+/// Tokens a text of any length may count for at admission: the longest
+/// input of BERT-family embedders (longer texts are truncated or refused).
+const MAX_TEXT_TOKENS: usize = 512;
 
 impl Default for BatchConfig {
     fn default() -> Self {
@@ -44,9 +58,19 @@ impl Default for BatchConfig {
             // Never wait when idle: batches form from what arrives while
             // one runs, as in TEI.
             max_wait: Duration::ZERO,
-            max_pending: 64,
+            // Four full batches.
+            max_pending_tokens: 4 * 8192,
         }
     }
+}
+
+/// The most tokens `texts` can be: at most one per character, plus
+/// `[CLS]` and `[SEP]`, and at most [`MAX_TEXT_TOKENS`] each.
+pub fn token_bound(texts: &[String]) -> u64 {
+    texts
+        .iter()
+        .map(|t| (t.chars().count().saturating_add(2)).min(MAX_TEXT_TOKENS) as u64)
+        .fold(0_u64, u64::saturating_add)
 }
 
 /// One request's answer.
@@ -81,6 +105,8 @@ struct Request {
     truncate: bool,
     arrived: Instant,
     reply: tokio::sync::oneshot::Sender<Result<Embedded, BatchError>>,
+    /// Its share of the pending budget, given back when it is answered.
+    _admitted: WorkPermit,
 }
 
 #[derive(Default)]
@@ -96,6 +122,7 @@ struct Pending {
 pub struct EmbeddingBatcher {
     worker: ModelWorker<Embedder>,
     pending: Arc<Mutex<Pending>>,
+    budget: WorkBudget,
     config: BatchConfig,
 }
 
@@ -112,11 +139,19 @@ impl EmbeddingBatcher {
     /// Batch requests for `worker` (whose embedder must truncate: whether a
     /// request may be cut is decided here, per request).
     pub fn new(worker: ModelWorker<Embedder>, config: BatchConfig) -> Self {
+        let budget = WorkBudget::new(worker.name(), config.max_pending_tokens as u64);
         Self {
             worker,
             pending: Arc::default(),
+            budget,
             config,
         }
+    }
+
+    /// Tokens (as admission counts them) of the requests waiting or
+    /// running.
+    pub fn pending_tokens(&self) -> u64 {
+        self.budget.admitted()
     }
 
     /// The model's name.
@@ -129,16 +164,15 @@ impl EmbeddingBatcher {
     /// fails the request with [`BatchError::TooLong`].
     pub async fn embed(&self, texts: Vec<String>, truncate: bool) -> Result<Embedded, BatchError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
+        let admitted = self.budget.try_admit(token_bound(&texts))?;
         {
             let mut pending = lock(&self.pending);
-            if pending.queue.len() >= self.config.max_pending {
-                return Err(WorkerError::Busy(self.worker.name().to_string()).into());
-            }
             pending.queue.push_back(Request {
                 texts,
                 truncate,
                 arrived: Instant::now(),
                 reply,
+                _admitted: admitted,
             });
             if !pending.scheduled {
                 let (shared, config) = (self.pending.clone(), self.config.clone());
@@ -176,7 +210,8 @@ fn flush(model: &mut Embedder, shared: &Mutex<Pending>, config: &BatchConfig) {
                 return;
             };
             let waited = oldest.elapsed();
-            if waited < config.max_wait && pending.queue.len() < config.max_pending {
+            let tokens: u64 = pending.queue.iter().map(|r| r._admitted.units()).sum();
+            if waited < config.max_wait && tokens < config.token_budget as u64 {
                 drop(pending);
                 std::thread::sleep(config.max_wait - waited);
                 continue;

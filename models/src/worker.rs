@@ -3,6 +3,14 @@
 //! ([`WorkerError::Busy`], which services answer with 429/503 and
 //! `Retry-After`) instead of piling up requests that would time out anyway.
 //!
+//! Where requests differ a thousandfold in size (one word or a thousand
+//! sentences to embed), a queue bounded by its number of requests refuses a
+//! burst of small ones the model would serve in a moment, while a few huge
+//! ones fill the same slots with minutes of work. [`WorkBudget`] admits by
+//! work instead (tokens, audio seconds): a request waits while the work
+//! admitted and not yet done fits the budget, and is refused as busy once
+//! it would not — a real overload.
+//!
 //! One thread per model, not per request: Candle's matmuls already use every
 //! core through their own thread pool, so more concurrent forward passes
 //! would only fight over the same cores. The exception is a model whose
@@ -24,6 +32,7 @@
 //! up waiting beneath another model's whole transcription.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -205,6 +214,90 @@ impl<M: Send + 'static> ModelWorker<M> {
             TrySendError::Disconnected(_) => WorkerError::Stopped(self.name.clone()),
         })?;
         Ok(answer)
+    }
+}
+
+/// Work admitted to a model and not yet done, held to a capacity in the
+/// model's own unit of work (tokens, audio milliseconds): what a queue
+/// admits by. Cheap to clone; clones share the count.
+#[derive(Debug, Clone)]
+pub struct WorkBudget {
+    inner: Arc<BudgetInner>,
+}
+
+#[derive(Debug)]
+struct BudgetInner {
+    name: String,
+    capacity: u64,
+    admitted: AtomicU64,
+}
+
+/// Work admitted by a [`WorkBudget`]; given back when dropped (the request
+/// was answered, or its caller went away).
+#[derive(Debug)]
+pub struct WorkPermit {
+    budget: Arc<BudgetInner>,
+    units: u64,
+}
+
+impl WorkBudget {
+    /// A budget of `capacity` units for the model `name` (named in the
+    /// busy error).
+    pub fn new(name: &str, capacity: u64) -> Self {
+        Self {
+            inner: Arc::new(BudgetInner {
+                name: name.to_string(),
+                capacity,
+                admitted: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// Admit `units` of work, or refuse it as [`WorkerError::Busy`] when
+    /// the work already admitted and this would pass the capacity. A
+    /// request larger than the whole budget is admitted when nothing else
+    /// is (it could never fit otherwise; alone it is the model's only work).
+    pub fn try_admit(&self, units: u64) -> Result<WorkPermit, WorkerError> {
+        let admitted = &self.inner.admitted;
+        let mut current = admitted.load(Ordering::Acquire);
+        loop {
+            let next = current.saturating_add(units);
+            if current > 0 && next > self.inner.capacity {
+                return Err(WorkerError::Busy(self.inner.name.clone()));
+            }
+            match admitted.compare_exchange_weak(current, next, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => {
+                    return Ok(WorkPermit {
+                        budget: self.inner.clone(),
+                        units,
+                    });
+                }
+                Err(seen) => current = seen,
+            }
+        }
+    }
+
+    /// Work admitted and not yet given back.
+    pub fn admitted(&self) -> u64 {
+        self.inner.admitted.load(Ordering::Acquire)
+    }
+
+    pub fn capacity(&self) -> u64 {
+        self.inner.capacity
+    }
+}
+
+impl WorkPermit {
+    /// The units this permit holds.
+    pub fn units(&self) -> u64 {
+        self.units
+    }
+}
+
+impl Drop for WorkPermit {
+    fn drop(&mut self) {
+        self.budget.admitted.fetch_sub(self.units, Ordering::AcqRel);
     }
 }
 
@@ -390,6 +483,27 @@ fn unix_now() -> u64 {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn a_work_budget_admits_by_work_not_by_requests() {
+        let budget = WorkBudget::new("m", 100);
+        // Many small requests fit where a count of a few would refuse.
+        let small: Vec<WorkPermit> = (0..50).map(|_| budget.try_admit(2).unwrap()).collect();
+        assert_eq!(budget.admitted(), 100);
+        assert_eq!(
+            budget.try_admit(1).unwrap_err(),
+            WorkerError::Busy("m".into())
+        );
+        drop(small);
+        assert_eq!(budget.admitted(), 0);
+        // Larger than the whole budget: only alone.
+        let huge = budget.try_admit(1_000).unwrap();
+        assert!(budget.try_admit(1).is_err());
+        drop(huge);
+        let one = budget.try_admit(1).unwrap();
+        assert!(budget.try_admit(1_000).is_err());
+        assert_eq!(one.units(), 1);
+    }
 
     #[tokio::test]
     async fn runs_jobs_in_order_on_its_own_thread() {

@@ -52,7 +52,7 @@ async fn concurrent_requests_batch_and_equal_single_results() {
     let config = BatchConfig {
         token_budget: 4096,
         max_wait: Duration::from_millis(20),
-        max_pending: 32,
+        max_pending_tokens: 64 * 1024,
     };
     let batcher = batcher(config);
     let texts = texts();
@@ -102,7 +102,7 @@ async fn token_budget_splits_batches_and_long_inputs_fail_alone() {
         // About two long texts per batch.
         token_budget: 400,
         max_wait: Duration::from_millis(20),
-        max_pending: 32,
+        max_pending_tokens: 64 * 1024,
     });
     let long = texts()[2].clone();
     let handles: Vec<_> = (0..4)

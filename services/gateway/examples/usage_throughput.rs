@@ -18,6 +18,7 @@ fn event(i: u64) -> UsageEvent {
     UsageEvent {
         id: uuid::Uuid::now_v7(),
         request_id: Some(uuid::Uuid::now_v7().to_string()),
+        client_request_id: None,
         tenant_id: format!("tenant-{}", i % 16),
         key_id: Some(format!("key_{}", i % 64)),
         user_id: None,

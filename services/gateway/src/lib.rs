@@ -124,19 +124,25 @@ pub fn router(state: GatewayState, readiness: Readiness) -> Router {
     let mut api = Router::new();
     for route in routes::table() {
         let mut handler = route.handler;
-        if route.metered {
+        if route.metered != routes::Metered::No {
+            let billed = route.metered == routes::Metered::Billed;
             // Metering wraps only the routes that forward to services: it
             // meters responses an upstream produced.
             handler = handler.layer(axum::middleware::from_fn_with_state(
-                state.metering.clone(),
+                metering::Gate {
+                    meter: state.metering.clone(),
+                    billed,
+                },
                 metering::middleware,
             ));
             // Outside metering: the reservation must be in the request's
             // extensions before metering reads them.
-            handler = handler.layer(axum::middleware::from_fn_with_state(
-                state.billing.clone(),
-                billing::middleware,
-            ));
+            if billed {
+                handler = handler.layer(axum::middleware::from_fn_with_state(
+                    state.billing.clone(),
+                    billing::middleware,
+                ));
+            }
             // Inside the scope check (so the caller is known), outside
             // the budget and metering (a refused request reserves nothing
             // and reaches no service).
@@ -161,6 +167,8 @@ pub fn router(state: GatewayState, readiness: Readiness) -> Router {
         .merge(health::routes(readiness))
         .merge(openapi::openapi_routes())
         .fallback(stratus_kit::error::not_found_fallback)
+        // Last, so it reaches every route above.
+        .method_not_allowed_fallback(stratus_kit::error::method_not_allowed_fallback)
         // Outside the routes, so unknown paths and methods are refused too.
         .layer(axum::middleware::from_fn_with_state(
             auth,
@@ -173,6 +181,9 @@ pub fn router(state: GatewayState, readiness: Readiness) -> Router {
         .layer(TraceLayer::new_for_http())
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeUuidV7))
+        // Outside the request id: the caller's is kept apart, so every
+        // request gets one of ours.
+        .layer(axum::middleware::from_fn(metering::client_request_id))
 }
 
 /// Tell the upstream who the caller is, in headers only the gateway can set.

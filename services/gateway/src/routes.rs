@@ -29,8 +29,23 @@ pub struct Route {
     pub path: &'static str,
     pub access: Access,
     pub handler: MethodRouter<GatewayState>,
-    /// Forwards to a service, so each call produces a usage event.
-    pub metered: bool,
+    /// Whether calls are metered and billed.
+    pub metered: Metered,
+}
+
+/// How a route's calls are counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metered {
+    /// Answered by the gateway itself: no usage event.
+    No,
+    /// Forwarded to a service: the call's maximum cost is reserved against
+    /// the tenant's budget before it runs, and its usage event is priced.
+    Billed,
+    /// Forwarded, metered and not billed: managing an asynchronous job
+    /// (reading it, its result, the list, cancelling it), which its submit
+    /// and its audio paid for. No reservation, and an event without units,
+    /// so a tenant at its hard limit can still collect what it paid for.
+    Unbilled,
 }
 
 impl std::fmt::Debug for Route {
@@ -44,14 +59,22 @@ fn route(path: &'static str, access: Access, handler: MethodRouter<GatewayState>
         path,
         access,
         handler,
-        metered: false,
+        metered: Metered::No,
     }
 }
 
-/// A route that forwards to a service and is metered.
+/// A route that forwards to a service and is metered and billed.
 fn forwarded(path: &'static str, access: Access, handler: MethodRouter<GatewayState>) -> Route {
     Route {
-        metered: true,
+        metered: Metered::Billed,
+        ..route(path, access, handler)
+    }
+}
+
+/// A route that forwards to a service and is metered, not billed.
+fn unbilled(path: &'static str, access: Access, handler: MethodRouter<GatewayState>) -> Route {
+    Route {
+        metered: Metered::Unbilled,
         ..route(path, access, handler)
     }
 }
@@ -75,6 +98,25 @@ pub fn table() -> Vec<Route> {
             "/v1/audio/{*rest}",
             Access::Scope(Scope::Speech),
             any(crate::forward_speech),
+        ),
+        // Asynchronous jobs: the submit is billed (and reserves the job's
+        // audio until the job ends, see `billing::jobs`); managing a job is
+        // not (see `Metered::Unbilled`). The two entries of one path are
+        // merged into one route by method.
+        forwarded(
+            "/v1/audio/jobs",
+            Access::Scope(Scope::Speech),
+            post(crate::forward_speech),
+        ),
+        unbilled(
+            "/v1/audio/jobs",
+            Access::Scope(Scope::Speech),
+            get(crate::forward_speech),
+        ),
+        unbilled(
+            "/v1/audio/jobs/{id}",
+            Access::Scope(Scope::Speech),
+            get(crate::forward_speech).delete(crate::forward_speech),
         ),
         forwarded(
             "/v1/embeddings",

@@ -506,3 +506,70 @@ async fn dashboard_sessions_by_cookie_and_bearer() {
             .contains("Max-Age=0")
     );
 }
+
+/// A method a route does not serve: 405 with `Allow` and the error
+/// envelope, from the gateway's own routes and from each service's router
+/// (whose answer the gateway forwards), never an empty body.
+#[tokio::test]
+async fn a_method_a_route_does_not_serve_is_405_in_the_envelope_with_allow() {
+    use axum::body::Body;
+    use http_body_util::BodyExt;
+    use stratus_kit::health::Readiness;
+    use tower::ServiceExt;
+
+    let gateway = Gateway::sqlite().await;
+    let key = gateway.admin_key.clone();
+    for (method, path, allow) in [
+        ("PUT", "/v1/models", "GET,HEAD"),
+        ("DELETE", "/v1/admin/tenants", "GET,HEAD,POST"),
+        ("PATCH", "/v1/audio/jobs/job_x", "GET,HEAD,DELETE"),
+    ] {
+        let response = gateway
+            .client
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                format!("{}{path}", gateway.base),
+            )
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 405, "{method} {path}");
+        assert_eq!(response.headers()["allow"], allow, "{method} {path}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(
+            body["error"]["type"], "invalid_request_error",
+            "{method} {path}: {body}"
+        );
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains(method),
+            "{body}"
+        );
+    }
+
+    // The services' own routers, as the gateway reaches them.
+    let speech = stratus_speech::SpeechService::new(
+        stratus_speech::SpeechConfig::default(),
+        Readiness::default(),
+    )
+    .router();
+    let language = stratus_language::LanguageService::new(
+        stratus_language::LanguageConfig::new(8),
+        Readiness::default(),
+    )
+    .router();
+    for (router, path) in [
+        (speech, "/v1/audio/transcriptions"),
+        (language, "/v1/embeddings"),
+    ] {
+        let response = router
+            .oneshot(axum::http::Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 405, "{path}");
+        assert_eq!(response.headers()["allow"], "POST", "{path}");
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(body["error"]["type"], "invalid_request_error", "{path}");
+    }
+}

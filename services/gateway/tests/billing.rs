@@ -5,7 +5,8 @@
 //! `insufficient_quota`; reservations settle to the real cost and expired
 //! ones are released; the soft-limit webhook fires once; a closed month's
 //! invoice survives a price change; invoices are per tenant (404) and come
-//! as CSV.
+//! as CSV; asynchronous jobs hold their audio's budget from submit to end
+//! (settled, or released on cancel) and stay readable at the hard limit.
 #![expect(
     clippy::unwrap_used,
     clippy::panic,
@@ -29,6 +30,7 @@ use stratus_gateway::{Auth, GatewayState, Store, Upstream, Upstreams};
 use stratus_kit::context::InternalToken;
 use stratus_kit::health::Readiness;
 use stratus_language::{LanguageConfig, LanguageService};
+use stratus_speech::{SpeechConfig, SpeechService};
 use stratus_testkit::fresh_postgres;
 
 const EMBEDDER: &str = "all-minilm-l6-v2";
@@ -47,6 +49,7 @@ fn event(tenant: &str, model: Option<&str>, status: u16, time_ms: i64, units: Un
     UsageEvent {
         id: uuid::Uuid::now_v7(),
         request_id: None,
+        client_request_id: None,
         tenant_id: tenant.into(),
         key_id: None,
         user_id: None,
@@ -338,9 +341,21 @@ async fn language() -> LanguageService {
 }
 
 async fn gate(store: &Store, config: BillingConfig, language: Option<&LanguageService>) -> Gate {
+    gate_with_speech(store, config, language, None).await
+}
+
+async fn gate_with_speech(
+    store: &Store,
+    config: BillingConfig,
+    language: Option<&LanguageService>,
+    speech: Option<&SpeechService>,
+) -> Gate {
     let token = InternalToken::generate().unwrap();
     let upstreams = Upstreams {
-        speech: None,
+        speech: speech.map(|s| Upstream::InProcess {
+            service: "speech",
+            router: s.router_with_context(Some(token.clone())),
+        }),
         language: language.map(|l| Upstream::InProcess {
             service: "language",
             router: l.router_with_context(Some(token.clone())),
@@ -639,8 +654,8 @@ async fn reservations(store: &Store) {
     };
     let mut e = event(&tenant, Some("m"), 200, now_ms(), units);
     e.service = "language".into();
-    held.on_recorded().call(&e);
-    held.on_recorded().call(&e); // at most once
+    held.on_recorded().call(&e, &HeaderMap::new());
+    held.on_recorded().call(&e, &HeaderMap::new()); // at most once
     drop(held);
     let started = Instant::now();
     while row().await.reserved_nanos != 0 {
@@ -777,8 +792,10 @@ async fn soft_alert(store: &Store) {
                 input_tokens: 10,
                 ..Units::default()
             };
-            held.on_recorded()
-                .call(&event(&tenant, None, 200, now_ms(), units));
+            held.on_recorded().call(
+                &event(&tenant, None, 200, now_ms(), units),
+                &HeaderMap::new(),
+            );
         }));
     }
     for task in tasks {
@@ -1154,4 +1171,214 @@ async fn completed_job(store: &Store) {
         billing.budget(&tenant).await.unwrap().spent,
         Nanos(12_345_000)
     );
+}
+
+// ---------------------------------------------------------------------
+// Async jobs hold their budget from submit to end.
+
+/// A WAV of `seconds` of silence at 16 kHz (its header declares them).
+fn silent_wav(seconds: u32) -> Vec<u8> {
+    let data = seconds * 16_000 * 2;
+    let mut wav = Vec::with_capacity(44 + data as usize);
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + data).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16_u32.to_le_bytes());
+    wav.extend_from_slice(&1_u16.to_le_bytes()); // PCM
+    wav.extend_from_slice(&1_u16.to_le_bytes()); // mono
+    wav.extend_from_slice(&16_000_u32.to_le_bytes());
+    wav.extend_from_slice(&32_000_u32.to_le_bytes());
+    wav.extend_from_slice(&2_u16.to_le_bytes());
+    wav.extend_from_slice(&16_u16.to_le_bytes());
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&data.to_le_bytes());
+    wav.resize(44 + data as usize, 0);
+    wav
+}
+
+/// 0.0001 USD per audio second, nothing else: a 2 s job costs 0.0002.
+const JOBS_CATALOG: &str = "currency = \"USD\"\ndefault_plan = \"p\"\n[plans.p]\nprices = [{ model = \"*\", unit = \"audio_second\", price = \"0.0001\" }]\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn jobs_hold_their_budget_from_submit_to_end_and_stay_readable_at_the_limit() {
+    let whisper = tokio::task::spawn_blocking(|| stratus_testkit::pulled("whisper-tiny.en"))
+        .await
+        .unwrap();
+    let speech = SpeechService::new(SpeechConfig::default(), Readiness::default());
+    speech.load(&whisper).unwrap();
+    let started = Instant::now();
+    while speech.whisper.get("whisper-tiny.en").is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "whisper never loaded"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for (store, _dir) in stores().await {
+        jobs_budget(&store, &speech).await;
+    }
+}
+
+async fn jobs_budget(store: &Store, speech: &SpeechService) {
+    use stratus_kit::db::DbPool;
+    use stratus_speech::jobs::store::{Lease, Outcome};
+    use stratus_speech::jobs::{JobConfig, JobStore, Jobs};
+    let backend = store.backend();
+    let pool = match store {
+        Store::Sqlite(pool) => DbPool::Sqlite(pool.clone()),
+        Store::Postgres(pool) => DbPool::Postgres(pool.clone()),
+    };
+    let job_store = JobStore::with_pool(pool).await.unwrap();
+    // No workers: the test finishes jobs itself, so they stay queued as
+    // long as it needs.
+    let jobs = Jobs::new(job_store.clone(), JobConfig::default()).unwrap();
+    let speech = speech.clone().with_jobs(jobs);
+    let catalog = Catalog::from_toml(JOBS_CATALOG).unwrap();
+    let gate = gate_with_speech(store, BillingConfig::new(catalog), None, Some(&speech)).await;
+    let key = gate.keys["acme"].clone();
+    // The budget: 0.0005. A job of 2 s holds 0.0002 while queued.
+    let hard = 500_000_i64;
+    store
+        .set_tenant_budget("acme", None, Some(hard))
+        .await
+        .unwrap();
+    let plan = gate.billing.catalog().plan(None).clone();
+    let one_reservation = gate.billing.max_cost(&plan, "speech", None).0;
+    let job_hold = 200_000_i64;
+    let month = Month::of_ms(now_ms()).to_string();
+    let row = || async {
+        store
+            .budget_month("acme", &month)
+            .await
+            .unwrap()
+            .unwrap_or_default()
+    };
+    let client = reqwest::Client::new();
+    let submit = || {
+        let form = reqwest::multipart::Form::new()
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(silent_wav(2)).file_name("two.wav"),
+            )
+            .text("model", "whisper-1");
+        client
+            .post(format!("{}/v1/audio/jobs", gate.base))
+            .bearer_auth(&key)
+            .multipart(form)
+            .send()
+    };
+
+    // Submit one after another (each hand-off seen before the next): as
+    // many are accepted as the budget holds, then 429.
+    let mut accepted: Vec<String> = Vec::new();
+    let mut refused = 0;
+    for _ in 0..8 {
+        let response = submit().await.unwrap();
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap();
+        match status {
+            202 => {
+                accepted.push(body["id"].as_str().unwrap().to_owned());
+                // The submit's reservation becomes the job's.
+                let want = job_hold * accepted.len() as i64;
+                let started = Instant::now();
+                while row().await.reserved_nanos != want {
+                    assert!(
+                        started.elapsed() < Duration::from_secs(10),
+                        "{backend}: reserved {:?}, want {want}",
+                        row().await
+                    );
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
+            429 => {
+                assert_eq!(body["error"]["code"], "insufficient_quota", "{body}");
+                refused += 1;
+            }
+            other => panic!("{backend}: unexpected {other}: {body}"),
+        }
+    }
+    // 0 and 0.0002 and 0.0004 are under 0.0005; 0.0006 is not.
+    assert_eq!(accepted.len(), 3, "{backend}: accepted {accepted:?}");
+    assert_eq!(refused, 5, "{backend}");
+    assert_eq!(
+        row().await.spent_nanos,
+        0,
+        "{backend}: a submit costs nothing here"
+    );
+
+    // Two jobs succeed (at their declared length), one stays queued.
+    for id in &accepted[..2] {
+        let claimed = job_store
+            .claim("test-worker", 60_000, 3)
+            .await
+            .unwrap()
+            .unwrap();
+        let lease = Lease {
+            job_id: claimed.row.id.clone(),
+            owner: "test-worker".into(),
+            attempt: claimed.row.attempt,
+        };
+        assert_eq!(&lease.job_id, id, "{backend}: claimed in order");
+        let outcome = Outcome::Succeeded {
+            result: "{\"text\":\"\"}".into(),
+            audio_seconds: 2.0,
+        };
+        assert!(job_store.finish(&lease, &outcome).await.unwrap());
+    }
+    // Metered on several replicas' passes: once each, settled to the cost.
+    let mut new = 0;
+    for _ in 0..3 {
+        new += stratus_gateway::billing::jobs::collect(store, &job_store, Some(&gate.billing))
+            .await
+            .unwrap();
+    }
+    assert_eq!(new, 2, "{backend}");
+    let now = row().await;
+    assert_eq!(
+        (now.spent_nanos, now.reserved_nanos),
+        (2 * job_hold, job_hold),
+        "{backend}"
+    );
+    assert!(now.spent_nanos <= hard + one_reservation);
+
+    // At the limit (spent + reserved ≥ 0.0005): no new job, but what was
+    // paid for can be read, listed and cancelled.
+    let response = submit().await.unwrap();
+    assert_eq!(response.status(), 429, "{backend}");
+    let (status, job) = gate
+        .call(
+            "GET",
+            &format!("/v1/audio/jobs/{}", accepted[0]),
+            &key,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{backend}: {job}");
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["result"]["text"], "", "{job}");
+    let (status, list) = gate.call("GET", "/v1/audio/jobs", &key, None).await;
+    assert_eq!(status, 200, "{backend}: {list}");
+    assert_eq!(list["data"].as_array().unwrap().len(), 3, "{list}");
+    let (status, cancelled) = gate
+        .call(
+            "DELETE",
+            &format!("/v1/audio/jobs/{}", accepted[2]),
+            &key,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{backend}: {cancelled}");
+    assert_eq!(cancelled["status"], "cancelled");
+
+    // The cancel releases the job's reservation; nothing more is spent.
+    stratus_gateway::billing::jobs::collect(store, &job_store, Some(&gate.billing))
+        .await
+        .unwrap();
+    let (spent, _) = gate.settled("acme").await;
+    assert_eq!(spent, 2 * job_hold, "{backend}");
+    // Room again: one more job is admitted.
+    let response = submit().await.unwrap();
+    assert_eq!(response.status(), 202, "{backend}");
+    gate.meter.halt().await;
 }

@@ -547,6 +547,7 @@ async fn billing_pages(gateway: common::Gateway) {
         .insert_usage_events(&[UsageEvent {
             id: uuid::Uuid::now_v7(),
             request_id: None,
+            client_request_id: None,
             tenant_id: tenant.clone(),
             key_id: None,
             user_id: None,

@@ -79,6 +79,7 @@ fn synthetic(tenant: &str, i: i64) -> UsageEvent {
     UsageEvent {
         id: uuid::Uuid::now_v7(),
         request_id: Some(format!("req-{i}")),
+        client_request_id: None,
         tenant_id: tenant.into(),
         key_id: Some(format!("key_{}", i % 3)),
         user_id: None,
@@ -273,6 +274,12 @@ async fn metered_through_services(
         .await
         .unwrap();
     assert_eq!(response.status(), 200, "{backend}");
+    // The caller's x-request-id is not ours: every request gets its own.
+    let embed_id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(embed_id, "embed-1", "{backend}");
     assert_eq!(response.headers()["x-stratus-model"], EMBEDDER);
     let body: Value = response.json().await.unwrap();
     let prompt_tokens = body["usage"]["prompt_tokens"].as_i64().unwrap();
@@ -320,7 +327,8 @@ async fn metered_through_services(
     let response = client
         .post(format!("{base}/v1/embeddings"))
         .header("x-test-tenant", "globex")
-        .header("x-request-id", "globex-1")
+        // Another tenant sending the same id as acme's first request.
+        .header("x-request-id", "embed-1")
         .json(&json!({"model": EMBEDDER, "input": "hello"}))
         .send()
         .await
@@ -330,15 +338,23 @@ async fn metered_through_services(
     meter.drain(Duration::from_secs(10)).await.unwrap();
     let events = all_events(store, Some("acme")).await;
     assert_eq!(events.len(), 4, "{backend}: {events:#?}");
+    // Found by the caller's id (as the API shows it), kept apart from ours.
     let by_request = |id: &str| {
         events
             .iter()
             .map(|e| &e.event)
-            .find(|e| e.request_id.as_deref() == Some(id))
-            .unwrap_or_else(|| panic!("{backend}: no event for {id}"))
+            .find(|e| serde_json::to_value(e.view()).unwrap()["client_request_id"] == id)
+            .unwrap_or_else(|| panic!("{backend}: no event for {id}: {events:#?}"))
             .clone()
     };
+    let ours: std::collections::BTreeSet<_> =
+        events.iter().map(|e| e.event.request_id.clone()).collect();
+    assert_eq!(ours.len(), events.len(), "{backend}: request ids repeat");
     let embed = by_request("embed-1");
+    assert_eq!(embed.request_id.as_deref(), Some(embed_id.as_str()));
+    let globex = all_events(store, Some("globex")).await;
+    assert_eq!(globex.len(), 1, "{backend}");
+    assert_ne!(globex[0].event.request_id, embed.request_id, "{backend}");
     assert_eq!(embed.service, "language");
     assert_eq!(embed.endpoint, "/v1/embeddings");
     assert_eq!(embed.model.as_deref(), Some(EMBEDDER));
@@ -455,7 +471,10 @@ async fn metered_through_services(
         .await
         .unwrap();
     assert_eq!(globex.lines().count(), 1, "{globex}");
-    assert!(globex.contains("\"globex-1\""));
+    // The API shows the caller's id beside ours.
+    let line: Value = serde_json::from_str(globex.trim()).unwrap();
+    assert_eq!(line["client_request_id"], "embed-1", "{line}");
+    assert_ne!(line["request_id"], "embed-1", "{line}");
 
     // No tenant, no usage; bad parameters answer 400 in the envelope.
     let anonymous = client.get(format!("{base}/v1/usage")).send().await.unwrap();

@@ -232,6 +232,21 @@ pub async fn not_found_fallback(uri: axum::http::Uri) -> ApiError {
     ApiError::not_found(format!("no route for {}", uri.path()))
 }
 
+/// Fallback for a known route asked with a method it does not serve: a
+/// 405 in the envelope instead of axum's empty body (axum still adds the
+/// `Allow` header with the methods the route serves). Install it with
+/// `Router::method_not_allowed_fallback` once every route is in the router:
+/// it reaches only the routes present then.
+pub async fn method_not_allowed_fallback(
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+) -> ApiError {
+    ApiError::method_not_allowed(format!(
+        "{method} is not allowed on {}; the `Allow` header lists the methods that are",
+        uri.path()
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

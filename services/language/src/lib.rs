@@ -55,7 +55,8 @@ use stratus_models::worker::{LoadedCards, WorkerSet, load_into};
 /// Knobs of the language service.
 #[derive(Debug, Clone)]
 pub struct LanguageConfig {
-    /// Requests that may wait per model before new ones are refused.
+    /// Requests that may wait per model before new ones are refused (the
+    /// embedder's batcher admits by tokens instead: `batching`).
     pub queue_capacity: usize,
     /// Request size limits.
     pub limits: Limits,
@@ -76,11 +77,7 @@ impl LanguageConfig {
             limits: Limits::default(),
             redaction_key: None,
             device: Device::Cpu,
-            // The same bound on waiting requests as the worker queues.
-            batching: BatchConfig {
-                max_pending: queue_capacity.max(1),
-                ..BatchConfig::default()
-            },
+            batching: BatchConfig::default(),
         }
     }
 }
@@ -286,6 +283,7 @@ impl LanguageService {
             .with_state(self.clone())
             .merge(health::routes(self.readiness.clone()))
             .fallback(stratus_kit::error::not_found_fallback)
+            .method_not_allowed_fallback(stratus_kit::error::method_not_allowed_fallback)
     }
 
     /// [`Self::router`] behind a gateway: tenant context headers are

@@ -1,7 +1,8 @@
 //! `POST /v1/embeddings` over real HTTP on the real all-MiniLM-L6-v2
 //! weights: the same vectors as `Embedder::embed` called directly, batches
 //! equal to singles, base64 equal to floats, `dimensions` re-normalised,
-//! every limit and unknown model answered in the OpenAI error shape.
+//! every limit and unknown model answered in the OpenAI error shape; a
+//! burst of small requests is served, real overload refused with 503.
 #![expect(
     clippy::unwrap_used,
     reason = "test helpers: a failure should stop with the value it saw"
@@ -263,8 +264,12 @@ async fn limits_and_errors_in_the_openai_shape() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_queue_answers_503_with_retry_after() {
-    // One request runs, one waits, the rest are refused at once.
-    let server = Server::start_with(&[EMBEDDER], LanguageConfig::new(1)).await;
+    // Work far beyond the budget: each request counts ~2,800 tokens of a
+    // 4,096 budget, so one is admitted at a time and the rest are refused
+    // at once.
+    let mut config = LanguageConfig::new(1);
+    config.batching.max_pending_tokens = 4096;
+    let server = Server::start_with(&[EMBEDDER], config).await;
     let batch: Vec<String> = (0..64)
         .map(|i| format!("sentence number {i} about queues and load"))
         .collect();
@@ -293,4 +298,38 @@ async fn a_full_queue_answers_503_with_retry_after() {
     }
     assert!(statuses.contains(&200), "{statuses:?}");
     assert!(statuses.contains(&503), "{statuses:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_small_requests_is_served_not_refused() {
+    // 300 one-word requests at once from one caller: a few tokens each,
+    // far under the work budget (the default), however many there are.
+    let server = Server::start(&[EMBEDDER]).await;
+    let started = std::time::Instant::now();
+    let requests: Vec<_> = (0..300)
+        .map(|i| {
+            let (client, base) = (server.client.clone(), server.base.clone());
+            tokio::spawn(async move {
+                let response = client
+                    .post(format!("{base}/v1/embeddings"))
+                    .json(&json!({"model": EMBEDDER, "input": format!("word{i}")}))
+                    .send()
+                    .await
+                    .unwrap();
+                response.status().as_u16()
+            })
+        })
+        .collect();
+    let mut statuses = std::collections::BTreeMap::new();
+    for request in requests {
+        *statuses.entry(request.await.unwrap()).or_insert(0) += 1;
+    }
+    eprintln!(
+        "300 concurrent one-word requests: {statuses:?} in {:?}",
+        started.elapsed()
+    );
+    assert_eq!(statuses.get(&200), Some(&300), "{statuses:?}");
+    // All answered: nothing is left counted against the budget.
+    let batcher = server.service.embedding_batcher(EMBEDDER).unwrap();
+    assert_eq!(batcher.pending_tokens(), 0);
 }

@@ -235,6 +235,7 @@ impl SpeechService {
             .with_state(self.clone())
             .merge(health::routes(self.readiness.clone()))
             .fallback(stratus_kit::error::not_found_fallback)
+            .method_not_allowed_fallback(stratus_kit::error::method_not_allowed_fallback)
     }
 
     /// [`Self::router`] behind a gateway: tenant context headers are

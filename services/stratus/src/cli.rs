@@ -132,6 +132,15 @@ pub struct ModelArgs {
     #[arg(long, env = "STRATUS_EMBED_BATCH_TOKENS", default_value_t = 8192)]
     pub embed_batch_tokens: usize,
 
+    /// Most tokens of /v1/embeddings requests waiting or running per model
+    /// (counted from their text as an upper bound: a character or more per
+    /// token) before new ones are refused with 503. Work, not requests:
+    /// a burst of hundreds of one-word requests is one batch and waits to
+    /// be served, while a flood of long texts is refused at once instead of
+    /// waiting past its callers' timeouts.
+    #[arg(long, env = "STRATUS_EMBED_QUEUE_TOKENS", default_value_t = 32768)]
+    pub embed_queue_tokens: usize,
+
     /// Milliseconds a lone /v1/embeddings request may wait for others to
     /// batch with when the model is idle. 0 (the default) never waits:
     /// requests that arrive while a batch runs still go together in the

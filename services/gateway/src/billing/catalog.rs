@@ -455,6 +455,7 @@ mod tests {
         UsageEvent {
             id: uuid::Uuid::now_v7(),
             request_id: None,
+            client_request_id: None,
             tenant_id: "t".into(),
             key_id: None,
             user_id: None,

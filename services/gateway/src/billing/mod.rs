@@ -6,8 +6,9 @@
 //! - [`month`] — UTC calendar months, the period of budgets and invoices.
 //! - [`invoice`] — monthly invoices from priced usage events; drafts and
 //!   immutable closed months; CSV.
-//! - [`jobs`] — metering asynchronous jobs' audio when they complete
-//!   (exactly once, by an id derived from the job's).
+//! - [`jobs`] — asynchronous jobs: their budget reservation while they
+//!   wait and run, and their audio metered when they complete (exactly
+//!   once, by ids derived from the job's).
 //! - [`api`] — `/v1/billing/*` and the admin routes for plans and budgets.
 //!
 //! ## Budget enforcement
@@ -28,6 +29,14 @@
 //! reservation behind; it expires after `reservation_ttl` and the sweeper
 //! releases it. Settling happens off the response path (a spawned task).
 //!
+//! An asynchronous job's audio is transcribed after its submit answered:
+//! the submit's reservation is not settled but handed on to the job (its
+//! audio's bound, which the speech service reports), and held until the
+//! job ends — settled to the audio's cost when it succeeded, released when
+//! it failed or was cancelled (see [`jobs`]). So jobs are held to the same
+//! bound as synchronous requests. Managing a job (reading it, its result,
+//! the list, a cancel) is not billed, so it works at the hard limit.
+//!
 //! When a settle brings the month's spend to a threshold (soft, then hard
 //! limit), the first replica to claim it in the store sends a signed
 //! webhook (`budget.soft_limit_reached` / `budget.hard_limit_reached`),
@@ -45,7 +54,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::extract::{Request, State};
-use axum::http::Method;
+use axum::http::{HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use stratus_kit::ApiError;
@@ -301,8 +310,7 @@ impl Billing {
         let now = now_ms();
         let month = Month::of_ms(now).to_string();
         let id = format!("rsv_{}", uuid::Uuid::now_v7().simple());
-        let ttl_ms =
-            i64::try_from(self.inner.config.reservation_ttl.as_millis()).unwrap_or(i64::MAX);
+        let ttl_ms = self.reservation_ttl_ms();
         let reservation = NewReservation {
             id: &id,
             tenant_id,
@@ -343,16 +351,49 @@ impl Billing {
     }
 
     /// Settle a reservation to `event`'s cost and send alerts it causes.
-    async fn settle(&self, held: &Held, event: &UsageEvent) -> Result<(), BillingError> {
+    /// A job's submit (`headers` name the job it queued) hands the
+    /// reservation on to the job instead: see [`jobs`].
+    async fn settle(
+        &self,
+        held: &Held,
+        event: &UsageEvent,
+        headers: &HeaderMap,
+    ) -> Result<(), BillingError> {
         let plan = self.catalog().plan(Some(&held.plan));
         let cost = plan.cost(event);
         let month = Month::of_ms(event.time_ms).to_string();
-        let row = self
-            .store()
-            .settle_budget(&held.id, &held.tenant_id, &month, cost.0)
-            .await?;
+        let queued =
+            jobs::Queued::from_headers(headers).filter(|_| catalog::is_billable(event.status));
+        let row = match queued {
+            Some(job) => {
+                let now = now_ms();
+                let id = jobs::reservation_id(&job.id);
+                let job_month = Month::of_ms(now).to_string();
+                let reservation = NewReservation {
+                    id: &id,
+                    tenant_id: &held.tenant_id,
+                    month: &job_month,
+                    amount_nanos: job.max_cost(plan).0,
+                    hard_limit_nanos: None,
+                    now_ms: now,
+                    expires_at_ms: now.saturating_add(self.reservation_ttl_ms()),
+                };
+                self.store()
+                    .hand_budget_to_job(&held.id, &held.tenant_id, &month, cost.0, &reservation)
+                    .await?
+            }
+            None => {
+                self.store()
+                    .settle_budget(&held.id, &held.tenant_id, &month, cost.0)
+                    .await?
+            }
+        };
         self.alert_if_crossed(&held.tenant_id, &month, &held.terms, &row)
             .await
+    }
+
+    fn reservation_ttl_ms(&self) -> i64 {
+        i64::try_from(self.inner.config.reservation_ttl.as_millis()).unwrap_or(i64::MAX)
     }
 
     async fn alert_if_crossed(
@@ -615,14 +656,15 @@ impl Reservation {
     /// The hook metering calls with the request's event.
     pub fn on_recorded(&self) -> OnRecorded {
         let held = self.0.clone();
-        OnRecorded::new(move |event| {
+        OnRecorded::new(move |event, headers| {
             if held.done.swap(true, Ordering::SeqCst) {
                 return;
             }
             let held = held.clone();
             let event = event.clone();
+            let headers = headers.clone();
             tokio::spawn(async move {
-                if let Err(e) = held.billing.settle(&held, &event).await {
+                if let Err(e) = held.billing.settle(&held, &event, &headers).await {
                     tracing::error!(error = %e, reservation = held.id, "settling a budget reservation; it expires instead");
                 }
             });

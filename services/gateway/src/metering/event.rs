@@ -92,12 +92,20 @@ fn count(value: &str, name: &str) -> i64 {
     }
 }
 
+/// Longest caller's `x-request-id` kept (longer ones are cut).
+pub const MAX_CLIENT_REQUEST_ID: usize = 128;
+
 /// `value` cut to [`MAX_TEXT`] bytes at a character boundary.
 pub fn bounded(value: &str) -> String {
-    if value.len() <= MAX_TEXT {
+    bounded_to(value, MAX_TEXT)
+}
+
+/// `value` cut to `max` bytes at a character boundary.
+pub fn bounded_to(value: &str, max: usize) -> String {
+    if value.len() <= max {
         return value.to_owned();
     }
-    let mut end = MAX_TEXT;
+    let mut end = max;
     while !value.is_char_boundary(end) {
         end -= 1;
     }
@@ -113,8 +121,14 @@ pub fn bounded(value: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UsageEvent {
     pub id: Uuid,
-    /// The request's `x-request-id` (a caller's own, or the gateway's).
+    /// The gateway's id of the request (the `x-request-id` it answered
+    /// with): unique, whatever the caller sent.
     pub request_id: Option<String>,
+    /// The `x-request-id` the caller sent, if any (at most
+    /// [`MAX_CLIENT_REQUEST_ID`] bytes): the caller's to correlate, never
+    /// trusted to be unique. Absent from log lines written before it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_request_id: Option<String>,
     pub tenant_id: String,
     pub key_id: Option<String>,
     pub user_id: Option<String>,
@@ -145,7 +159,11 @@ pub fn now_ms() -> i64 {
 pub struct EventView<'a> {
     #[schema(value_type = String, example = "0192f7c1-a2b3-7c4d-8e9f-0a1b2c3d4e5f")]
     pub id: &'a Uuid,
+    /// The gateway's id of the request (its `x-request-id` response
+    /// header): unique.
     pub request_id: Option<&'a str>,
+    /// The `x-request-id` the caller sent, if any.
+    pub client_request_id: Option<&'a str>,
     pub tenant_id: &'a str,
     pub key_id: Option<&'a str>,
     pub user_id: Option<&'a str>,
@@ -188,6 +206,7 @@ impl UsageEvent {
         EventView {
             id: &self.id,
             request_id: self.request_id.as_deref(),
+            client_request_id: self.client_request_id.as_deref(),
             tenant_id: &self.tenant_id,
             key_id: self.key_id.as_deref(),
             user_id: self.user_id.as_deref(),

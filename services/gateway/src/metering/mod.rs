@@ -35,6 +35,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use stratus_kit::ApiError;
@@ -50,19 +51,24 @@ use crate::store::Store;
 use wal::{Position, WalError, WalHandle, WalWriter};
 
 /// Told about a request's usage event once it is recorded (durably, or
-/// detached for an abandoned stream): billing settles the request's budget
-/// reservation to the event's real cost here. Put into the request's
+/// detached for an abandoned stream), with the headers the service
+/// answered: billing settles the request's budget reservation to the
+/// event's real cost here (and a job's submit hands its reservation on to
+/// the job it queued, named in those headers). Put into the request's
 /// extensions by a layer in front of [`middleware`]; called at most once.
 #[derive(Clone)]
-pub struct OnRecorded(Arc<dyn Fn(&UsageEvent) + Send + Sync>);
+pub struct OnRecorded(Arc<RecordedFn>);
+
+/// What [`OnRecorded`] calls: the event and the response's headers.
+type RecordedFn = dyn Fn(&UsageEvent, &HeaderMap) + Send + Sync;
 
 impl OnRecorded {
-    pub fn new(f: impl Fn(&UsageEvent) + Send + Sync + 'static) -> Self {
+    pub fn new(f: impl Fn(&UsageEvent, &HeaderMap) + Send + Sync + 'static) -> Self {
         OnRecorded(Arc::new(f))
     }
 
-    pub fn call(&self, event: &UsageEvent) {
-        (self.0)(event);
+    pub fn call(&self, event: &UsageEvent, headers: &HeaderMap) {
+        (self.0)(event, headers);
     }
 }
 
@@ -273,25 +279,62 @@ fn endpoint_of(matched: Option<&MatchedPath>, path: &str) -> String {
     event::bounded(&normalised.join("/"))
 }
 
+/// The header that carries a request's id.
+pub const X_REQUEST_ID: &str = "x-request-id";
+
+/// The `x-request-id` a caller sent, kept apart from the gateway's own id
+/// for the request (see [`client_request_id`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientRequestId(pub String);
+
+/// Outermost: take the caller's `x-request-id` out of the request (into a
+/// [`ClientRequestId`], cut to [`event::MAX_CLIENT_REQUEST_ID`] bytes), so
+/// the gateway sets its own — a UUIDv7 for every request, which the
+/// response and the usage event carry. A caller's id is any text it likes,
+/// the same for many requests or another tenant's: as the event's id it
+/// would let a caller make usage records ambiguous.
+pub async fn client_request_id(mut request: Request, next: Next) -> Response {
+    if let Some(theirs) = request.headers_mut().remove(X_REQUEST_ID) {
+        let theirs = String::from_utf8_lossy(theirs.as_bytes());
+        let theirs = event::bounded_to(theirs.trim(), event::MAX_CLIENT_REQUEST_ID);
+        if !theirs.is_empty() {
+            request.extensions_mut().insert(ClientRequestId(theirs));
+        }
+    }
+    next.run(request).await
+}
+
+/// What [`middleware`] meters a route's calls with.
+#[derive(Debug, Clone)]
+pub struct Gate {
+    /// `None`: nothing is metered.
+    pub meter: Option<Meter>,
+    /// Whether the route's calls are billed. One that is not (managing a
+    /// job its submit and audio paid for) is recorded without units, so no
+    /// price applies to it.
+    pub billed: bool,
+}
+
 /// Meter the responses of the routes it wraps (see the module doc). With
 /// no [`Meter`] it passes requests through.
-pub async fn middleware(
-    State(meter): State<Option<Meter>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let Some(meter) = meter else {
+pub async fn middleware(State(gate): State<Gate>, request: Request, next: Next) -> Response {
+    let Some(meter) = gate.meter else {
         return next.run(request).await;
     };
     let started = Instant::now();
     let time_ms = event::now_ms();
     let context = request.extensions().get::<TenantContext>().cloned();
     let on_recorded = request.extensions().get::<OnRecorded>().cloned();
+    // Ours: `client_request_id` assigns every request a fresh one.
     let request_id = request
         .headers()
-        .get("x-request-id")
+        .get(X_REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .map(event::bounded);
+    let client_request_id = request
+        .extensions()
+        .get::<ClientRequestId>()
+        .map(|c| c.0.clone());
     let endpoint = endpoint_of(
         request.extensions().get::<MatchedPath>(),
         request.uri().path(),
@@ -309,6 +352,7 @@ pub async fn middleware(
     let event = UsageEvent {
         id: uuid::Uuid::now_v7(),
         request_id,
+        client_request_id,
         tenant_id: event::bounded(&tenant_id),
         key_id: key_id.as_deref().map(event::bounded),
         user_id: user_id.as_deref().map(event::bounded),
@@ -321,7 +365,11 @@ pub async fn middleware(
         status: response.status().as_u16(),
         latency_ms: elapsed_ms(started),
         time_ms,
-        units: Units::from_headers(headers),
+        units: if gate.billed {
+            Units::from_headers(headers)
+        } else {
+            Units::default()
+        },
     };
     if stream::is_event_stream(headers) {
         return stream::metered(meter, event, started, response, on_recorded);
@@ -329,7 +377,7 @@ pub async fn middleware(
     match meter.record(&event).await {
         Ok(()) => {
             if let Some(on_recorded) = on_recorded {
-                on_recorded.call(&event);
+                on_recorded.call(&event, response.headers());
             }
             response
         }

@@ -94,6 +94,8 @@ struct Pending {
     event: Option<UsageEvent>,
     started: Instant,
     on_recorded: Option<OnRecorded>,
+    /// The response's headers, for `on_recorded`.
+    headers: HeaderMap,
 }
 
 impl Pending {
@@ -110,7 +112,7 @@ impl Pending {
         event.latency_ms = elapsed_ms(self.started);
         self.meter.record(&event).await?;
         if let Some(on_recorded) = &self.on_recorded {
-            on_recorded.call(&event);
+            on_recorded.call(&event, &self.headers);
         }
         Ok(())
     }
@@ -123,7 +125,7 @@ impl Drop for Pending {
             event.latency_ms = elapsed_ms(self.started);
             self.meter.record_detached(&event);
             if let Some(on_recorded) = &self.on_recorded {
-                on_recorded.call(&event);
+                on_recorded.call(&event, &self.headers);
             }
         }
     }
@@ -143,6 +145,7 @@ pub fn metered(
         event: Some(event),
         started,
         on_recorded,
+        headers: parts.headers.clone(),
     };
     let state = (body.into_data_stream(), Scanner::default(), pending, false);
     let stream = futures::stream::unfold(

@@ -182,17 +182,20 @@ pub fn render() -> String {
 /// `GET /metrics`, for the separate metrics listener only.
 pub fn router() -> Router {
     ensure_installed();
-    Router::new().route(
-        "/metrics",
-        get(|| async {
-            (
-                [(
-                    header::CONTENT_TYPE,
-                    "text/plain; version=0.0.4; charset=utf-8",
-                )],
-                render(),
-            )
-                .into_response()
-        }),
-    )
+    Router::new()
+        .route(
+            "/metrics",
+            get(|| async {
+                (
+                    [(
+                        header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )],
+                    render(),
+                )
+                    .into_response()
+            }),
+        )
+        .fallback(stratus_kit::error::not_found_fallback)
+        .method_not_allowed_fallback(stratus_kit::error::method_not_allowed_fallback)
 }

@@ -297,6 +297,161 @@ impl Store {
         })
     }
 
+    /// Settle a job's submit and hand its reservation on to the job, in
+    /// one transaction: reservation `id` leaves `reserved`, `cost` (the
+    /// submit's own) joins `spent` of `tenant_id`'s month `month`, and
+    /// `job` is reserved. Not checked against the hard limit: the submit
+    /// was admitted with a reservation at least as large (the longest
+    /// audio), of which the job's bound is a part. A job reserved already
+    /// (a repeated hand-off) is not reserved twice. Returns `month`'s row
+    /// after.
+    pub async fn hand_budget_to_job(
+        &self,
+        id: &str,
+        tenant_id: &str,
+        month: &str,
+        cost_nanos: i64,
+        job: &NewReservation<'_>,
+    ) -> Result<MonthRow, StoreError> {
+        let insert = "INSERT INTO budget_reservations \
+            (id, tenant_id, month, amount_nanos, created_at_ms, expires_at_ms) VALUES (?, ?, ?, ?, ?, ?) \
+            ON CONFLICT (id) DO NOTHING";
+        let reserve = "UPDATE budget_months SET reserved_nanos = reserved_nanos + ? \
+            WHERE tenant_id = ? AND month = ?";
+        on_backend!(self, |pool, q| {
+            let mut tx = pool.begin().await?;
+            let held = sqlx::query(q(TAKE_RESERVATION))
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some(held) = held {
+                let (t, m, amount): (String, String, i64) = (
+                    held.try_get("tenant_id")?,
+                    held.try_get("month")?,
+                    held.try_get("amount_nanos")?,
+                );
+                sqlx::query(q(UNRESERVE))
+                    .bind(amount)
+                    .bind(&t)
+                    .bind(&m)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for m in [month, job.month] {
+                sqlx::query(q(ENSURE_MONTH))
+                    .bind(tenant_id)
+                    .bind(m)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query(q(CHARGE))
+                .bind(cost_nanos)
+                .bind(tenant_id)
+                .bind(month)
+                .execute(&mut *tx)
+                .await?;
+            let new = sqlx::query(q(insert))
+                .bind(job.id)
+                .bind(job.tenant_id)
+                .bind(job.month)
+                .bind(job.amount_nanos)
+                .bind(job.now_ms)
+                .bind(job.expires_at_ms)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if new == 1 {
+                sqlx::query(q(reserve))
+                    .bind(job.amount_nanos)
+                    .bind(job.tenant_id)
+                    .bind(job.month)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(self
+            .budget_month(tenant_id, month)
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// Release the reservations among `ids` that are still held, in one
+    /// transaction. Returns how many were.
+    pub async fn release_budgets(&self, ids: &[String]) -> Result<u64, StoreError> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let take = format!(
+            "DELETE FROM budget_reservations WHERE id IN ({}) \
+             RETURNING tenant_id, month, amount_nanos",
+            vec!["?"; ids.len()].join(", ")
+        );
+        on_backend!(self, |pool, q| {
+            let mut tx = pool.begin().await?;
+            let mut query = sqlx::query(q(&take));
+            for id in ids {
+                query = query.bind(id);
+            }
+            let rows = query.fetch_all(&mut *tx).await?;
+            for row in &rows {
+                let (t, m, amount): (String, String, i64) = (
+                    row.try_get("tenant_id")?,
+                    row.try_get("month")?,
+                    row.try_get("amount_nanos")?,
+                );
+                sqlx::query(q(UNRESERVE))
+                    .bind(amount)
+                    .bind(&t)
+                    .bind(&m)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(rows.len() as u64)
+        })
+    }
+
+    /// Ids of the open reservations whose id starts with `prefix` (no `%`
+    /// or `_` in it) and that expire before `before_ms`, soonest first (at
+    /// most `limit`).
+    pub async fn reservations_expiring(
+        &self,
+        prefix: &str,
+        before_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        let sql = "SELECT id FROM budget_reservations WHERE expires_at_ms < ? \
+                   AND id LIKE ? ORDER BY expires_at_ms LIMIT ?";
+        let pattern = format!("{prefix}%");
+        on_backend!(self, |pool, q| {
+            Ok(sqlx::query_scalar::<_, String>(q(sql))
+                .bind(before_ms)
+                .bind(&pattern)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?)
+        })
+    }
+
+    /// Move the expiry of reservation `id` to `expires_at_ms` (it is still
+    /// needed). Returns whether it is held.
+    pub async fn extend_reservation(
+        &self,
+        id: &str,
+        expires_at_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let sql = "UPDATE budget_reservations SET expires_at_ms = ? WHERE id = ?";
+        on_backend!(self, |pool, q| {
+            let done = sqlx::query(q(sql))
+                .bind(expires_at_ms)
+                .bind(id)
+                .execute(pool)
+                .await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
     /// Release every reservation that expired before `now_ms` (its
     /// gateway died between reserve and settle). Returns how many.
     pub async fn release_expired_budgets(&self, now_ms: i64) -> Result<u64, StoreError> {

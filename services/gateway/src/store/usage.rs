@@ -9,7 +9,7 @@ use sqlx::Row;
 use super::{Store, StoreError};
 use crate::metering::event::{Units, UsageEvent};
 
-/// Rows per INSERT statement: 16 columns each stays far below SQLite's
+/// Rows per INSERT statement: 17 columns each stays far below SQLite's
 /// and PostgreSQL's bind-parameter limits.
 const INSERT_CHUNK: usize = 1000;
 
@@ -17,8 +17,9 @@ const INSERT_CHUNK: usize = 1000;
 /// so `seq` follows commit order (an arbitrary constant: "stratus usage").
 const INSERT_LOCK: i64 = 0x5354_5241_5455_5345;
 
-const COLUMNS: &str = "id, request_id, tenant_id, key_id, user_id, service, endpoint, model, \
-    status, latency_ms, occurred_at_ms, requests, audio_ms, input_tokens, characters, documents";
+const COLUMNS: &str = "id, request_id, client_request_id, tenant_id, key_id, user_id, service, \
+    endpoint, model, status, latency_ms, occurred_at_ms, requests, audio_ms, input_tokens, \
+    characters, documents";
 
 /// `sql` with its `?` placeholders numbered `$1, $2, …` (PostgreSQL). The
 /// statements here have no `?` inside literals.
@@ -44,6 +45,7 @@ macro_rules! insert_builder {
         builder.push_values($events, |mut row, e: &UsageEvent| {
             row.push_bind(e.id.to_string())
                 .push_bind(e.request_id.clone())
+                .push_bind(e.client_request_id.clone())
                 .push_bind(e.tenant_id.clone())
                 .push_bind(e.key_id.clone())
                 .push_bind(e.user_id.clone())
@@ -87,6 +89,7 @@ where
             id: uuid::Uuid::parse_str(&id)
                 .map_err(|e| StoreError::Database(sqlx::Error::Decode(Box::new(e))))?,
             request_id: row.try_get("request_id")?,
+            client_request_id: row.try_get("client_request_id")?,
             tenant_id: row.try_get("tenant_id")?,
             key_id: row.try_get("key_id")?,
             user_id: row.try_get("user_id")?,

@@ -25,6 +25,7 @@ use axum::{Extension, Json, Router};
 use serde::{Deserialize, Serialize};
 use stratus_kit::context::TenantContext;
 use stratus_kit::error::ApiError;
+use stratus_kit::usage;
 use stratus_models::whisper::{Task, Transcript};
 
 use super::store::{JobRow, JobStatus, NewJob};
@@ -203,7 +204,10 @@ fn invalid(param: &'static str, message: impl Into<String>) -> JobError {
     responses(
         (status = 202, description = "Queued: the job (without a result), its URL in `Location`.",
             body = JobView,
-            headers(("Location" = String, description = "`/v1/audio/jobs/{id}`: where to poll."))),
+            headers(("Location" = String, description = "`/v1/audio/jobs/{id}`: where to poll."),
+                ("x-stratus-job-id" = String, description = "The job's id."),
+                ("x-stratus-usage-job-audio-seconds" = String,
+                    description = "The most audio seconds the job can be billed (its file's declared duration, else the longest audio accepted): held against the budget until the job ends."))),
         (status = 400, response = stratus_kit::error::ErrorEnvelope),
         (status = 404, response = stratus_kit::error::ErrorEnvelope),
         (status = 413, response = stratus_kit::error::ErrorEnvelope),
@@ -262,7 +266,7 @@ pub async fn submit(
         max_decoded_samples: config.max_decoded_samples,
     };
     let upload = form.file.clone();
-    tokio::task::spawn_blocking(move || {
+    let declared = tokio::task::spawn_blocking(move || {
         audio::probe(
             upload.bytes,
             upload.filename.as_deref(),
@@ -273,6 +277,7 @@ pub async fn submit(
     .await
     .map_err(|e| JobError::Speech(SpeechError::Join(e.to_string())))?
     .map_err(|e| JobError::Speech(SpeechError::Audio(e)))?;
+    let billable = billable_seconds(declared, config.max_audio_seconds);
 
     let new = NewJob {
         tenant_id,
@@ -303,10 +308,26 @@ pub async fn submit(
     let location = format!("/v1/audio/jobs/{}", row.id);
     Ok((
         StatusCode::ACCEPTED,
-        [(header::LOCATION, location)],
+        [
+            (header::LOCATION.as_str(), location),
+            // What the gateway reserves against the tenant's budget until
+            // the job ends (the job's audio is metered then).
+            (usage::JOB_ID, row.id.clone()),
+            (usage::JOB_AUDIO_SECONDS, format!("{billable:.3}")),
+        ],
         Json(JobView::new(&row, false)),
     )
         .into_response())
+}
+
+/// The most audio seconds a job can be billed: what its file's header
+/// declares, else (no declaration) the longest audio accepted; rounded up
+/// to the millisecond, as usage is metered.
+fn billable_seconds(declared: Option<f64>, max_seconds: f64) -> f64 {
+    let seconds = declared
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map_or(max_seconds, |s| s.min(max_seconds));
+    (seconds * 1000.0).ceil() / 1000.0
 }
 
 /// Get a job, with its result once it succeeded.
@@ -452,4 +473,19 @@ pub async fn list(
         has_more,
     })
     .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::billable_seconds;
+
+    #[test]
+    fn a_job_is_billable_for_its_declared_duration_at_most_the_limit() {
+        assert_eq!(billable_seconds(Some(4.2), 7200.0), 4.2);
+        // Rounded up to the millisecond: never less than what is metered.
+        assert_eq!(billable_seconds(Some(1.0001), 7200.0), 1.001);
+        assert_eq!(billable_seconds(None, 7200.0), 7200.0);
+        assert_eq!(billable_seconds(Some(f64::NAN), 60.0), 60.0);
+        assert_eq!(billable_seconds(Some(9000.0), 7200.0), 7200.0);
+    }
 }

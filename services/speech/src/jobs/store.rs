@@ -111,14 +111,23 @@ impl JobRow {
     }
 }
 
-/// A succeeded job, as metering needs it.
+/// A job as metering and billing need it: a finished one (its audio is
+/// metered once it succeeded; the budget it held is let go once it failed
+/// or was cancelled), or one still queued or running.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct FinishedJob {
+pub struct BillingJob {
     pub id: String,
     pub tenant_id: String,
+    pub status: String,
     pub model: String,
     pub audio_seconds: Option<f64>,
     pub finished_at: Option<i64>,
+}
+
+impl BillingJob {
+    pub fn status(&self) -> JobStatus {
+        JobStatus::parse(&self.status).unwrap_or(JobStatus::Failed)
+    }
 }
 
 /// A claimed job: its row and its audio.
@@ -674,11 +683,14 @@ impl JobStore {
         Ok(())
     }
 
-    /// Succeeded jobs finished at or after `from_ms`, oldest first (at most
-    /// `limit`): what the gateway meters a job's audio from once it is done.
-    pub async fn succeeded_since(&self, from_ms: i64, limit: i64) -> Result<Vec<FinishedJob>> {
-        let sql = "SELECT id, tenant_id, model, audio_seconds, finished_at FROM speech_jobs \
-                   WHERE status = 'succeeded' AND finished_at >= ? ORDER BY finished_at, id LIMIT ?";
+    /// Jobs that ended (succeeded, failed or cancelled) at or after
+    /// `from_ms`, oldest first (at most `limit`): what the gateway meters a
+    /// job's audio from, and releases a failed or cancelled job's budget
+    /// reservation by.
+    pub async fn finished_since(&self, from_ms: i64, limit: i64) -> Result<Vec<BillingJob>> {
+        let sql = "SELECT id, tenant_id, status, model, audio_seconds, finished_at FROM speech_jobs \
+                   WHERE status IN ('succeeded', 'failed', 'cancelled') AND finished_at >= ? \
+                   ORDER BY finished_at, id LIMIT ?";
         Ok(match &self.pool {
             DbPool::Sqlite(pool) => {
                 sqlx::query_as(sql)
@@ -695,6 +707,22 @@ impl JobStore {
                 .bind(limit)
                 .fetch_all(pool)
                 .await?
+            }
+        })
+    }
+
+    /// Job `id` as billing sees it, whatever its state and tenant (`None`:
+    /// no such job).
+    pub async fn billing_state(&self, id: &str) -> Result<Option<BillingJob>> {
+        let sql = "SELECT id, tenant_id, status, model, audio_seconds, finished_at FROM speech_jobs \
+                   WHERE id = ?";
+        Ok(match &self.pool {
+            DbPool::Sqlite(pool) => sqlx::query_as(sql).bind(id).fetch_optional(pool).await?,
+            DbPool::Postgres(pool) => {
+                sqlx::query_as(sqlx::AssertSqlSafe(sql.replacen('?', "$1", 1)))
+                    .bind(id)
+                    .fetch_optional(pool)
+                    .await?
             }
         })
     }

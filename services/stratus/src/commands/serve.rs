@@ -464,6 +464,7 @@ fn language_config(args: &ModelArgs) -> Result<LanguageConfig, CliError> {
         .map(|key| RedactionKey::new(key.as_bytes()));
     config.device = stratus_models::device::open(&args.device)?;
     config.batching.token_budget = args.embed_batch_tokens.max(1);
+    config.batching.max_pending_tokens = args.embed_queue_tokens.max(1);
     config.batching.max_wait = Duration::from_millis(args.embed_batch_wait_ms);
     Ok(config)
 }
