@@ -287,7 +287,7 @@ impl DestinationPolicy {
 
     fn host_allowed(&self, name: &str) -> bool {
         let name = normalise_name(name);
-        self.hosts.iter().any(|h| *h == name)
+        self.hosts.contains(&name)
     }
 
     /// Whether `ip` may be connected to (`host`: the name it was resolved

@@ -6,10 +6,6 @@
 //! other routes answer their handler's own verdict on a model that is not
 //! loaded, never 401). Only `/healthz` and `/readyz` answer without it.
 //! The route table is iterated, so a route added later is covered.
-#![expect(
-    clippy::unwrap_used,
-    reason = "a failing test stops with the value it saw"
-)]
 
 mod common;
 
