@@ -157,7 +157,8 @@ pub fn router(state: GatewayState, readiness: Readiness) -> Router {
         }
         let check = axum::middleware::from_fn_with_state(route.access, auth::middleware::authorize);
         // Outside the scope check: a full gateway sheds before any work.
-        let handler = overload.protect(handler.layer(check), route.metered);
+        let forwarded = route.metered != routes::Metered::No;
+        let handler = overload.protect(handler.layer(check), forwarded);
         api = api.route(route.path, handler);
     }
     let api = api.with_state(state.clone());
