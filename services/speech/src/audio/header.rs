@@ -1,4 +1,4 @@
-//! A look at the headers of the uncompressed containers (WAV, AIFF) before
+//! A look at the headers of the chunked containers (WAV, AIFF, CAF) before
 //! symphonia probes them.
 //!
 //! symphonia 0.5 builds the track's time base from the header's sample rate
@@ -7,8 +7,15 @@
 //! integers at known places, so they are read here and a bad value is
 //! answered with what is wrong ([`AudioError::BadRate`],
 //! [`AudioError::BadParameter`]) rather than the generic
-//! [`AudioError::Malformed`] of a caught panic. Anything this reader does
-//! not understand is left to symphonia (which runs under `catch_unwind`).
+//! [`AudioError::Malformed`] of a caught panic.
+//!
+//! CAF is read further: symphonia's reader allocates what its size fields
+//! say (a chunk, a packet table of N entries, a packet of
+//! `bytes_per_packet × 1152`) before reading, and an allocation larger than
+//! the machine aborts the process, which no `catch_unwind` stops (the fuzz
+//! target found a 2.4 TB one in a mutated file). So every such size must
+//! fit in the upload. Anything this reader does not understand is left to
+//! symphonia (which runs under `catch_unwind`).
 
 use super::{AudioError, MAX_CHANNELS, check_rate};
 
@@ -21,6 +28,7 @@ pub(super) fn check(bytes: &[u8]) -> Result<(), AudioError> {
     match (bytes.get(0..4), bytes.get(8..12)) {
         (Some(b"RIFF" | b"RF64"), Some(b"WAVE")) => check_wave(bytes),
         (Some(b"FORM"), Some(b"AIFF" | b"AIFC")) => check_aiff(bytes),
+        _ if bytes.starts_with(b"caff") => check_caf(bytes),
         _ => Ok(()),
     }
 }
@@ -90,6 +98,138 @@ fn check_wave(bytes: &[u8]) -> Result<(), AudioError> {
     Ok(())
 }
 
+fn too_big(what: &'static str, value: u64) -> AudioError {
+    AudioError::BadParameter {
+        what,
+        value,
+        accepted: "sizes within the uploaded file",
+    }
+}
+
+/// CAF: `caff`, version and flags (8 bytes), then chunks of a type (4), a
+/// big-endian i64 size (-1 only for audio data running to the end) and the
+/// body. `desc`: sample rate (f64), format id (4), flags (u32), bytes per
+/// packet (u32), frames per packet (u32), channels (u32), bits (u32).
+/// `pakt`: packets (i64), valid frames (i64), priming and remainder frames
+/// (i32 each), then per packet a size and/or frame count as base-128
+/// varints, when `desc` does not fix them.
+fn check_caf(bytes: &[u8]) -> Result<(), AudioError> {
+    let len = bytes.len() as u64;
+    let mut at = 8usize;
+    // (bytes per packet, frames per packet) once `desc` is read.
+    let mut packet_shape: Option<(u32, u32)> = None;
+    for _ in 0..MAX_CHUNKS {
+        let (Some(id), Some(size)) = (bytes.get(at..at + 4), bytes.get(at + 4..at + 12)) else {
+            return Ok(());
+        };
+        let mut raw = [0u8; 8];
+        raw.copy_from_slice(size);
+        let size = i64::from_be_bytes(raw);
+        let start = at + 12;
+        if size == -1 && id == b"data" {
+            return Ok(());
+        }
+        let size = u64::try_from(size).map_err(|_| too_big("a chunk size of", u64::MAX))?;
+        if size > len.saturating_sub(start as u64) && id != b"data" {
+            return Err(too_big("a chunk size of", size));
+        }
+        let body = bytes.get(start..).unwrap_or_default();
+        let body = &body[..body.len().min(usize::try_from(size).unwrap_or(usize::MAX))];
+        match id {
+            b"desc" => packet_shape = Some(check_caf_desc(body)?),
+            b"pakt" => check_caf_packets(body, packet_shape, len)?,
+            _ => {}
+        }
+        at = start.saturating_add(usize::try_from(size).unwrap_or(usize::MAX));
+    }
+    Ok(())
+}
+
+/// Most bytes one constant-size CAF packet may hold: a frame of 32
+/// channels of 64-bit samples, or a compressed packet (IMA4's is 34 bytes
+/// a channel).
+const MAX_CAF_PACKET_BYTES: u32 = 64 * 1024;
+
+/// Most entries of a CAF packet table.
+const MAX_CAF_PACKETS: u64 = 4_000_000;
+
+fn check_caf_desc(desc: &[u8]) -> Result<(u32, u32), AudioError> {
+    let u32_at = |at: usize| {
+        desc.get(at..at + 4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    if let Some(b) = desc.get(0..8) {
+        let mut raw = [0u8; 8];
+        raw.copy_from_slice(b);
+        let rate = f64::from_be_bytes(raw);
+        // NaN and negatives are 0, huge values saturate: both refused.
+        check_rate(if rate.is_nan() { 0 } else { rate as u32 })?;
+    }
+    let bytes_per_packet = u32_at(16).unwrap_or(0);
+    let frames_per_packet = u32_at(20).unwrap_or(0);
+    if let Some(channels) = u32_at(24) {
+        check_channels(u64::from(channels))?;
+    }
+    if bytes_per_packet > MAX_CAF_PACKET_BYTES {
+        return Err(AudioError::BadParameter {
+            what: "packets of",
+            value: u64::from(bytes_per_packet),
+            accepted: "up to 64 KiB per packet",
+        });
+    }
+    Ok((bytes_per_packet, frames_per_packet))
+}
+
+/// The packet table: its count and every packet size must fit in the file.
+fn check_caf_packets(
+    pakt: &[u8],
+    shape: Option<(u32, u32)>,
+    file_len: u64,
+) -> Result<(), AudioError> {
+    let Some(count) = pakt.get(0..8) else {
+        return Ok(());
+    };
+    let mut raw = [0u8; 8];
+    raw.copy_from_slice(count);
+    let count = i64::from_be_bytes(raw);
+    let count = u64::try_from(count).map_err(|_| too_big("a packet count of", u64::MAX))?;
+    // Each entry takes a byte at least, and symphonia reserves 32 bytes per
+    // entry up front: 4 M entries is two hours of 384 kHz in 1152-frame
+    // packets.
+    if count > pakt.len() as u64 || count > MAX_CAF_PACKETS {
+        return Err(too_big("a packet count of", count));
+    }
+    let Some((bytes_per_packet, frames_per_packet)) = shape else {
+        return Ok(());
+    };
+    let mut table = pakt.get(24..).unwrap_or_default().iter();
+    let mut varint = || -> Option<u64> {
+        let mut value = 0u64;
+        for _ in 0..10 {
+            let byte = *table.next()?;
+            value = (value << 7) | u64::from(byte & 0x7f);
+            if byte & 0x80 == 0 {
+                return Some(value);
+            }
+        }
+        None
+    };
+    for _ in 0..count {
+        if bytes_per_packet == 0 {
+            match varint() {
+                Some(size) if size > file_len => return Err(too_big("a packet of", size)),
+                Some(_) => {}
+                // Cut short: symphonia answers a read error.
+                None => return Ok(()),
+            }
+        }
+        if frames_per_packet == 0 && varint().is_none() {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
 /// `COMM`: channels (i16), frames (u32), bits (i16), sample rate (80-bit
 /// IEEE extended); big-endian.
 fn check_aiff(bytes: &[u8]) -> Result<(), AudioError> {
@@ -153,6 +293,92 @@ mod tests {
             extended_to_u32(&[0x7f, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 0]),
             u32::MAX
         );
+    }
+
+    /// A CAF of `chunks` (type, body) after the file header.
+    fn caf(chunks: &[(&[u8; 4], Vec<u8>)]) -> Vec<u8> {
+        let mut out = b"caff\0\x01\0\0".to_vec();
+        for (id, body) in chunks {
+            out.extend(*id);
+            out.extend((body.len() as i64).to_be_bytes());
+            out.extend(body);
+        }
+        out
+    }
+
+    fn desc(rate: f64, bytes_per_packet: u32, frames_per_packet: u32, channels: u32) -> Vec<u8> {
+        let mut d = rate.to_be_bytes().to_vec();
+        d.extend(b"alac");
+        d.extend(0u32.to_be_bytes());
+        d.extend(bytes_per_packet.to_be_bytes());
+        d.extend(frames_per_packet.to_be_bytes());
+        d.extend(channels.to_be_bytes());
+        d.extend(16u32.to_be_bytes());
+        d
+    }
+
+    fn pakt(count: i64, sizes: &[u8]) -> Vec<u8> {
+        let mut p = count.to_be_bytes().to_vec();
+        p.extend([0u8; 16]);
+        p.extend(sizes);
+        p
+    }
+
+    #[test]
+    fn caf_sizes_must_fit_in_the_upload() {
+        let good = desc(44_100.0, 0, 4096, 2);
+        // Two packets of 16 and 5 bytes; then one of 0x81 0x00 = 128 bytes,
+        // more than this whole file.
+        check(&caf(&[
+            (b"desc", good.clone()),
+            (b"pakt", pakt(2, &[16, 5])),
+        ]))
+        .unwrap();
+        check(&caf(&[
+            (b"desc", good.clone()),
+            (b"pakt", pakt(1, &[0x81, 0])),
+        ]))
+        .unwrap_err();
+        let refused = |chunks: &[(&[u8; 4], Vec<u8>)]| check(&caf(chunks)).unwrap_err();
+        // The fuzz target's find: 2.4 TB packets of PCM.
+        assert!(matches!(
+            refused(&[(b"desc", desc(8_000.0, 0x8000_0000, 1, 1))]),
+            AudioError::BadParameter { .. }
+        ));
+        // A packet table of 2^40 entries, a packet of 2^60 bytes.
+        assert!(matches!(
+            refused(&[(b"desc", good.clone()), (b"pakt", pakt(1 << 40, &[]))]),
+            AudioError::BadParameter { value, .. } if value == 1 << 40
+        ));
+        let huge = [0x90, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00];
+        assert!(matches!(
+            refused(&[(b"desc", good.clone()), (b"pakt", pakt(1, &huge))]),
+            AudioError::BadParameter { .. }
+        ));
+        // A chunk claiming more than the file (a magic cookie of 1 TB).
+        let mut lying = caf(&[(b"desc", good.clone())]);
+        lying.extend(b"kuki");
+        lying.extend((1i64 << 40).to_be_bytes());
+        assert!(check(&lying).is_err());
+        // Rates and channels as for WAV.
+        assert!(matches!(
+            refused(&[(b"desc", desc(0.0, 0, 4096, 2))]),
+            AudioError::BadRate(0)
+        ));
+        assert!(matches!(
+            refused(&[(b"desc", desc(f64::NAN, 0, 4096, 2))]),
+            AudioError::BadRate(0)
+        ));
+        assert!(matches!(
+            refused(&[(b"desc", desc(16_000.0, 0, 4096, 0))]),
+            AudioError::BadParameter { value: 0, .. }
+        ));
+        // Audio data of unknown length (-1) is how a stream is written.
+        let mut stream = caf(&[(b"desc", good)]);
+        stream.extend(b"data");
+        stream.extend((-1i64).to_be_bytes());
+        stream.extend([0u8; 16]);
+        check(&stream).unwrap();
     }
 
     #[test]
