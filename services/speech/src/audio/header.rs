@@ -9,12 +9,14 @@
 //! [`AudioError::BadParameter`]) rather than the generic
 //! [`AudioError::Malformed`] of a caught panic.
 //!
-//! CAF is read further: symphonia's reader allocates what its size fields
-//! say (a chunk, a packet table of N entries, a packet of
-//! `bytes_per_packet × 1152`) before reading, and an allocation larger than
-//! the machine aborts the process, which no `catch_unwind` stops (the fuzz
-//! target found a 2.4 TB one in a mutated file). So every such size must
-//! fit in the upload. Anything this reader does not understand is left to
+//! CAF and MP4 are read further: symphonia's readers allocate what their
+//! size fields
+//! say (a CAF chunk, packet table or packet of `bytes_per_packet × 1152`;
+//! an MP4 sample table of N entries) before reading, and an allocation
+//! larger than the machine aborts the process, which no `catch_unwind`
+//! stops (the fuzz target's long run found a 2.4 TB CAF packet and a 33 GB
+//! MP4 `stsc` table in mutated files). So every such size must fit in the
+//! upload. Anything this reader does not understand is left to
 //! symphonia (which runs under `catch_unwind`).
 
 use super::{AudioError, MAX_CHANNELS, check_rate};
@@ -29,6 +31,7 @@ pub(super) fn check(bytes: &[u8]) -> Result<(), AudioError> {
         (Some(b"RIFF" | b"RF64"), Some(b"WAVE")) => check_wave(bytes),
         (Some(b"FORM"), Some(b"AIFF" | b"AIFC")) => check_aiff(bytes),
         _ if bytes.starts_with(b"caff") => check_caf(bytes),
+        (_, _) if bytes.get(4..8) == Some(b"ftyp") => check_mp4(bytes, 0),
         _ => Ok(()),
     }
 }
@@ -230,6 +233,90 @@ fn check_caf_packets(
     Ok(())
 }
 
+/// MP4 boxes that hold other boxes (and so tables further down).
+const MP4_CONTAINERS: &[&[u8; 4]] = &[
+    b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts", b"moof", b"traf", b"mvex",
+];
+/// Deepest nesting walked (moov/trak/mdia/minf/stbl is 5).
+const MAX_MP4_DEPTH: usize = 8;
+
+/// MP4: boxes of a big-endian u32 size (1: a u64 follows the type; 0: to
+/// the end) and a type. symphonia reserves a table's entries from its
+/// count before reading them (a `stsc` of 2^32 entries is 48 GB), so each
+/// table's count must fit in its box; box sizes must fit in their parent.
+fn check_mp4(bytes: &[u8], depth: usize) -> Result<(), AudioError> {
+    let mut at = 0usize;
+    for _ in 0..MAX_CHUNKS * 16 {
+        let (Some(size), Some(kind)) = (bytes.get(at..at + 4), bytes.get(at + 4..at + 8)) else {
+            return Ok(());
+        };
+        let (header, size) = match u32::from_be_bytes([size[0], size[1], size[2], size[3]]) {
+            0 => (8, (bytes.len() - at) as u64),
+            1 => match bytes.get(at + 8..at + 16) {
+                Some(b) => {
+                    let mut raw = [0u8; 8];
+                    raw.copy_from_slice(b);
+                    (16, u64::from_be_bytes(raw))
+                }
+                None => return Ok(()),
+            },
+            n => (8, u64::from(n)),
+        };
+        if size > (bytes.len() - at) as u64 {
+            // The last box of a cut file is left to symphonia (it reads
+            // what is there); a box inside another may not overrun it.
+            return if depth > 0 {
+                Err(too_big("a box size of", size))
+            } else {
+                Ok(())
+            };
+        }
+        let end = at + size as usize;
+        let body = bytes.get(at + header..end).unwrap_or_default();
+        if MP4_CONTAINERS.iter().any(|c| c.as_slice() == kind) && depth < MAX_MP4_DEPTH {
+            check_mp4(body, depth + 1)?;
+        } else {
+            check_mp4_table(kind, body)?;
+        }
+        if size < header as u64 {
+            return Ok(());
+        }
+        at = end;
+    }
+    Ok(())
+}
+
+/// A full box's table: version and flags (4), then its entry count (u32),
+/// entries of a size fixed by the box type.
+fn check_mp4_table(kind: &[u8], body: &[u8]) -> Result<(), AudioError> {
+    let u32_at = |at: usize| {
+        body.get(at..at + 4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let version = body.first().copied().unwrap_or(0);
+    let flags = u32_at(0).unwrap_or(0) & 0x00ff_ffff;
+    // (where the count is, bytes per entry)
+    let (count_at, entry) = match kind {
+        b"stts" | b"ctts" | b"co64" => (4, 8),
+        b"stsc" => (4, 12),
+        b"stco" | b"stss" => (4, 4),
+        // A constant sample size (non-zero) has no table.
+        b"stsz" if u32_at(4) == Some(0) => (8, 4),
+        b"elst" => (4, if version == 1 { 20 } else { 12 }),
+        // Per-sample fields present: duration, size, flags, composition
+        // offset (4 bytes each).
+        b"trun" => (4, (4 * (flags & 0xf00).count_ones() as usize).max(1)),
+        _ => return Ok(()),
+    };
+    let Some(count) = u32_at(count_at) else {
+        return Ok(());
+    };
+    if u64::from(count) * entry as u64 > body.len() as u64 {
+        return Err(too_big("a table of", u64::from(count)));
+    }
+    Ok(())
+}
+
 /// `COMM`: channels (i16), frames (u32), bits (i16), sample rate (80-bit
 /// IEEE extended); big-endian.
 fn check_aiff(bytes: &[u8]) -> Result<(), AudioError> {
@@ -379,6 +466,28 @@ mod tests {
         stream.extend((-1i64).to_be_bytes());
         stream.extend([0u8; 16]);
         check(&stream).unwrap();
+    }
+
+    #[test]
+    fn mp4_tables_must_fit_in_their_box() {
+        let seed = include_bytes!("../../tests/data/audio-seeds/seed.m4a").to_vec();
+        check(&seed).unwrap();
+        // The fuzz target's find: an `stsc` whose count says 2^31 entries.
+        let stsc = seed.windows(4).position(|w| w == b"stsc").unwrap();
+        let mut bad = seed.clone();
+        bad[stsc + 8..stsc + 12].copy_from_slice(&0x8000_0000u32.to_be_bytes());
+        assert!(matches!(
+            check(&bad).unwrap_err(),
+            AudioError::BadParameter {
+                value: 0x8000_0000,
+                ..
+            }
+        ));
+        // A box that overruns its parent.
+        let trak = seed.windows(4).position(|w| w == b"trak").unwrap();
+        let mut bad = seed;
+        bad[trak - 4..trak].copy_from_slice(&0x7fff_0000u32.to_be_bytes());
+        assert!(check(&bad).is_err());
     }
 
     #[test]
