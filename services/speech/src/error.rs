@@ -12,6 +12,10 @@ use crate::audio::AudioError;
 const BUSY_RETRY_AFTER_S: u64 = 1;
 /// Seconds to wait while models are still loading.
 const LOADING_RETRY_AFTER_S: u64 = 5;
+/// Seconds a client is told to wait when the server holds as much audio as
+/// its budget allows: long transcriptions free their seconds as they end,
+/// which takes a while.
+const AUDIO_BUDGET_RETRY_AFTER_S: u64 = 5;
 
 /// Errors of the speech service layer.
 #[derive(Debug, thiserror::Error)]
@@ -102,12 +106,18 @@ fn audio_error(e: AudioError, message: String) -> ApiError {
         AudioError::Empty
         | AudioError::NoTrack
         | AudioError::Corrupt(_)
+        | AudioError::Malformed
+        | AudioError::BadParameter { .. }
         | AudioError::Truncated { .. }
         | AudioError::NoSamples
         | AudioError::RateChanged { .. }
         | AudioError::BadRate(_) => {
             with_file(ApiError::bad_request(message).with_code("invalid_audio"))
         }
+        // Not the client's fault and not for long: the server's memory
+        // for audio in flight is taken.
+        AudioError::OverBudget(_) => ApiError::unavailable(message, AUDIO_BUDGET_RETRY_AFTER_S)
+            .with_code("audio_budget_exhausted"),
         AudioError::Resample(_) => {
             tracing::error!(error = %message, "resampling failed");
             ApiError::internal("the audio could not be resampled")

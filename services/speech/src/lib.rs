@@ -39,6 +39,11 @@ use stratus_models::worker::{LoadedCards, WorkerSet, load_sessions_into};
 
 pub use error::SpeechError;
 
+/// Audio seconds in flight by default: two hours, the longest file accepted
+/// by default (memory per audio second: `--audio-budget-seconds` in
+/// `stratus speech --help`, and loadtest/RESULTS.md).
+pub const DEFAULT_AUDIO_BUDGET_SECONDS: f64 = 2.0 * 3600.0;
+
 /// Knobs of the speech service.
 #[derive(Debug, Clone)]
 pub struct SpeechConfig {
@@ -55,6 +60,13 @@ pub struct SpeechConfig {
     /// upload: caps the work a decompression bomb or a many-channel
     /// high-rate file can cause below the duration limit.
     pub max_decoded_samples: u64,
+    /// Audio seconds held at once by this server, over synchronous
+    /// requests, streams and running jobs together (see
+    /// [`audio::budget`]): what bounds the memory that decoded audio takes,
+    /// since a small upload can hold hours of it. Over it, requests and
+    /// streams answer 503 with `Retry-After` and jobs wait in their queue.
+    /// A file longer than the budget runs alone.
+    pub audio_budget_seconds: f64,
     /// Where the models run (`--device`).
     pub device: Device,
     /// Cut silences longer than two seconds before decoding (energy-based
@@ -89,6 +101,7 @@ impl Default for SpeechConfig {
             max_audio_seconds: 2.0 * 3600.0,
             // Two hours of 48 kHz stereo.
             max_decoded_samples: 2 * 3600 * 48_000 * 2,
+            audio_budget_seconds: DEFAULT_AUDIO_BUDGET_SECONDS,
             device: Device::Cpu,
             vad: true,
             int8_decoder: true,
@@ -138,6 +151,8 @@ pub struct SpeechService {
     pub config: SpeechConfig,
     /// The job system, when the service has a store (`with_jobs`).
     pub jobs: Option<jobs::Jobs>,
+    /// The audio seconds every decode takes from (`config.audio_budget_seconds`).
+    pub audio_budget: audio::AudioBudget,
 }
 
 impl SpeechService {
@@ -148,6 +163,7 @@ impl SpeechService {
             cards: LoadedCards::default(),
             infos: ModelInfos::default(),
             readiness,
+            audio_budget: audio::AudioBudget::new(config.audio_budget_seconds),
             config,
             jobs: None,
         }

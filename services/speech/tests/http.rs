@@ -1,7 +1,9 @@
 //! The speech service's OpenAI endpoints over real HTTP with the real
 //! whisper-tiny.en: every response format on the LibriVox clip, the same
 //! speech re-encoded and resampled, and bad requests answered with the right
-//! status in the error envelope. Run with `--no-capture` to see timings.
+//! status in the error envelope (hostile WAV headers included); requests
+//! over the server's audio budget answered 503. Run with `--no-capture` to
+//! see timings.
 #![expect(
     clippy::unwrap_used,
     clippy::print_stderr,
@@ -771,4 +773,189 @@ async fn a_long_stream_sends_text_while_decoding() {
         "after a hang-up, the next request took {:.2} s",
         started.elapsed().as_secs_f64()
     );
+}
+
+/// The clip with its header's sample rate set to `rate` (the rest valid).
+fn clip_claiming_rate(rate: u32) -> Vec<u8> {
+    let mut audio = clip();
+    assert_eq!(&audio[24..28], &16_000u32.to_le_bytes());
+    audio[24..28].copy_from_slice(&rate.to_le_bytes());
+    audio
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wav_with_a_sample_rate_of_zero_is_a_400_in_the_envelope_not_a_500() {
+    // symphonia panics on it inside its probe; the jobs path is in
+    // tests/jobs.rs.
+    let server = Server::start(SpeechConfig::default()).await;
+    for fields in [
+        &[("model", "whisper-1")][..],
+        &[("model", "whisper-1"), ("stream", "true")][..],
+    ] {
+        for rate in [0, 1] {
+            let body = expect_error(
+                &server,
+                TRANSCRIPTIONS,
+                form(clip_claiming_rate(rate), "a.wav", fields),
+                400,
+                Some("file"),
+            )
+            .await;
+            assert_eq!(body["error"]["code"], "invalid_audio", "{body}");
+            assert_eq!(body["error"]["type"], "invalid_request_error", "{body}");
+            let message = body["error"]["message"].as_str().unwrap();
+            assert!(message.contains(&format!("{rate} Hz")), "{message}");
+        }
+    }
+    // The server is still serving.
+    let response = server
+        .post(
+            TRANSCRIPTIONS,
+            form(clip(), "clip.wav", &[("model", "whisper-1")]),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_whose_audio_exceeds_the_budget_answer_503_with_retry_after() {
+    let (long, long_seconds) = long_speech();
+    let clip_seconds = (clip().len() - 44) as f64 / 32_000.0;
+    // Room for the long request and one second more: not for the clip.
+    let budget = long_seconds.ceil() + 1.0;
+    assert!(clip_seconds > 1.0, "{clip_seconds}");
+    let config = SpeechConfig {
+        audio_budget_seconds: budget,
+        concurrency: 1,
+        ..SpeechConfig::default()
+    };
+    let server = std::sync::Arc::new(Server::start(config).await);
+    let budget = server.service.audio_budget.clone();
+
+    // Keep the model busy so the long request waits in its queue, holding
+    // its decoded audio and so its seconds.
+    let worker = server.service.whisper.get("whisper-tiny.en").unwrap();
+    let (release, blocked) = std::sync::mpsc::channel::<()>();
+    let _blocker = worker
+        .submit(move |_| {
+            let _ = blocked.recv();
+        })
+        .unwrap();
+    let first = {
+        let server = server.clone();
+        tokio::spawn(async move {
+            server
+                .post(
+                    TRANSCRIPTIONS,
+                    form(long, "long.wav", &[("model", "whisper-1")]),
+                )
+                .await
+                .status()
+        })
+    };
+    let started = Instant::now();
+    while budget.free_seconds() != 1 {
+        assert!(started.elapsed() < Duration::from_secs(20), "never decoded");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    for fields in [
+        &[("model", "whisper-1")][..],
+        &[("model", "whisper-1"), ("stream", "true")][..],
+    ] {
+        let started = Instant::now();
+        let response = server
+            .post(TRANSCRIPTIONS, form(clip(), "clip.wav", fields))
+            .await;
+        assert_eq!(response.status(), 503);
+        assert!(started.elapsed() < Duration::from_secs(2), "not at once");
+        assert_eq!(response.headers()["retry-after"], "5");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "audio_budget_exhausted", "{body}");
+        eprintln!("503: {}", body["error"]["message"]);
+    }
+
+    // Once the long one is transcribed, its seconds are back.
+    release.send(()).unwrap();
+    assert_eq!(first.await.unwrap(), 200);
+    assert_eq!(budget.free_seconds(), budget.total_seconds());
+    let response = server
+        .post(
+            TRANSCRIPTIONS,
+            form(
+                clip(),
+                "clip.wav",
+                &[("model", "whisper-1"), ("stream", "true")],
+            ),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    check_stream(&read_events(response, Instant::now()).await);
+    // A stream gives its seconds back when its transcription ends.
+    for _ in 0..100 {
+        if budget.free_seconds() == budget.total_seconds() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(budget.free_seconds(), budget.total_seconds());
+}
+
+#[test]
+fn streaming_decode_equals_a_whole_file_resample_of_the_real_clip() {
+    use stratus_speech::audio::{self, Limits, Reservation, resample::To16k};
+    // The clip at 44.1 kHz stereo: decoded packet by packet into the
+    // resampler, against all of it mixed and resampled in one piece.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("44k1-stereo.wav");
+    common::ffmpeg(
+        &common::testdata_file(CLIP),
+        &["-ar", "44100", "-ac", "2"],
+        &path,
+    );
+    let bytes = std::fs::read(&path).unwrap();
+    let limits = Limits {
+        max_seconds: 60.0,
+        max_decoded_samples: 10_000_000,
+    };
+    let streamed = audio::decode(
+        bytes.into(),
+        Some("a.wav"),
+        None,
+        limits,
+        &mut Reservation::unlimited(),
+    )
+    .unwrap();
+    assert_eq!(streamed.source_rate, 44_100);
+
+    let mut reader = hound::WavReader::open(&path).unwrap();
+    let interleaved: Vec<f32> = reader
+        .samples::<i16>()
+        .map(|s| f32::from(s.unwrap()) / 32_768.0)
+        .collect();
+    let mono: Vec<f32> = interleaved
+        .chunks_exact(2)
+        .map(|f| ((f[0] + f[1]) / 2.0).clamp(-1.0, 1.0))
+        .collect();
+    let mut whole = To16k::new(44_100).unwrap();
+    whole.push(&mono).unwrap();
+    let whole: Vec<f32> = whole
+        .finish()
+        .unwrap()
+        .into_iter()
+        .map(|s| s.clamp(-1.0, 1.0))
+        .collect();
+
+    assert_eq!(streamed.samples.len(), whole.len());
+    let worst = streamed
+        .samples
+        .iter()
+        .zip(&whole)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    eprintln!(
+        "{} samples, largest difference {worst:e}",
+        streamed.samples.len()
+    );
+    assert!(worst < 1e-6, "{worst}");
 }

@@ -1,11 +1,12 @@
 //! Asynchronous jobs over real HTTP with the real whisper-tiny.en, on real
 //! SQLite and PostgreSQL (a fresh database per test): submit → poll →
 //! result; listing and pages; cancelling queued and running jobs; tenant
-//! isolation; the per-tenant limit; bad files refused at submit; signed
-//! webhooks received by a real local server (allowed explicitly: loopback
-//! is refused by default), and every loopback spelling of a webhook
-//! refused with nothing arriving; claims round-robin across tenants; a
-//! cancel that stops a running job within a window; a job whose worker died is
+//! isolation; the per-tenant limit; bad files refused at submit (hostile
+//! WAV headers included); a job waiting for the server's audio budget;
+//! signed webhooks received by a real local server (allowed explicitly:
+//! loopback is refused by default), and every loopback spelling of a
+//! webhook refused with nothing arriving; claims round-robin across
+//! tenants; a cancel that stops a running job within a window; a job whose worker died is
 //! finished by another after its lease expires, exactly once; racing
 //! workers and claimers never finish a job twice.
 #![expect(
@@ -1004,4 +1005,76 @@ async fn sqlite_store_races() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_store_races() {
     check_store_races(&fresh_postgres().await).await;
+}
+
+/// The clip with its header's sample rate set to `rate` (the rest valid).
+fn clip_claiming_rate(rate: u32) -> Vec<u8> {
+    let mut audio = clip();
+    assert_eq!(&audio[24..28], &16_000u32.to_le_bytes());
+    audio[24..28].copy_from_slice(&rate.to_le_bytes());
+    audio
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_sample_rates_are_refused_at_submit_like_the_sync_path() {
+    let (url, _dir) = fresh_sqlite();
+    let server = JobServer::start(&url, quick_config()).await;
+    // 0 Hz panics inside symphonia's probe (a 500 before); 1 Hz passed the
+    // probe and was queued, to fail in the worker, while a synchronous
+    // request refused it at once.
+    for rate in [0, 1, 400_000] {
+        let response = server.submit("acme", clip_claiming_rate(rate), &[]).await;
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(status, 400, "{rate} Hz: {body}");
+        assert_eq!(body["error"]["code"], "invalid_audio", "{body}");
+        assert_eq!(body["error"]["param"], "file", "{body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("{rate} Hz")),
+            "{body}"
+        );
+    }
+    let (_, list) = server.list("acme", "").await;
+    assert_eq!(list["data"].as_array().unwrap().len(), 0, "{list}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_waits_in_its_queue_for_the_audio_budget_then_runs() {
+    let (url, _dir) = fresh_sqlite();
+    let speech = SpeechConfig {
+        audio_budget_seconds: 10.0,
+        ..SpeechConfig::default()
+    };
+    let server = JobServer::start_with(&url, quick_config(), speech).await;
+    let workers = server.spawn_workers();
+    // Something else (requests, streams, other jobs) holds 8 of the 10 s.
+    let budget = server.service.audio_budget.clone();
+    let mut elsewhere = budget.reservation();
+    elsewhere.grow_to(8.0).unwrap();
+
+    let job = server.queue("acme", clip(), &[]).await;
+    let id = job["id"].as_str().unwrap();
+    // Claimed, refused by the budget and handed back, again and again: it
+    // stays queued and never fails or uses up its attempts.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (_, job) = server.get("acme", id).await;
+    assert!(
+        job["status"] == "queued" || job["status"] == "running",
+        "{job}"
+    );
+    assert!(job["attempts"].as_i64().unwrap() <= 1, "{job}");
+    assert_eq!(server.jobs.stats.failed.load(Ordering::Relaxed), 0);
+
+    drop(elsewhere);
+    let job = server.wait_final("acme", id).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(
+        normalise(job["result"]["text"].as_str().unwrap()),
+        GREEDY_TEXT
+    );
+    assert_eq!(budget.free_seconds(), budget.total_seconds());
+    drop(workers);
 }

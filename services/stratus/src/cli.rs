@@ -178,6 +178,18 @@ pub struct SpeechLimitArgs {
     #[arg(long, env = "STRATUS_MAX_AUDIO_SECONDS", default_value_t = 7200.0)]
     pub max_audio_seconds: f64,
 
+    /// Audio seconds this server holds at once, over synchronous requests,
+    /// streams and running jobs together. A small upload can hold hours of
+    /// audio (7 MB of 8-bit 1 kHz WAV is two), and each second being
+    /// transcribed costs about 0.3 MB of memory (its 16 kHz samples, their
+    /// copies and spectrogram inside the model), so this, not the upload
+    /// size, bounds the memory audio takes: the default two hours is about
+    /// 2.1 GB above the models at most. Over it, requests and streams
+    /// answer 503 with Retry-After and jobs wait in their queue; a file
+    /// longer than the budget runs alone.
+    #[arg(long, env = "STRATUS_AUDIO_BUDGET_SECONDS", default_value_t = stratus_speech::DEFAULT_AUDIO_BUDGET_SECONDS)]
+    pub audio_budget_seconds: f64,
+
     /// Cut silences longer than two seconds before decoding (energy-based
     /// voice activity detection, tuned to keep all speech): recordings with
     /// long pauses decode faster and the model is not asked to transcribe

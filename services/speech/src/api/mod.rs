@@ -2,8 +2,9 @@
 //! `POST /v1/audio/translations`.
 //!
 //! A request goes: multipart form ([`form`]) → choose the model (`whisper-1`
-//! is the default) → decode the file on a blocking thread ([`crate::audio`])
-//! → transcribe on the model's worker thread (a full queue answers 503 with
+//! is the default) → decode the file on a blocking thread ([`crate::audio`]),
+//! its audio seconds taken from the server's budget (503 with `Retry-After`
+//! when they are not free) → transcribe on the model's worker thread (a full queue answers 503 with
 //! `Retry-After` at once) → write the chosen format ([`format`]) with the
 //! usage in the body (json formats) and always in
 //! `x-stratus-usage-audio-seconds`. With `stream=true` the text arrives as
@@ -157,13 +158,19 @@ async fn handle(
     };
     let started = Instant::now();
     let upload = form.file.clone();
-    let decoded = tokio::task::spawn_blocking(move || {
+    // The audio's seconds come from the server's budget before its samples
+    // exist (503 when they cannot), and stay taken until the model is done
+    // with the samples: the reservation travels with them.
+    let mut reservation = service.audio_budget.reservation();
+    let (decoded, reservation) = tokio::task::spawn_blocking(move || {
         audio::decode(
             upload.bytes,
             upload.filename.as_deref(),
             upload.content_type.as_deref(),
             limits,
+            &mut reservation,
         )
+        .map(|decoded| (decoded, reservation))
     })
     .await
     .map_err(|e| SpeechError::Join(e.to_string()))??;
@@ -175,6 +182,7 @@ async fn handle(
         let mut response = stream::respond(
             &worker,
             decoded.samples,
+            reservation,
             options,
             duration,
             model.name.clone(),
@@ -185,7 +193,12 @@ async fn handle(
     let samples = decoded.samples;
     let started = Instant::now();
     let transcript = worker
-        .run(move |whisper| whisper.transcribe(&samples, &options))
+        .run(move |whisper| {
+            let transcript = whisper.transcribe(&samples, &options);
+            drop(samples);
+            drop(reservation);
+            transcript
+        })
         .await??;
     let infer_s = started.elapsed().as_secs_f64();
     tracing::info!(

@@ -13,7 +13,8 @@
 //! the headers: the duration is known once the audio is decoded.
 //!
 //! Errors: anything found before the job is queued (the form, the audio,
-//! a full queue) is answered with the normal error envelope and status.
+//! the server's audio budget, a full queue) is answered with the normal
+//! error envelope and status.
 //! Once the `200` has gone out, a failure is sent as one last event,
 //! `data: {"type":"error","error":{...}}` with the envelope's error object
 //! (what OpenAI's SDKs raise as an `APIError`), and the stream ends.
@@ -40,6 +41,7 @@ use tokio::sync::mpsc;
 
 use super::format::Usage;
 use crate::SpeechError;
+use crate::audio::Reservation;
 
 /// What the worker tells the response body.
 enum Progress {
@@ -84,10 +86,13 @@ fn error_event(error: SpeechError) -> Event {
 }
 
 /// Queue the transcription of `samples` on `worker` and answer with its
-/// events. A full queue is an `Err` here, before any byte is sent.
+/// events; `reservation` (the samples' audio seconds) is released when the
+/// transcription ends. A full queue is an `Err` here, before any byte is
+/// sent.
 pub fn respond(
     worker: &ModelWorker<WhisperModel>,
     samples: Vec<f32>,
+    reservation: Reservation,
     options: TranscribeOptions,
     duration: f64,
     model: String,
@@ -110,6 +115,10 @@ pub fn respond(
                 ControlFlow::Continue(())
             }
         });
+        // The samples' seconds go back to the budget with them, whether or
+        // not the client is still there.
+        drop(samples);
+        drop(reservation);
         // Nobody to tell when the client has gone.
         let _ = sender.send(match result {
             Ok(transcript) => Progress::Done(transcript),

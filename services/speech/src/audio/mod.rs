@@ -10,23 +10,61 @@
 //! of work. One whose data ends well before what its header declares (cut
 //! off, or lying) is refused once its real end is reached.
 //!
+//! Hostile files: the container's parameters (sample rate, channels, bits,
+//! packet size, declared length) are checked before a decoder is made, and
+//! every call into symphonia runs under `catch_unwind`, so a header the
+//! library does not expect (a WAV with a sample rate of 0 panics inside its
+//! probe) is a 400 `invalid_audio`, never a 500. `fuzz` (tests) mutates a
+//! valid file of every accepted container to keep it so.
+//!
+//! Memory: every decode takes its audio seconds from the server's
+//! [`budget::AudioBudget`] before the samples exist (the declared length
+//! up front, the rest in steps while decoding) and the caller keeps the
+//! [`budget::Reservation`] until the samples are gone.
+//!
 //! [`decode`] is CPU work: call it on a blocking thread, never on the
 //! async runtime.
 
+pub mod budget;
+#[cfg(test)]
+mod fuzz;
+mod header;
 pub mod resample;
 
 use std::io::Cursor;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use bytes::Bytes;
 use symphonia::core::audio::SampleBuffer;
-use symphonia::core::codecs::{CODEC_TYPE_NULL, Decoder, DecoderOptions};
+use symphonia::core::codecs::{CODEC_TYPE_NULL, CodecParameters, Decoder, DecoderOptions};
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::{FormatOptions, FormatReader};
 use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 
+pub use budget::{AudioBudget, OverBudget, Reservation};
 pub use resample::TARGET_RATE;
+
+/// Lowest sample rate accepted: below 1 kHz nothing intelligible survives
+/// (and a rate of 1 Hz makes a few bytes into hours of audio).
+pub const MIN_RATE: u32 = 1_000;
+/// Highest sample rate accepted: 384 kHz is the most any real converter
+/// records; above it only the resampler's work grows.
+pub const MAX_RATE: u32 = 384_000;
+/// Most channels accepted: third-order ambisonics has 16, a 7.1.4 mix 12.
+pub const MAX_CHANNELS: usize = 32;
+/// Most samples (frames × channels) one packet may declare: the decoder
+/// allocates a buffer of that size up front. FLAC's largest block of 8
+/// channels is 0.5 M.
+const MAX_PACKET_SAMPLES: u64 = 1 << 21;
+/// Most bits per sample any codec uses (64-bit float PCM).
+const MAX_BITS: u32 = 64;
+
+/// Seconds a decode reserves ahead of its output when the header does not
+/// say (or understates) how long the audio is: each step is one check of
+/// the budget.
+const RESERVE_STEP_SECONDS: f64 = 60.0;
 
 /// What a decode may cost.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -52,6 +90,15 @@ pub enum AudioError {
     NoTrack,
     #[error("the audio could not be decoded (corrupt data): {0}")]
     Corrupt(String),
+    /// The decoder library failed on the file (it panicked; caught).
+    #[error("the audio could not be decoded: the file's header or data is malformed")]
+    Malformed,
+    #[error("the file's header declares {what} {value}; accepted: {accepted}")]
+    BadParameter {
+        what: &'static str,
+        value: u64,
+        accepted: &'static str,
+    },
     #[error(
         "the file ends early: its header declares {declared:.1} s of audio, the data holds {decoded:.1} s"
     )]
@@ -64,8 +111,12 @@ pub enum AudioError {
     TooManySamples { limit: u64 },
     #[error("the sample rate changes inside the file ({from} Hz to {to} Hz)")]
     RateChanged { from: u32, to: u32 },
-    #[error("audio with a sample rate of {0} Hz is not supported")]
+    #[error(
+        "audio with a sample rate of {0} Hz is not supported (accepted: {MIN_RATE} to {MAX_RATE} Hz)"
+    )]
     BadRate(u32),
+    #[error(transparent)]
+    OverBudget(#[from] OverBudget),
     #[error(transparent)]
     Resample(#[from] resample::ResampleError),
 }
@@ -105,27 +156,56 @@ struct Opened {
     declared_seconds: Option<f64>,
 }
 
-/// Check what can be checked without decoding: the container, the codec
-/// and the declared duration against `limits`. Cheap (headers only), so a
-/// request path that only queues the work can still refuse an obviously
-/// bad file at once; [`decode`] finds the rest. Returns the declared
-/// duration in seconds, when the header states one.
+/// Check what can be checked without decoding: the container, the codec,
+/// its parameters and the declared duration against `limits`. Cheap
+/// (headers only), so a request path that only queues the work can still
+/// refuse an obviously bad file at once; [`decode`] finds the rest.
+/// Returns the declared duration in seconds, when the header states one.
 pub fn probe(
     bytes: Bytes,
     filename: Option<&str>,
     content_type: Option<&str>,
     limits: Limits,
 ) -> Result<Option<f64>, AudioError> {
-    Ok(open(bytes, filename, content_type, limits)?.declared_seconds)
+    guarded(|| Ok(open(bytes, filename, content_type, limits)?.declared_seconds))
 }
 
-/// Decode `bytes` (a whole uploaded file) to mono 16 kHz within `limits`.
-/// `filename` and `content_type` only steer the format probe.
+/// Decode `bytes` (a whole uploaded file) to mono 16 kHz within `limits`,
+/// taking its audio seconds from `reservation` before the samples are made
+/// (keep it until they are gone). `filename` and `content_type` only steer
+/// the format probe.
 pub fn decode(
     bytes: Bytes,
     filename: Option<&str>,
     content_type: Option<&str>,
     limits: Limits,
+    reservation: &mut Reservation,
+) -> Result<Decoded, AudioError> {
+    guarded(|| decode_unguarded(bytes, filename, content_type, limits, reservation))
+}
+
+/// Run `work` (calls into symphonia) so that a panic inside the library
+/// becomes [`AudioError::Malformed`] instead of unwinding into the server.
+/// Nothing the closure touched is used after a panic but the reservation,
+/// whose count is only ever changed by whole, atomic steps.
+fn guarded<T>(work: impl FnOnce() -> Result<T, AudioError>) -> Result<T, AudioError> {
+    catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|payload| {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        tracing::warn!(panic = %what, "the audio decoder panicked on an upload; refused as malformed");
+        Err(AudioError::Malformed)
+    })
+}
+
+fn decode_unguarded(
+    bytes: Bytes,
+    filename: Option<&str>,
+    content_type: Option<&str>,
+    limits: Limits,
+    reservation: &mut Reservation,
 ) -> Result<Decoded, AudioError> {
     let Opened {
         mut format,
@@ -134,6 +214,12 @@ pub fn decode(
         declared_seconds,
     } = open(bytes, filename, content_type, limits)?;
 
+    // The declared length is taken before any sample exists; a file that
+    // declares none (or less than it holds) takes more in steps below.
+    let max_output = (limits.max_seconds * f64::from(TARGET_RATE)).ceil() as usize;
+    reservation.grow_to(declared_seconds.unwrap_or(RESERVE_STEP_SECONDS))?;
+    let mut reserved_output = reserved_samples(reservation);
+
     let mut state: Option<(u32, resample::To16k)> = None;
     let mut channels = 0usize;
     let mut mono: Vec<f32> = Vec::new();
@@ -141,7 +227,6 @@ pub fn decode(
     let mut decoded_samples = 0u64;
     let mut bad_in_a_row = 0usize;
     let mut last_error = String::new();
-    let max_output = (limits.max_seconds * f64::from(TARGET_RATE)).ceil() as usize;
     loop {
         let packet = match format.next_packet() {
             Ok(packet) => packet,
@@ -193,12 +278,17 @@ pub fn decode(
             }
             Some(_) => {}
             None => {
-                // Below 1 kHz nothing intelligible survives; above 768 kHz
-                // no real recording exists and the FFT sizes get silly.
-                if !(1_000..=768_000).contains(&spec.rate) {
-                    return Err(AudioError::BadRate(spec.rate));
+                // Codecs that learn the rate from their packets (no header
+                // rate to check in `open`).
+                check_rate(spec.rate)?;
+                let mut resampler = resample::To16k::new(spec.rate)?;
+                // Room for the declared length (within the limit, which
+                // `open` checked) up front: no copies while the output grows.
+                if let Some(declared) = declared_seconds {
+                    let room = (declared + 1.0) * f64::from(TARGET_RATE);
+                    resampler.reserve((room as usize).min(max_output));
                 }
-                state = Some((spec.rate, resample::To16k::new(spec.rate)?));
+                state = Some((spec.rate, resampler));
             }
         }
         channels = spec.channels.count().max(1);
@@ -220,15 +310,28 @@ pub fn decode(
         mono.clear();
         mono.extend(samples.chunks_exact(channels).map(|frame| {
             let sum: f32 = frame.iter().sum();
-            (sum / channels as f32).clamp(-1.0, 1.0)
+            // Float PCM can hold NaN, which `clamp` keeps and which the
+            // resampler's FFT would spread over a whole chunk (or panic on).
+            let mean = sum / channels as f32;
+            if mean.is_nan() {
+                0.0
+            } else {
+                mean.clamp(-1.0, 1.0)
+            }
         }));
         if let Some((_, resampler)) = state.as_mut() {
             resampler.push(&mono)?;
-            if resampler.len() > max_output {
+            let produced = resampler.len();
+            if produced > max_output {
                 return Err(AudioError::TooLong {
                     limit: limits.max_seconds,
                     detail: String::new(),
                 });
+            }
+            if produced > reserved_output {
+                let seconds = produced as f64 / f64::from(TARGET_RATE);
+                reservation.grow_to(seconds + RESERVE_STEP_SECONDS)?;
+                reserved_output = reserved_samples(reservation);
             }
         }
     }
@@ -240,7 +343,13 @@ pub fn decode(
             AudioError::NoSamples
         });
     };
-    let samples = resampler.finish()?;
+    let mut samples = resampler.finish()?;
+    // The resampler's low-pass rings past full scale at hard edges (a
+    // clipped recording, a square wave): back into [-1, 1], which leaves
+    // every sample of ordinary audio as it is.
+    for sample in &mut samples {
+        *sample = sample.clamp(-1.0, 1.0);
+    }
     if samples.is_empty() {
         return Err(AudioError::NoSamples);
     }
@@ -253,6 +362,8 @@ pub fn decode(
     {
         return Err(AudioError::Truncated { declared, decoded });
     }
+    // Keep what the samples need, give back the step reserved ahead.
+    reservation.shrink_to(decoded);
     Ok(Decoded {
         samples,
         source_rate: rate,
@@ -260,8 +371,66 @@ pub fn decode(
     })
 }
 
-/// Probe the container, find the audio track, make its decoder and check
-/// the declared duration.
+/// 16 kHz samples `reservation` covers (no limit once it cannot be refused).
+fn reserved_samples(reservation: &Reservation) -> usize {
+    if reservation.is_unbounded() {
+        usize::MAX
+    } else {
+        reservation.seconds() as usize * TARGET_RATE as usize
+    }
+}
+
+fn check_rate(rate: u32) -> Result<(), AudioError> {
+    if (MIN_RATE..=MAX_RATE).contains(&rate) {
+        Ok(())
+    } else {
+        Err(AudioError::BadRate(rate))
+    }
+}
+
+/// The track's parameters as the container states them, checked before a
+/// decoder is made from them: a decoder sizes its buffers from these.
+fn check_params(params: &CodecParameters) -> Result<(), AudioError> {
+    if let Some(rate) = params.sample_rate {
+        check_rate(rate)?;
+    }
+    let channels = params.channels.map(|c| c.count());
+    if let Some(count) = channels
+        && !(1..=MAX_CHANNELS).contains(&count)
+    {
+        return Err(AudioError::BadParameter {
+            what: "a channel count of",
+            value: count as u64,
+            accepted: "1 to 32",
+        });
+    }
+    for bits in [params.bits_per_sample, params.bits_per_coded_sample]
+        .into_iter()
+        .flatten()
+    {
+        if !(1..=MAX_BITS).contains(&bits) {
+            return Err(AudioError::BadParameter {
+                what: "bits per sample of",
+                value: u64::from(bits),
+                accepted: "1 to 64",
+            });
+        }
+    }
+    if let Some(frames) = params.max_frames_per_packet {
+        let samples = frames.saturating_mul(channels.unwrap_or(1).max(1) as u64);
+        if frames == 0 || samples > MAX_PACKET_SAMPLES {
+            return Err(AudioError::BadParameter {
+                what: "packets of",
+                value: frames,
+                accepted: "packets of up to 2M samples over all channels",
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Probe the container, find the audio track, check its parameters, make
+/// its decoder and check the declared duration.
 fn open(
     bytes: Bytes,
     filename: Option<&str>,
@@ -271,6 +440,9 @@ fn open(
     if bytes.is_empty() {
         return Err(AudioError::Empty);
     }
+    // What symphonia's probe would trip over (or panic on) in the headers
+    // we can read ourselves.
+    header::check(&bytes)?;
     let mut hint = Hint::new();
     if let Some(ext) = filename
         .and_then(|f| f.rsplit_once('.'))
@@ -310,6 +482,7 @@ fn open(
         .ok_or(AudioError::NoTrack)?;
     let track_id = track.id;
     let params = track.codec_params.clone();
+    check_params(&params)?;
     let decoder = symphonia::default::get_codecs()
         .make(&params, &DecoderOptions::default())
         .map_err(|e| match e {
@@ -376,7 +549,13 @@ mod tests {
     }
 
     fn decode_bytes(bytes: Vec<u8>) -> Result<Decoded, AudioError> {
-        decode(Bytes::from(bytes), Some("a.wav"), None, LIMITS)
+        decode(
+            Bytes::from(bytes),
+            Some("a.wav"),
+            None,
+            LIMITS,
+            &mut Reservation::unlimited(),
+        )
     }
 
     #[test]
@@ -429,13 +608,183 @@ mod tests {
             max_seconds: 2.0,
             max_decoded_samples: u64::MAX,
         };
-        let e = decode(Bytes::from(long.clone()), None, None, limits).unwrap_err();
+        let e = decode(
+            Bytes::from(long.clone()),
+            None,
+            None,
+            limits,
+            &mut Reservation::unlimited(),
+        )
+        .unwrap_err();
         assert!(matches!(e, AudioError::TooLong { .. }), "{e}");
         let limits = Limits {
             max_seconds: 60.0,
             max_decoded_samples: 10_000,
         };
-        let e = decode(Bytes::from(long), None, None, limits).unwrap_err();
+        let e = decode(
+            Bytes::from(long),
+            None,
+            None,
+            limits,
+            &mut Reservation::unlimited(),
+        )
+        .unwrap_err();
         assert!(matches!(e, AudioError::TooManySamples { .. }), "{e}");
+    }
+
+    /// A WAV whose header says `rate` Hz (a valid file otherwise).
+    fn wav_claiming_rate(rate: u32) -> Vec<u8> {
+        let mut bytes = wav(16_000, 1, 16, false, 1.0);
+        assert_eq!(&bytes[24..28], &16_000u32.to_le_bytes());
+        bytes[24..28].copy_from_slice(&rate.to_le_bytes());
+        bytes
+    }
+
+    fn probe_bytes(bytes: Vec<u8>) -> Result<Option<f64>, AudioError> {
+        probe(Bytes::from(bytes), Some("a.wav"), None, LIMITS)
+    }
+
+    #[test]
+    fn a_wav_with_a_sample_rate_of_zero_is_refused_not_a_panic() {
+        // symphonia's WAV reader panics on it inside the probe
+        // ("TimeBase cannot have 0 numerator or denominator").
+        let zero = wav_claiming_rate(0);
+        assert!(matches!(
+            probe_bytes(zero.clone()),
+            Err(AudioError::BadRate(0))
+        ));
+        assert!(matches!(decode_bytes(zero), Err(AudioError::BadRate(0))));
+    }
+
+    #[test]
+    fn rates_outside_the_accepted_range_fail_the_probe_not_only_the_decode() {
+        // The job path only probes at submit: a 1 Hz file must fail there.
+        for rate in [1, 999, 384_001, u32::MAX] {
+            let e = probe_bytes(wav_claiming_rate(rate)).unwrap_err();
+            assert!(
+                matches!(e, AudioError::BadRate(r) if r == rate),
+                "{rate}: {e}"
+            );
+        }
+        for rate in [MIN_RATE, MAX_RATE] {
+            probe_bytes(wav_claiming_rate(rate)).unwrap();
+        }
+        // The same in an AIFF (an 80-bit float rate, which symphonia's
+        // reader takes at 1 Hz).
+        let mut aiff = include_bytes!("../../tests/data/audio-seeds/seed.aiff").to_vec();
+        let comm = aiff.windows(4).position(|w| w == b"COMM").unwrap();
+        // 1 Hz: exponent 16383, mantissa 0x8000...
+        aiff[comm + 16..comm + 26].copy_from_slice(&[0x3f, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 0]);
+        let e = probe(Bytes::from(aiff), Some("a.aiff"), None, LIMITS).unwrap_err();
+        assert!(matches!(e, AudioError::BadRate(1)), "{e}");
+    }
+
+    #[test]
+    fn a_panic_in_the_decoder_library_becomes_a_typed_error() {
+        let e = guarded::<()>(|| panic!("TimeBase cannot have 0 numerator or denominator"))
+            .unwrap_err();
+        assert!(matches!(e, AudioError::Malformed));
+        let e = guarded::<()>(|| panic!("{}", String::from("an owned message"))).unwrap_err();
+        assert!(matches!(e, AudioError::Malformed));
+    }
+
+    #[test]
+    fn decoding_takes_the_declared_seconds_before_decoding_and_keeps_what_it_holds() {
+        let ten = wav(8_000, 1, 16, false, 10.0);
+        let budget = AudioBudget::new(30.0);
+        let mut other = budget.reservation();
+        other.grow_to(25.0).unwrap();
+        // 10 s declared, 5 s free: refused before any sample is made.
+        let mut r = budget.reservation();
+        let e = decode(Bytes::from(ten.clone()), None, None, LIMITS, &mut r).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                AudioError::OverBudget(OverBudget {
+                    wanted: 10,
+                    free: 5,
+                    ..
+                })
+            ),
+            "{e}"
+        );
+        assert_eq!(r.seconds(), 0);
+        drop(other);
+        let d = decode(Bytes::from(ten), None, None, LIMITS, &mut r).unwrap();
+        assert_eq!(d.samples.len(), 160_000);
+        assert_eq!(r.seconds(), 10);
+        assert_eq!(budget.free_seconds(), 20);
+        // A file longer than the whole budget takes all of it and runs alone.
+        let forty = wav(8_000, 1, 16, false, 40.0);
+        let limits = Limits {
+            max_seconds: 60.0,
+            ..LIMITS
+        };
+        let e = decode(
+            Bytes::from(forty.clone()),
+            None,
+            None,
+            limits,
+            &mut budget.reservation(),
+        )
+        .unwrap_err();
+        assert!(matches!(e, AudioError::OverBudget(_)), "{e}");
+        drop(r);
+        let mut alone = budget.reservation();
+        let d = decode(Bytes::from(forty), None, None, limits, &mut alone).unwrap();
+        assert_eq!(d.samples.len(), 640_000);
+        assert_eq!(budget.free_seconds(), 0);
+    }
+
+    #[test]
+    fn a_file_that_does_not_declare_its_length_takes_seconds_in_steps() {
+        // 70 s of FLAC at 1 kHz whose STREAMINFO leaves the length unknown.
+        let flac = include_bytes!("../../tests/data/audio-seeds/unknown-length-70s.flac");
+        let limits = Limits {
+            max_seconds: 600.0,
+            ..LIMITS
+        };
+        let run =
+            |r: &mut Reservation| decode(Bytes::from_static(flac), Some("a.flac"), None, limits, r);
+        // The first step (60 s) fits, the second does not: stopped while
+        // decoding, before the output outgrows what it holds.
+        let budget = AudioBudget::new(130.0);
+        let mut other = budget.reservation();
+        other.grow_to(10.0).unwrap();
+        let e = run(&mut budget.reservation()).unwrap_err();
+        // Asked once the output passed 60 s (FLAC blocks of 4 s at 1 kHz).
+        assert!(
+            matches!(
+                e,
+                AudioError::OverBudget(OverBudget {
+                    wanted: 121..=125,
+                    free: 60,
+                    ..
+                })
+            ),
+            "{e}"
+        );
+        assert_eq!(budget.free_seconds(), 120);
+        // With room, it decodes and keeps exactly its length.
+        drop(other);
+        let mut r = budget.reservation();
+        let d = run(&mut r).unwrap();
+        assert_eq!(d.samples.len(), 70 * 16_000);
+        assert_eq!(r.seconds(), 70);
+    }
+
+    #[test]
+    fn the_output_is_sized_once_from_the_declared_length() {
+        // 30 s at 8 kHz pushed packet by packet: the 16 kHz output never
+        // reallocates (a growing Vec would hold up to twice the samples
+        // while it copies).
+        let bytes = wav(8_000, 2, 16, false, 30.0);
+        let d = decode_bytes(bytes).unwrap();
+        assert_eq!(d.samples.len(), 480_000);
+        assert!(
+            d.samples.capacity() <= 480_000 + 16_000,
+            "{}",
+            d.samples.capacity()
+        );
     }
 }

@@ -81,6 +81,12 @@ impl To16k {
         })
     }
 
+    /// Make room for `samples` more output samples at once (the length a
+    /// header declares), so that a long output is not copied as it grows.
+    pub fn reserve(&mut self, samples: usize) {
+        self.out.reserve(samples);
+    }
+
     /// 16 kHz samples produced so far (the resampler lags its input by a
     /// few milliseconds until [`To16k::finish`]).
     pub fn len(&self) -> usize {

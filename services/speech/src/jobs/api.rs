@@ -4,8 +4,10 @@
 //!   plus `task` (`transcribe` | `translate`) and `webhook_url`; answers
 //!   `202` with the queued job and its `Location`. Everything that can be
 //!   checked cheaply is checked here (form, model, language, the audio's
-//!   container, codec and declared length), so a bad request is refused at
-//!   once, not discovered by a worker.
+//!   container, codec, parameters — sample rate, channels, bits — and
+//!   declared length), so a bad request is refused at once, not discovered
+//!   by a worker. The server's audio budget is not taken here: a job takes
+//!   its seconds when a worker decodes it, and waits in the queue for them.
 //! - `GET /v1/audio/jobs/{id}` — the job with its `result` (in the
 //!   requested `response_format`: an object for `json`/`verbose_json`, a
 //!   string for `text`/`srt`/`vtt`) once it succeeded.
@@ -260,7 +262,8 @@ pub async fn submit(
             .map_err(|message| invalid("webhook_url", message))?;
     }
 
-    // Container, codec and declared length: headers only, cheap.
+    // Container, codec, its parameters and declared length: headers only,
+    // cheap. A file the decoder library panics on is refused here too.
     let limits = Limits {
         max_seconds: config.max_audio_seconds,
         max_decoded_samples: config.max_decoded_samples,

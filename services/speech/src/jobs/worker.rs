@@ -2,7 +2,9 @@
 //! from the store, so at most that many jobs of this process run (and the
 //! model queues keep room for synchronous requests).
 //!
-//! Per job: decode the stored audio on a blocking thread, queue the
+//! Per job: decode the stored audio on a blocking thread (its audio seconds
+//! taken from the server's budget; when they are not free the job goes back
+//! to the queue and is claimed again later), queue the
 //! transcription on the model's worker thread with a sink that reports each
 //! segment's end and each window's start (→ progress) and stops decoding
 //! when told to, and meanwhile renew the lease (with every progress update,
@@ -28,7 +30,7 @@ use super::store::{ClaimedJob, Lease, Outcome};
 use super::{Jobs, api};
 use crate::SpeechService;
 use crate::api::form::ResponseFormat;
-use crate::audio::{self, Limits};
+use crate::audio::{self, AudioError, Limits};
 
 /// How often a running job's worker reads whether its job was cancelled
 /// (or its lease taken) on another replica: a cancel there stops the model
@@ -174,14 +176,28 @@ async fn transcribe(
     };
     let bytes = bytes::Bytes::from(job.audio.unwrap_or_default());
     let (filename, content_type) = (row.filename.clone(), row.content_type.clone());
-    let decoded = tokio::task::spawn_blocking(move || {
-        audio::decode(bytes, filename.as_deref(), content_type.as_deref(), limits)
+    let budget = service.audio_budget.clone();
+    let (decoded, reservation) = tokio::task::spawn_blocking(move || {
+        let mut reservation = budget.reservation();
+        audio::decode(
+            bytes,
+            filename.as_deref(),
+            content_type.as_deref(),
+            limits,
+            &mut reservation,
+        )
+        .map(|decoded| (decoded, reservation))
     })
     .await
     .map_err(|e| NotStarted::Later(format!("decoding task failed: {e}")))?
-    .map_err(|e| NotStarted::Bad {
-        code: "invalid_audio",
-        message: e.to_string(),
+    .map_err(|e| match e {
+        // The server holds all the audio it may: the job waits its turn in
+        // the queue instead of failing.
+        AudioError::OverBudget(_) => NotStarted::Later(e.to_string()),
+        e => NotStarted::Bad {
+            code: "invalid_audio",
+            message: e.to_string(),
+        },
     })?;
 
     let duration = decoded.seconds().max(1e-9);
@@ -199,7 +215,7 @@ async fn transcribe(
     let samples = decoded.samples;
     let reply = worker
         .submit(move |whisper| {
-            whisper.transcribe_streaming(&samples, &options, &mut |delta| {
+            let result = whisper.transcribe_streaming(&samples, &options, &mut |delta| {
                 model.advance(delta.decoded_until);
                 // Nobody listening only means the job ended on our side.
                 let _ = progress_tx.send(delta.decoded_until);
@@ -208,7 +224,11 @@ async fn transcribe(
                 } else {
                     ControlFlow::Continue(())
                 }
-            })
+            });
+            // The samples' seconds go back to the server's budget with them.
+            drop(samples);
+            drop(reservation);
+            result
         })
         .map_err(|e| NotStarted::Later(e.to_string()))?;
 

@@ -424,6 +424,7 @@ fn speech_config(args: &ModelArgs, limits: &SpeechLimitArgs) -> Result<SpeechCon
         // Enough raw samples for the longest audio at 48 kHz stereo, so only
         // pathological files (many channels, huge rates) hit this first.
         max_decoded_samples: (limits.max_audio_seconds.max(0.0) * 96_000.0) as u64,
+        audio_budget_seconds: limits.audio_budget_seconds,
         device: stratus_models::device::open(&args.device)?,
         vad: limits.vad,
         int8_decoder: limits.whisper_int8_decoder,

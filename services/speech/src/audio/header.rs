@@ -1,0 +1,526 @@
+//! A look at the headers of the chunked containers (WAV, AIFF, CAF) before
+//! symphonia probes them.
+//!
+//! symphonia 0.5 builds the track's time base from the header's sample rate
+//! inside its probe, and panics on a rate of 0; a rate of 1 Hz passes its
+//! probe and makes a few bytes into hours of audio. Those fields are plain
+//! integers at known places, so they are read here and a bad value is
+//! answered with what is wrong ([`AudioError::BadRate`],
+//! [`AudioError::BadParameter`]) rather than the generic
+//! [`AudioError::Malformed`] of a caught panic.
+//!
+//! CAF and MP4 are read further: symphonia's readers allocate what their
+//! size fields
+//! say (a CAF chunk, packet table or packet of `bytes_per_packet × 1152`;
+//! an MP4 sample table of N entries) before reading, and an allocation
+//! larger than the machine aborts the process, which no `catch_unwind`
+//! stops (the fuzz target's long run found a 2.4 TB CAF packet and a 33 GB
+//! MP4 `stsc` table in mutated files). So every such size must fit in the
+//! upload. Anything this reader does not understand is left to
+//! symphonia (which runs under `catch_unwind`).
+
+use super::{AudioError, MAX_CHANNELS, check_rate};
+
+/// Chunks looked at before giving up on finding the format chunk (a real
+/// file has a handful before it).
+const MAX_CHUNKS: usize = 64;
+
+/// Check the format fields of a RIFF/WAVE or AIFF header, if `bytes` is one.
+pub(super) fn check(bytes: &[u8]) -> Result<(), AudioError> {
+    match (bytes.get(0..4), bytes.get(8..12)) {
+        (Some(b"RIFF" | b"RF64"), Some(b"WAVE")) => check_wave(bytes),
+        (Some(b"FORM"), Some(b"AIFF" | b"AIFC")) => check_aiff(bytes),
+        _ if bytes.starts_with(b"caff") => check_caf(bytes),
+        (_, _) if bytes.get(4..8) == Some(b"ftyp") => check_mp4(bytes, 0),
+        _ => Ok(()),
+    }
+}
+
+/// The chunks after the 12-byte file header: `(id, body)`, the body cut to
+/// what is there. `little_endian` sizes for RIFF, big-endian for AIFF.
+fn chunks(bytes: &[u8], little_endian: bool) -> impl Iterator<Item = (&[u8], &[u8])> {
+    let mut at = 12usize;
+    std::iter::from_fn(move || {
+        let id = bytes.get(at..at + 4)?;
+        let size: [u8; 4] = bytes.get(at + 4..at + 8)?.try_into().ok()?;
+        let size = if little_endian {
+            u32::from_le_bytes(size)
+        } else {
+            u32::from_be_bytes(size)
+        } as usize;
+        let start = at + 8;
+        let body = bytes.get(start..start.saturating_add(size).min(bytes.len()))?;
+        // Chunks are padded to an even size.
+        at = start.saturating_add(size).saturating_add(size & 1);
+        Some((id, body))
+    })
+    .take(MAX_CHUNKS)
+}
+
+fn check_channels(channels: u64) -> Result<(), AudioError> {
+    if (1..=MAX_CHANNELS as u64).contains(&channels) {
+        Ok(())
+    } else {
+        Err(AudioError::BadParameter {
+            what: "a channel count of",
+            value: channels,
+            accepted: "1 to 32",
+        })
+    }
+}
+
+/// `fmt `: format tag (u16), channels (u16), sample rate (u32), bytes per
+/// second (u32), block align (u16), bits per sample (u16); little-endian.
+fn check_wave(bytes: &[u8]) -> Result<(), AudioError> {
+    let Some((_, fmt)) = chunks(bytes, true).find(|(id, _)| *id == b"fmt ") else {
+        return Ok(());
+    };
+    let u16_at = |at: usize| {
+        fmt.get(at..at + 2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+    };
+    let u32_at = |at: usize| {
+        fmt.get(at..at + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    if let Some(channels) = u16_at(2) {
+        check_channels(u64::from(channels))?;
+    }
+    if let Some(rate) = u32_at(4) {
+        check_rate(rate)?;
+    }
+    // Every packet is a whole number of blocks: a block of 0 bytes is a
+    // division by zero in the reader.
+    if u16_at(12) == Some(0) {
+        return Err(AudioError::BadParameter {
+            what: "a block size (block align) of",
+            value: 0,
+            accepted: "1 byte or more",
+        });
+    }
+    Ok(())
+}
+
+fn too_big(what: &'static str, value: u64) -> AudioError {
+    AudioError::BadParameter {
+        what,
+        value,
+        accepted: "sizes within the uploaded file",
+    }
+}
+
+/// CAF: `caff`, version and flags (8 bytes), then chunks of a type (4), a
+/// big-endian i64 size (-1 only for audio data running to the end) and the
+/// body. `desc`: sample rate (f64), format id (4), flags (u32), bytes per
+/// packet (u32), frames per packet (u32), channels (u32), bits (u32).
+/// `pakt`: packets (i64), valid frames (i64), priming and remainder frames
+/// (i32 each), then per packet a size and/or frame count as base-128
+/// varints, when `desc` does not fix them.
+fn check_caf(bytes: &[u8]) -> Result<(), AudioError> {
+    let len = bytes.len() as u64;
+    let mut at = 8usize;
+    // (bytes per packet, frames per packet) once `desc` is read.
+    let mut packet_shape: Option<(u32, u32)> = None;
+    for _ in 0..MAX_CHUNKS {
+        let (Some(id), Some(size)) = (bytes.get(at..at + 4), bytes.get(at + 4..at + 12)) else {
+            return Ok(());
+        };
+        let mut raw = [0u8; 8];
+        raw.copy_from_slice(size);
+        let size = i64::from_be_bytes(raw);
+        let start = at + 12;
+        if size == -1 && id == b"data" {
+            return Ok(());
+        }
+        let size = u64::try_from(size).map_err(|_| too_big("a chunk size of", u64::MAX))?;
+        if size > len.saturating_sub(start as u64) && id != b"data" {
+            return Err(too_big("a chunk size of", size));
+        }
+        let body = bytes.get(start..).unwrap_or_default();
+        let body = &body[..body.len().min(usize::try_from(size).unwrap_or(usize::MAX))];
+        match id {
+            b"desc" => packet_shape = Some(check_caf_desc(body)?),
+            b"pakt" => check_caf_packets(body, packet_shape, len)?,
+            _ => {}
+        }
+        at = start.saturating_add(usize::try_from(size).unwrap_or(usize::MAX));
+    }
+    Ok(())
+}
+
+/// Most bytes one constant-size CAF packet may hold: a frame of 32
+/// channels of 64-bit samples, or a compressed packet (IMA4's is 34 bytes
+/// a channel).
+const MAX_CAF_PACKET_BYTES: u32 = 64 * 1024;
+
+/// Most entries of a CAF packet table.
+const MAX_CAF_PACKETS: u64 = 4_000_000;
+
+fn check_caf_desc(desc: &[u8]) -> Result<(u32, u32), AudioError> {
+    let u32_at = |at: usize| {
+        desc.get(at..at + 4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    if let Some(b) = desc.get(0..8) {
+        let mut raw = [0u8; 8];
+        raw.copy_from_slice(b);
+        let rate = f64::from_be_bytes(raw);
+        // NaN and negatives are 0, huge values saturate: both refused.
+        check_rate(if rate.is_nan() { 0 } else { rate as u32 })?;
+    }
+    let bytes_per_packet = u32_at(16).unwrap_or(0);
+    let frames_per_packet = u32_at(20).unwrap_or(0);
+    if let Some(channels) = u32_at(24) {
+        check_channels(u64::from(channels))?;
+    }
+    if bytes_per_packet > MAX_CAF_PACKET_BYTES {
+        return Err(AudioError::BadParameter {
+            what: "packets of",
+            value: u64::from(bytes_per_packet),
+            accepted: "up to 64 KiB per packet",
+        });
+    }
+    Ok((bytes_per_packet, frames_per_packet))
+}
+
+/// The packet table: its count and every packet size must fit in the file.
+fn check_caf_packets(
+    pakt: &[u8],
+    shape: Option<(u32, u32)>,
+    file_len: u64,
+) -> Result<(), AudioError> {
+    let Some(count) = pakt.get(0..8) else {
+        return Ok(());
+    };
+    let mut raw = [0u8; 8];
+    raw.copy_from_slice(count);
+    let count = i64::from_be_bytes(raw);
+    let count = u64::try_from(count).map_err(|_| too_big("a packet count of", u64::MAX))?;
+    // Each entry takes a byte at least, and symphonia reserves 32 bytes per
+    // entry up front: 4 M entries is two hours of 384 kHz in 1152-frame
+    // packets.
+    if count > pakt.len() as u64 || count > MAX_CAF_PACKETS {
+        return Err(too_big("a packet count of", count));
+    }
+    let Some((bytes_per_packet, frames_per_packet)) = shape else {
+        return Ok(());
+    };
+    let mut table = pakt.get(24..).unwrap_or_default().iter();
+    let mut varint = || -> Option<u64> {
+        let mut value = 0u64;
+        for _ in 0..10 {
+            let byte = *table.next()?;
+            value = (value << 7) | u64::from(byte & 0x7f);
+            if byte & 0x80 == 0 {
+                return Some(value);
+            }
+        }
+        None
+    };
+    for _ in 0..count {
+        if bytes_per_packet == 0 {
+            match varint() {
+                Some(size) if size > file_len => return Err(too_big("a packet of", size)),
+                Some(_) => {}
+                // Cut short: symphonia answers a read error.
+                None => return Ok(()),
+            }
+        }
+        if frames_per_packet == 0 && varint().is_none() {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// MP4 boxes that hold other boxes (and so tables further down).
+const MP4_CONTAINERS: &[&[u8; 4]] = &[
+    b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts", b"moof", b"traf", b"mvex",
+];
+/// Deepest nesting walked (moov/trak/mdia/minf/stbl is 5).
+const MAX_MP4_DEPTH: usize = 8;
+
+/// MP4: boxes of a big-endian u32 size (1: a u64 follows the type; 0: to
+/// the end) and a type. symphonia reserves a table's entries from its
+/// count before reading them (a `stsc` of 2^32 entries is 48 GB), so each
+/// table's count must fit in its box; box sizes must fit in their parent.
+fn check_mp4(bytes: &[u8], depth: usize) -> Result<(), AudioError> {
+    let mut at = 0usize;
+    for _ in 0..MAX_CHUNKS * 16 {
+        let (Some(size), Some(kind)) = (bytes.get(at..at + 4), bytes.get(at + 4..at + 8)) else {
+            return Ok(());
+        };
+        let (header, size) = match u32::from_be_bytes([size[0], size[1], size[2], size[3]]) {
+            0 => (8, (bytes.len() - at) as u64),
+            1 => match bytes.get(at + 8..at + 16) {
+                Some(b) => {
+                    let mut raw = [0u8; 8];
+                    raw.copy_from_slice(b);
+                    (16, u64::from_be_bytes(raw))
+                }
+                None => return Ok(()),
+            },
+            n => (8, u64::from(n)),
+        };
+        if size > (bytes.len() - at) as u64 {
+            // The last box of a cut file is left to symphonia (it reads
+            // what is there); a box inside another may not overrun it.
+            return if depth > 0 {
+                Err(too_big("a box size of", size))
+            } else {
+                Ok(())
+            };
+        }
+        let end = at + size as usize;
+        let body = bytes.get(at + header..end).unwrap_or_default();
+        if MP4_CONTAINERS.iter().any(|c| c.as_slice() == kind) && depth < MAX_MP4_DEPTH {
+            check_mp4(body, depth + 1)?;
+        } else {
+            check_mp4_table(kind, body)?;
+        }
+        if size < header as u64 {
+            return Ok(());
+        }
+        at = end;
+    }
+    Ok(())
+}
+
+/// A full box's table: version and flags (4), then its entry count (u32),
+/// entries of a size fixed by the box type.
+fn check_mp4_table(kind: &[u8], body: &[u8]) -> Result<(), AudioError> {
+    let u32_at = |at: usize| {
+        body.get(at..at + 4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let version = body.first().copied().unwrap_or(0);
+    let flags = u32_at(0).unwrap_or(0) & 0x00ff_ffff;
+    // (where the count is, bytes per entry)
+    let (count_at, entry) = match kind {
+        b"stts" | b"ctts" | b"co64" => (4, 8),
+        b"stsc" => (4, 12),
+        b"stco" | b"stss" => (4, 4),
+        // A constant sample size (non-zero) has no table.
+        b"stsz" if u32_at(4) == Some(0) => (8, 4),
+        b"elst" => (4, if version == 1 { 20 } else { 12 }),
+        // Per-sample fields present: duration, size, flags, composition
+        // offset (4 bytes each).
+        b"trun" => (4, (4 * (flags & 0xf00).count_ones() as usize).max(1)),
+        _ => return Ok(()),
+    };
+    let Some(count) = u32_at(count_at) else {
+        return Ok(());
+    };
+    if u64::from(count) * entry as u64 > body.len() as u64 {
+        return Err(too_big("a table of", u64::from(count)));
+    }
+    Ok(())
+}
+
+/// `COMM`: channels (i16), frames (u32), bits (i16), sample rate (80-bit
+/// IEEE extended); big-endian.
+fn check_aiff(bytes: &[u8]) -> Result<(), AudioError> {
+    let Some((_, comm)) = chunks(bytes, false).find(|(id, _)| *id == b"COMM") else {
+        return Ok(());
+    };
+    if let Some(b) = comm.get(0..2) {
+        let channels = i16::from_be_bytes([b[0], b[1]]);
+        check_channels(u64::try_from(channels).unwrap_or(0))?;
+    }
+    if let Some(b) = comm.get(8..18) {
+        check_rate(extended_to_u32(b))?;
+    }
+    Ok(())
+}
+
+/// An 80-bit IEEE extended float (sign, 15-bit exponent, 64-bit mantissa
+/// with an explicit integer bit), as a whole number of Hz: negative,
+/// fractional-below-one and non-finite values are 0, huge ones saturate.
+fn extended_to_u32(b: &[u8]) -> u32 {
+    let sign_exponent = u16::from_be_bytes([b[0], b[1]]);
+    let mut mantissa = [0u8; 8];
+    mantissa.copy_from_slice(&b[2..10]);
+    let mantissa = u64::from_be_bytes(mantissa);
+    if sign_exponent & 0x8000 != 0 || mantissa == 0 {
+        return 0;
+    }
+    let exponent = i32::from(sign_exponent & 0x7fff) - 16_383;
+    match exponent {
+        ..0 => 0,
+        0..=31 => u32::try_from(mantissa >> (63 - exponent)).unwrap_or(u32::MAX),
+        _ => u32::MAX,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn extended(value: u32) -> [u8; 10] {
+        let mut out = [0u8; 10];
+        if value == 0 {
+            return out;
+        }
+        let shift = value.leading_zeros();
+        let exponent = 16_383 + 31 - shift as u16;
+        out[0..2].copy_from_slice(&exponent.to_be_bytes());
+        out[2..10].copy_from_slice(&((u64::from(value) << shift) << 32).to_be_bytes());
+        out
+    }
+
+    #[test]
+    fn extended_rates_read_as_aiff_writes_them() {
+        for rate in [0, 1, 8_000, 44_100, 48_000, 384_000, u32::MAX] {
+            assert_eq!(extended_to_u32(&extended(rate)), rate);
+        }
+        // 0.5 Hz, negative, infinite.
+        assert_eq!(extended_to_u32(&[0x3f, 0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0]), 0);
+        assert_eq!(extended_to_u32(&[0xc0, 0x0e, 0x80, 0, 0, 0, 0, 0, 0, 0]), 0);
+        assert_eq!(
+            extended_to_u32(&[0x7f, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 0]),
+            u32::MAX
+        );
+    }
+
+    /// A CAF of `chunks` (type, body) after the file header.
+    fn caf(chunks: &[(&[u8; 4], Vec<u8>)]) -> Vec<u8> {
+        let mut out = b"caff\0\x01\0\0".to_vec();
+        for (id, body) in chunks {
+            out.extend(*id);
+            out.extend((body.len() as i64).to_be_bytes());
+            out.extend(body);
+        }
+        out
+    }
+
+    fn desc(rate: f64, bytes_per_packet: u32, frames_per_packet: u32, channels: u32) -> Vec<u8> {
+        let mut d = rate.to_be_bytes().to_vec();
+        d.extend(b"alac");
+        d.extend(0u32.to_be_bytes());
+        d.extend(bytes_per_packet.to_be_bytes());
+        d.extend(frames_per_packet.to_be_bytes());
+        d.extend(channels.to_be_bytes());
+        d.extend(16u32.to_be_bytes());
+        d
+    }
+
+    fn pakt(count: i64, sizes: &[u8]) -> Vec<u8> {
+        let mut p = count.to_be_bytes().to_vec();
+        p.extend([0u8; 16]);
+        p.extend(sizes);
+        p
+    }
+
+    #[test]
+    fn caf_sizes_must_fit_in_the_upload() {
+        let good = desc(44_100.0, 0, 4096, 2);
+        // Two packets of 16 and 5 bytes; then one of 0x81 0x00 = 128 bytes,
+        // more than this whole file.
+        check(&caf(&[
+            (b"desc", good.clone()),
+            (b"pakt", pakt(2, &[16, 5])),
+        ]))
+        .unwrap();
+        check(&caf(&[
+            (b"desc", good.clone()),
+            (b"pakt", pakt(1, &[0x81, 0])),
+        ]))
+        .unwrap_err();
+        let refused = |chunks: &[(&[u8; 4], Vec<u8>)]| check(&caf(chunks)).unwrap_err();
+        // The fuzz target's find: 2.4 TB packets of PCM.
+        assert!(matches!(
+            refused(&[(b"desc", desc(8_000.0, 0x8000_0000, 1, 1))]),
+            AudioError::BadParameter { .. }
+        ));
+        // A packet table of 2^40 entries, a packet of 2^60 bytes.
+        assert!(matches!(
+            refused(&[(b"desc", good.clone()), (b"pakt", pakt(1 << 40, &[]))]),
+            AudioError::BadParameter { value, .. } if value == 1 << 40
+        ));
+        let huge = [0x90, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00];
+        assert!(matches!(
+            refused(&[(b"desc", good.clone()), (b"pakt", pakt(1, &huge))]),
+            AudioError::BadParameter { .. }
+        ));
+        // A chunk claiming more than the file (a magic cookie of 1 TB).
+        let mut lying = caf(&[(b"desc", good.clone())]);
+        lying.extend(b"kuki");
+        lying.extend((1i64 << 40).to_be_bytes());
+        assert!(check(&lying).is_err());
+        // Rates and channels as for WAV.
+        assert!(matches!(
+            refused(&[(b"desc", desc(0.0, 0, 4096, 2))]),
+            AudioError::BadRate(0)
+        ));
+        assert!(matches!(
+            refused(&[(b"desc", desc(f64::NAN, 0, 4096, 2))]),
+            AudioError::BadRate(0)
+        ));
+        assert!(matches!(
+            refused(&[(b"desc", desc(16_000.0, 0, 4096, 0))]),
+            AudioError::BadParameter { value: 0, .. }
+        ));
+        // Audio data of unknown length (-1) is how a stream is written.
+        let mut stream = caf(&[(b"desc", good)]);
+        stream.extend(b"data");
+        stream.extend((-1i64).to_be_bytes());
+        stream.extend([0u8; 16]);
+        check(&stream).unwrap();
+    }
+
+    #[test]
+    fn mp4_tables_must_fit_in_their_box() {
+        let seed = include_bytes!("../../tests/data/audio-seeds/seed.m4a").to_vec();
+        check(&seed).unwrap();
+        // The fuzz target's find: an `stsc` whose count says 2^31 entries.
+        let stsc = seed.windows(4).position(|w| w == b"stsc").unwrap();
+        let mut bad = seed.clone();
+        bad[stsc + 8..stsc + 12].copy_from_slice(&0x8000_0000u32.to_be_bytes());
+        assert!(matches!(
+            check(&bad).unwrap_err(),
+            AudioError::BadParameter {
+                value: 0x8000_0000,
+                ..
+            }
+        ));
+        // A box that overruns its parent.
+        let trak = seed.windows(4).position(|w| w == b"trak").unwrap();
+        let mut bad = seed;
+        bad[trak - 4..trak].copy_from_slice(&0x7fff_0000u32.to_be_bytes());
+        assert!(check(&bad).is_err());
+    }
+
+    #[test]
+    fn wave_format_fields_are_checked() {
+        let mut wav = b"RIFF\0\0\0\0WAVE".to_vec();
+        wav.extend(b"LIST\x03\0\0\0abc\0");
+        wav.extend(b"fmt \x10\0\0\0");
+        let fmt_at = wav.len();
+        wav.extend([1, 0, 1, 0]);
+        wav.extend(16_000u32.to_le_bytes());
+        wav.extend(32_000u32.to_le_bytes());
+        wav.extend([2, 0, 16, 0]);
+        check(&wav).unwrap();
+        let with = |at: usize, value: &[u8]| {
+            let mut bad = wav.clone();
+            bad[fmt_at + at..fmt_at + at + value.len()].copy_from_slice(value);
+            check(&bad).unwrap_err()
+        };
+        assert!(matches!(with(4, &[0; 4]), AudioError::BadRate(0)));
+        assert!(matches!(
+            with(4, &1u32.to_le_bytes()),
+            AudioError::BadRate(1)
+        ));
+        assert!(matches!(
+            with(2, &[0, 0]),
+            AudioError::BadParameter { value: 0, .. }
+        ));
+        assert!(matches!(
+            with(12, &[0, 0]),
+            AudioError::BadParameter { value: 0, .. }
+        ));
+        // Cut inside the format chunk, or not a WAV: left to symphonia.
+        check(&wav[..fmt_at + 3]).unwrap();
+        check(b"RIFF").unwrap();
+    }
+}
