@@ -64,6 +64,8 @@ from .list_api_key import ListApiKey
 from .list_api_key_data_item import ListApiKeyDataItem
 from .list_tenant import ListTenant
 from .list_tenant_data_item import ListTenantDataItem
+from .list_user import ListUser
+from .list_user_data_item import ListUserDataItem
 from .login_request import LoginRequest
 from .login_response import LoginResponse
 from .me import Me
@@ -100,6 +102,7 @@ from .transcription_stream_event_type_2 import TranscriptionStreamEventType2
 from .transcription_stream_event_type_2_type import TranscriptionStreamEventType2Type
 from .transcription_verbose import TranscriptionVerbose
 from .transcription_word import TranscriptionWord
+from .update_user import UpdateUser
 from .usage import Usage
 from .usage_bucket import UsageBucket
 from .usage_event import UsageEvent
@@ -171,6 +174,8 @@ __all__ = (
     "ListApiKeyDataItem",
     "ListTenant",
     "ListTenantDataItem",
+    "ListUser",
+    "ListUserDataItem",
     "LoginRequest",
     "LoginResponse",
     "Me",
@@ -207,6 +212,7 @@ __all__ = (
     "TranscriptionStreamEventType2Type",
     "TranscriptionVerbose",
     "TranscriptionWord",
+    "UpdateUser",
     "Usage",
     "UsageBucket",
     "UsageEvent",

@@ -46,7 +46,8 @@ class AudioJob:
             error (AudioJobError | None | Unset):
             usage (AudioUsage | None | Unset):
             webhook_url (None | str | Unset):
-            webhook_status (None | str | Unset): The webhook's delivery, once attempted.
+            webhook_status (None | str | Unset): The webhook's delivery: `pending`, then `delivered`, or `failed`
+                once every retry failed (never why).
     """
 
     id: str

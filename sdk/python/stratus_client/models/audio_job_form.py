@@ -32,8 +32,12 @@ class AudioJobForm:
             response_format (None | ResponseFormatName | Unset):
             temperature (float | None | Unset): Sampling temperature, 0 to 1. Example: 0.0.
             timestamp_granularities (None | TimestampGranularity | Unset):
-            webhook_url (None | str | Unset): An `http(s)` URL to POST the finished job to, signed with the
-                server's webhook secret (`--webhook-secret`; refused without one). Example: https://example.com/hooks/stratus.
+            webhook_url (None | str | Unset): An `https` URL to POST the finished job to, signed with the
+                server's webhook secret (`--webhook-secret`; refused without one).
+                Only public destinations: a host that is or resolves to a loopback,
+                private, link-local or metadata address is refused (400 at submit,
+                or a `failed` delivery when only its resolution shows it), unless the
+                operator allowed it; `http` only where the operator allowed it. Example: https://example.com/hooks/stratus.
     """
 
     file: File

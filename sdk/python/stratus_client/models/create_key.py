@@ -21,7 +21,9 @@ class CreateKey:
     Attributes:
         scopes (list[Scope]): What the key may do (at most 16 names; see `Scope`).
         name (None | str | Unset): A label to recognise the key by.
-        expires_in_days (int | None | Unset): Days until the key stops working (never when omitted).
+        expires_in_days (int | None | Unset): Days until the key stops working. Omitted: never, for operators and
+            dashboard owners; a key made by an API key expires no later than
+            that key (omitted: with it; later: refused).
     """
 
     scopes: list[Scope]

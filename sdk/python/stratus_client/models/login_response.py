@@ -23,6 +23,9 @@ class LoginResponse:
             user_id (str):
             tenant_id (str):
             role (Role): A dashboard user's role in their tenant.
+            csrf_token (str): This session's CSRF token: a page that uses the cookie (rather than
+                the bearer token) sends it as `x-csrf-token` on calls that change
+                something, unless its `Origin` is this deployment's.
     """
 
     token: str
@@ -31,6 +34,7 @@ class LoginResponse:
     user_id: str
     tenant_id: str
     role: Role
+    csrf_token: str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -46,6 +50,8 @@ class LoginResponse:
 
         role: str = self.role
 
+        csrf_token = self.csrf_token
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -56,6 +62,7 @@ class LoginResponse:
                 "user_id": user_id,
                 "tenant_id": tenant_id,
                 "role": role,
+                "csrf_token": csrf_token,
             }
         )
 
@@ -76,6 +83,8 @@ class LoginResponse:
 
         role = check_role(d.pop("role"))
 
+        csrf_token = d.pop("csrf_token")
+
         login_response = cls(
             token=token,
             token_type=token_type,
@@ -83,6 +92,7 @@ class LoginResponse:
             user_id=user_id,
             tenant_id=tenant_id,
             role=role,
+            csrf_token=csrf_token,
         )
 
         login_response.additional_properties = d

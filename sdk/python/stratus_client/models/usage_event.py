@@ -29,7 +29,9 @@ class UsageEvent:
             latency_ms (int):
             time (str):
             units (UsageUnits): Units as the API shows them.
-            request_id (None | str | Unset):
+            request_id (None | str | Unset): The gateway's id of the request (its `x-request-id` response
+                header): unique.
+            client_request_id (None | str | Unset): The `x-request-id` the caller sent, if any.
             key_id (None | str | Unset):
             user_id (None | str | Unset):
             model (None | str | Unset):
@@ -44,6 +46,7 @@ class UsageEvent:
     time: str
     units: UsageUnits
     request_id: None | str | Unset = UNSET
+    client_request_id: None | str | Unset = UNSET
     key_id: None | str | Unset = UNSET
     user_id: None | str | Unset = UNSET
     model: None | str | Unset = UNSET
@@ -71,6 +74,12 @@ class UsageEvent:
             request_id = UNSET
         else:
             request_id = self.request_id
+
+        client_request_id: None | str | Unset
+        if isinstance(self.client_request_id, Unset):
+            client_request_id = UNSET
+        else:
+            client_request_id = self.client_request_id
 
         key_id: None | str | Unset
         if isinstance(self.key_id, Unset):
@@ -106,6 +115,8 @@ class UsageEvent:
         )
         if request_id is not UNSET:
             field_dict["request_id"] = request_id
+        if client_request_id is not UNSET:
+            field_dict["client_request_id"] = client_request_id
         if key_id is not UNSET:
             field_dict["key_id"] = key_id
         if user_id is not UNSET:
@@ -145,6 +156,15 @@ class UsageEvent:
 
         request_id = _parse_request_id(d.pop("request_id", UNSET))
 
+        def _parse_client_request_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        client_request_id = _parse_client_request_id(d.pop("client_request_id", UNSET))
+
         def _parse_key_id(data: object) -> None | str | Unset:
             if data is None:
                 return data
@@ -182,6 +202,7 @@ class UsageEvent:
             time=time,
             units=units,
             request_id=request_id,
+            client_request_id=client_request_id,
             key_id=key_id,
             user_id=user_id,
             model=model,

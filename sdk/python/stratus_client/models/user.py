@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.role import Role, check_role
+from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="User")
 
@@ -22,6 +23,7 @@ class User:
         email (str):
         role (Role): A dashboard user's role in their tenant.
         created_at (int):
+        disabled_at (int | None | Unset): When the user was disabled (cannot sign in); `null` while active.
     """
 
     id: str
@@ -30,6 +32,7 @@ class User:
     email: str
     role: Role
     created_at: int
+    disabled_at: int | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -45,6 +48,12 @@ class User:
 
         created_at = self.created_at
 
+        disabled_at: int | None | Unset
+        if isinstance(self.disabled_at, Unset):
+            disabled_at = UNSET
+        else:
+            disabled_at = self.disabled_at
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -57,6 +66,8 @@ class User:
                 "created_at": created_at,
             }
         )
+        if disabled_at is not UNSET:
+            field_dict["disabled_at"] = disabled_at
 
         return field_dict
 
@@ -75,6 +86,15 @@ class User:
 
         created_at = d.pop("created_at")
 
+        def _parse_disabled_at(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        disabled_at = _parse_disabled_at(d.pop("disabled_at", UNSET))
+
         user = cls(
             id=id,
             object_=object_,
@@ -82,6 +102,7 @@ class User:
             email=email,
             role=role,
             created_at=created_at,
+            disabled_at=disabled_at,
         )
 
         user.additional_properties = d

@@ -50,7 +50,7 @@ pub struct AudioJob {
     pub usage: Option<Option<Box<models::AudioUsage>>>,
     #[serde(rename = "webhook_url", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub webhook_url: Option<Option<String>>,
-    /// The webhook's delivery, once attempted.
+    /// The webhook's delivery: `pending`, then `delivered`, or `failed` once every retry failed (never why).
     #[serde(rename = "webhook_status", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub webhook_status: Option<Option<String>>,
 }

@@ -20,7 +20,7 @@ pub struct CreateKey {
     /// A label to recognise the key by.
     #[serde(rename = "name", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub name: Option<Option<String>>,
-    /// Days until the key stops working (never when omitted).
+    /// Days until the key stops working. Omitted: never, for operators and dashboard owners; a key made by an API key expires no later than that key (omitted: with it; later: refused).
     #[serde(rename = "expires_in_days", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub expires_in_days: Option<Option<i32>>,
 }

@@ -29,11 +29,14 @@ pub struct LoginResponse {
     pub tenant_id: String,
     #[serde(rename = "role")]
     pub role: models::Role,
+    /// This session's CSRF token: a page that uses the cookie (rather than the bearer token) sends it as `x-csrf-token` on calls that change something, unless its `Origin` is this deployment's.
+    #[serde(rename = "csrf_token")]
+    pub csrf_token: String,
 }
 
 impl LoginResponse {
     /// A session: its token (also set as the `stratus_session` cookie) and who it is for.
-    pub fn new(token: String, token_type: String, expires_in: i64, user_id: String, tenant_id: String, role: models::Role) -> LoginResponse {
+    pub fn new(token: String, token_type: String, expires_in: i64, user_id: String, tenant_id: String, role: models::Role, csrf_token: String) -> LoginResponse {
         LoginResponse {
             token,
             token_type,
@@ -41,6 +44,7 @@ impl LoginResponse {
             user_id,
             tenant_id,
             role,
+            csrf_token,
         }
     }
 }

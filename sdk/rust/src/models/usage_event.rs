@@ -16,8 +16,12 @@ use serde::{Deserialize, Serialize};
 pub struct UsageEvent {
     #[serde(rename = "id")]
     pub id: String,
+    /// The gateway's id of the request (its `x-request-id` response header): unique.
     #[serde(rename = "request_id", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
     pub request_id: Option<Option<String>>,
+    /// The `x-request-id` the caller sent, if any.
+    #[serde(rename = "client_request_id", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
+    pub client_request_id: Option<Option<String>>,
     #[serde(rename = "tenant_id")]
     pub tenant_id: String,
     #[serde(rename = "key_id", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
@@ -46,6 +50,7 @@ impl UsageEvent {
         UsageEvent {
             id,
             request_id: None,
+            client_request_id: None,
             tenant_id,
             key_id: None,
             user_id: None,

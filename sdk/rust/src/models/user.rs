@@ -27,6 +27,9 @@ pub struct User {
     pub role: models::Role,
     #[serde(rename = "created_at")]
     pub created_at: i64,
+    /// When the user was disabled (cannot sign in); `null` while active.
+    #[serde(rename = "disabled_at", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
+    pub disabled_at: Option<Option<i64>>,
 }
 
 impl User {
@@ -39,6 +42,7 @@ impl User {
             email,
             role,
             created_at,
+            disabled_at: None,
         }
     }
 }

@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import { type Client, formDataBodySerializer, type Options as Options2, type TDataShape } from './client/index.js';
-import type { AnalyzeSentimentData, AnalyzeSentimentErrors, AnalyzeSentimentResponses, CancelAudioJobData, CancelAudioJobErrors, CancelAudioJobResponses, ClassifyTextData, ClassifyTextErrors, ClassifyTextResponses, CreateAudioJobData, CreateAudioJobErrors, CreateAudioJobResponses, CreateEmbeddingsData, CreateEmbeddingsErrors, CreateEmbeddingsResponses, CreateKeyData, CreateKeyErrors, CreateKeyResponses, CreateTenantData, CreateTenantErrors, CreateTenantKeyData, CreateTenantKeyErrors, CreateTenantKeyResponses, CreateTenantResponses, CreateTenantUserData, CreateTenantUserErrors, CreateTenantUserResponses, CreateTranscriptionData, CreateTranscriptionErrors, CreateTranscriptionResponses, CreateTranslationData, CreateTranslationErrors, CreateTranslationResponses, DeleteKeyLimitsData, DeleteKeyLimitsErrors, DeleteKeyLimitsResponses, DeleteTenantLimitsData, DeleteTenantLimitsErrors, DeleteTenantLimitsResponses, DetectLanguageData, DetectLanguageErrors, DetectLanguageResponses, ExtractKeyPhrasesData, ExtractKeyPhrasesErrors, ExtractKeyPhrasesResponses, GetAudioJobData, GetAudioJobErrors, GetAudioJobResponses, GetBudgetData, GetBudgetErrors, GetBudgetResponses, GetInvoiceData, GetInvoiceErrors, GetInvoiceResponses, GetKeyLimitsData, GetKeyLimitsErrors, GetKeyLimitsResponses, GetTenantBudgetData, GetTenantBudgetErrors, GetTenantBudgetResponses, GetTenantLimitsData, GetTenantLimitsErrors, GetTenantLimitsResponses, GetTenantPlanData, GetTenantPlanErrors, GetTenantPlanResponses, GetUsageData, GetUsageErrors, GetUsageResponses, HealthzData, HealthzResponses, ListAudioJobsData, ListAudioJobsErrors, ListAudioJobsResponses, ListInvoicesData, ListInvoicesErrors, ListInvoicesResponses, ListKeysData, ListKeysErrors, ListKeysResponses, ListModelsData, ListModelsErrors, ListModelsResponses, ListTenantKeysData, ListTenantKeysErrors, ListTenantKeysResponses, ListTenantsData, ListTenantsErrors, ListTenantsResponses, ListUsageEventsData, ListUsageEventsErrors, ListUsageEventsResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, MeData, MeErrors, MeResponses, ReadyzData, ReadyzErrors, ReadyzResponses, RecognizeEntitiesData, RecognizeEntitiesErrors, RecognizeEntitiesResponses, RedactPiiData, RedactPiiErrors, RedactPiiResponses, RevokeKeyData, RevokeKeyErrors, RevokeKeyResponses, RevokeTenantKeyData, RevokeTenantKeyErrors, RevokeTenantKeyResponses, SetKeyLimitsData, SetKeyLimitsErrors, SetKeyLimitsResponses, SetTenantBudgetData, SetTenantBudgetErrors, SetTenantBudgetResponses, SetTenantLimitsData, SetTenantLimitsErrors, SetTenantLimitsResponses, SetTenantPlanData, SetTenantPlanErrors, SetTenantPlanResponses, SummarizeTextData, SummarizeTextErrors, SummarizeTextResponses } from './types.gen.js';
+import type { AnalyzeSentimentData, AnalyzeSentimentErrors, AnalyzeSentimentResponses, CancelAudioJobData, CancelAudioJobErrors, CancelAudioJobResponses, ClassifyTextData, ClassifyTextErrors, ClassifyTextResponses, CreateAudioJobData, CreateAudioJobErrors, CreateAudioJobResponses, CreateEmbeddingsData, CreateEmbeddingsErrors, CreateEmbeddingsResponses, CreateKeyData, CreateKeyErrors, CreateKeyResponses, CreateTenantData, CreateTenantErrors, CreateTenantKeyData, CreateTenantKeyErrors, CreateTenantKeyResponses, CreateTenantResponses, CreateTenantUserData, CreateTenantUserErrors, CreateTenantUserResponses, CreateTranscriptionData, CreateTranscriptionErrors, CreateTranscriptionResponses, CreateTranslationData, CreateTranslationErrors, CreateTranslationResponses, DeleteKeyLimitsData, DeleteKeyLimitsErrors, DeleteKeyLimitsResponses, DeleteTenantLimitsData, DeleteTenantLimitsErrors, DeleteTenantLimitsResponses, DeleteTenantUserData, DeleteTenantUserErrors, DeleteTenantUserResponses, DetectLanguageData, DetectLanguageErrors, DetectLanguageResponses, ExtractKeyPhrasesData, ExtractKeyPhrasesErrors, ExtractKeyPhrasesResponses, GetAudioJobData, GetAudioJobErrors, GetAudioJobResponses, GetBudgetData, GetBudgetErrors, GetBudgetResponses, GetInvoiceData, GetInvoiceErrors, GetInvoiceResponses, GetKeyLimitsData, GetKeyLimitsErrors, GetKeyLimitsResponses, GetTenantBudgetData, GetTenantBudgetErrors, GetTenantBudgetResponses, GetTenantLimitsData, GetTenantLimitsErrors, GetTenantLimitsResponses, GetTenantPlanData, GetTenantPlanErrors, GetTenantPlanResponses, GetTenantUserData, GetTenantUserErrors, GetTenantUserResponses, GetUsageData, GetUsageErrors, GetUsageResponses, HealthzData, HealthzResponses, ListAudioJobsData, ListAudioJobsErrors, ListAudioJobsResponses, ListInvoicesData, ListInvoicesErrors, ListInvoicesResponses, ListKeysData, ListKeysErrors, ListKeysResponses, ListModelsData, ListModelsErrors, ListModelsResponses, ListTenantKeysData, ListTenantKeysErrors, ListTenantKeysResponses, ListTenantsData, ListTenantsErrors, ListTenantsResponses, ListTenantUsersData, ListTenantUsersErrors, ListTenantUsersResponses, ListUsageEventsData, ListUsageEventsErrors, ListUsageEventsResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, MeData, MeErrors, MeResponses, ReadyzData, ReadyzErrors, ReadyzResponses, RecognizeEntitiesData, RecognizeEntitiesErrors, RecognizeEntitiesResponses, RedactPiiData, RedactPiiErrors, RedactPiiResponses, RevokeKeyData, RevokeKeyErrors, RevokeKeyResponses, RevokeTenantKeyData, RevokeTenantKeyErrors, RevokeTenantKeyResponses, SetKeyLimitsData, SetKeyLimitsErrors, SetKeyLimitsResponses, SetTenantBudgetData, SetTenantBudgetErrors, SetTenantBudgetResponses, SetTenantLimitsData, SetTenantLimitsErrors, SetTenantLimitsResponses, SetTenantPlanData, SetTenantPlanErrors, SetTenantPlanResponses, SummarizeTextData, SummarizeTextErrors, SummarizeTextResponses, UpdateTenantUserData, UpdateTenantUserErrors, UpdateTenantUserResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -195,8 +195,12 @@ export const setTenantBudget = <ThrowOnError extends boolean = false>(options: O
  *
  * Checks email and password and answers a session token, in the body (for
  * scripts: `Authorization: Bearer <token>`) and as an HttpOnly,
- * SameSite=Strict `stratus_session` cookie (for the browser). A wrong
- * email and a wrong password are the same 401.
+ * SameSite=Strict `stratus_session` cookie (for the browser; `Secure`
+ * when reached over TLS). A wrong email and a wrong password are the same
+ * 401; a disabled user with the right password is 403. Attempts are
+ * throttled per client address and per account (429 with `Retry-After`;
+ * failures count, a success resets the account's count from that
+ * address); 503 when every password check slot is busy.
  */
 export const login = <ThrowOnError extends boolean = false>(options: Options<LoginData, ThrowOnError>) => (options.client ?? client).post<LoginResponses, LoginErrors, ThrowOnError>({
     url: '/v1/auth/login',
@@ -208,10 +212,12 @@ export const login = <ThrowOnError extends boolean = false>(options: Options<Log
 });
 
 /**
- * Sign out of the dashboard.
+ * Sign out.
  *
- * Clears the session cookie. The token itself stays valid until it
- * expires (sessions are stateless); a script simply drops it.
+ * Ends the session this request authenticated with: its token (cookie or
+ * bearer) is refused from now on, on every gateway within a second, and
+ * the cookie is cleared. With an API key nothing is ended (revoke keys
+ * at `DELETE /v1/keys/{key_id}`).
  */
 export const logout = <ThrowOnError extends boolean = false>(options?: Options<LogoutData, ThrowOnError>) => (options?.client ?? client).post<LogoutResponses, LogoutErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -244,8 +250,12 @@ export const listKeys = <ThrowOnError extends boolean = false>(options?: Options
 /**
  * Create an API key for your tenant (`keys` scope).
  *
- * It may hold only scopes you hold yourself, never `admin`. The answer
- * carries its `secret` this once.
+ * It may hold only scopes you hold yourself, never `admin`. Made with an
+ * API key, it expires no later than that key: without `expires_in_days`
+ * it expires with it, and a later expiry is refused (400). A tenant
+ * holds at most a configured number of working keys (409
+ * `key_limit_reached`: revoke one first). The answer carries its
+ * `secret` this once.
  */
 export const createKey = <ThrowOnError extends boolean = false>(options: Options<CreateKeyData, ThrowOnError>) => (options.client ?? client).post<CreateKeyResponses, CreateKeyErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -259,7 +269,8 @@ export const createKey = <ThrowOnError extends boolean = false>(options: Options
 
 /**
  * Revoke one of your tenant's API keys (`keys` scope); it stops working
- * at once. Another tenant's key is 404.
+ * at once. You must hold every scope the key holds (403 otherwise).
+ * Another tenant's key is 404.
  */
 export const revokeKey = <ThrowOnError extends boolean = false>(options: Options<RevokeKeyData, ThrowOnError>) => (options.client ?? client).delete<RevokeKeyResponses, RevokeKeyErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -326,11 +337,57 @@ export const revokeTenantKey = <ThrowOnError extends boolean = false>(options: O
 });
 
 /**
+ * List a tenant's dashboard users (operators: `admin` scope).
+ */
+export const listTenantUsers = <ThrowOnError extends boolean = false>(options: Options<ListTenantUsersData, ThrowOnError>) => (options.client ?? client).get<ListTenantUsersResponses, ListTenantUsersErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/admin/tenants/{tenant_id}/users',
+    ...options
+});
+
+/**
  * Create a dashboard user in a tenant (operators: `admin` scope).
  */
 export const createTenantUser = <ThrowOnError extends boolean = false>(options: Options<CreateTenantUserData, ThrowOnError>) => (options.client ?? client).post<CreateTenantUserResponses, CreateTenantUserErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/v1/admin/tenants/{tenant_id}/users',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Delete a tenant's dashboard user (operators: `admin` scope); its
+ * sessions end at once. Another tenant's user is 404.
+ */
+export const deleteTenantUser = <ThrowOnError extends boolean = false>(options: Options<DeleteTenantUserData, ThrowOnError>) => (options.client ?? client).delete<DeleteTenantUserResponses, DeleteTenantUserErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/admin/tenants/{tenant_id}/users/{user_id}',
+    ...options
+});
+
+/**
+ * Show one of a tenant's dashboard users (operators: `admin` scope).
+ */
+export const getTenantUser = <ThrowOnError extends boolean = false>(options: Options<GetTenantUserData, ThrowOnError>) => (options.client ?? client).get<GetTenantUserResponses, GetTenantUserErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/admin/tenants/{tenant_id}/users/{user_id}',
+    ...options
+});
+
+/**
+ * Change a tenant's dashboard user (operators: `admin` scope): its role,
+ * disabled or not, its password.
+ *
+ * Disabling the user or setting its password ends every session it has,
+ * on every gateway within a second; a new role applies to its open
+ * sessions within a second. Another tenant's user is 404.
+ */
+export const updateTenantUser = <ThrowOnError extends boolean = false>(options: Options<UpdateTenantUserData, ThrowOnError>) => (options.client ?? client).patch<UpdateTenantUserResponses, UpdateTenantUserErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/admin/tenants/{tenant_id}/users/{user_id}',
     ...options,
     headers: {
         'Content-Type': 'application/json',
@@ -436,8 +493,9 @@ export const createAudioJob = <ThrowOnError extends boolean = false>(options: Op
 /**
  * Cancel a job.
  *
- * A queued job is cancelled at once, a running one stops at its next
- * segment; a finished job is returned unchanged.
+ * A queued job is cancelled at once; a running one stops before its next
+ * 30 s window of audio (it is `cancelled` at once and never gets a
+ * result); a finished job is returned unchanged.
  */
 export const cancelAudioJob = <ThrowOnError extends boolean = false>(options: Options<CancelAudioJobData, ThrowOnError>) => (options.client ?? client).delete<CancelAudioJobResponses, CancelAudioJobErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],

@@ -99,7 +99,8 @@ export type AudioJob = {
     usage?: AudioUsage | null;
     webhook_url?: string | null;
     /**
-     * The webhook's delivery, once attempted.
+     * The webhook's delivery: `pending`, then `delivered`, or `failed`
+     * once every retry failed (never why).
      */
     webhook_status?: string | null;
 };
@@ -143,8 +144,12 @@ export type AudioJobForm = {
     temperature?: number | null;
     'timestamp_granularities[]'?: TimestampGranularity | null;
     /**
-     * An `http(s)` URL to POST the finished job to, signed with the
+     * An `https` URL to POST the finished job to, signed with the
      * server's webhook secret (`--webhook-secret`; refused without one).
+     * Only public destinations: a host that is or resolves to a loopback,
+     * private, link-local or metadata address is refused (400 at submit,
+     * or a `failed` delivery when only its resolution shows it), unless the
+     * operator allowed it; `http` only where the operator allowed it.
      */
     webhook_url?: string | null;
 };
@@ -298,7 +303,9 @@ export type CreateKey = {
      */
     name?: string | null;
     /**
-     * Days until the key stops working (never when omitted).
+     * Days until the key stops working. Omitted: never, for operators and
+     * dashboard owners; a key made by an API key expires no later than
+     * that key (omitted: with it; later: refused).
      */
     expires_in_days?: number | null;
 };
@@ -551,8 +558,8 @@ export type ErrorBody = {
      */
     message: string;
     /**
-     * The class of error: `invalid_request_error` (400, 404, 405, 413, 415,
-     * 422), `authentication_error` (401), `permission_error` (403),
+     * The class of error: `invalid_request_error` (400, 404, 405, 408, 413,
+     * 415, 422), `authentication_error` (401), `permission_error` (403),
      * `not_found_error` (404), `rate_limit_error` (429),
      * `service_unavailable` (503), `server_error` (500), `upstream_error`
      * (502).
@@ -783,6 +790,31 @@ export type ListTenant = {
 };
 
 /**
+ * An OpenAI-style list.
+ */
+export type ListUser = {
+    /**
+     * Always `list`.
+     */
+    object: string;
+    data: Array<{
+        id: string;
+        /**
+         * Always `user`.
+         */
+        object: string;
+        tenant_id: string;
+        email: string;
+        role: Role;
+        created_at: number;
+        /**
+         * When the user was disabled (cannot sign in); `null` while active.
+         */
+        disabled_at?: number | null;
+    }>;
+};
+
+/**
  * A dashboard user's credentials.
  */
 export type LoginRequest = {
@@ -810,6 +842,12 @@ export type LoginResponse = {
     user_id: string;
     tenant_id: string;
     role: Role;
+    /**
+     * This session's CSRF token: a page that uses the cookie (rather than
+     * the bearer token) sends it as `x-csrf-token` on calls that change
+     * something, unless its `Origin` is this deployment's.
+     */
+    csrf_token: string;
 };
 
 /**
@@ -1134,6 +1172,22 @@ export type TranscriptionWord = {
 };
 
 /**
+ * Changes to a dashboard user; at least one field.
+ */
+export type UpdateUser = {
+    role?: Role | null;
+    /**
+     * `true` disables the user (cannot sign in; every session ends),
+     * `false` enables it again.
+     */
+    disabled?: boolean | null;
+    /**
+     * A new password (8 to 1024 bytes); every session of the user ends.
+     */
+    password?: string | null;
+};
+
+/**
  * The tenant's usage over a range: totals and per-bucket sums.
  */
 export type Usage = {
@@ -1175,7 +1229,15 @@ export type UsageBucket = UsageUnits & {
  */
 export type UsageEvent = {
     id: string;
+    /**
+     * The gateway's id of the request (its `x-request-id` response
+     * header): unique.
+     */
     request_id?: string | null;
+    /**
+     * The `x-request-id` the caller sent, if any.
+     */
+    client_request_id?: string | null;
     tenant_id: string;
     key_id?: string | null;
     user_id?: string | null;
@@ -1212,6 +1274,10 @@ export type User = {
     email: string;
     role: Role;
     created_at: number;
+    /**
+     * When the user was disabled (cannot sign in); `null` while active.
+     */
+    disabled_at?: number | null;
 };
 
 export type ListModelsData = {
@@ -1872,11 +1938,19 @@ export type LoginErrors = {
     /**
      * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
      */
+    403: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
     413: ErrorEnvelope;
     /**
      * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
      */
     415: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    429: ErrorEnvelope;
     /**
      * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
      */
@@ -1914,13 +1988,17 @@ export type LogoutErrors = {
      * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
      */
     429: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    503: ErrorEnvelope;
 };
 
 export type LogoutError = LogoutErrors[keyof LogoutErrors];
 
 export type LogoutResponses = {
     /**
-     * Signed out: the cookie is cleared.
+     * Signed out: the session is ended and the cookie cleared.
      */
     204: void;
 };
@@ -2017,6 +2095,10 @@ export type CreateKeyErrors = {
      * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
      */
     403: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    409: ErrorEnvelope;
     /**
      * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
      */
@@ -2336,6 +2418,52 @@ export type RevokeTenantKeyResponses = {
 
 export type RevokeTenantKeyResponse = RevokeTenantKeyResponses[keyof RevokeTenantKeyResponses];
 
+export type ListTenantUsersData = {
+    body?: never;
+    path: {
+        /**
+         * The tenant's id (`ten_…`).
+         */
+        tenant_id: string;
+    };
+    query?: never;
+    url: '/v1/admin/tenants/{tenant_id}/users';
+};
+
+export type ListTenantUsersErrors = {
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    401: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    403: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    404: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    429: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    503: ErrorEnvelope;
+};
+
+export type ListTenantUsersError = ListTenantUsersErrors[keyof ListTenantUsersErrors];
+
+export type ListTenantUsersResponses = {
+    /**
+     * The tenant's users (never their passwords).
+     */
+    200: ListUser;
+};
+
+export type ListTenantUsersResponse = ListTenantUsersResponses[keyof ListTenantUsersResponses];
+
 export type CreateTenantUserData = {
     body: CreateUser;
     path: {
@@ -2397,6 +2525,168 @@ export type CreateTenantUserResponses = {
 };
 
 export type CreateTenantUserResponse = CreateTenantUserResponses[keyof CreateTenantUserResponses];
+
+export type DeleteTenantUserData = {
+    body?: never;
+    path: {
+        /**
+         * The tenant's id (`ten_…`).
+         */
+        tenant_id: string;
+        /**
+         * The user's id (`usr_…`).
+         */
+        user_id: string;
+    };
+    query?: never;
+    url: '/v1/admin/tenants/{tenant_id}/users/{user_id}';
+};
+
+export type DeleteTenantUserErrors = {
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    401: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    403: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    404: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    429: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    503: ErrorEnvelope;
+};
+
+export type DeleteTenantUserError = DeleteTenantUserErrors[keyof DeleteTenantUserErrors];
+
+export type DeleteTenantUserResponses = {
+    /**
+     * Deleted.
+     */
+    204: void;
+};
+
+export type DeleteTenantUserResponse = DeleteTenantUserResponses[keyof DeleteTenantUserResponses];
+
+export type GetTenantUserData = {
+    body?: never;
+    path: {
+        /**
+         * The tenant's id (`ten_…`).
+         */
+        tenant_id: string;
+        /**
+         * The user's id (`usr_…`).
+         */
+        user_id: string;
+    };
+    query?: never;
+    url: '/v1/admin/tenants/{tenant_id}/users/{user_id}';
+};
+
+export type GetTenantUserErrors = {
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    401: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    403: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    404: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    429: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    503: ErrorEnvelope;
+};
+
+export type GetTenantUserError = GetTenantUserErrors[keyof GetTenantUserErrors];
+
+export type GetTenantUserResponses = {
+    /**
+     * The user.
+     */
+    200: User;
+};
+
+export type GetTenantUserResponse = GetTenantUserResponses[keyof GetTenantUserResponses];
+
+export type UpdateTenantUserData = {
+    body: UpdateUser;
+    path: {
+        /**
+         * The tenant's id (`ten_…`).
+         */
+        tenant_id: string;
+        /**
+         * The user's id (`usr_…`).
+         */
+        user_id: string;
+    };
+    query?: never;
+    url: '/v1/admin/tenants/{tenant_id}/users/{user_id}';
+};
+
+export type UpdateTenantUserErrors = {
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    400: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    401: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    403: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    404: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    413: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    415: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    429: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    503: ErrorEnvelope;
+};
+
+export type UpdateTenantUserError = UpdateTenantUserErrors[keyof UpdateTenantUserErrors];
+
+export type UpdateTenantUserResponses = {
+    /**
+     * The user as changed.
+     */
+    200: User;
+};
+
+export type UpdateTenantUserResponse = UpdateTenantUserResponses[keyof UpdateTenantUserResponses];
 
 export type GetUsageData = {
     body?: never;

@@ -87,8 +87,9 @@ def sync_detailed(
 ) -> Response[AudioJob | ErrorEnvelope]:
     """Cancel a job.
 
-     A queued job is cancelled at once, a running one stops at its next
-    segment; a finished job is returned unchanged.
+     A queued job is cancelled at once; a running one stops before its next
+    30 s window of audio (it is `cancelled` at once and never gets a
+    result); a finished job is returned unchanged.
 
     Args:
         id (str):
@@ -119,8 +120,9 @@ def sync(
 ) -> AudioJob | ErrorEnvelope | None:
     """Cancel a job.
 
-     A queued job is cancelled at once, a running one stops at its next
-    segment; a finished job is returned unchanged.
+     A queued job is cancelled at once; a running one stops before its next
+    30 s window of audio (it is `cancelled` at once and never gets a
+    result); a finished job is returned unchanged.
 
     Args:
         id (str):
@@ -146,8 +148,9 @@ async def asyncio_detailed(
 ) -> Response[AudioJob | ErrorEnvelope]:
     """Cancel a job.
 
-     A queued job is cancelled at once, a running one stops at its next
-    segment; a finished job is returned unchanged.
+     A queued job is cancelled at once; a running one stops before its next
+    30 s window of audio (it is `cancelled` at once and never gets a
+    result); a finished job is returned unchanged.
 
     Args:
         id (str):
@@ -176,8 +179,9 @@ async def asyncio(
 ) -> AudioJob | ErrorEnvelope | None:
     """Cancel a job.
 
-     A queued job is cancelled at once, a running one stops at its next
-    segment; a finished job is returned unchanged.
+     A queued job is cancelled at once; a running one stops before its next
+    30 s window of audio (it is `cancelled` at once and never gets a
+    result); a finished job is returned unchanged.
 
     Args:
         id (str):

@@ -48,6 +48,11 @@ def _parse_response(
 
         return response_401
 
+    if response.status_code == 403:
+        response_403 = ErrorEnvelope.from_dict(response.json())
+
+        return response_403
+
     if response.status_code == 413:
         response_413 = ErrorEnvelope.from_dict(response.json())
 
@@ -57,6 +62,11 @@ def _parse_response(
         response_415 = ErrorEnvelope.from_dict(response.json())
 
         return response_415
+
+    if response.status_code == 429:
+        response_429 = ErrorEnvelope.from_dict(response.json())
+
+        return response_429
 
     if response.status_code == 503:
         response_503 = ErrorEnvelope.from_dict(response.json())
@@ -89,8 +99,12 @@ def sync_detailed(
 
      Checks email and password and answers a session token, in the body (for
     scripts: `Authorization: Bearer <token>`) and as an HttpOnly,
-    SameSite=Strict `stratus_session` cookie (for the browser). A wrong
-    email and a wrong password are the same 401.
+    SameSite=Strict `stratus_session` cookie (for the browser; `Secure`
+    when reached over TLS). A wrong email and a wrong password are the same
+    401; a disabled user with the right password is 403. Attempts are
+    throttled per client address and per account (429 with `Retry-After`;
+    failures count, a success resets the account's count from that
+    address); 503 when every password check slot is busy.
 
     Args:
         body (LoginRequest): A dashboard user's credentials. Example: {'email':
@@ -124,8 +138,12 @@ def sync(
 
      Checks email and password and answers a session token, in the body (for
     scripts: `Authorization: Bearer <token>`) and as an HttpOnly,
-    SameSite=Strict `stratus_session` cookie (for the browser). A wrong
-    email and a wrong password are the same 401.
+    SameSite=Strict `stratus_session` cookie (for the browser; `Secure`
+    when reached over TLS). A wrong email and a wrong password are the same
+    401; a disabled user with the right password is 403. Attempts are
+    throttled per client address and per account (429 with `Retry-After`;
+    failures count, a success resets the account's count from that
+    address); 503 when every password check slot is busy.
 
     Args:
         body (LoginRequest): A dashboard user's credentials. Example: {'email':
@@ -154,8 +172,12 @@ async def asyncio_detailed(
 
      Checks email and password and answers a session token, in the body (for
     scripts: `Authorization: Bearer <token>`) and as an HttpOnly,
-    SameSite=Strict `stratus_session` cookie (for the browser). A wrong
-    email and a wrong password are the same 401.
+    SameSite=Strict `stratus_session` cookie (for the browser; `Secure`
+    when reached over TLS). A wrong email and a wrong password are the same
+    401; a disabled user with the right password is 403. Attempts are
+    throttled per client address and per account (429 with `Retry-After`;
+    failures count, a success resets the account's count from that
+    address); 503 when every password check slot is busy.
 
     Args:
         body (LoginRequest): A dashboard user's credentials. Example: {'email':
@@ -187,8 +209,12 @@ async def asyncio(
 
      Checks email and password and answers a session token, in the body (for
     scripts: `Authorization: Bearer <token>`) and as an HttpOnly,
-    SameSite=Strict `stratus_session` cookie (for the browser). A wrong
-    email and a wrong password are the same 401.
+    SameSite=Strict `stratus_session` cookie (for the browser; `Secure`
+    when reached over TLS). A wrong email and a wrong password are the same
+    401; a disabled user with the right password is 403. Attempts are
+    throttled per client address and per account (429 with `Retry-After`;
+    failures count, a success resets the account's count from that
+    address); 503 when every password check slot is busy.
 
     Args:
         body (LoginRequest): A dashboard user's credentials. Example: {'email':

@@ -39,6 +39,11 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_429
 
+    if response.status_code == 503:
+        response_503 = ErrorEnvelope.from_dict(response.json())
+
+        return response_503
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
@@ -58,10 +63,12 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
 ) -> Response[Any | ErrorEnvelope]:
-    """Sign out of the dashboard.
+    """Sign out.
 
-     Clears the session cookie. The token itself stays valid until it
-    expires (sessions are stateless); a script simply drops it.
+     Ends the session this request authenticated with: its token (cookie or
+    bearer) is refused from now on, on every gateway within a second, and
+    the cookie is cleared. With an API key nothing is ended (revoke keys
+    at `DELETE /v1/keys/{key_id}`).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -84,10 +91,12 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
 ) -> Any | ErrorEnvelope | None:
-    """Sign out of the dashboard.
+    """Sign out.
 
-     Clears the session cookie. The token itself stays valid until it
-    expires (sessions are stateless); a script simply drops it.
+     Ends the session this request authenticated with: its token (cookie or
+    bearer) is refused from now on, on every gateway within a second, and
+    the cookie is cleared. With an API key nothing is ended (revoke keys
+    at `DELETE /v1/keys/{key_id}`).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -106,10 +115,12 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
 ) -> Response[Any | ErrorEnvelope]:
-    """Sign out of the dashboard.
+    """Sign out.
 
-     Clears the session cookie. The token itself stays valid until it
-    expires (sessions are stateless); a script simply drops it.
+     Ends the session this request authenticated with: its token (cookie or
+    bearer) is refused from now on, on every gateway within a second, and
+    the cookie is cleared. With an API key nothing is ended (revoke keys
+    at `DELETE /v1/keys/{key_id}`).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -130,10 +141,12 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
 ) -> Any | ErrorEnvelope | None:
-    """Sign out of the dashboard.
+    """Sign out.
 
-     Clears the session cookie. The token itself stays valid until it
-    expires (sessions are stateless); a script simply drops it.
+     Ends the session this request authenticated with: its token (cookie or
+    bearer) is refused from now on, on every gateway within a second, and
+    the cookie is cleared. With an API key nothing is ended (revoke keys
+    at `DELETE /v1/keys/{key_id}`).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -53,6 +53,11 @@ def _parse_response(
 
         return response_403
 
+    if response.status_code == 409:
+        response_409 = ErrorEnvelope.from_dict(response.json())
+
+        return response_409
+
     if response.status_code == 413:
         response_413 = ErrorEnvelope.from_dict(response.json())
 
@@ -97,8 +102,12 @@ def sync_detailed(
 ) -> Response[CreatedApiKey | ErrorEnvelope]:
     """Create an API key for your tenant (`keys` scope).
 
-     It may hold only scopes you hold yourself, never `admin`. The answer
-    carries its `secret` this once.
+     It may hold only scopes you hold yourself, never `admin`. Made with an
+    API key, it expires no later than that key: without `expires_in_days`
+    it expires with it, and a later expiry is refused (400). A tenant
+    holds at most a configured number of working keys (409
+    `key_limit_reached`: revoke one first). The answer carries its
+    `secret` this once.
 
     Args:
         body (CreateKey): A new API key. Example: {'expires_in_days': 90, 'name': 'backend',
@@ -130,8 +139,12 @@ def sync(
 ) -> CreatedApiKey | ErrorEnvelope | None:
     """Create an API key for your tenant (`keys` scope).
 
-     It may hold only scopes you hold yourself, never `admin`. The answer
-    carries its `secret` this once.
+     It may hold only scopes you hold yourself, never `admin`. Made with an
+    API key, it expires no later than that key: without `expires_in_days`
+    it expires with it, and a later expiry is refused (400). A tenant
+    holds at most a configured number of working keys (409
+    `key_limit_reached`: revoke one first). The answer carries its
+    `secret` this once.
 
     Args:
         body (CreateKey): A new API key. Example: {'expires_in_days': 90, 'name': 'backend',
@@ -158,8 +171,12 @@ async def asyncio_detailed(
 ) -> Response[CreatedApiKey | ErrorEnvelope]:
     """Create an API key for your tenant (`keys` scope).
 
-     It may hold only scopes you hold yourself, never `admin`. The answer
-    carries its `secret` this once.
+     It may hold only scopes you hold yourself, never `admin`. Made with an
+    API key, it expires no later than that key: without `expires_in_days`
+    it expires with it, and a later expiry is refused (400). A tenant
+    holds at most a configured number of working keys (409
+    `key_limit_reached`: revoke one first). The answer carries its
+    `secret` this once.
 
     Args:
         body (CreateKey): A new API key. Example: {'expires_in_days': 90, 'name': 'backend',
@@ -189,8 +206,12 @@ async def asyncio(
 ) -> CreatedApiKey | ErrorEnvelope | None:
     """Create an API key for your tenant (`keys` scope).
 
-     It may hold only scopes you hold yourself, never `admin`. The answer
-    carries its `secret` this once.
+     It may hold only scopes you hold yourself, never `admin`. Made with an
+    API key, it expires no later than that key: without `expires_in_days`
+    it expires with it, and a later expiry is refused (400). A tenant
+    holds at most a configured number of working keys (409
+    `key_limit_reached`: revoke one first). The answer carries its
+    `secret` this once.
 
     Args:
         body (CreateKey): A new API key. Example: {'expires_in_days': 90, 'name': 'backend',

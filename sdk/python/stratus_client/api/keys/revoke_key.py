@@ -75,7 +75,8 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
 ) -> Response[Any | ErrorEnvelope]:
     """Revoke one of your tenant's API keys (`keys` scope); it stops working
-    at once. Another tenant's key is 404.
+    at once. You must hold every scope the key holds (403 otherwise).
+    Another tenant's key is 404.
 
     Args:
         key_id (str):
@@ -105,7 +106,8 @@ def sync(
     client: AuthenticatedClient | Client,
 ) -> Any | ErrorEnvelope | None:
     """Revoke one of your tenant's API keys (`keys` scope); it stops working
-    at once. Another tenant's key is 404.
+    at once. You must hold every scope the key holds (403 otherwise).
+    Another tenant's key is 404.
 
     Args:
         key_id (str):
@@ -130,7 +132,8 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
 ) -> Response[Any | ErrorEnvelope]:
     """Revoke one of your tenant's API keys (`keys` scope); it stops working
-    at once. Another tenant's key is 404.
+    at once. You must hold every scope the key holds (403 otherwise).
+    Another tenant's key is 404.
 
     Args:
         key_id (str):
@@ -158,7 +161,8 @@ async def asyncio(
     client: AuthenticatedClient | Client,
 ) -> Any | ErrorEnvelope | None:
     """Revoke one of your tenant's API keys (`keys` scope); it stops working
-    at once. Another tenant's key is 404.
+    at once. You must hold every scope the key holds (403 otherwise).
+    Another tenant's key is 404.
 
     Args:
         key_id (str):
