@@ -73,9 +73,19 @@ fn load(
                     if response.status() != 200 {
                         continue;
                     }
+                    // The gateway's own id (the caller's is kept apart, as
+                    // `client_request_id`): what the usage event is filed under.
+                    let ours = response
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned);
                     let body: Result<serde_json::Value, _> = response.json();
-                    if body.is_ok_and(|b| b["data"][0]["embedding"].is_string() || b["data"][0]["embedding"].is_array()) {
-                        ok.push(id);
+                    if body.is_ok_and(|b| b["data"][0]["embedding"].is_string() || b["data"][0]["embedding"].is_array())
+                        && let Some(ours) = ours
+                    {
+                        assert_ne!(ours, id, "the caller's x-request-id must not become ours");
+                        ok.push(ours);
                     }
                 }
                 (ok, sent)

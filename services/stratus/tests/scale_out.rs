@@ -212,7 +212,7 @@ fn load(
         .collect()
 }
 
-/// Every stored usage event's (request id, status).
+/// Every stored usage event's (caller's request id, status).
 async fn stored_events(url: &str) -> Vec<(String, u16)> {
     let store = Store::open(url).await.unwrap();
     let mut events = Vec::new();
@@ -232,7 +232,10 @@ async fn stored_events(url: &str) -> Vec<(String, u16)> {
         after = last.seq;
         events.extend(
             page.into_iter()
-                .filter_map(|e| Some((e.event.request_id?, e.event.status))),
+                // Keyed by the caller's id (kept beside the gateway's own),
+                // since a request that failed in transit has no answer to
+                // read ours from.
+                .filter_map(|e| Some((e.event.client_request_id?, e.event.status))),
         );
     }
     events

@@ -302,7 +302,11 @@ fn decode_bounded(
         let bytes = Bytes::from(bytes);
         let probed = probe(bytes.clone(), Some(&name), None, LIMITS);
         let decoded = decode(bytes, Some(&name), None, LIMITS, &mut reservation);
-        let _ = tx.send((probed, decoded, reservation.seconds()));
+        let held = reservation.seconds();
+        // Given back before the answer, so the leak check after the last
+        // case never races this thread's drop.
+        drop(reservation);
+        let _ = tx.send((probed, decoded, held));
     });
     match rx.recv_timeout(CASE_TIMEOUT) {
         Ok((probed, decoded, held)) => {
