@@ -118,6 +118,19 @@ pub fn table() -> Vec<Route> {
             Access::Scope(Scope::Speech),
             get(crate::forward_speech).delete(crate::forward_speech),
         ),
+        // The tenant's webhook signing secret: read by whoever submits
+        // jobs (to verify their webhooks); rotating is credential
+        // management, like minting keys. Neither is billed.
+        unbilled(
+            "/v1/audio/webhook-secret",
+            Access::Scope(Scope::Speech),
+            get(crate::forward_speech),
+        ),
+        unbilled(
+            "/v1/audio/webhook-secret/rotate",
+            keys,
+            post(crate::forward_speech),
+        ),
         forwarded(
             "/v1/embeddings",
             Access::Scope(Scope::Language),

@@ -109,7 +109,8 @@ pub struct AudioJobForm {
     #[schema(rename = "timestamp_granularities[]")]
     timestamp_granularities: Option<TimestampGranularity>,
     /// An `https` URL to POST the finished job to, signed with the
-    /// server's webhook secret (`--webhook-secret`; refused without one).
+    /// tenant's webhook secret (`GET /v1/audio/webhook-secret`; refused
+    /// when the server has no webhook key).
     /// Only public destinations: a host that is or resolves to a loopback,
     /// private, link-local or metadata address is refused (400 at submit,
     /// or a `failed` delivery when only its resolution shows it), unless the
@@ -137,6 +138,8 @@ pub enum TranscriptionResponse<'a> {
         crate::jobs::api::list,
         crate::jobs::api::show,
         crate::jobs::api::cancel,
+        crate::jobs::signing::show,
+        crate::jobs::signing::rotate,
     ),
     tags((name = "audio", description = "Speech to text: OpenAI-compatible transcription and translation of uploaded audio, whole or streamed, or as asynchronous jobs for long audio."))
 )]

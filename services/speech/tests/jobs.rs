@@ -153,6 +153,33 @@ impl JobServer {
         (response.status().as_u16(), response.json().await.unwrap())
     }
 
+    /// `tenant`'s webhook secret (expects 200).
+    async fn webhook_secret(&self, tenant: &str) -> Value {
+        let response = self
+            .request(reqwest::Method::GET, "/v1/audio/webhook-secret", tenant)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["cache-control"], "no-store");
+        response.json().await.unwrap()
+    }
+
+    async fn rotate_webhook_secret(&self, tenant: &str, body: &str) -> (u16, Value) {
+        let response = self
+            .request(
+                reqwest::Method::POST,
+                "/v1/audio/webhook-secret/rotate",
+                tenant,
+            )
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.json().await.unwrap())
+    }
+
     /// Poll until `done(job)` or `timeout`.
     async fn wait_for(
         &self,
@@ -243,6 +270,15 @@ async fn check_queue_and_results(url: &str) {
     // No --webhook-secret on this server: a webhook could not be signed.
     let body = bad(400, &[("webhook_url", "http://127.0.0.1:9/hook")], clip()).await;
     assert_eq!(body["error"]["param"], "webhook_url");
+    // …and has no secret to hand out.
+    let response = server
+        .request(reqwest::Method::GET, "/v1/audio/webhook-secret", "acme")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "webhooks_not_configured");
     // tiny.en cannot translate.
     bad(400, &[("task", "translate")], clip()).await;
 
@@ -512,30 +548,30 @@ async fn check_webhook(url: &str) {
         delivery.headers[webhook::EVENT_HEADER],
         "audio.job.succeeded"
     );
-    let now = stratus_speech::jobs::store::now_ms() / 1000;
-    assert!(webhook::verify(
-        SECRET.as_bytes(),
-        signature,
-        &delivery.body,
-        now,
-        300
-    ));
-    assert!(!webhook::verify(
-        b"the wrong secret",
-        signature,
-        &delivery.body,
-        now,
-        300
-    ));
+    // Signed with acme's own secret, as acme reads it; not with the
+    // server's key, and not with another tenant's secret.
+    let acme_secret = server.webhook_secret("acme").await;
+    let globex_secret = server.webhook_secret("globex").await;
+    assert_ne!(acme_secret["secret"], globex_secret["secret"]);
+    assert_eq!(acme_secret["previous_secret_expires_at"], Value::Null);
+    let acme_first = acme_secret["secret"].as_str().unwrap().to_owned();
+    assert!(acme_first.starts_with("whsec_"), "{acme_secret}");
+    let verifies = |secret: &[u8], signature: &str, body: &[u8]| {
+        let now = stratus_speech::jobs::store::now_ms() / 1000;
+        webhook::verify(secret, signature, body, now, 300)
+    };
+    assert_eq!(signature.matches("v1=").count(), 1, "{signature}");
+    assert!(verifies(acme_first.as_bytes(), signature, &delivery.body));
+    for wrong in [
+        SECRET,
+        globex_secret["secret"].as_str().unwrap(),
+        "the wrong secret",
+    ] {
+        assert!(!verifies(wrong.as_bytes(), signature, &delivery.body));
+    }
     let mut tampered = delivery.body.clone();
     tampered[0] = b' ';
-    assert!(!webhook::verify(
-        SECRET.as_bytes(),
-        signature,
-        &tampered,
-        now,
-        300
-    ));
+    assert!(!verifies(acme_first.as_bytes(), signature, &tampered));
 
     let body: Value = serde_json::from_slice(&delivery.body).unwrap();
     assert_eq!(body["id"], id);
@@ -550,6 +586,73 @@ async fn check_webhook(url: &str) {
         })
         .await;
     assert_eq!(job["webhook_url"], hook.as_str());
+
+    // Rotation: the next delivery is signed with the new secret and, for
+    // the overlap, the old one; globex's secret is untouched.
+    let (status, rotated) = server.rotate_webhook_secret("acme", "").await;
+    assert_eq!(status, 200, "{rotated}");
+    let acme_second = rotated["secret"].as_str().unwrap().to_owned();
+    assert_ne!(acme_second, acme_first);
+    let expires = rotated["previous_secret_expires_at"].as_i64().unwrap();
+    let created = rotated["created_at"].as_i64().unwrap();
+    assert!(
+        (86_399..=86_401).contains(&(expires - created)),
+        "{rotated}"
+    );
+    assert_eq!(
+        server.webhook_secret("acme").await["secret"],
+        acme_second.as_str()
+    );
+    assert_eq!(server.webhook_secret("globex").await, globex_secret);
+    let delivery = deliver_one(&server, &mut deliveries, hook.as_str()).await;
+    assert_eq!(delivery.1.matches("v1=").count(), 2, "{}", delivery.1);
+    assert!(verifies(acme_second.as_bytes(), &delivery.1, &delivery.0));
+    assert!(verifies(acme_first.as_bytes(), &delivery.1, &delivery.0));
+
+    // Rotating with no overlap: only the newest secret signs.
+    let (status, rotated) = server
+        .rotate_webhook_secret("acme", r#"{"previous_secret_valid_seconds": 0}"#)
+        .await;
+    assert_eq!(status, 200, "{rotated}");
+    assert_eq!(rotated["previous_secret_expires_at"], Value::Null);
+    let acme_third = rotated["secret"].as_str().unwrap().to_owned();
+    let delivery = deliver_one(&server, &mut deliveries, hook.as_str()).await;
+    assert_eq!(delivery.1.matches("v1=").count(), 1, "{}", delivery.1);
+    assert!(verifies(acme_third.as_bytes(), &delivery.1, &delivery.0));
+    assert!(!verifies(acme_second.as_bytes(), &delivery.1, &delivery.0));
+
+    // Out-of-range rotations are refused and change nothing.
+    for bad in [
+        r#"{"previous_secret_valid_seconds": 604801}"#,
+        "{",
+        r#"{"x": 1}"#,
+    ] {
+        let (status, body) = server.rotate_webhook_secret("acme", bad).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+    assert_eq!(
+        server.webhook_secret("acme").await["secret"],
+        acme_third.as_str()
+    );
+}
+
+/// Queue acme's clip with `hook` and wait for its delivery: (body,
+/// signature header).
+async fn deliver_one(
+    server: &JobServer,
+    deliveries: &mut tokio::sync::mpsc::UnboundedReceiver<Delivery>,
+    hook: &str,
+) -> (Vec<u8>, String) {
+    server.queue("acme", clip(), &[("webhook_url", hook)]).await;
+    let delivery = tokio::time::timeout(Duration::from_secs(120), deliveries.recv())
+        .await
+        .expect("no webhook arrived")
+        .unwrap();
+    let signature = delivery.headers[webhook::SIGNATURE_HEADER]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    (delivery.body, signature)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

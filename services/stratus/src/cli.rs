@@ -332,10 +332,13 @@ pub struct JobArgs {
     #[arg(long, env = "STRATUS_MAX_JOBS_PER_TENANT", default_value_t = 100)]
     pub max_jobs_per_tenant: u32,
 
-    /// Key that signs job webhooks (`x-stratus-signature: t=…,v1=…`,
-    /// HMAC-SHA256 over `<t>.<body>`) so receivers can tell they came from
-    /// here. Without it, jobs with a `webhook_url` are refused. Keep it
-    /// secret and the same on every replica.
+    /// Key each tenant's webhook signing secret is derived from (tenants
+    /// read theirs at `GET /v1/audio/webhook-secret` and rotate it; job
+    /// webhooks carry `x-stratus-signature: t=…,v1=…`, HMAC-SHA256 over
+    /// `<t>.<body>`), so receivers can tell a delivery came from here for
+    /// them. Without it, jobs with a `webhook_url` are refused. Keep it
+    /// secret and the same on every replica; changing it changes every
+    /// tenant's secret at once.
     #[arg(long, env = "STRATUS_WEBHOOK_SECRET", hide_env_values = true)]
     pub webhook_secret: Option<String>,
 

@@ -9,6 +9,7 @@ from .audio_job_list import AudioJobList
 from .audio_job_status import AudioJobStatus
 from .audio_job_task import AudioJobTask
 from .audio_usage import AudioUsage
+from .audio_webhook_secret import AudioWebhookSecret
 from .budget_body import BudgetBody
 from .budget_view import BudgetView
 from .candidate import Candidate
@@ -80,6 +81,7 @@ from .readyz_response_200 import ReadyzResponse200
 from .redaction_mode import RedactionMode
 from .response_format_name import ResponseFormatName
 from .role import Role
+from .rotate_audio_webhook_secret import RotateAudioWebhookSecret
 from .scope import Scope
 from .sentence_sentiment import SentenceSentiment
 from .sentiment_label import SentimentLabel
@@ -119,6 +121,7 @@ __all__ = (
     "AudioJobStatus",
     "AudioJobTask",
     "AudioUsage",
+    "AudioWebhookSecret",
     "BudgetBody",
     "BudgetView",
     "Candidate",
@@ -190,6 +193,7 @@ __all__ = (
     "RedactionMode",
     "ResponseFormatName",
     "Role",
+    "RotateAudioWebhookSecret",
     "Scope",
     "SentenceSentiment",
     "SentimentLabel",

@@ -33,7 +33,8 @@ class AudioJobForm:
             temperature (float | None | Unset): Sampling temperature, 0 to 1. Example: 0.0.
             timestamp_granularities (None | TimestampGranularity | Unset):
             webhook_url (None | str | Unset): An `https` URL to POST the finished job to, signed with the
-                server's webhook secret (`--webhook-secret`; refused without one).
+                tenant's webhook secret (`GET /v1/audio/webhook-secret`; refused
+                when the server has no webhook key).
                 Only public destinations: a host that is or resolves to a loopback,
                 private, link-local or metadata address is refused (400 at submit,
                 or a `failed` delivery when only its resolution shows it), unless the

@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import { type Client, formDataBodySerializer, type Options as Options2, type TDataShape } from './client/index.js';
-import type { AnalyzeSentimentData, AnalyzeSentimentErrors, AnalyzeSentimentResponses, CancelAudioJobData, CancelAudioJobErrors, CancelAudioJobResponses, ClassifyTextData, ClassifyTextErrors, ClassifyTextResponses, CreateAudioJobData, CreateAudioJobErrors, CreateAudioJobResponses, CreateEmbeddingsData, CreateEmbeddingsErrors, CreateEmbeddingsResponses, CreateKeyData, CreateKeyErrors, CreateKeyResponses, CreateTenantData, CreateTenantErrors, CreateTenantKeyData, CreateTenantKeyErrors, CreateTenantKeyResponses, CreateTenantResponses, CreateTenantUserData, CreateTenantUserErrors, CreateTenantUserResponses, CreateTranscriptionData, CreateTranscriptionErrors, CreateTranscriptionResponses, CreateTranslationData, CreateTranslationErrors, CreateTranslationResponses, DeleteKeyLimitsData, DeleteKeyLimitsErrors, DeleteKeyLimitsResponses, DeleteTenantLimitsData, DeleteTenantLimitsErrors, DeleteTenantLimitsResponses, DeleteTenantUserData, DeleteTenantUserErrors, DeleteTenantUserResponses, DetectLanguageData, DetectLanguageErrors, DetectLanguageResponses, ExtractKeyPhrasesData, ExtractKeyPhrasesErrors, ExtractKeyPhrasesResponses, GetAudioJobData, GetAudioJobErrors, GetAudioJobResponses, GetBudgetData, GetBudgetErrors, GetBudgetResponses, GetInvoiceData, GetInvoiceErrors, GetInvoiceResponses, GetKeyLimitsData, GetKeyLimitsErrors, GetKeyLimitsResponses, GetTenantBudgetData, GetTenantBudgetErrors, GetTenantBudgetResponses, GetTenantLimitsData, GetTenantLimitsErrors, GetTenantLimitsResponses, GetTenantPlanData, GetTenantPlanErrors, GetTenantPlanResponses, GetTenantUserData, GetTenantUserErrors, GetTenantUserResponses, GetUsageData, GetUsageErrors, GetUsageResponses, HealthzData, HealthzResponses, ListAudioJobsData, ListAudioJobsErrors, ListAudioJobsResponses, ListInvoicesData, ListInvoicesErrors, ListInvoicesResponses, ListKeysData, ListKeysErrors, ListKeysResponses, ListModelsData, ListModelsErrors, ListModelsResponses, ListTenantKeysData, ListTenantKeysErrors, ListTenantKeysResponses, ListTenantsData, ListTenantsErrors, ListTenantsResponses, ListTenantUsersData, ListTenantUsersErrors, ListTenantUsersResponses, ListUsageEventsData, ListUsageEventsErrors, ListUsageEventsResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, MeData, MeErrors, MeResponses, ReadyzData, ReadyzErrors, ReadyzResponses, RecognizeEntitiesData, RecognizeEntitiesErrors, RecognizeEntitiesResponses, RedactPiiData, RedactPiiErrors, RedactPiiResponses, RevokeKeyData, RevokeKeyErrors, RevokeKeyResponses, RevokeTenantKeyData, RevokeTenantKeyErrors, RevokeTenantKeyResponses, SetKeyLimitsData, SetKeyLimitsErrors, SetKeyLimitsResponses, SetTenantBudgetData, SetTenantBudgetErrors, SetTenantBudgetResponses, SetTenantLimitsData, SetTenantLimitsErrors, SetTenantLimitsResponses, SetTenantPlanData, SetTenantPlanErrors, SetTenantPlanResponses, SummarizeTextData, SummarizeTextErrors, SummarizeTextResponses, UpdateTenantUserData, UpdateTenantUserErrors, UpdateTenantUserResponses } from './types.gen.js';
+import type { AnalyzeSentimentData, AnalyzeSentimentErrors, AnalyzeSentimentResponses, CancelAudioJobData, CancelAudioJobErrors, CancelAudioJobResponses, ClassifyTextData, ClassifyTextErrors, ClassifyTextResponses, CreateAudioJobData, CreateAudioJobErrors, CreateAudioJobResponses, CreateEmbeddingsData, CreateEmbeddingsErrors, CreateEmbeddingsResponses, CreateKeyData, CreateKeyErrors, CreateKeyResponses, CreateTenantData, CreateTenantErrors, CreateTenantKeyData, CreateTenantKeyErrors, CreateTenantKeyResponses, CreateTenantResponses, CreateTenantUserData, CreateTenantUserErrors, CreateTenantUserResponses, CreateTranscriptionData, CreateTranscriptionErrors, CreateTranscriptionResponses, CreateTranslationData, CreateTranslationErrors, CreateTranslationResponses, DeleteKeyLimitsData, DeleteKeyLimitsErrors, DeleteKeyLimitsResponses, DeleteTenantLimitsData, DeleteTenantLimitsErrors, DeleteTenantLimitsResponses, DeleteTenantUserData, DeleteTenantUserErrors, DeleteTenantUserResponses, DetectLanguageData, DetectLanguageErrors, DetectLanguageResponses, ExtractKeyPhrasesData, ExtractKeyPhrasesErrors, ExtractKeyPhrasesResponses, GetAudioJobData, GetAudioJobErrors, GetAudioJobResponses, GetAudioWebhookSecretData, GetAudioWebhookSecretErrors, GetAudioWebhookSecretResponses, GetBudgetData, GetBudgetErrors, GetBudgetResponses, GetInvoiceData, GetInvoiceErrors, GetInvoiceResponses, GetKeyLimitsData, GetKeyLimitsErrors, GetKeyLimitsResponses, GetTenantBudgetData, GetTenantBudgetErrors, GetTenantBudgetResponses, GetTenantLimitsData, GetTenantLimitsErrors, GetTenantLimitsResponses, GetTenantPlanData, GetTenantPlanErrors, GetTenantPlanResponses, GetTenantUserData, GetTenantUserErrors, GetTenantUserResponses, GetUsageData, GetUsageErrors, GetUsageResponses, HealthzData, HealthzResponses, ListAudioJobsData, ListAudioJobsErrors, ListAudioJobsResponses, ListInvoicesData, ListInvoicesErrors, ListInvoicesResponses, ListKeysData, ListKeysErrors, ListKeysResponses, ListModelsData, ListModelsErrors, ListModelsResponses, ListTenantKeysData, ListTenantKeysErrors, ListTenantKeysResponses, ListTenantsData, ListTenantsErrors, ListTenantsResponses, ListTenantUsersData, ListTenantUsersErrors, ListTenantUsersResponses, ListUsageEventsData, ListUsageEventsErrors, ListUsageEventsResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, MeData, MeErrors, MeResponses, ReadyzData, ReadyzErrors, ReadyzResponses, RecognizeEntitiesData, RecognizeEntitiesErrors, RecognizeEntitiesResponses, RedactPiiData, RedactPiiErrors, RedactPiiResponses, RevokeKeyData, RevokeKeyErrors, RevokeKeyResponses, RevokeTenantKeyData, RevokeTenantKeyErrors, RevokeTenantKeyResponses, RotateAudioWebhookSecretData, RotateAudioWebhookSecretErrors, RotateAudioWebhookSecretResponses, SetKeyLimitsData, SetKeyLimitsErrors, SetKeyLimitsResponses, SetTenantBudgetData, SetTenantBudgetErrors, SetTenantBudgetResponses, SetTenantLimitsData, SetTenantLimitsErrors, SetTenantLimitsResponses, SetTenantPlanData, SetTenantPlanErrors, SetTenantPlanResponses, SummarizeTextData, SummarizeTextErrors, SummarizeTextResponses, UpdateTenantUserData, UpdateTenantUserErrors, UpdateTenantUserResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -512,6 +512,35 @@ export const getAudioJob = <ThrowOnError extends boolean = false>(options: Optio
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/v1/audio/jobs/{id}',
     ...options
+});
+
+/**
+ * The tenant's webhook signing secret.
+ *
+ * What job webhooks (`x-stratus-signature`) are signed with now; verify
+ * a delivery by recomputing HMAC-SHA256 over `<t>.<body>` with it.
+ */
+export const getAudioWebhookSecret = <ThrowOnError extends boolean = false>(options?: Options<GetAudioWebhookSecretData, ThrowOnError>) => (options?.client ?? client).get<GetAudioWebhookSecretResponses, GetAudioWebhookSecretErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/audio/webhook-secret',
+    ...options
+});
+
+/**
+ * Rotate the tenant's webhook signing secret.
+ *
+ * Answers the new secret. The replaced one keeps signing deliveries (a
+ * second `v1=`) until `previous_secret_expires_at`, so receivers can be
+ * moved to the new one without missing a delivery.
+ */
+export const rotateAudioWebhookSecret = <ThrowOnError extends boolean = false>(options?: Options<RotateAudioWebhookSecretData, ThrowOnError>) => (options?.client ?? client).post<RotateAudioWebhookSecretResponses, RotateAudioWebhookSecretErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/audio/webhook-secret/rotate',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options?.headers
+    }
 });
 
 /**

@@ -145,7 +145,8 @@ export type AudioJobForm = {
     'timestamp_granularities[]'?: TimestampGranularity | null;
     /**
      * An `https` URL to POST the finished job to, signed with the
-     * server's webhook secret (`--webhook-secret`; refused without one).
+     * tenant's webhook secret (`GET /v1/audio/webhook-secret`; refused
+     * when the server has no webhook key).
      * Only public destinations: a host that is or resolves to a loopback,
      * private, link-local or metadata address is refused (400 at submit,
      * or a `failed` delivery when only its resolution shows it), unless the
@@ -190,6 +191,32 @@ export type AudioUsage = {
      * Seconds of audio, to the millisecond.
      */
     seconds: number;
+};
+
+/**
+ * A tenant's webhook signing secret (`object: "audio.webhook_secret"`).
+ * Times are unix seconds.
+ */
+export type AudioWebhookSecret = {
+    /**
+     * Always `audio.webhook_secret`.
+     */
+    object: string;
+    /**
+     * HMAC-SHA256 key of the `v1` signatures in `x-stratus-signature`
+     * (the whole string, prefix included).
+     */
+    secret: string;
+    /**
+     * When this secret was made by a rotation; `null` for a tenant's first
+     * secret.
+     */
+    created_at?: number | null;
+    /**
+     * Until when the replaced secret also signs deliveries; `null` when
+     * none does.
+     */
+    previous_secret_expires_at?: number | null;
 };
 
 /**
@@ -960,6 +987,17 @@ export type ResponseFormatName = 'json' | 'text' | 'srt' | 'vtt' | 'verbose_json
  * A dashboard user's role in their tenant.
  */
 export type Role = 'owner' | 'member' | 'viewer';
+
+/**
+ * `POST /v1/audio/webhook-secret/rotate`'s body (optional).
+ */
+export type RotateAudioWebhookSecret = {
+    /**
+     * Seconds the replaced secret keeps signing: 0 to 604800 (a week);
+     * default 86400.
+     */
+    previous_secret_valid_seconds?: number | null;
+};
 
 /**
  * One permission. Routes name the scope they need (see `crate::routes`).
@@ -3123,6 +3161,96 @@ export type GetAudioJobResponses = {
 };
 
 export type GetAudioJobResponse = GetAudioJobResponses[keyof GetAudioJobResponses];
+
+export type GetAudioWebhookSecretData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/v1/audio/webhook-secret';
+};
+
+export type GetAudioWebhookSecretErrors = {
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    401: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    403: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    404: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    429: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    503: ErrorEnvelope;
+};
+
+export type GetAudioWebhookSecretError = GetAudioWebhookSecretErrors[keyof GetAudioWebhookSecretErrors];
+
+export type GetAudioWebhookSecretResponses = {
+    /**
+     * The current secret.
+     */
+    200: AudioWebhookSecret;
+};
+
+export type GetAudioWebhookSecretResponse = GetAudioWebhookSecretResponses[keyof GetAudioWebhookSecretResponses];
+
+export type RotateAudioWebhookSecretData = {
+    body?: RotateAudioWebhookSecret | null;
+    path?: never;
+    query?: never;
+    url: '/v1/audio/webhook-secret/rotate';
+};
+
+export type RotateAudioWebhookSecretErrors = {
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    400: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    401: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    403: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    404: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    413: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    429: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    503: ErrorEnvelope;
+};
+
+export type RotateAudioWebhookSecretError = RotateAudioWebhookSecretErrors[keyof RotateAudioWebhookSecretErrors];
+
+export type RotateAudioWebhookSecretResponses = {
+    /**
+     * The new secret.
+     */
+    200: AudioWebhookSecret;
+};
+
+export type RotateAudioWebhookSecretResponse = RotateAudioWebhookSecretResponses[keyof RotateAudioWebhookSecretResponses];
 
 export type HealthzData = {
     body?: never;

@@ -608,7 +608,11 @@ async fn deliver(
     let bytes = body.to_string().into_bytes();
     let mut wait = Duration::from_millis(500);
     for attempt in 1..=3 {
-        let signature = sign(&webhook.secret, now_ms() / 1000, &bytes);
+        let signature = sign(
+            std::slice::from_ref(&webhook.secret),
+            now_ms() / 1000,
+            &bytes,
+        );
         let sent = http
             .post(&webhook.url)
             .header("content-type", "application/json")

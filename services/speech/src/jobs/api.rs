@@ -45,10 +45,12 @@ pub const MAX_PAGE: u32 = 100;
 /// The job routes and their methods: [`routes`] serves exactly these, and
 /// the gateway's OpenAPI coverage test reads them.
 pub fn table() -> Vec<(&'static str, MethodRouter<SpeechService>)> {
-    vec![
+    let mut table = vec![
         ("/v1/audio/jobs", post(submit).get(list)),
         ("/v1/audio/jobs/{id}", get(show).delete(cancel)),
-    ]
+    ];
+    table.extend(super::signing::table());
+    table
 }
 
 /// The job routes; the body limit follows `config.max_upload_bytes`.
@@ -254,7 +256,7 @@ pub async fn submit(
         if jobs.webhooks.is_none() {
             return Err(invalid(
                 "webhook_url",
-                "this server has no webhook secret configured (--webhook-secret), so it cannot sign webhooks",
+                "this server has no webhook key configured (--webhook-secret), so it cannot sign webhooks",
             )
             .into());
         }

@@ -13,6 +13,7 @@
 //! - [`worker`] — the worker pool: claim, heartbeat, progress, cancel
 //!   (a running job stops before its next 30 s window).
 //! - [`webhook`] — signing and delivering the completion callback.
+//! - [`signing`] — the tenant's webhook secret over HTTP (read, rotate).
 //! - [`api`] — the HTTP endpoints and the job's JSON.
 //!
 //! ## Tenants
@@ -31,6 +32,7 @@
 //! most once.
 
 pub mod api;
+pub mod signing;
 pub mod store;
 pub mod webhook;
 pub mod worker;
@@ -231,10 +233,9 @@ impl Jobs {
     pub fn new(store: JobStore, config: JobConfig) -> Result<Self, JobError> {
         let webhooks = config
             .webhook_secret
-            .clone()
-            .map(|secret| {
+            .is_some()
+            .then(|| {
                 webhook::Sender::new(
-                    secret,
                     config.webhook_timeout,
                     config.webhook_attempts,
                     config.webhook_backoff,
@@ -251,6 +252,23 @@ impl Jobs {
             running: Running::default(),
             webhooks,
         })
+    }
+}
+
+impl Jobs {
+    /// The secrets a webhook of tenant `tenant_id` is signed with now: its
+    /// current one, then the previous one while a rotation's overlap lasts.
+    /// Empty when this server has no webhook key.
+    pub async fn signing_secrets(&self, tenant_id: &str) -> Result<Vec<String>, JobError> {
+        let Some(key) = &self.config.webhook_secret else {
+            return Ok(Vec::new());
+        };
+        let state = self.store.signing_state(tenant_id).await?;
+        let mut secrets = vec![key.tenant_secret(tenant_id, state.generation)];
+        if state.previous_active(store::now_ms()) {
+            secrets.push(key.tenant_secret(tenant_id, state.generation - 1));
+        }
+        Ok(secrets)
     }
 }
 

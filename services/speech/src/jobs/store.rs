@@ -111,6 +111,31 @@ impl JobRow {
     }
 }
 
+/// Where a tenant's webhook signing stands (see `jobs::webhook`): the
+/// generation its current secret is derived at, when that secret was made
+/// (unix ms; `None` for the first, never rotated, secret), and until when
+/// the previous generation still signs too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct SigningState {
+    pub generation: i64,
+    pub created_at: Option<i64>,
+    pub previous_until: Option<i64>,
+}
+
+impl SigningState {
+    /// A tenant that never rotated: generation 0, no previous secret.
+    pub const FIRST: SigningState = SigningState {
+        generation: 0,
+        created_at: None,
+        previous_until: None,
+    };
+
+    /// Whether the previous generation still signs at `now_ms`.
+    pub fn previous_active(&self, now_ms: i64) -> bool {
+        self.generation > 0 && self.previous_until.is_some_and(|until| until > now_ms)
+    }
+}
+
 /// A job as metering and billing need it: a finished one (its audio is
 /// metered once it succeeded; the budget it held is let go once it failed
 /// or was cancelled), or one still queued or running.
@@ -723,6 +748,66 @@ impl JobStore {
                     .bind(id)
                     .fetch_optional(pool)
                     .await?
+            }
+        })
+    }
+
+    /// Tenant `tenant_id`'s webhook signing state ([`SigningState::FIRST`]
+    /// until it first rotates).
+    pub async fn signing_state(&self, tenant_id: &str) -> Result<SigningState> {
+        let sql = "SELECT generation, created_at, previous_until FROM speech_webhook_secrets \
+                   WHERE tenant_id = ?";
+        let row: Option<SigningState> = match &self.pool {
+            DbPool::Sqlite(pool) => {
+                sqlx::query_as(sql)
+                    .bind(tenant_id)
+                    .fetch_optional(pool)
+                    .await?
+            }
+            DbPool::Postgres(pool) => {
+                sqlx::query_as(sqlx::AssertSqlSafe(sql.replacen('?', "$1", 1)))
+                    .bind(tenant_id)
+                    .fetch_optional(pool)
+                    .await?
+            }
+        };
+        Ok(row.unwrap_or(SigningState::FIRST))
+    }
+
+    /// Move tenant `tenant_id` to its next signing generation at `now_ms`;
+    /// the one it replaces keeps signing until `previous_until_ms`. One
+    /// statement, so concurrent rotations each get their own generation.
+    pub async fn rotate_signing(
+        &self,
+        tenant_id: &str,
+        now_ms: i64,
+        previous_until_ms: i64,
+    ) -> Result<SigningState> {
+        let sql = "INSERT INTO speech_webhook_secrets (tenant_id, generation, created_at, previous_until) \
+                   VALUES (?, 1, ?, ?) ON CONFLICT (tenant_id) DO UPDATE SET \
+                   generation = speech_webhook_secrets.generation + 1, \
+                   created_at = excluded.created_at, previous_until = excluded.previous_until \
+                   RETURNING generation, created_at, previous_until";
+        Ok(match &self.pool {
+            DbPool::Sqlite(pool) => {
+                sqlx::query_as(sql)
+                    .bind(tenant_id)
+                    .bind(now_ms)
+                    .bind(previous_until_ms)
+                    .fetch_one(pool)
+                    .await?
+            }
+            DbPool::Postgres(pool) => {
+                sqlx::query_as(sqlx::AssertSqlSafe(
+                    sql.replacen('?', "$1", 1)
+                        .replacen('?', "$2", 1)
+                        .replacen('?', "$3", 1),
+                ))
+                .bind(tenant_id)
+                .bind(now_ms)
+                .bind(previous_until_ms)
+                .fetch_one(pool)
+                .await?
             }
         })
     }

@@ -1,13 +1,26 @@
 //! Webhooks: when a job ends (succeeded or failed) its JSON is POSTed to
 //! the `webhook_url` given at submit, signed so the receiver can tell it
-//! came from this deployment and was not replayed.
+//! came from this deployment, for its tenant, and was not replayed.
 //!
 //! Signature (the scheme Stripe uses): header
-//! `x-stratus-signature: t=<unix seconds>,v1=<hex>` where `<hex>` is
-//! HMAC-SHA256 with the `--webhook-secret` over `<t>.<body>`. A receiver
-//! recomputes it ([`verify`]), compares in constant time and refuses old
-//! timestamps. The event name travels in `x-stratus-event`
+//! `x-stratus-signature: t=<unix seconds>,v1=<hex>[,v1=<hex>]` where each
+//! `<hex>` is HMAC-SHA256 over `<t>.<body>` keyed with the tenant's signing
+//! secret (the whole `whsec_…` string). A receiver recomputes it
+//! ([`verify`]), accepts any matching `v1`, compares in constant time and
+//! refuses old timestamps. The event name travels in `x-stratus-event`
 //! (`audio.job.succeeded` / `audio.job.failed`).
+//!
+//! Secrets are per tenant and rotatable: tenant T's secret of generation
+//! `g` is derived from the server's key (`--webhook-secret`, which never
+//! leaves the server) as `whsec_` + hex(HMAC-SHA256(key, "stratus webhook
+//! secret\0" T "\0" g)). One tenant's secret tells nothing about another's
+//! or the key, every replica derives the same one, and nothing secret is
+//! stored: the store keeps each tenant's generation
+//! ([`super::store::SigningState`]). Rotating moves to the next generation;
+//! until the previous one expires a delivery carries both signatures, so a
+//! receiver can switch secrets without missing one. Changing the server's
+//! key changes every tenant's secret at once (no overlap): rotate per
+//! tenant instead.
 //!
 //! Destinations: only where the [`DestinationPolicy`] allows (by default
 //! https to public addresses), checked at submit and again at send, where
@@ -37,7 +50,9 @@ pub const EVENT_HEADER: &str = "x-stratus-event";
 /// Longest webhook URL accepted.
 pub const MAX_URL_LEN: usize = 2048;
 
-/// The secret webhooks are signed with.
+/// A server-held webhook key: `--webhook-secret`, from which tenants'
+/// signing secrets are derived, or `--budget-webhook-secret`, which signs
+/// the operator's budget alerts.
 #[derive(Clone)]
 pub struct WebhookSecret(std::sync::Arc<[u8]>);
 
@@ -47,9 +62,37 @@ impl std::fmt::Debug for WebhookSecret {
     }
 }
 
+/// The key itself signs only operator-facing webhooks (budget alerts,
+/// whose receiver the operator configured with it).
+impl AsRef<[u8]> for WebhookSecret {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// Prefix of a tenant's signing secret, so one is recognisable in a
+/// receiver's configuration (and in a leak scanner).
+pub const TENANT_SECRET_PREFIX: &str = "whsec_";
+
 impl WebhookSecret {
     pub fn new(secret: &str) -> Self {
         Self(secret.as_bytes().into())
+    }
+
+    /// Tenant `tenant_id`'s signing secret of `generation` (see the module
+    /// doc). The label and the NUL separators keep this use of the key apart
+    /// from any other and make (tenant, generation) pairs unambiguous.
+    pub fn tenant_secret(&self, tenant_id: &str, generation: i64) -> String {
+        let digest = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0)
+            .map(|mut mac| {
+                mac.update(b"stratus webhook secret\0");
+                mac.update(tenant_id.as_bytes());
+                mac.update(b"\0");
+                mac.update(generation.to_string().as_bytes());
+                hex::encode(mac.finalize().into_bytes())
+            })
+            .unwrap_or_default();
+        format!("{TENANT_SECRET_PREFIX}{digest}")
     }
 }
 
@@ -63,12 +106,17 @@ fn mac(secret: &[u8], timestamp: i64, body: &[u8]) -> Option<Hmac<Sha256>> {
 }
 
 /// The `x-stratus-signature` value for `body` sent at `timestamp` (unix
-/// seconds).
-pub fn sign(secret: &WebhookSecret, timestamp: i64, body: &[u8]) -> String {
-    let digest = mac(&secret.0, timestamp, body)
-        .map(|m| hex::encode(m.finalize().into_bytes()))
-        .unwrap_or_default();
-    format!("t={timestamp},v1={digest}")
+/// seconds): one `v1` per secret, in the order given (the current secret
+/// first, then a previous one still valid).
+pub fn sign<S: AsRef<[u8]>>(secrets: &[S], timestamp: i64, body: &[u8]) -> String {
+    let mut header = format!("t={timestamp}");
+    for secret in secrets {
+        if let Some(mac) = mac(secret.as_ref(), timestamp, body) {
+            header.push_str(",v1=");
+            header.push_str(&hex::encode(mac.finalize().into_bytes()));
+        }
+    }
+    header
 }
 
 /// Whether `header` is a valid signature of `body` with `secret`, made no
@@ -121,7 +169,6 @@ pub struct Sender {
     /// addresses only, follows no redirect.
     pub client: reqwest::Client,
     pub policy: DestinationPolicy,
-    pub secret: WebhookSecret,
     pub attempts: u32,
     /// Wait before the second try; doubled after each failure.
     pub first_backoff: Duration,
@@ -131,7 +178,6 @@ impl Sender {
     /// A sender to where `policy` allows, whose every try gives up after
     /// `timeout`.
     pub fn new(
-        secret: WebhookSecret,
         timeout: Duration,
         attempts: u32,
         first_backoff: Duration,
@@ -145,17 +191,16 @@ impl Sender {
         Ok(Self {
             client,
             policy,
-            secret,
             attempts: attempts.max(1),
             first_backoff,
         })
     }
 
-    /// POST `body` to `url` until a 2xx answer or the tries run out;
-    /// whether it was delivered. Why a try failed (refused, timed out, the
+    /// POST `body` to `url`, signed with each of `secrets`, until a 2xx
+    /// answer or the tries run out; whether it was delivered. Why a try failed (refused, timed out, the
     /// receiver's status) goes to the log only: the tenant learns
     /// delivered or failed, so a webhook cannot probe what answers where.
-    pub async fn deliver(&self, url: &str, event: &str, body: &[u8]) -> bool {
+    pub async fn deliver(&self, url: &str, event: &str, body: &[u8], secrets: &[String]) -> bool {
         // Checked at submit, and again here: the policy may have changed
         // since, and an IP-literal host never reaches the client's
         // resolver, where names are checked.
@@ -166,7 +211,7 @@ impl Sender {
         let mut backoff = self.first_backoff;
         for attempt in 1..=self.attempts {
             let timestamp = super::store::now_ms() / 1000;
-            let signature = sign(&self.secret, timestamp, body);
+            let signature = sign(secrets, timestamp, body);
             let sent = self
                 .client
                 .post(url)
@@ -198,15 +243,51 @@ mod tests {
 
     #[test]
     fn signatures_verify_only_with_the_secret_and_in_time() {
-        let secret = WebhookSecret::new("whsec_test");
         let body = br#"{"id":"x"}"#;
-        let header = sign(&secret, 1_700_000_000, body);
+        let header = sign(&["whsec_test"], 1_700_000_000, body);
         assert!(header.starts_with("t=1700000000,v1="));
         assert!(verify(b"whsec_test", &header, body, 1_700_000_100, 300));
         assert!(!verify(b"other", &header, body, 1_700_000_100, 300));
         assert!(!verify(b"whsec_test", &header, b"{}", 1_700_000_100, 300));
         assert!(!verify(b"whsec_test", &header, body, 1_700_001_000, 300));
         assert!(!verify(b"whsec_test", "v1=00", body, 1_700_000_000, 300));
+    }
+
+    /// Each tenant's secret is its own: unlike another tenant's, another
+    /// generation's or another key's, and not the key itself.
+    #[test]
+    fn tenant_secrets_are_derived_apart() {
+        let key = WebhookSecret::new("server-key-0123456789abcdef0123456789");
+        let acme = key.tenant_secret("acme", 0);
+        assert!(acme.starts_with(TENANT_SECRET_PREFIX));
+        assert_eq!(acme.len(), TENANT_SECRET_PREFIX.len() + 64);
+        assert_eq!(acme, key.tenant_secret("acme", 0), "deterministic");
+        let others = [
+            key.tenant_secret("acme", 1),
+            key.tenant_secret("globex", 0),
+            // The separator keeps ("a", 10) and ("a1", 0) apart.
+            key.tenant_secret("acme1", 0),
+            WebhookSecret::new("another-key-0123456789abcdef012345678").tenant_secret("acme", 0),
+        ];
+        for other in &others {
+            assert_ne!(&acme, other);
+        }
+        assert_ne!(key.tenant_secret("a", 10), key.tenant_secret("a1", 0));
+        assert!(!acme.contains("server-key"));
+    }
+
+    /// During a rotation's overlap a delivery carries both signatures, and
+    /// a receiver holding either secret accepts it.
+    #[test]
+    fn a_signature_with_two_secrets_verifies_with_either() {
+        let body = br#"{"id":"x"}"#;
+        let header = sign(&["whsec_new", "whsec_old"], 1_700_000_000, body);
+        assert_eq!(header.matches("v1=").count(), 2);
+        assert!(verify(b"whsec_new", &header, body, 1_700_000_000, 300));
+        assert!(verify(b"whsec_old", &header, body, 1_700_000_000, 300));
+        assert!(!verify(b"whsec_other", &header, body, 1_700_000_000, 300));
+        let only_new = sign(&["whsec_new"], 1_700_000_000, body);
+        assert!(!verify(b"whsec_old", &only_new, body, 1_700_000_000, 300));
     }
 
     #[test]
@@ -237,14 +318,18 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
         let sender = Sender::new(
-            WebhookSecret::new("s"),
             Duration::from_secs(1),
             2,
             Duration::from_millis(1),
             DestinationPolicy::new().allow_http(true),
         )
         .unwrap();
-        assert!(!sender.deliver(&url, "audio.job.succeeded", b"{}").await);
+        let secrets = ["whsec_s".to_owned()];
+        assert!(
+            !sender
+                .deliver(&url, "audio.job.succeeded", b"{}", &secrets)
+                .await
+        );
         let accepted = tokio::time::timeout(Duration::from_millis(200), listener.accept()).await;
         assert!(accepted.is_err(), "a connection was made");
     }

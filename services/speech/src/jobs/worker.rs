@@ -338,10 +338,22 @@ async fn send_webhook(jobs: &Jobs, id: &str) {
         _ => "audio.job.failed",
     };
     let body = serde_json::to_vec(&api::JobView::new(&row, true)).unwrap_or_default();
+    let secrets = match jobs.signing_secrets(&row.tenant_id).await {
+        Ok(secrets) => secrets,
+        Err(e) => {
+            // Unsigned is not an option; recorded as failed like any
+            // delivery that could not be made.
+            tracing::warn!(job = id, error = %e, "reading the tenant's webhook secret failed");
+            if let Err(e) = jobs.store.set_webhook_status(id, "failed").await {
+                tracing::warn!(job = id, error = %e, "recording a webhook's outcome failed");
+            }
+            return;
+        }
+    };
     let store = jobs.store.clone();
     let id = id.to_owned();
     tokio::spawn(async move {
-        let delivered = sender.deliver(&url, event, &body).await;
+        let delivered = sender.deliver(&url, event, &body, &secrets).await;
         let status = if delivered { "delivered" } else { "failed" };
         if let Err(e) = store.set_webhook_status(&id, status).await {
             tracing::warn!(job = id, error = %e, "recording a webhook's outcome failed");
