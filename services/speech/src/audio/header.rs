@@ -18,6 +18,10 @@
 //! MP4 `stsc` table in mutated files). So every such size must fit in the
 //! upload. Anything this reader does not understand is left to
 //! symphonia (which runs under `catch_unwind`).
+//!
+//! The checks start where symphonia's probe starts reading: at the first
+//! of its formats' markers in the first MiB, after any ID3v2 tags — not at
+//! byte 0, or a byte of junk in front of a hostile header would skip them.
 
 use super::{AudioError, MAX_CHANNELS, check_rate};
 
@@ -25,13 +29,83 @@ use super::{AudioError, MAX_CHANNELS, check_rate};
 /// file has a handful before it).
 const MAX_CHUNKS: usize = 64;
 
-/// Check the format fields of a RIFF/WAVE or AIFF header, if `bytes` is one.
+/// How far symphonia's probe searches for a container's marker.
+const PROBE_SEARCH_LIMIT: usize = 1024 * 1024;
+
+/// The markers symphonia's probe stops at, for the formats it is built
+/// with here (the workspace's symphonia features): the container that
+/// starts at the first of them in the upload is the one it reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Marker {
+    Riff,
+    Form,
+    Caff,
+    /// `ftyp`, 4 bytes into an MP4 file's first box (the reader steps back
+    /// to the box's start).
+    Ftyp,
+    /// An ID3v2 tag, read as metadata; the search goes on after it.
+    Id3,
+    /// A container this module does not look into (FLAC, Ogg, Matroska,
+    /// an MP3 or ADTS frame sync).
+    Other,
+}
+
+fn marker_at(window: &[u8]) -> Option<Marker> {
+    Some(match window {
+        [b'R', b'I', b'F', b'F', ..] => Marker::Riff,
+        [b'F', b'O', b'R', b'M', ..] => Marker::Form,
+        [b'c', b'a', b'f', b'f', ..] => Marker::Caff,
+        [b'f', b't', b'y', b'p', ..] => Marker::Ftyp,
+        [b'I', b'D', b'3', ..] => Marker::Id3,
+        [b'f', b'L', b'a', b'C', ..]
+        | [b'O', b'g', b'g', b'S', ..]
+        | [0x1a, 0x45, 0xdf, 0xa3, ..] => Marker::Other,
+        // MPEG audio frame syncs (symphonia's MP3 reader) and ADTS (AAC).
+        [0xff, 0xe2..=0xe7 | 0xf1..=0xf7 | 0xfa..=0xff, ..] => Marker::Other,
+        _ => return None,
+    })
+}
+
+/// Where in `bytes` symphonia's probe finds a container, and which: the
+/// first marker in the first MiB, ID3v2 tags skipped as it reads them.
+fn probe(bytes: &[u8]) -> Option<(usize, Marker)> {
+    let mut at = 0usize;
+    while at < bytes.len().min(PROBE_SEARCH_LIMIT) {
+        match marker_at(&bytes[at..]) {
+            Some(Marker::Id3) => {
+                // 10-byte header: "ID3", version (2), flags, a 28-bit
+                // syncsafe size; a footer of 10 more when flagged (v2.4).
+                let header = bytes.get(at..at + 10)?;
+                let size = header[6..10]
+                    .iter()
+                    .fold(0usize, |size, b| (size << 7) | usize::from(b & 0x7f));
+                let footer = if header[3] == 4 && header[5] & 0x10 != 0 {
+                    10
+                } else {
+                    0
+                };
+                at = at.checked_add(10 + size + footer)?;
+            }
+            Some(marker) => return Some((at, marker)),
+            None => at += 1,
+        }
+    }
+    None
+}
+
+/// Check the header fields of the container symphonia will read from
+/// `bytes`: where its probe starts reading (a file may lead with junk or
+/// ID3 tags), not only at byte 0.
 pub(super) fn check(bytes: &[u8]) -> Result<(), AudioError> {
-    match (bytes.get(0..4), bytes.get(8..12)) {
-        (Some(b"RIFF" | b"RF64"), Some(b"WAVE")) => check_wave(bytes),
-        (Some(b"FORM"), Some(b"AIFF" | b"AIFC")) => check_aiff(bytes),
-        _ if bytes.starts_with(b"caff") => check_caf(bytes),
-        (_, _) if bytes.get(4..8) == Some(b"ftyp") => check_mp4(bytes, 0),
+    let Some((at, marker)) = probe(bytes) else {
+        return Ok(());
+    };
+    let container = &bytes[at..];
+    match (marker, container.get(8..12)) {
+        (Marker::Riff, Some(b"WAVE")) => check_wave(container),
+        (Marker::Form, Some(b"AIFF" | b"AIFC")) => check_aiff(container),
+        (Marker::Caff, _) => check_caf(container),
+        (Marker::Ftyp, _) if at >= 4 => check_mp4(&bytes[at - 4..], 0),
         _ => Ok(()),
     }
 }
@@ -263,12 +337,13 @@ fn check_mp4(bytes: &[u8], depth: usize) -> Result<(), AudioError> {
             n => (8, u64::from(n)),
         };
         if size > (bytes.len() - at) as u64 {
-            // The last box of a cut file is left to symphonia (it reads
-            // what is there); a box inside another may not overrun it.
-            return if depth > 0 {
-                Err(too_big("a box size of", size))
-            } else {
+            // Only media data may run past the upload (a cut file: symphonia
+            // reads what is there). Any other box symphonia may read whole
+            // into memory, and a box inside another may not overrun it.
+            return if depth == 0 && kind == b"mdat" {
                 Ok(())
+            } else {
+                Err(too_big("a box size of", size))
             };
         }
         let end = at + size as usize;
@@ -466,6 +541,44 @@ mod tests {
         stream.extend((-1i64).to_be_bytes());
         stream.extend([0u8; 16]);
         check(&stream).unwrap();
+    }
+
+    /// symphonia's probe reads the container at the first marker in the
+    /// first MiB, after junk or ID3v2 tags: so are the checks.
+    #[test]
+    fn headers_are_checked_where_the_probe_finds_them() {
+        let mut wave = b"RIFF\x24\0\0\0WAVEfmt \x10\0\0\0\x01\0\x01\0".to_vec();
+        wave.extend_from_slice(&0u32.to_le_bytes()); // sample rate 0
+        wave.extend_from_slice(&[0; 8]);
+        assert!(check(&wave).is_err());
+        let mut junk = b"not audio at all".to_vec();
+        junk.extend_from_slice(&wave);
+        assert!(check(&junk).is_err(), "after junk");
+        let mut tagged = b"ID3\x04\0\0\0\0\0\x05hello".to_vec();
+        tagged.extend_from_slice(&wave);
+        assert!(check(&tagged).is_err(), "after an ID3v2 tag");
+        // An MP3 frame sync before it: symphonia reads MP3, not the WAV.
+        let mut mp3 = vec![0xff, 0xfb, 0x90, 0x00];
+        mp3.extend_from_slice(&wave);
+        assert!(check(&mp3).is_ok());
+        // Past the probe's reach: symphonia never sees it.
+        let mut far = vec![b'x'; PROBE_SEARCH_LIMIT];
+        far.extend_from_slice(&wave);
+        assert!(check(&far).is_ok());
+    }
+
+    /// A top-level MP4 box other than `mdat` may not claim more than the
+    /// upload holds: symphonia reads such boxes whole.
+    #[test]
+    fn only_media_data_may_run_past_the_upload() {
+        let mut file = b"\0\0\0\x10ftypM4A \0\0\0\0".to_vec();
+        let mut moov = file.clone();
+        moov.extend_from_slice(&0x4000_0000u32.to_be_bytes());
+        moov.extend_from_slice(b"moov");
+        assert!(check(&moov).is_err());
+        file.extend_from_slice(&0x4000_0000u32.to_be_bytes());
+        file.extend_from_slice(b"mdat");
+        assert!(check(&file).is_ok());
     }
 
     #[test]
