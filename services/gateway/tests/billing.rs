@@ -395,7 +395,7 @@ async fn gate_with_speech(
     let mut metering = MeteringConfig::new(wal.path());
     metering.flush_interval = Duration::from_millis(20);
     let meter = Meter::start(store.clone(), metering).await.unwrap();
-    let billing = Billing::new(store.clone(), config);
+    let billing = Billing::start(store.clone(), config);
     let app = stratus_gateway::router(
         GatewayState {
             upstreams: upstreams.into(),
@@ -617,26 +617,43 @@ async fn overshoot_is_bounded(store: &Store, language: &LanguageService) {
 }
 
 // ---------------------------------------------------------------------
-// Reservations: settle to the real cost, expire when abandoned.
+// Holds: settle to the real cost in memory; leases reach the store in
+// chunks, go back when idle or closed, and expire when abandoned.
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reservations_settle_to_the_real_cost_and_expire() {
+async fn holds_settle_to_the_real_cost_and_leases_expire() {
     for (store, _dir) in stores().await {
-        reservations(&store).await;
+        holds_and_leases(&store).await;
     }
 }
 
-async fn reservations(store: &Store) {
+async fn holds_and_leases(store: &Store) {
     let backend = store.backend();
     let catalog = Catalog::from_toml(CONCURRENCY_CATALOG).unwrap();
     let mut config = BillingConfig::new(catalog);
     config.reservation_ttl = Duration::from_secs(60);
-    let billing = Billing::new(store.clone(), config);
+    config.ledger.idle_return = Duration::ZERO;
+    let billing = Billing::new(store.clone(), config.clone());
     let tenant = format!("rsv-{}", uuid::Uuid::now_v7().simple());
     let month = Month::of_ms(now_ms()).to_string();
-    let row = || async { store.budget_month(&tenant, &month).await.unwrap().unwrap() };
+    let row = || async {
+        store
+            .budget_month(&tenant, &month)
+            .await
+            .unwrap()
+            .unwrap_or_default()
+    };
+    let units = Units {
+        requests: 1,
+        input_tokens: 12,
+        ..Units::default()
+    };
+    let mut e = event(&tenant, Some("m"), 200, now_ms(), units);
+    e.service = "language".into();
+    let cost = 12 * 1_000_000 + 1_000_000;
 
-    // Settle: the reservation leaves, the event's cost stays.
+    // Without a hard limit nothing is reserved in the store; the spend
+    // arrives at the next sync.
     let held = billing
         .reserve(&tenant, "language", Some(1000))
         .await
@@ -646,86 +663,114 @@ async fn reservations(store: &Store) {
         Nanos(1_000 * 1_000_000 + 1_000_000),
         "{backend}"
     );
-    assert_eq!(row().await.reserved_nanos, held.amount().0);
-    let units = Units {
-        requests: 1,
-        input_tokens: 12,
-        ..Units::default()
-    };
-    let mut e = event(&tenant, Some("m"), 200, now_ms(), units);
-    e.service = "language".into();
+    assert_eq!(row().await.reserved_nanos, 0, "{backend}");
     held.on_recorded().call(&e, &HeaderMap::new());
     held.on_recorded().call(&e, &HeaderMap::new()); // at most once
     drop(held);
-    let started = Instant::now();
-    while row().await.reserved_nanos != 0 {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "{backend}: not settled"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    billing.sync_ledger(false).await;
     assert_eq!(
-        row().await.spent_nanos,
-        12 * 1_000_000 + 1_000_000,
+        (row().await.spent_nanos, row().await.reserved_nanos),
+        (cost, 0),
         "{backend}"
     );
+    // Dropped unrecorded (never reached a service): nothing spent.
+    drop(
+        billing
+            .reserve(&tenant, "language", Some(10))
+            .await
+            .unwrap(),
+    );
+    billing.sync_ledger(false).await;
+    assert_eq!(row().await.spent_nanos, cost, "{backend}");
 
-    // Dropped unrecorded (never reached a service): released, nothing spent.
-    let held = billing
-        .reserve(&tenant, "language", Some(10))
+    // With a hard limit (1 USD): the first request leases at most half of
+    // what is left, and 64 requests' worth at most.
+    billing
+        .store()
+        .set_tenant_budget(&tenant, None, Some(1_000_000_000))
         .await
         .unwrap();
-    drop(held);
-    let started = Instant::now();
-    while row().await.reserved_nanos != 0 {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "{backend}: not released"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert_eq!(row().await.spent_nanos, 13_000_000);
-
-    // Abandoned (the gateway died: neither settled nor released): held
-    // until it expires, then the sweeper releases it.
+    billing.forget_terms(&tenant);
     let held = billing
         .reserve(&tenant, "language", Some(100))
         .await
         .unwrap();
-    let amount = held.amount().0;
+    let one = held.amount().0;
+    let lease = row().await.reserved_nanos;
+    let room = 1_000_000_000 - cost;
+    assert_eq!(lease, (room / 2).min(64 * one).max(one), "{backend}");
+    // More requests fit the lease: no store change.
+    let more: Vec<_> =
+        futures::future::join_all((0..3).map(|_| billing.reserve(&tenant, "language", Some(100))))
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+    assert_eq!(row().await.reserved_nanos, lease, "{backend}");
+    held.on_recorded().call(&e, &HeaderMap::new());
+    drop(held);
+    drop(more);
+    // Idle (no holds): the sync moves the spend and gives the lease back.
+    billing.sync_ledger(false).await;
+    assert_eq!(
+        (row().await.spent_nanos, row().await.reserved_nanos),
+        (2 * cost, 0),
+        "{backend}"
+    );
+    assert_eq!(
+        billing
+            .ledger()
+            .book_state(&tenant, &month)
+            .unwrap_or_default(),
+        (0, 0, 0),
+        "{backend}"
+    );
+
+    // Abandoned (the gateway died holding a lease): held until it expires,
+    // then the sweeper releases it.
+    let held = billing
+        .reserve(&tenant, "language", Some(100))
+        .await
+        .unwrap();
+    let lease = row().await.reserved_nanos;
+    assert!(lease >= held.amount().0, "{backend}");
     std::mem::forget(held);
     assert_eq!(
         billing.sweep(now_ms()).await.unwrap(),
         0,
         "{backend}: not expired yet"
     );
-    assert_eq!(row().await.reserved_nanos, amount);
+    assert_eq!(row().await.reserved_nanos, lease);
     assert_eq!(
         billing.sweep(now_ms() + 61_000).await.unwrap(),
         1,
         "{backend}"
     );
     assert_eq!(row().await.reserved_nanos, 0);
-    assert_eq!(row().await.spent_nanos, 13_000_000);
+    assert_eq!(row().await.spent_nanos, 2 * cost);
 
-    // An abandoned reservation that blocks a small budget is released by
+    // A lease of a dead gateway that blocks a small budget is released by
     // the next request's retry once expired.
     billing
         .store()
-        .set_tenant_budget(&tenant, None, Some(14_000_000))
+        .set_tenant_budget(&tenant, None, Some(2 * cost + 1_000_000))
         .await
         .unwrap();
-    let mut short = BillingConfig::new(billing.catalog().clone());
+    let mut short = config.clone();
     short.reservation_ttl = Duration::from_millis(1);
-    let short = Billing::new(store.clone(), short);
-    let held = short.reserve(&tenant, "language", Some(100)).await.unwrap();
-    std::mem::forget(held);
+    let dead = Billing::new(store.clone(), short.clone());
+    std::mem::forget(dead.reserve(&tenant, "language", Some(100)).await.unwrap());
+    std::mem::forget(dead);
     tokio::time::sleep(Duration::from_millis(5)).await;
+    let other = Billing::new(store.clone(), short);
     assert!(
-        short.reserve(&tenant, "language", Some(100)).await.is_ok(),
+        other.reserve(&tenant, "language", Some(100)).await.is_ok(),
         "{backend}"
     );
+
+    // Closing gives every lease back.
+    other.shutdown().await;
+    assert_eq!(row().await.reserved_nanos, 0, "{backend}");
 }
 
 // ---------------------------------------------------------------------
@@ -770,7 +815,7 @@ async fn soft_alert(store: &Store) {
             .allow("127.0.0.1")
             .unwrap(),
     });
-    let billing = Billing::new(store.clone(), config);
+    let billing = Billing::start(store.clone(), config);
     let tenant = format!("soft-{}", uuid::Uuid::now_v7().simple());
     // Soft 0.05: crossed by the fifth 0.011 request; no hard limit.
     billing

@@ -896,7 +896,7 @@ async fn metered_gateway(store: &Store, wal: &std::path::Path) -> (String, Auth,
     config.flush_interval = Duration::from_millis(20);
     let meter = Meter::start(store.clone(), config).await.unwrap();
     let auth = Auth::new(store.clone(), &common::secret());
-    let billing = Billing::new(
+    let billing = Billing::start(
         store.clone(),
         BillingConfig::new(Catalog::from_toml(PRICES).unwrap()),
     );

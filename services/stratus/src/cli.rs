@@ -291,6 +291,22 @@ pub struct BillingArgs {
     )]
     pub budget_reserve_audio_seconds: u32,
 
+    /// Budget a gateway leases from the store at once, in requests' worth
+    /// (each request's maximum cost; less near the hard limit, where a lease
+    /// is at most half of what is left): a busy tenant makes one store
+    /// transaction per this many requests instead of two per request, and
+    /// the budget one gateway holds unused is at most this much.
+    #[arg(long, env = "STRATUS_BUDGET_LEASE_REQUESTS", default_value_t = 64)]
+    pub budget_lease_requests: u32,
+
+    /// Milliseconds between moving the spend settled in memory to the
+    /// store: how stale `GET /v1/billing/budget`, soft-limit alerts and
+    /// other gateways' view of the spend may be, and at most how much
+    /// spend a killed gateway leaves out of the month's running total
+    /// (invoices come from usage events and lose nothing).
+    #[arg(long, env = "STRATUS_BUDGET_SYNC_MS", default_value_t = 200)]
+    pub budget_sync_ms: u64,
+
     /// POST budget alerts (`budget.soft_limit_reached`,
     /// `budget.hard_limit_reached`, once a month each) here, signed like job
     /// webhooks (`x-stratus-signature`), so someone hears about a budget

@@ -349,6 +349,7 @@ pub async fn set_tenant_plan(
         )));
     }
     billing.store().set_tenant_plan(tenant_id, plan).await?;
+    billing.forget_terms(tenant_id);
     Ok(())
 }
 
@@ -373,6 +374,7 @@ pub async fn set_tenant_budget(
         .store()
         .set_tenant_budget(tenant_id, soft, hard)
         .await?;
+    billing.forget_terms(tenant_id);
     Ok(())
 }
 

@@ -13,21 +13,24 @@
 //!
 //! ## Budget enforcement
 //! [`middleware`] wraps every metered route, outside metering. Before a
-//! request runs it *reserves* the request's maximum cost (see
-//! [`Billing::max_cost`]) in the store — one conditional `UPDATE` of the
-//! tenant's month row, admitted only while `spent + reserved` is under the
-//! hard limit (see `store/billing.rs`), so N concurrent requests on any
-//! number of replicas sharing the store overshoot the limit by at most one
-//! reservation. Refused: 429 `insufficient_quota`.
+//! request runs it *holds* the request's maximum cost (see
+//! [`Billing::max_cost`]) in this gateway's [`ledger`]: in memory, against
+//! a lease of the tenant's budget the ledger takes from the store in
+//! chunks — granted only while the month's `spent + reserved` is under the
+//! hard limit, and never more than half of what is left — so N concurrent
+//! requests on any number of gateways sharing the store overshoot the
+//! limit by at most one request's maximum cost. A tenant without a hard
+//! limit holds nothing in the store at all. Refused: 429
+//! `insufficient_quota`.
 //!
-//! The reservation travels to metering as a [`crate::metering::OnRecorded`]
-//! in the request's extensions: when metering records the request's usage
-//! event (for a stream, its final event), the reservation is *settled* to
-//! the event's real cost. A request whose event is never recorded (it did
-//! not reach a service, or the log failed) releases its reservation when
-//! the request is dropped. A gateway that dies in between leaves the
-//! reservation behind; it expires after `reservation_ttl` and the sweeper
-//! releases it. Settling happens off the response path (a spawned task).
+//! The hold travels to metering as a [`crate::metering::OnRecorded`] in
+//! the request's extensions: when metering records the request's usage
+//! event (for a stream, its final event), the hold is *settled* to the
+//! event's real cost in memory, and the ledger moves spend to the store in
+//! the background. A request whose event is never recorded (it did not
+//! reach a service, or the log failed) releases its hold when the request
+//! is dropped. A gateway that dies leaves its lease behind; it expires
+//! after `reservation_ttl` and the sweeper releases it.
 //!
 //! An asynchronous job's audio is transcribed after its submit answered:
 //! the submit's reservation is not settled but handed on to the job (its
@@ -37,8 +40,8 @@
 //! bound as synchronous requests. Managing a job (reading it, its result,
 //! the list, a cancel) is not billed, so it works at the hard limit.
 //!
-//! When a settle brings the month's spend to a threshold (soft, then hard
-//! limit), the first replica to claim it in the store sends a signed
+//! When the ledger's sync brings the month's spend to a threshold (soft,
+//! then hard limit), the first replica to claim it in the store sends a signed
 //! webhook (`budget.soft_limit_reached` / `budget.hard_limit_reached`),
 //! once per month per threshold; the flag shows in `GET /v1/billing/budget`.
 
@@ -46,6 +49,7 @@ pub mod api;
 pub mod catalog;
 pub mod invoice;
 pub mod jobs;
+pub mod ledger;
 pub mod money;
 pub mod month;
 
@@ -54,7 +58,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, Method};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use stratus_kit::ApiError;
@@ -66,9 +70,10 @@ pub use month::Month;
 
 use crate::auth::Principal;
 use crate::metering::event::now_ms;
-use crate::metering::{OnRecorded, Units, UsageEvent};
+use crate::metering::{OnRecorded, Units};
 use crate::store::billing::{MonthRow, NewReservation, Threshold};
 use crate::store::{Store, StoreError};
+use ledger::{Hold, Ledger, LedgerConfig};
 
 /// Where budget alerts are POSTed, the secret they are signed with, and
 /// the destination policy job webhooks use (checked at start and before
@@ -98,6 +103,8 @@ pub struct BillingConfig {
     /// invoices closed.
     pub sweep_interval: Duration,
     pub webhook: Option<AlertWebhook>,
+    /// How the in-memory ledger leases budget and syncs spend.
+    pub ledger: LedgerConfig,
 }
 
 impl BillingConfig {
@@ -110,6 +117,7 @@ impl BillingConfig {
             max_request_body: 32 * 1024 * 1024,
             sweep_interval: Duration::from_secs(60),
             webhook: None,
+            ledger: LedgerConfig::default(),
         }
     }
 }
@@ -177,6 +185,7 @@ pub struct Billing {
 struct Inner {
     store: Store,
     config: BillingConfig,
+    ledger: Ledger,
     http: reqwest::Client,
     tasks: std::sync::Mutex<Vec<tokio::task::AbortHandle>>,
 }
@@ -203,8 +212,11 @@ impl Billing {
             .timeout(Duration::from_secs(10))
             .build()
             .unwrap_or_default();
+        let mut ledger_config = config.ledger.clone();
+        ledger_config.lease_ttl = config.reservation_ttl;
         Billing {
             inner: Arc::new(Inner {
+                ledger: Ledger::new(store.clone(), ledger_config),
                 store,
                 config,
                 http,
@@ -218,10 +230,66 @@ impl Billing {
     pub fn start(store: Store, config: BillingConfig) -> Billing {
         let billing = Billing::new(store, config);
         let sweeper = billing.clone_weak_task();
+        let syncer = billing.ledger_sync_task();
         if let Ok(mut tasks) = billing.inner.tasks.lock() {
             tasks.push(sweeper);
+            tasks.push(syncer);
         }
         billing
+    }
+
+    /// Every `sync_interval`: the ledger's spend to the store, leases
+    /// renewed or given back, alerts for thresholds the spend crossed.
+    fn ledger_sync_task(&self) -> tokio::task::AbortHandle {
+        let weak = Arc::downgrade(&self.inner);
+        let interval = self.inner.config.ledger.sync_interval;
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let Some(inner) = weak.upgrade() else {
+                    return;
+                };
+                Billing { inner }.sync_ledger(false).await;
+            }
+        })
+        .abort_handle()
+    }
+
+    /// Sync the ledger now (see [`ledger::Ledger::sync`]) and send the
+    /// alerts its spend caused. `closing`: give every lease back.
+    pub async fn sync_ledger(&self, closing: bool) {
+        for synced in self.inner.ledger.sync(closing).await {
+            let terms = match self.cached_terms(&synced.tenant_id).await {
+                Ok(terms) => terms,
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading terms for budget alerts");
+                    continue;
+                }
+            };
+            if let Err(e) = self
+                .alert_if_crossed(&synced.tenant_id, &synced.month, &terms, &synced.row)
+                .await
+            {
+                tracing::warn!(error = %e, "budget alerts");
+            }
+        }
+    }
+
+    /// Shutdown: every lease given back, all spend recorded.
+    pub async fn shutdown(&self) {
+        self.sync_ledger(true).await;
+    }
+
+    /// The ledger (tests look at what a gateway holds).
+    pub fn ledger(&self) -> &Ledger {
+        &self.inner.ledger
+    }
+
+    /// Forget `tenant_id`'s cached terms: they were just changed here.
+    pub fn forget_terms(&self, tenant_id: &str) {
+        self.inner.ledger.forget_terms(tenant_id);
     }
 
     fn clone_weak_task(&self) -> tokio::task::AbortHandle {
@@ -259,11 +327,22 @@ impl Billing {
         let row = self.store().tenant_billing(tenant_id).await?;
         let row = row.unwrap_or_default();
         let plan = self.catalog().plan(row.plan.as_deref());
-        Ok(TenantTerms {
+        let terms = TenantTerms {
             plan: plan.name.clone(),
             soft_limit: row.soft_limit_nanos.map(Nanos).or(plan.soft_limit),
             hard_limit: row.hard_limit_nanos.map(Nanos).or(plan.hard_limit),
-        })
+        };
+        self.inner.ledger.remember_terms(tenant_id, &terms);
+        Ok(terms)
+    }
+
+    /// [`Self::terms`], from the ledger's cache when fresh (the request
+    /// path).
+    async fn cached_terms(&self, tenant_id: &str) -> Result<TenantTerms, BillingError> {
+        match self.inner.ledger.cached_terms(tenant_id) {
+            Some(terms) => Ok(terms),
+            None => self.terms(tenant_id).await,
+        }
     }
 
     /// The most a request to `service` with a body of `content_length`
@@ -297,45 +376,40 @@ impl Billing {
         })
     }
 
-    /// Reserve the maximum cost of a request of `principal` before it runs.
+    /// Hold the maximum cost of a request of `tenant_id` before it runs
+    /// (see [`ledger`]).
     pub async fn reserve(
         &self,
         tenant_id: &str,
         service: &str,
         content_length: Option<u64>,
     ) -> Result<Reservation, BillingError> {
-        let terms = self.terms(tenant_id).await?;
+        let terms = self.cached_terms(tenant_id).await?;
         let plan = self.catalog().plan(Some(&terms.plan));
         let amount = self.max_cost(plan, service, content_length);
-        let now = now_ms();
-        let month = Month::of_ms(now).to_string();
-        let id = format!("rsv_{}", uuid::Uuid::now_v7().simple());
-        let ttl_ms = self.reservation_ttl_ms();
-        let reservation = NewReservation {
-            id: &id,
-            tenant_id,
-            month: &month,
-            amount_nanos: amount.0,
-            hard_limit_nanos: terms.hard_limit.map(|n| n.0),
-            now_ms: now,
-            expires_at_ms: now.saturating_add(ttl_ms),
+        let month = Month::of_ms(now_ms()).to_string();
+        let hard_limit = terms.hard_limit.map(|n| n.0);
+        let hold = match self
+            .inner
+            .ledger
+            .hold(tenant_id, &month, amount.0, hard_limit)
+            .await
+        {
+            Err(BillingError::Exhausted) => {
+                // Expired leases of dead gateways may be what fills the
+                // budget: release them and try once more before refusing.
+                self.sweep(now_ms()).await?;
+                self.inner
+                    .ledger
+                    .hold(tenant_id, &month, amount.0, hard_limit)
+                    .await?
+            }
+            other => other?,
         };
-        let mut made = self.store().reserve_budget(&reservation).await?;
-        if !made && terms.hard_limit.is_some() {
-            // Expired reservations of dead gateways may be what fills the
-            // budget: release them and try once more before refusing.
-            self.sweep(now).await?;
-            made = self.store().reserve_budget(&reservation).await?;
-        }
-        if !made {
-            return Err(BillingError::Exhausted);
-        }
         Ok(Reservation(Arc::new(Held {
             billing: self.clone(),
-            id,
-            tenant_id: tenant_id.to_owned(),
+            hold,
             plan: terms.plan.clone(),
-            terms,
             amount,
             done: AtomicBool::new(false),
         })))
@@ -350,46 +424,23 @@ impl Billing {
         Ok(released)
     }
 
-    /// Settle a reservation to `event`'s cost and send alerts it causes.
-    /// A job's submit (`headers` name the job it queued) hands the
-    /// reservation on to the job instead: see [`jobs`].
-    async fn settle(
-        &self,
-        held: &Held,
-        event: &UsageEvent,
-        headers: &HeaderMap,
-    ) -> Result<(), BillingError> {
+    /// A job's submit was recorded: charge the submit's own cost and hand
+    /// the rest of its hold on to the job `job` it queued (see [`jobs`]).
+    async fn hand_to_job(&self, held: &Held, cost: Nanos, job: &jobs::Queued) {
         let plan = self.catalog().plan(Some(&held.plan));
-        let cost = plan.cost(event);
-        let month = Month::of_ms(event.time_ms).to_string();
-        let queued =
-            jobs::Queued::from_headers(headers).filter(|_| catalog::is_billable(event.status));
-        let row = match queued {
-            Some(job) => {
-                let now = now_ms();
-                let id = jobs::reservation_id(&job.id);
-                let job_month = Month::of_ms(now).to_string();
-                let reservation = NewReservation {
-                    id: &id,
-                    tenant_id: &held.tenant_id,
-                    month: &job_month,
-                    amount_nanos: job.max_cost(plan).0,
-                    hard_limit_nanos: None,
-                    now_ms: now,
-                    expires_at_ms: now.saturating_add(self.reservation_ttl_ms()),
-                };
-                self.store()
-                    .hand_budget_to_job(&held.id, &held.tenant_id, &month, cost.0, &reservation)
-                    .await?
-            }
-            None => {
-                self.store()
-                    .settle_budget(&held.id, &held.tenant_id, &month, cost.0)
-                    .await?
-            }
+        let now = now_ms();
+        let id = jobs::reservation_id(&job.id);
+        let reservation = NewReservation {
+            id: &id,
+            tenant_id: held.hold.tenant_id(),
+            month: held.hold.month(),
+            amount_nanos: job.max_cost(plan).0,
+            now_ms: now,
+            expires_at_ms: now.saturating_add(self.reservation_ttl_ms()),
         };
-        self.alert_if_crossed(&held.tenant_id, &month, &held.terms, &row)
-            .await
+        held.hold
+            .hand_to_job(cost.0, &reservation, self.store())
+            .await;
     }
 
     fn reservation_ttl_ms(&self) -> i64 {
@@ -631,7 +682,7 @@ async fn deliver(
     }
 }
 
-/// An open reservation. Settled by metering (through the
+/// An open hold on the tenant's budget. Settled by metering (through the
 /// [`OnRecorded`] it gives), else released when the last handle drops.
 #[derive(Debug, Clone)]
 pub struct Reservation(Arc<Held>);
@@ -639,20 +690,14 @@ pub struct Reservation(Arc<Held>);
 #[derive(Debug)]
 struct Held {
     billing: Billing,
-    id: String,
-    tenant_id: String,
+    hold: Hold,
     plan: String,
-    terms: TenantTerms,
     amount: Nanos,
     done: AtomicBool,
 }
 
 impl Reservation {
-    pub fn id(&self) -> &str {
-        &self.0.id
-    }
-
-    /// What was reserved.
+    /// What was held.
     pub fn amount(&self) -> Nanos {
         self.0.amount
     }
@@ -664,33 +709,26 @@ impl Reservation {
             if held.done.swap(true, Ordering::SeqCst) {
                 return;
             }
-            let held = held.clone();
-            let event = event.clone();
-            let headers = headers.clone();
-            tokio::spawn(async move {
-                if let Err(e) = held.billing.settle(&held, &event, &headers).await {
-                    tracing::error!(error = %e, reservation = held.id, "settling a budget reservation; it expires instead");
+            let cost = held.billing.catalog().plan(Some(&held.plan)).cost(event);
+            let queued =
+                jobs::Queued::from_headers(headers).filter(|_| catalog::is_billable(event.status));
+            match queued {
+                // In memory: no task, no store.
+                None => held.hold.settle(cost.0),
+                Some(job) => {
+                    let held = held.clone();
+                    tokio::spawn(async move { held.billing.hand_to_job(&held, cost, &job).await });
                 }
-            });
+            }
         })
     }
 }
 
 impl Drop for Held {
     fn drop(&mut self) {
-        if self.done.swap(true, Ordering::SeqCst) {
-            return;
+        if !self.done.swap(true, Ordering::SeqCst) {
+            self.hold.release();
         }
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return; // No runtime: the sweeper releases it once expired.
-        };
-        let store = self.billing.store().clone();
-        let id = std::mem::take(&mut self.id);
-        runtime.spawn(async move {
-            if let Err(e) = store.release_budget(&id).await {
-                tracing::warn!(error = %e, reservation = id, "releasing a budget reservation; it expires instead");
-            }
-        });
     }
 }
 

@@ -2,14 +2,15 @@
 //! month's spend and reservations, and closed invoices.
 //!
 //! Budget enforcement lives here because it must hold across gateway
-//! replicas: a reservation is one conditional `UPDATE` of the tenant's
-//! month row (`… WHERE spent + reserved < hard_limit`), which SQLite runs
-//! under its single writer and PostgreSQL re-checks against the latest row
-//! version after waiting on the row lock. So a request is admitted only
-//! while the month's spend plus everything reserved is under the limit,
-//! whichever replica asks, and concurrent requests overshoot by at most
-//! the one reservation that crossed it. The same statements run on both
-//! backends (`?` numbered for PostgreSQL by [`numbered`]).
+//! replicas. What is reserved is a gateway's *lease* of a tenant's month
+//! (see `billing::ledger`) or a queued job's bound: a lease grows in one
+//! transaction that reads the month row under the write lock (SQLite's
+//! single writer; `FOR UPDATE` on PostgreSQL) and grants only while `spent
+//! + reserved` is under the hard limit, at most half of what is left or the
+//! asking request's maximum cost. So whichever replica asks, the leases
+//! together overshoot the limit by less than one request's maximum cost.
+//! The same statements run on both backends (`?` numbered for PostgreSQL
+//! by [`numbered`]).
 
 use sqlx::Row;
 
@@ -52,17 +53,57 @@ impl Threshold {
     }
 }
 
-/// A new reservation.
+/// A new reservation (a job's).
 #[derive(Debug, Clone)]
 pub struct NewReservation<'a> {
     pub id: &'a str,
     pub tenant_id: &'a str,
     pub month: &'a str,
     pub amount_nanos: i64,
-    /// `None`: no hard limit (reserved anyway, so spend is tracked).
-    pub hard_limit_nanos: Option<i64>,
     pub now_ms: i64,
     pub expires_at_ms: i64,
+}
+
+/// One gateway's change to its budget for a tenant's month (see
+/// [`Store::change_lease`]).
+#[derive(Debug, Clone)]
+pub struct LeaseChange<'a> {
+    /// The gateway's lease (a reservation row); `None` for a tenant without
+    /// a hard limit, whose spend is recorded without one.
+    pub lease_id: Option<&'a str>,
+    /// Whether the lease was granted before (so its absence means the
+    /// sweeper released it).
+    pub lease_known: bool,
+    pub tenant_id: &'a str,
+    pub month: &'a str,
+    /// Settled costs: from the lease to `spent`.
+    pub spend_nanos: i64,
+    /// Unused lease given back.
+    pub release_nanos: i64,
+    pub grow: Option<Grow>,
+    pub now_ms: i64,
+    pub expires_at_ms: i64,
+}
+
+/// How much a lease may grow by (see [`Store::change_lease`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Grow {
+    /// At least this (the request that asked).
+    pub min_nanos: i64,
+    /// At most this, unless `min_nanos` is more.
+    pub cap_nanos: i64,
+    pub hard_limit_nanos: i64,
+}
+
+/// What [`Store::change_lease`] did.
+#[derive(Debug, Clone, Default)]
+pub struct LeaseOutcome {
+    /// What the lease grew by (0: not asked, or refused at the limit).
+    pub granted_nanos: i64,
+    /// The lease was gone (released by the sweeper).
+    pub lost: bool,
+    /// The month after the change.
+    pub month: MonthRow,
 }
 
 /// A closed month's invoice as stored: immutable once written.
@@ -175,51 +216,6 @@ impl Store {
         Ok(())
     }
 
-    /// Reserve `amount` for a request in one transaction: only while the
-    /// month's spent + reserved is below the hard limit. Returns whether
-    /// the reservation was made.
-    pub async fn reserve_budget(&self, r: &NewReservation<'_>) -> Result<bool, StoreError> {
-        let update = if r.hard_limit_nanos.is_some() {
-            "UPDATE budget_months SET reserved_nanos = reserved_nanos + ? \
-             WHERE tenant_id = ? AND month = ? AND spent_nanos + reserved_nanos < ?"
-        } else {
-            "UPDATE budget_months SET reserved_nanos = reserved_nanos + ? \
-             WHERE tenant_id = ? AND month = ?"
-        };
-        let insert = "INSERT INTO budget_reservations \
-            (id, tenant_id, month, amount_nanos, created_at_ms, expires_at_ms) VALUES (?, ?, ?, ?, ?, ?)";
-        on_backend!(self, |pool, q| {
-            let mut tx = pool.begin().await?;
-            sqlx::query(q(ENSURE_MONTH))
-                .bind(r.tenant_id)
-                .bind(r.month)
-                .execute(&mut *tx)
-                .await?;
-            let mut query = sqlx::query(q(update))
-                .bind(r.amount_nanos)
-                .bind(r.tenant_id)
-                .bind(r.month);
-            if let Some(hard) = r.hard_limit_nanos {
-                query = query.bind(hard);
-            }
-            if query.execute(&mut *tx).await?.rows_affected() == 0 {
-                tx.rollback().await?;
-                return Ok(false);
-            }
-            sqlx::query(q(insert))
-                .bind(r.id)
-                .bind(r.tenant_id)
-                .bind(r.month)
-                .bind(r.amount_nanos)
-                .bind(r.now_ms)
-                .bind(r.expires_at_ms)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            Ok(true)
-        })
-    }
-
     /// Settle reservation `id` to the real cost: its amount leaves
     /// `reserved`, `cost` joins `spent` of `tenant_id`'s month `month`
     /// (the event's). A reservation already released (expired) is charged
@@ -269,85 +265,146 @@ impl Store {
             .unwrap_or_default())
     }
 
-    /// Release reservation `id` without charging (the request never
-    /// reached a service). Returns whether it was still held.
-    pub async fn release_budget(&self, id: &str) -> Result<bool, StoreError> {
+    /// Apply one gateway's ledger change for a tenant's month in one
+    /// transaction (see `billing::ledger`):
+    /// - `spend` leaves the lease (if any) and `reserved`, and joins
+    ///   `spent`; `release` leaves the lease and `reserved` unspent;
+    /// - then, with `grow`, the lease grows by `max(min, min(cap, room /
+    ///   2))` where `room` is the hard limit less spent and reserved — only
+    ///   while `spent + reserved` is under the hard limit, the same
+    ///   condition as a single reservation, so gateways overshoot the limit
+    ///   by at most one request's maximum cost together;
+    /// - the lease's expiry moves to `expires_at_ms`; an emptied lease row
+    ///   is deleted.
+    ///
+    /// A lease the sweeper already released (its gateway stalled past the
+    /// expiry) gave its amount back then: `spend` is charged all the same,
+    /// and the outcome says the lease was lost.
+    pub async fn change_lease(&self, c: &LeaseChange<'_>) -> Result<LeaseOutcome, StoreError> {
+        let shrink = "UPDATE budget_reservations SET amount_nanos = amount_nanos - ?, expires_at_ms = ? \
+            WHERE id = ? RETURNING amount_nanos";
+        let unreserve_and_charge = "UPDATE budget_months SET reserved_nanos = reserved_nanos - ?, \
+            spent_nanos = spent_nanos + ? WHERE tenant_id = ? AND month = ?";
+        let read_month = match self {
+            Store::Sqlite(_) => {
+                "SELECT spent_nanos, reserved_nanos FROM budget_months \
+                WHERE tenant_id = ? AND month = ?"
+            }
+            // The row stays locked until the grow below is written.
+            Store::Postgres(_) => {
+                "SELECT spent_nanos, reserved_nanos FROM budget_months \
+                WHERE tenant_id = ? AND month = ? FOR UPDATE"
+            }
+        };
+        let reserve = "UPDATE budget_months SET reserved_nanos = reserved_nanos + ? \
+            WHERE tenant_id = ? AND month = ?";
+        let grow_lease = "INSERT INTO budget_reservations \
+            (id, tenant_id, month, amount_nanos, created_at_ms, expires_at_ms) VALUES (?, ?, ?, ?, ?, ?) \
+            ON CONFLICT (id) DO UPDATE SET amount_nanos = budget_reservations.amount_nanos + excluded.amount_nanos, \
+            expires_at_ms = excluded.expires_at_ms";
+        let drop_empty = "DELETE FROM budget_reservations WHERE id = ? AND amount_nanos <= 0";
         on_backend!(self, |pool, q| {
             let mut tx = pool.begin().await?;
-            let held = sqlx::query(q(TAKE_RESERVATION))
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let Some(held) = held else {
-                return Ok(false);
-            };
-            let (t, m, amount): (String, String, i64) = (
-                held.try_get("tenant_id")?,
-                held.try_get("month")?,
-                held.try_get("amount_nanos")?,
-            );
-            sqlx::query(q(UNRESERVE))
-                .bind(amount)
-                .bind(&t)
-                .bind(&m)
+            sqlx::query(q(ENSURE_MONTH))
+                .bind(c.tenant_id)
+                .bind(c.month)
                 .execute(&mut *tx)
                 .await?;
+            let mut lost = false;
+            let mut unreserved = 0;
+            if let Some(lease) = c.lease_id {
+                let left: Option<i64> = sqlx::query_scalar(q(shrink))
+                    .bind(c.spend_nanos.saturating_add(c.release_nanos))
+                    .bind(c.expires_at_ms)
+                    .bind(lease)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                match left {
+                    Some(_) => unreserved = c.spend_nanos.saturating_add(c.release_nanos),
+                    None => lost = c.lease_known,
+                }
+            }
+            if unreserved != 0 || c.spend_nanos != 0 {
+                sqlx::query(q(unreserve_and_charge))
+                    .bind(unreserved)
+                    .bind(c.spend_nanos)
+                    .bind(c.tenant_id)
+                    .bind(c.month)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let mut granted = 0;
+            if let (Some(lease), Some(grow)) = (c.lease_id, &c.grow) {
+                let row = sqlx::query(q(read_month))
+                    .bind(c.tenant_id)
+                    .bind(c.month)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let (spent, reserved): (i64, i64) =
+                    (row.try_get("spent_nanos")?, row.try_get("reserved_nanos")?);
+                let used = spent.saturating_add(reserved);
+                if used < grow.hard_limit_nanos {
+                    let room = grow.hard_limit_nanos.saturating_sub(used);
+                    granted = grow.min_nanos.max(grow.cap_nanos.min(room / 2));
+                    sqlx::query(q(reserve))
+                        .bind(granted)
+                        .bind(c.tenant_id)
+                        .bind(c.month)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query(q(grow_lease))
+                        .bind(lease)
+                        .bind(c.tenant_id)
+                        .bind(c.month)
+                        .bind(granted)
+                        .bind(c.now_ms)
+                        .bind(c.expires_at_ms)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            if let Some(lease) = c.lease_id {
+                sqlx::query(q(drop_empty))
+                    .bind(lease)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             tx.commit().await?;
-            Ok(true)
+            let month = self
+                .budget_month(c.tenant_id, c.month)
+                .await?
+                .unwrap_or_default();
+            Ok(LeaseOutcome {
+                granted_nanos: granted,
+                lost,
+                month,
+            })
         })
     }
 
-    /// Settle a job's submit and hand its reservation on to the job, in
-    /// one transaction: reservation `id` leaves `reserved`, `cost` (the
-    /// submit's own) joins `spent` of `tenant_id`'s month `month`, and
-    /// `job` is reserved. Not checked against the hard limit: the submit
-    /// was admitted with a reservation at least as large (the longest
-    /// audio), of which the job's bound is a part. A job reserved already
-    /// (a repeated hand-off) is not reserved twice. Returns `month`'s row
-    /// after.
-    pub async fn hand_budget_to_job(
+    /// Hand `amount` of a gateway's lease (`None`: a tenant without a hard
+    /// limit, which holds none) on to job reservation `job`, in one
+    /// transaction: the job was admitted inside the lease, so the month's
+    /// `reserved` does not change, only who holds it — unless the lease is
+    /// gone (then the job is reserved anew). A job reserved already (a
+    /// repeated hand-off) is not reserved twice. Returns whether the lease
+    /// gave its part.
+    pub async fn lease_to_job(
         &self,
-        id: &str,
-        tenant_id: &str,
-        month: &str,
-        cost_nanos: i64,
+        lease_id: Option<&str>,
         job: &NewReservation<'_>,
-    ) -> Result<MonthRow, StoreError> {
+    ) -> Result<bool, StoreError> {
         let insert = "INSERT INTO budget_reservations \
             (id, tenant_id, month, amount_nanos, created_at_ms, expires_at_ms) VALUES (?, ?, ?, ?, ?, ?) \
             ON CONFLICT (id) DO NOTHING";
+        let shrink = "UPDATE budget_reservations SET amount_nanos = amount_nanos - ? WHERE id = ?";
         let reserve = "UPDATE budget_months SET reserved_nanos = reserved_nanos + ? \
             WHERE tenant_id = ? AND month = ?";
         on_backend!(self, |pool, q| {
             let mut tx = pool.begin().await?;
-            let held = sqlx::query(q(TAKE_RESERVATION))
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if let Some(held) = held {
-                let (t, m, amount): (String, String, i64) = (
-                    held.try_get("tenant_id")?,
-                    held.try_get("month")?,
-                    held.try_get("amount_nanos")?,
-                );
-                sqlx::query(q(UNRESERVE))
-                    .bind(amount)
-                    .bind(&t)
-                    .bind(&m)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            for m in [month, job.month] {
-                sqlx::query(q(ENSURE_MONTH))
-                    .bind(tenant_id)
-                    .bind(m)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            sqlx::query(q(CHARGE))
-                .bind(cost_nanos)
-                .bind(tenant_id)
-                .bind(month)
+            sqlx::query(q(ENSURE_MONTH))
+                .bind(job.tenant_id)
+                .bind(job.month)
                 .execute(&mut *tx)
                 .await?;
             let new = sqlx::query(q(insert))
@@ -360,7 +417,23 @@ impl Store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-            if new == 1 {
+            if new == 0 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            let from_lease = match lease_id {
+                Some(lease) => {
+                    sqlx::query(q(shrink))
+                        .bind(job.amount_nanos)
+                        .bind(lease)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected()
+                        == 1
+                }
+                None => false,
+            };
+            if !from_lease {
                 sqlx::query(q(reserve))
                     .bind(job.amount_nanos)
                     .bind(job.tenant_id)
@@ -369,11 +442,8 @@ impl Store {
                     .await?;
             }
             tx.commit().await?;
-        });
-        Ok(self
-            .budget_month(tenant_id, month)
-            .await?
-            .unwrap_or_default())
+            Ok(from_lease)
+        })
     }
 
     /// Release the reservations among `ids` that are still held, in one

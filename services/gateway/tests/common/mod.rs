@@ -113,7 +113,7 @@ impl Gateway {
         };
         let store_for_limits = store.clone();
         let billing = billing.then(|| {
-            stratus_gateway::billing::Billing::new(
+            stratus_gateway::billing::Billing::start(
                 store.clone(),
                 stratus_gateway::billing::BillingConfig::new(
                     stratus_gateway::billing::Catalog::builtin(),

@@ -97,7 +97,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
             upstreams: upstreams.into(),
             store: store.clone(),
             metering: Some(meter.clone()),
-            billing: Some(billing),
+            billing: Some(billing.clone()),
             edge: edge_config(&args.edge),
             limits: open_limits(&store, &args.limits).await?,
             auth,
@@ -118,6 +118,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
     let served = run_server(listener, app, &args.connection).await;
     job_usage.abort();
     stop_meter(&meter).await;
+    // Leases of budget go back to the store for the other gateways.
+    billing.shutdown().await;
     served
 }
 
@@ -169,7 +171,7 @@ pub async fn gateway(args: GatewayArgs) -> Result<(), CliError> {
             upstreams: upstreams.into(),
             store: store.clone(),
             metering: Some(meter.clone()),
-            billing: Some(billing),
+            billing: Some(billing.clone()),
             edge: edge_config(&args.edge),
             limits: open_limits(&store, &args.limits).await?,
             auth,
@@ -181,6 +183,8 @@ pub async fn gateway(args: GatewayArgs) -> Result<(), CliError> {
     let served = run_server(bind(args.listen).await?, app, &args.connection).await;
     job_usage.abort();
     stop_meter(&meter).await;
+    // Leases of budget go back to the store for the other gateways.
+    billing.shutdown().await;
     served
 }
 
@@ -220,6 +224,8 @@ fn start_billing(
     config.reservation_ttl =
         Duration::from_secs(args.budget_reservation_ttl.max(edge.request_timeout + 60));
     config.reserve_audio_seconds = args.budget_reserve_audio_seconds;
+    config.ledger.lease_requests = args.budget_lease_requests.max(1);
+    config.ledger.sync_interval = Duration::from_millis(args.budget_sync_ms.max(10));
     config.max_request_body = edge.max_request_body;
     config.webhook = match (&args.budget_webhook_url, &args.budget_webhook_secret) {
         (Some(url), Some(secret)) => {
