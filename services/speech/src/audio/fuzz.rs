@@ -52,6 +52,8 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         seed!("seed.aiff"),
         seed!("seed.caf"),
         seed!("seed.mkv"),
+        // A WebM as browsers and ffmpeg write it (Vorbis in Matroska).
+        seed!("seed.webm"),
         ("u8-stereo-1k.wav", wav(1_000, 2, 8, false)),
         ("s24-44k.wav", wav(44_100, 1, 24, false)),
         ("f32-stereo-48k.wav", wav(48_000, 2, 32, true)),

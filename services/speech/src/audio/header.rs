@@ -19,6 +19,9 @@
 //! upload. Anything this reader does not understand is left to
 //! symphonia (which runs under `catch_unwind`).
 //!
+//! Matroska / WebM is walked too: symphonia reads an element's body, and a
+//! laced block's frames, into buffers of their declared sizes.
+//!
 //! The checks start where symphonia's probe starts reading: at the first
 //! of its formats' markers in the first MiB, after any ID3v2 tags — not at
 //! byte 0, or a byte of junk in front of a hostile header would skip them.
@@ -45,8 +48,10 @@ enum Marker {
     Ftyp,
     /// An ID3v2 tag, read as metadata; the search goes on after it.
     Id3,
-    /// A container this module does not look into (FLAC, Ogg, Matroska,
-    /// an MP3 or ADTS frame sync).
+    /// Matroska / WebM (the EBML header element).
+    Ebml,
+    /// A container this module does not look into (FLAC, Ogg, an MP3 or
+    /// ADTS frame sync).
     Other,
 }
 
@@ -57,9 +62,8 @@ fn marker_at(window: &[u8]) -> Option<Marker> {
         [b'c', b'a', b'f', b'f', ..] => Marker::Caff,
         [b'f', b't', b'y', b'p', ..] => Marker::Ftyp,
         [b'I', b'D', b'3', ..] => Marker::Id3,
-        [b'f', b'L', b'a', b'C', ..]
-        | [b'O', b'g', b'g', b'S', ..]
-        | [0x1a, 0x45, 0xdf, 0xa3, ..] => Marker::Other,
+        [0x1a, 0x45, 0xdf, 0xa3, ..] => Marker::Ebml,
+        [b'f', b'L', b'a', b'C', ..] | [b'O', b'g', b'g', b'S', ..] => Marker::Other,
         // MPEG audio frame syncs (symphonia's MP3 reader) and ADTS (AAC).
         [0xff, 0xe2..=0xe7 | 0xf1..=0xf7 | 0xfa..=0xff, ..] => Marker::Other,
         _ => return None,
@@ -106,6 +110,7 @@ pub(super) fn check(bytes: &[u8]) -> Result<(), AudioError> {
         (Marker::Form, Some(b"AIFF" | b"AIFC")) => check_aiff(container),
         (Marker::Caff, _) => check_caf(container),
         (Marker::Ftyp, _) if at >= 4 => check_mp4(&bytes[at - 4..], 0),
+        (Marker::Ebml, _) => check_ebml(container),
         _ => Ok(()),
     }
 }
@@ -394,6 +399,177 @@ fn check_mp4_table(kind: &[u8], body: &[u8]) -> Result<(), AudioError> {
 
 /// `COMM`: channels (i16), frames (u32), bits (i16), sample rate (80-bit
 /// IEEE extended); big-endian.
+/// Matroska master elements (they hold other elements): walked into.
+/// Every other element is a leaf whose body symphonia may read whole.
+const EBML_MASTERS: &[u64] = &[
+    0x1A45_DFA3, // EBML header
+    0x1853_8067, // Segment
+    0x114D_9B74, // SeekHead
+    0x4DBB,      // Seek
+    0x1549_A966, // Info
+    0x1654_AE6B, // Tracks
+    0xAE,        // TrackEntry
+    0xE0,        // Video
+    0xE1,        // Audio
+    0x6D80,      // ContentEncodings
+    0x6240,      // ContentEncoding
+    0x5035,      // ContentEncryption
+    0x1F43_B675, // Cluster
+    0xA0,        // BlockGroup
+    0x75A1,      // BlockAdditions
+    0xA6,        // BlockMore
+    0x8E,        // Slices
+    0xE8,        // TimeSlice
+    0x1C53_BB6B, // Cues
+    0xBB,        // CuePoint
+    0xB7,        // CueTrackPositions
+    0x1043_A770, // Chapters
+    0x45B9,      // EditionEntry
+    0xB6,        // ChapterAtom
+    0x80,        // ChapterDisplay
+    0x1254_C367, // Tags
+    0x7373,      // Tag
+    0x63C0,      // Targets
+    0x67C8,      // SimpleTag
+    0x1941_A469, // Attachments
+    0x61A7,      // AttachedFile
+];
+/// Matroska blocks: their frames are read by the sizes their lacing says.
+const EBML_BLOCKS: &[u64] = &[0xA3 /* SimpleBlock */, 0xA1 /* Block */];
+/// How far the last element of a cut file may run past the upload (a
+/// bounded allocation for a file whose last block was cut short).
+const MAX_EBML_OVERRUN: u64 = 8 << 20;
+/// Elements walked at most (a two-hour WebM has a few hundred thousand).
+const MAX_EBML_ELEMENTS: usize = 1 << 22;
+
+/// An EBML variable-size integer at the start of `bytes`: (value, width).
+/// `id`: keep the width marker (element ids are written with it). A size
+/// of all ones is "unknown" (`u64::MAX`), as symphonia reads `0xFF`.
+fn ebml_vint(bytes: &[u8], id: bool) -> Option<(u64, usize)> {
+    let first = *bytes.first()?;
+    if first == 0 {
+        return None;
+    }
+    let width = first.leading_zeros() as usize + 1;
+    let rest = bytes.get(1..width)?;
+    let mut value = if id {
+        u64::from(first)
+    } else {
+        u64::from(first) & (0xFF >> width)
+    };
+    for b in rest {
+        value = (value << 8) | u64::from(*b);
+    }
+    if !id && value == (1u64 << (7 * width)) - 1 {
+        return Some((u64::MAX, width));
+    }
+    Some((value, width))
+}
+
+/// Matroska / WebM: symphonia reads a leaf element's body into a buffer of
+/// its declared size, and a laced block's frames into buffers of the sizes
+/// its lacing declares, before reading them — a size field of 2^50 is an
+/// allocation no machine has, which aborts the process. So every leaf must
+/// fit in the upload (the last one of a cut file may run past it by a
+/// bounded amount) and every frame in its block. Masters are walked into
+/// in place: their children follow them like siblings, which also suits
+/// masters of unknown size (a live recording's segment and clusters).
+fn check_ebml(bytes: &[u8]) -> Result<(), AudioError> {
+    let mut at = 0usize;
+    for _ in 0..MAX_EBML_ELEMENTS {
+        let Some((id, id_width)) = bytes.get(at..).and_then(|b| ebml_vint(b, true)) else {
+            return Ok(());
+        };
+        let Some((size, size_width)) = bytes.get(at + id_width..).and_then(|b| ebml_vint(b, false))
+        else {
+            return Ok(());
+        };
+        let start = at + id_width + size_width;
+        if EBML_MASTERS.contains(&id) {
+            at = start;
+            continue;
+        }
+        let left = bytes.len().saturating_sub(start) as u64;
+        if size > left.saturating_add(MAX_EBML_OVERRUN) {
+            return Err(too_big("an element size of", size));
+        }
+        let end = start.saturating_add(usize::try_from(size.min(left)).unwrap_or(usize::MAX));
+        if EBML_BLOCKS.contains(&id) {
+            check_ebml_lacing(bytes.get(start..end).unwrap_or_default())?;
+        }
+        if end >= bytes.len() {
+            return Ok(());
+        }
+        at = end;
+    }
+    Ok(())
+}
+
+/// A block's frame sizes, read as symphonia reads them (track number,
+/// 16-bit time, flags; with Xiph or EBML lacing a frame count and the
+/// sizes of all frames but the last), must each fit in the block.
+fn check_ebml_lacing(block: &[u8]) -> Result<(), AudioError> {
+    let Some((_, track_width)) = ebml_vint(block, false) else {
+        return Ok(());
+    };
+    let Some(&flags) = block.get(track_width + 2) else {
+        return Ok(());
+    };
+    let Some(&stored) = block.get(track_width + 3) else {
+        return Ok(());
+    };
+    let mut at = track_width + 4;
+    let limit = block.len() as u64;
+    let check = |size: u64| {
+        if size > limit {
+            Err(too_big("a laced frame size of", size))
+        } else {
+            Ok(())
+        }
+    };
+    match (flags >> 1) & 0b11 {
+        // Xiph: each size a run of 255s and a last byte.
+        0b01 => {
+            for _ in 0..stored {
+                let mut size = 0u64;
+                loop {
+                    let Some(&byte) = block.get(at) else {
+                        return Ok(());
+                    };
+                    at += 1;
+                    size += u64::from(byte);
+                    if byte != 255 {
+                        break;
+                    }
+                }
+                check(size)?;
+            }
+        }
+        // EBML: the first size, then signed differences.
+        0b11 => {
+            let mut last: Option<u64> = None;
+            for _ in 0..stored {
+                let Some((value, width)) = block.get(at..).and_then(|b| ebml_vint(b, false)) else {
+                    return Ok(());
+                };
+                at += width;
+                let size = match last {
+                    None => value,
+                    Some(last) => {
+                        // As symphonia computes it (a range-shifted vint).
+                        let half = (1i64 << (7 * width - 1)) - 1;
+                        (last as i64).wrapping_add((value as i64).wrapping_sub(half)) as u64
+                    }
+                };
+                check(size)?;
+                last = Some(size);
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 fn check_aiff(bytes: &[u8]) -> Result<(), AudioError> {
     let Some((_, comm)) = chunks(bytes, false).find(|(id, _)| *id == b"COMM") else {
         return Ok(());
@@ -565,6 +741,51 @@ mod tests {
         let mut far = vec![b'x'; PROBE_SEARCH_LIMIT];
         far.extend_from_slice(&wave);
         assert!(check(&far).is_ok());
+    }
+
+    fn ebml(id: &[u8], body: &[u8]) -> Vec<u8> {
+        let mut out = id.to_vec();
+        // An 8-byte size: 0x01 then 7 bytes.
+        out.push(0x01);
+        out.extend_from_slice(&(body.len() as u64).to_be_bytes()[1..]);
+        out.extend_from_slice(body);
+        out
+    }
+
+    /// Matroska: a leaf or a laced frame may not claim more than the
+    /// upload (symphonia allocates it before reading); masters of unknown
+    /// size (a live recording) are fine.
+    #[test]
+    fn matroska_sizes_must_fit_in_the_upload() {
+        let header = ebml(&[0x1A, 0x45, 0xDF, 0xA3], &ebml(&[0x42, 0x82], b"webm"));
+        // Segment and cluster of unknown size, one small SimpleBlock.
+        let mut good = header.clone();
+        good.extend_from_slice(&[0x18, 0x53, 0x80, 0x67, 0xFF]);
+        good.extend_from_slice(&[0x1F, 0x43, 0xB6, 0x75, 0xFF]);
+        good.extend(ebml(&[0xA3], &[0x81, 0, 0, 0x80, 1, 2, 3, 4]));
+        check(&good).unwrap();
+
+        // A CodecPrivate (binary leaf) claiming 2^50 bytes.
+        let mut huge = header.clone();
+        huge.extend_from_slice(&[0x18, 0x53, 0x80, 0x67, 0xFF, 0x63, 0xA2, 0x01]);
+        huge.extend_from_slice(&(1u64 << 50).to_be_bytes()[1..]);
+        huge.extend_from_slice(&[0; 32]);
+        assert!(check(&huge).is_err());
+
+        // EBML lacing: two frames, the first claiming 2^40 bytes.
+        let mut laced = header.clone();
+        laced.extend_from_slice(&[0x18, 0x53, 0x80, 0x67, 0xFF]);
+        let mut block = vec![0x81, 0, 0, 0x86, 1, 0x01];
+        block.extend_from_slice(&(1u64 << 40).to_be_bytes()[1..]);
+        block.extend_from_slice(&[0; 16]);
+        laced.extend(ebml(&[0xA3], &block));
+        assert!(check(&laced).is_err());
+
+        // Xiph lacing within the block is fine.
+        let mut xiph = header;
+        xiph.extend_from_slice(&[0x18, 0x53, 0x80, 0x67, 0xFF]);
+        xiph.extend(ebml(&[0xA3], &[0x81, 0, 0, 0x82, 1, 3, 1, 2, 3, 4, 5]));
+        check(&xiph).unwrap();
     }
 
     /// A top-level MP4 box other than `mdat` may not claim more than the
