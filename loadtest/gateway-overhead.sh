@@ -1,46 +1,67 @@
 #!/usr/bin/env bash
-# Gateway overhead benchmark (issue 5 "Must show"): latency through the
-# Stratus gateway minus latency direct to the same trivial upstream, at
-# 500, 1000 and 2000 req/s, with LiteLLM's proxy (its own master-key auth
-# on, no database) in front of the same upstream in the same run as the peer.
+# Gateway overhead benchmark (issues 5 and 19): latency through the Stratus
+# gateway minus latency direct to the same trivial upstream, at 500, 1000
+# and 2000 req/s, with LiteLLM's proxy (its own master-key auth on, no
+# database) in front of the same upstream in the same run as the peer.
+#
+# The product rows run `stratus gateway` itself with its defaults (billing
+# with the built-in catalog, budgets, metering, limits, access log):
+#   stratus                  SQLite store, a tenant without a budget
+#   stratus-budget           the same gateway, a tenant with a hard budget
+#   stratus-pg-redis-budget  a second gateway on PostgreSQL with Redis
+#                            limits, the budgeted tenant of its own store
+#                            (skipped when no PostgreSQL or Redis answers)
+# and, with ABLATION=1, bench-gateway rows with one part switched off each
+# (ablation-no-billing, ablation-no-metering, ablation-no-limits) so each
+# part's cost is the difference to `stratus`.
 #
 #   loadtest/gateway-overhead.sh            # everything, prints the table
 #
 # Environment:
-#   RATES="500 1000 2000"   DURATION=15   WARMUP=3
-#   STRATUS_BENCH_KEY=sk_…   an API key for the gateway (sent as Bearer) once
-#                            authentication is on; unset: no credential sent
+#   RATES="500 1000 2000"   DURATION=10   WARMUP=3
+#   QUIET=85                 before each row, wait (up to 90 s) until the
+#                            machine is this % idle: a row that fell behind
+#                            (LiteLLM, an old build) keeps working through
+#                            its backlog and would steal CPU from the next
+#   BENCH_POSTGRES=postgres://postgres@127.0.0.1:5432/postgres
+#   BENCH_REDIS=redis://127.0.0.1:6379
 #   STRATUS_BENCH_ARGS="…"   extra `stratus gateway` flags
 #   BENCH_VENV=…             where LiteLLM is (installed there if missing)
 #   SKIP_LITELLM=1           measure Stratus only
-#   COMPARE_METERING=1       also a second bench-gateway with metering off
-#                            (label `stratus-unmetered`), to show what
-#                            metering's write-ahead log adds (issue 6)
+#   ABLATION=1               add the bench-gateway ablation rows
+#   BEFORE_BIN=…             another build of `stratus` (e.g. the commit
+#                            before a change) run the same way on SQLite:
+#                            rows `before` and `before-budget`
 # Every process listens on 127.0.0.1 only and is stopped on exit.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 RATES="${RATES:-500 1000 2000}"
-DURATION="${DURATION:-15}"
+DURATION="${DURATION:-10}"
 WARMUP="${WARMUP:-3}"
+QUIET="${QUIET:-85}"
 BENCH_VENV="${BENCH_VENV:-/root/.cache/stratus-ci/bench-venv}"
-UPSTREAM_PORT=18081 STRATUS_PORT=18080 UNMETERED_PORT=18082 LITELLM_PORT=18090
+BENCH_POSTGRES="${BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres}"
+BENCH_REDIS="${BENCH_REDIS:-redis://127.0.0.1:6379}"
+UPSTREAM_PORT=18081 STRATUS_PORT=18080 PG_PORT=18083 BEFORE_PORT=18087 LITELLM_PORT=18090
+ABLATION_PORTS=(18084 18085 18086)
 LITELLM_KEY="sk-bench-litellm-master-key"
 WORK="$(mktemp -d /tmp/gateway-overhead.XXXXXX)"
 RESULTS="$WORK/results.jsonl"
 PIDS=()
-cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+PG_DB=""
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [ -n "$PG_DB" ]; then psql -q "$BENCH_POSTGRES" -c "DROP DATABASE IF EXISTS $PG_DB" >/dev/null 2>&1 || true; fi
+}
 trap cleanup EXIT
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-# BENCH_GATEWAY=stratus runs the `stratus gateway` command; the default runs
-# bench-gateway (the same router and defaults, without the model services).
-if [ "${BENCH_GATEWAY:-}" = stratus ]; then
-  (cd "$ROOT" && cargo build --profile ci -p stratus -p stratus-loadtest --bins >&2)
-else
-  (cd "$ROOT" && cargo build --profile ci -p stratus-loadtest --bins >&2)
-fi
+(cd "$ROOT" && cargo build --profile ci -p stratus -p stratus-loadtest --bins >&2)
 BIN="$CARGO_TARGET_DIR/ci"
+STRATUS="$BIN/stratus"
+SECRET="bench-auth-secret-bench-auth-secret-0123456789"
 
 wait_for() { # url, what
   for _ in $(seq 1 300); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.2; done
@@ -51,20 +72,64 @@ wait_for() { # url, what
 PIDS+=($!)
 wait_for "http://127.0.0.1:$UPSTREAM_PORT/readyz" "bench-upstream"
 
-# The gateway with its normal middleware stack and default log level (the
-# access log is written, to a file, as in production).
+# Two tenants in a store, a language key each: `free` without a budget,
+# `capped` with a hard budget far above what the run spends (so every
+# request is admitted, and every one is held against it). Prints the keys.
+provision() { # store-flags…
+  "$STRATUS" tenants create free "$@" >/dev/null
+  "$STRATUS" tenants create capped "$@" >/dev/null
+  "$STRATUS" tenants budget --tenant capped --hard 1000000 "$@" >/dev/null
+  echo "$("$STRATUS" keys create --tenant free --scopes language "$@")" \
+    "$("$STRATUS" keys create --tenant capped --scopes language "$@")"
+}
+
+# The product, SQLite (its home's default store).
+read -r FREE_KEY CAPPED_KEY < <(provision --home "$WORK/stratus-home" --auth-secret "$SECRET")
 # shellcheck disable=SC2086
-GATEWAY=("$BIN/bench-gateway")
-[ "${BENCH_GATEWAY:-}" = stratus ] && GATEWAY=("$BIN/stratus" gateway)
-"${GATEWAY[@]}" --listen "127.0.0.1:$STRATUS_PORT" --home "$WORK/stratus-home" \
-  --language-url "http://127.0.0.1:$UPSTREAM_PORT" ${STRATUS_BENCH_ARGS:-} 2>"$WORK/stratus.log" &
+"$STRATUS" gateway --listen "127.0.0.1:$STRATUS_PORT" --home "$WORK/stratus-home" \
+  --auth-secret "$SECRET" --language-url "http://127.0.0.1:$UPSTREAM_PORT" \
+  ${STRATUS_BENCH_ARGS:-} 2>"$WORK/stratus.log" &
 PIDS+=($!)
 wait_for "http://127.0.0.1:$STRATUS_PORT/readyz" "stratus gateway"
-if [ -n "${COMPARE_METERING:-}" ]; then
-  "$BIN/bench-gateway" --listen "127.0.0.1:$UNMETERED_PORT" --home "$WORK/unmetered-home" \
-    --language-url "http://127.0.0.1:$UPSTREAM_PORT" --metering false 2>"$WORK/unmetered.log" &
+
+if [ -n "${BEFORE_BIN:-}" ]; then
+  read -r BEFORE_FREE BEFORE_CAPPED < <(STRATUS="$BEFORE_BIN" provision --home "$WORK/before-home" --auth-secret "$SECRET")
+  # shellcheck disable=SC2086
+  "$BEFORE_BIN" gateway --listen "127.0.0.1:$BEFORE_PORT" --home "$WORK/before-home" \
+    --auth-secret "$SECRET" --language-url "http://127.0.0.1:$UPSTREAM_PORT" 2>"$WORK/before.log" &
   PIDS+=($!)
-  wait_for "http://127.0.0.1:$UNMETERED_PORT/readyz" "unmetered bench-gateway"
+  wait_for "http://127.0.0.1:$BEFORE_PORT/readyz" "stratus gateway ($BEFORE_BIN)"
+fi
+
+# The product, PostgreSQL + Redis limits, in a database of its own.
+PG_KEY=""
+if psql -q "$BENCH_POSTGRES" -c 'SELECT 1' >/dev/null 2>&1 \
+  && redis-cli -u "$BENCH_REDIS" ping 2>/dev/null | grep -q PONG; then
+  PG_DB="stratus_bench_$$"
+  psql -q "$BENCH_POSTGRES" -c "CREATE DATABASE $PG_DB" >/dev/null
+  PG_URL="${BENCH_POSTGRES%/*}/$PG_DB"
+  read -r _ PG_KEY < <(provision --store "$PG_URL" --home "$WORK/pg-home" --auth-secret "$SECRET")
+  # shellcheck disable=SC2086
+  "$STRATUS" gateway --listen "127.0.0.1:$PG_PORT" --home "$WORK/pg-home" --store "$PG_URL" \
+    --redis "$BENCH_REDIS" --redis-prefix "bench:$$" --auth-secret "$SECRET" \
+    --language-url "http://127.0.0.1:$UPSTREAM_PORT" ${STRATUS_BENCH_ARGS:-} 2>"$WORK/pg.log" &
+  PIDS+=($!)
+  wait_for "http://127.0.0.1:$PG_PORT/readyz" "stratus gateway (PostgreSQL)"
+else
+  echo "no PostgreSQL at $BENCH_POSTGRES or no Redis at $BENCH_REDIS: the pg-redis row is skipped" >&2
+fi
+
+ABLATIONS=()
+if [ -n "${ABLATION:-}" ]; then
+  i=0
+  for part in billing metering limits; do
+    port=${ABLATION_PORTS[$i]}; i=$((i + 1))
+    "$BIN/bench-gateway" --listen "127.0.0.1:$port" --home "$WORK/no-$part" \
+      --language-url "http://127.0.0.1:$UPSTREAM_PORT" "--$part" false 2>"$WORK/no-$part.log" &
+    PIDS+=($!)
+    wait_for "http://127.0.0.1:$port/readyz" "bench-gateway without $part"
+    ABLATIONS+=("ablation-no-$part:$port:$(cat "$WORK/no-$part/bench-key")")
+  done
 fi
 
 if [ -z "${SKIP_LITELLM:-}" ]; then
@@ -95,32 +160,49 @@ YAML
   case "$code" in 2*) echo "litellm accepted a request without its key ($code)" >&2; exit 1;; esac
 fi
 
-# bench-gateway writes the key it made for this run; with the real binary,
-# pass one in STRATUS_BENCH_KEY.
-if [ -z "${STRATUS_BENCH_KEY:-}" ] && [ -s "$WORK/stratus-home/bench-key" ]; then
-  STRATUS_BENCH_KEY=$(cat "$WORK/stratus-home/bench-key")
-fi
-STRATUS_AUTH=()
-[ -n "${STRATUS_BENCH_KEY:-}" ] && STRATUS_AUTH=(--header "Authorization: Bearer $STRATUS_BENCH_KEY")
-
-run() { # label url rate [headers…]
-  local label=$1 url=$2 rate=$3; shift 3
-  "$BIN/loadgen" run --label "$label" --url "$url" --rate "$rate" --duration "$DURATION" \
-    --warmup "$WARMUP" --out "$RESULTS" "$@"
+# Wait until the CPUs are QUIET % idle over half a second (at most 90 s).
+quiet() {
+  local deadline=$((SECONDS + 90)) a b
+  while [ $SECONDS -lt $deadline ]; do
+    read -r -a a < <(head -1 /proc/stat); sleep 0.5; read -r -a b < <(head -1 /proc/stat)
+    local total=0 i
+    for i in 1 2 3 4 5 6 7 8; do total=$((total + b[i] - a[i])); done
+    local idle=$(( (b[4] - a[4] + b[5] - a[5]) * 100 / (total > 0 ? total : 1) ))
+    [ "$idle" -ge "$QUIET" ] && return 0
+  done
+  echo "machine not quiet after 90 s; measuring anyway" >&2
+}
+run() { # label url rate key
+  quiet
+  "$BIN/loadgen" run --label "$1" --url "$2" --rate "$3" --duration "$DURATION" \
+    --warmup "$WARMUP" --out "$RESULTS" --header "Authorization: Bearer $4"
 }
 for rate in $RATES; do
-  run direct "http://127.0.0.1:$UPSTREAM_PORT/v1/embeddings" "$rate"
-  run stratus "http://127.0.0.1:$STRATUS_PORT/v1/embeddings" "$rate" "${STRATUS_AUTH[@]}"
-  if [ -n "${COMPARE_METERING:-}" ]; then
-    run stratus-unmetered "http://127.0.0.1:$UNMETERED_PORT/v1/embeddings" "$rate" \
-      --header "Authorization: Bearer $(cat "$WORK/unmetered-home/bench-key")"
+  quiet
+  "$BIN/loadgen" run --label direct --url "http://127.0.0.1:$UPSTREAM_PORT/v1/embeddings" \
+    --rate "$rate" --duration "$DURATION" --warmup "$WARMUP" --out "$RESULTS"
+  run stratus "http://127.0.0.1:$STRATUS_PORT/v1/embeddings" "$rate" "$FREE_KEY"
+  run stratus-budget "http://127.0.0.1:$STRATUS_PORT/v1/embeddings" "$rate" "$CAPPED_KEY"
+  if [ -n "$PG_KEY" ]; then
+    run stratus-pg-redis-budget "http://127.0.0.1:$PG_PORT/v1/embeddings" "$rate" "$PG_KEY"
+  fi
+  for ablation in "${ABLATIONS[@]}"; do
+    IFS=: read -r label port key <<<"$ablation"
+    run "$label" "http://127.0.0.1:$port/v1/embeddings" "$rate" "$key"
+  done
+  if [ -n "${BEFORE_BIN:-}" ]; then
+    run before "http://127.0.0.1:$BEFORE_PORT/v1/embeddings" "$rate" "$BEFORE_FREE"
+    run before-budget "http://127.0.0.1:$BEFORE_PORT/v1/embeddings" "$rate" "$BEFORE_CAPPED"
   fi
   if [ -z "${SKIP_LITELLM:-}" ]; then
-    run litellm "http://127.0.0.1:$LITELLM_PORT/v1/embeddings" "$rate" \
-      --header "Authorization: Bearer $LITELLM_KEY"
+    run litellm "http://127.0.0.1:$LITELLM_PORT/v1/embeddings" "$rate" "$LITELLM_KEY"
   fi
 done
 
-echo "machine: $(nproc) cores, $(uname -srm); litellm $("$BENCH_VENV/bin/pip" show litellm 2>/dev/null | awk '/^Version/{print $2}')"
+# The budget really was held: the capped tenant's month shows the spend.
+"$STRATUS" tenants budget --tenant capped --home "$WORK/stratus-home" --auth-secret "$SECRET" --json \
+  >"$WORK/capped-budget.json" 2>/dev/null || true
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -srm); commit $(cd "$ROOT" && git rev-parse --short HEAD); litellm $("$BENCH_VENV/bin/pip" show litellm 2>/dev/null | awk '/^Version/{print $2}')"
 echo "each row: ${DURATION}s measured after ${WARMUP}s warm-up, open loop; raw results: $RESULTS"
+echo "capped tenant's budget after the run: $(cat "$WORK/capped-budget.json" 2>/dev/null)"
 "$BIN/loadgen" report "$RESULTS"

@@ -1,9 +1,11 @@
-//! The Stratus gateway as `stratus gateway` builds it (the same
+//! The ablation harness of `loadtest/gateway-overhead.sh`: the Stratus
+//! gateway assembled as `stratus gateway` assembles it (the same
 //! `stratus_gateway::router`, its whole middleware stack, the same pool and
-//! edge defaults, info-level logs, limits on), without linking the speech and language
-//! services, so the benchmark builds in seconds once the gateway has.
-//! `loadtest/gateway-overhead.sh` runs `stratus gateway` itself when
-//! `BENCH_GATEWAY=stratus`.
+//! edge defaults, info-level logs, billing with the built-in catalog,
+//! metering and limits on), with a switch for each of billing, metering and
+//! limits, so each part's cost is a row of the table. The product rows of
+//! the benchmark run `stratus gateway` itself; this binary never stands in
+//! for it.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -39,6 +41,9 @@ struct Args {
     /// not a power loss: `STRATUS_BENCH_ARGS="--usage-wal-sync true"`.
     #[arg(long, default_value_t = false, action = clap::ArgAction::Set)]
     usage_wal_sync: bool,
+    /// Billing (budget holds, the ledger's sync) on (default) or off.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    billing: bool,
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -113,6 +118,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 PoolConfig::default(),
             )?),
         };
+        let billing = args.billing.then(|| {
+            stratus_gateway::billing::Billing::start(
+                store.clone(),
+                stratus_gateway::billing::BillingConfig::new(
+                    stratus_gateway::billing::Catalog::builtin(),
+                ),
+            )
+        });
         let app = stratus_gateway::router(
             GatewayState {
                 upstreams: upstreams.into(),
@@ -120,7 +133,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 auth,
                 internal_token: stratus_kit::context::InternalToken::generate()?,
                 metering: meter,
-                billing: None,
+                billing,
                 edge: EdgeConfig::default(),
                 limits,
             },

@@ -18,6 +18,16 @@
 //!   ([`EdgeConfig::tenant_in_flight`]) its forwarded requests are refused
 //!   429 by the tenant concurrency limit (see `limits`), which releases the
 //!   slot it took at once.
+//! - Runtime pressure (opt-in): a request to a forwarded route is refused
+//!   503 + Retry-After while the gateway's async runtime runs late (a timer
+//!   due every few milliseconds fires more than `max_scheduling_delay`
+//!   late): the CPUs are saturated, so every admitted request is already
+//!   waiting behind others. The in-flight cap alone sheds late for short
+//!   requests (a thousand cheap requests in flight are a long queue on two
+//!   cores). Off by default: where the gateway shares its cores with the
+//!   load (a co-located generator, `stratus serve`'s models) lateness also
+//!   comes from the neighbours, and shedding there was not shown to bound
+//!   latency (loadtest/RESULTS.md).
 //! - Request timeout: from arrival to the response headers (the upload and
 //!   the upstream's work included). Past it the upstream call is dropped —
 //!   which closes its connection, so the replica can stop — and the caller
@@ -27,6 +37,7 @@
 //! still say it is alive, or an orchestrator would restart it under load.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::extract::{Request, State};
@@ -52,6 +63,9 @@ pub struct EdgeConfig {
     pub request_timeout: Duration,
     /// Largest request body, counted while it streams.
     pub max_request_body: u64,
+    /// Forwarded requests are shed while the runtime runs later than this
+    /// (see the module doc); `None`: never on this account.
+    pub max_scheduling_delay: Option<Duration>,
 }
 
 impl Default for EdgeConfig {
@@ -61,6 +75,7 @@ impl Default for EdgeConfig {
             max_in_flight_per_tenant: None,
             request_timeout: Duration::from_secs(600),
             max_request_body: 32 * 1024 * 1024,
+            max_scheduling_delay: None,
         }
     }
 }
@@ -83,16 +98,65 @@ impl EdgeConfig {
 struct Guard {
     slots: Arc<Semaphore>,
     timeout: Duration,
+    /// Set on the forwarded pool: shed while the runtime runs late.
+    pressure: Option<(Arc<Pressure>, Duration)>,
 }
 
 impl Guard {
-    fn new(config: &EdgeConfig) -> Guard {
+    fn new(config: &EdgeConfig, pressure: Option<(Arc<Pressure>, Duration)>) -> Guard {
         Guard {
             slots: Arc::new(Semaphore::new(
                 config.max_in_flight.min(Semaphore::MAX_PERMITS),
             )),
             timeout: config.request_timeout,
+            pressure,
         }
+    }
+}
+
+/// How late the async runtime runs: a task that sleeps [`Pressure::TICK`]
+/// at a time records how much longer than that each sleep took (a
+/// runnable task waits for a worker thread when the CPUs are saturated,
+/// this one included). Readings decay, so pressure ends soon after the
+/// load does.
+#[derive(Debug, Default)]
+pub struct Pressure {
+    late_us: AtomicU64,
+}
+
+impl Pressure {
+    const TICK: Duration = Duration::from_millis(5);
+
+    /// A measured pressure, its task running on the current runtime for
+    /// as long as the returned value lives (`None` outside a runtime).
+    pub fn start() -> Option<Arc<Pressure>> {
+        let runtime = tokio::runtime::Handle::try_current().ok()?;
+        let pressure = Arc::new(Pressure::default());
+        let weak = Arc::downgrade(&pressure);
+        runtime.spawn(async move {
+            loop {
+                let started = tokio::time::Instant::now();
+                tokio::time::sleep(Self::TICK).await;
+                let Some(pressure) = weak.upgrade() else {
+                    return;
+                };
+                let late = started.elapsed().saturating_sub(Self::TICK);
+                pressure.record(late);
+            }
+        });
+        Some(pressure)
+    }
+
+    /// Take a reading: the larger of it and half the previous one.
+    fn record(&self, late: Duration) {
+        let late = u64::try_from(late.as_micros()).unwrap_or(u64::MAX);
+        let decayed = self.late_us.load(Ordering::Relaxed) / 2;
+        self.late_us.store(late.max(decayed), Ordering::Relaxed);
+    }
+
+    /// How late the runtime runs now.
+    pub fn late(&self) -> Duration {
+        Duration::from_micros(self.late_us.load(Ordering::Relaxed))
     }
 }
 
@@ -105,9 +169,12 @@ pub struct Overload {
 
 impl Overload {
     pub fn new(config: &EdgeConfig) -> Overload {
+        let pressure = config
+            .max_scheduling_delay
+            .and_then(|max| Pressure::start().map(|p| (p, max)));
         Overload {
-            forwarded: Guard::new(config),
-            own: Guard::new(config),
+            forwarded: Guard::new(config, pressure),
+            own: Guard::new(config, None),
         }
     }
 
@@ -127,6 +194,14 @@ impl Overload {
 }
 
 async fn shed_or_run(State(guard): State<Guard>, request: Request, next: Next) -> Response {
+    if let Some((pressure, max)) = &guard.pressure
+        && pressure.late() > *max
+    {
+        record_rejection(Rejection::Pressure);
+        return ApiError::unavailable("the gateway is overloaded; retry shortly", 1)
+            .with_code("overloaded")
+            .into_response();
+    }
     let Ok(permit) = guard.slots.clone().try_acquire_owned() else {
         record_rejection(Rejection::InFlightCap);
         return ApiError::unavailable(
@@ -146,5 +221,24 @@ async fn shed_or_run(State(guard): State<Guard>, request: Request, next: Next) -
             ))
             .into_response()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pressure_follows_the_latest_reading_and_decays() {
+        let pressure = Pressure::default();
+        pressure.record(Duration::from_millis(40));
+        assert_eq!(pressure.late(), Duration::from_millis(40));
+        // A prompt tick halves it: pressure ends soon after the load does.
+        for want in [20, 10, 5] {
+            pressure.record(Duration::ZERO);
+            assert_eq!(pressure.late(), Duration::from_millis(want));
+        }
+        pressure.record(Duration::from_millis(30));
+        assert_eq!(pressure.late(), Duration::from_millis(30));
     }
 }

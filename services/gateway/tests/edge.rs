@@ -291,3 +291,93 @@ async fn a_trickling_upload_through_the_gateway_is_408_and_frees_its_slot() {
         .unwrap();
     assert_eq!(upload.status(), 200);
 }
+
+/// Past its capacity the gateway sheds requests to the model services —
+/// 503 `overloaded` with Retry-After — while its runtime runs late, serves
+/// them again once it has caught up, and never sheds its own routes. The
+/// runtime is made late by a task that holds its only worker thread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn a_late_runtime_sheds_forwarded_requests_until_it_catches_up() {
+    let gw = edge(
+        EdgeConfig {
+            max_scheduling_delay: Some(Duration::from_millis(10)),
+            ..EdgeConfig::default()
+        },
+        |listener, app| stratus_kit::server::serve(listener, app, std::future::pending()),
+    )
+    .await;
+    let base = format!("http://{}", gw.addr);
+    let key = gw.a.clone();
+    // The client runs on a thread and runtime of its own, so it keeps
+    // sending while the gateway's runtime is held.
+    let client = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let client = reqwest::Client::new();
+            let send = |path: &'static str| {
+                client
+                    .post(format!("{base}{path}"))
+                    .bearer_auth(&key)
+                    .json(&json!({"model": "m", "input": "x"}))
+                    .send()
+            };
+            let before = send("/v1/embeddings").await.unwrap().status().as_u16();
+            let mut during = Vec::new();
+            let until = std::time::Instant::now() + Duration::from_millis(600);
+            while std::time::Instant::now() < until {
+                let response = send("/v1/embeddings").await.unwrap();
+                let status = response.status().as_u16();
+                let retry = response.headers().contains_key("retry-after");
+                let body: serde_json::Value = response.json().await.unwrap_or_default();
+                during.push((status, retry, body["error"]["code"].clone()));
+            }
+            // Caught up: the readings decay within a few ticks.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let after = send("/v1/embeddings").await.unwrap().status().as_u16();
+            let own = client
+                .get(format!("{base}/v1/models"))
+                .bearer_auth(&key)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16();
+            (before, during, after, own)
+        })
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Hold the only worker 40 ms at a time for about half a second (a
+    // spawned task: the test's own future runs on another thread).
+    tokio::spawn(async {
+        for _ in 0..12 {
+            std::thread::sleep(Duration::from_millis(40));
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .unwrap();
+    let (before, during, after, own) = tokio::task::spawn_blocking(move || client.join().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(before, 200);
+    let shed: Vec<_> = during
+        .iter()
+        .filter(|(status, ..)| *status == 503)
+        .collect();
+    assert!(!shed.is_empty(), "nothing was shed: {during:?}");
+    for (_, retry, code) in &shed {
+        assert!(*retry, "503 without Retry-After");
+        assert_eq!(code, "overloaded");
+    }
+    assert!(
+        during
+            .iter()
+            .all(|(status, ..)| matches!(status, 200 | 503)),
+        "{during:?}"
+    );
+    assert_eq!(after, 200, "still shedding after the runtime caught up");
+    assert_eq!(own, 200, "the gateway's own routes are not shed");
+}

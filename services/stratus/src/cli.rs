@@ -393,6 +393,18 @@ pub struct EdgeArgs {
     #[arg(long, env = "STRATUS_MAX_IN_FLIGHT_PER_TENANT")]
     pub max_in_flight_per_tenant: Option<usize>,
 
+    /// Milliseconds the gateway's async runtime may run late (a timer due
+    /// every 5 ms firing this much after it should) before requests to the
+    /// model services are refused 503 + Retry-After: the CPUs are
+    /// saturated, and admitting more makes every admitted request later.
+    /// 0 (the default) turns it off, leaving --max-in-flight to shed: on a
+    /// machine shared with the load (the models of `stratus serve`, or a
+    /// benchmark's generator) lateness also comes from the neighbours, and
+    /// the measurements in loadtest/RESULTS.md did not show it bounding
+    /// latency there. For a gateway on cores of its own, 20 is a start.
+    #[arg(long, env = "STRATUS_SHED_SCHEDULING_DELAY_MS", default_value_t = 0)]
+    pub shed_scheduling_delay_ms: u64,
+
     /// Seconds from a request's arrival to its response headers (upload and
     /// upstream work included) before the gateway gives up with 504 and
     /// closes the upstream call. Long enough for a long transcription,

@@ -47,6 +47,8 @@ pub const UPSTREAM_RETRIES: &str = "stratus_gateway_upstream_retries_total";
 pub enum Rejection {
     /// The global in-flight cap was full (`--max-in-flight`).
     InFlightCap,
+    /// The runtime ran late (`--shed-scheduling-delay-ms`).
+    Pressure,
     /// The request took longer than `--request-timeout`.
     Timeout,
     /// The request body passed `--max-request-body`.
@@ -69,6 +71,7 @@ impl Rejection {
     pub fn label(self) -> &'static str {
         match self {
             Rejection::InFlightCap => "in_flight_cap",
+            Rejection::Pressure => "pressure",
             Rejection::Timeout => "timeout",
             Rejection::BodyTooLarge => "body_too_large",
             Rejection::BodyTooSlow => "body_too_slow",

@@ -288,12 +288,15 @@ async fn open_limits(store: &Store, args: &LimitArgs) -> Result<Limits, CliError
         .map_err(|e| CliError::Usage(e.to_string()))
 }
 
+/// The edge's knobs from the flags.
 fn edge_config(args: &EdgeArgs) -> EdgeConfig {
     EdgeConfig {
         max_in_flight: args.max_in_flight.max(1),
         max_in_flight_per_tenant: args.max_in_flight_per_tenant,
         request_timeout: Duration::from_secs(args.request_timeout.max(1)),
         max_request_body: args.max_request_body,
+        max_scheduling_delay: (args.shed_scheduling_delay_ms > 0)
+            .then(|| Duration::from_millis(args.shed_scheduling_delay_ms)),
     }
 }
 
