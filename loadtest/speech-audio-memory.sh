@@ -19,7 +19,7 @@
 # BUDGET_FLAG='' runs a build without --audio-budget-seconds (the baseline).
 set -euo pipefail
 
-BIN=${STRATUS_BIN:-target/ci/stratus}
+BIN=${STRATUS_BIN:-${CARGO_TARGET_DIR:-target}/ci/stratus}
 PORT=${PORT:-18181}
 WATCH=${WATCH_SECONDS:-45}
 WORK=$(mktemp -d)
