@@ -28,7 +28,13 @@ fn clip() -> Vec<u8> {
 async fn a_replica_with_a_token_serves_only_requests_that_carry_it() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/stratus.db", dir.path().display());
-    let jobs = Jobs::new(JobStore::open(&url).await.unwrap(), JobConfig::default()).unwrap();
+    let config = JobConfig {
+        webhook_secret: Some(stratus_speech::jobs::webhook::WebhookSecret::new(
+            "internal-token-test-webhook-key",
+        )),
+        ..JobConfig::default()
+    };
+    let jobs = Jobs::new(JobStore::open(&url).await.unwrap(), config).unwrap();
     let service = loaded_service(Default::default()).await.with_jobs(jobs);
     let token = InternalToken::new(TOKEN).unwrap();
     let router = service.router_with_context(Some(token));
@@ -95,6 +101,8 @@ async fn a_replica_with_a_token_serves_only_requests_that_carry_it() {
             "/v1/audio/jobs/{id}" => {
                 vec![(reqwest::Method::GET, 200), (reqwest::Method::DELETE, 200)]
             }
+            "/v1/audio/webhook-secret" => vec![(reqwest::Method::GET, 200)],
+            "/v1/audio/webhook-secret/rotate" => vec![(reqwest::Method::POST, 200)],
             other => panic!("route {other} has no request here: add one that succeeds"),
         };
         for (method, expected) in checks {
@@ -103,7 +111,8 @@ async fn a_replica_with_a_token_serves_only_requests_that_carry_it() {
                 None => path.to_string(),
             };
             let request = with_token(method.clone(), &concrete);
-            let request = if method == reqwest::Method::POST {
+            // Audio routes take the clip; the rotation an empty body.
+            let request = if method == reqwest::Method::POST && !path.contains("webhook-secret") {
                 request.multipart(form(clip(), "clip.wav", &[("model", "whisper-1")]))
             } else {
                 request
