@@ -778,11 +778,39 @@ pub async fn middleware(
     };
     let reservation = match billing.reserve(&tenant_id, service, content_length).await {
         Ok(r) => r,
-        Err(e) => return ApiError::from(e).into_response(),
+        Err(e) => {
+            drain(request.into_body()).await;
+            return ApiError::from(e).into_response();
+        }
     };
     request.extensions_mut().insert(reservation.on_recorded());
     request.extensions_mut().insert(reservation.clone());
     next.run(request).await
+}
+
+/// Most of a refused request's body read before answering.
+const DRAIN_BYTES: usize = 1024 * 1024;
+/// Longest wait for it.
+const DRAIN_TIME: Duration = Duration::from_secs(2);
+
+/// Read and drop what is left of a refused request's upload, up to
+/// [`DRAIN_BYTES`] and [`DRAIN_TIME`]: answering at once and closing with
+/// the upload still arriving makes the client's write fail (a broken pipe)
+/// before it reads the 429, so a small upload is taken in first — what a
+/// server's lingering close does. A large one is still cut.
+async fn drain(body: axum::body::Body) {
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut read = 0usize;
+    let _ = tokio::time::timeout(DRAIN_TIME, async {
+        while read <= DRAIN_BYTES {
+            match body.frame().await {
+                Some(Ok(frame)) => read += frame.data_ref().map_or(0, |d| d.len()),
+                _ => break,
+            }
+        }
+    })
+    .await;
 }
 
 #[cfg(test)]
