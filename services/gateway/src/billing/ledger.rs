@@ -203,10 +203,6 @@ impl Ledger {
         }
     }
 
-    pub fn config(&self) -> &LedgerConfig {
-        &self.config
-    }
-
     /// `tenant_id`'s terms if known within `terms_ttl`.
     pub fn cached_terms(&self, tenant_id: &str) -> Option<TenantTerms> {
         let terms = self.terms.lock().unwrap_or_else(|p| p.into_inner());

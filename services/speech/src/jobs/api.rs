@@ -174,14 +174,14 @@ pub fn render(transcript: &Transcript, task: Task, format: ResponseFormat) -> St
     }
 }
 
-fn jobs_of(service: &SpeechService) -> Result<&Jobs, JobError> {
+pub(super) fn jobs_of(service: &SpeechService) -> Result<&Jobs, JobError> {
     service
         .jobs
         .as_ref()
         .ok_or_else(|| JobError::NotFound("(jobs are not enabled on this server)".into()))
 }
 
-fn tenant_of(context: Option<Extension<TenantContext>>) -> String {
+pub(super) fn tenant_of(context: Option<Extension<TenantContext>>) -> String {
     context.map_or_else(|| DEFAULT_TENANT.to_owned(), |Extension(c)| c.tenant_id)
 }
 

@@ -22,8 +22,9 @@ use serde::{Deserialize, Serialize};
 use stratus_kit::context::TenantContext;
 use stratus_kit::error::ApiError;
 
+use super::api::{jobs_of, tenant_of};
 use super::store::{SigningState, now_ms};
-use super::{DEFAULT_TENANT, JobError, Jobs};
+use super::{JobError, Jobs};
 use crate::SpeechService;
 
 /// How long a replaced secret keeps signing unless the rotation says.
@@ -78,11 +79,7 @@ pub struct RotateRequest {
 }
 
 fn jobs_with_key(service: &SpeechService) -> Result<&Jobs, ApiError> {
-    let jobs = service.jobs.as_ref().ok_or_else(|| {
-        ApiError::from(JobError::NotFound(
-            "(jobs are not enabled on this server)".into(),
-        ))
-    })?;
+    let jobs = jobs_of(service)?;
     if jobs.config.webhook_secret.is_none() {
         return Err(ApiError::not_found(
             "this server has no webhook key configured (--webhook-secret), so it signs no webhooks",
@@ -90,10 +87,6 @@ fn jobs_with_key(service: &SpeechService) -> Result<&Jobs, ApiError> {
         .with_code("webhooks_not_configured"));
     }
     Ok(jobs)
-}
-
-fn tenant_of(context: Option<Extension<TenantContext>>) -> String {
-    context.map_or_else(|| DEFAULT_TENANT.to_owned(), |Extension(c)| c.tenant_id)
 }
 
 fn view(jobs: &Jobs, tenant_id: &str, state: SigningState) -> SecretView {
