@@ -23,19 +23,19 @@
 //!   over the sentence embedder, and running it.
 //! - [`card`] — the `/v1/models` shapes (OpenAI's list plus task, license, attribution).
 //! - [`worker`] — a model owned by one OS thread behind a bounded queue.
-//! - [`amx`] — bf16 matrix products on Intel AMX tiles, where the CPU has them.
 //! - [`batching`] — embedding requests of concurrent callers grouped into
 //!   one forward pass by token budget.
 //! - [`text`] — byte ↔ char offsets for spans.
-//! - [`wide`] — hot loops compiled for AVX-512, chosen at run time.
+//! - [`cpu`] — every hand-written CPU kernel and the one place CPU features
+//!   are read: tiers (AMX, AVX-512, AVX2, NEON, portable), capped at start.
 //! - [`error`] — the one error type of this layer.
 
-pub mod amx;
 pub mod batching;
 pub mod bert;
 pub mod card;
 pub mod catalog;
 pub mod convert;
+pub mod cpu;
 pub mod device;
 pub mod error;
 pub mod fasttext;
@@ -44,7 +44,6 @@ pub mod sentiment;
 pub mod store;
 pub mod text;
 pub mod whisper;
-pub mod wide;
 pub mod worker;
 
 pub use error::{ModelError, Result};

@@ -16,9 +16,9 @@
 //!   softmax fused in;
 //! - bias + GELU, and bias + residual + layer norm, are each one parallel
 //!   pass over rows;
-//! - those loops and the attention's are compiled for AVX2 + FMA where the
-//!   CPU has them, with polynomial `exp`/`erf` (`simd_math`) that
-//!   vectorise (libm's do not).
+//! - those loops and the attention's are compiled for the CPU tier in force
+//!   ([`crate::cpu::with_simd`]: AVX-512, AVX2 + FMA, …), with polynomial
+//!   `exp`/`erf` ([`crate::cpu::math`]) that vectorise (libm's do not).
 //!
 //! Tokens are packed without padding between the matrix products (the
 //! linear layers see only real tokens); rows of padding are zero in the
@@ -32,7 +32,8 @@ use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{Config, HiddenAct};
 use rayon::prelude::*;
 
-use super::simd_math::{self, dot, sum, with_simd};
+use crate::cpu::math::{self, dot, sum};
+use crate::cpu::with_simd;
 use crate::{ModelError, Result};
 
 /// Rows of a parallel pass handed to one task at least: below this the
@@ -492,7 +493,7 @@ fn attend(head: &HeadOf<'_>, length: usize, scale: f32, out: &mut [f32]) {
         }
         let top = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         for score in scores.iter_mut() {
-            *score = simd_math::exp(*score - top);
+            *score = math::exp(*score - top);
         }
         let inverse = 1.0 / sum(&scores);
         for (weight, value) in scores.iter().zip(values.chunks(width)) {
@@ -531,7 +532,7 @@ fn add_and_norm_row(row: &mut [f32], bias: &[f32], residual: &[f32], norm: &Norm
 #[inline(always)]
 fn gelu_row(row: &mut [f32], bias: &[f32]) {
     for (v, b) in row.iter_mut().zip(bias) {
-        *v = simd_math::gelu_erf(*v + b);
+        *v = math::gelu_erf(*v + b);
     }
 }
 

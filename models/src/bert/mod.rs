@@ -15,12 +15,11 @@
 //!   embeddings with per-batch padding.
 //! - [`cpu_encoder`] — [`cpu_encoder::CpuBert`]: the encoder both use on
 //!   the CPU (same numbers as `BertModel`, the work between gemms on every
-//!   core); other devices run `BertModel`. `simd_math`: its vectorised
-//!   `exp`/`erf`.
+//!   core); other devices run `BertModel`. Its vectorised `exp`/`erf` are
+//!   [`crate::cpu::math`]'s.
 
 pub mod cpu_encoder;
 pub mod embedder;
-pub(crate) mod simd_math;
 pub mod token_classifier;
 
 pub use embedder::Embedder;

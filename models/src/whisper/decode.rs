@@ -74,7 +74,7 @@ fn suppress(logits: &mut [f32], id: u32) {
 
 /// `log_softmax` of a row.
 pub fn log_softmax(logits: &[f32]) -> Vec<f32> {
-    let log_sum = crate::wide::log_sum_exp(logits);
+    let log_sum = crate::cpu::rows::log_sum_exp(logits);
     if log_sum == f32::NEG_INFINITY {
         return vec![f32::NEG_INFINITY; logits.len()];
     }
@@ -84,7 +84,7 @@ pub fn log_softmax(logits: &[f32]) -> Vec<f32> {
 /// The log-probability of token `id` under `softmax(logits)`, without the
 /// whole row of them (a greedy step needs only the one it picked).
 pub fn log_probability(logits: &[f32], id: u32) -> f32 {
-    let log_sum = crate::wide::log_sum_exp(logits);
+    let log_sum = crate::cpu::rows::log_sum_exp(logits);
     match logits.get(id as usize) {
         Some(&l) if log_sum > f32::NEG_INFINITY => l - log_sum,
         _ => f32::NEG_INFINITY,
@@ -162,8 +162,8 @@ impl LogitFilter<'_> {
         // same without the whole vocabulary's log-softmax.
         if ts < logits.len() {
             let (text, stamps) = logits.split_at(ts);
-            let max_text = crate::wide::maximum(text);
-            let stamps_together = crate::wide::log_sum_exp(stamps);
+            let max_text = crate::cpu::rows::maximum(text);
+            let stamps_together = crate::cpu::rows::log_sum_exp(stamps);
             if stamps_together > f32::NEG_INFINITY && stamps_together > max_text {
                 set(logits, 0..ts);
             }
@@ -203,7 +203,7 @@ pub fn sample(logits: &[f32], temperature: f32, rng: &mut SplitMix64) -> u32 {
     if temperature <= 0.0 {
         return argmax(logits);
     }
-    let max = crate::wide::maximum(logits);
+    let max = crate::cpu::rows::maximum(logits);
     if max == f32::NEG_INFINITY {
         return argmax(logits);
     }
@@ -234,7 +234,7 @@ pub fn argmax(values: &[f32]) -> u32 {
     // running index is a dependency chain the compiler keeps scalar, and a
     // greedy step asks this of the whole vocabulary.
     const CHUNK: usize = 64;
-    let max = crate::wide::maximum(values);
+    let max = crate::cpu::rows::maximum(values);
     for (c, chunk) in values.chunks(CHUNK).enumerate() {
         if chunk.iter().fold(false, |found, &v| found | (v == max)) {
             let at = chunk.iter().position(|&v| v == max).unwrap_or(0);

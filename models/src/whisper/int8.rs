@@ -9,11 +9,11 @@
 //! scheme is CTranslate2's int8 (what faster-whisper runs): symmetric, one
 //! scale per output row (`max |w| / 127`), so a row's logit is its int8 dot
 //! product times its scale. Each input row is quantized too, at every
-//! product, as two int8 planes ([`crate::wide::Int8Inputs`]: the row at
+//! product, as two int8 planes ([`crate::cpu::int8::Int8Inputs`]: the row at
 //! its own scale, then what that rounding left at a 254th of it; one plane
 //! is CTranslate2's dynamic int8 and cost word error rate here), so the dot
 //! products are integer sums, which AVX-512 VNNI does 64 to an instruction
-//! (`VPDPBUSD`, [`crate::wide::Int8Weight`]'s layout): several times the
+//! (`VPDPBUSD`, [`crate::cpu::int8::Int8Weight`]'s layout): several times the
 //! rate of widening the weights to f32 for f32 inputs, what this did
 //! before.
 //!
@@ -28,7 +28,7 @@
 use candle_core::{DType, Result, Tensor};
 use rayon::prelude::*;
 
-use crate::wide::{INT8_BLOCK, INT8_GROUP, INT8_INPUT_OFFSET, Int8Inputs};
+use crate::cpu::int8::{INT8_BLOCK, INT8_GROUP, INT8_INPUT_OFFSET, Int8Inputs};
 
 /// Most weight rows per parallel task: big enough that the hand-off is
 /// noise next to reading them (128 × 384 bytes for tiny.en), small enough
@@ -48,7 +48,7 @@ const QUANTIZE_ROWS_PER_CHUNK: usize = 1024;
 pub struct Int8Rows {
     /// In blocks of [`INT8_BLOCK`] rows, groups of [`INT8_GROUP`] columns
     /// row by row, zero rows padding the last block and zero columns the
-    /// last group ([`crate::wide::Int8Weight`]).
+    /// last group ([`crate::cpu::int8::Int8Weight`]).
     values: Vec<i8>,
     /// One per row, padded like the rows.
     scales: Vec<f32>,
@@ -155,8 +155,8 @@ impl Int8Rows {
         self.rows
     }
 
-    fn weight(&self) -> crate::wide::Int8Weight<'_> {
-        crate::wide::Int8Weight {
+    fn weight(&self) -> crate::cpu::int8::Int8Weight<'_> {
+        crate::cpu::int8::Int8Weight {
             values: &self.values,
             scales: &self.scales,
             offsets: &self.offsets,
@@ -209,7 +209,7 @@ pub fn products(weights: &[&Int8Rows], inputs: &[f32], n: usize) -> Result<Vec<V
         }
     }
     tasks.into_par_iter().for_each(|(weight, first, mut out)| {
-        crate::wide::int8_rows_times_inputs(&weight, first, &quantized, &mut out);
+        crate::cpu::int8::int8_rows_times_inputs(&weight, first, &quantized, &mut out);
     });
     Ok(results
         .into_iter()
@@ -251,7 +251,7 @@ mod tests {
             for (i, (e, a)) in exact.iter().zip(&approx).enumerate() {
                 assert_eq!(a.len(), 2101);
                 let x_l1: f32 = inputs[i].iter().map(|v| v.abs()).sum();
-                // The finer plane's scale (`crate::wide::Int8Inputs`).
+                // The finer plane's scale (`crate::cpu::int8::Int8Inputs`).
                 let x_scale = inputs[i].iter().fold(0f32, |m, v| m.max(v.abs())) / 127.0 / 254.0;
                 for (row, (e, a)) in e.iter().zip(a).enumerate() {
                     let w_scale = quantized.scales[row];

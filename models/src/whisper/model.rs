@@ -48,7 +48,7 @@ pub(super) const INT8_MAX_ROWS: usize = 16;
 /// [`INT8_MAX_ROWS`] rows, where reading a quarter of the bytes is what
 /// counts.
 fn int8_takes(rows: usize) -> bool {
-    rows <= INT8_MAX_ROWS || crate::wide::vnni()
+    rows <= INT8_MAX_ROWS || crate::cpu::tier().avx512_vnni()
 }
 
 fn layer_norm(size: usize, vb: VarBuilder) -> Result<LayerNorm> {
@@ -73,10 +73,10 @@ fn gelu_erf(x: &Tensor) -> Result<Tensor> {
     })
 }
 
-/// Exact GELU with [`crate::wide::gelu`] (`simd_math`'s erf) on every core,
+/// Exact GELU with [`crate::cpu::rows::gelu`] ([`crate::cpu::math`]'s erf) on every core,
 /// for a CPU f32 tensor: what the tile encoder's blocks use.
 fn wide_gelu(x: &Tensor) -> Result<Tensor> {
-    rewritten(x, PARALLEL_CHUNK, 1, crate::wide::gelu)
+    rewritten(x, PARALLEL_CHUNK, 1, crate::cpu::rows::gelu)
 }
 
 /// Values per parallel task of an element-wise pass ([`rewritten`]).
@@ -266,7 +266,7 @@ fn mix(mut scores: Tensor, v: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> 
 }
 
 /// Softmax over the last dimension: on the CPU in f32 with the AVX-512 row
-/// helper ([`crate::wide::softmax`]) on every core, since Candle's runs a
+/// helper ([`crate::cpu::rows::softmax`]) on every core, since Candle's runs a
 /// scalar `expf` per value on one thread, and a window's prompt attends
 /// over 1,500 audio positions for each of its ~220 tokens, 6 heads and 4
 /// layers (8 M values for tiny); elsewhere Candle's.
@@ -279,7 +279,7 @@ fn softmax_last_dim(scores: &Tensor) -> Result<Tensor> {
         scores,
         keys,
         PARALLEL_CHUNK / keys + 1,
-        crate::wide::softmax,
+        crate::cpu::rows::softmax,
     )
 }
 
@@ -317,7 +317,7 @@ impl Block {
     fn mlp(&self, x: &Tensor) -> Result<Tensor> {
         let h = self.fc1.forward(&self.mlp_ln.forward(x)?)?;
         // The int8 decoder on the CPU: the GELU of its host steps
-        // (`crate::wide::gelu`) for the prompt too, rather than Candle's
+        // (`crate::cpu::rows::gelu`) for the prompt too, rather than Candle's
         // scalar `erf`.
         let h = if self.fc1.int8.is_some() && h.device().is_cpu() && h.dtype() == DType::F32 {
             wide_gelu(&h)?
@@ -394,7 +394,7 @@ impl Encoder {
     }
 
     fn forward(&self, mel: &Tensor) -> Result<Tensor> {
-        // With the tile encoder its blocks' GELU, `crate::wide::gelu`, here
+        // With the tile encoder its blocks' GELU, `crate::cpu::rows::gelu`, here
         // too: Candle's `erf` is scalar library code (~5% of a four-stream
         // run's time on the two convolutions' 1.7 M values a window).
         let gelu = |x: &Tensor| {
@@ -558,13 +558,13 @@ impl Whisper {
     }
 
     /// From now on run the encoder's blocks in bf16 ([`TileEncoder`]), on
-    /// AMX tiles or AVX-512 BF16 dot products ([`crate::amx`]). Returns
+    /// AMX tiles or AVX-512 BF16 dot products ([`crate::cpu::amx`]). Returns
     /// whether it could: only a CPU model on a CPU with either (and, for
     /// tiles, a kernel that grants them); otherwise nothing changes.
     pub fn use_amx_encoder(&mut self) -> Result<bool> {
         let on_cpu = self.encoder.positions.device().is_cpu()
             && self.encoder.positions.dtype() == candle_core::DType::F32;
-        if !on_cpu || !crate::amx::available() {
+        if !on_cpu || !crate::cpu::amx::available() {
             return Ok(false);
         }
         if self.encoder.tiles.is_none() {
@@ -840,7 +840,7 @@ impl Whisper {
                 cross.out.quantize()?;
                 // A window's keys and values: 1,500 rows, which only VNNI's
                 // integer products do faster than Candle's f32 gemm.
-                if crate::wide::vnni() {
+                if crate::cpu::tier().avx512_vnni() {
                     cross.key.quantize()?;
                     cross.value.quantize()?;
                 }

@@ -18,7 +18,7 @@ use candle_core::{Result, Tensor};
 use candle_nn::{LayerNorm, Linear};
 use rayon::prelude::*;
 
-use crate::amx::{self, BLOCK, Lhs, PackedRhs};
+use crate::cpu::amx::{self, BLOCK, Lhs, PackedRhs};
 
 /// Layer norm parameters (Whisper's eps is 1e-5).
 #[derive(Debug, Clone)]
@@ -40,7 +40,7 @@ impl Norm {
     /// Normalise each row of `x` (`d` wide) into a bf16 left side.
     fn apply(&self, x: &[f32], rows: usize, d: usize) -> Lhs {
         Lhs::from_rows(x, d, rows, d, |row, out| {
-            crate::wide::layer_norm_to_bf16(row, &self.weight, &self.bias, out);
+            crate::cpu::rows::layer_norm_to_bf16(row, &self.weight, &self.bias, out);
         })
     }
 }
@@ -163,7 +163,7 @@ impl TileEncoder {
                 width,
                 rows,
                 width,
-                crate::wide::gelu_to_bf16,
+                crate::cpu::rows::gelu_to_bf16,
             );
             add_into(&mut x, &block.fc2.apply(&hidden));
         }
@@ -176,7 +176,7 @@ impl TileEncoder {
         let head_dim = d / self.heads;
         let rows = windows * t;
         // Queries as tile rows: head h is columns h·64.. of each row.
-        let queries = Lhs::from_rows(qkv, 3 * d, rows, d, crate::wide::convert);
+        let queries = Lhs::from_rows(qkv, 3 * d, rows, d, crate::cpu::rows::convert);
         // Per window and head: keys as the right side of Q·Kᵀ, values as
         // the right side of P·V.
         let packed: Vec<(PackedRhs, PackedRhs)> = (0..windows * self.heads)
@@ -217,7 +217,7 @@ impl TileEncoder {
                     }
                     let valid = BLOCK.min(t - r * BLOCK);
                     for i in 0..valid {
-                        crate::wide::softmax_to_bf16(
+                        crate::cpu::rows::softmax_to_bf16(
                             &mut scores[i * score_stride..i * score_stride + t],
                             &mut probs.row_mut(i)[..t],
                         );
@@ -247,7 +247,7 @@ impl TileEncoder {
             let (w, h) = (wh / self.heads, wh % self.heads);
             for (i, values) in out.chunks(out_stride).enumerate() {
                 let row = attended.row_mut(w * t + r * BLOCK + i);
-                crate::wide::convert(
+                crate::cpu::rows::convert(
                     &values[..head_dim],
                     &mut row[h * head_dim..(h + 1) * head_dim],
                 );

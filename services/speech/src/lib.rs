@@ -205,7 +205,7 @@ impl SpeechService {
                     whisper.quantize_decoder()?;
                 }
                 if amx_encoder && whisper.use_amx_encoder()? {
-                    let how = if stratus_models::amx::tiles() {
+                    let how = if stratus_models::cpu::tier().tiles() {
                         "AMX tiles"
                     } else {
                         "AVX-512 BF16 dot products"

@@ -8,7 +8,7 @@
 //! of a step once the weights were int8 (profile in `loadtest/RESULTS.md`).
 //! Here a step allocates a handful of row buffers, appends one position to
 //! a cache that grows in place, and reads each window's cross-attention
-//! keys as panels ([`crate::wide::attend_panels`]) in the order they are
+//! keys as panels ([`crate::cpu::rows::attend_panels`]) in the order they are
 //! stored.
 //!
 //! What stays with Candle: a window's prompt (many rows at once, where its
@@ -23,9 +23,9 @@ use candle_core::{Result, Tensor};
 use rayon::prelude::*;
 
 use super::{Decoder, KvCache};
+use crate::cpu::rows::{HEAD, PANEL};
 use crate::whisper::int8::{Int8Rows, products};
 use crate::whisper::tile_encoder::Norm;
-use crate::wide::{HEAD, PANEL};
 
 /// What the host steps need beyond the int8 weights: the layer norms and
 /// positions as plain vectors.
@@ -122,7 +122,7 @@ struct HostLayer {
     /// appends one position of every row at the end.
     keys: Vec<f32>,
     values: Vec<f32>,
-    /// Cross-attention keys as panels ([`crate::wide::key_panels`]) and
+    /// Cross-attention keys as panels ([`crate::cpu::rows::key_panels`]) and
     /// values `[heads, audio, HEAD]`, shared by every row, in bf16: a step
     /// reads all of them (9 MB a token for tiny in f32, most of what a
     /// batched step reads per stream), and bf16 halves that; sums stay f32.
@@ -167,11 +167,11 @@ impl HostCache {
             };
             let cross_values = first(cv)?;
             let mut rounded = vec![half::bf16::ZERO; cross_values.len()];
-            crate::wide::convert(&cross_values, &mut rounded);
+            crate::cpu::rows::convert(&cross_values, &mut rounded);
             layers.push(HostLayer {
                 keys,
                 values,
-                cross_panels: crate::wide::key_panels(&first(ck)?, heads, audio),
+                cross_panels: crate::cpu::rows::key_panels(&first(ck)?, heads, audio),
                 cross_values: rounded,
                 audio,
             });
@@ -292,7 +292,7 @@ pub(super) fn step_many(
         let width = hidden.len() / n.max(1);
         hidden
             .par_chunks_mut(width.max(1))
-            .for_each(crate::wide::gelu);
+            .for_each(crate::cpu::rows::gelu);
         add(&mut x, &products(&[layer.fc2], &hidden, n)?[0]);
     }
     for (_, cache) in steps.iter_mut() {
@@ -376,7 +376,7 @@ fn attend(
                 match kind {
                     Attention::SelfCached => {
                         let offset = row * d + head * HEAD;
-                        crate::wide::attend_cached(
+                        crate::cpu::rows::attend_cached(
                             q,
                             &at.keys[offset..],
                             &at.values[offset..],
@@ -389,7 +389,7 @@ fn attend(
                     Attention::Cross => {
                         let panels = at.audio.div_ceil(PANEL) * HEAD * PANEL;
                         let values = at.audio * HEAD;
-                        crate::wide::attend_panels(
+                        crate::cpu::rows::attend_panels(
                             q,
                             &at.cross_panels[head * panels..][..panels],
                             &at.cross_values[head * values..][..values],
@@ -408,7 +408,7 @@ fn attend(
 fn normalise(norm: &Norm, x: &[f32], d: usize) -> Vec<f32> {
     let mut out = vec![0f32; x.len()];
     for (row, out) in x.chunks_exact(d).zip(out.chunks_exact_mut(d)) {
-        crate::wide::layer_norm(row, &norm.weight, &norm.bias, out);
+        crate::cpu::rows::layer_norm(row, &norm.weight, &norm.bias, out);
     }
     out
 }
@@ -515,7 +515,7 @@ mod tests {
     /// layer norms sum in different orders, and the int8 products round
     /// their inputs, so a last-bit difference of an input may move it
     /// across a rounding boundary: a step of the fine plane
-    /// (`crate::wide::Int8Inputs`), a few 1e-5 of the row's largest value
+    /// (`crate::cpu::int8::Int8Inputs`), a few 1e-5 of the row's largest value
     /// each, compounding over the layers.
     fn assert_close(a: &[Vec<f32>], b: &[Vec<f32>]) {
         assert_eq!(a.len(), b.len());

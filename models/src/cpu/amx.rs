@@ -1,7 +1,9 @@
 //! Matrix products on Intel AMX tiles: bf16 inputs, f32 sums
 //! (`TDPBF16PS`), for the CPUs that have them (Sapphire Rapids and later);
 //! on CPUs (or virtual machines) without tiles but with AVX-512 BF16, the
-//! same products with `VDPBF16PS` ([`dot_products`]), the same layouts.
+//! same products with `VDPBF16PS`, the same layouts; at tiers with neither,
+//! in portable loops (the tests' reference; the encoder then stays on
+//! Candle's f32 gemm, see [`available`]).
 //!
 //! Why: one AMX instruction multiplies a 16×32 bf16 tile by a 32×16 one
 //! into 16×16 f32 sums, 8,192 multiply-adds where an AVX-512 FMA does 16.
@@ -18,10 +20,10 @@
 //! inline assembly in stable Rust, and Linux hands a process the 8 KiB tile
 //! state only after it asks (`arch_prctl(ARCH_REQ_XCOMP_PERM)`); the dot
 //! product kernel is compiled for AVX-512 BF16 and may run only where the
-//! CPU has it. [`tiles`] and [`dot_products`] check once; nothing here runs
-//! either kernel before its check said yes, and every pointer a kernel
-//! reads or writes is bounds-checked by their safe wrapper,
-//! [`block_product`].
+//! CPU has it. Each runs only at a [`super::Tier`] that has it, and such a
+//! tier is only made where the CPU has it (and Linux granted the tiles);
+//! every pointer a kernel reads or writes is bounds-checked by their safe
+//! wrapper, [`block_product_at`].
 //!
 //! Layouts:
 //! - the left side is bf16 rows ([`Lhs`]), any row stride, 32 rows read at
@@ -34,8 +36,6 @@
     unsafe_code,
     reason = "AMX tile instructions exist only as inline assembly; the dot kernel needs a CPU check"
 )]
-
-use std::sync::OnceLock;
 
 use half::bf16;
 use rayon::prelude::*;
@@ -50,50 +50,19 @@ pub fn round_up(n: usize, to: usize) -> usize {
     n.div_ceil(to) * to
 }
 
-/// Whether this process can run the products here: on AMX tiles
-/// ([`tiles`]) or, on CPUs without them, with AVX-512 BF16 dot products
-/// ([`dot_products`]). Asked once.
+/// Whether the products here run fast at the tier in force: on AMX tiles
+/// or with AVX-512 BF16 dot products. Elsewhere they run portable loops,
+/// a reference for the tests, slower than Candle's f32 gemm.
 pub fn available() -> bool {
-    tiles() || dot_products()
+    let tier = super::tier();
+    tier.tiles() || tier.avx512_bf16()
 }
 
-/// Whether this process can use AMX bf16 tiles: the CPU has AMX-TILE and
-/// AMX-BF16 and the kernel granted the tile state. Asked once.
-pub fn tiles() -> bool {
-    static TILES: OnceLock<bool> = OnceLock::new();
-    *TILES.get_or_init(detect)
-}
-
-/// Whether the CPU has AVX-512 BF16 (`VDPBF16PS`: 32 bf16 multiply-adds
-/// into 16 f32 sums) besides the AVX-512 the row helpers use: Cooper Lake,
-/// Sapphire Rapids and Zen 4 on, and the virtual machines that hide AMX
-/// from such CPUs. Asked once.
-pub fn dot_products() -> bool {
-    static DOT: OnceLock<bool> = OnceLock::new();
-    *DOT.get_or_init(|| {
-        #[cfg(target_arch = "x86_64")]
-        {
-            crate::wide::avx512() && std::arch::is_x86_feature_detected!("avx512bf16")
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            false
-        }
-    })
-}
-
+/// Ask Linux for the 8 KiB tile state (without it the first tile
+/// instruction faults); [`super::features`] asks once, after CPUID said
+/// the CPU has tiles.
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
-fn detect() -> bool {
-    // CPUID leaf 7, sub-leaf 0: EDX bit 22 = AMX-BF16, bit 24 = AMX-TILE.
-    let leaf = std::arch::x86_64::__cpuid_count(7, 0);
-    if leaf.edx & (1 << 22) == 0 || leaf.edx & (1 << 24) == 0 {
-        return false;
-    }
-    // Every AMX CPU has AVX-512; the row helpers that feed the tiles
-    // (crate::wide) are compiled for it.
-    if !crate::wide::avx512() {
-        return false;
-    }
+pub(super) fn request_tile_state() -> bool {
     const ARCH_REQ_XCOMP_PERM: libc::c_long = 0x1023;
     const XFEATURE_XTILEDATA: libc::c_long = 18;
     // SAFETY: a plain system call with integer arguments; it only changes
@@ -106,11 +75,6 @@ fn detect() -> bool {
         )
     };
     granted == 0
-}
-
-#[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
-fn detect() -> bool {
-    false
 }
 
 /// f32 → bf16, rounding to nearest even, branch-free so loops of it
@@ -149,7 +113,7 @@ impl Lhs {
 
     /// `x` (`rows × cols` f32, row-major) rounded to bf16.
     pub fn from_f32(x: &[f32], rows: usize, cols: usize) -> Self {
-        Self::from_rows(x, cols, rows, cols, crate::wide::convert)
+        Self::from_rows(x, cols, rows, cols, crate::cpu::rows::convert)
     }
 
     /// `rows` rows of `cols` bf16 made by `f` from the first `cols` values
@@ -257,6 +221,7 @@ impl PackedRhs {
 }
 
 /// The tile configuration: every tile 16 rows of 64 bytes (palette 1).
+#[cfg(target_arch = "x86_64")]
 #[repr(C, align(64))]
 struct TileConfig {
     palette: u8,
@@ -266,6 +231,7 @@ struct TileConfig {
     rows: [u8; 16],
 }
 
+#[cfg(target_arch = "x86_64")]
 const TILE_CONFIG: TileConfig = TileConfig {
     palette: 1,
     start_row: 0,
@@ -277,11 +243,30 @@ const TILE_CONFIG: TileConfig = TileConfig {
 /// One 32×32 block of `A · B`: rows `row..row + 32` of `a` (from column
 /// `col`, `b.k_padded()` columns) times column block `block` of `b`,
 /// written to `out` (32 rows of 32 at a row stride of `out_stride` f32),
-/// replacing what was there.
+/// replacing what was there; at the tier in force.
 ///
 /// Panics (a caller's indexing bug, never input-dependent) when a range is
-/// out of bounds or AMX is not [`available`].
+/// out of bounds.
 pub fn block_product(
+    a: &Lhs,
+    row: usize,
+    col: usize,
+    b: &PackedRhs,
+    block: usize,
+    out: &mut [f32],
+    out_stride: usize,
+) {
+    block_product_at(super::tier(), a, row, col, b, block, out, out_stride);
+}
+
+/// [`block_product`] at `tier`: on tiles, with `VDPBF16PS`, or in
+/// portable loops, which sum in another order (the tests' reference).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "block_product's arguments and the tier"
+)]
+pub fn block_product_at(
+    tier: super::Tier,
     a: &Lhs,
     row: usize,
     col: usize,
@@ -293,7 +278,7 @@ pub fn block_product(
     let k = b.k_padded;
     let a_last = (row + BLOCK - 1) * a.stride + col + k;
     assert!(
-        available() && col + k <= a.stride && a_last <= a.data.len(),
+        col + k <= a.stride && a_last <= a.data.len(),
         "AMX block out of range"
     );
     assert!(
@@ -305,40 +290,79 @@ pub fn block_product(
         "AMX result out of range"
     );
     let panel = k * 16;
-    if !tiles() {
-        // SAFETY: as for the tiles below, the same ranges (checked
-        // above); `dot_products` said the CPU has every feature
+    let a_rows = &a.data[row * a.stride + col..];
+    let panels = [
+        &b.data[block * 2 * panel..][..panel],
+        &b.data[(block * 2 + 1) * panel..][..panel],
+    ];
+    if tier.tiles() {
+        // SAFETY: checked above: the two 16-row tiles of `a` read rows
+        // row..row+32, columns col..col+k; the two panels read
+        // [block*2*panel, (block*2+2)*panel); the four stores write 32 rows
+        // of 32 floats at out_stride. A tier with tiles is only made where
+        // Linux granted this process the tile state.
+        unsafe {
+            kernel(
+                a_rows.as_ptr(),
+                a.stride * 2,
+                panels[0].as_ptr(),
+                panels[1].as_ptr(),
+                k / K_STEP,
+                out.as_mut_ptr(),
+                out_stride * 4,
+            );
+        }
+    } else if tier.avx512_bf16() {
+        // SAFETY: as for the tiles, the same ranges (checked above); a
+        // tier with AVX-512 BF16 is only made on a CPU with every feature
         // `dot_kernel` is compiled for.
         unsafe {
             dot_kernel(
-                a.data.as_ptr().add(row * a.stride + col),
+                a_rows.as_ptr(),
                 a.stride,
-                b.data.as_ptr().add(block * 2 * panel),
-                b.data.as_ptr().add((block * 2 + 1) * panel),
+                panels[0].as_ptr(),
+                panels[1].as_ptr(),
                 k / 2,
                 out.as_mut_ptr(),
                 out_stride,
             );
         }
-        return;
-    }
-    // SAFETY: checked above: the two 16-row tiles of `a` read rows
-    // row..row+32, columns col..col+k; the two panels read
-    // [block*2*panel, (block*2+2)*panel); the four stores write 32 rows of
-    // 32 floats at out_stride. AMX is enabled for this process.
-    unsafe {
-        kernel(
-            a.data.as_ptr().add(row * a.stride + col),
-            a.stride * 2,
-            b.data.as_ptr().add(block * 2 * panel),
-            b.data.as_ptr().add((block * 2 + 1) * panel),
-            k / K_STEP,
-            out.as_mut_ptr(),
-            out_stride * 4,
-        );
+    } else {
+        super::with_simd_at(tier, || {
+            portable_kernel(a_rows, a.stride, panels, k / 2, out, out_stride)
+        });
     }
 }
 
+/// [`block_product`] in plain loops over the same layouts: each left
+/// pair times the panels' pair rows, summed in f32.
+#[inline(always)]
+fn portable_kernel(
+    a: &[bf16],
+    a_stride: usize,
+    panels: [&[bf16]; 2],
+    pairs: usize,
+    out: &mut [f32],
+    out_stride: usize,
+) {
+    for r in 0..BLOCK {
+        let left = &a[r * a_stride..][..2 * pairs];
+        let mut sums = [0f32; BLOCK];
+        for (half, panel) in panels.iter().enumerate() {
+            let sums = &mut sums[half * 16..][..16];
+            for (p, pair) in left.chunks_exact(2).enumerate() {
+                let (x0, x1) = (super::rows::widen(pair[0]), super::rows::widen(pair[1]));
+                let row = &panel[p * 32..][..32];
+                for (sum, w) in sums.iter_mut().zip(row.chunks_exact(2)) {
+                    *sum += x0 * super::rows::widen(w[0]) + x1 * super::rows::widen(w[1]);
+                }
+            }
+        }
+        out[r * out_stride..][..BLOCK].copy_from_slice(&sums);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
 thread_local! {
     /// Whether this thread has loaded [`TILE_CONFIG`]. Loading it (and
     /// releasing the tiles after) on every block cost as much as the
@@ -428,7 +452,7 @@ unsafe fn kernel(
     _c: *mut f32,
     _c_stride: usize,
 ) {
-    unreachable!("available() is false off x86-64")
+    unreachable!("no tier has tiles or AVX-512 off x86-64")
 }
 
 /// Rows of a block summed at once by [`dot_kernel`]: 8 rows × 2 panels is
@@ -502,12 +526,17 @@ unsafe fn dot_kernel(
     _c: *mut f32,
     _c_stride: usize,
 ) {
-    unreachable!("available() is false off x86-64")
+    unreachable!("no tier has tiles or AVX-512 off x86-64")
 }
 
 /// `A · B (+ bias)` for the first `a.rows` rows: `[a.rows, b.n()]` f32,
-/// row-major. Row blocks run in parallel.
+/// row-major, at the tier in force. Row blocks run in parallel.
 pub fn product(a: &Lhs, b: &PackedRhs, bias: Option<&[f32]>) -> Vec<f32> {
+    product_at(super::tier(), a, b, bias)
+}
+
+/// [`product`] at `tier`.
+pub fn product_at(tier: super::Tier, a: &Lhs, b: &PackedRhs, bias: Option<&[f32]>) -> Vec<f32> {
     let n = b.n;
     let stride = round_up(n, BLOCK);
     let padded_rows = round_up(a.rows.max(1), BLOCK);
@@ -516,7 +545,8 @@ pub fn product(a: &Lhs, b: &PackedRhs, bias: Option<&[f32]>) -> Vec<f32> {
         .enumerate()
         .for_each(|(i, rows)| {
             for block in 0..b.column_blocks() {
-                block_product(
+                block_product_at(
+                    tier,
                     a,
                     i * BLOCK,
                     0,
@@ -578,34 +608,33 @@ mod tests {
     }
 
     #[test]
-    fn products_equal_the_bf16_rounded_inputs_product() {
-        if !available() {
-            eprintln!("skipped: this CPU or kernel offers no AMX bf16 tiles");
-            return;
-        }
+    fn products_equal_the_bf16_rounded_inputs_product_at_every_tier() {
         // Shapes with every kind of padding: rows, k and n off the grid.
-        for &(m, k, n) in &[(1, 1, 1), (37, 70, 45), (64, 64, 64), (100, 384, 96)] {
-            let x = matrix(m, k, 1);
-            let w = matrix(n, k, 2);
-            let bias = matrix(1, n, 3);
-            let got = product(
-                &Lhs::from_f32(&x, m, k),
-                &PackedRhs::from_out_in(&w, n, k),
-                Some(&bias),
-            );
-            assert_eq!(got.len(), m * n);
-            let (xr, wr) = (round(&x), round(&w));
-            for i in 0..m {
-                for j in 0..n {
-                    let want: f64 = (0..k)
-                        .map(|t| f64::from(xr[i * k + t]) * f64::from(wr[j * k + t]))
-                        .sum::<f64>()
-                        + f64::from(bias[j]);
-                    let diff = (f64::from(got[i * n + j]) - want).abs();
-                    assert!(
-                        diff < 1e-4 * (k as f64).sqrt() * 4.0,
-                        "({m},{k},{n}) [{i},{j}]: {diff}"
-                    );
+        for tier in crate::cpu::Tier::available() {
+            for &(m, k, n) in &[(1, 1, 1), (37, 70, 45), (64, 64, 64), (100, 384, 96)] {
+                let x = matrix(m, k, 1);
+                let w = matrix(n, k, 2);
+                let bias = matrix(1, n, 3);
+                let got = product_at(
+                    tier,
+                    &Lhs::from_f32(&x, m, k),
+                    &PackedRhs::from_out_in(&w, n, k),
+                    Some(&bias),
+                );
+                assert_eq!(got.len(), m * n);
+                let (xr, wr) = (round(&x), round(&w));
+                for i in 0..m {
+                    for j in 0..n {
+                        let want: f64 = (0..k)
+                            .map(|t| f64::from(xr[i * k + t]) * f64::from(wr[j * k + t]))
+                            .sum::<f64>()
+                            + f64::from(bias[j]);
+                        let diff = (f64::from(got[i * n + j]) - want).abs();
+                        assert!(
+                            diff < 1e-4 * (k as f64).sqrt() * 4.0,
+                            "{tier}: ({m},{k},{n}) [{i},{j}]: {diff}"
+                        );
+                    }
                 }
             }
         }
@@ -649,33 +678,31 @@ mod tests {
     }
 
     #[test]
-    fn a_block_may_start_at_any_row_and_column() {
-        if !available() {
-            eprintln!("skipped: this CPU or kernel offers no AMX bf16 tiles");
-            return;
-        }
-        let (m, cols, k, n) = (50, 96, 32, 32);
-        let x = matrix(m, cols, 4);
-        let lhs = Lhs::from_f32(&x, m, cols);
-        let w = matrix(n, k, 5);
-        let rhs = PackedRhs::from_out_in(&w, n, k);
-        let mut out = vec![0f32; 32 * 40];
-        block_product(&lhs, 7, 64, &rhs, 0, &mut out, 40);
-        let (xr, wr) = (round(&x), round(&w));
-        for i in 0..32 {
-            for j in 0..32 {
-                let r = 7 + i;
-                let want: f64 = if r < m {
-                    (0..k)
-                        .map(|t| f64::from(xr[r * cols + 64 + t]) * f64::from(wr[j * k + t]))
-                        .sum()
-                } else {
-                    0.0
-                };
-                assert!(
-                    (f64::from(out[i * 40 + j]) - want).abs() < 1e-3,
-                    "[{i},{j}]"
-                );
+    fn a_block_may_start_at_any_row_and_column_at_every_tier() {
+        for tier in crate::cpu::Tier::available() {
+            let (m, cols, k, n) = (50, 96, 32, 32);
+            let x = matrix(m, cols, 4);
+            let lhs = Lhs::from_f32(&x, m, cols);
+            let w = matrix(n, k, 5);
+            let rhs = PackedRhs::from_out_in(&w, n, k);
+            let mut out = vec![0f32; 32 * 40];
+            block_product_at(tier, &lhs, 7, 64, &rhs, 0, &mut out, 40);
+            let (xr, wr) = (round(&x), round(&w));
+            for i in 0..32 {
+                for j in 0..32 {
+                    let r = 7 + i;
+                    let want: f64 = if r < m {
+                        (0..k)
+                            .map(|t| f64::from(xr[r * cols + 64 + t]) * f64::from(wr[j * k + t]))
+                            .sum()
+                    } else {
+                        0.0
+                    };
+                    assert!(
+                        (f64::from(out[i * 40 + j]) - want).abs() < 1e-3,
+                        "{tier}: [{i},{j}]"
+                    );
+                }
             }
         }
     }

@@ -1,373 +1,29 @@
-//! Hot loops compiled for AVX-512, chosen at run time: the row helpers
-//! around the AMX tiles (softmax over 1,500 keys, GELU, layer norms,
-//! rounding to bf16), the int8 decoder's dot products and the attention of
-//! its decoding steps (`crate::whisper::model`'s host steps).
-//!
-//! Why not `simd_math::with_simd` (pulp's dispatch): it compiles a closure
-//! for the CPU's features only when the closure is inlined into pulp's
-//! dispatched function, and a closure around a loop of any size was not
-//! (the profile showed the int8 products and the softmax running as
-//! baseline x86-64: scalar `floorf` calls, SSE2). A `#[target_feature]`
-//! function is compiled for its features whatever the inliner decides;
-//! calling it needs `unsafe`, after checking the CPU has them, which
-//! [`avx512`] does once. Elsewhere each helper runs through `with_simd`.
-#![expect(
-    unsafe_code,
-    reason = "calling #[target_feature] functions after checking the CPU"
+//! int8 weight × input products, Whisper's int8 decoder's hot path
+//! (`crate::whisper::int8` owns the weights): the weight packed once in
+//! [`Int8Weight`]'s layout, the inputs quantized per call into two planes
+//! ([`Int8Inputs`]). The integer sums are exact on every path, and the one
+//! float step after them ([`dequantize`]) is the same everywhere, so every
+//! tier gives the same bits:
+//! - avx512 with VNNI: `VPDPBUSD`, sixteen rows' sums a register;
+//! - avx2 (and avx512 without VNNI): `VPMADDUBSW` on `|x|` and the
+//!   weights signed by `x` (no saturation, both in -127..=127), then
+//!   `VPMADDWD` into i32;
+//! - neon: widening `SMULL` and pairwise `SADALP` into i32 (`SDOT` needs a
+//!   nightly intrinsic or assembly: a next step);
+//! - portable: plain loops.
+#![cfg_attr(
+    any(target_arch = "x86_64", target_arch = "aarch64"),
+    expect(
+        unsafe_code,
+        reason = "the kernels use intrinsics, called after a Tier proved the CPU has them"
+    )
 )]
-
-use std::sync::OnceLock;
 
 use rayon::prelude::*;
 
-/// Whether the CPU has AVX-512 F/BW/VL/DQ and FMA. Asked once.
-pub fn avx512() -> bool {
-    static AVX512: OnceLock<bool> = OnceLock::new();
-    *AVX512.get_or_init(|| {
-        #[cfg(target_arch = "x86_64")]
-        {
-            std::arch::is_x86_feature_detected!("avx512f")
-                && std::arch::is_x86_feature_detected!("avx512bw")
-                && std::arch::is_x86_feature_detected!("avx512vl")
-                && std::arch::is_x86_feature_detected!("avx512dq")
-                && std::arch::is_x86_feature_detected!("fma")
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            false
-        }
-    })
-}
-
-/// Define `pub fn $name` running `$body` compiled for AVX-512 where the
-/// CPU has it, through `with_simd` elsewhere.
-macro_rules! avx512_helper {
-    ($(#[$doc:meta])* $name:ident, $body:ident, ($($arg:ident: $ty:ty),*) $(-> $ret:ty)?) => {
-        $(#[$doc])*
-        pub fn $name($($arg: $ty),*) $(-> $ret)? {
-            #[cfg(target_arch = "x86_64")]
-            #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,fma")]
-            fn wide($($arg: $ty),*) $(-> $ret)? {
-                $body($($arg),*)
-            }
-            #[cfg(target_arch = "x86_64")]
-            if avx512() {
-                // SAFETY: `avx512` checked that the CPU has every feature
-                // `wide` is compiled for.
-                return unsafe { wide($($arg),*) };
-            }
-            crate::bert::simd_math::with_simd(|| $body($($arg),*))
-        }
-    };
-}
-
-avx512_helper!(
-    /// `out[i] = crate::amx::to_bf16(x[i])`.
-    convert, convert_row, (x: &[f32], out: &mut [half::bf16])
-);
-
-#[inline(always)]
-fn convert_row(x: &[f32], out: &mut [half::bf16]) {
-    for (o, &v) in out.iter_mut().zip(x) {
-        *o = crate::amx::to_bf16(v);
-    }
-}
-
-avx512_helper!(
-    /// `softmax(scores)` rounded to bf16 into `out` (`scores` is
-    /// overwritten with the unnormalised exponentials).
-    softmax_to_bf16, softmax_row, (scores: &mut [f32], out: &mut [half::bf16])
-);
-
-avx512_helper!(
-    /// `softmax(scores)` in place.
-    softmax, softmax_in_place, (scores: &mut [f32])
-);
-
-#[inline(always)]
-fn softmax_in_place(scores: &mut [f32]) {
-    let inv = exponentials(scores);
-    for s in scores {
-        *s *= inv;
-    }
-}
-
-/// Lanes of the running maxima and sums: a single running value is a
-/// dependency chain the compiler must keep in order, which also keeps the
-/// `exp` beside it scalar.
-const LANES: usize = 16;
-
-#[inline(always)]
-fn softmax_row(scores: &mut [f32], out: &mut [half::bf16]) {
-    let inv = exponentials(scores);
-    for (o, &e) in out.iter_mut().zip(scores.iter()) {
-        *o = crate::amx::to_bf16(e * inv);
-    }
-}
-
-/// The largest of `start` and `f(v)` for every `v` of `values`, with
-/// [`LANES`] running maxima. Not `f32::max`, whose NaN rule costs a
-/// compare and a blend per lane; a NaN is passed over here too (`v > m`
-/// is false for it), as `f32::max` does.
-#[inline(always)]
-fn lane_max(values: &[f32], start: f32, f: impl Fn(f32) -> f32) -> f32 {
-    let mut maxima = [start; LANES];
-    let mut chunks = values.chunks_exact(LANES);
-    for chunk in &mut chunks {
-        for (m, &v) in maxima.iter_mut().zip(chunk) {
-            let v = f(v);
-            *m = if v > *m { v } else { *m };
-        }
-    }
-    chunks
-        .remainder()
-        .iter()
-        .map(|&v| f(v))
-        .chain(maxima)
-        .fold(start, f32::max)
-}
-
-/// The softmax's first half: `scores` become `exp(s - max)`; returns one
-/// over their sum.
-#[inline(always)]
-fn exponentials(scores: &mut [f32]) -> f32 {
-    use crate::bert::simd_math::exp;
-    // Scores are finite.
-    let max = lane_max(scores, f32::NEG_INFINITY, |s| s);
-    let mut sums = [0f32; LANES];
-    let mut chunks = scores.chunks_exact_mut(LANES);
-    for chunk in &mut chunks {
-        for (sum, s) in sums.iter_mut().zip(chunk.iter_mut()) {
-            *s = exp(*s - max);
-            *sum += *s;
-        }
-    }
-    let mut sum: f32 = sums.iter().sum();
-    for s in chunks.into_remainder() {
-        *s = exp(*s - max);
-        sum += *s;
-    }
-    1.0 / sum
-}
-
-avx512_helper!(
-    /// The largest of `values` (NaNs are passed over; −∞ when there is
-    /// nothing else).
-    maximum, maximum_row, (values: &[f32]) -> f32
-);
-
-#[inline(always)]
-fn maximum_row(values: &[f32]) -> f32 {
-    lane_max(values, f32::NEG_INFINITY, |v| v)
-}
-
-avx512_helper!(
-    /// `ln Σ exp(v)` over `values`, −∞ when every value is −∞ (or there
-    /// are none): the normaliser of a log-softmax over a vocabulary, which
-    /// the decoding rules need once or twice a token per stream. Sums in
-    /// f32 lanes (terms in [0, 1] after the maximum is taken out, so the
-    /// sum's relative error stays near the lanes' length times 6e-8, far
-    /// below what the log-probability thresholds can tell apart).
-    log_sum_exp, log_sum_exp_row, (values: &[f32]) -> f32
-);
-
-#[inline(always)]
-fn log_sum_exp_row(values: &[f32]) -> f32 {
-    use crate::bert::simd_math::{exp, sum_by};
-    // −∞ compares as any other value; only NaN would break the maximum,
-    // and logits have none.
-    let max = lane_max(values, f32::NEG_INFINITY, |v| v);
-    if max == f32::NEG_INFINITY {
-        return max;
-    }
-    // exp(−∞) is 0: suppressed tokens add nothing.
-    sum_by(values, |v| exp(v - max)).ln() + max
-}
-
-avx512_helper!(
-    /// Exact (erf) GELU of `x`, rounded to bf16 into `out`.
-    gelu_to_bf16, gelu_row, (x: &[f32], out: &mut [half::bf16])
-);
-
-#[inline(always)]
-fn gelu_row(x: &[f32], out: &mut [half::bf16]) {
-    for (o, &v) in out.iter_mut().zip(x) {
-        *o = crate::amx::to_bf16(crate::bert::simd_math::gelu_erf(v));
-    }
-}
-
-avx512_helper!(
-    /// Layer norm of one row (eps 1e-5, as Whisper's), rounded to bf16.
-    layer_norm_to_bf16, layer_norm_row, (row: &[f32], weight: &[f32], bias: &[f32], out: &mut [half::bf16])
-);
-
-#[inline(always)]
-fn layer_norm_row(row: &[f32], weight: &[f32], bias: &[f32], out: &mut [half::bf16]) {
-    let (mean, scale) = moments(row);
-    for (((o, &v), &w), &b) in out.iter_mut().zip(row).zip(weight).zip(bias) {
-        *o = crate::amx::to_bf16((v - mean) * scale * w + b);
-    }
-}
-
-avx512_helper!(
-    /// Layer norm of one row (eps 1e-5, as Whisper's) into `out`.
-    layer_norm, layer_norm_f32_row, (row: &[f32], weight: &[f32], bias: &[f32], out: &mut [f32])
-);
-
-#[inline(always)]
-fn layer_norm_f32_row(row: &[f32], weight: &[f32], bias: &[f32], out: &mut [f32]) {
-    let (mean, scale) = moments(row);
-    for (((o, &v), &w), &b) in out.iter_mut().zip(row).zip(weight).zip(bias) {
-        *o = (v - mean) * scale * w + b;
-    }
-}
-
-/// A layer norm's mean and `1/√(variance + 1e-5)` of `row`.
-#[inline(always)]
-fn moments(row: &[f32]) -> (f32, f32) {
-    use crate::bert::simd_math::{sum, sum_by};
-    let d = row.len() as f32;
-    let mean = sum(row) / d;
-    let var = sum_by(row, |v| (v - mean) * (v - mean)) / d;
-    (mean, 1.0 / (var + 1e-5).sqrt())
-}
-
-avx512_helper!(
-    /// Exact (erf) GELU of every value of `x`, in place.
-    gelu, gelu_in_place, (x: &mut [f32])
-);
-
-#[inline(always)]
-fn gelu_in_place(x: &mut [f32]) {
-    for v in x {
-        *v = crate::bert::simd_math::gelu_erf(*v);
-    }
-}
-
-/// Width of an attention head: 64 in every Whisper.
-pub const HEAD: usize = 64;
-
-/// Keys per cross-attention panel (see [`attend_panels`]).
-pub const PANEL: usize = 64;
-
-avx512_helper!(
-    /// One query's softmax attention over cached keys and values: `q`
-    /// (scaled, [`HEAD`] wide) against `len` positions found at
-    /// `keys[p * stride..]` / `values[p * stride..]`; `scores` is scratch of
-    /// at least `len`. Writes the `HEAD` outputs to `out`.
-    attend_cached, attend_cached_row, (q: &[f32], keys: &[f32], values: &[f32], stride: usize, len: usize, scores: &mut [f32], out: &mut [f32])
-);
-
-#[inline(always)]
-fn attend_cached_row(
-    q: &[f32],
-    keys: &[f32],
-    values: &[f32],
-    stride: usize,
-    len: usize,
-    scores: &mut [f32],
-    out: &mut [f32],
-) {
-    let scores = &mut scores[..len];
-    for (p, s) in scores.iter_mut().enumerate() {
-        *s = crate::bert::simd_math::dot(q, &keys[p * stride..][..HEAD]);
-    }
-    let inv = exponentials(scores);
-    let mut sums = [0f32; HEAD];
-    for (p, &w) in scores.iter().enumerate() {
-        for (s, &v) in sums.iter_mut().zip(&values[p * stride..][..HEAD]) {
-            *s += w * v;
-        }
-    }
-    for (o, s) in out.iter_mut().zip(sums) {
-        *o = s * inv;
-    }
-}
-
-avx512_helper!(
-    /// One query's softmax attention over a window's audio positions:
-    /// `q` (scaled, [`HEAD`] wide) against `audio` keys stored as panels
-    /// of [`PANEL`] keys, each `[HEAD, PANEL]` (key `t`'s value `j` at
-    /// `panel[j * PANEL + t]`, the last panel padded), and values
-    /// `[audio, HEAD]`, both in bf16 (sums in f32); `scores` is scratch
-    /// of at least `audio`.
-    attend_panels, attend_panels_row, (q: &[f32], panels: &[half::bf16], values: &[half::bf16], audio: usize, scores: &mut [f32], out: &mut [f32])
-);
-
-#[inline(always)]
-fn attend_panels_row(
-    q: &[f32],
-    panels: &[half::bf16],
-    values: &[half::bf16],
-    audio: usize,
-    scores: &mut [f32],
-    out: &mut [f32],
-) {
-    // Panels turn the scores into PANEL running sums kept in registers,
-    // each weight read once in order: a dot product per key would end in a
-    // horizontal sum for every one of 1,500 keys.
-    let scores = &mut scores[..audio];
-    for (panel, chunk) in panels
-        .chunks_exact(HEAD * PANEL)
-        .zip(scores.chunks_mut(PANEL))
-    {
-        let mut sums = [0f32; PANEL];
-        for (&qj, keys) in q.iter().zip(panel.chunks_exact(PANEL)) {
-            for (s, &k) in sums.iter_mut().zip(keys) {
-                *s += qj * widen(k);
-            }
-        }
-        let n = chunk.len();
-        chunk.copy_from_slice(&sums[..n]);
-    }
-    let inv = exponentials(scores);
-    // Two sets of sums, for even and odd positions: one set is a chain of
-    // 1,500 dependent additions per lane.
-    let (mut even, mut odd) = ([0f32; HEAD], [0f32; HEAD]);
-    let mut pairs = values.chunks_exact(2 * HEAD).zip(scores.chunks_exact(2));
-    for (v, w) in &mut pairs {
-        for i in 0..HEAD {
-            even[i] += w[0] * widen(v[i]);
-            odd[i] += w[1] * widen(v[HEAD + i]);
-        }
-    }
-    if !audio.is_multiple_of(2) {
-        let w = scores[audio - 1];
-        for (e, &v) in even.iter_mut().zip(&values[(audio - 1) * HEAD..][..HEAD]) {
-            *e += w * widen(v);
-        }
-    }
-    for ((o, e), d) in out.iter_mut().zip(even).zip(odd) {
-        *o = (e + d) * inv;
-    }
-}
-
-/// A bf16 as the f32 it is: its bits are the f32's top half (one shift,
-/// where `half`'s conversion checks for NaN per value).
-#[inline(always)]
-pub fn widen(x: half::bf16) -> f32 {
-    f32::from_bits(u32::from(x.to_bits()) << 16)
-}
-
-/// Cross-attention keys `[heads, audio, HEAD]` as [`attend_panels`] reads
-/// them: per head, `audio.div_ceil(PANEL)` panels of `[HEAD, PANEL]`,
-/// rounded to bf16.
-pub fn key_panels(keys: &[f32], heads: usize, audio: usize) -> Vec<half::bf16> {
-    let per_head = audio.div_ceil(PANEL) * HEAD * PANEL;
-    let mut panels = vec![half::bf16::ZERO; heads * per_head];
-    for (head, out) in keys
-        .chunks_exact(audio * HEAD)
-        .zip(panels.chunks_exact_mut(per_head))
-    {
-        for (t, key) in head.chunks_exact(HEAD).enumerate() {
-            let panel = &mut out[(t / PANEL) * HEAD * PANEL..];
-            for (j, &k) in key.iter().enumerate() {
-                panel[j * PANEL + t % PANEL] = crate::amx::to_bf16(k);
-            }
-        }
-    }
-    panels
-}
+use super::Tier;
+use super::kernel;
+use super::rows::lane_max;
 
 /// Weight rows per block of a packed int8 weight ([`Int8Weight`]): one
 /// AVX-512 register of i32 sums.
@@ -386,7 +42,9 @@ pub const INT8_INPUT_OFFSET: i32 = 128;
 /// each group `[INT8_BLOCK][INT8_GROUP]` (row by row, the group's four
 /// columns side by side), the columns padded with zeros to whole groups and
 /// the last block with zero rows. Per row: a scale, the row's sum times
-/// [`INT8_INPUT_OFFSET`], and an optional bias (all padded alike).
+/// [`INT8_INPUT_OFFSET`], and an optional bias (all padded alike). Every
+/// value is in -127..=127 (never -128): the AVX2 kernel negates weights
+/// by the input's sign, and -128 has no negation in a byte.
 ///
 /// Why: one group of a block is exactly one 64-byte register of
 /// `VPDPBUSD`'s signed operand, each 32-bit lane one row's four weights,
@@ -432,6 +90,11 @@ pub const INT8_PLANES: usize = 2;
 impl Int8Inputs {
     /// Quantize `n` rows of `cols` values (`x`, row-major).
     pub fn quantize(x: &[f32], n: usize, cols: usize) -> Self {
+        Self::quantize_at(super::tier(), x, n, cols)
+    }
+
+    /// [`Self::quantize`] at `tier`.
+    pub fn quantize_at(tier: Tier, x: &[f32], n: usize, cols: usize) -> Self {
         let groups = cols.div_ceil(INT8_GROUP);
         let width = groups * INT8_GROUP;
         let mut values = vec![INT8_INPUT_OFFSET as u8; INT8_PLANES * n * width];
@@ -445,7 +108,7 @@ impl Int8Inputs {
         let least = if n > 16 { 4 } else { n.max(1) };
         rows.with_min_len(least).for_each(|((row, out), scales)| {
             let (high, low) = out.split_at_mut(width);
-            quantize_row(row, high, low, scales);
+            quantize_row_at(tier, row, high, low, scales);
         });
         Self {
             values,
@@ -455,9 +118,9 @@ impl Int8Inputs {
     }
 }
 
-avx512_helper!(
+kernel!(
     /// One row of [`Int8Inputs`]: its two planes and their two scales.
-    quantize_row, quantize_planes, (row: &[f32], high: &mut [u8], low: &mut [u8], scales: &mut [f32])
+    quantize_row / quantize_row_at, quantize_planes, (row: &[f32], high: &mut [u8], low: &mut [u8], scales: &mut [f32])
 );
 
 #[inline(always)]
@@ -497,17 +160,45 @@ fn offset_byte(q: f32) -> u8 {
 /// CPU gives the same bits.
 #[inline(always)]
 fn dequantize(sums: [i32; 2], offset: i32, scales: [f32; 2], row_scale: f32, bias: f32) -> f32 {
-    let high = (sums[0] - offset) as f32 * (scales[0] * row_scale);
-    let low = (sums[1] - offset) as f32 * (scales[1] * row_scale);
+    dequantize_signed(
+        [sums[0] - offset, sums[1] - offset],
+        scales,
+        row_scale,
+        bias,
+    )
+}
+
+/// [`dequantize`] of sums of the signed inputs (the offset already out).
+#[inline(always)]
+fn dequantize_signed(sums: [i32; 2], scales: [f32; 2], row_scale: f32, bias: f32) -> f32 {
+    let high = sums[0] as f32 * (scales[0] * row_scale);
+    let low = sums[1] as f32 * (scales[1] * row_scale);
     (high + low) + bias
 }
 
 /// The int8 products' inner loop: the blocks of rows from `first` (a
 /// multiple of [`INT8_BLOCK`]) times each quantized input row; `out[k]` is
 /// input `k`'s outputs for those rows (a whole number of blocks, all of
-/// equal length), scaled, plus bias. With `VPDPBUSD` where the CPU has
-/// AVX-512 VNNI, otherwise the same integer sums in portable code.
+/// equal length), scaled, plus bias; at the tier in force.
 pub fn int8_rows_times_inputs(
+    weight: &Int8Weight<'_>,
+    first: usize,
+    inputs: &Int8Inputs,
+    out: &mut [&mut [f32]],
+) {
+    int8_rows_times_inputs_at(super::tier(), weight, first, inputs, out);
+}
+
+/// [`int8_rows_times_inputs`] at `tier`.
+#[cfg_attr(
+    any(target_arch = "x86_64", target_arch = "aarch64"),
+    expect(
+        unsafe_code,
+        reason = "calling #[target_feature] kernels after a Tier proved the CPU has them"
+    )
+)]
+pub fn int8_rows_times_inputs_at(
+    tier: Tier,
     weight: &Int8Weight<'_>,
     first: usize,
     inputs: &Int8Inputs,
@@ -533,32 +224,33 @@ pub fn int8_rows_times_inputs(
         "int8 product out of range"
     );
     #[cfg(target_arch = "x86_64")]
-    if vnni() {
-        // SAFETY: `vnni` checked the CPU has every feature `vnni_blocks`
-        // is compiled for; the ranges it reads and writes were checked
-        // above.
-        unsafe { vnni_blocks(weight, first_block, blocks, inputs, out) };
+    {
+        if tier.avx512_vnni() {
+            // SAFETY: a tier with AVX-512 VNNI is only made on a CPU with
+            // every feature `vnni_blocks` is compiled for; the ranges it
+            // reads and writes were checked above.
+            unsafe { vnni_blocks(weight, first_block, blocks, inputs, out) };
+            return;
+        }
+        if tier.avx2() {
+            // SAFETY: as above, for AVX2 (`avx2_blocks`).
+            unsafe { avx2_blocks(weight, first_block, blocks, inputs, out) };
+            return;
+        }
+    }
+    #[cfg(target_arch = "aarch64")]
+    if tier.isa() == super::Isa::Neon {
+        // SAFETY: NEON is part of every AArch64 CPU (and a Neon tier is
+        // only made on one); the ranges were checked above.
+        unsafe { neon_blocks(weight, first_block, blocks, inputs, out) };
         return;
     }
+    let _ = tier;
     portable_blocks(weight, first_block, blocks, inputs, out);
 }
 
-/// Whether the CPU has AVX-512 VNNI besides [`avx512`]. Asked once.
-pub fn vnni() -> bool {
-    static VNNI: OnceLock<bool> = OnceLock::new();
-    *VNNI.get_or_init(|| {
-        #[cfg(target_arch = "x86_64")]
-        {
-            avx512() && std::arch::is_x86_feature_detected!("avx512vnni")
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            false
-        }
-    })
-}
-
-/// [`int8_rows_times_inputs`] without VNNI.
+/// [`int8_rows_times_inputs`] in plain loops: the offset sums as the
+/// VNNI instruction makes them.
 fn portable_blocks(
     weight: &Int8Weight<'_>,
     first_block: usize,
@@ -777,6 +469,174 @@ impl Pass<'_, '_> {
     }
 }
 
+/// [`int8_rows_times_inputs`] with AVX2: per group, the four input bytes
+/// (offset removed: `q` in -127..=127) broadcast, `VPMADDUBSW` of `|q|`
+/// and the weights with `q`'s sign (pairs of products, at most 2 · 127²,
+/// inside i16), `VPMADDWD` by ones into each row's i32 sum. Sixteen rows
+/// are two registers; two inputs (four plane rows) at a time share each
+/// loaded group.
+///
+/// # Safety
+/// The CPU has AVX2; the ranges were checked by
+/// [`int8_rows_times_inputs_at`]; weights are in -127..=127.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn avx2_blocks(
+    weight: &Int8Weight<'_>,
+    first_block: usize,
+    blocks: usize,
+    inputs: &Int8Inputs,
+    out: &mut [&mut [f32]],
+) {
+    use std::arch::x86_64::{
+        __m256i, _mm256_abs_epi8, _mm256_add_epi32, _mm256_loadu_si256, _mm256_madd_epi16,
+        _mm256_maddubs_epi16, _mm256_set1_epi8, _mm256_set1_epi16, _mm256_set1_epi32,
+        _mm256_setzero_si256, _mm256_sign_epi8, _mm256_storeu_si256, _mm256_xor_si256,
+    };
+    const PLANES: usize = 4;
+    let groups = weight.groups;
+    let width = INT8_GROUP * groups;
+    let block_len = INT8_BLOCK * width;
+    let n = out.len();
+    // SAFETY: the caller's contract: every group read is inside
+    // `weight.values`, every plane row inside `inputs.values`; the results
+    // go through slice indexing.
+    unsafe {
+        let flip = _mm256_set1_epi8(i8::MIN);
+        let ones = _mm256_set1_epi16(1);
+        for block in first_block..first_block + blocks {
+            let w = weight.values.as_ptr().add(block * block_len);
+            let mut input = 0;
+            while input < n {
+                let taken = (n - input).min(PLANES / INT8_PLANES);
+                let planes = taken * INT8_PLANES;
+                let x = inputs.values.as_ptr().add(INT8_PLANES * input * width);
+                let mut sums = [[_mm256_setzero_si256(); 2]; PLANES];
+                for group in 0..groups {
+                    let at = w.add(group * INT8_BLOCK * INT8_GROUP).cast::<__m256i>();
+                    let columns = [_mm256_loadu_si256(at), _mm256_loadu_si256(at.add(1))];
+                    for (p, sums) in sums.iter_mut().enumerate().take(planes) {
+                        let four = x
+                            .add(p * width + group * INT8_GROUP)
+                            .cast::<i32>()
+                            .read_unaligned();
+                        let q = _mm256_xor_si256(_mm256_set1_epi32(four), flip);
+                        let magnitude = _mm256_abs_epi8(q);
+                        for (sum, &column) in sums.iter_mut().zip(&columns) {
+                            let pairs =
+                                _mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(column, q));
+                            *sum = _mm256_add_epi32(*sum, _mm256_madd_epi16(pairs, ones));
+                        }
+                    }
+                }
+                let mut lanes = [[0i32; INT8_BLOCK]; PLANES];
+                for (lanes, sums) in lanes.iter_mut().zip(&sums).take(planes) {
+                    _mm256_storeu_si256(lanes.as_mut_ptr().cast(), sums[0]);
+                    _mm256_storeu_si256(lanes.as_mut_ptr().add(8).cast(), sums[1]);
+                }
+                for k in 0..taken {
+                    let index = input + k;
+                    let scales = [
+                        inputs.scales[INT8_PLANES * index],
+                        inputs.scales[INT8_PLANES * index + 1],
+                    ];
+                    let out = &mut out[index][(block - first_block) * INT8_BLOCK..][..INT8_BLOCK];
+                    for (lane, o) in out.iter_mut().enumerate() {
+                        let r = block * INT8_BLOCK + lane;
+                        *o = dequantize_signed(
+                            [
+                                lanes[INT8_PLANES * k][lane],
+                                lanes[INT8_PLANES * k + 1][lane],
+                            ],
+                            scales,
+                            weight.scales[r],
+                            weight.bias.map_or(0.0, |b| b[r]),
+                        );
+                    }
+                }
+                input += taken;
+            }
+        }
+    }
+}
+
+/// [`int8_rows_times_inputs`] with NEON: per group, the four input bytes
+/// (offset removed) against each register of four rows' weights with a
+/// widening multiply into i16 (`SMULL`, at most 127² each) and a pairwise
+/// add into i32 (`SADALP`); the two halves of each row's sums meet at the
+/// end (`ADDP`).
+///
+/// # Safety
+/// The ranges were checked by [`int8_rows_times_inputs_at`] (NEON is part
+/// of every AArch64 CPU).
+#[cfg(target_arch = "aarch64")]
+#[target_feature(enable = "neon")]
+unsafe fn neon_blocks(
+    weight: &Int8Weight<'_>,
+    first_block: usize,
+    blocks: usize,
+    inputs: &Int8Inputs,
+    out: &mut [&mut [f32]],
+) {
+    use std::arch::aarch64::{
+        int32x4_t, vdupq_n_s8, vdupq_n_s32, veorq_s8, vget_low_s8, vld1q_s8, vmull_high_s8,
+        vmull_s8, vpadalq_s16, vpaddq_s32, vreinterpretq_s8_s32, vst1q_s32,
+    };
+    let groups = weight.groups;
+    let width = INT8_GROUP * groups;
+    let block_len = INT8_BLOCK * width;
+    // SAFETY: the caller's contract: every group read is inside
+    // `weight.values`, every plane row inside `inputs.values`; the results
+    // go through slice indexing.
+    unsafe {
+        let flip = vdupq_n_s8(i8::MIN);
+        for block in first_block..first_block + blocks {
+            let w = weight.values.as_ptr().add(block * block_len);
+            for (index, out) in out.iter_mut().enumerate() {
+                let mut lanes = [[0i32; INT8_BLOCK]; INT8_PLANES];
+                for (plane, lanes) in lanes.iter_mut().enumerate() {
+                    let x = inputs
+                        .values
+                        .as_ptr()
+                        .add((INT8_PLANES * index + plane) * width);
+                    // Per register of four rows: the pair sums of its first
+                    // two rows and of its last two.
+                    let mut sums: [[int32x4_t; 2]; 4] = [[vdupq_n_s32(0); 2]; 4];
+                    for group in 0..groups {
+                        let four = x.add(group * INT8_GROUP).cast::<i32>().read_unaligned();
+                        let q = veorq_s8(vreinterpretq_s8_s32(vdupq_n_s32(four)), flip);
+                        let q_low = vget_low_s8(q);
+                        let at = w.add(group * INT8_BLOCK * INT8_GROUP);
+                        for (j, sums) in sums.iter_mut().enumerate() {
+                            let rows = vld1q_s8(at.add(16 * j));
+                            sums[0] = vpadalq_s16(sums[0], vmull_s8(vget_low_s8(rows), q_low));
+                            sums[1] = vpadalq_s16(sums[1], vmull_high_s8(rows, q));
+                        }
+                    }
+                    for (j, sums) in sums.iter().enumerate() {
+                        // [r0 c01, r0 c23, r1 c01, r1 c23] and the same of
+                        // r2, r3, added pairwise: the four rows' sums.
+                        vst1q_s32(lanes[4 * j..].as_mut_ptr(), vpaddq_s32(sums[0], sums[1]));
+                    }
+                }
+                let scales = [
+                    inputs.scales[INT8_PLANES * index],
+                    inputs.scales[INT8_PLANES * index + 1],
+                ];
+                let out = &mut out[(block - first_block) * INT8_BLOCK..][..INT8_BLOCK];
+                for (lane, o) in out.iter_mut().enumerate() {
+                    let r = block * INT8_BLOCK + lane;
+                    *o = dequantize_signed(
+                        [lanes[0][lane], lanes[1][lane]],
+                        scales,
+                        weight.scales[r],
+                        weight.bias.map_or(0.0, |b| b[r]),
+                    );
+                }
+            }
+        }
+    }
+}
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -812,7 +672,7 @@ mod tests {
     }
 
     #[test]
-    fn int8_products_are_the_integer_sums_on_every_path() {
+    fn int8_products_are_the_integer_sums_at_every_tier() {
         // Odd sizes: a partial column group, a partial last block, and every
         // block-and-input count of the VNNI passes.
         let (rows, cols) = (100, 70);
@@ -828,32 +688,30 @@ mod tests {
             let x: Vec<f32> = (0..n * cols)
                 .map(|i| ((i * 7) % 23) as f32 - 11.0)
                 .collect();
-            let inputs = Int8Inputs::quantize(&x, n, cols);
             let padded = rows.next_multiple_of(INT8_BLOCK);
-            let run = |first: usize, portable: bool| {
+            let run = |tier: Tier, first: usize| {
+                let inputs = Int8Inputs::quantize_at(tier, &x, n, cols);
                 let mut out = vec![vec![0f32; padded - first]; n];
                 let mut slices: Vec<&mut [f32]> =
                     out.iter_mut().map(|o| o.as_mut_slice()).collect();
-                if portable {
-                    portable_blocks(
-                        &w,
-                        first / INT8_BLOCK,
-                        (padded - first) / INT8_BLOCK,
-                        &inputs,
-                        &mut slices,
-                    );
-                } else {
-                    int8_rows_times_inputs(&w, first, &inputs, &mut slices);
-                }
+                int8_rows_times_inputs_at(tier, &w, first, &inputs, &mut slices);
                 out
             };
-            let fast = run(0, false);
-            assert_eq!(fast, run(0, true), "{n} inputs");
-            // And from a later first block, as a parallel task starts.
-            let tail = run(2 * INT8_BLOCK, false);
-            for (tail, fast) in tail.iter().zip(&fast) {
-                assert_eq!(tail[..], fast[2 * INT8_BLOCK..], "{n} inputs, from block 2");
+            let reference = run(Tier::portable(), 0);
+            for tier in Tier::available() {
+                let fast = run(tier, 0);
+                assert_eq!(fast, reference, "{tier}: {n} inputs");
+                // And from a later first block, as a parallel task starts.
+                let tail = run(tier, 2 * INT8_BLOCK);
+                for (tail, fast) in tail.iter().zip(&fast) {
+                    assert_eq!(
+                        tail[..],
+                        fast[2 * INT8_BLOCK..],
+                        "{tier}: {n} inputs, from block 2"
+                    );
+                }
             }
+            let fast = reference;
             // Each output is its row's exact integer dot products with the
             // two planes, scaled.
             for r in 0..rows {

@@ -1,23 +1,14 @@
-//! Element-wise math for the CPU encoder's hot loops, written so the
-//! compiler vectorises it: `exp` and `erf` as polynomials (no libm calls,
-//! no branches), and [`with_simd`] to compile a loop for the widest
-//! instruction set the CPU has (AVX2 on current x86) while the crate itself
-//! targets baseline x86-64. No `mul_add`: where the code is not compiled
-//! with FMA it becomes a call to libm's software `fmaf`, far slower than a
-//! multiply and an add.
+//! Element-wise math for the hot loops, written so the compiler vectorises
+//! it: `exp` and `erf` as polynomials (no libm calls, no branches), inlined
+//! into loops that [`super::with_simd`] or [`super::kernel!`] compile for
+//! the tier in force while the crate itself targets baseline x86-64. No
+//! `mul_add`: where the code is not compiled with FMA (the portable tier)
+//! it becomes a call to libm's software `fmaf`, far slower than a multiply
+//! and an add; without it every tier computes the same bits.
 //!
 //! Accuracy, checked by the tests below against libm / Candle: `exp` within
 //! 2 ulp-ish relative error (3e-7) on the softmax range, `erf` within 5e-7
 //! absolute.
-
-/// Run `f` compiled for the best SIMD level of this CPU (safe dispatch by
-/// `pulp`). Keep `f` a one-line call of an `#[inline(always)]` function:
-/// a large closure body may not be inlined into the dispatched code and
-/// then runs at the baseline level.
-#[inline(always)]
-pub fn with_simd<R>(f: impl FnOnce() -> R) -> R {
-    pulp::Arch::new().dispatch(f)
-}
 
 /// Dot product of two equally long slices.
 #[inline(always)]
@@ -132,18 +123,23 @@ pub fn gelu_erf(x: f32) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cpu::{Tier, with_simd_at};
 
     #[test]
     fn exp_is_close_to_libm() {
-        let mut worst = 0f32;
-        let mut x = -80.0f32;
-        while x <= 80.0 {
-            let want = x.exp();
-            let got = with_simd(|| exp(x));
-            worst = worst.max(((got - want) / want).abs());
-            x += 0.0137;
+        let xs: Vec<f32> = (0..11_680).map(|i| -80.0 + i as f32 * 0.0137).collect();
+        let want: Vec<f32> = xs.iter().map(|x| x.exp()).collect();
+        let portable: Vec<f32> = xs.iter().map(|&x| exp(x)).collect();
+        for tier in Tier::available() {
+            let got: Vec<f32> = with_simd_at(tier, || xs.iter().map(|&x| exp(x)).collect());
+            let worst = got
+                .iter()
+                .zip(&want)
+                .fold(0f32, |w, (g, e)| w.max(((g - e) / e).abs()));
+            assert!(worst < 3e-7, "{tier}: relative error {worst}");
+            // No fused multiply-adds: every tier computes the same bits.
+            assert_eq!(got, portable, "{tier}");
         }
-        assert!(worst < 3e-7, "relative error {worst}");
         assert_eq!(exp(0.0), 1.0);
         assert_eq!(exp(-1000.0), 0.0);
         assert_eq!(exp(f32::NEG_INFINITY), 0.0);
@@ -167,14 +163,17 @@ mod tests {
     #[test]
     fn gelu_matches_candle() {
         let values: Vec<f32> = (-400..400).map(|i| i as f32 * 0.02).collect();
-        let ours: Vec<f32> = with_simd(|| values.iter().map(|&v| gelu_erf(v)).collect());
         let theirs = candle_core::Tensor::new(values.as_slice(), &candle_core::Device::Cpu)
             .and_then(|t| t.gelu_erf())
             .and_then(|t| t.to_vec1::<f32>())
             .unwrap_or_default();
-        assert_eq!(theirs.len(), ours.len());
-        for (a, b) in ours.iter().zip(&theirs) {
-            assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+        assert_eq!(theirs.len(), values.len());
+        for tier in Tier::available() {
+            let ours: Vec<f32> =
+                with_simd_at(tier, || values.iter().map(|&v| gelu_erf(v)).collect());
+            for (a, b) in ours.iter().zip(&theirs) {
+                assert!((a - b).abs() < 1e-6, "{tier}: {a} vs {b}");
+            }
         }
     }
 }
