@@ -69,6 +69,7 @@ fn cosine(a: &[f32], b: &[f32]) -> f32 {
 
 #[test]
 fn embeddings_match_sentence_transformers() {
+    common::cpu_tier_from_env();
     let reference = reference();
     let model = load();
     assert_eq!(model.dim(), reference.meta.dim);
@@ -122,6 +123,7 @@ fn over_long_input_is_refused_unless_truncating() {
 
 #[test]
 fn a_mixed_batch_equals_texts_embedded_alone() {
+    common::cpu_tier_from_env();
     let reference = reference();
     let model = load();
     // Every 9th sentence: lengths from a few tokens to ~200.

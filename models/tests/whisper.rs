@@ -181,6 +181,7 @@ fn corpus_wer(model: &mut WhisperModel, opts: &TranscribeOptions) -> f64 {
 
 #[test]
 fn tiny_en_transcribes_librivox() {
+    common::cpu_tier_from_env();
     let out = tempfile::tempdir().unwrap();
     convert(&tiny_en(), out.path());
     for file in stratus_models::whisper::REQUIRED_FILES {
@@ -757,6 +758,7 @@ fn base_translates_german_and_spanish_speech() {
 
 #[test]
 fn int8_decoder_and_amx_encoder_keep_the_word_error_rate() {
+    common::cpu_tier_from_env();
     // The speech service's CPU defaults (`quantize_decoder`, and the bf16
     // encoder on AMX tiles where the CPU has them) must not cost accuracy:
     // the same gate as f32 on both models, and tiny.en's beam-search
@@ -810,6 +812,7 @@ fn int8_decoder_and_amx_encoder_keep_the_word_error_rate() {
 
 #[test]
 fn concurrent_transcriptions_are_batched_and_equal_the_single_ones() {
+    common::cpu_tier_from_env();
     // Clones of one model share its network, and the engine runs their
     // windows and decoding steps in batches. A batched result must be the
     // one each request gets alone: same text, same tokens, same

@@ -21,9 +21,24 @@ use crate::ApiError;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum ComponentState {
-    Starting { detail: String },
-    Ready,
-    Failed { detail: String },
+    Starting {
+        detail: String,
+    },
+    /// Ready; `detail` says how where it matters to an operator (the CPU
+    /// tier the models run at).
+    Ready {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
+    },
+    Failed {
+        detail: String,
+    },
+}
+
+impl ComponentState {
+    pub fn is_ready(&self) -> bool {
+        matches!(self, ComponentState::Ready { .. })
+    }
 }
 
 type Probe = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
@@ -70,7 +85,17 @@ impl Readiness {
 
     /// The component is ready.
     pub fn ready(&self, component: &str) {
-        self.set(component, ComponentState::Ready);
+        self.set(component, ComponentState::Ready { detail: None });
+    }
+
+    /// The component is ready, `detail` saying how.
+    pub fn ready_as(&self, component: &str, detail: impl Into<String>) {
+        self.set(
+            component,
+            ComponentState::Ready {
+                detail: Some(detail.into()),
+            },
+        );
     }
 
     /// The component failed and will not become ready by itself.
@@ -121,12 +146,12 @@ impl Readiness {
             .clone();
         for (name, probe) in probes {
             let state = match probe().await {
-                Ok(()) => ComponentState::Ready,
+                Ok(()) => ComponentState::Ready { detail: None },
                 Err(detail) => ComponentState::Failed { detail },
             };
             components.insert(name, state);
         }
-        let ready = components.values().all(|s| *s == ComponentState::Ready);
+        let ready = components.values().all(ComponentState::is_ready);
         ReadinessReport { ready, components }
     }
 }
@@ -181,12 +206,12 @@ pub(crate) async fn readyz(State(readiness): State<Readiness>) -> Response {
     let waiting: Vec<String> = report
         .components
         .iter()
-        .filter(|(_, s)| **s != ComponentState::Ready)
+        .filter(|(_, s)| !s.is_ready())
         .map(|(name, state)| match state {
             ComponentState::Starting { detail } | ComponentState::Failed { detail } => {
                 format!("{name}: {detail}")
             }
-            ComponentState::Ready => name.clone(),
+            ComponentState::Ready { .. } => name.clone(),
         })
         .collect();
     let error = ApiError::unavailable(format!("not ready: {}", waiting.join("; ")), 5);

@@ -155,6 +155,17 @@ pub struct ModelArgs {
     #[arg(long, env = "STRATUS_DEVICE", default_value = "cpu")]
     pub device: String,
 
+    /// Cap the CPU instruction tier the model kernels use: `auto` (the
+    /// default) takes the best this CPU has; `amx`, `avx512`, `avx2`,
+    /// `neon` or `portable` only ever lower it (asking for one the CPU
+    /// lacks fails at start, naming what it has). For comparing tiers on
+    /// one machine, reproducing what an older fleet gets, and working
+    /// around a kernel bug on one tier. Candle's own matrix products pick
+    /// their instructions themselves and are not capped.
+    #[arg(long, env = "STRATUS_CPU_ISA", value_enum, default_value_t = CpuIsaArg::Auto)]
+    #[serde(default)]
+    pub cpu_isa: CpuIsaArg,
+
     /// Secret key for `redaction: "hash"` on /v1/language/pii: values become
     /// HMAC-SHA256 tokens that stay equal across requests (so redacted
     /// records can still be joined) but cannot be reversed by hashing
@@ -162,6 +173,34 @@ pub struct ModelArgs {
     /// stable: changing it changes every token.
     #[arg(long, env = "STRATUS_REDACTION_KEY", hide_env_values = true)]
     pub redaction_key: Option<String>,
+}
+
+/// `--cpu-isa`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CpuIsaArg {
+    #[default]
+    Auto,
+    Amx,
+    Avx512,
+    Avx2,
+    Neon,
+    Portable,
+}
+
+impl CpuIsaArg {
+    /// The cap it asks for; `None` for the best the CPU has.
+    pub fn cap(self) -> Option<stratus_models::cpu::Isa> {
+        use stratus_models::cpu::Isa;
+        match self {
+            CpuIsaArg::Auto => None,
+            CpuIsaArg::Amx => Some(Isa::Amx),
+            CpuIsaArg::Avx512 => Some(Isa::Avx512),
+            CpuIsaArg::Avx2 => Some(Isa::Avx2),
+            CpuIsaArg::Neon => Some(Isa::Neon),
+            CpuIsaArg::Portable => Some(Isa::Portable),
+        }
+    }
 }
 
 /// Limits on audio uploads (speech service).

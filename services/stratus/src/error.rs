@@ -18,6 +18,8 @@ pub enum CliError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Model(#[from] ModelError),
+    #[error("--cpu-isa: {0}")]
+    Cpu(#[from] stratus_models::cpu::CpuError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]

@@ -11,15 +11,20 @@
 use crate::models;
 use serde::{Deserialize, Serialize};
 
+/// ComponentStateOneOf1 : Ready; `detail` says how where it matters to an operator (the CPU tier the models run at).
 #[derive(Clone, Default, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ComponentStateOneOf1 {
+    #[serde(rename = "detail", default, with = "::serde_with::rust::double_option", skip_serializing_if = "Option::is_none")]
+    pub detail: Option<Option<String>>,
     #[serde(rename = "status")]
     pub status: Status,
 }
 
 impl ComponentStateOneOf1 {
+    /// Ready; `detail` says how where it matters to an operator (the CPU tier the models run at).
     pub fn new(status: Status) -> ComponentStateOneOf1 {
         ComponentStateOneOf1 {
+            detail: None,
             status,
         }
     }

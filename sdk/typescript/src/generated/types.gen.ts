@@ -311,6 +311,7 @@ export type ComponentState = {
     detail: string;
     status: 'starting';
 } | {
+    detail?: string | null;
     status: 'ready';
 } | {
     detail: string;

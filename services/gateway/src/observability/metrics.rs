@@ -39,6 +39,9 @@ pub const UPSTREAM_EJECTIONS: &str = "stratus_gateway_upstream_ejections_total";
 pub const UPSTREAM_FAILURES: &str = "stratus_gateway_upstream_failures_total";
 /// Attempts re-sent to another replica after a connect failure; by `service`.
 pub const UPSTREAM_RETRIES: &str = "stratus_gateway_upstream_retries_total";
+/// 1, labelled with the CPU tier the models' kernels run at (`isa`) and
+/// the best this CPU has (`best`), in processes that run models.
+pub const CPU_TIER: &str = "stratus_cpu_tier_info";
 
 /// Why a request was refused before it reached an upstream: the `reason`
 /// label of [`REJECTIONS`]. The limits module (rate, concurrency, budget)
@@ -82,6 +85,12 @@ impl Rejection {
             Rejection::Budget => "budget",
         }
     }
+}
+
+/// Record the CPU tier the models of this process run at.
+pub fn record_cpu_tier(isa: &'static str, best: &'static str) {
+    ensure_installed();
+    metrics::gauge!(CPU_TIER, "isa" => isa, "best" => best).set(1.0);
 }
 
 /// Count one refused request.
@@ -171,6 +180,10 @@ fn describe() {
     metrics::describe_counter!(
         UPSTREAM_RETRIES,
         "Attempts re-sent to another replica after a connect failure."
+    );
+    metrics::describe_gauge!(
+        CPU_TIER,
+        "1, labelled with the CPU tier the model kernels run at (isa) and the best this CPU has (best)."
     );
 }
 

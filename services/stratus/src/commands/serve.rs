@@ -51,9 +51,10 @@ struct Targets {
 }
 
 pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
+    let cpu = cpu_tier(&args.model)?;
     let models = model_store(&args.home, &args.model)?;
     let names = wanted_models(&models, &args.model, None)?;
-    let language = LanguageService::new(language_config(&args.model)?, Readiness::default());
+    let language = LanguageService::new(language_config(&args.model)?, cpu.readiness());
     let store = Store::open(&store_url(&args.store, &args.home)).await?;
     tracing::info!(backend = store.backend(), instance = %store.instance_id().await?, "store ready");
     // Jobs live in the gateway's database, through the same pool.
@@ -65,7 +66,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
     let jobs = Jobs::new(job_store.clone(), job_config(&args.jobs, &args.webhooks)?)?;
     let speech = SpeechService::new(
         speech_config(&args.model, &args.speech_limits)?,
-        Readiness::default(),
+        cpu.readiness(),
     )
     .with_jobs(jobs.clone());
     // Kept until the server stops; dropping them stops the workers.
@@ -103,7 +104,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
             auth,
             internal_token,
         },
-        Readiness::default(),
+        cpu.readiness(),
     );
     serve_metrics(&args.edge, &args.connection).await?;
     let listener = bind(args.listen).await?;
@@ -389,13 +390,14 @@ async fn single_service(
     token: Option<InternalToken>,
 ) -> Result<(), CliError> {
     let mut job_workers = None;
+    let cpu = cpu_tier(&args.model)?;
     let models = model_store(&args.home, &args.model)?;
     let names = wanted_models(&models, &args.model, Some(kind))?;
     let (targets, app) = match kind {
         ServiceKind::Speech => {
             let mut service = SpeechService::new(
                 speech_config(&args.model, &args.speech_limits)?,
-                Readiness::default(),
+                cpu.readiness(),
             );
             if let Some(jobs) = jobs {
                 service = service.with_jobs(jobs.clone());
@@ -409,7 +411,7 @@ async fn single_service(
             (targets, app)
         }
         ServiceKind::Language => {
-            let service = LanguageService::new(language_config(&args.model)?, Readiness::default());
+            let service = LanguageService::new(language_config(&args.model)?, cpu.readiness());
             let app = service.router_with_context(token.clone());
             let targets = Targets {
                 speech: None,
@@ -423,6 +425,32 @@ async fn single_service(
     let served = run_server(listener, app, &args.connection).await;
     drop(job_workers);
     served
+}
+
+/// The CPU tier this process's model kernels run at (`--cpu-isa`), fixed
+/// before any model loads.
+struct CpuTier {
+    detail: String,
+}
+
+impl CpuTier {
+    /// A service's readiness, its `cpu` component saying the tier.
+    fn readiness(&self) -> Readiness {
+        let readiness = Readiness::default();
+        readiness.ready_as("cpu", self.detail.clone());
+        readiness
+    }
+}
+
+/// Fix the tier, log it and record it in `/metrics`.
+fn cpu_tier(args: &ModelArgs) -> Result<CpuTier, CliError> {
+    let tier = stratus_models::cpu::select(args.cpu_isa.cap())?;
+    let cpu = stratus_models::cpu::detected();
+    tracing::info!(tier = %tier, cpu = %cpu.describe(), "model kernels run at this CPU tier");
+    stratus_gateway::observability::metrics::record_cpu_tier(tier.isa().name(), cpu.best.name());
+    Ok(CpuTier {
+        detail: format!("kernels at {tier}; this CPU has {}", cpu.describe()),
+    })
 }
 
 fn speech_config(args: &ModelArgs, limits: &SpeechLimitArgs) -> Result<SpeechConfig, CliError> {
