@@ -155,25 +155,42 @@ fn offset_byte(q: f32) -> u8 {
     (bits + INT8_INPUT_OFFSET) as u8
 }
 
-/// One output from its two planes' integer sums: the same float
-/// operations on every path (multiplies, then adds: never fused), so every
-/// CPU gives the same bits.
+/// One output from its two planes' integer sums (of the signed inputs:
+/// the offset already out): the same float operations on every path
+/// (multiplies, then adds: never fused), so every CPU gives the same bits.
 #[inline(always)]
-fn dequantize(sums: [i32; 2], offset: i32, scales: [f32; 2], row_scale: f32, bias: f32) -> f32 {
-    dequantize_signed(
-        [sums[0] - offset, sums[1] - offset],
-        scales,
-        row_scale,
-        bias,
-    )
-}
-
-/// [`dequantize`] of sums of the signed inputs (the offset already out).
-#[inline(always)]
-fn dequantize_signed(sums: [i32; 2], scales: [f32; 2], row_scale: f32, bias: f32) -> f32 {
+fn dequantize(sums: [i32; 2], scales: [f32; 2], row_scale: f32, bias: f32) -> f32 {
     let high = sums[0] as f32 * (scales[0] * row_scale);
     let low = sums[1] as f32 * (scales[1] * row_scale);
     (high + low) + bias
+}
+
+/// Input `input`'s outputs of block `block` into `out` (the block's
+/// [`INT8_BLOCK`] outputs): its two planes' sums per row with the weight's
+/// offsets already out, dequantized: the last step of the portable, AVX2
+/// and NEON paths (the VNNI one does the same operations in registers).
+#[inline(always)]
+fn write_block(
+    weight: &Int8Weight<'_>,
+    inputs: &Int8Inputs,
+    input: usize,
+    block: usize,
+    sums: [&[i32; INT8_BLOCK]; 2],
+    out: &mut [f32],
+) {
+    let scales = [
+        inputs.scales[INT8_PLANES * input],
+        inputs.scales[INT8_PLANES * input + 1],
+    ];
+    for (lane, o) in out[..INT8_BLOCK].iter_mut().enumerate() {
+        let r = block * INT8_BLOCK + lane;
+        *o = dequantize(
+            [sums[0][lane], sums[1][lane]],
+            scales,
+            weight.scales[r],
+            weight.bias.map_or(0.0, |b| b[r]),
+        );
+    }
 }
 
 /// The int8 products' inner loop: the blocks of rows from `first` (a
@@ -277,21 +294,14 @@ fn portable_blocks(
                     }
                 }
             }
-            let out = &mut out[(block - first_block) * INT8_BLOCK..][..INT8_BLOCK];
-            let scales = [
-                inputs.scales[INT8_PLANES * input],
-                inputs.scales[INT8_PLANES * input + 1],
-            ];
-            for (lane, o) in out.iter_mut().enumerate() {
-                let r = block * INT8_BLOCK + lane;
-                *o = dequantize(
-                    [sums[0][lane], sums[1][lane]],
-                    weight.offsets[r],
-                    scales,
-                    weight.scales[r],
-                    weight.bias.map_or(0.0, |b| b[r]),
-                );
+            let offsets = &weight.offsets[block * INT8_BLOCK..][..INT8_BLOCK];
+            for sums in &mut sums {
+                for (sum, &offset) in sums.iter_mut().zip(offsets) {
+                    *sum -= offset;
+                }
             }
+            let out = &mut out[(block - first_block) * INT8_BLOCK..];
+            write_block(weight, inputs, input, block, [&sums[0], &sums[1]], out);
         }
     }
 }
@@ -536,23 +546,9 @@ unsafe fn avx2_blocks(
                 }
                 for k in 0..taken {
                     let index = input + k;
-                    let scales = [
-                        inputs.scales[INT8_PLANES * index],
-                        inputs.scales[INT8_PLANES * index + 1],
-                    ];
-                    let out = &mut out[index][(block - first_block) * INT8_BLOCK..][..INT8_BLOCK];
-                    for (lane, o) in out.iter_mut().enumerate() {
-                        let r = block * INT8_BLOCK + lane;
-                        *o = dequantize_signed(
-                            [
-                                lanes[INT8_PLANES * k][lane],
-                                lanes[INT8_PLANES * k + 1][lane],
-                            ],
-                            scales,
-                            weight.scales[r],
-                            weight.bias.map_or(0.0, |b| b[r]),
-                        );
-                    }
+                    let out = &mut out[index][(block - first_block) * INT8_BLOCK..];
+                    let sums = [&lanes[INT8_PLANES * k], &lanes[INT8_PLANES * k + 1]];
+                    write_block(weight, inputs, index, block, sums, out);
                 }
                 input += taken;
             }
@@ -619,20 +615,8 @@ unsafe fn neon_blocks(
                         vst1q_s32(lanes[4 * j..].as_mut_ptr(), vpaddq_s32(sums[0], sums[1]));
                     }
                 }
-                let scales = [
-                    inputs.scales[INT8_PLANES * index],
-                    inputs.scales[INT8_PLANES * index + 1],
-                ];
-                let out = &mut out[(block - first_block) * INT8_BLOCK..][..INT8_BLOCK];
-                for (lane, o) in out.iter_mut().enumerate() {
-                    let r = block * INT8_BLOCK + lane;
-                    *o = dequantize_signed(
-                        [lanes[0][lane], lanes[1][lane]],
-                        scales,
-                        weight.scales[r],
-                        weight.bias.map_or(0.0, |b| b[r]),
-                    );
-                }
+                let out = &mut out[(block - first_block) * INT8_BLOCK..];
+                write_block(weight, inputs, index, block, [&lanes[0], &lanes[1]], out);
             }
         }
     }
