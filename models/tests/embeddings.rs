@@ -11,8 +11,7 @@
 
 mod common;
 
-use serde::Deserialize;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 use stratus_models::ModelError;
 use stratus_models::bert::Embedder;
@@ -31,57 +30,21 @@ fn load() -> Embedder {
     Embedder::load(&model_dir(), &candle_core::Device::Cpu).unwrap()
 }
 
-#[derive(Deserialize)]
-struct Meta {
-    max_seq_length: usize,
-    dim: usize,
-    sentences: Vec<String>,
-    token_counts: Vec<usize>,
-}
-
-struct Reference {
-    meta: Meta,
-    embeddings: Vec<Vec<f32>>,
-}
-
-fn reference() -> Reference {
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let meta: Meta = serde_json::from_str(
-        &std::fs::read_to_string(fixtures.join("minilm_reference.json")).unwrap(),
-    )
-    .unwrap();
-    let raw = std::fs::read(fixtures.join("minilm_reference.f32")).unwrap();
-    let values: Vec<f32> = raw
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-        .collect();
-    assert_eq!(values.len(), meta.sentences.len() * meta.dim);
-    let embeddings = values.chunks(meta.dim).map(<[f32]>::to_vec).collect();
-    Reference { meta, embeddings }
-}
-
-fn cosine(a: &[f32], b: &[f32]) -> f32 {
-    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
-    let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
-    let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
-    dot / (na * nb)
-}
-
 #[test]
 fn embeddings_match_sentence_transformers() {
     common::cpu_tier_from_env();
-    let reference = reference();
+    let reference = stratus_testkit::minilm_reference();
     let model = load();
-    assert_eq!(model.dim(), reference.meta.dim);
-    assert_eq!(model.max_tokens(), reference.meta.max_seq_length);
+    assert_eq!(model.dim(), reference.dim);
+    assert_eq!(model.max_tokens(), reference.max_seq_length);
     // All but the last fit the model; the last is the over-long one.
-    let count = reference.meta.sentences.len() - 1;
+    let count = reference.sentences.len() - 1;
     assert_eq!(count, 100, "the reference holds 100 sentences that fit");
-    let texts: Vec<&str> = reference.meta.sentences[..count]
+    let texts: Vec<&str> = reference.sentences[..count]
         .iter()
         .map(String::as_str)
         .collect();
-    for (text, &expected) in texts.iter().zip(&reference.meta.token_counts) {
+    for (text, &expected) in texts.iter().zip(&reference.token_counts) {
         assert_eq!(model.count_tokens(text).unwrap(), expected, "{text:?}");
     }
     let started = Instant::now();
@@ -91,15 +54,15 @@ fn embeddings_match_sentence_transformers() {
     for (i, (a, b)) in got.iter().zip(&reference.embeddings).enumerate() {
         let norm: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
         assert!((norm - 1.0).abs() < 1e-5, "not normalised: {norm}");
-        let c = cosine(a, b);
+        let c = stratus_testkit::cosine(a, b);
         if c < worst.0 {
             worst = (c, i);
         }
     }
     eprintln!(
         "{count} sentences ({}..{} tokens) at batch 32: {:.2?}, {:.1} sentences/s; min cosine {} (sentence {})",
-        reference.meta.token_counts.iter().min().unwrap(),
-        reference.meta.token_counts[..count].iter().max().unwrap(),
+        reference.token_counts.iter().min().unwrap(),
+        reference.token_counts[..count].iter().max().unwrap(),
         elapsed,
         count as f64 / elapsed.as_secs_f64(),
         worst.0,
@@ -110,24 +73,24 @@ fn embeddings_match_sentence_transformers() {
 
 #[test]
 fn over_long_input_is_refused_unless_truncating() {
-    let reference = reference();
-    let last = reference.meta.sentences.len() - 1;
-    let text = reference.meta.sentences[last].as_str();
-    assert!(reference.meta.token_counts[last] > reference.meta.max_seq_length);
+    let reference = stratus_testkit::minilm_reference();
+    let last = reference.sentences.len() - 1;
+    let text = reference.sentences[last].as_str();
+    assert!(reference.token_counts[last] > reference.max_seq_length);
     let err = load().embed(&["short", text]).unwrap_err();
     assert!(matches!(err, ModelError::InvalidInput(_)), "{err}");
     let got = load().with_truncation(true).embed(&[text]).unwrap();
-    let c = cosine(&got[0], &reference.embeddings[last]);
+    let c = stratus_testkit::cosine(&got[0], &reference.embeddings[last]);
     assert!(c >= 0.9999, "truncated cosine {c}");
 }
 
 #[test]
 fn a_mixed_batch_equals_texts_embedded_alone() {
     common::cpu_tier_from_env();
-    let reference = reference();
+    let reference = stratus_testkit::minilm_reference();
     let model = load();
     // Every 9th sentence: lengths from a few tokens to ~200.
-    let texts: Vec<&str> = reference.meta.sentences[..99]
+    let texts: Vec<&str> = reference.sentences[..99]
         .iter()
         .step_by(9)
         .map(String::as_str)
@@ -149,13 +112,12 @@ fn a_mixed_batch_equals_texts_embedded_alone() {
 /// sentences, the common case, at the default batch size of 32.
 #[test]
 fn short_sentence_throughput_at_batch_32() {
-    let reference = reference();
+    let reference = stratus_testkit::minilm_reference();
     let model = load();
     let short: Vec<&str> = reference
-        .meta
         .sentences
         .iter()
-        .zip(&reference.meta.token_counts)
+        .zip(&reference.token_counts)
         .filter(|(_, count)| **count <= 32)
         .map(|(text, _)| text.as_str())
         .cycle()

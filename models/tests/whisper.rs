@@ -120,37 +120,20 @@ fn check_segments(t: &Transcript) {
     }
 }
 
-/// The LibriVox clips with their reference transcripts (from the data's
-/// `transcription` file).
+/// The LibriVox clips with their reference transcripts.
 fn librivox() -> Vec<(String, Vec<f32>)> {
-    let listing = std::fs::read_to_string(common::testdata_file("librivox/transcription")).unwrap();
-    listing
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|line| {
-            let (text, id) = line.rsplit_once(" (").unwrap();
-            let id = id.trim_end_matches(')');
-            let text = text.replace("<s>", "").replace("</s>", "");
-            let pcm = read_wav(&common::testdata_file(&format!("librivox/{id}.wav")));
-            (normalise(&text), pcm)
-        })
-        .collect()
+    clips("librivox")
 }
 
 /// The "cards" utterances (card names read aloud) with their references.
 fn cards() -> Vec<(String, Vec<f32>)> {
-    let listing =
-        std::fs::read_to_string(common::testdata_file("cards/cards.transcription")).unwrap();
-    listing
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|line| {
-            let (text, id) = line.rsplit_once(" (").unwrap();
-            let id = id.trim_end_matches(')');
-            let text = text.replace("<s>", "").replace("</s>", "");
-            let pcm = read_wav(&common::testdata_file(&format!("cards/{id}.wav")));
-            (normalise(&text), pcm)
-        })
+    clips("cards")
+}
+
+fn clips(set: &str) -> Vec<(String, Vec<f32>)> {
+    stratus_testkit::transcribed_clips(set)
+        .into_iter()
+        .map(|(text, wav)| (text, read_wav(&wav)))
         .collect()
 }
 

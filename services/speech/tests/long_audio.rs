@@ -94,21 +94,11 @@ fn hiss(seconds: f64, seed: u32) -> Vec<f32> {
 
 /// The real utterances with their normalised references.
 fn real_clips() -> Vec<(String, Vec<f32>)> {
-    let mut clips = Vec::new();
-    for (dir, listing) in [
-        ("librivox", "librivox/transcription"),
-        ("cards", "cards/cards.transcription"),
-    ] {
-        let text = std::fs::read_to_string(common::testdata_file(listing)).unwrap();
-        for line in text.lines().filter(|l| !l.trim().is_empty()) {
-            let (words, id) = line.rsplit_once(" (").unwrap();
-            let id = id.trim_end_matches(')');
-            let words = words.replace("<s>", "").replace("</s>", "");
-            let pcm = read_wav_16k(&common::testdata_file(&format!("{dir}/{id}.wav")));
-            clips.push((normalise(&words), pcm));
-        }
-    }
-    clips
+    ["librivox", "cards"]
+        .into_iter()
+        .flat_map(stratus_testkit::transcribed_clips)
+        .map(|(text, wav)| (text, read_wav_16k(&wav)))
+        .collect()
 }
 
 /// The recording and its items' normalised texts, in order.

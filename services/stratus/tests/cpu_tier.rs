@@ -3,68 +3,13 @@
 //! word error rate gate of the model tests) and embeds (the
 //! sentence-transformers reference) correctly at the slowest tier; a tier
 //! the CPU lacks stops the start with what the CPU has.
-#![expect(
-    clippy::unwrap_used,
-    reason = "test helpers: a failure should stop with the value it saw"
-)]
 
 mod common;
 
-use std::path::Path;
 use std::time::Duration;
 
-use common::{Server, api_key, normalise, stratus, testdata_file};
-use stratus_testkit::{spell_numbers, word_errors};
-
-/// The LibriVox clips' references (`transcription`: `text (id)` lines).
-fn librivox() -> Vec<(String, std::path::PathBuf)> {
-    let listing = std::fs::read_to_string(testdata_file("librivox/transcription")).unwrap();
-    listing
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|line| {
-            let (text, id) = line.rsplit_once(" (").unwrap();
-            let id = id.trim_end_matches(')');
-            let text = text.replace("<s>", "").replace("</s>", "");
-            (
-                normalise(&text),
-                testdata_file(&format!("librivox/{id}.wav")),
-            )
-        })
-        .collect()
-}
-
-/// The first `n` sentences of the sentence-transformers reference and
-/// their embeddings (models/tests/fixtures, written by
-/// minilm_reference.py).
-fn minilm_reference(n: usize) -> (Vec<String>, Vec<Vec<f32>>) {
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/tests/fixtures");
-    let meta: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(fixtures.join("minilm_reference.json")).unwrap(),
-    )
-    .unwrap();
-    let dim = meta["dim"].as_u64().unwrap() as usize;
-    let raw = std::fs::read(fixtures.join("minilm_reference.f32")).unwrap();
-    let values: Vec<f32> = raw
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-        .collect();
-    let sentences = meta["sentences"].as_array().unwrap()[..n]
-        .iter()
-        .map(|s| s.as_str().unwrap().to_owned())
-        .collect();
-    (
-        sentences,
-        values.chunks(dim).take(n).map(<[f32]>::to_vec).collect(),
-    )
-}
-
-fn cosine(a: &[f32], b: &[f32]) -> f32 {
-    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
-    let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
-    let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
-    dot / (na * nb)
-}
+use common::{Server, api_key, normalise, stratus};
+use stratus_testkit::{cosine, minilm_reference, spell_numbers, transcribed_clips, word_errors};
 
 #[test]
 fn portable_tier_serve_transcribes_and_embeds_and_says_its_tier() {
@@ -102,7 +47,7 @@ fn portable_tier_serve_transcribes_and_embeds_and_says_its_tier() {
     // The model tests' gate (7%) on the LibriVox clips, through HTTP.
     let client = reqwest::blocking::Client::new();
     let (mut errors, mut words) = (0, 0);
-    for (reference, wav) in librivox() {
+    for (reference, wav) in transcribed_clips("librivox") {
         let form = reqwest::blocking::multipart::Form::new()
             .text("model", "whisper-tiny.en")
             .file("file", &wav)
@@ -129,14 +74,17 @@ fn portable_tier_serve_transcribes_and_embeds_and_says_its_tier() {
     assert!(wer <= 0.07, "WER {wer}");
 
     // The sentence-transformers reference, through HTTP.
-    let (sentences, expected) = minilm_reference(16);
+    let reference = minilm_reference();
+    let (sentences, expected) = (&reference.sentences[..16], &reference.embeddings[..16]);
     let (status, body) = server.post_json(
         "/v1/embeddings",
         Some(&key),
         &serde_json::json!({"model": "all-minilm-l6-v2", "input": sentences, "encoding_format": "float"}),
     );
     assert_eq!(status, 200, "{body}");
-    for (item, want) in body["data"].as_array().unwrap().iter().zip(&expected) {
+    let items = body["data"].as_array().unwrap();
+    assert_eq!(items.len(), expected.len());
+    for (item, want) in items.iter().zip(expected) {
         let got: Vec<f32> = item["embedding"]
             .as_array()
             .unwrap()

