@@ -1,27 +1,29 @@
-//! Matrix products on Intel AMX tiles: bf16 inputs, f32 sums
-//! (`TDPBF16PS`), for the CPUs that have them (Sapphire Rapids and later);
-//! on CPUs (or virtual machines) without tiles but with AVX-512 BF16, the
-//! same products with `VDPBF16PS`, the same layouts; at tiers with neither,
-//! in portable loops (the tests' reference; the encoder then stays on
-//! Candle's f32 gemm, see [`available`]).
+//! Matrix products with bf16 inputs and f32 sums, the Whisper encoder's
+//! hot path ([`crate::whisper`]'s tile encoder), one kernel per tier:
+//! - `amx`: Intel AMX tiles (`TDPBF16PS`, Sapphire Rapids on);
+//! - `avx512` with BF16 (Cooper Lake, Sapphire Rapids without the tiles
+//!   granted, Zen 4 on): `VDPBF16PS`, the same layouts;
+//! - `avx2` (and `avx512` without BF16), and `neon`: each bf16 pair
+//!   widened to two f32 (a shift and a mask) and summed with FMA;
+//! - elsewhere portable loops, the tests' reference; there the encoder
+//!   stays on Candle's f32 gemm ([`available`]).
 //!
 //! Why: one AMX instruction multiplies a 16×32 bf16 tile by a 32×16 one
 //! into 16×16 f32 sums, 8,192 multiply-adds where an AVX-512 FMA does 16.
-//! Measured on the 2-core Xeon this project builds on: ~2.9 TFLOP/s per
-//! core in the inner loop, against ~90 GFLOP/s for Candle's f32 gemm over
-//! the whole Whisper encoder. Without tiles, `VDPBF16PS` does 32
-//! multiply-adds an instruction, twice an f32 FMA's, and the kernel keeps
-//! its sums in registers where Candle's gemm reaches a fifth of the FMA
-//! peak. Inputs are rounded to bf16 (8 bits of
-//! mantissa, f32's range) and every sum is f32, the precision PyTorch's
-//! CPU autocast and oneDNN use for bf16 inference.
+//! Without tiles, `VDPBF16PS` does 32 multiply-adds an instruction, twice
+//! an f32 FMA's. On AVX2 the arithmetic is f32 FMA's, as in Candle's gemm,
+//! but the weights take half the memory, the sums stay in registers, and
+//! the encoder around it (attention in blocks, no intermediate tensors)
+//! skips the allocations and copies of Candle's graph. Inputs are rounded
+//! to bf16 (8 bits of mantissa, f32's range) and every sum is f32, the
+//! precision PyTorch's CPU autocast and oneDNN use for bf16 inference.
 //!
-//! The unsafe parts are the two kernels: tile instructions exist only as
+//! The unsafe parts are the kernels: tile instructions exist only as
 //! inline assembly in stable Rust, and Linux hands a process the 8 KiB tile
-//! state only after it asks (`arch_prctl(ARCH_REQ_XCOMP_PERM)`); the dot
-//! product kernel is compiled for AVX-512 BF16 and may run only where the
-//! CPU has it. Each runs only at a [`super::Tier`] that has it, and such a
-//! tier is only made where the CPU has it (and Linux granted the tiles);
+//! state only after it asks (`arch_prctl(ARCH_REQ_XCOMP_PERM)`); the other
+//! two are compiled for AVX-512 BF16 and AVX2 and may run only where the
+//! CPU has them. Each runs only at a [`super::Tier`] that has it, and such
+//! a tier is only made where the CPU has it (and Linux granted the tiles);
 //! every pointer a kernel reads or writes is bounds-checked by their safe
 //! wrapper, [`block_product_at`].
 //!
@@ -50,12 +52,28 @@ pub fn round_up(n: usize, to: usize) -> usize {
     n.div_ceil(to) * to
 }
 
-/// Whether the products here run fast at the tier in force: on AMX tiles
-/// or with AVX-512 BF16 dot products. Elsewhere they run portable loops,
-/// a reference for the tests, slower than Candle's f32 gemm.
+/// Whether the products here run fast at the tier in force: on AMX tiles,
+/// with AVX-512 BF16 dot products or with AVX2 FMA. Elsewhere they run
+/// portable loops, a reference for the tests, slower than Candle's f32
+/// gemm.
 pub fn available() -> bool {
-    let tier = super::tier();
-    tier.tiles() || tier.avx512_bf16()
+    kernel_name(super::tier()).is_some()
+}
+
+/// What computes the products at `tier`, in words for the logs; `None`
+/// where only the portable loops do.
+pub fn kernel_name(tier: super::Tier) -> Option<&'static str> {
+    if tier.tiles() {
+        Some("AMX tiles")
+    } else if tier.avx512_bf16() {
+        Some("AVX-512 BF16 dot products")
+    } else if tier.avx2() {
+        Some("AVX2 FMA on bf16 widened to f32")
+    } else if tier.isa() == super::Isa::Neon {
+        Some("NEON FMA on bf16 widened to f32")
+    } else {
+        None
+    }
 }
 
 /// Ask Linux for the 8 KiB tile state (without it the first tile
@@ -259,8 +277,8 @@ pub fn block_product(
     block_product_at(super::tier(), a, row, col, b, block, out, out_stride);
 }
 
-/// [`block_product`] at `tier`: on tiles, with `VDPBF16PS`, or in
-/// portable loops, which sum in another order (the tests' reference).
+/// [`block_product`] at `tier`: on tiles, with `VDPBF16PS`, with AVX2 FMA,
+/// or in portable loops, which sum in another order (the tests' reference).
 #[expect(
     clippy::too_many_arguments,
     reason = "block_product's arguments and the tier"
@@ -318,6 +336,36 @@ pub fn block_product_at(
         // `dot_kernel` is compiled for.
         unsafe {
             dot_kernel(
+                a_rows.as_ptr(),
+                a.stride,
+                panels[0].as_ptr(),
+                panels[1].as_ptr(),
+                k / 2,
+                out.as_mut_ptr(),
+                out_stride,
+            );
+        }
+    } else if tier.isa() == super::Isa::Neon {
+        #[cfg(target_arch = "aarch64")]
+        // SAFETY: the same ranges (checked above); NEON is part of every
+        // AArch64 CPU, and a neon tier is only made on one.
+        unsafe {
+            neon_kernel(
+                a_rows.as_ptr(),
+                a.stride,
+                panels[0].as_ptr(),
+                panels[1].as_ptr(),
+                k / 2,
+                out.as_mut_ptr(),
+                out_stride,
+            );
+        }
+    } else if tier.avx2() {
+        // SAFETY: the same ranges (checked above); a tier with AVX2 is only
+        // made on a CPU with AVX2 and FMA, what `avx2_kernel` is compiled
+        // for.
+        unsafe {
+            avx2_kernel(
                 a_rows.as_ptr(),
                 a.stride,
                 panels[0].as_ptr(),
@@ -529,6 +577,199 @@ unsafe fn dot_kernel(
     unreachable!("no tier has tiles or AVX-512 off x86-64")
 }
 
+/// Rows of a block summed at once by [`avx2_kernel`] and [`neon_kernel`]:
+/// on AVX2, 4 rows × 2 registers of 8 columns is 8 registers of sums,
+/// beside the 4 of one panel row's pairs widened and the 2 broadcasts (it
+/// has 16); on NEON, 4 × 4 registers of 4 columns and 8 widened (of 32).
+const STRIP_ROWS: usize = 4;
+
+/// Pairs of `k` of [`STRIP_ROWS`] left rows widened to f32 at a time by
+/// [`avx2_kernel`] and [`neon_kernel`], on their stack (8 KiB, within L1).
+const STRIP_PAIRS: usize = 256;
+
+/// Widen pairs `first..first + chunk` of the [`STRIP_ROWS`] left rows from
+/// `rows` (`a_stride` apart) into `left`, row `r` at `r × 2 ×`
+/// [`STRIP_PAIRS`].
+///
+/// # Safety
+/// `rows` is readable for [`STRIP_ROWS`] rows of `2 × (first + chunk)`
+/// bf16 at `a_stride` apart; `chunk` ≤ [`STRIP_PAIRS`].
+#[cfg_attr(
+    not(any(target_arch = "x86_64", target_arch = "aarch64")),
+    expect(dead_code, reason = "only the x86-64 and AArch64 kernels widen strips")
+)]
+#[inline(always)]
+unsafe fn widen_strip(
+    rows: *const bf16,
+    a_stride: usize,
+    first: usize,
+    chunk: usize,
+    left: &mut [f32; STRIP_ROWS * 2 * STRIP_PAIRS],
+) {
+    for (r, left) in left.chunks_exact_mut(2 * STRIP_PAIRS).enumerate() {
+        // SAFETY: the caller's contract: row `r`'s values
+        // `2·first..2·(first + chunk)` are readable.
+        let row =
+            unsafe { std::slice::from_raw_parts(rows.add(r * a_stride + 2 * first), 2 * chunk) };
+        for (v, &x) in left.iter_mut().zip(row) {
+            *v = super::rows::widen(x);
+        }
+    }
+}
+
+/// `C[32×32] = A[32×k] · B[k×32]` with AVX2 FMA, for CPUs without bf16
+/// dot products. A panel row's 16 pairs are two registers; each pair, read
+/// as one 32-bit lane, widens to its first value by a shift left of 16
+/// bits and to its second by masking the low 16 off, so the weights cost
+/// two cheap integer operations a register and stay half the memory of
+/// f32. The left rows are widened once per strip into a stack buffer, so
+/// each of their values is one broadcast load.
+///
+/// # Safety
+/// The CPU has AVX2 and FMA; `a` readable for 32 rows of `pairs × 2` bf16
+/// at `a_stride` bf16 apart; `b0`, `b1` readable for `pairs × 32` bf16;
+/// `c` writable for 32 rows of 32 f32 at `c_stride` f32 apart.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn avx2_kernel(
+    a: *const bf16,
+    a_stride: usize,
+    b0: *const bf16,
+    b1: *const bf16,
+    pairs: usize,
+    c: *mut f32,
+    c_stride: usize,
+) {
+    use std::arch::x86_64::{
+        __m256i, _mm256_and_si256, _mm256_broadcast_ss, _mm256_castsi256_ps, _mm256_fmadd_ps,
+        _mm256_loadu_si256, _mm256_set1_epi32, _mm256_setzero_ps, _mm256_slli_epi32,
+        _mm256_storeu_ps,
+    };
+    let mut left = [0f32; STRIP_ROWS * 2 * STRIP_PAIRS];
+    // SAFETY: the caller's contract (above); every offset below stays in
+    // the ranges it names: strips cover rows 0..32, chunks pairs 0..pairs,
+    // and `left` is indexed below `STRIP_ROWS × 2 × STRIP_PAIRS`.
+    unsafe {
+        let high = _mm256_set1_epi32(0xFFFF_0000_u32 as i32);
+        for strip in 0..BLOCK / STRIP_ROWS {
+            let rows = a.add(strip * STRIP_ROWS * a_stride);
+            for (half, panel) in [b0, b1].into_iter().enumerate() {
+                let mut sums = [[_mm256_setzero_ps(); 2]; STRIP_ROWS];
+                let mut first = 0;
+                while first < pairs {
+                    let chunk = (pairs - first).min(STRIP_PAIRS);
+                    widen_strip(rows, a_stride, first, chunk, &mut left);
+                    for p in 0..chunk {
+                        let w = panel.add((first + p) * 32).cast::<__m256i>();
+                        let (low, upper) = (_mm256_loadu_si256(w), _mm256_loadu_si256(w.add(1)));
+                        let even = [
+                            _mm256_castsi256_ps(_mm256_slli_epi32(low, 16)),
+                            _mm256_castsi256_ps(_mm256_slli_epi32(upper, 16)),
+                        ];
+                        let odd = [
+                            _mm256_castsi256_ps(_mm256_and_si256(low, high)),
+                            _mm256_castsi256_ps(_mm256_and_si256(upper, high)),
+                        ];
+                        for (r, sums) in sums.iter_mut().enumerate() {
+                            let x = left.as_ptr().add(r * 2 * STRIP_PAIRS + 2 * p);
+                            let (x0, x1) =
+                                (_mm256_broadcast_ss(&*x), _mm256_broadcast_ss(&*x.add(1)));
+                            for (j, sum) in sums.iter_mut().enumerate() {
+                                *sum = _mm256_fmadd_ps(x0, even[j], *sum);
+                                *sum = _mm256_fmadd_ps(x1, odd[j], *sum);
+                            }
+                        }
+                    }
+                    first += chunk;
+                }
+                for (r, sums) in sums.iter().enumerate() {
+                    let out = c.add((strip * STRIP_ROWS + r) * c_stride + half * 16);
+                    _mm256_storeu_ps(out, sums[0]);
+                    _mm256_storeu_ps(out.add(8), sums[1]);
+                }
+            }
+        }
+    }
+}
+
+/// `C[32×32] = A[32×k] · B[k×32]` with NEON FMA: [`avx2_kernel`]'s
+/// method in 128-bit registers (a panel row's 16 pairs are four), for every
+/// AArch64 CPU (none has bf16 dot products in stable Rust yet).
+///
+/// # Safety
+/// As [`avx2_kernel`]'s, on an AArch64 CPU (every one has NEON).
+#[cfg(target_arch = "aarch64")]
+#[target_feature(enable = "neon")]
+unsafe fn neon_kernel(
+    a: *const bf16,
+    a_stride: usize,
+    b0: *const bf16,
+    b1: *const bf16,
+    pairs: usize,
+    c: *mut f32,
+    c_stride: usize,
+) {
+    use std::arch::aarch64::{
+        float32x4_t, vandq_u32, vdupq_n_f32, vdupq_n_u32, vfmaq_n_f32, vld1q_u32,
+        vreinterpretq_f32_u32, vshlq_n_u32, vst1q_f32,
+    };
+    let mut left = [0f32; STRIP_ROWS * 2 * STRIP_PAIRS];
+    // SAFETY: as in `avx2_kernel`: the caller's contract, and offsets
+    // within the ranges it names.
+    unsafe {
+        let high = vdupq_n_u32(0xFFFF_0000);
+        for strip in 0..BLOCK / STRIP_ROWS {
+            let rows = a.add(strip * STRIP_ROWS * a_stride);
+            for (half, panel) in [b0, b1].into_iter().enumerate() {
+                let mut sums: [[float32x4_t; 4]; STRIP_ROWS] = [[vdupq_n_f32(0.0); 4]; STRIP_ROWS];
+                let mut first = 0;
+                while first < pairs {
+                    let chunk = (pairs - first).min(STRIP_PAIRS);
+                    widen_strip(rows, a_stride, first, chunk, &mut left);
+                    for p in 0..chunk {
+                        let w = panel.add((first + p) * 32).cast::<u32>();
+                        let mut even = [vdupq_n_f32(0.0); 4];
+                        let mut odd = [vdupq_n_f32(0.0); 4];
+                        for j in 0..4 {
+                            let pairs = vld1q_u32(w.add(4 * j));
+                            even[j] = vreinterpretq_f32_u32(vshlq_n_u32::<16>(pairs));
+                            odd[j] = vreinterpretq_f32_u32(vandq_u32(pairs, high));
+                        }
+                        for (r, sums) in sums.iter_mut().enumerate() {
+                            let x = left.as_ptr().add(r * 2 * STRIP_PAIRS + 2 * p);
+                            let (x0, x1) = (*x, *x.add(1));
+                            for (j, sum) in sums.iter_mut().enumerate() {
+                                *sum = vfmaq_n_f32(*sum, even[j], x0);
+                                *sum = vfmaq_n_f32(*sum, odd[j], x1);
+                            }
+                        }
+                    }
+                    first += chunk;
+                }
+                for (r, sums) in sums.iter().enumerate() {
+                    let out = c.add((strip * STRIP_ROWS + r) * c_stride + half * 16);
+                    for (j, sum) in sums.iter().enumerate() {
+                        vst1q_f32(out.add(4 * j), *sum);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+unsafe fn avx2_kernel(
+    _a: *const bf16,
+    _a_stride: usize,
+    _b0: *const bf16,
+    _b1: *const bf16,
+    _pairs: usize,
+    _c: *mut f32,
+    _c_stride: usize,
+) {
+    unreachable!("no tier has AVX2 off x86-64")
+}
+
 /// `A · B (+ bias)` for the first `a.rows` rows: `[a.rows, b.n()]` f32,
 /// row-major, at the tier in force. Row blocks run in parallel.
 pub fn product(a: &Lhs, b: &PackedRhs, bias: Option<&[f32]>) -> Vec<f32> {
@@ -609,9 +850,17 @@ mod tests {
 
     #[test]
     fn products_equal_the_bf16_rounded_inputs_product_at_every_tier() {
-        // Shapes with every kind of padding: rows, k and n off the grid.
+        // Shapes with every kind of padding: rows, k and n off the grid;
+        // and a k deeper than the AVX2 kernel widens at a time.
+        let shapes = [
+            (1, 1, 1),
+            (37, 70, 45),
+            (64, 64, 64),
+            (100, 384, 96),
+            (33, 1100, 40),
+        ];
         for tier in crate::cpu::Tier::available() {
-            for &(m, k, n) in &[(1, 1, 1), (37, 70, 45), (64, 64, 64), (100, 384, 96)] {
+            for &(m, k, n) in &shapes {
                 let x = matrix(m, k, 1);
                 let w = matrix(n, k, 2);
                 let bias = matrix(1, n, 3);

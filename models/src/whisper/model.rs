@@ -317,8 +317,9 @@ struct Encoder {
     positions: Tensor,
     blocks: Vec<Block>,
     ln_post: LayerNorm,
-    /// The blocks packed for AMX tiles, when asked for
-    /// ([`Whisper::use_amx_encoder`]): used instead of `blocks`.
+    /// The blocks packed for bf16 products, when asked for
+    /// ([`Whisper::use_amx_encoder`]): used instead of `blocks`, which are
+    /// then empty.
     tiles: Option<TileEncoder>,
 }
 
@@ -529,9 +530,10 @@ impl Whisper {
     }
 
     /// From now on run the encoder's blocks in bf16 ([`TileEncoder`]), on
-    /// AMX tiles or AVX-512 BF16 dot products ([`crate::cpu::amx`]). Returns
-    /// whether it could: only a CPU model on a CPU with either (and, for
-    /// tiles, a kernel that grants them); otherwise nothing changes.
+    /// AMX tiles, AVX-512 BF16 dot products or AVX2 FMA
+    /// ([`crate::cpu::amx`]). Returns whether it could: only a CPU model at
+    /// a tier with one of them; otherwise nothing changes. The f32 blocks
+    /// are dropped once packed: nothing reads them again.
     pub fn use_amx_encoder(&mut self) -> Result<bool> {
         let on_cpu = self.encoder.positions.device().is_cpu()
             && self.encoder.positions.dtype() == candle_core::DType::F32;
@@ -540,6 +542,7 @@ impl Whisper {
         }
         if self.encoder.tiles.is_none() {
             self.encoder.tiles = Some(self.encoder.pack_tiles()?);
+            self.encoder.blocks = Vec::new();
         }
         Ok(true)
     }

@@ -205,11 +205,9 @@ impl SpeechService {
                     whisper.quantize_decoder()?;
                 }
                 if amx_encoder && whisper.use_amx_encoder()? {
-                    let how = if stratus_models::cpu::tier().tiles() {
-                        "AMX tiles"
-                    } else {
-                        "AVX-512 BF16 dot products"
-                    };
+                    let tier = stratus_models::cpu::tier();
+                    let how =
+                        stratus_models::cpu::amx::kernel_name(tier).unwrap_or("portable loops");
                     tracing::info!("Whisper encoder in bf16 on {how}");
                 }
                 infos.add(ModelInfo {

@@ -245,13 +245,14 @@ pub struct SpeechLimitArgs {
     #[arg(long, alias = "whisper-int8-projection", env = "STRATUS_WHISPER_INT8_DECODER", default_value_t = true, action = clap::ArgAction::Set)]
     pub whisper_int8_decoder: bool,
 
-    /// On CPUs with AMX tiles (Intel Sapphire Rapids and later), run the
-    /// Whisper encoder's matrix products in bf16 on them: several times
-    /// faster per 30 s window, which is most of a short clip's time; same
-    /// word error rate on the test corpus. On CPUs without tiles but with
-    /// AVX-512 BF16 (Cooper Lake, Zen 4, VMs that hide AMX), the same
-    /// products with its dot-product instruction, 1.6x faster than f32.
-    /// Ignored where there is neither.
+    /// Run the Whisper encoder on the CPU as our own bf16 network (weights
+    /// and products' inputs in bf16, sums in f32, attention in blocks)
+    /// instead of Candle's f32 one: on AMX tiles (Intel Sapphire Rapids
+    /// and later), AVX-512 BF16 dot products (Cooper Lake, Zen 4), or AVX2
+    /// and NEON FMA on the widened values. The encoder is most of a short
+    /// clip's time; the word error rate on the test corpus is the same.
+    /// Set false to compare with Candle's path; ignored on GPUs and at the
+    /// portable tier.
     #[arg(long, env = "STRATUS_WHISPER_AMX_ENCODER", default_value_t = true, action = clap::ArgAction::Set)]
     pub whisper_amx_encoder: bool,
 
