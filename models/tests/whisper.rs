@@ -887,6 +887,6 @@ fn a_batch_of_windows_encodes_each_as_alone() {
             assert!(cosine > 0.999 && a != b, "cosine {cosine}");
         }
     } else {
-        eprintln!("no AMX tiles on this CPU: only the f32 encoder was checked");
+        eprintln!("no bf16 encoder at this tier (portable): only the f32 encoder was checked");
     }
 }

@@ -5,7 +5,7 @@
 //!   granted, Zen 4 on): `VDPBF16PS`, the same layouts;
 //! - `avx2` (and `avx512` without BF16), and `neon`: each bf16 pair
 //!   widened to two f32 (a shift and a mask) and summed with FMA;
-//! - elsewhere portable loops, the tests' reference; there the encoder
+//! - at `portable`, plain loops, the tests' reference; there the encoder
 //!   stays on Candle's f32 gemm ([`available`]).
 //!
 //! Why: one AMX instruction multiplies a 16×32 bf16 tile by a 32×16 one
