@@ -330,42 +330,12 @@ pub fn block_product_at(
                 out_stride * 4,
             );
         }
-    } else if tier.avx512_bf16() {
-        // SAFETY: as for the tiles, the same ranges (checked above); a
-        // tier with AVX-512 BF16 is only made on a CPU with every feature
-        // `dot_kernel` is compiled for.
+    } else if let Some(pair_kernel) = pair_kernel(tier) {
+        // SAFETY: as for the tiles, the same ranges (checked above);
+        // `pair_kernel` only names a kernel compiled for features this
+        // tier has, and a tier is only made on a CPU that has them.
         unsafe {
-            dot_kernel(
-                a_rows.as_ptr(),
-                a.stride,
-                panels[0].as_ptr(),
-                panels[1].as_ptr(),
-                k / 2,
-                out.as_mut_ptr(),
-                out_stride,
-            );
-        }
-    } else if tier.isa() == super::Isa::Neon {
-        #[cfg(target_arch = "aarch64")]
-        // SAFETY: the same ranges (checked above); NEON is part of every
-        // AArch64 CPU, and a neon tier is only made on one.
-        unsafe {
-            neon_kernel(
-                a_rows.as_ptr(),
-                a.stride,
-                panels[0].as_ptr(),
-                panels[1].as_ptr(),
-                k / 2,
-                out.as_mut_ptr(),
-                out_stride,
-            );
-        }
-    } else if tier.avx2() {
-        // SAFETY: the same ranges (checked above); a tier with AVX2 is only
-        // made on a CPU with AVX2 and FMA, what `avx2_kernel` is compiled
-        // for.
-        unsafe {
-            avx2_kernel(
+            pair_kernel(
                 a_rows.as_ptr(),
                 a.stride,
                 panels[0].as_ptr(),
@@ -380,6 +350,31 @@ pub fn block_product_at(
             portable_kernel(a_rows, a.stride, panels, k / 2, out, out_stride)
         });
     }
+}
+
+/// The kernels that read the packed panels' rows of pairs directly,
+/// [`dot_kernel`], [`avx2_kernel`] and [`neon_kernel`]: `a` and its row
+/// stride, the two panels, the pairs of `k`, the result and its row stride
+/// (each kernel's safety contract says what must hold).
+type PairKernel = unsafe fn(*const bf16, usize, *const bf16, *const bf16, usize, *mut f32, usize);
+
+/// The pair kernel of `tier`, where it has one (the tiles have their own).
+fn pair_kernel(tier: super::Tier) -> Option<PairKernel> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if tier.avx512_bf16() {
+            return Some(dot_kernel);
+        }
+        if tier.avx2() {
+            return Some(avx2_kernel);
+        }
+    }
+    #[cfg(target_arch = "aarch64")]
+    if tier.isa() == super::Isa::Neon {
+        return Some(neon_kernel);
+    }
+    let _ = tier;
+    None
 }
 
 /// [`block_product`] in plain loops over the same layouts: each left
@@ -564,19 +559,6 @@ unsafe fn dot_kernel(
     }
 }
 
-#[cfg(not(target_arch = "x86_64"))]
-unsafe fn dot_kernel(
-    _a: *const bf16,
-    _a_stride: usize,
-    _b0: *const bf16,
-    _b1: *const bf16,
-    _pairs: usize,
-    _c: *mut f32,
-    _c_stride: usize,
-) {
-    unreachable!("no tier has tiles or AVX-512 off x86-64")
-}
-
 /// Rows of a block summed at once by [`avx2_kernel`] and [`neon_kernel`]:
 /// on AVX2, 4 rows × 2 registers of 8 columns is 8 registers of sums,
 /// beside the 4 of one panel row's pairs widened and the 2 broadcasts (it
@@ -755,19 +737,6 @@ unsafe fn neon_kernel(
             }
         }
     }
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-unsafe fn avx2_kernel(
-    _a: *const bf16,
-    _a_stride: usize,
-    _b0: *const bf16,
-    _b1: *const bf16,
-    _pairs: usize,
-    _c: *mut f32,
-    _c_stride: usize,
-) {
-    unreachable!("no tier has AVX2 off x86-64")
 }
 
 /// `A · B (+ bias)` for the first `a.rows` rows: `[a.rows, b.n()]` f32,
