@@ -40,6 +40,7 @@ pub mod amx;
 pub mod features;
 pub mod int8;
 pub mod math;
+pub mod memory;
 pub mod rows;
 
 pub use features::{CpuError, Features, Isa, Tier, detected, select, tier};

@@ -442,8 +442,13 @@ impl CpuTier {
     }
 }
 
-/// Fix the tier, log it and record it in `/metrics`.
+/// Cap the malloc arenas, then fix the tier, log it and record it in
+/// `/metrics`: what the process sets before any model loads.
 fn cpu_tier(args: &ModelArgs) -> Result<CpuTier, CliError> {
+    // Before any model thread allocates (see `--malloc-arenas`).
+    if stratus_models::cpu::memory::limit_malloc_arenas(args.malloc_arenas) {
+        tracing::info!(arenas = args.malloc_arenas, "malloc arenas capped");
+    }
     let tier = stratus_models::cpu::select(args.cpu_isa.cap())?;
     let cpu = stratus_models::cpu::detected();
     tracing::info!(tier = %tier, cpu = %cpu.describe(), "model kernels run at this CPU tier");
