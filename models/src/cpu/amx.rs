@@ -65,14 +65,8 @@ pub fn available() -> bool {
 pub fn kernel_name(tier: super::Tier) -> Option<&'static str> {
     if tier.tiles() {
         Some("AMX tiles")
-    } else if tier.avx512_bf16() {
-        Some("AVX-512 BF16 dot products")
-    } else if tier.avx2() {
-        Some("AVX2 FMA on bf16 widened to f32")
-    } else if tier.isa() == super::Isa::Neon {
-        Some("NEON FMA on bf16 widened to f32")
     } else {
-        None
+        pair_kernel(tier).map(|(_, name)| name)
     }
 }
 
@@ -330,7 +324,7 @@ pub fn block_product_at(
                 out_stride * 4,
             );
         }
-    } else if let Some(pair_kernel) = pair_kernel(tier) {
+    } else if let Some((pair_kernel, _)) = pair_kernel(tier) {
         // SAFETY: as for the tiles, the same ranges (checked above);
         // `pair_kernel` only names a kernel compiled for features this
         // tier has, and a tier is only made on a CPU that has them.
@@ -358,20 +352,22 @@ pub fn block_product_at(
 /// (each kernel's safety contract says what must hold).
 type PairKernel = unsafe fn(*const bf16, usize, *const bf16, *const bf16, usize, *mut f32, usize);
 
-/// The pair kernel of `tier`, where it has one (the tiles have their own).
-fn pair_kernel(tier: super::Tier) -> Option<PairKernel> {
+/// The pair kernel of `tier` and its name for the logs, where it has one
+/// (the tiles have their own kernel): the one place that picks it, for
+/// [`block_product_at`] and [`kernel_name`].
+fn pair_kernel(tier: super::Tier) -> Option<(PairKernel, &'static str)> {
     #[cfg(target_arch = "x86_64")]
     {
         if tier.avx512_bf16() {
-            return Some(dot_kernel);
+            return Some((dot_kernel, "AVX-512 BF16 dot products"));
         }
         if tier.avx2() {
-            return Some(avx2_kernel);
+            return Some((avx2_kernel, "AVX2 FMA on bf16 widened to f32"));
         }
     }
     #[cfg(target_arch = "aarch64")]
     if tier.isa() == super::Isa::Neon {
-        return Some(neon_kernel);
+        return Some((neon_kernel, "NEON FMA on bf16 widened to f32"));
     }
     let _ = tier;
     None
