@@ -32,10 +32,25 @@
 #   BEFORE_BIN=…             another build of `stratus` (e.g. the commit
 #                            before a change) run the same way on SQLite:
 #                            rows `before` and `before-budget`
+#   GATEWAY_CPUS=0 LOAD_CPUS=1
+#                            pin the gateways (LiteLLM too) to these CPUs
+#                            (taskset) and the generator and upstream to
+#                            those:
+#                            past the gateway's capacity the generator must
+#                            not starve with it, or the row measures the
+#                            generator's lateness, not the gateway's
 # Every process listens on 127.0.0.1 only and is stopped on exit.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+# `on gateway CMD…` / `on load CMD…`: run CMD on that side's CPUs (as is
+# when no pinning was asked for).
+on() {
+  local side=$1; shift
+  local cpus=""
+  if [ "$side" = gateway ]; then cpus="${GATEWAY_CPUS:-}"; else cpus="${LOAD_CPUS:-}"; fi
+  if [ -n "$cpus" ]; then exec taskset -c "$cpus" "$@"; else exec "$@"; fi
+}
 RATES="${RATES:-500 1000 2000}"
 DURATION="${DURATION:-10}"
 WARMUP="${WARMUP:-3}"
@@ -68,7 +83,7 @@ wait_for() { # url, what
   echo "$2 did not come up ($1); logs in $WORK" >&2; exit 1
 }
 
-"$BIN/bench-upstream" --listen "127.0.0.1:$UPSTREAM_PORT" 2>"$WORK/upstream.log" &
+(on load "$BIN/bench-upstream" --listen "127.0.0.1:$UPSTREAM_PORT") 2>"$WORK/upstream.log" &
 PIDS+=($!)
 wait_for "http://127.0.0.1:$UPSTREAM_PORT/readyz" "bench-upstream"
 
@@ -86,17 +101,17 @@ provision() { # store-flags…
 # The product, SQLite (its home's default store).
 read -r FREE_KEY CAPPED_KEY < <(provision --home "$WORK/stratus-home" --auth-secret "$SECRET")
 # shellcheck disable=SC2086
-"$STRATUS" gateway --listen "127.0.0.1:$STRATUS_PORT" --home "$WORK/stratus-home" \
+(on gateway "$STRATUS" gateway --listen "127.0.0.1:$STRATUS_PORT" --home "$WORK/stratus-home" \
   --auth-secret "$SECRET" --language-url "http://127.0.0.1:$UPSTREAM_PORT" \
-  ${STRATUS_BENCH_ARGS:-} 2>"$WORK/stratus.log" &
+  ${STRATUS_BENCH_ARGS:-}) 2>"$WORK/stratus.log" &
 PIDS+=($!)
 wait_for "http://127.0.0.1:$STRATUS_PORT/readyz" "stratus gateway"
 
 if [ -n "${BEFORE_BIN:-}" ]; then
   read -r BEFORE_FREE BEFORE_CAPPED < <(STRATUS="$BEFORE_BIN" provision --home "$WORK/before-home" --auth-secret "$SECRET")
   # shellcheck disable=SC2086
-  "$BEFORE_BIN" gateway --listen "127.0.0.1:$BEFORE_PORT" --home "$WORK/before-home" \
-    --auth-secret "$SECRET" --language-url "http://127.0.0.1:$UPSTREAM_PORT" 2>"$WORK/before.log" &
+  (on gateway "$BEFORE_BIN" gateway --listen "127.0.0.1:$BEFORE_PORT" --home "$WORK/before-home" \
+    --auth-secret "$SECRET" --language-url "http://127.0.0.1:$UPSTREAM_PORT") 2>"$WORK/before.log" &
   PIDS+=($!)
   wait_for "http://127.0.0.1:$BEFORE_PORT/readyz" "stratus gateway ($BEFORE_BIN)"
 fi
@@ -110,9 +125,9 @@ if psql -q "$BENCH_POSTGRES" -c 'SELECT 1' >/dev/null 2>&1 \
   PG_URL="${BENCH_POSTGRES%/*}/$PG_DB"
   read -r _ PG_KEY < <(provision --store "$PG_URL" --home "$WORK/pg-home" --auth-secret "$SECRET")
   # shellcheck disable=SC2086
-  "$STRATUS" gateway --listen "127.0.0.1:$PG_PORT" --home "$WORK/pg-home" --store "$PG_URL" \
+  (on gateway "$STRATUS" gateway --listen "127.0.0.1:$PG_PORT" --home "$WORK/pg-home" --store "$PG_URL" \
     --redis "$BENCH_REDIS" --redis-prefix "bench:$$" --auth-secret "$SECRET" \
-    --language-url "http://127.0.0.1:$UPSTREAM_PORT" ${STRATUS_BENCH_ARGS:-} 2>"$WORK/pg.log" &
+    --language-url "http://127.0.0.1:$UPSTREAM_PORT" ${STRATUS_BENCH_ARGS:-}) 2>"$WORK/pg.log" &
   PIDS+=($!)
   wait_for "http://127.0.0.1:$PG_PORT/readyz" "stratus gateway (PostgreSQL)"
 else
@@ -124,8 +139,8 @@ if [ -n "${ABLATION:-}" ]; then
   i=0
   for part in billing metering limits; do
     port=${ABLATION_PORTS[$i]}; i=$((i + 1))
-    "$BIN/bench-gateway" --listen "127.0.0.1:$port" --home "$WORK/no-$part" \
-      --language-url "http://127.0.0.1:$UPSTREAM_PORT" "--$part" false 2>"$WORK/no-$part.log" &
+    (on gateway "$BIN/bench-gateway" --listen "127.0.0.1:$port" --home "$WORK/no-$part" \
+      --language-url "http://127.0.0.1:$UPSTREAM_PORT" "--$part" false) 2>"$WORK/no-$part.log" &
     PIDS+=($!)
     wait_for "http://127.0.0.1:$port/readyz" "bench-gateway without $part"
     ABLATIONS+=("ablation-no-$part:$port:$(cat "$WORK/no-$part/bench-key")")
@@ -147,9 +162,9 @@ model_list:
 general_settings:
   master_key: $LITELLM_KEY
 YAML
-  LITELLM_LOCAL_MODEL_COST_MAP=True LITELLM_LOG=ERROR \
-    "$BENCH_VENV/bin/litellm" --config "$WORK/litellm.yaml" --host 127.0.0.1 --port "$LITELLM_PORT" \
-    --num_workers 1 >"$WORK/litellm.log" 2>&1 &
+  (LITELLM_LOCAL_MODEL_COST_MAP=True LITELLM_LOG=ERROR \
+    on gateway "$BENCH_VENV/bin/litellm" --config "$WORK/litellm.yaml" --host 127.0.0.1 --port "$LITELLM_PORT" \
+    --num_workers 1) >"$WORK/litellm.log" 2>&1 &
   PIDS+=($!)
   wait_for "http://127.0.0.1:$LITELLM_PORT/health/liveliness" "litellm"
   # Its key auth is on: a request without the key must be refused. (LiteLLM
@@ -174,13 +189,13 @@ quiet() {
 }
 run() { # label url rate key
   quiet
-  "$BIN/loadgen" run --label "$1" --url "$2" --rate "$3" --duration "$DURATION" \
-    --warmup "$WARMUP" --out "$RESULTS" --header "Authorization: Bearer $4"
+  (on load "$BIN/loadgen" run --label "$1" --url "$2" --rate "$3" --duration "$DURATION" \
+    --warmup "$WARMUP" --out "$RESULTS" --header "Authorization: Bearer $4")
 }
 for rate in $RATES; do
   quiet
-  "$BIN/loadgen" run --label direct --url "http://127.0.0.1:$UPSTREAM_PORT/v1/embeddings" \
-    --rate "$rate" --duration "$DURATION" --warmup "$WARMUP" --out "$RESULTS"
+  (on load "$BIN/loadgen" run --label direct --url "http://127.0.0.1:$UPSTREAM_PORT/v1/embeddings" \
+    --rate "$rate" --duration "$DURATION" --warmup "$WARMUP" --out "$RESULTS")
   run stratus "http://127.0.0.1:$STRATUS_PORT/v1/embeddings" "$rate" "$FREE_KEY"
   run stratus-budget "http://127.0.0.1:$STRATUS_PORT/v1/embeddings" "$rate" "$CAPPED_KEY"
   if [ -n "$PG_KEY" ]; then
@@ -202,6 +217,7 @@ done
 # The budget really was held: the capped tenant's month shows the spend.
 "$STRATUS" tenants budget --tenant capped --home "$WORK/stratus-home" --auth-secret "$SECRET" --json \
   >"$WORK/capped-budget.json" 2>/dev/null || true
+echo "pinning: gateways on CPUs ${GATEWAY_CPUS:-any}, generator and upstream on ${LOAD_CPUS:-any}"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -srm); commit $(cd "$ROOT" && git rev-parse --short HEAD); litellm $("$BENCH_VENV/bin/pip" show litellm 2>/dev/null | awk '/^Version/{print $2}')"
 echo "each row: ${DURATION}s measured after ${WARMUP}s warm-up, open loop; raw results: $RESULTS"
 echo "capped tenant's budget after the run: $(cat "$WORK/capped-budget.json" 2>/dev/null)"
