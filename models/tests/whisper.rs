@@ -19,7 +19,7 @@ use std::time::Instant;
 use stratus_models::ModelError;
 use stratus_models::convert::ct2_whisper;
 use stratus_models::whisper::vad::VadOptions;
-use stratus_models::whisper::{Task, TranscribeOptions, Transcript, WhisperModel};
+use stratus_models::whisper::{CpuKernels, Task, TranscribeOptions, Transcript, WhisperModel};
 use stratus_testkit::{espeak, spell_numbers, word_errors};
 
 const CLIP: &str = "librivox/sense_and_sensibility_01_austen_64kb-0880.wav";
@@ -742,14 +742,14 @@ fn base_translates_german_and_spanish_speech() {
 #[test]
 fn int8_decoder_and_amx_encoder_keep_the_word_error_rate() {
     common::cpu_tier_from_env();
-    // The speech service's CPU defaults (`quantize_decoder`, and the bf16
-    // encoder on AMX tiles where the CPU has them) must not cost accuracy:
+    // The speech service's CPU defaults (`CpuKernels::ALL`: the int8
+    // decoder, and the bf16 encoder where the tier has a kernel for it)
+    // must not cost accuracy:
     // the same gate as f32 on both models, and tiny.en's beam-search
     // sentence still exact.
     for (name, dir) in [("tiny.en", tiny_en_dir()), ("base", base_dir())] {
-        let mut model = WhisperModel::load(&dir, &Device::Cpu).unwrap();
-        model.quantize_decoder().unwrap();
-        let amx = model.use_amx_encoder().unwrap();
+        let mut model = WhisperModel::load_with(&dir, &Device::Cpu, CpuKernels::ALL).unwrap();
+        let amx = model.kernels().bf16_encoder;
         let wer = corpus_wer(&mut model, &TranscribeOptions::default());
         eprintln!(
             "{name} with the int8 decoder (AMX encoder: {amx}), WER on the 5 LibriVox + 5 cards clips: {:.1}%",
@@ -758,11 +758,16 @@ fn int8_decoder_and_amx_encoder_keep_the_word_error_rate() {
         assert!(wer <= 0.07, "{name}: WER {wer}");
     }
     let pcm = read_wav(&common::testdata_file(CLIP));
-    let mut model = WhisperModel::load(&tiny_en_dir(), &Device::Cpu).unwrap();
+    let load = |kernels| WhisperModel::load_with(&tiny_en_dir(), &Device::Cpu, kernels).unwrap();
+    let mut model = load(CpuKernels::default());
     let f32_greedy = model
         .transcribe(&pcm, &TranscribeOptions::default())
         .unwrap();
-    model.quantize_decoder().unwrap();
+    model = load(CpuKernels {
+        int8_decoder: true,
+        bf16_encoder: false,
+    });
+    assert!(model.kernels().int8_decoder);
     // The int8 weights are really in use: the same words, a
     // log-probability that moved by int8 rounding and no more.
     let int8_greedy = model
@@ -774,7 +779,8 @@ fn int8_decoder_and_amx_encoder_keep_the_word_error_rate() {
         int8_greedy.segments[0].avg_logprob,
     );
     assert!(a != b && (a - b).abs() < 0.05, "avg_logprob {a} vs {b}");
-    if model.use_amx_encoder().unwrap() {
+    model = load(CpuKernels::ALL);
+    if model.kernels().bf16_encoder {
         // And so is the bf16 encoder: same words again, moved again.
         let amx_greedy = model
             .transcribe(&pcm, &TranscribeOptions::default())
@@ -801,9 +807,8 @@ fn concurrent_transcriptions_are_batched_and_equal_the_single_ones() {
     // one each request gets alone: same text, same tokens, same
     // log-probabilities (to the bit, with the service's int8 decoder and
     // the encoder, AMX or f32, never mixing windows).
-    let mut model = WhisperModel::load(&tiny_en_dir(), &Device::Cpu).unwrap();
-    model.quantize_decoder().unwrap();
-    let amx = model.use_amx_encoder().unwrap();
+    let mut model = WhisperModel::load_with(&tiny_en_dir(), &Device::Cpu, CpuKernels::ALL).unwrap();
+    let amx = model.kernels().bf16_encoder;
     let clips: Vec<Vec<f32>> = librivox().into_iter().map(|(_, pcm)| pcm).collect();
     // Timestamps on for some, so the streams differ in length and rules.
     let options = |i: usize| TranscribeOptions {
@@ -876,8 +881,8 @@ fn a_batch_of_windows_encodes_each_as_alone() {
         alone
     };
     let f32_features = check(&model, false);
-    let mut model = model;
-    if model.use_amx_encoder().unwrap() {
+    let model = WhisperModel::load_with(&tiny_en_dir(), &Device::Cpu, CpuKernels::ALL).unwrap();
+    if model.kernels().bf16_encoder {
         let amx_features = check(&model, true);
         // bf16 products: close to f32, not equal.
         for (a, b) in f32_features.iter().zip(&amx_features) {

@@ -21,7 +21,7 @@ mod common;
 
 use candle_core::Device;
 use std::time::Instant;
-use stratus_models::whisper::{TranscribeOptions, WhisperModel};
+use stratus_models::whisper::{CpuKernels, TranscribeOptions, WhisperModel};
 
 const CLIPS: [&str; 5] = [
     "librivox/sense_and_sensibility_01_austen_64kb-0870.wav",
@@ -61,7 +61,6 @@ fn whisper_encoder_speed() {
     let pool = rayon::ThreadPoolBuilder::new().build().unwrap();
     pool.install(|| {
         let dir = common::model_dir("whisper-tiny.en");
-        let mut model = WhisperModel::load(&dir, &Device::Cpu).unwrap();
         let pcm = long_audio();
         let clip = &pcm[..16_000 * 30];
         // STRATUS_PROBE_DEFAULTS_ONLY: only what the service runs (the
@@ -72,7 +71,12 @@ fn whisper_encoder_speed() {
             &[false, true]
         };
         for &amx in modes {
-            if amx && !model.use_amx_encoder().unwrap() {
+            let kernels = CpuKernels {
+                int8_decoder: false,
+                bf16_encoder: amx,
+            };
+            let model = WhisperModel::load_with(&dir, &Device::Cpu, kernels).unwrap();
+            if amx && !model.kernels().bf16_encoder {
                 eprintln!("no AMX tiles here");
                 return;
             }
@@ -97,12 +101,11 @@ fn whisper_encoder_speed() {
 
 fn measure() {
     let dir = common::model_dir("whisper-tiny.en");
-    let mut model = WhisperModel::load(&dir, &Device::Cpu).unwrap();
     let pcm = long_audio();
     let opts = TranscribeOptions::default();
+    let load = |kernels| WhisperModel::load_with(&dir, &Device::Cpu, kernels).unwrap();
     if std::env::var_os("STRATUS_PROBE_DEFAULTS_ONLY").is_some() {
-        model.quantize_decoder().unwrap();
-        model.use_amx_encoder().unwrap();
+        let mut model = load(CpuKernels::ALL);
         let streams: usize = std::env::var("STRATUS_PROBE_STREAMS")
             .ok()
             .and_then(|s| s.parse().ok())
@@ -114,17 +117,21 @@ fn measure() {
         }
         return;
     }
-    runs(&mut model, &pcm, &opts);
-    model.quantize_projection().unwrap();
-    eprintln!("with the int8 output projection:");
-    runs(&mut model, &pcm, &opts);
-    if model.use_amx_encoder().unwrap() {
-        eprintln!("and the encoder on AMX tiles (bf16):");
+    runs(&mut load(CpuKernels::default()), &pcm, &opts);
+    eprintln!("with the decoder in int8:");
+    runs(
+        &mut load(CpuKernels {
+            int8_decoder: true,
+            bf16_encoder: false,
+        }),
+        &pcm,
+        &opts,
+    );
+    let mut model = load(CpuKernels::ALL);
+    if model.kernels().bf16_encoder {
+        eprintln!("and the encoder in bf16:");
         runs(&mut model, &pcm, &opts);
     }
-    model.quantize_decoder().unwrap();
-    eprintln!("and the decoder's linear layers in int8:");
-    runs(&mut model, &pcm, &opts);
 }
 
 /// `streams` transcriptions of `pcm` at once, each on its own thread with

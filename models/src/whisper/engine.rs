@@ -60,7 +60,7 @@ enum Op {
         cache: KvCache,
         reply: Reply<(KvCache, Tensor)>,
     },
-    Run(Box<dyn FnOnce(&mut Whisper) + Send>),
+    Run(Box<dyn FnOnce(&Whisper) + Send>),
 }
 
 /// A handle to the network's thread; clones share it. The thread ends when
@@ -146,7 +146,7 @@ impl Engine {
     /// Run `f` on the network's thread, in turn with everything else.
     pub fn run<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut Whisper) -> Result<T> + Send + 'static,
+        f: impl FnOnce(&Whisper) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         self.ask(|reply| {
             Op::Run(Box::new(move |whisper| {
@@ -182,14 +182,14 @@ impl Engine {
 }
 
 /// The engine thread: take what is queued, run it, batching alike work.
-fn serve(mut whisper: Whisper, queue: &Receiver<Op>, counters: &Counters) {
+fn serve(whisper: Whisper, queue: &Receiver<Op>, counters: &Counters) {
     // Sequences in the last step batch: how many to expect in the next.
     let mut expected_steps = 0;
     while let Ok(first) = queue.recv() {
         let mut encodes = Vec::new();
         let mut steps = Vec::new();
-        let mut take = |op: Op, encodes: &mut Vec<_>, steps: &mut Vec<_>| match op {
-            Op::Run(f) => f(&mut whisper),
+        let take = |op: Op, encodes: &mut Vec<_>, steps: &mut Vec<_>| match op {
+            Op::Run(f) => f(&whisper),
             Op::Encode { mel, reply } => encodes.push((mel, reply)),
             Op::Step {
                 tokens,

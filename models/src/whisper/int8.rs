@@ -21,8 +21,7 @@
 //! s_w s_x / 4 · cols` (`s_w` the row's scale, `s_x` the input's finer
 //! plane's scale);
 //! whether it moves a transcript is checked end to end by the
-//! word-error-rate tests with it on (`WhisperModel::quantize_projection`,
-//! `quantize_decoder`). The sums are exact integers on every CPU, so every
+//! word-error-rate tests with it on (`CpuKernels::int8_decoder`). The sums are exact integers on every CPU, so every
 //! CPU gives the same bits.
 
 use candle_core::{DType, Result, Tensor};

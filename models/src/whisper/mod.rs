@@ -13,8 +13,13 @@
 //!
 //! ## Layout
 //! - `mod.rs` (this file) — the public types ([`WhisperModel`],
-//!   [`TranscribeOptions`], [`Transcript`], [`Segment`]), loading, and the
-//!   long-audio loop (`transcribe.py`).
+//!   [`TranscribeOptions`], [`Transcript`], [`Segment`]), loading (where
+//!   the network and its CPU kernels are chosen, [`CpuKernels`]) and
+//!   silence cutting around a transcription.
+//! - `transcribe` — the long-audio loop (`transcribe.py`): window after
+//!   window, segments, and word timestamps per window.
+//! - `window` — one window: encoding, language detection, greedy or beam
+//!   search, and the temperature fallback.
 //! - [`model`] — the network (`model.py`), with a self- and cross-attention
 //!   key/value cache.
 //! - [`engine`] — the network on a thread of its own, shared by concurrent
@@ -46,19 +51,18 @@ pub mod mel;
 pub mod model;
 pub mod tile_encoder;
 pub mod tokens;
+mod transcribe;
 pub mod vad;
+mod window;
 
 use crate::{ModelError, Result};
-use align::{SegmentSpan, Word};
+use align::Word;
 use candle_core::{DType, Device, IndexOp, Tensor};
 use candle_nn::VarBuilder;
-use decode::{
-    LogitFilter, SplitMix64, Suppression, WindowResult, argmax, log_probability, log_softmax,
-    sample, split_segments,
-};
+use decode::Suppression;
 use engine::Engine;
 use mel::{HOP_LENGTH, MelExtractor, N_FRAMES, N_SAMPLES, SAMPLE_RATE};
-use model::KvCache;
+pub use model::CpuKernels;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::ops::ControlFlow;
@@ -305,6 +309,7 @@ pub struct Delta<'a> {
 #[derive(Debug, Clone)]
 pub struct WhisperModel {
     model: Engine,
+    kernels: CpuKernels,
     config: Config,
     tokenizer: tokenizers::Tokenizer,
     specials: SpecialTokens,
@@ -331,8 +336,16 @@ fn token_ids(list: &[i64]) -> Vec<u32> {
 }
 
 impl WhisperModel {
-    /// Load a Whisper folder ([`REQUIRED_FILES`]) onto `device`, computing in f32.
+    /// Load a Whisper folder ([`REQUIRED_FILES`]) onto `device`, computing in
+    /// f32 with Candle's ops throughout (no [`CpuKernels`]).
     pub fn load(dir: &Path, device: &Device) -> Result<Self> {
+        Self::load_with(dir, device, CpuKernels::default())
+    }
+
+    /// [`WhisperModel::load`], with the CPU's own `kernels` where they apply
+    /// (the CPU, f32 weights, a tier that has them): the network is chosen
+    /// here, once; [`WhisperModel::kernels`] says which are in use.
+    pub fn load_with(dir: &Path, device: &Device, kernels: CpuKernels) -> Result<Self> {
         let name = dir.file_name().map_or_else(
             || dir.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
@@ -400,12 +413,13 @@ impl WhisperModel {
         let weights = dir.join("model.safetensors");
         let tensors = candle_core::safetensors::load(&weights, &Device::Cpu)?;
         let vb = VarBuilder::from_tensors(tensors, DType::F32, device);
-        let model = model::Whisper::load(&config, vb).map_err(|e| {
+        let model = model::Whisper::load(&config, vb, kernels).map_err(|e| {
             ModelError::format(
                 weights.display().to_string(),
                 format!("not a Whisper checkpoint matching config.json: {e}"),
             )
         })?;
+        let kernels = model.kernels();
         let model = Engine::start(model, 0)
             .map_err(|e| ModelError::io("start the Whisper engine thread", dir, e))?;
         let multilingual = generation
@@ -435,6 +449,7 @@ impl WhisperModel {
         };
         Ok(Self {
             model,
+            kernels,
             mel: MelExtractor::new(config.num_mel_bins)?,
             config,
             tokenizer,
@@ -461,26 +476,10 @@ impl WhisperModel {
         &self.config
     }
 
-    /// Compute decoding steps' logits with an int8 copy of the output
-    /// projection (see [`int8`]): faster per token on the CPU, logits within
-    /// int8 rounding of the f32 ones.
-    pub fn quantize_projection(&mut self) -> Result<()> {
-        Ok(self.model.run(|w| w.quantize_projection())?)
-    }
-
-    /// The int8 projection and int8 copies of the decoder's linear layers
-    /// for decoding steps (see `model::Whisper::quantize_decoder`).
-    pub fn quantize_decoder(&mut self) -> Result<()> {
-        Ok(self.model.run(|w| w.quantize_decoder())?)
-    }
-
-    /// Run the encoder's blocks in bf16 on AMX tiles (see [`tile_encoder`]),
-    /// or with AVX-512 BF16 dot products where there are no tiles, when
-    /// this is a CPU model on a CPU that has either; returns whether it
-    /// does. Several times faster per window; transcripts hold (the word
-    /// error rate test runs both ways).
-    pub fn use_amx_encoder(&mut self) -> Result<bool> {
-        Ok(self.model.run(|w| w.use_amx_encoder())?)
+    /// The CPU kernels this model runs on, chosen at load
+    /// ([`WhisperModel::load_with`]).
+    pub fn kernels(&self) -> CpuKernels {
+        self.kernels
     }
 
     /// How much of this model's work (all its clones') ran batched.
@@ -591,690 +590,6 @@ impl WhisperModel {
         Ok(t)
     }
 
-    /// [`WhisperModel::transcribe_streaming`] of audio as it is (after any
-    /// silence was cut).
-    fn transcribe_pcm(
-        &mut self,
-        pcm_16k_mono: &[f32],
-        opts: &TranscribeOptions,
-        sink: &mut dyn FnMut(Delta<'_>) -> ControlFlow<()>,
-        mut timings: Timings,
-    ) -> Result<Transcript> {
-        let duration = pcm_16k_mono.len() as f64 / SAMPLE_RATE as f64;
-        // Audio longer than one window always decodes with timestamp
-        // tokens ([`TranscribeOptions::timestamps`]): the next window
-        // starts at the last complete segment.
-        let seeking;
-        let opts = if !opts.timestamps && pcm_16k_mono.len() > N_SAMPLES {
-            seeking = TranscribeOptions {
-                timestamps: true,
-                ..opts.clone()
-            };
-            &seeking
-        } else {
-            opts
-        };
-        if !self.multilingual {
-            if opts.task == Task::Translate {
-                return Err(ModelError::InvalidInput(
-                    "this Whisper model is English-only; translation needs a multilingual one"
-                        .into(),
-                ));
-            }
-            if let Some(lang) = opts.language.as_deref().filter(|l| *l != "en") {
-                return Err(ModelError::InvalidInput(format!(
-                    "this Whisper model is English-only; language `{lang}` needs a multilingual one"
-                )));
-            }
-        }
-        let given_language = match opts.language.as_deref() {
-            Some(code) if self.multilingual => Some((
-                code.to_owned(),
-                self.specials.language(code).ok_or_else(|| {
-                    ModelError::InvalidInput(format!("unknown language `{code}`"))
-                })?,
-            )),
-            _ => None,
-        };
-
-        // Like OpenAI, append 30 s of silence so every window can be cut whole.
-        let started = Instant::now();
-        let mut padded = Vec::with_capacity(pcm_16k_mono.len() + N_SAMPLES);
-        padded.extend_from_slice(pcm_16k_mono);
-        padded.resize(pcm_16k_mono.len() + N_SAMPLES, 0.0);
-        let mel = self.mel.log_mel(&padded)?;
-        let content_frames = pcm_16k_mono.len() / HOP_LENGTH;
-        timings.mel_s = started.elapsed().as_secs_f64();
-
-        // The first window's features serve both language detection and decoding.
-        let mut first_features = Some(self.encode_window(&mel, 0, &mut timings)?);
-        let (language, language_probability, language_token) = if !self.multilingual {
-            ("en".to_owned(), None, None)
-        } else if let Some((code, id)) = given_language {
-            (code, None, Some(id))
-        } else {
-            let features = first_features.as_ref().ok_or_else(|| {
-                ModelError::InvalidInput("no audio features for language detection".into())
-            })?;
-            let (code, id, p) = self.detect_language(features, &mut timings)?;
-            (code, Some(p), Some(id))
-        };
-
-        let mut sot_sequence = vec![self.specials.sot];
-        if let Some(lang) = language_token {
-            sot_sequence.push(lang);
-            sot_sequence.push(match opts.task {
-                Task::Transcribe => self.specials.transcribe,
-                Task::Translate => self.specials.translate,
-            });
-        }
-        // Word alignment runs the text after this, without timestamps.
-        let alignment_sot = sot_sequence.clone();
-        if !opts.timestamps {
-            sot_sequence.push(self.specials.no_timestamps);
-        }
-        let mut all_tokens: Vec<u32> = match &opts.prompt {
-            None => Vec::new(),
-            Some(Prompt::Tokens(ids)) => ids.clone(),
-            Some(Prompt::Text(text)) => self
-                .tokenizer
-                .encode(format!(" {}", text.trim()), false)
-                .map_err(|e| ModelError::Tokenizer(e.to_string()))?
-                .get_ids()
-                .to_vec(),
-        };
-        if let Some(bad) = all_tokens.iter().find(|&&t| t >= self.specials.eot) {
-            return Err(ModelError::InvalidInput(format!(
-                "prompt token {bad} is a special token; prompts hold text tokens only"
-            )));
-        }
-        let mut prompt_reset_since = 0;
-        let frames_per_token = N_FRAMES / self.config.max_source_positions.max(1);
-        let max_new = opts
-            .max_tokens_per_window
-            .clamp(1, self.config.max_target_positions / 2);
-
-        let mut segments: Vec<Segment> = Vec::new();
-        let mut words: Vec<Word> = Vec::new();
-        let mut last_speech = 0.0;
-        let mut deltas = DeltaText::default();
-        let mut seek = 0;
-        'windows: while seek < content_frames {
-            let time_offset = (seek * HOP_LENGTH) as f64 / SAMPLE_RATE as f64;
-            // A stop point at every window, text or not: windows the model
-            // hears as silence emit no segment, and without this a sink
-            // could not stop a long quiet stretch before its end.
-            if seek > 0
-                && sink(Delta {
-                    text: "",
-                    decoded_until: time_offset,
-                })
-                .is_break()
-            {
-                break 'windows;
-            }
-            let segment_frames = N_FRAMES.min(content_frames - seek);
-            let features = match first_features.take() {
-                Some(f) if seek == 0 => f,
-                _ => self.encode_window(&mel, seek, &mut timings)?,
-            };
-            let result = self.decode_with_fallback(
-                &features,
-                &all_tokens[prompt_reset_since..],
-                &sot_sequence,
-                max_new,
-                opts,
-                seek,
-                &mut timings,
-            )?;
-            let avg_logprob = result.avg_logprob();
-            if let Some(threshold) = opts.no_speech_threshold {
-                let quiet = result.no_speech_prob > threshold;
-                let unsure = opts
-                    .logprob_threshold
-                    .is_none_or(|lt| avg_logprob < f64::from(lt));
-                if quiet && unsure {
-                    seek += segment_frames;
-                    continue;
-                }
-            }
-            let (raw, advance) = split_segments(
-                &result.tokens,
-                &self.specials,
-                time_offset,
-                segment_frames,
-                frames_per_token,
-            );
-            let first_new = segments.len();
-            let mut stop = false;
-            for piece in raw {
-                let text = self.text_of(&piece.tokens)?;
-                // OpenAI drops instantaneous or empty segments.
-                if piece.start == piece.end || text.trim().is_empty() {
-                    continue;
-                }
-                all_tokens.extend(&piece.tokens);
-                segments.push(Segment {
-                    id: segments.len(),
-                    seek,
-                    start: piece.start,
-                    end: piece.end.min(duration.max(piece.start)),
-                    text,
-                    tokens: piece.tokens,
-                    avg_logprob,
-                    no_speech_prob: result.no_speech_prob,
-                    compression_ratio: result.compression_ratio,
-                    temperature: result.temperature,
-                });
-                if let Some(segment) = segments.last()
-                    && let Some(text) = deltas.next(&segment.text)
-                    && sink(Delta {
-                        text: &text,
-                        decoded_until: segment.end,
-                    })
-                    .is_break()
-                {
-                    stop = true;
-                    break;
-                }
-            }
-            if opts.word_timestamps && segments.len() > first_new {
-                let previous_end = first_new
-                    .checked_sub(1)
-                    .and_then(|i| segments.get(i))
-                    .map_or(0.0, |s| s.end);
-                let window = WindowWords {
-                    features: &features,
-                    sot_sequence: &alignment_sot,
-                    language: &language,
-                    seek,
-                    frames: segment_frames,
-                    previous_end,
-                    duration,
-                };
-                words.extend(self.align_words(
-                    &window,
-                    &mut segments[first_new..],
-                    &mut last_speech,
-                    &mut timings,
-                )?);
-            }
-            if stop {
-                break 'windows;
-            }
-            if !opts.condition_on_previous_text || result.temperature > 0.5 {
-                prompt_reset_since = all_tokens.len();
-            }
-            // Never stand still, whatever the model emitted.
-            seek += if advance == 0 {
-                segment_frames
-            } else {
-                advance
-            };
-        }
-
-        let text = segments
-            .iter()
-            .map(|s| s.text.as_str())
-            .collect::<String>()
-            .trim()
-            .to_owned();
-        Ok(Transcript {
-            language,
-            language_probability,
-            segments,
-            words,
-            text,
-            duration,
-            timings,
-        })
-    }
-
-    /// Encode the 30 s window starting at mel frame `seek`.
-    fn encode_window(&self, mel: &Tensor, seek: usize, timings: &mut Timings) -> Result<Tensor> {
-        let started = Instant::now();
-        let window = mel
-            .i((.., seek..seek + N_FRAMES))?
-            .unsqueeze(0)?
-            .to_device(&self.device)?;
-        let features = self.model.encode(&window)?;
-        timings.encode_s += started.elapsed().as_secs_f64();
-        timings.windows += 1;
-        Ok(features)
-    }
-
-    /// Most likely language after `<|startoftranscript|>`, with its probability
-    /// among the languages (`detect_language` in decoding.py).
-    fn detect_language(
-        &self,
-        features: &Tensor,
-        timings: &mut Timings,
-    ) -> Result<(String, u32, f32)> {
-        let started = Instant::now();
-        let (features, sot) = (features.clone(), self.specials.sot);
-        let logits: Vec<f32> = self.model.run(move |w| {
-            let mut cache = w.new_cache(&features)?;
-            let hidden = w.decode(&[sot], &mut cache)?;
-            w.logits(&hidden.i((.., 0, ..))?)?.i(0)?.to_vec1()
-        })?;
-        timings.decode_s += started.elapsed().as_secs_f64();
-        timings.decoded_tokens += 1;
-        let langs = &self.specials.languages;
-        let lang_logits: Vec<f32> = langs
-            .iter()
-            .map(|&(_, id)| {
-                logits
-                    .get(id as usize)
-                    .copied()
-                    .unwrap_or(f32::NEG_INFINITY)
-            })
-            .collect();
-        let logprobs = log_softmax(&lang_logits);
-        let best = argmax(&logprobs) as usize;
-        let (code, id) = langs
-            .get(best)
-            .ok_or_else(|| ModelError::InvalidInput("the tokenizer lists no languages".into()))?;
-        Ok((code.clone(), *id, logprobs[best].exp()))
-    }
-
-    /// Decode one window at each of `opts.temperatures` in turn until the
-    /// result passes the compression-ratio and log-probability thresholds
-    /// or is judged silence (`decode_with_fallback` in transcribe.py); the
-    /// last result stands when none passes. Each attempt samples with its
-    /// own generator, seeded from `opts.seed`, the window's position and the
-    /// attempt number, so its draws do not depend on how many were drawn
-    /// for earlier windows.
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "one window's inputs, passed straight through to decode_window"
-    )]
-    fn decode_with_fallback(
-        &self,
-        features: &Tensor,
-        prompt: &[u32],
-        sot_sequence: &[u32],
-        max_new: usize,
-        opts: &TranscribeOptions,
-        seek: usize,
-        timings: &mut Timings,
-    ) -> Result<WindowResult> {
-        let ladder: &[f32] = if opts.temperatures.is_empty() {
-            &[0.0]
-        } else {
-            &opts.temperatures
-        };
-        let mut attempt = 0;
-        loop {
-            let temperature = ladder[attempt];
-            let seed = opts.seed
-                ^ (seek as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-                ^ (attempt as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
-            let mut rng = SplitMix64::new(seed);
-            let mut result = self.decode_window(
-                features,
-                prompt,
-                sot_sequence,
-                max_new,
-                opts,
-                temperature,
-                &mut rng,
-                timings,
-            )?;
-            result.compression_ratio = compression_ratio(&self.text_of(&result.tokens)?)?;
-            let avg_logprob = result.avg_logprob();
-            let looping = opts
-                .compression_ratio_threshold
-                .is_some_and(|limit| result.compression_ratio > limit);
-            let unlikely = opts
-                .logprob_threshold
-                .is_some_and(|limit| avg_logprob < f64::from(limit));
-            let silence = unlikely
-                && opts
-                    .no_speech_threshold
-                    .is_some_and(|limit| result.no_speech_prob > limit);
-            attempt += 1;
-            if silence || !(looping || unlikely) || attempt == ladder.len() {
-                return Ok(result);
-            }
-            timings.fallbacks += 1;
-            tracing::debug!(
-                seek,
-                temperature,
-                compression_ratio = result.compression_ratio,
-                avg_logprob,
-                "window decoded again at a higher temperature"
-            );
-        }
-    }
-
-    /// Decode one window (`DecodingTask.run`): at temperature 0 greedy, or
-    /// beam search when `opts.beam_size > 1`; above 0 by sampling with
-    /// `rng`. With timestamp rules when `opts.timestamps`.
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "one window's inputs; grouping them would only rename them"
-    )]
-    fn decode_window(
-        &self,
-        features: &Tensor,
-        prompt: &[u32],
-        sot_sequence: &[u32],
-        max_new: usize,
-        opts: &TranscribeOptions,
-        temperature: f32,
-        rng: &mut SplitMix64,
-        timings: &mut Timings,
-    ) -> Result<WindowResult> {
-        let started = Instant::now();
-        let beams = if temperature > 0.0 {
-            1
-        } else {
-            opts.beam_size.unwrap_or(1).max(1)
-        };
-        let timestamps = opts.timestamps;
-        let n_ctx = self.config.max_target_positions;
-        let mut initial = Vec::new();
-        if !prompt.is_empty() {
-            // At most half the context for the prompt, the most recent part.
-            let keep = n_ctx / 2 - 1;
-            initial.push(self.specials.sot_prev);
-            initial.extend_from_slice(&prompt[prompt.len().saturating_sub(keep)..]);
-        }
-        let sot_index = initial.len();
-        initial.extend_from_slice(sot_sequence);
-
-        let features = features.clone();
-        let (mut cache, mut rows) = self.model.run(move |w| {
-            let mut cache = w.new_cache(&features)?;
-            let hidden = w.decode(&initial, &mut cache)?;
-            let rows = Tensor::cat(
-                &[
-                    hidden.i((.., sot_index, ..))?,
-                    hidden.i((.., initial.len() - 1, ..))?,
-                ],
-                0,
-            )?;
-            let rows: Vec<Vec<f32>> = w.logits(&rows)?.to_vec2()?;
-            Ok((cache, rows))
-        })?;
-        let first_logits = rows.pop().unwrap_or_default();
-        let at_sot = rows.pop().unwrap_or_default();
-        let no_speech_prob = match self.specials.no_speech {
-            Some(id) => log_softmax(&at_sot)
-                .get(id as usize)
-                .map_or(0.0, |lp| lp.exp()),
-            None => 0.0,
-        };
-        let (tokens, sum_logprob) = if beams > 1 {
-            self.beam_search(first_logits, &mut cache, max_new, beams, timestamps)?
-        } else {
-            self.sample_tokens(
-                first_logits,
-                &mut cache,
-                max_new,
-                timestamps,
-                temperature,
-                rng,
-            )?
-        };
-        timings.decode_s += started.elapsed().as_secs_f64();
-        timings.decoded_tokens += cache.len();
-        Ok(WindowResult {
-            tokens,
-            sum_logprob,
-            no_speech_prob,
-            temperature,
-            compression_ratio: 0.0,
-        })
-    }
-
-    /// `GreedyDecoder`: at temperature 0 the likeliest allowed token at
-    /// every step, above it a token drawn from the tempered softmax. The
-    /// summed log-probabilities are those of the untempered logits.
-    fn sample_tokens(
-        &self,
-        mut logits: Vec<f32>,
-        cache: &mut KvCache,
-        max_new: usize,
-        timestamps: bool,
-        temperature: f32,
-        rng: &mut SplitMix64,
-    ) -> Result<(Vec<u32>, f64)> {
-        let filter = LogitFilter {
-            specials: &self.specials,
-            suppression: &self.suppression,
-            timestamps,
-        };
-        let n_ctx = self.config.max_target_positions;
-        let mut tokens = Vec::new();
-        let mut sum_logprob = 0f64;
-        for step in 0..max_new {
-            filter.apply(&mut logits, &tokens);
-            let next = sample(&logits, temperature, rng);
-            sum_logprob += f64::from(log_probability(&logits, next));
-            if next == self.specials.eot {
-                break;
-            }
-            tokens.push(next);
-            if step + 1 == max_new || cache.len() >= n_ctx {
-                break;
-            }
-            logits = self.model.step(&[next], cache)?.i(0)?.to_vec1()?;
-        }
-        Ok((tokens, sum_logprob))
-    }
-
-    /// `BeamSearchDecoder` with patience 1 and no length penalty: keep the
-    /// `beams` likeliest unfinished hypotheses, collect `beams` finished
-    /// ones, and return the best by log-probability per token. The beams run
-    /// as one batch through the decoder, their caches reordered as they fork.
-    fn beam_search(
-        &self,
-        first_logits: Vec<f32>,
-        cache: &mut KvCache,
-        max_new: usize,
-        beams: usize,
-        timestamps: bool,
-    ) -> Result<(Vec<u32>, f64)> {
-        let filter = LogitFilter {
-            specials: &self.specials,
-            suppression: &self.suppression,
-            timestamps,
-        };
-        let eot = self.specials.eot;
-        let n_ctx = self.config.max_target_positions;
-        // (tokens, sum of log-probabilities)
-        let mut live: Vec<(Vec<u32>, f64)> = vec![(Vec::new(), 0.0)];
-        let mut finished: Vec<(Vec<u32>, f64)> = Vec::new();
-        let mut logits_rows = vec![first_logits];
-        for step in 0..max_new {
-            let mut candidates: Vec<(f64, u32, Vec<u32>)> = Vec::new();
-            for (row, (seq, score)) in live.iter().enumerate() {
-                let Some(logits) = logits_rows.get_mut(row) else {
-                    break;
-                };
-                filter.apply(logits, seq);
-                let logprobs = log_softmax(logits);
-                let mut order: Vec<u32> = (0..logprobs.len() as u32).collect();
-                let top = (beams + 1).min(order.len());
-                order.select_nth_unstable_by(top.saturating_sub(1), |&a, &b| {
-                    logprobs[b as usize].total_cmp(&logprobs[a as usize])
-                });
-                for &tok in &order[..top] {
-                    let lp = logprobs[tok as usize];
-                    if lp == f32::NEG_INFINITY {
-                        continue;
-                    }
-                    let mut next = seq.clone();
-                    next.push(tok);
-                    candidates.push((score + f64::from(lp), row as u32, next));
-                }
-            }
-            candidates.sort_by(|a, b| b.0.total_cmp(&a.0));
-            let mut next_live = Vec::new();
-            let mut sources = Vec::new();
-            for (score, source, seq) in candidates {
-                if seq.last() == Some(&eot) {
-                    if finished.len() < beams {
-                        finished.push((seq[..seq.len() - 1].to_vec(), score));
-                    }
-                } else if !next_live.iter().any(|(s, _)| *s == seq) {
-                    next_live.push((seq, score));
-                    sources.push(source);
-                    if next_live.len() == beams {
-                        break;
-                    }
-                }
-            }
-            live = next_live;
-            if finished.len() >= beams
-                || live.is_empty()
-                || step + 1 == max_new
-                || cache.len() >= n_ctx
-            {
-                break;
-            }
-            cache.reorder(&sources)?;
-            let last: Vec<u32> = live
-                .iter()
-                .map(|(seq, _)| seq.last().copied().unwrap_or(eot))
-                .collect();
-            logits_rows = self.model.step(&last, cache)?.to_vec2()?;
-        }
-        // Unfinished hypotheses fill up the candidates when too few ended.
-        live.sort_by(|a, b| b.1.total_cmp(&a.1));
-        for hypothesis in live {
-            if finished.len() >= beams {
-                break;
-            }
-            finished.push(hypothesis);
-        }
-        // MaximumLikelihoodRanker without length penalty: mean log-probability.
-        let best = finished
-            .into_iter()
-            .max_by(|a, b| {
-                let rank = |(t, lp): &(Vec<u32>, f64)| lp / t.len().max(1) as f64;
-                rank(a).total_cmp(&rank(b))
-            })
-            .unwrap_or_default();
-        Ok(best)
-    }
-
-    /// Word times for the segments just cut from one window
-    /// (`add_word_timestamps` in timing.py): the window's text tokens are run
-    /// through the decoder after the start sequence and `<|notimestamps|>`,
-    /// the alignment heads' cross-attention is turned into a token × frame
-    /// matrix, and DTW over it gives each token's start (see [`align`]).
-    /// Segment starts and ends move to their first and last words, within
-    /// the same limits OpenAI applies.
-    fn align_words(
-        &self,
-        window: &WindowWords<'_>,
-        segments: &mut [Segment],
-        last_speech: &mut f64,
-        timings: &mut Timings,
-    ) -> Result<Vec<Word>> {
-        let started = Instant::now();
-        let eot = self.specials.eot;
-        let per_segment: Vec<Vec<u32>> = segments
-            .iter()
-            .map(|s| s.tokens.iter().copied().filter(|&t| t < eot).collect())
-            .collect();
-        let text: Vec<u32> = per_segment.iter().flatten().copied().collect();
-        let mut tokens = window.sot_sequence.to_vec();
-        tokens.push(self.specials.no_timestamps);
-        let skip = window.sot_sequence.len();
-        tokens.extend(&text);
-        tokens.push(eot);
-        if text.is_empty() || tokens.len() > self.config.max_target_positions {
-            return Ok(Vec::new());
-        }
-        let (features, text_tokens) = (window.features.clone(), tokens.clone());
-        let scores = self.model.run(move |w| {
-            let mut cache = w.new_cache(&features)?;
-            Ok(w.decode_with_cross_scores(&text_tokens, &mut cache)?.1)
-        })?;
-        timings.decoded_tokens += tokens.len();
-        // The rows that predict each text token and then end-of-text.
-        let rows = text.len() + 1;
-        let mut heads = Vec::with_capacity(self.alignment_heads.len());
-        let mut positions = 0;
-        for &(layer, head) in &self.alignment_heads {
-            let Some(layer_scores) = scores.get(layer) else {
-                continue;
-            };
-            let head_scores = layer_scores.i((head, skip..skip + rows, ..))?;
-            positions = head_scores.dim(1)?;
-            heads.push(
-                head_scores
-                    .contiguous()?
-                    .flatten_all()?
-                    .to_dtype(DType::F32)?
-                    .to_vec1::<f32>()?,
-            );
-        }
-        let frames_per_position = N_FRAMES / self.config.max_source_positions.max(1);
-        let frames = (window.frames / frames_per_position.max(1)).min(positions);
-        let matrix = align::alignment_matrix(&heads, rows, positions, frames);
-        let cost: Vec<f32> = matrix.iter().map(|&w| -w).collect();
-        let path = align::dtw(&cost, rows, frames);
-
-        // Languages written without spaces split into characters, as OpenAI does.
-        let spaced = !matches!(window.language, "zh" | "ja" | "th" | "lo" | "my" | "yue");
-        let mut with_eot = text;
-        with_eot.push(eot);
-        let groups = align::split_words(&with_eot, eot, spaced, |ids| {
-            self.tokenizer
-                .decode(ids, false)
-                .map_err(|e| ModelError::Tokenizer(e.to_string()))
-        })?;
-        let mut alignment = align::word_times(&path, groups);
-        let (median, max) = align::duration_limits(&alignment);
-        align::trim_at_sentence_ends(&mut alignment, max);
-        align::merge_punctuations(&mut alignment);
-
-        let mut spans: Vec<SegmentSpan> = segments
-            .iter()
-            .zip(&per_segment)
-            .map(|(s, text)| SegmentSpan {
-                start: s.start,
-                end: s.end,
-                text_tokens: text.len(),
-            })
-            .collect();
-        let time_offset = (window.seek * HOP_LENGTH) as f64 / SAMPLE_RATE as f64;
-        let per_segment_words = align::assign_words(
-            &alignment,
-            &mut spans,
-            time_offset,
-            median,
-            max,
-            last_speech,
-        );
-        // Keep segments in order and inside the audio, and every word
-        // inside its segment and after the word before it.
-        let mut floor = window.previous_end;
-        let mut words = Vec::new();
-        for ((segment, span), mut seg_words) in
-            segments.iter_mut().zip(spans).zip(per_segment_words)
-        {
-            segment.start = span.start.clamp(floor, window.duration.max(floor));
-            segment.end = span
-                .end
-                .clamp(segment.start, window.duration.max(segment.start));
-            let mut word_floor = segment.start;
-            for word in &mut seg_words {
-                word.start = word.start.clamp(word_floor, segment.end);
-                word.end = word.end.clamp(word.start, segment.end);
-                word_floor = word.end;
-            }
-            floor = segment.end;
-            words.extend(seg_words);
-        }
-        timings.align_s += started.elapsed().as_secs_f64();
-        Ok(words)
-    }
-
     /// The text of tokens, timestamps and other special tokens left out.
     fn text_of(&self, tokens: &[u32]) -> Result<String> {
         let text: Vec<u32> = tokens
@@ -1286,21 +601,6 @@ impl WhisperModel {
             .decode(&text, true)
             .map_err(|e| ModelError::Tokenizer(e.to_string()))
     }
-}
-
-/// One window's inputs to word alignment.
-struct WindowWords<'a> {
-    features: &'a Tensor,
-    /// Start of transcript, language and task: what precedes the text.
-    sot_sequence: &'a [u32],
-    language: &'a str,
-    /// Mel frame where the window starts, and its frames of real audio.
-    seek: usize,
-    frames: usize,
-    /// End of the segment before the window's first (0 at the start).
-    previous_end: f64,
-    /// Seconds of audio.
-    duration: f64,
 }
 
 /// Turns segment texts into streamed pieces whose concatenation is the

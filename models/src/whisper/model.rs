@@ -18,12 +18,14 @@
 //! decoder's linear layers and the output projection are therefore
 //! [`RowSplit`]: one-row inputs run one gemv per slice of output rows, on
 //! every core at once. Results are the same numbers (each output is still one
-//! dot product, summed in the same order). On request
-//! ([`Whisper::quantize_projection`], the speech service's default on the
-//! CPU) the logits of a step come from an int8 copy of the projection
-//! ([`super::int8`]), a quarter of the bytes. With the whole decoder in
-//! int8 ([`Whisper::quantize_decoder`]) decoding steps leave Candle
-//! altogether: see [`host`].
+//! dot product, summed in the same order).
+//!
+//! The CPU's own kernels are chosen once, at load ([`CpuKernels`], all of
+//! them the speech service's default on the CPU): with the int8 decoder
+//! the logits of a step come from an int8 copy of the projection
+//! ([`super::int8`]), a quarter of the bytes, and decoding steps leave
+//! Candle altogether (see [`host`]); with the bf16 encoder its blocks run
+//! on [`TileEncoder`].
 
 use crate::whisper::Config;
 use candle_core::{D, DType, Module, Result, Tensor};
@@ -315,16 +317,25 @@ struct Encoder {
     conv1: Conv1d,
     conv2: Conv1d,
     positions: Tensor,
-    blocks: Vec<Block>,
+    layers: EncoderLayers,
     ln_post: LayerNorm,
-    /// The blocks packed for bf16 products, when asked for
-    /// ([`Whisper::use_amx_encoder`]): used instead of `blocks`, which are
-    /// then empty.
-    tiles: Option<TileEncoder>,
+}
+
+/// The encoder's residual blocks, in the form chosen at load
+/// ([`CpuKernels::bf16_encoder`]).
+#[derive(Debug, Clone)]
+enum EncoderLayers {
+    /// f32 weights, Candle's ops: any device.
+    Candle(Vec<Block>),
+    /// Packed for bf16 products on the CPU ([`TileEncoder`]); the f32
+    /// weights were dropped once packed.
+    Bf16(TileEncoder),
 }
 
 impl Encoder {
-    fn load(cfg: &Config, vb: VarBuilder) -> Result<Self> {
+    /// Loaded with its blocks in bf16 when `bf16` (and the weights are f32
+    /// on the CPU, at a tier with a bf16 kernel), in f32 otherwise.
+    fn load(cfg: &Config, vb: VarBuilder, bf16: bool) -> Result<Self> {
         let d = cfg.d_model;
         let conv = |stride| Conv1dConfig {
             padding: 1,
@@ -333,7 +344,7 @@ impl Encoder {
             dilation: 1,
             cudnn_fwd_algo: None,
         };
-        let blocks = (0..cfg.encoder_layers)
+        let blocks: Vec<Block> = (0..cfg.encoder_layers)
             .map(|i| {
                 Block::load(
                     d,
@@ -344,35 +355,21 @@ impl Encoder {
                 )
             })
             .collect::<Result<_>>()?;
+        let on_cpu = vb.device().is_cpu() && vb.dtype() == DType::F32;
+        let layers = if bf16 && on_cpu && crate::cpu::amx::available() {
+            EncoderLayers::Bf16(pack_tiles(&blocks)?)
+        } else {
+            EncoderLayers::Candle(blocks)
+        };
         Ok(Self {
             conv1: candle_nn::conv1d(cfg.num_mel_bins, d, 3, conv(1), vb.pp("conv1"))?,
             conv2: candle_nn::conv1d(d, d, 3, conv(2), vb.pp("conv2"))?,
             // Stored sinusoids; loading them (rather than recomputing) keeps
             // fine-tuned checkpoints that changed them exact.
             positions: vb.get((cfg.max_source_positions, d), "embed_positions.weight")?,
-            blocks,
+            layers,
             ln_post: layer_norm(d, vb.pp("layer_norm"))?,
-            tiles: None,
         })
-    }
-
-    fn pack_tiles(&self) -> Result<TileEncoder> {
-        let heads = self.blocks.first().map_or(1, |b| b.attn.n_head);
-        let layers: Vec<BlockLayers<'_>> = self
-            .blocks
-            .iter()
-            .map(|b| BlockLayers {
-                attn_ln: &b.attn_ln,
-                query: &b.attn.query.full,
-                key: &b.attn.key.full,
-                value: &b.attn.value.full,
-                out: &b.attn.out.full,
-                mlp_ln: &b.mlp_ln,
-                fc1: &b.fc1.full,
-                fc2: &b.fc2.full,
-            })
-            .collect();
-        TileEncoder::new(&layers, heads)
     }
 
     fn forward(&self, mel: &Tensor) -> Result<Tensor> {
@@ -380,17 +377,38 @@ impl Encoder {
         let x = gelu(&self.conv2.forward(&x)?)?.transpose(1, 2)?;
         let n = x.dim(1)?;
         let mut x = x.broadcast_add(&self.positions.narrow(0, 0, n)?)?;
-        if let Some(tiles) = &self.tiles {
-            return self.ln_post.forward(&tiles.forward(&x)?);
-        }
-        for block in &self.blocks {
-            let h = block.attn_ln.forward(&x)?;
-            let (k, v) = block.attn.keys_values(&h)?;
-            x = (&x + block.attn.attend(&h, &k, &v, None)?)?;
-            x = block.mlp(&x)?;
+        match &self.layers {
+            EncoderLayers::Bf16(tiles) => x = tiles.forward(&x)?,
+            EncoderLayers::Candle(blocks) => {
+                for block in blocks {
+                    let h = block.attn_ln.forward(&x)?;
+                    let (k, v) = block.attn.keys_values(&h)?;
+                    x = (&x + block.attn.attend(&h, &k, &v, None)?)?;
+                    x = block.mlp(&x)?;
+                }
+            }
         }
         self.ln_post.forward(&x)
     }
+}
+
+/// The encoder's f32 `blocks` packed for bf16 products.
+fn pack_tiles(blocks: &[Block]) -> Result<TileEncoder> {
+    let heads = blocks.first().map_or(1, |b| b.attn.n_head);
+    let layers: Vec<BlockLayers<'_>> = blocks
+        .iter()
+        .map(|b| BlockLayers {
+            attn_ln: &b.attn_ln,
+            query: &b.attn.query.full,
+            key: &b.attn.key.full,
+            value: &b.attn.value.full,
+            out: &b.attn.out.full,
+            mlp_ln: &b.mlp_ln,
+            fc1: &b.fc1.full,
+            fc2: &b.fc2.full,
+        })
+        .collect();
+    TileEncoder::new(&layers, heads)
 }
 
 /// Per-sequence decoder state: each layer's self-attention keys/values so
@@ -473,14 +491,15 @@ struct Decoder {
     embed: Embedding,
     /// The output projection: the token embedding, tied.
     projection: RowSplit,
-    /// The same as int8 rows, when asked for (`Whisper::quantize_projection`):
-    /// used for products of up to [`INT8_MAX_ROWS`] rows.
+    /// The same as int8 rows, with the int8 decoder
+    /// ([`CpuKernels::int8_decoder`]): used for products of up to
+    /// [`INT8_MAX_ROWS`] rows, of any number with VNNI ([`int8_takes`]).
     projection_int8: Option<Int8Rows>,
     positions: Tensor,
     blocks: Vec<Block>,
     ln: LayerNorm,
     /// What decoding steps on the host need, when they run there (the
-    /// int8 decoder on the CPU, [`Whisper::quantize_decoder`]).
+    /// int8 decoder on the CPU, [`CpuKernels::int8_decoder`]).
     host: Option<host::HostDecoder>,
 }
 
@@ -511,6 +530,30 @@ impl Decoder {
     }
 }
 
+/// The CPU's own kernels a Whisper network runs on, chosen once at load
+/// ([`Whisper::load`]); none of them is switched on or off later. Without
+/// any (the default) the network is Candle's ops throughout, on any device.
+/// On another device than the CPU, or with weights not in f32, none applies.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CpuKernels {
+    /// The decoder's linear layers and output projection as int8 copies
+    /// ([`Int8Rows`]), decoding steps on host buffers ([`host`]): a step
+    /// reads a quarter of the bytes.
+    pub int8_decoder: bool,
+    /// The encoder's blocks in bf16 ([`TileEncoder`]) on AMX tiles,
+    /// AVX-512 BF16 dot products, AVX2 or NEON FMA ([`crate::cpu::amx`]),
+    /// where the tier in force has one of them.
+    pub bf16_encoder: bool,
+}
+
+impl CpuKernels {
+    /// Every kernel this module has: what the speech service runs on the CPU.
+    pub const ALL: CpuKernels = CpuKernels {
+        int8_decoder: true,
+        bf16_encoder: true,
+    };
+}
+
 /// Encoder and decoder, loaded from a Hugging Face Whisper checkpoint.
 #[derive(Debug, Clone)]
 pub struct Whisper {
@@ -520,31 +563,28 @@ pub struct Whisper {
 }
 
 impl Whisper {
-    /// Load from a var builder rooted at the checkpoint (names start with `model.`).
-    pub fn load(cfg: &Config, vb: VarBuilder) -> Result<Self> {
-        Ok(Self {
-            encoder: Encoder::load(cfg, vb.pp("model.encoder"))?,
+    /// Load from a var builder rooted at the checkpoint (names start with
+    /// `model.`), with the CPU kernels of `kernels` where they apply
+    /// ([`Whisper::kernels`] says which did).
+    pub fn load(cfg: &Config, vb: VarBuilder, kernels: CpuKernels) -> Result<Self> {
+        let mut whisper = Self {
+            encoder: Encoder::load(cfg, vb.pp("model.encoder"), kernels.bf16_encoder)?,
             decoder: Decoder::load(cfg, vb.pp("model.decoder"))?,
             max_target_positions: cfg.max_target_positions,
-        })
+        };
+        let on_cpu = vb.device().is_cpu() && vb.dtype() == DType::F32;
+        if kernels.int8_decoder && on_cpu {
+            whisper.quantize_decoder()?;
+        }
+        Ok(whisper)
     }
 
-    /// From now on run the encoder's blocks in bf16 ([`TileEncoder`]), on
-    /// AMX tiles, AVX-512 BF16 dot products or AVX2 FMA
-    /// ([`crate::cpu::amx`]). Returns whether it could: only a CPU model at
-    /// a tier with one of them; otherwise nothing changes. The f32 blocks
-    /// are dropped once packed: nothing reads them again.
-    pub fn use_amx_encoder(&mut self) -> Result<bool> {
-        let on_cpu = self.encoder.positions.device().is_cpu()
-            && self.encoder.positions.dtype() == candle_core::DType::F32;
-        if !on_cpu || !crate::cpu::amx::available() {
-            return Ok(false);
+    /// The CPU kernels in use: those asked for at load that apply here.
+    pub fn kernels(&self) -> CpuKernels {
+        CpuKernels {
+            int8_decoder: self.decoder.projection_int8.is_some(),
+            bf16_encoder: matches!(self.encoder.layers, EncoderLayers::Bf16(_)),
         }
-        if self.encoder.tiles.is_none() {
-            self.encoder.tiles = Some(self.encoder.pack_tiles()?);
-            self.encoder.blocks = Vec::new();
-        }
-        Ok(true)
     }
 
     /// Encode a `[1, n_mels, 3000]` log-mel window into `[1, 1500, d]` audio features.
@@ -674,7 +714,7 @@ impl Whisper {
     /// The linear layers and the output projection take every sequence's
     /// rows in one product (the weights are read once per step, not once
     /// per sequence); attention runs per sequence over its own cache. With
-    /// the int8 decoder ([`Whisper::quantize_decoder`]) each row's numbers
+    /// the int8 decoder ([`CpuKernels::int8_decoder`]) each row's numbers
     /// are the ones it gets alone.
     pub fn step_many(&self, steps: &mut [(&[u32], &mut KvCache)]) -> Result<Vec<Tensor>> {
         if let Some(on_host) = &self.decoder.host {
@@ -778,26 +818,17 @@ impl Whisper {
         }
     }
 
-    /// From now on compute decoding steps' logits with the output
-    /// projection as int8 rows ([`Int8Rows`]): a quarter of the bytes read
-    /// per token. Costs a quarter of the projection's size in memory (the
-    /// f32 table stays: it is also the token embedding).
-    pub fn quantize_projection(&mut self) -> Result<()> {
-        if self.decoder.projection_int8.is_none() {
-            let table = self.decoder.embed.embeddings();
-            self.decoder.projection_int8 = Some(Int8Rows::quantize(table)?);
-        }
-        Ok(())
-    }
-
-    /// [`Whisper::quantize_projection`], and the decoder's linear layers
-    /// too (self-attention, the cross-attention queries and output, the
-    /// MLP) for decoding steps: a step then reads int8 weights only. The
-    /// cross-attention keys and values, computed once per window over every
-    /// audio position, are int8 products too where the CPU has VNNI and
-    /// Candle's f32 gemm elsewhere (the faster of the two there).
-    pub fn quantize_decoder(&mut self) -> Result<()> {
-        self.quantize_projection()?;
+    /// At load ([`CpuKernels::int8_decoder`]): the output projection as
+    /// int8 rows ([`Int8Rows`]), a quarter of the bytes read per token (the
+    /// f32 table stays: it is also the token embedding), and the decoder's
+    /// linear layers (self-attention, the cross-attention queries and
+    /// output, the MLP) for decoding steps: a step then reads int8 weights
+    /// only. The cross-attention keys and values, computed once per window
+    /// over every audio position, are int8 products too where the CPU has
+    /// VNNI and Candle's f32 gemm elsewhere (the faster of the two there).
+    fn quantize_decoder(&mut self) -> Result<()> {
+        let table = self.decoder.embed.embeddings();
+        self.decoder.projection_int8 = Some(Int8Rows::quantize(table)?);
         for block in &mut self.decoder.blocks {
             for linear in [
                 &mut block.attn.query,

@@ -34,7 +34,7 @@ use stratus_kit::health::{self, Readiness};
 use stratus_models::card::ModelList;
 use stratus_models::catalog::Task;
 use stratus_models::store::ResolvedModel;
-use stratus_models::whisper::WhisperModel;
+use stratus_models::whisper::{CpuKernels, WhisperModel};
 use stratus_models::worker::{LoadedCards, WorkerSet, load_sessions_into};
 
 pub use error::SpeechError;
@@ -190,8 +190,11 @@ impl SpeechService {
         let readiness = self.readiness.clone();
         let (infos, name) = (self.infos.clone(), model.name.clone());
         let device = self.config.device.clone();
-        let int8_decoder = self.config.int8_decoder && device.is_cpu();
-        let amx_encoder = self.config.amx_encoder && device.is_cpu();
+        // Asked for; the model applies those its device and tier allow.
+        let kernels = CpuKernels {
+            int8_decoder: self.config.int8_decoder,
+            bf16_encoder: self.config.amx_encoder,
+        };
         load_sessions_into(
             &self.whisper,
             &self.cards,
@@ -200,16 +203,19 @@ impl SpeechService {
             self.config.queue_capacity,
             self.config.concurrency.max(1),
             move || {
-                let mut whisper = WhisperModel::load(&dir, &device)?;
-                if int8_decoder {
-                    whisper.quantize_decoder()?;
-                }
-                if amx_encoder && whisper.use_amx_encoder()? {
-                    let tier = stratus_models::cpu::tier();
-                    let how =
-                        stratus_models::cpu::amx::kernel_name(tier).unwrap_or("portable loops");
-                    tracing::info!("Whisper encoder in bf16 on {how}");
-                }
+                let whisper = WhisperModel::load_with(&dir, &device, kernels)?;
+                let tier = stratus_models::cpu::tier();
+                let encoder = if whisper.kernels().bf16_encoder {
+                    stratus_models::cpu::amx::kernel_name(tier).unwrap_or("bf16 loops")
+                } else {
+                    "Candle (f32)"
+                };
+                let decoder = if whisper.kernels().int8_decoder {
+                    "int8, steps on host buffers"
+                } else {
+                    "Candle (f32)"
+                };
+                tracing::info!(encoder, decoder, "Whisper network chosen");
                 infos.add(ModelInfo {
                     name,
                     multilingual: whisper.is_multilingual(),

@@ -422,7 +422,7 @@ fn add(x: &mut [f32], y: &[f32]) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::Whisper;
+    use super::super::{CpuKernels, Whisper};
     use super::*;
     use candle_core::{DType, Device, Shape};
     use candle_nn::VarBuilder;
@@ -466,8 +466,11 @@ mod tests {
         }))
         .unwrap();
         let vb = VarBuilder::from_backend(Box::new(RandomWeights), DType::F32, Device::Cpu);
-        let mut host = Whisper::load(&config, vb).unwrap();
-        host.quantize_decoder().unwrap();
+        let kernels = CpuKernels {
+            int8_decoder: true,
+            bf16_encoder: false,
+        };
+        let host = Whisper::load(&config, vb, kernels).unwrap();
         assert!(host.decoder.host.is_some());
         let mut candle = host.clone();
         candle.decoder.host = None;
