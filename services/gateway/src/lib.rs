@@ -121,8 +121,15 @@ pub fn router(state: GatewayState, readiness: Readiness) -> Router {
     }
     let auth = state.auth.clone();
     let overload = overload::Overload::new(&state.edge);
+    let table = routes::table();
+    let forwarded: Vec<&'static str> = table
+        .iter()
+        .filter(|route| route.metered != routes::Metered::No)
+        .map(|route| route.path)
+        .collect();
+    let shed_early = overload::EarlyShed::new(&state.edge, &forwarded);
     let mut api = Router::new();
-    for route in routes::table() {
+    for route in table {
         let mut handler = route.handler;
         if route.metered != routes::Metered::No {
             let billed = route.metered == routes::Metered::Billed;
@@ -185,6 +192,11 @@ pub fn router(state: GatewayState, readiness: Readiness) -> Router {
         // Outside the request id: the caller's is kept apart, so every
         // request gets one of ours.
         .layer(axum::middleware::from_fn(metering::client_request_id))
+        // Outermost: a refusal on pressure costs as little as it can.
+        .layer(axum::middleware::from_fn_with_state(
+            shed_early,
+            overload::shed_early,
+        ))
 }
 
 /// Tell the upstream who the caller is, in headers only the gateway can set.

@@ -24,10 +24,15 @@
 //!   late): the CPUs are saturated, so every admitted request is already
 //!   waiting behind others. The in-flight cap alone sheds late for short
 //!   requests (a thousand cheap requests in flight are a long queue on two
-//!   cores). Off by default: where the gateway shares its cores with the
-//!   load (a co-located generator, `stratus serve`'s models) lateness also
-//!   comes from the neighbours, and shedding there was not shown to bound
-//!   latency (loadtest/RESULTS.md).
+//!   cores). This check is the first thing a request meets
+//!   ([`EarlyShed`], outside request ids, tracing, the access log and
+//!   authentication): past capacity the refusals compete with the admitted
+//!   requests for the same CPUs, so the less a refusal costs, the further
+//!   past capacity admitted requests stay fast. Refusals are counted in
+//!   `/metrics`, not written to the access log (a flood would flood it).
+//!   Off by default: where the gateway shares its cores with the load (a
+//!   co-located generator, `stratus serve`'s models) lateness also comes
+//!   from the neighbours (loadtest/RESULTS.md).
 //! - Request timeout: from arrival to the response headers (the upload and
 //!   the upstream's work included). Past it the upstream call is dropped —
 //!   which closes its connection, so the replica can stop — and the caller
@@ -98,18 +103,15 @@ impl EdgeConfig {
 struct Guard {
     slots: Arc<Semaphore>,
     timeout: Duration,
-    /// Set on the forwarded pool: shed while the runtime runs late.
-    pressure: Option<(Arc<Pressure>, Duration)>,
 }
 
 impl Guard {
-    fn new(config: &EdgeConfig, pressure: Option<(Arc<Pressure>, Duration)>) -> Guard {
+    fn new(config: &EdgeConfig) -> Guard {
         Guard {
             slots: Arc::new(Semaphore::new(
                 config.max_in_flight.min(Semaphore::MAX_PERMITS),
             )),
             timeout: config.request_timeout,
-            pressure,
         }
     }
 }
@@ -160,6 +162,69 @@ impl Pressure {
     }
 }
 
+/// Refuses requests to the forwarded routes while the runtime runs late,
+/// before any other work is done for them (see the module doc); cheap to
+/// clone.
+#[derive(Debug, Clone)]
+pub struct EarlyShed {
+    pressure: Arc<Pressure>,
+    max: Duration,
+    /// How the forwarded routes' paths begin: a route's path up to its
+    /// first parameter (`/v1/audio/`), or the whole path when it has none
+    /// (`/v1/embeddings`, matched exactly).
+    forwarded: Arc<[(&'static str, bool)]>,
+}
+
+impl EarlyShed {
+    /// For the `forwarded` route paths (as the route table spells them);
+    /// `None` when the config asks for no shedding on pressure, or outside
+    /// a runtime.
+    pub fn new(config: &EdgeConfig, forwarded: &[&'static str]) -> Option<EarlyShed> {
+        let max = config.max_scheduling_delay?;
+        let pressure = Pressure::start()?;
+        let forwarded = forwarded
+            .iter()
+            .map(|path| match path.find('{') {
+                Some(at) => (&path[..at], true),
+                None => (*path, false),
+            })
+            .collect();
+        Some(EarlyShed {
+            pressure,
+            max,
+            forwarded,
+        })
+    }
+
+    fn is_forwarded(&self, path: &str) -> bool {
+        self.forwarded.iter().any(|&(start, prefix)| {
+            if prefix {
+                path.starts_with(start)
+            } else {
+                path == start
+            }
+        })
+    }
+}
+
+/// The [`EarlyShed`] check, as a middleware (outermost).
+pub async fn shed_early(
+    State(shed): State<Option<EarlyShed>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if let Some(shed) = &shed
+        && shed.pressure.late() > shed.max
+        && shed.is_forwarded(request.uri().path())
+    {
+        record_rejection(Rejection::Pressure);
+        return ApiError::unavailable("the gateway is overloaded; retry shortly", 1)
+            .with_code("overloaded")
+            .into_response();
+    }
+    next.run(request).await
+}
+
 /// The two pools of slots (see the module doc); cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Overload {
@@ -169,12 +234,9 @@ pub struct Overload {
 
 impl Overload {
     pub fn new(config: &EdgeConfig) -> Overload {
-        let pressure = config
-            .max_scheduling_delay
-            .and_then(|max| Pressure::start().map(|p| (p, max)));
         Overload {
-            forwarded: Guard::new(config, pressure),
-            own: Guard::new(config, None),
+            forwarded: Guard::new(config),
+            own: Guard::new(config),
         }
     }
 
@@ -194,14 +256,6 @@ impl Overload {
 }
 
 async fn shed_or_run(State(guard): State<Guard>, request: Request, next: Next) -> Response {
-    if let Some((pressure, max)) = &guard.pressure
-        && pressure.late() > *max
-    {
-        record_rejection(Rejection::Pressure);
-        return ApiError::unavailable("the gateway is overloaded; retry shortly", 1)
-            .with_code("overloaded")
-            .into_response();
-    }
     let Ok(permit) = guard.slots.clone().try_acquire_owned() else {
         record_rejection(Rejection::InFlightCap);
         return ApiError::unavailable(
@@ -227,6 +281,33 @@ async fn shed_or_run(State(guard): State<Guard>, request: Request, next: Next) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn only_the_forwarded_routes_are_shed_early() {
+        let config = EdgeConfig {
+            max_scheduling_delay: Some(Duration::from_millis(10)),
+            ..EdgeConfig::default()
+        };
+        let shed = EarlyShed::new(&config, &["/v1/audio/{*rest}", "/v1/embeddings"]).unwrap();
+        for path in [
+            "/v1/audio/transcriptions",
+            "/v1/audio/jobs/j1",
+            "/v1/embeddings",
+        ] {
+            assert!(shed.is_forwarded(path), "{path}");
+        }
+        for path in [
+            "/v1/models",
+            "/v1/embeddings/x",
+            "/v1/audiox",
+            "/healthz",
+            "/",
+        ] {
+            assert!(!shed.is_forwarded(path), "{path}");
+        }
+        let off = EdgeConfig::default();
+        assert!(EarlyShed::new(&off, &["/v1/embeddings"]).is_none());
+    }
 
     #[test]
     fn pressure_follows_the_latest_reading_and_decays() {

@@ -293,8 +293,9 @@ async fn a_trickling_upload_through_the_gateway_is_408_and_frees_its_slot() {
 }
 
 /// Past its capacity the gateway sheds requests to the model services —
-/// 503 `overloaded` with Retry-After — while its runtime runs late, serves
-/// them again once it has caught up, and never sheds its own routes. The
+/// 503 `overloaded` with Retry-After — while its runtime runs late, before
+/// it spends anything on them (not even checking the key), serves them
+/// again once it has caught up, and never sheds its own routes. The
 /// runtime is made late by a task that holds its only worker thread.
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
 async fn a_late_runtime_sheds_forwarded_requests_until_it_catches_up() {
@@ -317,26 +318,38 @@ async fn a_late_runtime_sheds_forwarded_requests_until_it_catches_up() {
             .unwrap();
         runtime.block_on(async move {
             let client = reqwest::Client::new();
-            let send = |path: &'static str| {
+            let send = |path: &'static str, key: &str| {
                 client
                     .post(format!("{base}{path}"))
-                    .bearer_auth(&key)
+                    .bearer_auth(key)
                     .json(&json!({"model": "m", "input": "x"}))
                     .send()
             };
-            let before = send("/v1/embeddings").await.unwrap().status().as_u16();
+            let before = send("/v1/embeddings", &key)
+                .await
+                .unwrap()
+                .status()
+                .as_u16();
             let mut during = Vec::new();
             let until = std::time::Instant::now() + Duration::from_millis(600);
             while std::time::Instant::now() < until {
-                let response = send("/v1/embeddings").await.unwrap();
+                // Every other request with a key the gateway never issued.
+                let forged = during.len() % 2 == 1;
+                let response = send("/v1/embeddings", if forged { "sk-forged" } else { &key })
+                    .await
+                    .unwrap();
                 let status = response.status().as_u16();
                 let retry = response.headers().contains_key("retry-after");
                 let body: serde_json::Value = response.json().await.unwrap_or_default();
-                during.push((status, retry, body["error"]["code"].clone()));
+                during.push((status, retry, body["error"]["code"].clone(), forged));
             }
             // Caught up: the readings decay within a few ticks.
             tokio::time::sleep(Duration::from_millis(300)).await;
-            let after = send("/v1/embeddings").await.unwrap().status().as_u16();
+            let after = send("/v1/embeddings", &key)
+                .await
+                .unwrap()
+                .status()
+                .as_u16();
             let own = client
                 .get(format!("{base}/v1/models"))
                 .bearer_auth(&key)
@@ -368,14 +381,21 @@ async fn a_late_runtime_sheds_forwarded_requests_until_it_catches_up() {
         .filter(|(status, ..)| *status == 503)
         .collect();
     assert!(!shed.is_empty(), "nothing was shed: {during:?}");
-    for (_, retry, code) in &shed {
+    for (_, retry, code, _) in &shed {
         assert!(*retry, "503 without Retry-After");
         assert_eq!(code, "overloaded");
     }
+    // Shed before authentication: forged keys were refused 503 too while
+    // the runtime ran late, and 401 otherwise.
     assert!(
-        during
-            .iter()
-            .all(|(status, ..)| matches!(status, 200 | 503)),
+        shed.iter().any(|(.., forged)| *forged),
+        "no forged key was shed: {during:?}"
+    );
+    assert!(
+        during.iter().all(|(status, .., forged)| match forged {
+            true => matches!(status, 401 | 503),
+            false => matches!(status, 200 | 503),
+        }),
         "{during:?}"
     );
     assert_eq!(after, 200, "still shedding after the runtime caught up");
