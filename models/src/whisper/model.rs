@@ -95,13 +95,39 @@ fn rewritten(
 /// as slices of output rows (views, no copy) for one-row inputs; see the
 /// module docs.
 #[derive(Debug, Clone)]
-struct RowSplit {
+struct F32Rows {
     full: Linear,
     parts: Vec<Linear>,
-    /// An int8 copy ([`Int8Rows`]), when the decoder is quantized: used for
-    /// inputs of up to [`INT8_MAX_ROWS`] rows (decoding steps), and for any
-    /// number where the CPU has VNNI ([`int8_takes`]).
-    int8: Option<Int8Rows>,
+}
+
+impl F32Rows {
+    fn forward(&self, x: &Tensor, rows: usize) -> Result<Tensor> {
+        if rows != 1 || self.parts.len() < 2 {
+            return self.full.forward(x);
+        }
+        let pieces = self
+            .parts
+            .par_iter()
+            .map(|part| part.forward(x))
+            .collect::<Result<Vec<_>>>()?;
+        Tensor::cat(&pieces, D::Minus1)
+    }
+}
+
+/// A linear layer in the weights its products read: f32 ([`F32Rows`]), an
+/// int8 copy ([`Int8Rows`]) beside them, or the int8 copy alone.
+#[derive(Debug, Clone)]
+enum RowSplit {
+    /// f32 only: the encoder, and the decoder without the int8 kernels.
+    F32(F32Rows),
+    /// The int8 decoder on a CPU without VNNI: the int8 copy for inputs of
+    /// up to [`INT8_MAX_ROWS`] rows (decoding steps), the f32 weights for
+    /// longer ones (a window's prompt), where Candle's f32 gemm is faster.
+    Both(F32Rows, Int8Rows),
+    /// The int8 decoder on a CPU with VNNI: the int8 copy takes every
+    /// product ([`int8_takes`]), so the f32 weights, which nothing would
+    /// read again, are dropped.
+    Int8(Int8Rows),
 }
 
 impl RowSplit {
@@ -119,21 +145,41 @@ impl RowSplit {
                 ));
             }
         }
-        Ok(Self {
+        Ok(Self::F32(F32Rows {
             full: Linear::new(weight, bias),
             parts,
-            int8: None,
-        })
+        }))
     }
 
+    /// Add the int8 copy, dropping the f32 weights where it takes every
+    /// product (VNNI).
     fn quantize(&mut self) -> Result<()> {
-        if self.int8.is_none() {
-            self.int8 = Some(Int8Rows::quantize_linear(
-                self.full.weight(),
-                self.full.bias(),
-            )?);
-        }
+        let Self::F32(f32_rows) = self else {
+            return Ok(());
+        };
+        let int8 = Int8Rows::quantize_linear(f32_rows.full.weight(), f32_rows.full.bias())?;
+        *self = if crate::cpu::tier().avx512_vnni() {
+            Self::Int8(int8)
+        } else {
+            Self::Both(f32_rows.clone(), int8)
+        };
         Ok(())
+    }
+
+    /// The f32 layer, unless it was dropped for its int8 copy.
+    fn f32_linear(&self) -> Option<&Linear> {
+        match self {
+            Self::F32(f32_rows) | Self::Both(f32_rows, _) => Some(&f32_rows.full),
+            Self::Int8(_) => None,
+        }
+    }
+
+    /// The int8 copy, if quantized.
+    fn int8(&self) -> Option<&Int8Rows> {
+        match self {
+            Self::F32(_) => None,
+            Self::Both(_, int8) | Self::Int8(int8) => Some(int8),
+        }
     }
 
     fn linear(d_in: usize, d_out: usize, bias: bool, vb: VarBuilder) -> Result<Self> {
@@ -147,29 +193,25 @@ impl RowSplit {
     }
 }
 
+/// `x` `[…, in]` through int8 rows: `[…, out]`.
+fn int8_forward(int8: &Int8Rows, x: &Tensor, rows: usize, width: usize) -> Result<Tensor> {
+    let mut shape = x.dims().to_vec();
+    let y = int8.product(&x.reshape((rows, width))?)?;
+    if let Some(last) = shape.last_mut() {
+        *last = y.dim(1)?;
+    }
+    y.reshape(shape)
+}
+
 impl Module for RowSplit {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let width = x.dim(D::Minus1)?;
         let rows = x.elem_count() / width.max(1);
-        if let Some(int8) = &self.int8
-            && int8_takes(rows)
-        {
-            let mut shape = x.dims().to_vec();
-            let y = int8.product(&x.reshape((rows, width))?)?;
-            if let Some(last) = shape.last_mut() {
-                *last = y.dim(1)?;
-            }
-            return y.reshape(shape);
+        match self {
+            Self::Int8(int8) => int8_forward(int8, x, rows, width),
+            Self::Both(_, int8) if int8_takes(rows) => int8_forward(int8, x, rows, width),
+            Self::Both(f32_rows, _) | Self::F32(f32_rows) => f32_rows.forward(x, rows),
         }
-        if rows != 1 || self.parts.len() < 2 {
-            return self.full.forward(x);
-        }
-        let pieces = self
-            .parts
-            .par_iter()
-            .map(|part| part.forward(x))
-            .collect::<Result<Vec<_>>>()?;
-        Tensor::cat(&pieces, D::Minus1)
     }
 }
 
@@ -395,19 +437,26 @@ impl Encoder {
 /// The encoder's f32 `blocks` packed for bf16 products.
 fn pack_tiles(blocks: &[Block]) -> Result<TileEncoder> {
     let heads = blocks.first().map_or(1, |b| b.attn.n_head);
+    fn f32_of(layer: &RowSplit) -> Result<&Linear> {
+        layer
+            .f32_linear()
+            .ok_or_else(|| candle_core::Error::Msg("an encoder layer without f32 weights".into()))
+    }
     let layers: Vec<BlockLayers<'_>> = blocks
         .iter()
-        .map(|b| BlockLayers {
-            attn_ln: &b.attn_ln,
-            query: &b.attn.query.full,
-            key: &b.attn.key.full,
-            value: &b.attn.value.full,
-            out: &b.attn.out.full,
-            mlp_ln: &b.mlp_ln,
-            fc1: &b.fc1.full,
-            fc2: &b.fc2.full,
+        .map(|b| {
+            Ok(BlockLayers {
+                attn_ln: &b.attn_ln,
+                query: f32_of(&b.attn.query)?,
+                key: f32_of(&b.attn.key)?,
+                value: f32_of(&b.attn.value)?,
+                out: f32_of(&b.attn.out)?,
+                mlp_ln: &b.mlp_ln,
+                fc1: f32_of(&b.fc1)?,
+                fc2: f32_of(&b.fc2)?,
+            })
         })
-        .collect();
+        .collect::<Result<_>>()?;
     TileEncoder::new(&layers, heads)
 }
 
@@ -826,6 +875,8 @@ impl Whisper {
     /// only. The cross-attention keys and values, computed once per window
     /// over every audio position, are int8 products too where the CPU has
     /// VNNI and Candle's f32 gemm elsewhere (the faster of the two there).
+    /// With VNNI every product of these layers is int8, and their f32
+    /// weights are dropped ([`RowSplit::Int8`]).
     fn quantize_decoder(&mut self) -> Result<()> {
         let table = self.decoder.embed.embeddings();
         self.decoder.projection_int8 = Some(Int8Rows::quantize(table)?);

@@ -93,14 +93,14 @@ fn layers(decoder: &Decoder) -> Option<Vec<Layers<'_>>> {
         .map(|b| {
             let (cross, _) = b.cross.as_ref()?;
             Some(Layers {
-                query: b.attn.query.int8.as_ref()?,
-                key: b.attn.key.int8.as_ref()?,
-                value: b.attn.value.int8.as_ref()?,
-                out: b.attn.out.int8.as_ref()?,
-                cross_query: cross.query.int8.as_ref()?,
-                cross_out: cross.out.int8.as_ref()?,
-                fc1: b.fc1.int8.as_ref()?,
-                fc2: b.fc2.int8.as_ref()?,
+                query: b.attn.query.int8()?,
+                key: b.attn.key.int8()?,
+                value: b.attn.value.int8()?,
+                out: b.attn.out.int8()?,
+                cross_query: cross.query.int8()?,
+                cross_out: cross.out.int8()?,
+                fc1: b.fc1.int8()?,
+                fc2: b.fc2.int8()?,
             })
         })
         .collect()
