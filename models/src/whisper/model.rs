@@ -464,20 +464,43 @@ fn pack_tiles(blocks: &[Block]) -> Result<TileEncoder> {
 /// far, and the cross-attention keys/values of the encoder output (computed
 /// once per 30 s window).
 ///
-/// With the int8 decoder on the CPU the state moves to host buffers before
-/// the first decoding step ([`KvCache::to_host`], see `host`'s docs); until
-/// then (the window's prompt) it is Candle tensors.
+/// A window's prompt is decoded into Candle tensors ([`CacheState::Tensors`]);
+/// with the int8 decoder on the CPU the state then moves to host buffers
+/// for the decoding steps ([`CacheState::Host`], see `host`'s docs), once,
+/// before the first step ([`KvCache::to_host`]).
 #[derive(Debug, Clone, Default)]
 pub struct KvCache {
-    self_kv: Vec<Option<(Tensor, Tensor)>>,
-    cross_kv: Vec<(Tensor, Tensor)>,
-    /// The state as host buffers, once moved there.
-    host: Option<host::HostCache>,
+    state: CacheState,
     /// Whether this cache's steps run on the host (the model's choice,
     /// made in [`Whisper::new_cache`]).
     host_steps: bool,
     /// Tokens already in the cache, i.e. the position of the next one.
     len: usize,
+}
+
+/// Where a [`KvCache`]'s keys and values are.
+#[derive(Debug, Clone)]
+enum CacheState {
+    /// Candle tensors: what prompts are decoded into, and what Candle's
+    /// decoding steps extend.
+    Tensors(TensorCache),
+    /// Host buffers, for the int8 decoder's steps: no prompt after this.
+    Host(host::HostCache),
+}
+
+impl Default for CacheState {
+    fn default() -> Self {
+        Self::Tensors(TensorCache::default())
+    }
+}
+
+/// A cache as Candle tensors: per block, the self-attention keys/values
+/// `[rows, heads, positions, head width]` (none before the first token),
+/// and the cross-attention keys/values of the window's audio.
+#[derive(Debug, Clone, Default)]
+struct TensorCache {
+    self_kv: Vec<Option<(Tensor, Tensor)>>,
+    cross_kv: Vec<(Tensor, Tensor)>,
 }
 
 impl KvCache {
@@ -486,15 +509,38 @@ impl KvCache {
     /// anyway; calling it earlier moves the copying off the thread that
     /// runs the steps. No prompt can be decoded into the cache after this.
     pub fn to_host(&mut self) -> Result<()> {
-        if self.host_steps && self.host.is_none() {
-            self.host = Some(host::HostCache::from_tensors(
-                &self.self_kv,
-                &self.cross_kv,
+        if let (true, CacheState::Tensors(tensors)) = (self.host_steps, &self.state) {
+            self.state = CacheState::Host(host::HostCache::from_tensors(
+                &tensors.self_kv,
+                &tensors.cross_kv,
             )?);
-            self.self_kv.iter_mut().for_each(|kv| *kv = None);
-            self.cross_kv.clear();
         }
         Ok(())
+    }
+
+    /// The tensors, for a prompt or a Candle step; an error once on the host.
+    fn tensors(&mut self) -> Result<&mut TensorCache> {
+        match &mut self.state {
+            CacheState::Tensors(tensors) => Ok(tensors),
+            CacheState::Host(_) => {
+                candle_core::bail!("a prompt or Candle step after the cache moved to the host")
+            }
+        }
+    }
+
+    /// The host buffers, once moved there.
+    fn host(&self) -> Option<&host::HostCache> {
+        match &self.state {
+            CacheState::Host(host) => Some(host),
+            CacheState::Tensors(_) => None,
+        }
+    }
+
+    fn host_mut(&mut self) -> Option<&mut host::HostCache> {
+        match &mut self.state {
+            CacheState::Host(host) => Some(host),
+            CacheState::Tensors(_) => None,
+        }
     }
 
     /// Keep the batch rows `rows` (u32 indices, repeats allowed) of the
@@ -502,19 +548,20 @@ impl KvCache {
     /// hypotheses this way. The cross-attention part is the same for every
     /// row, so it only needs trimming to the new batch size.
     pub fn reorder(&mut self, rows: &[u32]) -> Result<()> {
-        if let Some(host) = &mut self.host {
-            return host.reorder(rows);
-        }
-        let Some(Some((first, _))) = self.self_kv.first() else {
+        let tensors = match &mut self.state {
+            CacheState::Host(host) => return host.reorder(rows),
+            CacheState::Tensors(tensors) => tensors,
+        };
+        let Some(Some((first, _))) = tensors.self_kv.first() else {
             return Ok(());
         };
         let index = Tensor::new(rows, first.device())?;
-        for (k, v) in self.self_kv.iter_mut().flatten() {
+        for (k, v) in tensors.self_kv.iter_mut().flatten() {
             *k = k.index_select(&index, 0)?;
             *v = v.index_select(&index, 0)?;
         }
         let batch = rows.len();
-        for (k, v) in &mut self.cross_kv {
+        for (k, v) in &mut tensors.cross_kv {
             if k.dim(0)? != batch {
                 *k = k.narrow(0, 0, 1)?.repeat((batch, 1, 1, 1))?;
                 *v = v.narrow(0, 0, 1)?.repeat((batch, 1, 1, 1))?;
@@ -651,9 +698,10 @@ impl Whisper {
             .map(|(attn, _)| attn.keys_values(audio_features))
             .collect::<Result<_>>()?;
         Ok(KvCache {
-            self_kv: vec![None; self.decoder.blocks.len()],
-            cross_kv,
-            host: None,
+            state: CacheState::Tensors(TensorCache {
+                self_kv: vec![None; self.decoder.blocks.len()],
+                cross_kv,
+            }),
             host_steps: self.decoder.host.is_some(),
             len: 0,
         })
@@ -695,9 +743,7 @@ impl Whisper {
     ) -> Result<Tensor> {
         let (_, n) = ids.dims2()?;
         let offset = cache.len;
-        if cache.host.is_some() {
-            candle_core::bail!("a prompt after the first decoding step (the cache is on the host)");
-        }
+        let tensors = cache.tensors()?;
         if offset + n > self.max_target_positions {
             candle_core::bail!(
                 "decoder context is {} tokens, asked for {}",
@@ -733,7 +779,7 @@ impl Whisper {
         for (i, block) in self.decoder.blocks.iter().enumerate() {
             let h = block.attn_ln.forward(&x)?;
             let (k_new, v_new) = block.attn.keys_values(&h)?;
-            let (k, v) = match cache.self_kv[i].take() {
+            let (k, v) = match tensors.self_kv[i].take() {
                 Some((k, v)) => (
                     Tensor::cat(&[&k, &k_new], 2)?,
                     Tensor::cat(&[&v, &v_new], 2)?,
@@ -741,8 +787,8 @@ impl Whisper {
                 None => (k_new, v_new),
             };
             x = (&x + block.attn.attend(&h, &k, &v, mask.as_ref())?)?;
-            cache.self_kv[i] = Some((k, v));
-            if let (Some((attn, ln)), Some((ck, cv))) = (&block.cross, cache.cross_kv.get(i)) {
+            tensors.self_kv[i] = Some((k, v));
+            if let (Some((attn, ln)), Some((ck, cv))) = (&block.cross, tensors.cross_kv.get(i)) {
                 let scores = attn.scores(&ln.forward(&x)?, ck)?;
                 if let Some(collected) = cross_scores.as_deref_mut() {
                     collected.push(scores.clone());
@@ -772,19 +818,18 @@ impl Whisper {
             }
             return host::step_many(&self.decoder, on_host, self.max_target_positions, steps);
         }
-        if steps.iter().any(|(_, cache)| cache.host.is_some()) {
-            candle_core::bail!("a cache on the host, for a model that steps with Candle");
-        }
         let device = self.decoder.positions.device();
         let mut sizes = Vec::with_capacity(steps.len());
         let mut embedded = Vec::with_capacity(steps.len());
-        for (tokens, cache) in steps.iter() {
+        for (tokens, cache) in steps.iter_mut() {
+            let position = cache.len;
             let batch = cache
+                .tensors()?
                 .self_kv
                 .first()
                 .and_then(|kv| kv.as_ref())
                 .map_or(Ok(1), |(k, _)| k.dim(0))?;
-            if tokens.len() != batch || cache.len >= self.max_target_positions {
+            if tokens.len() != batch || position >= self.max_target_positions {
                 candle_core::bail!(
                     "a decoding step needs one token per cache row ({batch}, got {}) and room in the context",
                     tokens.len()
@@ -795,7 +840,7 @@ impl Whisper {
                 self.decoder
                     .embed
                     .forward(&ids)?
-                    .broadcast_add(&self.decoder.positions.narrow(0, cache.len, 1)?)?,
+                    .broadcast_add(&self.decoder.positions.narrow(0, position, 1)?)?,
             );
             sizes.push(batch);
         }
@@ -812,7 +857,8 @@ impl Whisper {
             for ((_, cache), &n) in steps.iter_mut().zip(&sizes) {
                 let k_new = block.attn.split_heads(&k.narrow(0, start, n)?)?;
                 let v_new = block.attn.split_heads(&v.narrow(0, start, n)?)?;
-                let (k_all, v_all) = match cache.self_kv[layer].take() {
+                let tensors = cache.tensors()?;
+                let (k_all, v_all) = match tensors.self_kv[layer].take() {
                     Some((k, v)) => (
                         Tensor::cat(&[&k, &k_new], 2)?,
                         Tensor::cat(&[&v, &v_new], 2)?,
@@ -824,7 +870,7 @@ impl Whisper {
                     &k_all,
                     &v_all,
                 )?);
-                cache.self_kv[layer] = Some((k_all, v_all));
+                tensors.self_kv[layer] = Some((k_all, v_all));
                 start += n;
             }
             x = (&x + block.attn.out.forward(&Tensor::cat(&outputs, 0)?)?)?;
@@ -832,8 +878,8 @@ impl Whisper {
                 let q = attn.query.forward(&ln.forward(&x)?)?;
                 let mut outputs = Vec::with_capacity(steps.len());
                 let mut start = 0;
-                for ((_, cache), &n) in steps.iter().zip(&sizes) {
-                    let Some((ck, cv)) = cache.cross_kv.get(layer) else {
+                for ((_, cache), &n) in steps.iter_mut().zip(&sizes) {
+                    let Some((ck, cv)) = cache.tensors()?.cross_kv.get(layer) else {
                         candle_core::bail!("a decoder cache without cross-attention keys");
                     };
                     outputs.push(attn.attend_projected(&q.narrow(0, start, n)?, ck, cv)?);

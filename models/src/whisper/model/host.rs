@@ -241,7 +241,7 @@ pub(super) fn step_many(
         };
         let table = &cpu.as_slice::<f32>()?[start..end];
         for (sequence, (tokens, cache)) in steps.iter().enumerate() {
-            let Some(cached) = cache.host.as_ref() else {
+            let Some(cached) = cache.host() else {
                 candle_core::bail!("a decoding step on a cache that is not on the host");
             };
             if tokens.len() != cached.rows || cache.len >= max_positions {
@@ -322,7 +322,7 @@ fn host_layer<'a>(
 ) -> Result<&'a mut HostLayer> {
     steps
         .get_mut(sequence)
-        .and_then(|(_, cache)| cache.host.as_mut())
+        .and_then(|(_, cache)| cache.host_mut())
         .and_then(|host| host.layers.get_mut(layer))
         .ok_or_else(|| candle_core::Error::Msg(format!("no decoder layer {layer} in a cache")))
 }
@@ -348,7 +348,7 @@ fn attend(
 ) -> Result<Vec<f32>> {
     let mut caches = Vec::with_capacity(steps.len());
     for (_, cache) in steps {
-        let Some(host) = cache.host.as_ref() else {
+        let Some(host) = cache.host() else {
             candle_core::bail!("a decoding step on a cache that is not on the host");
         };
         let Some(at) = host.layers.get(layer) else {
@@ -502,7 +502,7 @@ mod tests {
         let mut with_candle = candle.new_cache(&audio).unwrap();
         host.decode(prompt, &mut on_host).unwrap();
         candle.decode(prompt, &mut with_candle).unwrap();
-        for (k, v) in &mut with_candle.cross_kv {
+        for (k, v) in &mut with_candle.tensors().unwrap().cross_kv {
             for t in [k, v] {
                 *t = t
                     .to_dtype(DType::BF16)
@@ -541,7 +541,7 @@ mod tests {
                 .unwrap();
             assert_close(&rows(&a[0]), &rows(&b[0]));
         }
-        assert!(on_host.host.is_some() && with_candle.host.is_none());
+        assert!(on_host.host().is_some() && with_candle.host().is_none());
         assert_eq!(on_host.len(), 9);
         // No prompt once on the host; no token outside the vocabulary.
         assert!(host.decode(&[4], &mut on_host).is_err());
