@@ -81,11 +81,10 @@ pub struct SpeechConfig {
     /// rate holds on the test corpus (models/tests/whisper.rs); turn it off
     /// for f32 decoding.
     pub int8_decoder: bool,
-    /// On a CPU with AMX tiles, run the encoder's matrix products in bf16
-    /// on them (several times faster per 30 s window; transcripts hold on
-    /// the test corpus); on one without tiles but with AVX-512 BF16, the
-    /// same bf16 products with its dot-product instruction (1.6x faster
-    /// than f32). Ignored elsewhere.
+    /// On the CPU, run the encoder's blocks as bf16 products: on AMX tiles,
+    /// AVX-512 BF16 dot products, or AVX2 / NEON FMA on the widened values
+    /// (`stratus_models::cpu::amx`); transcripts hold on the test corpus.
+    /// Ignored on GPUs and at the portable tier.
     pub amx_encoder: bool,
     /// Transcriptions run at once per model. They share the model's
     /// network, which batches their windows and decoding steps; more
