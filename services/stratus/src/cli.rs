@@ -447,11 +447,14 @@ pub struct EdgeArgs {
     /// every 5 ms firing this much after it should) before requests to the
     /// model services are refused 503 + Retry-After: the CPUs are
     /// saturated, and admitting more makes every admitted request later.
-    /// 0 (the default) turns it off, leaving --max-in-flight to shed: on a
-    /// machine shared with the load (the models of `stratus serve`, or a
-    /// benchmark's generator) lateness also comes from the neighbours, and
-    /// the measurements in loadtest/RESULTS.md did not show it bounding
-    /// latency there. For a gateway on cores of its own, 20 is a start.
+    /// The check comes before any other work (authentication included), so
+    /// a refusal costs little. 0 (the default) turns it off, leaving
+    /// --max-in-flight to shed: on a machine shared with the load (the
+    /// models of `stratus serve`, or a benchmark's generator) lateness also
+    /// comes from the neighbours. For a gateway on cores of its own, 10 is
+    /// a start: at twice its capacity it lowered the admitted requests' p99
+    /// by a fifth to two thirds (loadtest/RESULTS.md), without holding it
+    /// at the latency below capacity.
     #[arg(long, env = "STRATUS_SHED_SCHEDULING_DELAY_MS", default_value_t = 0)]
     pub shed_scheduling_delay_ms: u64,
 
