@@ -219,6 +219,15 @@ impl WhisperModel {
         })
     }
 
+    /// The logit rules of this model's tokens, with or without timestamps.
+    fn logit_filter(&self, timestamps: bool) -> LogitFilter<'_> {
+        LogitFilter {
+            specials: &self.specials,
+            suppression: &self.suppression,
+            timestamps,
+        }
+    }
+
     /// `GreedyDecoder`: at temperature 0 the likeliest allowed token at
     /// every step, above it a token drawn from the tempered softmax. The
     /// summed log-probabilities are those of the untempered logits.
@@ -231,11 +240,7 @@ impl WhisperModel {
         temperature: f32,
         rng: &mut SplitMix64,
     ) -> Result<(Vec<u32>, f64)> {
-        let filter = LogitFilter {
-            specials: &self.specials,
-            suppression: &self.suppression,
-            timestamps,
-        };
+        let filter = self.logit_filter(timestamps);
         let n_ctx = self.config.max_target_positions;
         let mut tokens = Vec::new();
         let mut sum_logprob = 0f64;
@@ -267,11 +272,7 @@ impl WhisperModel {
         beams: usize,
         timestamps: bool,
     ) -> Result<(Vec<u32>, f64)> {
-        let filter = LogitFilter {
-            specials: &self.specials,
-            suppression: &self.suppression,
-            timestamps,
-        };
+        let filter = self.logit_filter(timestamps);
         let eot = self.specials.eot;
         let n_ctx = self.config.max_target_positions;
         // (tokens, sum of log-probabilities)
