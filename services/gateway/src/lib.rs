@@ -127,7 +127,7 @@ pub fn router(state: GatewayState, readiness: Readiness) -> Router {
         .filter(|route| route.metered != routes::Metered::No)
         .map(|route| route.path)
         .collect();
-    let shed_early = overload::EarlyShed::new(&state.edge, &forwarded);
+    let shed_early = overload::EarlyShed::new(&state.edge, &overload, &forwarded);
     let mut api = Router::new();
     for route in table {
         let mut handler = route.handler;

@@ -18,21 +18,29 @@
 //!   ([`EdgeConfig::tenant_in_flight`]) its forwarded requests are refused
 //!   429 by the tenant concurrency limit (see `limits`), which releases the
 //!   slot it took at once.
-//! - Runtime pressure (opt-in): a request to a forwarded route is refused
-//!   503 + Retry-After while the gateway's async runtime runs late (a timer
-//!   due every few milliseconds fires more than `max_scheduling_delay`
-//!   late): the CPUs are saturated, so every admitted request is already
-//!   waiting behind others. The in-flight cap alone sheds late for short
-//!   requests (a thousand cheap requests in flight are a long queue on two
-//!   cores). This check is the first thing a request meets
-//!   ([`EarlyShed`], outside request ids, tracing, the access log and
-//!   authentication): past capacity the refusals compete with the admitted
-//!   requests for the same CPUs, so the less a refusal costs, the further
-//!   past capacity admitted requests stay fast. Refusals are counted in
-//!   `/metrics`, not written to the access log (a flood would flood it).
-//!   Off by default: where the gateway shares its cores with the load (a
-//!   co-located generator, `stratus serve`'s models) lateness also comes
-//!   from the neighbours (loadtest/RESULTS.md).
+//! - An adaptive limit on the forwarded pool (opt-in): while the
+//!   gateway's async runtime runs late (a timer due every few
+//!   milliseconds fires more than `max_scheduling_delay` late), the CPUs
+//!   are saturated and every admitted request waits behind the others, so
+//!   the forwarded pool's limit drops below what is in flight; while the
+//!   runtime is on time and the limit binds, it grows again
+//!   ([`AdaptiveLimit`]: additive increase, multiplicative decrease, as
+//!   TCP's congestion window). A request past the limit is refused 503 +
+//!   Retry-After. Lateness, not request duration, is the signal: a
+//!   minute-long transcription waits on its upstream without making the
+//!   runtime late, so long requests do not shrink the limit, and short
+//!   ones do not hide a saturated CPU. A fixed cap cannot do this: sized
+//!   for long transcriptions it is far too large a queue of short
+//!   requests (loadtest/RESULTS.md). The check is the first thing a
+//!   request meets ([`EarlyShed`], outside request ids, tracing, the
+//!   access log and authentication): past capacity the refusals compete
+//!   with the admitted requests for the same CPUs, so the less a refusal
+//!   costs, the further past capacity admitted requests stay fast.
+//!   Refusals are counted in `/metrics`, not written to the access log (a
+//!   flood would flood it); the limit is a gauge there. Off by default:
+//!   where the gateway shares its cores with the load (`stratus serve`'s
+//!   models, a benchmark's generator) lateness also comes from the
+//!   neighbours, and the limit would shed for them.
 //! - Request timeout: from arrival to the response headers (the upload and
 //!   the upstream's work included). Past it the upstream call is dropped —
 //!   which closes its connection, so the replica can stop — and the caller
@@ -42,7 +50,7 @@
 //! still say it is alive, or an orchestrator would restart it under load.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::extract::{Request, State};
@@ -52,7 +60,7 @@ use axum::routing::MethodRouter;
 use stratus_kit::ApiError;
 use tokio::sync::Semaphore;
 
-use crate::observability::metrics::{Rejection, record_rejection};
+use crate::observability::metrics::{Rejection, record_adaptive_limit, record_rejection};
 use crate::routing::body::GuardedBody;
 
 /// Knobs that protect the edge.
@@ -68,8 +76,9 @@ pub struct EdgeConfig {
     pub request_timeout: Duration,
     /// Largest request body, counted while it streams.
     pub max_request_body: u64,
-    /// Forwarded requests are shed while the runtime runs later than this
-    /// (see the module doc); `None`: never on this account.
+    /// The forwarded pool's limit shrinks while the runtime runs later
+    /// than this and grows while it does not (see the module doc); `None`:
+    /// no adaptive limit, only `max_in_flight`.
     pub max_scheduling_delay: Option<Duration>,
 }
 
@@ -102,73 +111,100 @@ impl EdgeConfig {
 #[derive(Debug, Clone)]
 struct Guard {
     slots: Arc<Semaphore>,
+    /// The slots there are.
+    capacity: usize,
     timeout: Duration,
 }
 
 impl Guard {
     fn new(config: &EdgeConfig) -> Guard {
+        let capacity = config.max_in_flight.min(Semaphore::MAX_PERMITS);
         Guard {
-            slots: Arc::new(Semaphore::new(
-                config.max_in_flight.min(Semaphore::MAX_PERMITS),
-            )),
+            slots: Arc::new(Semaphore::new(capacity)),
+            capacity,
             timeout: config.request_timeout,
         }
     }
 }
 
-/// How late the async runtime runs: a task that sleeps [`Pressure::TICK`]
-/// at a time records how much longer than that each sleep took (a
-/// runnable task waits for a worker thread when the CPUs are saturated,
-/// this one included). Readings decay, so pressure ends soon after the
-/// load does.
-#[derive(Debug, Default)]
-pub struct Pressure {
-    late_us: AtomicU64,
+/// The forwarded pool's adaptive in-flight limit (see the module doc),
+/// moved once a tick by how late the tick fired.
+#[derive(Debug)]
+pub struct AdaptiveLimit {
+    limit: AtomicUsize,
+    /// The limit never drops below this: enough to keep a few replicas
+    /// busy when lateness comes from elsewhere (refusals alone, a
+    /// neighbour), where shedding the last requests would not help.
+    floor: usize,
+    /// `max_in_flight`: the limit never grows past the fixed cap.
+    ceiling: usize,
+    target: Duration,
 }
 
-impl Pressure {
+impl AdaptiveLimit {
+    /// How often the limit moves: often enough to follow a burst, rarely
+    /// enough that the tick costs nothing (and above the timer's 1 ms
+    /// resolution, so lateness is not rounding noise).
     const TICK: Duration = Duration::from_millis(5);
+    pub const FLOOR: usize = 16;
 
-    /// A measured pressure, its task running on the current runtime for
-    /// as long as the returned value lives (`None` outside a runtime).
-    pub fn start() -> Option<Arc<Pressure>> {
-        let runtime = tokio::runtime::Handle::try_current().ok()?;
-        let pressure = Arc::new(Pressure::default());
-        let weak = Arc::downgrade(&pressure);
-        runtime.spawn(async move {
-            loop {
-                let started = tokio::time::Instant::now();
-                tokio::time::sleep(Self::TICK).await;
-                let Some(pressure) = weak.upgrade() else {
-                    return;
-                };
-                let late = started.elapsed().saturating_sub(Self::TICK);
-                pressure.record(late);
-            }
-        });
-        Some(pressure)
+    fn new(target: Duration, ceiling: usize) -> AdaptiveLimit {
+        AdaptiveLimit {
+            limit: AtomicUsize::new(ceiling),
+            floor: Self::FLOOR.min(ceiling),
+            ceiling,
+            target,
+        }
     }
 
-    /// Take a reading: the larger of it and half the previous one.
-    fn record(&self, late: Duration) {
-        let late = u64::try_from(late.as_micros()).unwrap_or(u64::MAX);
-        let decayed = self.late_us.load(Ordering::Relaxed) / 2;
-        self.late_us.store(late.max(decayed), Ordering::Relaxed);
+    /// The limit now.
+    pub fn limit(&self) -> usize {
+        self.limit.load(Ordering::Relaxed)
     }
 
-    /// How late the runtime runs now.
-    pub fn late(&self) -> Duration {
-        Duration::from_micros(self.late_us.load(Ordering::Relaxed))
+    /// The forwarded requests in flight: the pool's `slots` taken (the
+    /// pool has `ceiling` of them).
+    fn in_flight(&self, slots: &Semaphore) -> usize {
+        self.ceiling.saturating_sub(slots.available_permits())
+    }
+
+    /// Whether one more request may join the `in_flight` ones.
+    fn admits(&self, in_flight: usize) -> bool {
+        in_flight < self.limit()
+    }
+
+    /// One tick's reading: the runtime ran `late`, with `in_flight`
+    /// forwarded requests.
+    /// - Late: a tenth below what is in flight, so the limit binds at
+    ///   once however high it had grown, and keeps falling while the
+    ///   lateness lasts.
+    /// - On time, and the limit binds (the next request would be
+    ///   refused): up by one and a thirty-second, so it probes for more
+    ///   without overshooting a saturated CPU by much in one tick.
+    /// - On time and not binding: unchanged; growing a limit nothing
+    ///   tests would only leave it far above the next burst's capacity.
+    fn adjust(&self, late: Duration, in_flight: usize) {
+        let limit = self.limit();
+        let next = if late > self.target {
+            in_flight.min(limit) * 9 / 10
+        } else if in_flight + 1 >= limit {
+            limit + 1 + limit / 32
+        } else {
+            limit
+        };
+        self.limit
+            .store(next.clamp(self.floor, self.ceiling), Ordering::Relaxed);
     }
 }
 
-/// Refuses requests to the forwarded routes while the runtime runs late,
+/// Refuses requests to the forwarded routes past the [`AdaptiveLimit`],
 /// before any other work is done for them (see the module doc); cheap to
 /// clone.
 #[derive(Debug, Clone)]
 pub struct EarlyShed {
-    pressure: Arc<Pressure>,
-    max: Duration,
+    limit: Arc<AdaptiveLimit>,
+    /// The forwarded pool's slots: what they lack is what is in flight.
+    slots: Arc<Semaphore>,
     /// How the forwarded routes' paths begin: a route's path up to its
     /// first parameter (`/v1/audio/`), or the whole path when it has none
     /// (`/v1/embeddings`, matched exactly).
@@ -176,12 +212,18 @@ pub struct EarlyShed {
 }
 
 impl EarlyShed {
-    /// For the `forwarded` route paths (as the route table spells them);
-    /// `None` when the config asks for no shedding on pressure, or outside
-    /// a runtime.
-    pub fn new(config: &EdgeConfig, forwarded: &[&'static str]) -> Option<EarlyShed> {
-        let max = config.max_scheduling_delay?;
-        let pressure = Pressure::start()?;
+    /// For the `forwarded` route paths (as the route table spells them)
+    /// and `overload`'s forwarded pool; `None` when the config asks for no
+    /// adaptive limit, or outside a runtime.
+    pub fn new(
+        config: &EdgeConfig,
+        overload: &Overload,
+        forwarded: &[&'static str],
+    ) -> Option<EarlyShed> {
+        let target = config.max_scheduling_delay?;
+        let runtime = tokio::runtime::Handle::try_current().ok()?;
+        let slots = overload.forwarded.slots.clone();
+        let limit = Arc::new(AdaptiveLimit::new(target, overload.forwarded.capacity));
         let forwarded = forwarded
             .iter()
             .map(|path| match path.find('{') {
@@ -189,11 +231,39 @@ impl EarlyShed {
                 None => (*path, false),
             })
             .collect();
-        Some(EarlyShed {
-            pressure,
-            max,
+        let shed = EarlyShed {
+            limit,
+            slots,
             forwarded,
-        })
+        };
+        let weak = Arc::downgrade(&shed.limit);
+        let slots = shed.slots.clone();
+        // Measures how late the runtime runs: a task that sleeps a tick at
+        // a time sees how much longer than that each sleep took (a
+        // runnable task waits for a worker thread when the CPUs are
+        // saturated, this one included). It ends with the router.
+        runtime.spawn(async move {
+            loop {
+                let started = tokio::time::Instant::now();
+                tokio::time::sleep(AdaptiveLimit::TICK).await;
+                let Some(limit) = weak.upgrade() else {
+                    return;
+                };
+                let late = started.elapsed().saturating_sub(AdaptiveLimit::TICK);
+                let before = limit.limit();
+                limit.adjust(late, limit.in_flight(&slots));
+                if limit.limit() != before {
+                    record_adaptive_limit(limit.limit());
+                }
+            }
+        });
+        record_adaptive_limit(shed.limit.limit());
+        Some(shed)
+    }
+
+    /// The limit this check applies.
+    pub fn limit(&self) -> &AdaptiveLimit {
+        &self.limit
     }
 
     fn is_forwarded(&self, path: &str) -> bool {
@@ -214,10 +284,10 @@ pub async fn shed_early(
     next: Next,
 ) -> Response {
     if let Some(shed) = &shed
-        && shed.pressure.late() > shed.max
+        && !shed.limit.admits(shed.limit.in_flight(&shed.slots))
         && shed.is_forwarded(request.uri().path())
     {
-        record_rejection(Rejection::Pressure);
+        record_rejection(Rejection::AdaptiveLimit);
         return ApiError::unavailable("the gateway is overloaded; retry shortly", 1)
             .with_code("overloaded")
             .into_response();
@@ -288,7 +358,9 @@ mod tests {
             max_scheduling_delay: Some(Duration::from_millis(10)),
             ..EdgeConfig::default()
         };
-        let shed = EarlyShed::new(&config, &["/v1/audio/{*rest}", "/v1/embeddings"]).unwrap();
+        let overload = Overload::new(&config);
+        let forwarded = ["/v1/audio/{*rest}", "/v1/embeddings"];
+        let shed = EarlyShed::new(&config, &overload, &forwarded).unwrap();
         for path in [
             "/v1/audio/transcriptions",
             "/v1/audio/jobs/j1",
@@ -306,20 +378,54 @@ mod tests {
             assert!(!shed.is_forwarded(path), "{path}");
         }
         let off = EdgeConfig::default();
-        assert!(EarlyShed::new(&off, &["/v1/embeddings"]).is_none());
+        assert!(EarlyShed::new(&off, &overload, &forwarded).is_none());
     }
 
     #[test]
-    fn pressure_follows_the_latest_reading_and_decays() {
-        let pressure = Pressure::default();
-        pressure.record(Duration::from_millis(40));
-        assert_eq!(pressure.late(), Duration::from_millis(40));
-        // A prompt tick halves it: pressure ends soon after the load does.
-        for want in [20, 10, 5] {
-            pressure.record(Duration::ZERO);
-            assert_eq!(pressure.late(), Duration::from_millis(want));
+    fn the_limit_falls_below_what_is_in_flight_while_late_and_grows_back_while_it_binds() {
+        let target = Duration::from_millis(10);
+        let late = Duration::from_millis(11);
+        let on_time = Duration::from_millis(1);
+        let limit = AdaptiveLimit::new(target, 1024);
+        assert_eq!(limit.limit(), 1024);
+        assert!(limit.admits(1023) && !limit.admits(1024));
+
+        // Late: a tenth below what is in flight, however high it was.
+        limit.adjust(late, 500);
+        assert_eq!(limit.limit(), 450);
+        assert!(!limit.admits(450) && limit.admits(449));
+        // Still late while completions drain the pool: it keeps falling,
+        // never under the floor.
+        limit.adjust(late, 450);
+        assert_eq!(limit.limit(), 405);
+        for _ in 0..100 {
+            limit.adjust(late, limit.limit());
         }
-        pressure.record(Duration::from_millis(30));
-        assert_eq!(pressure.late(), Duration::from_millis(30));
+        assert_eq!(limit.limit(), AdaptiveLimit::FLOOR);
+        // At exactly the target the runtime counts as on time.
+        limit.adjust(target, 0);
+        assert_eq!(limit.limit(), AdaptiveLimit::FLOOR);
+
+        // On time but not binding: nothing tests the limit, it stays.
+        limit.adjust(on_time, 3);
+        assert_eq!(limit.limit(), AdaptiveLimit::FLOOR);
+        // On time and binding: up by one and a thirty-second a tick.
+        limit.adjust(on_time, AdaptiveLimit::FLOOR);
+        assert_eq!(limit.limit(), AdaptiveLimit::FLOOR + 1);
+        limit.adjust(on_time, 64);
+        assert_eq!(limit.limit(), AdaptiveLimit::FLOOR + 2);
+        // And never past the fixed cap.
+        for _ in 0..1000 {
+            limit.adjust(on_time, limit.limit());
+        }
+        assert_eq!(limit.limit(), 1024);
+    }
+
+    #[test]
+    fn a_cap_below_the_floor_is_the_floor() {
+        let limit = AdaptiveLimit::new(Duration::from_millis(5), 4);
+        limit.adjust(Duration::from_millis(50), 4);
+        assert_eq!(limit.limit(), 4);
+        assert!(limit.admits(3) && !limit.admits(4));
     }
 }

@@ -21,6 +21,7 @@ use http_body_util::BodyExt;
 use serde_json::json;
 use stratus_gateway::auth::{KeySpec, Scopes, ServerSecret};
 use stratus_gateway::limits::{Limits, LimitsConfig};
+use stratus_gateway::overload::AdaptiveLimit;
 use stratus_gateway::{Auth, EdgeConfig, GatewayState, Store, Upstream, Upstreams};
 use stratus_kit::context::InternalToken;
 use stratus_kit::health::Readiness;
@@ -293,10 +294,12 @@ async fn a_trickling_upload_through_the_gateway_is_408_and_frees_its_slot() {
 }
 
 /// Past its capacity the gateway sheds requests to the model services —
-/// 503 `overloaded` with Retry-After — while its runtime runs late, before
-/// it spends anything on them (not even checking the key), serves them
-/// again once it has caught up, and never sheds its own routes. The
-/// runtime is made late by a task that holds its only worker thread.
+/// 503 `overloaded` with Retry-After — once the adaptive limit, shrunk by
+/// the runtime's lateness, is below what is in flight; before it spends
+/// anything on them (not even checking the key); it serves them again
+/// once it has caught up (the limit grows back), and never sheds its own
+/// routes. The runtime is made late by a task that holds its only worker
+/// thread; the limit's floor of slow uploads stays in flight throughout.
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
 async fn a_late_runtime_sheds_forwarded_requests_until_it_catches_up() {
     let gw = edge(
@@ -307,6 +310,13 @@ async fn a_late_runtime_sheds_forwarded_requests_until_it_catches_up() {
         |listener, app| stratus_kit::server::serve(listener, app, std::future::pending()),
     )
     .await;
+    // Tenant B's slow uploads hold the floor of the limit: the limit can
+    // fall no lower, so what comes next is refused while the runtime is
+    // late. On time, the limit does not bind: nothing is refused.
+    let mut held = Vec::new();
+    for _ in 0..AdaptiveLimit::FLOOR {
+        held.push(open_upload(&gw, &gw.b, 1_000_000).await.unwrap());
+    }
     let base = format!("http://{}", gw.addr);
     let key = gw.a.clone();
     // The client runs on a thread and runtime of its own, so it keeps
@@ -343,7 +353,7 @@ async fn a_late_runtime_sheds_forwarded_requests_until_it_catches_up() {
                 let body: serde_json::Value = response.json().await.unwrap_or_default();
                 during.push((status, retry, body["error"]["code"].clone(), forged));
             }
-            // Caught up: the readings decay within a few ticks.
+            // Caught up: the limit grows past the uploads within a tick.
             tokio::time::sleep(Duration::from_millis(300)).await;
             let after = send("/v1/embeddings", &key)
                 .await
@@ -400,4 +410,10 @@ async fn a_late_runtime_sheds_forwarded_requests_until_it_catches_up() {
     );
     assert_eq!(after, 200, "still shedding after the runtime caught up");
     assert_eq!(own, 200, "the gateway's own routes are not shed");
+    assert_eq!(
+        gw.reading.load(Ordering::SeqCst),
+        AdaptiveLimit::FLOOR,
+        "the slow uploads in flight were admitted and kept"
+    );
+    drop(held);
 }

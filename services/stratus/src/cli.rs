@@ -444,17 +444,18 @@ pub struct EdgeArgs {
     pub max_in_flight_per_tenant: Option<usize>,
 
     /// Milliseconds the gateway's async runtime may run late (a timer due
-    /// every 5 ms firing this much after it should) before requests to the
-    /// model services are refused 503 + Retry-After: the CPUs are
-    /// saturated, and admitting more makes every admitted request later.
-    /// The check comes before any other work (authentication included), so
-    /// a refusal costs little. 0 (the default) turns it off, leaving
-    /// --max-in-flight to shed: on a machine shared with the load (the
-    /// models of `stratus serve`, or a benchmark's generator) lateness also
-    /// comes from the neighbours. For a gateway on cores of its own, 10 is
-    /// a start: at twice its capacity it lowered the admitted requests' p99
-    /// by a fifth to two thirds (loadtest/RESULTS.md), without holding it
-    /// at the latency below capacity.
+    /// every 5 ms firing this much after it should) before the in-flight
+    /// limit of the routes to the model services shrinks below what is in
+    /// flight; while the runtime is on time the limit grows back, up to
+    /// --max-in-flight. Requests past it are refused 503 + Retry-After
+    /// before any other work (authentication included), so past capacity
+    /// admitted requests keep their latency instead of queueing behind a
+    /// saturated CPU; long transcriptions wait on their upstream without
+    /// making the runtime late, so they do not shrink it. 0 (the default)
+    /// turns it off, leaving the fixed --max-in-flight: on a machine
+    /// shared with the load (the models of `stratus serve`, a benchmark's
+    /// generator) lateness also comes from the neighbours. For a gateway
+    /// on cores of its own, a few milliseconds (loadtest/RESULTS.md).
     #[arg(long, env = "STRATUS_SHED_SCHEDULING_DELAY_MS", default_value_t = 0)]
     pub shed_scheduling_delay_ms: u64,
 

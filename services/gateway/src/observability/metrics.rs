@@ -28,6 +28,9 @@ pub const REQUEST_DURATION: &str = "stratus_gateway_request_duration_seconds";
 pub const IN_FLIGHT: &str = "stratus_gateway_requests_in_flight";
 /// Requests refused before reaching an upstream, by `reason` (see [`Rejection`]).
 pub const REJECTIONS: &str = "stratus_gateway_rejections_total";
+/// The forwarded pool's adaptive in-flight limit now
+/// (`--shed-scheduling-delay-ms`; absent when it is off).
+pub const ADAPTIVE_LIMIT: &str = "stratus_gateway_adaptive_in_flight_limit";
 /// 1 when a replica takes traffic, 0 while it is ejected; by `service`, `replica`.
 pub const UPSTREAM_HEALTHY: &str = "stratus_gateway_upstream_healthy";
 /// Requests sent to a replica and not finished; by `service`, `replica`.
@@ -50,8 +53,9 @@ pub const CPU_TIER: &str = "stratus_cpu_tier_info";
 pub enum Rejection {
     /// The global in-flight cap was full (`--max-in-flight`).
     InFlightCap,
-    /// The runtime ran late (`--shed-scheduling-delay-ms`).
-    Pressure,
+    /// The forwarded pool was at its adaptive limit
+    /// (`--shed-scheduling-delay-ms`).
+    AdaptiveLimit,
     /// The request took longer than `--request-timeout`.
     Timeout,
     /// The request body passed `--max-request-body`.
@@ -74,7 +78,7 @@ impl Rejection {
     pub fn label(self) -> &'static str {
         match self {
             Rejection::InFlightCap => "in_flight_cap",
-            Rejection::Pressure => "pressure",
+            Rejection::AdaptiveLimit => "adaptive_limit",
             Rejection::Timeout => "timeout",
             Rejection::BodyTooLarge => "body_too_large",
             Rejection::BodyTooSlow => "body_too_slow",
@@ -91,6 +95,12 @@ impl Rejection {
 pub fn record_cpu_tier(isa: &'static str, best: &'static str) {
     ensure_installed();
     metrics::gauge!(CPU_TIER, "isa" => isa, "best" => best).set(1.0);
+}
+
+/// Set the [`ADAPTIVE_LIMIT`] gauge.
+pub fn record_adaptive_limit(limit: usize) {
+    ensure_installed();
+    metrics::gauge!(ADAPTIVE_LIMIT).set(limit as f64);
 }
 
 /// Count one refused request.
@@ -160,6 +170,10 @@ fn describe() {
     metrics::describe_counter!(
         REJECTIONS,
         "Requests refused before reaching an upstream, by reason."
+    );
+    metrics::describe_gauge!(
+        ADAPTIVE_LIMIT,
+        "The forwarded routes' in-flight limit, moved by the runtime's lateness."
     );
     metrics::describe_gauge!(
         UPSTREAM_HEALTHY,
