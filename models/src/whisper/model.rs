@@ -375,8 +375,9 @@ enum EncoderLayers {
 }
 
 impl Encoder {
-    /// Loaded with its blocks in bf16 when `bf16` (and the weights are f32
-    /// on the CPU, at a tier with a bf16 kernel), in f32 otherwise.
+    /// Loaded with its blocks in bf16 when `bf16` (the caller checked the
+    /// weights are f32 on the CPU) and the tier has a bf16 kernel, in f32
+    /// otherwise.
     fn load(cfg: &Config, vb: VarBuilder, bf16: bool) -> Result<Self> {
         let d = cfg.d_model;
         let conv = |stride| Conv1dConfig {
@@ -397,8 +398,7 @@ impl Encoder {
                 )
             })
             .collect::<Result<_>>()?;
-        let on_cpu = vb.device().is_cpu() && vb.dtype() == DType::F32;
-        let layers = if bf16 && on_cpu && crate::cpu::amx::available() {
+        let layers = if bf16 && crate::cpu::amx::available() {
             EncoderLayers::Bf16(pack_tiles(&blocks)?)
         } else {
             EncoderLayers::Candle(blocks)
@@ -663,12 +663,14 @@ impl Whisper {
     /// `model.`), with the CPU kernels of `kernels` where they apply
     /// ([`Whisper::kernels`] says which did).
     pub fn load(cfg: &Config, vb: VarBuilder, kernels: CpuKernels) -> Result<Self> {
+        // The kernels take f32 host memory; elsewhere none applies.
+        let on_cpu = vb.device().is_cpu() && vb.dtype() == DType::F32;
+        let bf16_encoder = kernels.bf16_encoder && on_cpu;
         let mut whisper = Self {
-            encoder: Encoder::load(cfg, vb.pp("model.encoder"), kernels.bf16_encoder)?,
+            encoder: Encoder::load(cfg, vb.pp("model.encoder"), bf16_encoder)?,
             decoder: Decoder::load(cfg, vb.pp("model.decoder"))?,
             max_target_positions: cfg.max_target_positions,
         };
-        let on_cpu = vb.device().is_cpu() && vb.dtype() == DType::F32;
         if kernels.int8_decoder && on_cpu {
             whisper.quantize_decoder()?;
         }

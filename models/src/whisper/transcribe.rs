@@ -11,6 +11,7 @@ use candle_core::{DType, IndexOp, Tensor};
 use super::align::{self, SegmentSpan, Word};
 use super::decode::split_segments;
 use super::mel::{HOP_LENGTH, N_FRAMES, N_SAMPLES, SAMPLE_RATE};
+use super::window::WindowInputs;
 use super::{
     Delta, DeltaText, Prompt, Segment, Task, Timings, TranscribeOptions, Transcript, WhisperModel,
 };
@@ -144,15 +145,15 @@ impl WhisperModel {
                 Some(f) if seek == 0 => f,
                 _ => self.encode_window(&mel, seek, &mut timings)?,
             };
-            let result = self.decode_with_fallback(
-                &features,
-                &all_tokens[prompt_reset_since..],
-                &sot_sequence,
+            let window = WindowInputs {
+                features: &features,
+                prompt: &all_tokens[prompt_reset_since..],
+                sot_sequence: &sot_sequence,
                 max_new,
                 opts,
                 seek,
-                &mut timings,
-            )?;
+            };
+            let result = self.decode_with_fallback(&window, &mut timings)?;
             let avg_logprob = result.avg_logprob();
             if let Some(threshold) = opts.no_speech_threshold {
                 let quiet = result.no_speech_prob > threshold;

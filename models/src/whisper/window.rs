@@ -15,6 +15,21 @@ use super::model::KvCache;
 use super::{Timings, TranscribeOptions, WhisperModel, compression_ratio};
 use crate::{ModelError, Result};
 
+/// What decoding one window starts from.
+pub(super) struct WindowInputs<'a> {
+    /// The window's encoded audio.
+    pub features: &'a Tensor,
+    /// Text tokens of the windows before (the prompt), most recent last.
+    pub prompt: &'a [u32],
+    /// `<|startoftranscript|>` and the language and task tokens.
+    pub sot_sequence: &'a [u32],
+    /// Most tokens to sample.
+    pub max_new: usize,
+    pub opts: &'a TranscribeOptions,
+    /// The window's first mel frame: it seeds the window's sampling.
+    pub seek: usize,
+}
+
 impl WhisperModel {
     /// Encode the 30 s window starting at mel frame `seek`.
     pub(super) fn encode_window(
@@ -75,20 +90,12 @@ impl WhisperModel {
     /// own generator, seeded from `opts.seed`, the window's position and the
     /// attempt number, so its draws do not depend on how many were drawn
     /// for earlier windows.
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "one window's inputs, passed straight through to decode_window"
-    )]
     pub(super) fn decode_with_fallback(
         &self,
-        features: &Tensor,
-        prompt: &[u32],
-        sot_sequence: &[u32],
-        max_new: usize,
-        opts: &TranscribeOptions,
-        seek: usize,
+        window: &WindowInputs<'_>,
         timings: &mut Timings,
     ) -> Result<WindowResult> {
+        let opts = window.opts;
         let ladder: &[f32] = if opts.temperatures.is_empty() {
             &[0.0]
         } else {
@@ -98,19 +105,10 @@ impl WhisperModel {
         loop {
             let temperature = ladder[attempt];
             let seed = opts.seed
-                ^ (seek as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                ^ (window.seek as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
                 ^ (attempt as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
             let mut rng = SplitMix64::new(seed);
-            let mut result = self.decode_window(
-                features,
-                prompt,
-                sot_sequence,
-                max_new,
-                opts,
-                temperature,
-                &mut rng,
-                timings,
-            )?;
+            let mut result = self.decode_window(window, temperature, &mut rng, timings)?;
             result.compression_ratio = compression_ratio(&self.text_of(&result.tokens)?)?;
             let avg_logprob = result.avg_logprob();
             let looping = opts
@@ -129,7 +127,7 @@ impl WhisperModel {
             }
             timings.fallbacks += 1;
             tracing::debug!(
-                seek,
+                seek = window.seek,
                 temperature,
                 compression_ratio = result.compression_ratio,
                 avg_logprob,
@@ -141,21 +139,21 @@ impl WhisperModel {
     /// Decode one window (`DecodingTask.run`): at temperature 0 greedy, or
     /// beam search when `opts.beam_size > 1`; above 0 by sampling with
     /// `rng`. With timestamp rules when `opts.timestamps`.
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "one window's inputs; grouping them would only rename them"
-    )]
     fn decode_window(
         &self,
-        features: &Tensor,
-        prompt: &[u32],
-        sot_sequence: &[u32],
-        max_new: usize,
-        opts: &TranscribeOptions,
+        window: &WindowInputs<'_>,
         temperature: f32,
         rng: &mut SplitMix64,
         timings: &mut Timings,
     ) -> Result<WindowResult> {
+        let WindowInputs {
+            features,
+            prompt,
+            sot_sequence,
+            max_new,
+            opts,
+            ..
+        } = *window;
         let started = Instant::now();
         let beams = if temperature > 0.0 {
             1
