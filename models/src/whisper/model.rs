@@ -584,13 +584,14 @@ impl KvCache {
 /// The text decoder (`TextDecoder`).
 #[derive(Debug, Clone)]
 struct Decoder {
+    /// The token embedding: f32 as loaded; f16 once the projection has
+    /// dropped its f32 copy of the same table (the int8 decoder with
+    /// VNNI), where the lookup of a few rows a step is all that reads it.
     embed: Embedding,
-    /// The output projection: the token embedding, tied.
+    /// The output projection: the token embedding, tied; with the int8
+    /// decoder ([`CpuKernels::int8_decoder`]) an int8 copy beside it or
+    /// instead ([`RowSplit::quantize`]).
     projection: RowSplit,
-    /// The same as int8 rows, with the int8 decoder
-    /// ([`CpuKernels::int8_decoder`]): used for products of up to
-    /// [`INT8_MAX_ROWS`] rows, of any number with VNNI ([`int8_takes`]).
-    projection_int8: Option<Int8Rows>,
     positions: Tensor,
     blocks: Vec<Block>,
     ln: LayerNorm,
@@ -616,13 +617,19 @@ impl Decoder {
         let embed = candle_nn::embedding(cfg.vocab_size, d, vb.pp("embed_tokens"))?;
         Ok(Self {
             projection: RowSplit::new(embed.embeddings().clone(), None)?,
-            projection_int8: None,
             embed,
             positions: vb.get((cfg.max_target_positions, d), "embed_positions.weight")?,
             blocks,
             ln: layer_norm(d, vb.pp("layer_norm"))?,
             host: None,
         })
+    }
+}
+
+impl Decoder {
+    /// The token embeddings of `ids`, in f32 whatever the table is kept in.
+    fn embed_tokens(&self, ids: &Tensor) -> Result<Tensor> {
+        self.embed.forward(ids)?.to_dtype(DType::F32)
     }
 }
 
@@ -680,7 +687,7 @@ impl Whisper {
     /// The CPU kernels in use: those asked for at load that apply here.
     pub fn kernels(&self) -> CpuKernels {
         CpuKernels {
-            int8_decoder: self.decoder.projection_int8.is_some(),
+            int8_decoder: self.decoder.projection.int8().is_some(),
             bf16_encoder: matches!(self.encoder.layers, EncoderLayers::Bf16(_)),
         }
     }
@@ -756,8 +763,7 @@ impl Whisper {
         let device = self.decoder.positions.device();
         let mut x = self
             .decoder
-            .embed
-            .forward(ids)?
+            .embed_tokens(ids)?
             .broadcast_add(&self.decoder.positions.narrow(0, offset, n)?)?;
         // New token i (at position offset + i) may see cached positions and
         // new ones up to itself. One new token needs no mask.
@@ -840,8 +846,7 @@ impl Whisper {
             let ids = Tensor::new(*tokens, device)?.unsqueeze(1)?;
             embedded.push(
                 self.decoder
-                    .embed
-                    .forward(&ids)?
+                    .embed_tokens(&ids)?
                     .broadcast_add(&self.decoder.positions.narrow(0, position, 1)?)?,
             );
             sizes.push(batch);
@@ -909,25 +914,29 @@ impl Whisper {
     /// Logits over the vocabulary for hidden states `[rows, d]` → `[rows, vocab]`,
     /// with the output projection tied to the token embedding.
     pub fn logits(&self, hidden: &Tensor) -> Result<Tensor> {
-        match &self.decoder.projection_int8 {
-            Some(int8) if hidden.rank() == 2 && int8_takes(hidden.dim(0)?) => int8.product(hidden),
-            _ => self.decoder.projection.forward(hidden),
-        }
+        self.decoder.projection.forward(hidden)
     }
 
     /// At load ([`CpuKernels::int8_decoder`]): the output projection as
-    /// int8 rows ([`Int8Rows`]), a quarter of the bytes read per token (the
-    /// f32 table stays: it is also the token embedding), and the decoder's
+    /// int8 rows ([`Int8Rows`]), a quarter of the bytes read per token, and
+    /// the decoder's
     /// linear layers (self-attention, the cross-attention queries and
     /// output, the MLP) for decoding steps: a step then reads int8 weights
     /// only. The cross-attention keys and values, computed once per window
     /// over every audio position, are int8 products too where the CPU has
     /// VNNI and Candle's f32 gemm elsewhere (the faster of the two there).
-    /// With VNNI every product of these layers is int8, and their f32
-    /// weights are dropped ([`RowSplit::Int8`]).
+    /// With VNNI every product of these layers and the projection is int8,
+    /// and their f32 weights are dropped ([`RowSplit::Int8`]); the token
+    /// table, which only the lookups then read, is kept in f16 (a 2,048th
+    /// of a value at most, far below the int8 rounding of every weight
+    /// after it; half the bytes of f32).
     fn quantize_decoder(&mut self) -> Result<()> {
-        let table = self.decoder.embed.embeddings();
-        self.decoder.projection_int8 = Some(Int8Rows::quantize(table)?);
+        self.decoder.projection.quantize()?;
+        if self.decoder.projection.f32_linear().is_none() {
+            let table = self.decoder.embed.embeddings();
+            let width = table.dim(1)?;
+            self.decoder.embed = Embedding::new(table.to_dtype(DType::F16)?, width);
+        }
         for block in &mut self.decoder.blocks {
             for linear in [
                 &mut block.attn.query,

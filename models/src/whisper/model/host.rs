@@ -49,7 +49,10 @@ impl HostDecoder {
         let heads = decoder.blocks.first().map_or(0, |b| b.attn.n_head);
         let on_host = positions.device().is_cpu()
             && positions.dtype() == candle_core::DType::F32
-            && decoder.embed.embeddings().dtype() == candle_core::DType::F32;
+            && matches!(
+                decoder.embed.embeddings().dtype(),
+                candle_core::DType::F32 | candle_core::DType::F16
+            );
         if !on_host || heads == 0 || d != heads * HEAD || layers(decoder).is_none() {
             return Ok(None);
         }
@@ -211,6 +214,13 @@ impl HostCache {
     }
 }
 
+/// The token table as the decoder keeps it (see `Decoder::embed`).
+#[derive(Clone, Copy)]
+enum TokenTable<'a> {
+    F32(&'a [f32]),
+    F16(&'a [half::f16]),
+}
+
 /// A decoding step of several sequences ([`super::Whisper::step_many`]) on
 /// the host: every cache must be on the host ([`KvCache::to_host`]).
 /// Returns each sequence's logits `[rows, vocab]`.
@@ -223,7 +233,7 @@ pub(super) fn step_many(
     let Some(layers) = layers(decoder) else {
         candle_core::bail!("host steps need the int8 decoder");
     };
-    let Some(projection) = decoder.projection_int8.as_ref() else {
+    let Some(projection) = decoder.projection.int8() else {
         candle_core::bail!("host steps need the int8 projection");
     };
     let d = host.heads * HEAD;
@@ -239,7 +249,10 @@ pub(super) fn step_many(
         let Some((start, end)) = layout.contiguous_offsets() else {
             candle_core::bail!("the token table is not contiguous");
         };
-        let table = &cpu.as_slice::<f32>()?[start..end];
+        let table = match table.dtype() {
+            candle_core::DType::F16 => TokenTable::F16(&cpu.as_slice::<half::f16>()?[start..end]),
+            _ => TokenTable::F32(&cpu.as_slice::<f32>()?[start..end]),
+        };
         for (sequence, (tokens, cache)) in steps.iter().enumerate() {
             let Some(cached) = cache.host() else {
                 candle_core::bail!("a decoding step on a cache that is not on the host");
@@ -253,11 +266,18 @@ pub(super) fn step_many(
             }
             let position = &host.positions[cache.len * d..][..d];
             for (row, &token) in tokens.iter().enumerate() {
-                let Some(embedding) = table.get(token as usize * d..(token as usize + 1) * d)
-                else {
-                    candle_core::bail!("token {token} is outside the vocabulary");
+                let rows = token as usize * d..(token as usize + 1) * d;
+                let found = match table {
+                    TokenTable::F32(table) => table
+                        .get(rows)
+                        .map(|e| x.extend(e.iter().zip(position).map(|(e, p)| e + p))),
+                    TokenTable::F16(table) => table
+                        .get(rows)
+                        .map(|e| x.extend(e.iter().zip(position).map(|(e, p)| e.to_f32() + p))),
                 };
-                x.extend(embedding.iter().zip(position).map(|(e, p)| e + p));
+                if found.is_none() {
+                    candle_core::bail!("token {token} is outside the vocabulary");
+                }
                 owners.push((sequence, row));
             }
         }
