@@ -678,6 +678,11 @@ impl Whisper {
             decoder: Decoder::load(cfg, vb.pp("model.decoder"))?,
             max_target_positions: cfg.max_target_positions,
         };
+        // The var builder holds every tensor of the checkpoint: the f32
+        // weights the network no longer does (the encoder's, once packed)
+        // go with it now, before the decoder's int8 copies are made, so
+        // the peak at load is not all of them at once.
+        drop(vb);
         if kernels.int8_decoder && on_cpu {
             whisper.quantize_decoder()?;
         }
@@ -932,11 +937,6 @@ impl Whisper {
     /// after it; half the bytes of f32).
     fn quantize_decoder(&mut self) -> Result<()> {
         self.decoder.projection.quantize()?;
-        if self.decoder.projection.f32_linear().is_none() {
-            let table = self.decoder.embed.embeddings();
-            let width = table.dim(1)?;
-            self.decoder.embed = Embedding::new(table.to_dtype(DType::F16)?, width);
-        }
         for block in &mut self.decoder.blocks {
             for linear in [
                 &mut block.attn.query,
@@ -958,6 +958,13 @@ impl Whisper {
                     cross.value.quantize()?;
                 }
             }
+        }
+        // Last, once the layers' f32 weights are gone: the f16 table and
+        // the f32 one are briefly both alive.
+        if self.decoder.projection.f32_linear().is_none() {
+            let table = self.decoder.embed.embeddings();
+            let width = table.dim(1)?;
+            self.decoder.embed = Embedding::new(table.to_dtype(DType::F16)?, width);
         }
         self.decoder.host = host::HostDecoder::new(&self.decoder)?;
         Ok(())
