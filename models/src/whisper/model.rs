@@ -624,9 +624,7 @@ impl Decoder {
             host: None,
         })
     }
-}
 
-impl Decoder {
     /// The token embeddings of `ids`, in f32 whatever the table is kept in.
     fn embed_tokens(&self, ids: &Tensor) -> Result<Tensor> {
         self.embed.forward(ids)?.to_dtype(DType::F32)
@@ -924,10 +922,9 @@ impl Whisper {
 
     /// At load ([`CpuKernels::int8_decoder`]): the output projection as
     /// int8 rows ([`Int8Rows`]), a quarter of the bytes read per token, and
-    /// the decoder's
-    /// linear layers (self-attention, the cross-attention queries and
-    /// output, the MLP) for decoding steps: a step then reads int8 weights
-    /// only. The cross-attention keys and values, computed once per window
+    /// the decoder's linear layers (self-attention, the cross-attention
+    /// queries and output, the MLP) for decoding steps: a step then reads
+    /// int8 weights only. The cross-attention keys and values, computed once per window
     /// over every audio position, are int8 products too where the CPU has
     /// VNNI and Candle's f32 gemm elsewhere (the faster of the two there).
     /// With VNNI every product of these layers and the projection is int8,

@@ -125,6 +125,11 @@ impl Guard {
             timeout: config.request_timeout,
         }
     }
+
+    /// Requests holding one of the pool's slots now.
+    fn in_flight(&self) -> usize {
+        self.capacity.saturating_sub(self.slots.available_permits())
+    }
 }
 
 /// The forwarded pool's adaptive in-flight limit (see the module doc),
@@ -162,12 +167,6 @@ impl AdaptiveLimit {
         self.limit.load(Ordering::Relaxed)
     }
 
-    /// The forwarded requests in flight: the pool's `slots` taken (the
-    /// pool has `ceiling` of them).
-    fn in_flight(&self, slots: &Semaphore) -> usize {
-        self.ceiling.saturating_sub(slots.available_permits())
-    }
-
     /// Whether one more request may join the `in_flight` ones.
     fn admits(&self, in_flight: usize) -> bool {
         in_flight < self.limit()
@@ -203,8 +202,8 @@ impl AdaptiveLimit {
 #[derive(Debug, Clone)]
 pub struct EarlyShed {
     limit: Arc<AdaptiveLimit>,
-    /// The forwarded pool's slots: what they lack is what is in flight.
-    slots: Arc<Semaphore>,
+    /// The forwarded pool, whose requests in flight the limit applies to.
+    pool: Guard,
     /// How the forwarded routes' paths begin: a route's path up to its
     /// first parameter (`/v1/audio/`), or the whole path when it has none
     /// (`/v1/embeddings`, matched exactly).
@@ -222,8 +221,8 @@ impl EarlyShed {
     ) -> Option<EarlyShed> {
         let target = config.max_scheduling_delay?;
         let runtime = tokio::runtime::Handle::try_current().ok()?;
-        let slots = overload.forwarded.slots.clone();
-        let limit = Arc::new(AdaptiveLimit::new(target, overload.forwarded.capacity));
+        let pool = overload.forwarded.clone();
+        let limit = Arc::new(AdaptiveLimit::new(target, pool.capacity));
         let forwarded = forwarded
             .iter()
             .map(|path| match path.find('{') {
@@ -233,11 +232,11 @@ impl EarlyShed {
             .collect();
         let shed = EarlyShed {
             limit,
-            slots,
+            pool,
             forwarded,
         };
         let weak = Arc::downgrade(&shed.limit);
-        let slots = shed.slots.clone();
+        let pool = shed.pool.clone();
         // Measures how late the runtime runs: a task that sleeps a tick at
         // a time sees how much longer than that each sleep took (a
         // runnable task waits for a worker thread when the CPUs are
@@ -251,7 +250,7 @@ impl EarlyShed {
                 };
                 let late = started.elapsed().saturating_sub(AdaptiveLimit::TICK);
                 let before = limit.limit();
-                limit.adjust(late, limit.in_flight(&slots));
+                limit.adjust(late, pool.in_flight());
                 if limit.limit() != before {
                     record_adaptive_limit(limit.limit());
                 }
@@ -259,11 +258,6 @@ impl EarlyShed {
         });
         record_adaptive_limit(shed.limit.limit());
         Some(shed)
-    }
-
-    /// The limit this check applies.
-    pub fn limit(&self) -> &AdaptiveLimit {
-        &self.limit
     }
 
     fn is_forwarded(&self, path: &str) -> bool {
@@ -284,7 +278,7 @@ pub async fn shed_early(
     next: Next,
 ) -> Response {
     if let Some(shed) = &shed
-        && !shed.limit.admits(shed.limit.in_flight(&shed.slots))
+        && !shed.limit.admits(shed.pool.in_flight())
         && shed.is_forwarded(request.uri().path())
     {
         record_rejection(Rejection::AdaptiveLimit);

@@ -221,6 +221,24 @@ enum TokenTable<'a> {
     F16(&'a [half::f16]),
 }
 
+impl TokenTable<'_> {
+    /// Append `token`'s row (`position.len()` wide) plus `position` to
+    /// `out`; false when the token is outside the table.
+    fn push_embedded(self, token: u32, position: &[f32], out: &mut Vec<f32>) -> bool {
+        let d = position.len();
+        let rows = token as usize * d..(token as usize + 1) * d;
+        let found = match self {
+            Self::F32(table) => table
+                .get(rows)
+                .map(|e| out.extend(e.iter().zip(position).map(|(e, p)| e + p))),
+            Self::F16(table) => table
+                .get(rows)
+                .map(|e| out.extend(e.iter().zip(position).map(|(e, p)| e.to_f32() + p))),
+        };
+        found.is_some()
+    }
+}
+
 /// A decoding step of several sequences ([`super::Whisper::step_many`]) on
 /// the host: every cache must be on the host ([`KvCache::to_host`]).
 /// Returns each sequence's logits `[rows, vocab]`.
@@ -266,16 +284,7 @@ pub(super) fn step_many(
             }
             let position = &host.positions[cache.len * d..][..d];
             for (row, &token) in tokens.iter().enumerate() {
-                let rows = token as usize * d..(token as usize + 1) * d;
-                let found = match table {
-                    TokenTable::F32(table) => table
-                        .get(rows)
-                        .map(|e| x.extend(e.iter().zip(position).map(|(e, p)| e + p))),
-                    TokenTable::F16(table) => table
-                        .get(rows)
-                        .map(|e| x.extend(e.iter().zip(position).map(|(e, p)| e.to_f32() + p))),
-                };
-                if found.is_none() {
+                if !table.push_embedded(token, position, &mut x) {
                     candle_core::bail!("token {token} is outside the vocabulary");
                 }
                 owners.push((sequence, row));
