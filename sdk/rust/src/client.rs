@@ -22,7 +22,7 @@ use crate::models::{
     PiiRequest, ResponseFormatName, SummarizeRequest, SummarizeResponse, TimestampGranularity,
     Transcription, TranscriptionResponse, TranscriptionVerbose,
 };
-use crate::retry::{retry_after, retry_delay, retryable};
+use crate::retry::{X_SHOULD_RETRY, retry_after, retry_delay, retryable};
 use crate::stream::TranscriptionStream;
 
 /// Where a client goes when neither the builder nor `STRATUS_BASE_URL` says.
@@ -278,8 +278,9 @@ impl Stratus {
     }
 
     /// Send the request `make` builds (again for each attempt: a multipart
-    /// body cannot be cloned), with the key; resend it on 429/503 after the
-    /// wait `Retry-After` asks for; an error answer becomes [`Error::Api`].
+    /// body cannot be cloned), with the key; resend it on 429/503 (unless the
+    /// server said `x-should-retry: false`) after the wait `Retry-After` asks
+    /// for; an error answer becomes [`Error::Api`].
     pub async fn send(&self, make: impl Fn() -> RequestBuilder) -> Result<Response, Error> {
         let mut attempt = 0;
         loop {
@@ -290,7 +291,8 @@ impl Stratus {
             let response = request.send().await.map_err(Error::Connection)?;
             let status = response.status().as_u16();
             let after = response.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).map(str::to_string);
-            if retryable(status) && attempt < self.max_retries {
+            let said = response.headers().get(X_SHOULD_RETRY).and_then(|v| v.to_str().ok());
+            if retryable(status, said) && attempt < self.max_retries {
                 drop(response);
                 tokio::time::sleep(retry_delay(after.as_deref(), attempt, self.backoff, self.max_retry_wait)).await;
                 attempt += 1;

@@ -136,6 +136,18 @@ function errorClass(status: number): new (status: number, error: Partial<ErrorBo
   }
 }
 
+/**
+ * Whether a failed answer is worth resending: the server's `x-should-retry`
+ * wins (it says `false` where waiting cannot help, such as a spent budget),
+ * otherwise 429 and 503 are.
+ */
+export function shouldRetry(response: Response): boolean {
+  const header = response.headers.get('x-should-retry')?.trim().toLowerCase();
+  if (header === 'false') return false;
+  if (header === 'true') return true;
+  return response.status === 429 || response.status === 503;
+}
+
 /** Milliseconds to wait: Retry-After (seconds or a date) when sent, else exponential backoff with jitter. */
 export function retryDelayMs(response: Response, attempt: number, maxWaitMs: number): number {
   const header = response.headers.get('retry-after');
@@ -147,7 +159,8 @@ export function retryDelayMs(response: Response, attempt: number, maxWaitMs: num
 }
 
 /**
- * A fetch that resends a request answered 429/503 (the body is buffered so
+ * A fetch that resends a request answered 429/503 unless the server said
+ * `x-should-retry: false` (the body is buffered so
  * a multipart upload can be sent again), with a timeout per attempt that
  * also bounds reading the answer.
  */
@@ -164,7 +177,7 @@ export function retryingFetch(inner: typeof fetch, maxRetries: number, maxWaitMs
         redirect: request.redirect,
         signal: AbortSignal.any([request.signal, timeout]),
       });
-      if ((response.status !== 429 && response.status !== 503) || attempt >= maxRetries) return response;
+      if (!shouldRetry(response) || attempt >= maxRetries) return response;
       await response.body?.cancel();
       await new Promise((resolve) => setTimeout(resolve, retryDelayMs(response, attempt, maxWaitMs)));
     }

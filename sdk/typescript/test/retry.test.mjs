@@ -9,7 +9,7 @@ import { sdk } from './sdk.mjs';
 
 const ENVELOPE = '{"error":{"message":"slow down","type":"rate_limit_error","param":null,"code":"rate_limit_exceeded"}}';
 
-/** Serves `answers` ([status, retryAfter]) in order; resolves its base URL and the bodies it got. */
+/** Serves `answers` ([status, retryAfter, shouldRetry]) in order; resolves its base URL and the bodies it got. */
 async function scripted(answers) {
   const bodies = [];
   const server = createServer((req, res) => {
@@ -17,9 +17,10 @@ async function scripted(answers) {
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
       bodies.push(Buffer.concat(chunks).toString('latin1'));
-      const [status, retryAfter] = answers.shift() ?? [500, undefined];
+      const [status, retryAfter, shouldRetry] = answers.shift() ?? [500, undefined];
       const headers = { 'content-type': 'application/json', connection: 'close' };
       if (retryAfter !== undefined) headers['retry-after'] = retryAfter;
+      if (shouldRetry !== undefined) headers['x-should-retry'] = shouldRetry;
       res.writeHead(status, headers);
       res.end(status === 200 ? '{"text":"hello","usage":{"type":"duration","seconds":1}}' : ENVELOPE);
     });
@@ -38,6 +39,30 @@ test('retries 429 and 503 waiting Retry-After and resends the upload', async () 
     assert.ok(Date.now() - started >= 1000, 'Retry-After: 1 was not honoured');
     assert.equal(server.bodies.length, 3);
     assert.ok(server.bodies.every((b) => b.includes('RIFF-not-really-audio') && b.includes('name="model"')));
+  } finally {
+    server.close();
+  }
+});
+
+test('a 429 marked x-should-retry: false (a spent budget) is not retried', async () => {
+  const server = await scripted([[429, '60', 'false'], [200]]);
+  try {
+    const stratus = new sdk.Stratus({ baseUrl: server.base, maxRetries: 3 });
+    const started = Date.now();
+    await assert.rejects(stratus.listModels(), (e) => e instanceof sdk.RateLimitError);
+    assert.ok(Date.now() - started < 1000, 'waited on an answer that said not to retry');
+    assert.equal(server.bodies.length, 1);
+  } finally {
+    server.close();
+  }
+});
+
+test('x-should-retry: true makes another status worth a retry', async () => {
+  const server = await scripted([[500, '0', 'true'], [200]]);
+  try {
+    const stratus = new sdk.Stratus({ baseUrl: server.base, maxRetries: 3 });
+    await stratus.listModels();
+    assert.equal(server.bodies.length, 2);
   } finally {
     server.close();
   }

@@ -521,16 +521,21 @@ async fn overshoot_is_bounded(store: &Store, language: &LanguageService) {
             tasks.push(tokio::spawn(async move {
                 let response = request.send().await.unwrap();
                 let status = response.status().as_u16();
-                (status, response.json::<Value>().await.unwrap())
+                let headers = response.headers().clone();
+                (status, headers, response.json::<Value>().await.unwrap())
             }));
         }
         let mut wave_ok = 0;
         for task in tasks {
-            let (status, body) = task.await.unwrap();
+            let (status, headers, body) = task.await.unwrap();
             match status {
                 200 => wave_ok += 1,
                 429 => {
                     assert_eq!(body["error"]["code"], "insufficient_quota", "{body}");
+                    // Waiting cannot refill a budget: clients are told not
+                    // to retry, and no Retry-After invites them to.
+                    assert_eq!(headers["x-should-retry"], "false");
+                    assert!(headers.get("retry-after").is_none(), "{headers:?}");
                     refused += 1;
                 }
                 other => panic!("{backend}: unexpected {other}: {body}"),

@@ -30,7 +30,8 @@ pub struct ErrorBody {
     pub message: String,
     /// The class of error: `invalid_request_error` (400, 404, 405, 408, 413,
     /// 415, 422), `authentication_error` (401), `permission_error` (403),
-    /// `not_found_error` (404), `rate_limit_error` (429),
+    /// `not_found_error` (404), `rate_limit_error` and
+    /// `insufficient_quota` (429),
     /// `service_unavailable` (503), `server_error` (500), `upstream_error`
     /// (502).
     #[serde(rename = "type")]
@@ -45,6 +46,10 @@ pub struct ErrorBody {
     pub code: Option<String>,
 }
 
+/// The header that tells a client whether to resend a failed request,
+/// whatever its status says (OpenAI's convention, honoured by its SDKs).
+pub const X_SHOULD_RETRY: &str = "x-should-retry";
+
 /// An error on its way to becoming a response.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{status}: {message}")]
@@ -56,6 +61,11 @@ pub struct ApiError {
     pub code: Option<String>,
     /// Seconds to put in `Retry-After` (429 and 503).
     pub retry_after: Option<u64>,
+    /// Whether a client should resend the same request, when the status
+    /// alone would mislead it: sent as `x-should-retry`, which OpenAI's
+    /// SDKs (and ours) obey over their own status rules. Set to `false`
+    /// where waiting cannot help (a spent budget, a conflict).
+    pub should_retry: Option<bool>,
 }
 
 impl ApiError {
@@ -67,6 +77,7 @@ impl ApiError {
             param: None,
             code: None,
             retry_after: None,
+            should_retry: None,
         }
     }
 
@@ -115,6 +126,14 @@ impl ApiError {
         )
         .with_code("payload_too_large")
     }
+    /// 409: the request conflicts with the state of a resource (a name
+    /// taken, a count at its cap). Resending it unchanged cannot succeed,
+    /// so clients are told not to (OpenAI's SDKs retry 409 by default).
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "invalid_request_error", message)
+            .with_code("conflict")
+            .never_retry()
+    }
     /// 415: a media type we cannot read.
     pub fn unsupported_media_type(message: impl Into<String>) -> Self {
         Self::new(
@@ -137,6 +156,15 @@ impl ApiError {
             .with_code("rate_limit_exceeded");
         e.retry_after = Some(retry_after);
         e
+    }
+    /// 429 `insufficient_quota`: the tenant's budget is spent. Nothing but
+    /// an operator raising the limit (or the next month) changes that, so
+    /// no `Retry-After` and `x-should-retry: false`: a client that waited
+    /// and resent would hang its caller for nothing.
+    pub fn quota_exhausted(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::TOO_MANY_REQUESTS, "insufficient_quota", message)
+            .with_code("insufficient_quota")
+            .never_retry()
     }
     /// 503: overloaded or not ready; retry after `retry_after` seconds.
     pub fn unavailable(message: impl Into<String>, retry_after: u64) -> Self {
@@ -172,6 +200,13 @@ impl ApiError {
         self
     }
 
+    /// Tell clients that resending this request cannot succeed.
+    pub fn never_retry(mut self) -> Self {
+        self.should_retry = Some(false);
+        self.retry_after = None;
+        self
+    }
+
     /// The envelope this error serializes to.
     pub fn envelope(&self) -> ErrorEnvelope {
         ErrorEnvelope {
@@ -195,6 +230,12 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if let Some(retry) = self.should_retry {
+            response.headers_mut().insert(
+                X_SHOULD_RETRY,
+                HeaderValue::from_static(if retry { "true" } else { "false" }),
+            );
         }
         response
     }
@@ -267,6 +308,24 @@ mod tests {
         assert_eq!(body["error"]["type"], "rate_limit_error");
         assert_eq!(body["error"]["code"], "rate_limit_exceeded");
         assert!(body["error"]["param"].is_null());
+    }
+
+    #[tokio::test]
+    async fn a_spent_quota_or_a_conflict_tells_clients_not_to_retry() {
+        let response = ApiError::quota_exhausted("budget spent").into_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(response.headers().get(header::RETRY_AFTER).is_none());
+        assert_eq!(response.headers()[X_SHOULD_RETRY], "false");
+        let body = body_of(response).await;
+        assert_eq!(body["error"]["type"], "insufficient_quota");
+        assert_eq!(body["error"]["code"], "insufficient_quota");
+
+        let response = ApiError::conflict("taken").into_response();
+        assert_eq!(response.status(), StatusCode::CONFLICT);
+        assert_eq!(response.headers()[X_SHOULD_RETRY], "false");
+        // A rate limit is worth a retry: the status says so, no override.
+        let response = ApiError::rate_limited("slow down", 1).into_response();
+        assert!(response.headers().get(X_SHOULD_RETRY).is_none());
     }
 
     #[tokio::test]

@@ -6,6 +6,9 @@
 //! way it does with OpenAI (`Authorization: Bearer sk_…`), with a key made
 //! by `stratus keys create`.
 //!
+//! With a tenant's budget spent, the SDK (its default retries on) must fail
+//! at once with `insufficient_quota` rather than wait on a Retry-After.
+//!
 //! `scripts/test` installs the pinned SDK (`tests/openai_node/package.json`
 //! and its lock) with `npm ci` into the test cache and sets
 //! `STRATUS_OPENAI_NODE_MODULES` to its `node_modules`; without it the test
@@ -13,6 +16,7 @@
 
 #![expect(
     clippy::unwrap_used,
+    clippy::expect_used,
     reason = "helpers outside #[test] fns: a failing test stops with the value it saw"
 )]
 
@@ -38,8 +42,8 @@ fn floats(value: &serde_json::Value) -> Vec<f64> {
         .collect()
 }
 
-#[test]
-fn openai_node_sdk_transcribes_translates_and_embeds() {
+/// Where `scripts/test` installed the pinned `openai` package.
+fn node_modules() -> std::ffi::OsString {
     let modules = std::env::var_os("STRATUS_OPENAI_NODE_MODULES").expect(
         "STRATUS_OPENAI_NODE_MODULES is not set: run scripts/test, which installs OpenAI's `openai` npm package into the test cache and sets it",
     );
@@ -48,6 +52,60 @@ fn openai_node_sdk_transcribes_translates_and_embeds() {
         "no `openai` package under STRATUS_OPENAI_NODE_MODULES={}",
         Path::new(&modules).display()
     );
+    modules
+}
+
+#[test]
+fn openai_node_sdk_gives_up_at_once_on_a_spent_budget() {
+    let modules = node_modules();
+    let home = tempfile::tempdir().unwrap();
+    let mut command = stratus(home.path());
+    command.args(["serve", "--models", "all-minilm-l6-v2"]);
+    let server = Server::start(command);
+    server.wait_ready(Duration::from_secs(600));
+    let key = api_key(home.path(), "language");
+    // A hard limit of zero: every request's reservation is over it.
+    let set = stratus(home.path())
+        .args(["tenants", "budget", "--tenant", "test", "--hard", "0"])
+        .output()
+        .unwrap();
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+    // The gateway caches a tenant's terms for a second.
+    std::thread::sleep(Duration::from_millis(1500));
+
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/openai_node/budget.cjs");
+    let output = Command::new("node")
+        .arg(script)
+        .arg(server.base.as_str())
+        .env("NODE_PATH", &modules)
+        .env("STRATUS_API_KEY", &key)
+        .output()
+        .expect("node runs (scripts/test installs it with npm)");
+    assert!(
+        output.status.success(),
+        "the SDK script failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let out: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    eprintln!("openai (node) on a spent budget: {out}");
+    assert_eq!(out["outcome"], "error", "{out}");
+    assert_eq!(out["class"], "RateLimitError", "{out}");
+    assert_eq!(out["status"], 429, "{out}");
+    assert_eq!(out["code"], "insufficient_quota", "{out}");
+    assert_eq!(out["should_retry"], "false", "{out}");
+    assert!(out["retry_after"].is_null(), "{out}");
+    // Before x-should-retry the SDK slept on `retry-after: 3600` (uncapped)
+    // and had no answer after minutes.
+    assert!(out["elapsed_ms"].as_u64().unwrap() < 1000, "{out}");
+}
+
+#[test]
+fn openai_node_sdk_transcribes_translates_and_embeds() {
+    let modules = node_modules();
     let home = tempfile::tempdir().unwrap();
     let mut command = stratus(home.path());
     command.args([

@@ -1,4 +1,5 @@
-"""Retries with backoff on 429 and 503, honouring ``Retry-After``.
+"""Retries with backoff on 429 and 503, honouring ``Retry-After`` and
+``x-should-retry``.
 
 Hand-written (sdk/overlay/python), copied beside the generated code by
 ``sdk/generate``. The retry lives in an httpx transport, so every generated
@@ -15,6 +16,20 @@ import time
 import httpx
 
 RETRY_STATUSES = frozenset({429, 503})
+
+
+def should_retry(response: httpx.Response) -> bool:
+    """Whether a failed answer is worth resending.
+
+    The server's ``x-should-retry`` wins (it says ``false`` where waiting
+    cannot help, such as a spent budget); otherwise 429 and 503 are.
+    """
+    header = response.headers.get("x-should-retry", "").strip().lower()
+    if header == "false":
+        return False
+    if header == "true":
+        return True
+    return response.status_code in RETRY_STATUSES
 
 
 def retry_delay(response: httpx.Response, attempt: int, backoff: float, max_wait: float) -> float:
@@ -57,7 +72,7 @@ class RetryTransport(httpx.BaseTransport):
         attempt = 0
         while True:
             response = self.inner.handle_request(request)
-            if response.status_code not in RETRY_STATUSES or attempt >= self.max_retries:
+            if not should_retry(response) or attempt >= self.max_retries:
                 return response
             delay = retry_delay(response, attempt, self.backoff, self.max_wait)
             response.close()
@@ -88,7 +103,7 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
         attempt = 0
         while True:
             response = await self.inner.handle_async_request(request)
-            if response.status_code not in RETRY_STATUSES or attempt >= self.max_retries:
+            if not should_retry(response) or attempt >= self.max_retries:
                 return response
             delay = retry_delay(response, attempt, self.backoff, self.max_wait)
             await response.aclose()

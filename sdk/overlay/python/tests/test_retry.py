@@ -48,6 +48,24 @@ class Retries(unittest.TestCase):
         self.assertEqual(error.code, "rate_limit_exceeded")
         self.assertEqual(error.retry_after, 0.0)
 
+    def test_a_spent_budget_is_not_retried(self) -> None:
+        # The server says x-should-retry: false where waiting cannot help;
+        # a 429 that says so is answered at once, whatever Retry-After says.
+        inner, bodies = scripted((429, {"x-should-retry": "false", "Retry-After": "60"}), (200, {}))
+        client = httpx.Client(transport=RetryTransport(inner, max_retries=3))
+        started = time.monotonic()
+        response = client.get("http://stratus.test/v1/models")
+        self.assertEqual(response.status_code, 429)
+        self.assertEqual(len(bodies), 1)
+        self.assertLess(time.monotonic() - started, 1.0)
+
+    def test_the_server_can_ask_for_a_retry_of_another_status(self) -> None:
+        inner, bodies = scripted((500, {"x-should-retry": "true", "Retry-After": "0"}), (200, {}))
+        client = httpx.Client(transport=RetryTransport(inner, max_retries=3))
+        response = client.get("http://stratus.test/v1/models")
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(len(bodies), 2)
+
     def test_delay_prefers_retry_after_and_is_capped(self) -> None:
         response = httpx.Response(429, headers={"Retry-After": "120"})
         self.assertEqual(retry_delay(response, 0, 0.5, 60.0), 60.0)

@@ -4,9 +4,18 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// Statuses worth resending: the server asked the caller to come back.
-pub(crate) fn retryable(status: u16) -> bool {
-    status == 429 || status == 503
+/// The header by which the server says whether resending can help.
+pub(crate) const X_SHOULD_RETRY: &str = "x-should-retry";
+
+/// Whether an answer is worth resending: the server's `x-should-retry`
+/// wins (`false` where waiting cannot help, such as a spent budget),
+/// otherwise 429 and 503 are (the server asked the caller to come back).
+pub(crate) fn retryable(status: u16, should_retry: Option<&str>) -> bool {
+    match should_retry.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        Some("false") => false,
+        Some("true") => true,
+        _ => status == 429 || status == 503,
+    }
 }
 
 /// `Retry-After` as a duration, if the header is there and readable.
@@ -48,6 +57,14 @@ fn jitter() -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_server_decides_with_x_should_retry() {
+        assert!(retryable(429, None) && retryable(503, None));
+        assert!(!retryable(500, None) && !retryable(400, None));
+        assert!(!retryable(429, Some("false")), "a spent budget is not retried");
+        assert!(retryable(500, Some(" True ")));
+    }
 
     #[test]
     fn retry_after_seconds_wins_and_is_capped() {

@@ -19,7 +19,8 @@ class ErrorBody:
         message (str): What went wrong, for a person to read.
         type_ (str): The class of error: `invalid_request_error` (400, 404, 405, 408, 413,
             415, 422), `authentication_error` (401), `permission_error` (403),
-            `not_found_error` (404), `rate_limit_error` (429),
+            `not_found_error` (404), `rate_limit_error` and
+            `insufficient_quota` (429),
             `service_unavailable` (503), `server_error` (500), `upstream_error`
             (502). Example: invalid_request_error.
         param (None | str | Unset): The request parameter at fault, when one is. Example: temperature.

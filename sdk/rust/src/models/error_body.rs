@@ -17,7 +17,7 @@ pub struct ErrorBody {
     /// What went wrong, for a person to read.
     #[serde(rename = "message")]
     pub message: String,
-    /// The class of error: `invalid_request_error` (400, 404, 405, 408, 413, 415, 422), `authentication_error` (401), `permission_error` (403), `not_found_error` (404), `rate_limit_error` (429), `service_unavailable` (503), `server_error` (500), `upstream_error` (502).
+    /// The class of error: `invalid_request_error` (400, 404, 405, 408, 413, 415, 422), `authentication_error` (401), `permission_error` (403), `not_found_error` (404), `rate_limit_error` and `insufficient_quota` (429), `service_unavailable` (503), `server_error` (500), `upstream_error` (502).
     #[serde(rename = "type")]
     pub r#type: String,
     /// The request parameter at fault, when one is.

@@ -126,17 +126,11 @@ impl From<AuthError> for ApiError {
                 ApiError::bad_request(e.to_string())
             }
             AuthError::NotFound(_) => ApiError::not_found(e.to_string()),
-            AuthError::Conflict(_) => {
-                let mut error = ApiError::bad_request(e.to_string()).with_code("conflict");
-                error.status = axum::http::StatusCode::CONFLICT;
-                error
-            }
+            AuthError::Conflict(_) => ApiError::conflict(e.to_string()),
             // A count of resources at its cap is the state of the tenant,
             // resolved by revoking a key, not by waiting: 409, not 429.
             AuthError::KeyLimit(_) => {
-                let mut error = ApiError::bad_request(e.to_string()).with_code("key_limit_reached");
-                error.status = axum::http::StatusCode::CONFLICT;
-                error
+                ApiError::conflict(e.to_string()).with_code("key_limit_reached")
             }
             AuthError::Disabled => ApiError::forbidden(e.to_string()).with_code("user_disabled"),
             AuthError::Store(_) => {

@@ -144,11 +144,9 @@ pub enum BillingError {
 impl From<BillingError> for ApiError {
     fn from(e: BillingError) -> Self {
         match e {
-            BillingError::Exhausted => {
-                // OpenAI's answer when the quota is used up. Retry-After: the
-                // budget renews next month; an hour is a polite poll.
-                ApiError::rate_limited(e.to_string(), 3600).with_code("insufficient_quota")
-            }
+            // OpenAI's answer when the quota is used up: not worth a retry
+            // (the budget renews next month, or when an operator raises it).
+            BillingError::Exhausted => ApiError::quota_exhausted(e.to_string()),
             BillingError::BadRequest(m) => ApiError::bad_request(m),
             BillingError::NotFound(m) => ApiError::not_found(m),
             BillingError::Jobs(e) => {
