@@ -1432,3 +1432,110 @@ async fn jobs_budget(store: &Store, speech: &SpeechService) {
     assert_eq!(response.status(), 202, "{backend}");
     gate.meter.halt().await;
 }
+
+// ---------------------------------------------------------------------
+// Each endpoint is billed by one unit; lines that cost nothing are hidden.
+
+/// The built-in catalog, plus a free per-document price on the analysis
+/// routes: a line that costs nothing, for the invoice to hide.
+const ONE_UNIT_CATALOG: &str = r#"
+currency = "USD"
+default_plan = "standard"
+[plans.standard]
+prices = [
+  { model = "*", endpoint = "/v1/audio/*", unit = "audio_second", price = "0.0001", minimum_seconds = "1" },
+  { model = "*", endpoint = "/v1/embeddings", unit = "1k_tokens", price = "0.00002" },
+  { model = "*", endpoint = "/v1/language/*", unit = "1k_characters", price = "0.0005" },
+  { model = "*", endpoint = "/v1/language/*", unit = "document", price = "0" },
+]
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn invoices_bill_each_endpoint_by_one_unit_and_hide_free_lines() {
+    // The three paid prices are the built-in catalog's (checked here so
+    // the two cannot drift apart).
+    let builtin = Catalog::builtin();
+    let ours = Catalog::from_toml(ONE_UNIT_CATALOG).unwrap();
+    assert_eq!(
+        builtin.plan(None).prices[..],
+        ours.plan(None).prices[..3],
+        "ONE_UNIT_CATALOG must start with the built-in prices"
+    );
+    let language = language().await;
+    let (store, _dir) = stores().await.swap_remove(0);
+    let gate = gate(&store, BillingConfig::new(ours), Some(&language)).await;
+    let key = gate.keys["acme"].clone();
+
+    // Embeddings report characters, documents and tokens; classify reports
+    // characters, documents and the embedder's tokens too.
+    let (status, body) = gate
+        .call(
+            "POST",
+            "/v1/embeddings",
+            &key,
+            Some(json!({"model": EMBEDDER, "input": ["one bill per unit", "not two"]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = gate
+        .call(
+            "POST",
+            "/v1/language/classify",
+            &key,
+            Some(
+                json!({"input": ["The match went to extra time."], "labels": ["sport", "finance"]}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    gate.meter.drain(Duration::from_secs(10)).await.unwrap();
+    gate.settled("acme").await;
+
+    let lines = |invoice: &Value| -> Vec<(String, String, i64)> {
+        invoice["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| {
+                (
+                    l["model"].as_str().unwrap().to_owned(),
+                    l["unit"].as_str().unwrap().to_owned(),
+                    l["amount_nanos"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let (status, list) = gate.call("GET", "/v1/billing/invoices", &key, None).await;
+    assert_eq!(status, 200, "{list}");
+    let draft = &list["data"][0];
+    let shown = lines(draft);
+    // One line per model: embeddings by tokens only, classify by characters
+    // only (its free document line hidden); every line costs something.
+    let units: Vec<(&str, &str)> = shown
+        .iter()
+        .map(|(m, u, _)| (m.as_str(), u.as_str()))
+        .collect();
+    assert_eq!(
+        units,
+        vec![(EMBEDDER, "1k_characters"), (EMBEDDER, "1k_tokens")],
+        "{draft}"
+    );
+    assert!(shown.iter().all(|(_, _, amount)| *amount > 0), "{draft}");
+    let id = draft["id"].as_str().unwrap().to_owned();
+    let (status, all) = gate
+        .call(
+            "GET",
+            &format!("/v1/billing/invoices/{id}?include_zero_lines=true"),
+            &key,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{all}");
+    let every = lines(&all);
+    assert_eq!(every.len(), shown.len() + 1, "{all}");
+    assert!(
+        every.iter().any(|(_, u, a)| u == "document" && *a == 0),
+        "{all}"
+    );
+    assert_eq!(all["subtotal_nanos"], draft["subtotal_nanos"]);
+}

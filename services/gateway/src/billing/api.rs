@@ -118,6 +118,20 @@ pub struct FormatParams {
     /// `json` (default) or `csv`.
     #[serde(default)]
     pub format: Option<String>,
+    /// Also list line items that cost nothing (usage of free models or
+    /// units); hidden by default, as they change no total.
+    #[serde(default)]
+    pub include_zero_lines: bool,
+}
+
+impl FormatParams {
+    /// `invoice` as the caller asked to see it.
+    fn shown(&self, mut invoice: Invoice) -> Invoice {
+        if !self.include_zero_lines {
+            invoice.hide_zero_lines();
+        }
+        invoice
+    }
 }
 
 fn wants_csv(params: &FormatParams, headers: &HeaderMap) -> Result<bool, BillingError> {
@@ -208,9 +222,12 @@ pub async fn list_invoices(
     // axum's own rejection is plain text; the API answers in its envelope.
     let Query(params) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let csv = wants_csv(&params, &headers)?;
-    let invoices = billing(&state)?
+    let invoices: Vec<Invoice> = billing(&state)?
         .invoices(&principal.tenant_id, now_ms(), MAX_INVOICES)
-        .await?;
+        .await?
+        .into_iter()
+        .map(|i| params.shown(i))
+        .collect();
     if csv {
         return Ok(csv_response(&invoices, "invoices"));
     }
@@ -246,9 +263,11 @@ pub async fn get_invoice(
     // axum's own rejection is plain text; the API answers in its envelope.
     let Query(params) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let csv = wants_csv(&params, &headers)?;
-    let invoice = billing(&state)?
-        .invoice_by_id(&principal.tenant_id, &id, now_ms())
-        .await?;
+    let invoice = params.shown(
+        billing(&state)?
+            .invoice_by_id(&principal.tenant_id, &id, now_ms())
+            .await?,
+    );
     if csv {
         return Ok(csv_response(std::slice::from_ref(&invoice), &invoice.id));
     }

@@ -1,6 +1,7 @@
-//! The price catalog: plans, each a list of prices per model and unit, and
-//! optional default monthly budgets. Loaded from a TOML file
-//! (`--price-catalog`), or [`Catalog::builtin`] when none is given.
+//! The price catalog: plans, each a list of prices per model, unit and
+//! (optionally) endpoint, and optional default monthly budgets. Loaded from
+//! a TOML file (`--price-catalog`), or [`Catalog::builtin`] when none is
+//! given.
 //!
 //! ```toml
 //! currency = "USD"
@@ -12,17 +13,22 @@
 //! prices = [
 //!   # per audio second, at least 1 s billed per request that had audio
 //!   { model = "whisper-base", unit = "audio_second", price = "0.0001", minimum_seconds = "1" },
-//!   { model = "all-minilm-l6-v2", unit = "1k_tokens", price = "0.00002" },
-//!   { model = "*", unit = "1k_characters", price = "0.0005" },   # any other model
-//!   { model = "*", unit = "request", price = "0" },
+//!   { model = "all-minilm-l6-v2", endpoint = "/v1/embeddings", unit = "1k_tokens", price = "0.00002" },
+//!   { model = "*", endpoint = "/v1/language/*", unit = "1k_characters", price = "0.0005" },
 //! ]
 //! ```
 //!
 //! Units: `audio_second`, `1k_characters`, `1k_tokens`, `request`,
 //! `document`. A price names a model (as `/v1/models` lists it) or `*`,
 //! which prices every model without its own price for that unit (and events
-//! that name no model). Prices have at most six decimals (see
-//! [`super::money`]); a usage kind a plan does not price is free.
+//! that name no model). A price may name an `endpoint` — a route such as
+//! `/v1/embeddings`, or a prefix ending in `/*` such as `/v1/audio/*` — and
+//! then prices only requests to it: services report several counts per
+//! request (embeddings report characters and tokens), and an endpoint's
+//! price says which one it is billed by. Of the prices that fit an event,
+//! a model's own beats `*`, and one naming the endpoint beats one that
+//! names none. Prices have at most six decimals (see [`super::money`]); a
+//! usage kind a plan does not price is free.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -98,6 +104,10 @@ impl PriceUnit {
 #[serde(deny_unknown_fields)]
 pub struct PriceSpec {
     pub model: String,
+    /// Only requests to this endpoint: a route (`/v1/embeddings`) or a
+    /// prefix ending in `/*` (`/v1/audio/*`). None: any endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
     pub unit: PriceUnit,
     /// Per priced unit, in the catalog's currency, as a decimal string.
     pub price: String,
@@ -132,6 +142,8 @@ pub struct CatalogSpec {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Price {
     pub model: String,
+    /// The endpoint (or `/*` prefix) it is limited to; None: any.
+    pub endpoint: Option<String>,
     pub unit: PriceUnit,
     /// As quoted (per priced unit).
     pub unit_price: Nanos,
@@ -168,15 +180,35 @@ impl Charge {
     }
 }
 
+impl Price {
+    /// Whether this price applies to requests to `endpoint`.
+    fn fits_endpoint(&self, endpoint: &str) -> bool {
+        match self.endpoint.as_deref() {
+            None => true,
+            Some(pattern) => match pattern.strip_suffix('*') {
+                Some(prefix) => endpoint.starts_with(prefix),
+                None => endpoint == pattern,
+            },
+        }
+    }
+}
+
 impl Plan {
-    /// The price of `unit` for `model`: its own, else the `*` one.
-    pub fn price(&self, model: Option<&str>, unit: PriceUnit) -> Option<&Price> {
-        let own = model.and_then(|m| self.prices.iter().find(|p| p.unit == unit && p.model == m));
-        own.or_else(|| {
-            self.prices
-                .iter()
-                .find(|p| p.unit == unit && p.model == ANY_MODEL)
-        })
+    /// The price of `unit` for `model` on `endpoint`, most specific first:
+    /// the model's own for the endpoint, its own for any endpoint, then
+    /// the same two of `*`.
+    pub fn price(&self, model: Option<&str>, endpoint: &str, unit: PriceUnit) -> Option<&Price> {
+        let find = |name: &str, scoped: bool| {
+            self.prices.iter().find(|p| {
+                p.unit == unit
+                    && p.model == name
+                    && p.endpoint.is_some() == scoped
+                    && p.fits_endpoint(endpoint)
+            })
+        };
+        let own = model.and_then(|m| find(m, true).or_else(|| find(m, false)));
+        own.or_else(|| find(ANY_MODEL, true))
+            .or_else(|| find(ANY_MODEL, false))
     }
 
     /// What `event` is billed, one charge per priced unit. Only answered
@@ -189,7 +221,7 @@ impl Plan {
         let model = event.model.as_deref();
         let mut out = Vec::new();
         for unit in PriceUnit::ALL {
-            let Some(price) = self.price(model, unit) else {
+            let Some(price) = self.price(model, &event.endpoint, unit) else {
                 continue;
             };
             let used = unit.base_quantity(&event.units).max(0);
@@ -216,7 +248,8 @@ impl Plan {
     /// The most a request may cost, reserved before it runs (see
     /// [`super::MaxCost`] for the bounds): for each unit, the plan's
     /// highest price of that unit (the model is not known before the body
-    /// is read) times the most units the request can report.
+    /// is read; the endpoint is not weighed, which can only over-reserve)
+    /// times the most units the request can report.
     pub fn max_cost(&self, bounds: &Units) -> Nanos {
         let mut total = Nanos::ZERO;
         for unit in PriceUnit::ALL {
@@ -325,14 +358,30 @@ impl Catalog {
                         "plan {name}: a price's model is empty or too long"
                     )));
                 }
+                if let Some(endpoint) = &p.endpoint {
+                    let pattern = endpoint.strip_suffix("/*").unwrap_or(endpoint);
+                    let endpoint_ok = endpoint.starts_with('/')
+                        && endpoint.len() <= crate::metering::event::MAX_TEXT
+                        && !pattern.contains('*');
+                    if !endpoint_ok {
+                        return Err(bad(format!(
+                            "plan {name}, model {}: endpoint `{endpoint}` is not a route (`/v1/embeddings`) or a prefix ending in `/*` (`/v1/audio/*`)",
+                            p.model
+                        )));
+                    }
+                }
                 if prices
                     .iter()
-                    .any(|q| q.model == p.model && q.unit == p.unit)
+                    .any(|q| q.model == p.model && q.unit == p.unit && q.endpoint == p.endpoint)
                 {
                     return Err(bad(format!(
-                        "plan {name}: model {} has two `{}` prices",
+                        "plan {name}: model {} has two `{}` prices{}",
                         p.model,
-                        p.unit.as_str()
+                        p.unit.as_str(),
+                        p.endpoint
+                            .as_deref()
+                            .map(|e| format!(" for {e}"))
+                            .unwrap_or_default()
                     )));
                 }
                 let minimum_base = match (&p.minimum_seconds, p.unit) {
@@ -359,6 +408,7 @@ impl Catalog {
                 };
                 prices.push(Price {
                     model: p.model,
+                    endpoint: p.endpoint,
                     unit: p.unit,
                     unit_price,
                     // Exact: six decimals make the price a multiple of 1000
@@ -392,7 +442,9 @@ impl Catalog {
 
     /// The catalog used when none is configured: one plan, `standard`, with
     /// list prices in the range of hosted APIs for the models Stratus
-    /// ships, and no budgets (set them per tenant).
+    /// ships, and no budgets (set them per tenant). Each endpoint is billed
+    /// by one unit, as hosted APIs bill them: audio by the second,
+    /// embeddings by the token, the analysis routes by the character.
     pub fn builtin() -> Catalog {
         const BUILTIN: &str = r#"
 currency = "USD"
@@ -400,11 +452,9 @@ default_plan = "standard"
 
 [plans.standard]
 prices = [
-  { model = "*", unit = "audio_second", price = "0.0001", minimum_seconds = "1" },
-  { model = "*", unit = "1k_tokens", price = "0.00002" },
-  { model = "*", unit = "1k_characters", price = "0.0005" },
-  { model = "*", unit = "document", price = "0" },
-  { model = "*", unit = "request", price = "0" },
+  { model = "*", endpoint = "/v1/audio/*", unit = "audio_second", price = "0.0001", minimum_seconds = "1" },
+  { model = "*", endpoint = "/v1/embeddings", unit = "1k_tokens", price = "0.00002" },
+  { model = "*", endpoint = "/v1/language/*", unit = "1k_characters", price = "0.0005" },
 ]
 "#;
         match Catalog::from_toml(BUILTIN) {
@@ -480,7 +530,97 @@ prices = []"#,
         .unwrap();
         assert_eq!(catalog.default_plan, "x");
         let builtin = Catalog::builtin();
-        assert_eq!(builtin.plan(None).prices.len(), 5);
+        assert_eq!(builtin.plan(None).prices.len(), 3);
+    }
+
+    /// Every count a service reports per request (the headers of
+    /// `stratus_kit::usage`), so a catalog that prices a count the route
+    /// did not mean to bill by would show up as a second charge.
+    fn everything(audio_ms: i64) -> Units {
+        Units {
+            requests: 1,
+            audio_ms,
+            characters: 1234,
+            input_tokens: 321,
+            documents: 2,
+        }
+    }
+
+    #[test]
+    fn the_default_catalog_bills_each_endpoint_by_exactly_one_unit() {
+        let plan = Catalog::builtin().plan(None).clone();
+        let cases = [
+            ("/v1/audio/transcriptions", 2500, PriceUnit::AudioSecond),
+            ("/v1/audio/translations", 2500, PriceUnit::AudioSecond),
+            ("/v1/audio/jobs", 2500, PriceUnit::AudioSecond),
+            ("/v1/embeddings", 0, PriceUnit::Tokens1k),
+            ("/v1/language/sentiment", 0, PriceUnit::Characters1k),
+            ("/v1/language/pii", 0, PriceUnit::Characters1k),
+            ("/v1/language/summarize", 0, PriceUnit::Characters1k),
+        ];
+        for (endpoint, audio_ms, unit) in cases {
+            let mut e = event(Some("any-model"), 200, everything(audio_ms));
+            e.endpoint = endpoint.into();
+            let charges = plan.charges(&e);
+            let units: Vec<PriceUnit> = charges.iter().map(|c| c.unit).collect();
+            assert_eq!(units, vec![unit], "{endpoint}");
+            assert!(charges[0].amount() > Nanos::ZERO, "{endpoint}: {charges:?}");
+        }
+        // No price is zero: the default catalog prints no $0.00 lines.
+        assert!(plan.prices.iter().all(|p| p.unit_price > Nanos::ZERO));
+    }
+
+    #[test]
+    fn the_most_specific_price_wins() {
+        let catalog = Catalog::from_toml(
+            r#"currency = "USD"
+default_plan = "p"
+[plans.p]
+prices = [
+  { model = "*", unit = "1k_tokens", price = "1" },
+  { model = "*", endpoint = "/v1/embeddings", unit = "1k_tokens", price = "2" },
+  { model = "m", unit = "1k_tokens", price = "3" },
+  { model = "m", endpoint = "/v1/embeddings", unit = "1k_tokens", price = "4" },
+  { model = "m", endpoint = "/v1/language/*", unit = "1k_tokens", price = "5" },
+]"#,
+        )
+        .unwrap();
+        let plan = catalog.plan(None);
+        let quote = |model: Option<&str>, endpoint: &str| {
+            plan.price(model, endpoint, PriceUnit::Tokens1k)
+                .map(|p| p.unit_price.0 / 1_000_000_000)
+                .unwrap()
+        };
+        assert_eq!(quote(Some("m"), "/v1/embeddings"), 4);
+        assert_eq!(quote(Some("m"), "/v1/language/pii"), 5);
+        assert_eq!(quote(Some("m"), "/v1/audio/transcriptions"), 3);
+        assert_eq!(quote(Some("other"), "/v1/embeddings"), 2);
+        assert_eq!(quote(None, "/v1/language/pii"), 1);
+        // `/v1/language/*` is a prefix of routes, not of other words.
+        assert_eq!(quote(Some("m"), "/v1/languages"), 3);
+    }
+
+    #[test]
+    fn endpoints_are_routes_or_prefixes() {
+        let with = |endpoint: &str| {
+            Catalog::from_toml(&format!(
+                "currency = \"USD\"\ndefault_plan = \"p\"\n[plans.p]\nprices = [{{ model = \"*\", endpoint = \"{endpoint}\", unit = \"request\", price = \"1\" }}]\n"
+            ))
+        };
+        assert!(with("/v1/embeddings").is_ok());
+        assert!(with("/v1/audio/*").is_ok());
+        for bad in ["v1/embeddings", "/v1/*/x", "/v1/audio*", "*"] {
+            assert!(with(bad).is_err(), "{bad}");
+        }
+        // The same model, unit and endpoint twice is a mistake; another
+        // endpoint is not.
+        let twice = |second: &str| {
+            Catalog::from_toml(&format!(
+                "currency = \"USD\"\ndefault_plan = \"p\"\n[plans.p]\nprices = [{{ model = \"*\", endpoint = \"/v1/a\", unit = \"request\", price = \"1\" }}, {{ model = \"*\", endpoint = \"{second}\", unit = \"request\", price = \"1\" }}]\n"
+            ))
+        };
+        assert!(twice("/v1/a").is_err());
+        assert!(twice("/v1/b").is_ok());
     }
 
     #[test]

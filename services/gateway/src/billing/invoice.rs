@@ -80,6 +80,15 @@ pub struct Invoice {
     pub closed_at: Option<String>,
 }
 
+impl Invoice {
+    /// Drop the line items that cost nothing (free models or units): they
+    /// change no total and bury the lines that do. Kept in the stored
+    /// invoice; the API shows them on request.
+    pub fn hide_zero_lines(&mut self) {
+        self.lines.retain(|line| line.amount_nanos != 0);
+    }
+}
+
 /// The id of `tenant_id`'s invoice for `month`: the month and a digest of
 /// both, so ids are stable (the draft keeps its id when it closes) and one
 /// tenant's id means nothing for another tenant.

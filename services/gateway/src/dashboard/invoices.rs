@@ -190,7 +190,12 @@ pub async fn page(State(state): State<GatewayState>, session: Session) -> Respon
             .invoices(&session.tenant_id, now_ms(), MAX_INVOICES)
             .await
         {
-            Ok(list) => Some(list),
+            Ok(mut list) => {
+                // Lines that cost nothing change no total; the API lists
+                // them on request (`include_zero_lines`).
+                list.iter_mut().for_each(Invoice::hide_zero_lines);
+                Some(list)
+            }
             Err(e) => return super::refused(ApiError::from(e)),
         },
     };
@@ -227,7 +232,11 @@ pub async fn csv(
         .invoice_by_id(&session.tenant_id, &id, now_ms())
         .await
     {
-        Ok(invoice) => layout::secure(csv_response(std::slice::from_ref(&invoice), &invoice.id)),
+        Ok(mut invoice) => {
+            // The API's CSV by default: lines that cost nothing hidden.
+            invoice.hide_zero_lines();
+            layout::secure(csv_response(std::slice::from_ref(&invoice), &invoice.id))
+        }
         Err(e) => super::refused(ApiError::from(e)),
     }
 }
