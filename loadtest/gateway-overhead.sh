@@ -99,7 +99,7 @@ provision() { # store-flags…
 }
 
 # The product, SQLite (its home's default store).
-read -r FREE_KEY CAPPED_KEY < <(provision --home "$WORK/stratus-home" --auth-secret "$SECRET")
+read -r FREE_KEY CAPPED_KEY < <(provision --home "$WORK/stratus-home" --auth-secret "$SECRET" --init)
 # shellcheck disable=SC2086
 (on gateway "$STRATUS" gateway --listen "127.0.0.1:$STRATUS_PORT" --home "$WORK/stratus-home" \
   --auth-secret "$SECRET" --language-url "http://127.0.0.1:$UPSTREAM_PORT" \

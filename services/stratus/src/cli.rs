@@ -984,6 +984,13 @@ pub struct IdentityArgs {
         global = true
     )]
     pub auth_secret: Option<String>,
+
+    /// Create the home (its SQLite store and auth secret) if it does not
+    /// exist yet. Without it these commands refuse a home that has neither:
+    /// run from another directory they would otherwise make a new, empty
+    /// store and print keys the running server does not know.
+    #[arg(long, global = true)]
+    pub init: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -52,6 +52,17 @@ pub enum CliError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "{path} is not a Stratus home: it has no {missing}. The identity commands work on the \
+         home of the server (`stratus serve`) they manage: set STRATUS_HOME (or --home) to the one \
+         it was started with (its default, ./data, is relative to the directory it was started \
+         in), or give --store and --auth-secret as the server has them. To create a new, empty \
+         home here on purpose, add --init."
+    )]
+    NoHome {
+        path: std::path::PathBuf,
+        missing: String,
+    },
     #[error("cannot read {path}: {source}")]
     Read {
         path: std::path::PathBuf,

@@ -1,7 +1,8 @@
 //! The real `stratus` binary, as an operator runs it: `serve` comes up,
 //! pulls and loads real models, turns ready, lists them, and stops on
 //! SIGTERM; `models` pulls, lists, verifies and removes; bad setups fail
-//! with a message that says what to do.
+//! with a message that says what to do; the identity commands refuse to
+//! make a stray home.
 
 mod common;
 
@@ -77,6 +78,79 @@ fn serve_pulls_loads_turns_ready_lists_models_and_stops_on_sigterm() {
     assert_eq!(body["error"]["type"], "not_found_error");
 
     assert!(server.terminate().success());
+}
+
+#[test]
+fn identity_commands_refuse_to_create_a_stray_home() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let home = elsewhere.path().join("data");
+    // Run from another directory with no STRATUS_HOME: the default
+    // ./data there is not a server's home.
+    for args in [
+        &["tenants", "create", "acme"][..],
+        &["keys", "create", "--tenant", "acme", "--scopes", "speech"][..],
+        &["users", "list", "--tenant", "acme"][..],
+    ] {
+        let output = stratus(&home)
+            .env_remove("STRATUS_HOME")
+            .current_dir(elsewhere.path())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        for needle in [
+            "not a Stratus home",
+            "STRATUS_HOME",
+            "--init",
+            "auth-secret",
+        ] {
+            assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        }
+        assert!(stdout_is_empty(&output.stdout), "{args:?} printed a key");
+        assert!(!home.exists(), "{args:?} created {}", home.display());
+    }
+    // A secret given, but no store: refused too, naming the store.
+    let output = stratus(&home)
+        .args([
+            "tenants",
+            "create",
+            "acme",
+            "--auth-secret",
+            "a-secret-of-at-least-32-characters!!",
+        ])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("stratus.db"), "{stderr}");
+    assert!(!home.exists());
+
+    // On purpose: --init creates it, and later commands use it.
+    let output = stratus(&home)
+        .args(["tenants", "create", "acme", "--init"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(home.join("stratus.db").is_file() && home.join("auth-secret").is_file());
+    let output = stratus(&home)
+        .args(["keys", "create", "--tenant", "acme", "--scopes", "speech"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with("sk_"));
+}
+
+fn stdout_is_empty(stdout: &[u8]) -> bool {
+    stdout.iter().all(u8::is_ascii_whitespace)
 }
 
 #[test]

@@ -40,6 +40,9 @@ fn call(base: &str, key: &str) -> (u16, Option<String>) {
 #[test]
 fn default_limits_from_flags_and_cli_changes_apply_to_a_running_gateway() {
     let home = tempfile::tempdir().unwrap();
+    // Provisioned before the gateway first starts: the home is new, so
+    // the CLI is told to create it.
+    cli(home.path(), &["tenants", "create", "test", "--init"]);
     let key = api_key(home.path(), "language");
     let keys: serde_json::Value = serde_json::from_str(&cli(
         home.path(),

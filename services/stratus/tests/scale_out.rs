@@ -119,7 +119,8 @@ fn key(home: &Path, store: &str, scopes: &str) -> String {
 fn tenant_key(home: &Path, store: &str, tenant: &str, scopes: &str) -> String {
     let common = ["--store", store, "--auth-secret", SECRET];
     let _ = stratus(home)
-        .args(["tenants", "create", tenant, "--store", store])
+        .args(["tenants", "create", tenant])
+        .args(common)
         .output()
         .unwrap();
     let output = stratus(home)

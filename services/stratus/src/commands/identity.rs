@@ -9,6 +9,7 @@ use std::io::{BufRead, Write};
 use std::path::Path;
 
 use stratus_gateway::Store;
+use stratus_gateway::auth::secret::SECRET_FILE;
 use stratus_gateway::auth::{Auth, AuthError, KeySpec, Role, Scopes, ServerSecret};
 use stratus_gateway::billing::{Billing, BillingConfig, Catalog, api as billing_api};
 use stratus_gateway::limits::LimitSpec;
@@ -27,17 +28,54 @@ pub const PASSWORD_ENV: &str = "STRATUS_USER_PASSWORD";
 
 async fn open(args: &IdentityArgs) -> Result<Auth, CliError> {
     let home = &args.home;
-    std::fs::create_dir_all(home).map_err(|source| CliError::CreateDir {
-        path: home.clone(),
-        source,
-    })?;
-    let secret = server_secret(args.auth_secret.as_deref(), home)?;
     let url = args
         .store
         .clone()
         .unwrap_or_else(|| format!("sqlite://{}", home.join("stratus.db").display()));
+    if args.init {
+        std::fs::create_dir_all(home).map_err(|source| CliError::CreateDir {
+            path: home.clone(),
+            source,
+        })?;
+    } else {
+        refuse_a_new_home(home, args.auth_secret.is_some(), &url)?;
+    }
+    let secret = server_secret(args.auth_secret.as_deref(), home)?;
     let store = Store::open(&url).await?;
     Ok(Auth::new(store, &secret))
+}
+
+/// Without `--init`, the secret file (unless a secret is configured) and
+/// an SQLite store must already be there: a command that created them
+/// would print keys signed with a secret no server has, into a store no
+/// server reads.
+fn refuse_a_new_home(home: &Path, secret_configured: bool, url: &str) -> Result<(), CliError> {
+    let absolute = std::path::absolute(home).unwrap_or_else(|_| home.to_path_buf());
+    if !secret_configured && !home.join(SECRET_FILE).is_file() {
+        return Err(CliError::NoHome {
+            path: absolute,
+            missing: format!("{SECRET_FILE} (the server's secret)"),
+        });
+    }
+    if let Some(file) = sqlite_file(url)
+        && !file.is_file()
+    {
+        return Err(CliError::NoHome {
+            path: absolute,
+            missing: format!("store at {}", file.display()),
+        });
+    }
+    Ok(())
+}
+
+/// The file an `sqlite://` store URL names (None for other databases and
+/// for in-memory SQLite).
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && path != ":memory:").then(|| path.into())
 }
 
 /// The configured server secret, or the one kept under `home`.
