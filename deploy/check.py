@@ -10,7 +10,9 @@
 - every flag and STRATUS_* variable that a container, a systemd unit or an
   environment file uses exists in `stratus <command> --help` of the binary,
   so the manifests cannot drift from the CLI;
-- the systemd units pass `systemd-analyze verify` (where systemd is).
+- the systemd units pass `systemd-analyze verify` (where systemd is);
+- .dockerignore keeps a local home (`./data`: store, secrets, models) out
+  of the image's build context.
 
 Runs with the python of the kubernetes-validate venv (it has PyYAML).
 Prints what it checked; exits non-zero with every problem found.
@@ -171,6 +173,17 @@ else:
     print("systemd-analyze not installed: systemd units checked against --help only")
 
 print(f"flags and variables checked against {len(helps)} --help texts")
+
+# ---------------------------------------------------------------- build context
+ignored = [
+    line.strip()
+    for line in (DEPLOY.parent / ".dockerignore").read_text().splitlines()
+    if line.strip() and not line.lstrip().startswith("#")
+]
+for needed in ("data", "target", ".git"):
+    if needed not in ignored:
+        problems.append(f".dockerignore: `{needed}` is not excluded from the build context")
+print(f".dockerignore: {len(ignored)} patterns")
 if problems:
     print("\n".join(problems), file=sys.stderr)
     sys.exit(1)

@@ -28,6 +28,14 @@ pub enum DbError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot connect to the store at {url}: {source}")]
+    Connect {
+        /// The URL with its password redacted: host, port and database
+        /// are what an operator needs to see what was tried.
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
     #[error("store: {0}")]
     Database(#[from] sqlx::Error),
 }
@@ -72,14 +80,22 @@ pub async fn connect(url: &str) -> Result<DbPool, DbError> {
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)
-            .await?;
+            .await
+            .map_err(|source| DbError::Connect {
+                url: redact(url),
+                source,
+            })?;
         Ok(DbPool::Sqlite(pool))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(5))
             .connect(url)
-            .await?;
+            .await
+            .map_err(|source| DbError::Connect {
+                url: redact(url),
+                source,
+            })?;
         Ok(DbPool::Postgres(pool))
     } else {
         Err(DbError::UnsupportedUrl(redact(url)))
@@ -112,5 +128,19 @@ mod tests {
         );
         assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redact("sqlite://./data/x.db"), "sqlite://./data/x.db");
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_names_the_host_and_the_cause_never_the_password() {
+        // Port 9 on loopback: nothing listens (the discard port is not run
+        // on these machines), so the connection is refused at once.
+        let error = connect("postgres://stratus:hunter2@127.0.0.1:9/stratus")
+            .await
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(error.contains("127.0.0.1:9/stratus"), "{error}");
+        assert!(error.to_lowercase().contains("refused"), "{error}");
+        assert!(!error.contains("hunter2"), "{error}");
     }
 }

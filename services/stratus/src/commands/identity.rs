@@ -91,8 +91,45 @@ fn json<T: serde::Serialize>(value: &T) -> Result<(), CliError> {
     out(&serde_json::to_string_pretty(value).map_err(|e| CliError::Output(e.into()))?)
 }
 
+/// Unix seconds as a UTC time a person reads (`2026-12-07 16:30Z`);
+/// `--json` keeps the numbers.
 fn time(unix: Option<i64>) -> String {
-    unix.map_or_else(|| "-".into(), |t| t.to_string())
+    unix.map_or_else(
+        || "-".into(),
+        |t| {
+            let iso = stratus_gateway::metering::time::format_rfc3339(t.saturating_mul(1000));
+            // `YYYY-MM-DDTHH:MM:SS.mmmZ` → `YYYY-MM-DD HH:MMZ`.
+            match (iso.get(..10), iso.get(11..16)) {
+                (Some(day), Some(minute)) => format!("{day} {minute}Z"),
+                _ => iso,
+            }
+        },
+    )
+}
+
+/// `rows` under `header` in columns as wide as their widest cell, so
+/// long names and scope lists never push a row out of line.
+fn table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
+    let mut widths = header.map(|h| h.chars().count());
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        padded.join("  ").trim_end().to_owned()
+    };
+    let mut text = line(header.to_vec());
+    for row in rows {
+        text.push('\n');
+        text.push_str(&line(row.iter().map(String::as_str).collect()));
+    }
+    text
 }
 
 pub async fn tenants(args: TenantsArgs) -> Result<(), CliError> {
@@ -107,14 +144,11 @@ pub async fn tenants(args: TenantsArgs) -> Result<(), CliError> {
             if as_json {
                 return json(&rows);
             }
-            out(&format!("{:<40} {:<24} CREATED", "ID", "NAME"))?;
-            for row in rows {
-                out(&format!(
-                    "{:<40} {:<24} {}",
-                    row.id, row.name, row.created_at
-                ))?;
-            }
-            Ok(())
+            let cells: Vec<[String; 3]> = rows
+                .into_iter()
+                .map(|row| [row.id, row.name, time(Some(row.created_at))])
+                .collect();
+            out(&table(["ID", "NAME", "CREATED"], &cells))
         }
         TenantsAction::Limits { name, set } => {
             let tenant = tenants::tenant_named(&auth, &name).await?;
@@ -288,22 +322,23 @@ pub async fn keys(args: KeysArgs) -> Result<(), CliError> {
             if as_json {
                 return json(&views);
             }
-            out(&format!(
-                "{:<21} {:<16} {:<32} {:>10} {:>10} {:>10}",
-                "ID", "NAME", "SCOPES", "EXPIRES", "REVOKED", "LAST USED"
-            ))?;
-            for key in views {
-                out(&format!(
-                    "{:<21} {:<16} {:<32} {:>10} {:>10} {:>10}",
-                    key.id,
-                    key.name.as_deref().unwrap_or("-"),
-                    key.scopes.to_string(),
-                    time(key.expires_at),
-                    time(key.revoked_at),
-                    time(key.last_used_at),
-                ))?;
-            }
-            Ok(())
+            let cells: Vec<[String; 6]> = views
+                .into_iter()
+                .map(|key| {
+                    [
+                        key.id,
+                        key.name.unwrap_or_else(|| "-".into()),
+                        key.scopes.to_string(),
+                        time(key.expires_at),
+                        time(key.revoked_at),
+                        time(key.last_used_at),
+                    ]
+                })
+                .collect();
+            out(&table(
+                ["ID", "NAME", "SCOPES", "EXPIRES", "REVOKED", "LAST USED"],
+                &cells,
+            ))
         }
         KeysAction::Revoke { id } => {
             let row = auth
@@ -382,22 +417,24 @@ pub async fn users(args: UsersArgs) -> Result<(), CliError> {
             if as_json {
                 return json(&views);
             }
-            out(&format!(
-                "{:<36} {:<32} {:<7} {:<9} CREATED",
-                "ID", "EMAIL", "ROLE", "STATUS"
-            ))?;
-            for user in views {
-                let status = if user.disabled_at.is_some() {
-                    "disabled"
-                } else {
-                    "active"
-                };
-                out(&format!(
-                    "{:<36} {:<32} {:<7} {:<9} {}",
-                    user.id, user.email, user.role, status, user.created_at
-                ))?;
-            }
-            Ok(())
+            let cells: Vec<[String; 5]> = views
+                .into_iter()
+                .map(|user| {
+                    let status = if user.disabled_at.is_some() {
+                        "disabled"
+                    } else {
+                        "active"
+                    };
+                    [
+                        user.id,
+                        user.email,
+                        user.role,
+                        status.into(),
+                        time(Some(user.created_at)),
+                    ]
+                })
+                .collect();
+            out(&table(["ID", "EMAIL", "ROLE", "STATUS", "CREATED"], &cells))
         }
         UsersAction::Disable { email } => {
             let user = tenants::user_by_email(&auth, &email).await?;
@@ -429,5 +466,29 @@ pub async fn users(args: UsersArgs) -> Result<(), CliError> {
                 user.email
             ))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_read_as_utc_minutes() {
+        assert_eq!(time(Some(1_764_300_000)), "2025-11-28 03:20Z");
+        assert_eq!(time(None), "-");
+    }
+
+    #[test]
+    fn columns_are_as_wide_as_their_widest_cell() {
+        let rows = [
+            ["key_1".to_owned(), "speech,language,usage:read".to_owned()],
+            ["key_22".to_owned(), "-".to_owned()],
+        ];
+        let text = table(["ID", "SCOPES"], &rows);
+        assert_eq!(
+            text,
+            "ID      SCOPES\nkey_1   speech,language,usage:read\nkey_22  -"
+        );
     }
 }
