@@ -77,6 +77,13 @@ fn serve_pulls_loads_turns_ready_lists_models_and_stops_on_sigterm() {
     let body: serde_json::Value = response.json().unwrap();
     assert_eq!(body["error"]["type"], "not_found_error");
 
+    // Its log went to a pipe, not a terminal: no colour escape codes.
+    let log = server.log.lock().unwrap().join("\n");
+    assert!(
+        !log.contains('\u{1b}'),
+        "ANSI escapes in a piped log:\n{log}"
+    );
+
     assert!(server.terminate().success());
 }
 
