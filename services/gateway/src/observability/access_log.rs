@@ -48,14 +48,71 @@ impl Drop for InFlight {
     }
 }
 
+/// The route templates of the services behind the forwarding routes
+/// (`/v1/audio/{*rest}` reaches `/v1/audio/transcriptions`, …), read once
+/// from the services' own route tables.
+fn service_routes() -> &'static [&'static str] {
+    static ROUTES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| {
+        let mut routes: Vec<&'static str> = stratus_speech::SpeechService::public_routes()
+            .into_iter()
+            .map(|(path, _)| path)
+            .chain(
+                stratus_language::LanguageService::public_routes()
+                    .into_iter()
+                    .map(|(path, _)| path),
+            )
+            .collect();
+        routes.sort_unstable();
+        routes.dedup();
+        routes
+    })
+}
+
+/// Whether `path` is an instance of `template` (`{name}` segments match
+/// any one segment).
+fn instance_of(template: &str, path: &str) -> bool {
+    let (mut t, mut p) = (template.split('/'), path.split('/'));
+    loop {
+        match (t.next(), p.next()) {
+            (None, None) => return true,
+            (Some(want), Some(got)) => {
+                let any = want.starts_with('{') && want.ends_with('}') && !got.is_empty();
+                if !any && want != got {
+                    return false;
+                }
+            }
+            _ => return false,
+        }
+    }
+}
+
+/// The route label of a request: the gateway's template, or for a
+/// forwarding route (`…/{*rest}`) the service route the path is an
+/// instance of, so each endpoint has its own series (still a fixed set:
+/// a path no service route matches keeps the forwarding template).
+fn route_label(matched: Option<&str>, path: &str) -> String {
+    let Some(template) = matched else {
+        return UNMATCHED.to_owned();
+    };
+    if template.ends_with("{*rest}")
+        && let Some(route) = service_routes().iter().find(|r| instance_of(r, path))
+    {
+        return (*route).to_owned();
+    }
+    template.to_owned()
+}
+
 /// The middleware: add with `Router::layer` (so the matched route is known).
 pub async fn observe(request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| UNMATCHED.to_owned());
+    let route = route_label(
+        request
+            .extensions()
+            .get::<MatchedPath>()
+            .map(MatchedPath::as_str),
+        request.uri().path(),
+    );
     let method = request.method().clone();
     let request_id = request
         .headers()
@@ -119,4 +176,41 @@ pub async fn observe(request: Request, next: Next) -> Response {
     );
 
     response.map(|body| GuardedBody::wrap(body, in_flight))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_requests_are_labelled_with_the_service_route() {
+        let forwarded = "/v1/audio/{*rest}";
+        assert_eq!(
+            route_label(Some(forwarded), "/v1/audio/transcriptions"),
+            "/v1/audio/transcriptions"
+        );
+        assert_eq!(
+            route_label(Some(forwarded), "/v1/audio/translations"),
+            "/v1/audio/translations"
+        );
+        // No service route: the forwarding template, never the raw path.
+        assert_eq!(
+            route_label(Some(forwarded), "/v1/audio/made-up-123"),
+            "/v1/audio/{*rest}"
+        );
+        let language = "/v1/language/{*rest}";
+        assert_eq!(
+            route_label(Some(language), "/v1/language/sentiment"),
+            "/v1/language/sentiment"
+        );
+        assert_eq!(route_label(None, "/anything"), UNMATCHED);
+    }
+
+    #[test]
+    fn templates_match_segment_by_segment() {
+        assert!(instance_of("/v1/audio/jobs/{id}", "/v1/audio/jobs/abc"));
+        assert!(!instance_of("/v1/audio/jobs/{id}", "/v1/audio/jobs/"));
+        assert!(!instance_of("/v1/audio/jobs/{id}", "/v1/audio/jobs/a/b"));
+        assert!(!instance_of("/v1/embeddings", "/v1/embeddingsx"));
+    }
 }

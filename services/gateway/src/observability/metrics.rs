@@ -8,7 +8,9 @@
 //! the metrics reveal (tenants' traffic shape, replica addresses) never
 //! reaches the internet by a forgotten allowlist entry.
 //!
-//! Label values are bounded: routes are templates (`/v1/audio/{*rest}`),
+//! Label values are bounded: routes are templates (`/v1/audio/transcriptions`:
+//! a forwarded request is labelled with the service route it reaches, else
+//! `/v1/audio/{*rest}`),
 //! never raw paths; replicas and services come from configuration.
 
 use std::sync::OnceLock;
