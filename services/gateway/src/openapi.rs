@@ -40,6 +40,7 @@ pub const DOCS_PATH: &str = "/docs";
     ),
     paths(
         routing::models::list_models,
+        routing::models::retrieve_model,
         limits::get_tenant_limits,
         limits::put_tenant_limits,
         limits::delete_tenant_limits,

@@ -94,6 +94,11 @@ pub fn table() -> Vec<Route> {
             Authenticated,
             get(crate::routing::models::list_models),
         ),
+        route(
+            "/v1/models/{model}",
+            Authenticated,
+            get(crate::routing::models::retrieve_model),
+        ),
         forwarded(
             "/v1/audio/{*rest}",
             Access::Scope(Scope::Speech),

@@ -43,7 +43,8 @@ pub enum SpeechError {
     #[error("no speech model is loaded yet; retry shortly")]
     NoModelYet,
     #[error(
-        "translation needs a multilingual model; `{0}` is English-only (load e.g. whisper-base)"
+        "translation needs a multilingual model and `{0}` is English-only: start the server with \
+         one loaded (e.g. `--models whisper-tiny.en,whisper-base`), then name it or `whisper-1`"
     )]
     NotMultilingual(String),
     #[error(transparent)]

@@ -273,5 +273,14 @@ impl SpeechService {
 }
 
 async fn list_models(State(service): State<SpeechService>) -> Json<ModelList> {
-    Json(ModelList::new(service.cards.list()))
+    let mut cards = service.cards.list();
+    // `whisper-1` is the first loaded model (see `api::choose_model`): its
+    // card says so, so OpenAI's `models.retrieve("whisper-1")` finds it.
+    // (Translation takes the first multilingual model instead.)
+    if let Some(first) = service.infos.list().first()
+        && let Some(card) = cards.iter_mut().find(|c| c.id == first.name)
+    {
+        card.aliases.push(api::DEFAULT_ALIAS.to_owned());
+    }
+    Json(ModelList::new(cards))
 }

@@ -225,4 +225,34 @@ fn openai_node_sdk_transcribes_translates_and_embeds() {
     assert_eq!(unknown["class"], "NotFoundError", "{unknown}");
     assert_eq!(unknown["status"], 404);
     assert_eq!(unknown["code"], "model_not_found");
+
+    // models.list and models.retrieve.
+    let models = &out["models"];
+    let listed: Vec<&str> = models["listed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        listed,
+        ["all-minilm-l6-v2", "whisper-base", "whisper-tiny.en"],
+        "{models}"
+    );
+    assert_eq!(models["by_id"]["id"], "whisper-tiny.en", "{models}");
+    assert_eq!(models["by_id"]["object"], "model");
+    assert_eq!(models["by_id"]["task"], "speech-to-text");
+    // `whisper-1` is an alias: the model it stands for answers.
+    assert!(
+        models["by_alias"]["aliases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "whisper-1"),
+        "{models}"
+    );
+    let missing = &models["missing"];
+    assert_eq!(missing["class"], "NotFoundError", "{missing}");
+    assert_eq!(missing["status"], 404);
+    assert_eq!(missing["code"], "model_not_found");
 }

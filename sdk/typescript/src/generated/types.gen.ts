@@ -588,7 +588,8 @@ export type ErrorBody = {
     /**
      * The class of error: `invalid_request_error` (400, 404, 405, 408, 413,
      * 415, 422), `authentication_error` (401), `permission_error` (403),
-     * `not_found_error` (404), `rate_limit_error` (429),
+     * `not_found_error` (404), `rate_limit_error` and
+     * `insufficient_quota` (429),
      * `service_unavailable` (503), `server_error` (500), `upstream_error`
      * (502).
      */
@@ -1356,6 +1357,52 @@ export type ListModelsResponses = {
 
 export type ListModelsResponse = ListModelsResponses[keyof ListModelsResponses];
 
+export type RetrieveModelData = {
+    body?: never;
+    path: {
+        /**
+         * A model id or alias, as `/v1/models` lists it.
+         */
+        model: string;
+    };
+    query?: never;
+    url: '/v1/models/{model}';
+};
+
+export type RetrieveModelErrors = {
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    401: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    403: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    404: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    429: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    503: ErrorEnvelope;
+};
+
+export type RetrieveModelError = RetrieveModelErrors[keyof RetrieveModelErrors];
+
+export type RetrieveModelResponses = {
+    /**
+     * The model.
+     */
+    200: Model;
+};
+
+export type RetrieveModelResponse = RetrieveModelResponses[keyof RetrieveModelResponses];
+
 export type DeleteTenantLimitsData = {
     body?: never;
     path: {
@@ -1681,6 +1728,11 @@ export type ListInvoicesData = {
          * `json` (default) or `csv`.
          */
         format?: string;
+        /**
+         * Also list line items that cost nothing (usage of free models or
+         * units); hidden by default, as they change no total.
+         */
+        include_zero_lines?: boolean;
     };
     url: '/v1/billing/invoices';
 };
@@ -1732,6 +1784,11 @@ export type GetInvoiceData = {
          * `json` (default) or `csv`.
          */
         format?: string;
+        /**
+         * Also list line items that cost nothing (usage of free models or
+         * units); hidden by default, as they change no total.
+         */
+        include_zero_lines?: boolean;
     };
     url: '/v1/billing/invoices/{id}';
 };

@@ -115,7 +115,8 @@ pub fn model_or_default<M: Send + 'static>(
         None => match set.names().as_slice() {
             [only] => find_model(set, only, what),
             [] => Err(LanguageError::ModelNotFound(format!(
-                "no {what} model is loaded"
+                "no {what} model is loaded; the server loads the models named in its --models \
+                 (`stratus models list` shows each model's task)"
             ))),
             many => Err(LanguageError::invalid(
                 "model",

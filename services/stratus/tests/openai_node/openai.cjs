@@ -107,6 +107,22 @@ async function main() {
   } catch (e) {
     out.unknown_model = { class: e.constructor.name, status: e.status, code: e.code ?? null, param: e.param ?? null };
   }
+
+  // models.list and models.retrieve (by id and by alias), and the SDK's
+  // typed 404 for a model that is not loaded.
+  const listed = [];
+  for await (const model of client.models.list()) listed.push(model.id);
+  out.models = {
+    listed,
+    by_id: await client.models.retrieve("whisper-tiny.en"),
+    by_alias: await client.models.retrieve("whisper-1"),
+  };
+  try {
+    await client.models.retrieve("no-such-model");
+    out.models.missing = null;
+  } catch (e) {
+    out.models.missing = { class: e.constructor.name, status: e.status, code: e.code ?? null };
+  }
   process.stdout.write(JSON.stringify(out) + "\n");
 }
 

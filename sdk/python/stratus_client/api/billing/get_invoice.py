@@ -15,11 +15,14 @@ def _get_kwargs(
     id: str,
     *,
     format_: str | Unset = UNSET,
+    include_zero_lines: bool | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
 
     params["format"] = format_
+
+    params["include_zero_lines"] = include_zero_lines
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -94,12 +97,14 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     format_: str | Unset = UNSET,
+    include_zero_lines: bool | Unset = UNSET,
 ) -> Response[ErrorEnvelope | Invoice]:
     """One of the caller's invoices.
 
     Args:
         id (str):
         format_ (str | Unset):
+        include_zero_lines (bool | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -112,6 +117,7 @@ def sync_detailed(
     kwargs = _get_kwargs(
         id=id,
         format_=format_,
+        include_zero_lines=include_zero_lines,
     )
 
     response = client.get_httpx_client().request(
@@ -126,12 +132,14 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     format_: str | Unset = UNSET,
+    include_zero_lines: bool | Unset = UNSET,
 ) -> ErrorEnvelope | Invoice | None:
     """One of the caller's invoices.
 
     Args:
         id (str):
         format_ (str | Unset):
+        include_zero_lines (bool | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -145,6 +153,7 @@ def sync(
         id=id,
         client=client,
         format_=format_,
+        include_zero_lines=include_zero_lines,
     ).parsed
 
 
@@ -153,12 +162,14 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     format_: str | Unset = UNSET,
+    include_zero_lines: bool | Unset = UNSET,
 ) -> Response[ErrorEnvelope | Invoice]:
     """One of the caller's invoices.
 
     Args:
         id (str):
         format_ (str | Unset):
+        include_zero_lines (bool | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -171,6 +182,7 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         id=id,
         format_=format_,
+        include_zero_lines=include_zero_lines,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -183,12 +195,14 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     format_: str | Unset = UNSET,
+    include_zero_lines: bool | Unset = UNSET,
 ) -> ErrorEnvelope | Invoice | None:
     """One of the caller's invoices.
 
     Args:
         id (str):
         format_ (str | Unset):
+        include_zero_lines (bool | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -203,5 +217,6 @@ async def asyncio(
             id=id,
             client=client,
             format_=format_,
+            include_zero_lines=include_zero_lines,
         )
     ).parsed

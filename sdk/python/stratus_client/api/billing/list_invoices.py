@@ -13,11 +13,14 @@ from ...types import UNSET, Response, Unset
 def _get_kwargs(
     *,
     format_: str | Unset = UNSET,
+    include_zero_lines: bool | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
 
     params["format"] = format_
+
+    params["include_zero_lines"] = include_zero_lines
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -84,6 +87,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     format_: str | Unset = UNSET,
+    include_zero_lines: bool | Unset = UNSET,
 ) -> Response[ErrorEnvelope | InvoiceList]:
     """The caller's invoices.
 
@@ -93,6 +97,7 @@ def sync_detailed(
 
     Args:
         format_ (str | Unset):
+        include_zero_lines (bool | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -104,6 +109,7 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         format_=format_,
+        include_zero_lines=include_zero_lines,
     )
 
     response = client.get_httpx_client().request(
@@ -117,6 +123,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     format_: str | Unset = UNSET,
+    include_zero_lines: bool | Unset = UNSET,
 ) -> ErrorEnvelope | InvoiceList | None:
     """The caller's invoices.
 
@@ -126,6 +133,7 @@ def sync(
 
     Args:
         format_ (str | Unset):
+        include_zero_lines (bool | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -138,6 +146,7 @@ def sync(
     return sync_detailed(
         client=client,
         format_=format_,
+        include_zero_lines=include_zero_lines,
     ).parsed
 
 
@@ -145,6 +154,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     format_: str | Unset = UNSET,
+    include_zero_lines: bool | Unset = UNSET,
 ) -> Response[ErrorEnvelope | InvoiceList]:
     """The caller's invoices.
 
@@ -154,6 +164,7 @@ async def asyncio_detailed(
 
     Args:
         format_ (str | Unset):
+        include_zero_lines (bool | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -165,6 +176,7 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         format_=format_,
+        include_zero_lines=include_zero_lines,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -176,6 +188,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     format_: str | Unset = UNSET,
+    include_zero_lines: bool | Unset = UNSET,
 ) -> ErrorEnvelope | InvoiceList | None:
     """The caller's invoices.
 
@@ -185,6 +198,7 @@ async def asyncio(
 
     Args:
         format_ (str | Unset):
+        include_zero_lines (bool | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -198,5 +212,6 @@ async def asyncio(
         await asyncio_detailed(
             client=client,
             format_=format_,
+            include_zero_lines=include_zero_lines,
         )
     ).parsed
