@@ -232,14 +232,6 @@ fn set_model_header(response: &mut Response, model: &str) {
     }
 }
 
-/// Every clip is decoded with Whisper's timestamp tokens, whatever format
-/// the answer is written in, so `json` and `text` carry the words that
-/// `verbose_json`, `srt` and `vtt` do: text-only decoding of the same clip
-/// can choose other words. Audio longer than one window needs them anyway
-/// (each window ends at its last whole segment); OpenAI and faster-whisper
-/// decode with them by default too.
-pub(crate) const DECODE_WITH_TIMESTAMPS: bool = true;
-
 /// The model a request names; `whisper-1` is the first loaded model that
 /// can do the task.
 pub(crate) fn choose_model(
@@ -302,7 +294,7 @@ fn options_for(form: &AudioForm, task: Task, config: &SpeechConfig) -> Transcrib
         // field names what was spoken.
         language: form.language.clone(),
         prompt: form.prompt.clone().map(Prompt::Text),
-        timestamps: DECODE_WITH_TIMESTAMPS,
+        timestamps: form.response_format.needs_segment_times() || form.segment_granularity,
         word_timestamps: form.word_granularity,
         // OpenAI: "if set to 0, the model will use log probability to
         // automatically increase the temperature until certain thresholds

@@ -201,11 +201,12 @@ async fn transcribe(
     })?;
 
     let duration = decoded.seconds().max(1e-9);
+    let format = ResponseFormat::parse(&row.response_format).unwrap_or(ResponseFormat::Json);
     let options = TranscribeOptions {
         task: task_of(&row.task),
         language: row.language.clone(),
         prompt: row.prompt.clone().map(Prompt::Text),
-        timestamps: crate::api::DECODE_WITH_TIMESTAMPS,
+        timestamps: format.needs_segment_times() || row.segment_granularity,
         ..TranscribeOptions::default()
     };
     let (control, _running) = jobs.running.register(&lease.job_id);
