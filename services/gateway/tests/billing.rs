@@ -503,9 +503,9 @@ async fn overshoot_is_bounded(store: &Store, language: &LanguageService) {
         .max()
         .unwrap();
     let plan = gate.billing.catalog().plan(None).clone();
-    let one_reservation = gate
-        .billing
-        .max_cost(&plan, "language", Some(max_len as u64));
+    let one_reservation =
+        gate.billing
+            .max_cost(&plan, "language", "/v1/embeddings", Some(max_len as u64));
     let hard = Nanos::parse("0.1", 9).unwrap();
 
     let client = reqwest::Client::new();
@@ -660,7 +660,7 @@ async fn holds_and_leases(store: &Store) {
     // Without a hard limit nothing is reserved in the store; the spend
     // arrives at the next sync.
     let held = billing
-        .reserve(&tenant, "language", Some(1000))
+        .reserve(&tenant, "language", "/v1/embeddings", Some(1000))
         .await
         .unwrap();
     assert_eq!(
@@ -681,7 +681,7 @@ async fn holds_and_leases(store: &Store) {
     // Dropped unrecorded (never reached a service): nothing spent.
     drop(
         billing
-            .reserve(&tenant, "language", Some(10))
+            .reserve(&tenant, "language", "/v1/embeddings", Some(10))
             .await
             .unwrap(),
     );
@@ -697,7 +697,7 @@ async fn holds_and_leases(store: &Store) {
         .unwrap();
     billing.forget_terms(&tenant);
     let held = billing
-        .reserve(&tenant, "language", Some(100))
+        .reserve(&tenant, "language", "/v1/embeddings", Some(100))
         .await
         .unwrap();
     let one = held.amount().0;
@@ -705,12 +705,13 @@ async fn holds_and_leases(store: &Store) {
     let room = 1_000_000_000 - cost;
     assert_eq!(lease, (room / 2).min(64 * one).max(one), "{backend}");
     // More requests fit the lease: no store change.
-    let more: Vec<_> =
-        futures::future::join_all((0..3).map(|_| billing.reserve(&tenant, "language", Some(100))))
-            .await
-            .into_iter()
-            .map(Result::unwrap)
-            .collect();
+    let more: Vec<_> = futures::future::join_all(
+        (0..3).map(|_| billing.reserve(&tenant, "language", "/v1/embeddings", Some(100))),
+    )
+    .await
+    .into_iter()
+    .map(Result::unwrap)
+    .collect();
     assert_eq!(row().await.reserved_nanos, lease, "{backend}");
     held.on_recorded().call(&e, &HeaderMap::new());
     drop(held);
@@ -734,7 +735,7 @@ async fn holds_and_leases(store: &Store) {
     // Abandoned (the gateway died holding a lease): held until it expires,
     // then the sweeper releases it.
     let held = billing
-        .reserve(&tenant, "language", Some(100))
+        .reserve(&tenant, "language", "/v1/embeddings", Some(100))
         .await
         .unwrap();
     let lease = row().await.reserved_nanos;
@@ -764,12 +765,19 @@ async fn holds_and_leases(store: &Store) {
     let mut short = config.clone();
     short.reservation_ttl = Duration::from_millis(1);
     let dead = Billing::new(store.clone(), short.clone());
-    std::mem::forget(dead.reserve(&tenant, "language", Some(100)).await.unwrap());
+    std::mem::forget(
+        dead.reserve(&tenant, "language", "/v1/embeddings", Some(100))
+            .await
+            .unwrap(),
+    );
     std::mem::forget(dead);
     tokio::time::sleep(Duration::from_millis(5)).await;
     let other = Billing::new(store.clone(), short);
     assert!(
-        other.reserve(&tenant, "language", Some(100)).await.is_ok(),
+        other
+            .reserve(&tenant, "language", "/v1/embeddings", Some(100))
+            .await
+            .is_ok(),
         "{backend}"
     );
 
@@ -834,7 +842,7 @@ async fn soft_alert(store: &Store) {
         let tenant = tenant.clone();
         tasks.push(tokio::spawn(async move {
             let held = billing
-                .reserve(&tenant, "language", Some(50))
+                .reserve(&tenant, "language", "/v1/embeddings", Some(50))
                 .await
                 .unwrap();
             let units = Units {
@@ -1293,7 +1301,10 @@ async fn jobs_budget(store: &Store, speech: &SpeechService) {
         .await
         .unwrap();
     let plan = gate.billing.catalog().plan(None).clone();
-    let one_reservation = gate.billing.max_cost(&plan, "speech", None).0;
+    let one_reservation = gate
+        .billing
+        .max_cost(&plan, "speech", "/v1/audio/jobs", None)
+        .0;
     let job_hold = 200_000_i64;
     let month = Month::of_ms(now_ms()).to_string();
     let row = || async {

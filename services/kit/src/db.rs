@@ -12,7 +12,8 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::Connection as _;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -87,20 +88,36 @@ pub async fn connect(url: &str) -> Result<DbPool, DbError> {
             })?;
         Ok(DbPool::Sqlite(pool))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let connect_error = |source| DbError::Connect {
+            url: redact(url),
+            source,
+        };
+        let options = PgConnectOptions::from_str(url).map_err(connect_error)?;
+        // One connection first, on its own: a pool that cannot connect
+        // retries until its acquire timeout and reports only "pool timed
+        // out", hiding the cause (refused, unknown host, bad password).
+        match tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options)).await {
+            Ok(Ok(probe)) => {
+                let _ = probe.close().await;
+            }
+            Ok(Err(source)) => return Err(connect_error(source)),
+            Err(_) => return Err(connect_error(sqlx::Error::PoolTimedOut)),
+        }
         let pool = PgPoolOptions::new()
             .max_connections(16)
-            .acquire_timeout(Duration::from_secs(5))
-            .connect(url)
+            .acquire_timeout(CONNECT_TIMEOUT)
+            .connect_with(options)
             .await
-            .map_err(|source| DbError::Connect {
-                url: redact(url),
-                source,
-            })?;
+            .map_err(connect_error)?;
         Ok(DbPool::Postgres(pool))
     } else {
         Err(DbError::UnsupportedUrl(redact(url)))
     }
 }
+
+/// How long connecting to PostgreSQL may take, and a pool may wait for a
+/// free connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// `url` with any password replaced, safe to log.
 pub fn redact(url: &str) -> String {

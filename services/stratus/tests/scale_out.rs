@@ -543,11 +543,12 @@ fn speech_replica_killed_mid_job_the_other_completes_it_once() {
     drop(gateway);
 }
 
-/// `stratus ARGS… --store STORE`, which must succeed; its stdout.
+/// `stratus ARGS… --store STORE --auth-secret SECRET` (what an operator of
+/// a shared store gives), which must succeed; its stdout.
 fn cli(home: &Path, store: &str, args: &[&str]) -> String {
     let output = stratus(home)
         .args(args)
-        .args(["--store", store])
+        .args(["--store", store, "--auth-secret", SECRET])
         .output()
         .unwrap();
     assert!(
@@ -679,14 +680,14 @@ fn two_gateways_share_one_rate_limit_and_one_hard_budget() {
     // stops at it, overshooting by at most one request's reservation.
     let budgeted = tenant_key(home_a.path(), &store, "budgeted", "language,billing:read");
     let input = "a sentence long enough to cost a few tokens each time it is embedded";
-    // About 40 requests' worth at the built-in prices (each ~35,000 nanos:
-    // 69 characters at 0.0005 USD per 1,000, plus ~15 tokens at 0.00002 per
+    // About 40 requests' worth at the built-in prices (embeddings are
+    // billed by the token: each ~300 nanos, ~15 tokens at 0.00002 USD per
     // 1,000).
     cli(
         home_a.path(),
         &store,
         &[
-            "tenants", "budget", "--tenant", "budgeted", "--hard", "0.0014",
+            "tenants", "budget", "--tenant", "budgeted", "--hard", "0.000012",
         ],
     );
     let (seen, _) = alternating([&a.base, &b.base], &budgeted, 200, input);
@@ -725,13 +726,15 @@ fn two_gateways_share_one_rate_limit_and_one_hard_budget() {
         stratus_gateway::billing::BillingConfig::new(stratus_gateway::billing::Catalog::builtin()),
     );
     let plan = billing.catalog().plan(None).clone();
-    let one_reservation = billing.max_cost(&plan, "language", Some(body_len as u64)).0;
+    let one_reservation = billing
+        .max_cost(&plan, "language", "/v1/embeddings", Some(body_len as u64))
+        .0;
     let (spent, hard) = (nanos(&budget["spent"]), nanos(&budget["hard_limit"]));
     eprintln!(
         "budget: {admitted:?} admitted, {} refused; spent {spent} of hard {hard} (one reservation {one_reservation})",
         seen.len() - admitted[0] - admitted[1]
     );
-    assert_eq!(hard, 1_400_000);
+    assert_eq!(hard, 12_000);
     assert!(
         spent <= hard + one_reservation,
         "spent {spent} > hard {hard} + one reservation {one_reservation}: {budget}"

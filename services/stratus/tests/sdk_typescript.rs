@@ -83,7 +83,7 @@ fn typescript_sdk_suite_passes_against_stratus_serve() {
     );
     // Every test ran and passed: none skipped (the live ones skip without a server).
     assert!(
-        report.contains("# pass 11") && report.contains("# skipped 0"),
+        report.contains("# pass 13") && report.contains("# skipped 0"),
         "{report}"
     );
 }

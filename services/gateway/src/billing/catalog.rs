@@ -245,12 +245,12 @@ impl Plan {
             .fold(Nanos::ZERO, |sum, c| sum.plus(c.amount()))
     }
 
-    /// The most a request may cost, reserved before it runs (see
-    /// [`super::MaxCost`] for the bounds): for each unit, the plan's
-    /// highest price of that unit (the model is not known before the body
-    /// is read; the endpoint is not weighed, which can only over-reserve)
-    /// times the most units the request can report.
-    pub fn max_cost(&self, bounds: &Units) -> Nanos {
+    /// The most a request to `endpoint` may cost, reserved before it runs
+    /// (see [`super::MaxCost`] for the bounds): for each unit, the plan's
+    /// highest price of that unit among those that apply to the endpoint
+    /// (the model is not known before the body is read) times the most
+    /// units the request can report.
+    pub fn max_cost(&self, bounds: &Units, endpoint: &str) -> Nanos {
         let mut total = Nanos::ZERO;
         for unit in PriceUnit::ALL {
             let bound = unit.base_quantity(bounds).max(0);
@@ -260,7 +260,7 @@ impl Plan {
             let most = self
                 .prices
                 .iter()
-                .filter(|p| p.unit == unit)
+                .filter(|p| p.unit == unit && p.fits_endpoint(endpoint))
                 .map(|p| p.base_price.times(bound.max(p.minimum_base)))
                 .max()
                 .unwrap_or(Nanos::ZERO);
@@ -568,6 +568,18 @@ prices = []"#,
         }
         // No price is zero: the default catalog prints no $0.00 lines.
         assert!(plan.prices.iter().all(|p| p.unit_price > Nanos::ZERO));
+        // A reservation holds only what the endpoint can be billed: an
+        // embeddings request its tokens (0.00002 per 1,000), not also
+        // characters at the analysis routes' price.
+        let bounds = Units {
+            requests: 1,
+            input_tokens: 1000,
+            characters: 1000,
+            documents: 1000,
+            ..Units::default()
+        };
+        assert_eq!(plan.max_cost(&bounds, "/v1/embeddings"), Nanos(20_000));
+        assert_eq!(plan.max_cost(&bounds, "/v1/language/pii"), Nanos(500_000));
     }
 
     #[test]
@@ -670,7 +682,7 @@ prices = [
             ..Units::default()
         };
         assert_eq!(
-            plan.max_cost(&bounds),
+            plan.max_cost(&bounds, "/v1/audio/transcriptions"),
             Nanos(60_000_000 + 123_000 + 10_000_000)
         );
     }

@@ -107,10 +107,13 @@ impl Queued {
 
     /// The most the job's audio can cost under `plan`.
     pub fn max_cost(&self, plan: &Plan) -> Nanos {
-        plan.max_cost(&Units {
-            audio_ms: self.audio_ms,
-            ..Units::default()
-        })
+        plan.max_cost(
+            &Units {
+                audio_ms: self.audio_ms,
+                ..Units::default()
+            },
+            ENDPOINT,
+        )
     }
 }
 

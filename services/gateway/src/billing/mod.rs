@@ -354,7 +354,13 @@ impl Billing {
     ///
     /// A service that reports more than this (a bug) is still charged its
     /// real cost; the overshoot bound assumes these bounds hold.
-    pub fn max_cost(&self, plan: &Plan, service: &str, content_length: Option<u64>) -> Nanos {
+    pub fn max_cost(
+        &self,
+        plan: &Plan,
+        service: &str,
+        endpoint: &str,
+        content_length: Option<u64>,
+    ) -> Nanos {
         let config = &self.inner.config;
         let bytes = content_length
             .unwrap_or(config.max_request_body)
@@ -365,13 +371,16 @@ impl Billing {
         } else {
             0
         };
-        plan.max_cost(&Units {
-            requests: 1,
-            audio_ms,
-            input_tokens: bytes,
-            characters: bytes,
-            documents: bytes,
-        })
+        plan.max_cost(
+            &Units {
+                requests: 1,
+                audio_ms,
+                input_tokens: bytes,
+                characters: bytes,
+                documents: bytes,
+            },
+            endpoint,
+        )
     }
 
     /// Hold the maximum cost of a request of `tenant_id` before it runs
@@ -380,11 +389,12 @@ impl Billing {
         &self,
         tenant_id: &str,
         service: &str,
+        endpoint: &str,
         content_length: Option<u64>,
     ) -> Result<Reservation, BillingError> {
         let terms = self.cached_terms(tenant_id).await?;
         let plan = self.catalog().plan(Some(&terms.plan));
-        let amount = self.max_cost(plan, service, content_length);
+        let amount = self.max_cost(plan, service, endpoint, content_length);
         let month = Month::of_ms(now_ms()).to_string();
         let hard_limit = terms.hard_limit.map(|n| n.0);
         let hold = match self
@@ -774,7 +784,11 @@ pub async fn middleware(
     } else {
         content_length
     };
-    let reservation = match billing.reserve(&tenant_id, service, content_length).await {
+    let endpoint = request.uri().path().to_owned();
+    let reservation = match billing
+        .reserve(&tenant_id, service, &endpoint, content_length)
+        .await
+    {
         Ok(r) => r,
         Err(e) => {
             drain(request.into_body()).await;
