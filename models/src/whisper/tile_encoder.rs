@@ -1,4 +1,4 @@
-//! The Whisper encoder's transformer blocks on AMX tiles ([`crate::amx`]):
+//! The Whisper encoder's transformer blocks on AMX tiles ([`crate::cpu::amx`]):
 //! every matrix product in bf16 with f32 sums, everything else (layer
 //! norms, softmax, GELU, residuals) in f32.
 //!

@@ -1,6 +1,6 @@
 //! The tenant context the gateway forwards to upstream services.
 //!
-//! ARCHITECTURE.md: the gateway forwards the authenticated tenant, key id and
+//! docs/ARCHITECTURE.md: the gateway forwards the authenticated tenant, key id and
 //! request id in headers a public caller cannot set. Two halves:
 //! - the gateway calls [`strip_incoming`] on every request it accepts (so a
 //!   caller's own `x-stratus-*` headers never travel further), then

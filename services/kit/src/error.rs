@@ -3,7 +3,7 @@
 //!
 //! Each layer has its own thiserror enum; each service converts those into
 //! [`ApiError`] in exactly one place (`From` impls in the service), and this
-//! type turns into the response. Status codes follow ARCHITECTURE.md.
+//! type turns into the response. Status codes follow docs/ARCHITECTURE.md.
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;

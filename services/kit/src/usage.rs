@@ -1,5 +1,6 @@
 //! The usage every service reports on every response, in headers the
-//! gateway meters from (ARCHITECTURE.md: "never from guesses").
+//! gateway meters from (docs/ARCHITECTURE.md, "Contract between gateway and services":
+//! usage is what a service measured, never a guess).
 
 /// Seconds of audio processed (decimal).
 pub const AUDIO_SECONDS: &str = "x-stratus-usage-audio-seconds";

@@ -1,6 +1,6 @@
 //! Decoding steps on the CPU outside Candle, for the int8 decoder: the
 //! step's linear layers through [`products`], its attention through
-//! [`crate::wide`]'s row kernels, on plain host buffers ([`HostCache`]).
+//! [`crate::cpu::rows`]' row kernels, on plain host buffers ([`HostCache`]).
 //!
 //! Why: a step is a few thousand multiply-adds per Candle op for each
 //! stream, and Candle's per-op cost (allocating every result, shape checks,
