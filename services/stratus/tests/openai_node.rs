@@ -55,6 +55,32 @@ fn node_modules() -> std::ffi::OsString {
     modules
 }
 
+/// Run `tests/openai_node/SCRIPT ARGS…` with the SDK and `key`; the JSON
+/// object it prints.
+fn run_script(
+    script: &str,
+    args: &[&str],
+    modules: &std::ffi::OsStr,
+    key: &str,
+) -> serde_json::Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/openai_node")
+        .join(script);
+    let output = Command::new("node")
+        .arg(script)
+        .args(args)
+        .env("NODE_PATH", modules)
+        .env("STRATUS_API_KEY", key)
+        .output()
+        .expect("node runs (scripts/test installs it with npm)");
+    assert!(
+        output.status.success(),
+        "the SDK script failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
 #[test]
 fn openai_node_sdk_gives_up_at_once_on_a_spent_budget() {
     let modules = node_modules();
@@ -77,20 +103,7 @@ fn openai_node_sdk_gives_up_at_once_on_a_spent_budget() {
     // The gateway caches a tenant's terms for a second.
     std::thread::sleep(Duration::from_millis(1500));
 
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/openai_node/budget.cjs");
-    let output = Command::new("node")
-        .arg(script)
-        .arg(server.base.as_str())
-        .env("NODE_PATH", &modules)
-        .env("STRATUS_API_KEY", &key)
-        .output()
-        .expect("node runs (scripts/test installs it with npm)");
-    assert!(
-        output.status.success(),
-        "the SDK script failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let out: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let out = run_script("budget.cjs", &[server.base.as_str()], &modules, &key);
     eprintln!("openai (node) on a spent budget: {out}");
     assert_eq!(out["outcome"], "error", "{out}");
     assert_eq!(out["class"], "RateLimitError", "{out}");
@@ -119,20 +132,8 @@ fn openai_node_sdk_transcribes_translates_and_embeds() {
     let clip = testdata_file(CLIP);
 
     let started = Instant::now();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/openai_node/openai.cjs");
-    let output = Command::new("node")
-        .arg(script)
-        .args([server.base.as_str(), clip.to_str().unwrap()])
-        .env("NODE_PATH", &modules)
-        .env("STRATUS_API_KEY", &key)
-        .output()
-        .expect("node runs (scripts/test installs it with npm)");
-    assert!(
-        output.status.success(),
-        "the SDK script failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let out: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let args = [server.base.as_str(), clip.to_str().unwrap()];
+    let out = run_script("openai.cjs", &args, &modules, &key);
     eprintln!(
         "openai (node) {} in {:.1} s: {out:#}",
         out["sdk_version"],

@@ -38,6 +38,20 @@ use serde::{Deserialize, Serialize};
 use super::money::{MAX_PRICE_DECIMALS, Nanos};
 use crate::metering::{Units, UsageEvent};
 
+/// The text of [`Catalog::builtin`]: what is billed when no
+/// `--price-catalog` is given (a test builds its own catalog on it).
+pub const BUILTIN_TOML: &str = r#"
+currency = "USD"
+default_plan = "standard"
+
+[plans.standard]
+prices = [
+  { model = "*", endpoint = "/v1/audio/*", unit = "audio_second", price = "0.0001", minimum_seconds = "1" },
+  { model = "*", endpoint = "/v1/embeddings", unit = "1k_tokens", price = "0.00002" },
+  { model = "*", endpoint = "/v1/language/*", unit = "1k_characters", price = "0.0005" },
+]
+"#;
+
 /// The model name that prices every model without its own price.
 pub const ANY_MODEL: &str = "*";
 /// Most plans, and prices per plan, in one catalog: a bigger one is a
@@ -446,18 +460,7 @@ impl Catalog {
     /// by one unit, as hosted APIs bill them: audio by the second,
     /// embeddings by the token, the analysis routes by the character.
     pub fn builtin() -> Catalog {
-        const BUILTIN: &str = r#"
-currency = "USD"
-default_plan = "standard"
-
-[plans.standard]
-prices = [
-  { model = "*", endpoint = "/v1/audio/*", unit = "audio_second", price = "0.0001", minimum_seconds = "1" },
-  { model = "*", endpoint = "/v1/embeddings", unit = "1k_tokens", price = "0.00002" },
-  { model = "*", endpoint = "/v1/language/*", unit = "1k_characters", price = "0.0005" },
-]
-"#;
-        match Catalog::from_toml(BUILTIN) {
+        match Catalog::from_toml(BUILTIN_TOML) {
             Ok(c) => c,
             // The text above is fixed and checked by a test; an empty catalog
             // would bill nothing, which is the safe side of a bug.
