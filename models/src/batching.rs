@@ -176,10 +176,11 @@ impl EmbeddingBatcher {
             });
             if !pending.scheduled {
                 let (shared, config) = (self.pending.clone(), self.config.clone());
+                let batch_size = self.worker.metrics().batch_size.clone();
                 // Not awaited: the flush answers each request itself.
                 match self
                     .worker
-                    .submit(move |model| flush(model, &shared, &config))
+                    .submit(move |model| flush(model, &shared, &config, &batch_size))
                 {
                     Ok(_) => pending.scheduled = true,
                     Err(e) => {
@@ -201,7 +202,12 @@ fn lock(pending: &Mutex<Pending>) -> std::sync::MutexGuard<'_, Pending> {
 }
 
 /// On the model's thread: embed batches until nothing is pending.
-fn flush(model: &mut Embedder, shared: &Mutex<Pending>, config: &BatchConfig) {
+fn flush(
+    model: &mut Embedder,
+    shared: &Mutex<Pending>,
+    config: &BatchConfig,
+    batch_size: &metrics::Histogram,
+) {
     loop {
         let requests = {
             let mut pending = lock(shared);
@@ -226,7 +232,7 @@ fn flush(model: &mut Embedder, shared: &Mutex<Pending>, config: &BatchConfig) {
                 pending.queue.push_front(request);
             }
         }
-        run(model, batch);
+        run(model, batch, batch_size);
     }
 }
 
@@ -274,7 +280,7 @@ fn select(
 }
 
 /// Embed every text of `batch` in one call and answer each request.
-fn run(model: &Embedder, batch: Vec<(Request, usize)>) {
+fn run(model: &Embedder, batch: Vec<(Request, usize)>, batch_size: &metrics::Histogram) {
     if batch.is_empty() {
         return;
     }
@@ -282,6 +288,7 @@ fn run(model: &Embedder, batch: Vec<(Request, usize)>) {
         .iter()
         .flat_map(|(r, _)| r.texts.iter().map(String::as_str))
         .collect();
+    batch_size.record(texts.len() as f64);
     let size = batch.len();
     match model.embed(&texts) {
         Ok(vectors) => {

@@ -23,6 +23,7 @@
 //!   over the sentence embedder, and running it.
 //! - [`card`] — the `/v1/models` shapes (OpenAI's list plus task, license, attribution).
 //! - [`worker`] — a model owned by one OS thread behind a bounded queue.
+//! - [`metrics`] — what the workers and batchers report to Prometheus.
 //! - [`batching`] — embedding requests of concurrent callers grouped into
 //!   one forward pass by token budget.
 //! - [`text`] — byte ↔ char offsets for spans.
@@ -40,6 +41,7 @@ pub mod device;
 pub mod error;
 pub mod fasttext;
 pub mod generation;
+pub mod metrics;
 pub mod sentiment;
 pub mod store;
 pub mod text;

@@ -35,8 +35,10 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
 
 use crate::card::ModelCard;
+use crate::metrics::WorkerMetrics;
 use crate::store::ResolvedModel;
 
 type Job<M> = Box<dyn FnOnce(&mut M) + Send>;
@@ -54,6 +56,7 @@ pub enum WorkerError {
 pub struct ModelWorker<M> {
     name: String,
     sender: SyncSender<Job<M>>,
+    metrics: WorkerMetrics,
 }
 
 impl<M> std::fmt::Debug for ModelWorker<M> {
@@ -69,6 +72,7 @@ impl<M> Clone for ModelWorker<M> {
         Self {
             name: self.name.clone(),
             sender: self.sender.clone(),
+            metrics: self.metrics.clone(),
         }
     }
 }
@@ -125,6 +129,7 @@ impl<M: Send + 'static> ModelWorker<M> {
         Ok(Self {
             name: name.to_string(),
             sender,
+            metrics: WorkerMetrics::new("", name),
         })
     }
 
@@ -175,7 +180,19 @@ impl<M: Send + 'static> ModelWorker<M> {
         Ok(Self {
             name: name.to_string(),
             sender,
+            metrics: WorkerMetrics::new("", name),
         })
+    }
+
+    /// Label this worker's metrics with the `service` it serves (`speech`,
+    /// `language`); before, they carry an empty service label.
+    pub fn for_service(mut self, service: &str) -> Self {
+        self.metrics = WorkerMetrics::new(service, &self.name);
+        self
+    }
+
+    pub(crate) fn metrics(&self) -> &WorkerMetrics {
+        &self.metrics
     }
 
     /// The model's name.
@@ -204,14 +221,30 @@ impl<M: Send + 'static> ModelWorker<M> {
         F: FnOnce(&mut M) -> R + Send + 'static,
     {
         let (reply, answer) = tokio::sync::oneshot::channel();
+        let metrics = self.metrics.clone();
+        // The caller's span (the request and its id) goes with the job, so
+        // whatever the model logs on its thread names the request it
+        // serves.
+        let span = tracing::Span::current();
+        let enqueued = Instant::now();
         let boxed: Job<M> = Box::new(move |model| {
+            metrics.queue_depth.decrement(1.0);
+            metrics.queue_wait.record(enqueued.elapsed());
+            let started = Instant::now();
+            let result = span.in_scope(|| job(model));
+            metrics.inference.record(started.elapsed());
             // The caller may have gone away (client disconnected); then
             // there is nobody to tell.
-            let _ = reply.send(job(model));
+            let _ = reply.send(result);
         });
-        self.sender.try_send(boxed).map_err(|e| match e {
-            TrySendError::Full(_) => WorkerError::Busy(self.name.clone()),
-            TrySendError::Disconnected(_) => WorkerError::Stopped(self.name.clone()),
+        self.metrics.queue_depth.increment(1.0);
+        self.sender.try_send(boxed).map_err(|e| {
+            // Refused: the job was never queued.
+            self.metrics.queue_depth.decrement(1.0);
+            match e {
+                TrySendError::Full(_) => WorkerError::Busy(self.name.clone()),
+                TrySendError::Disconnected(_) => WorkerError::Stopped(self.name.clone()),
+            }
         })?;
         Ok(answer)
     }
@@ -468,7 +501,7 @@ fn register<M: Send + 'static>(
         }
         report(&name, result);
     }))?;
-    *guard = Some(worker);
+    *guard = Some(worker.for_service(service));
     Ok(())
 }
 

@@ -319,6 +319,10 @@ pub struct WhisperModel {
     multilingual: bool,
     /// `(decoder layer, head)` pairs that word timestamps align on.
     alignment_heads: Vec<(usize, usize)>,
+    /// The `model` label of this model's real-time factor
+    /// ([`crate::metrics::SPEECH_REALTIME_FACTOR`]); set by
+    /// [`WhisperModel::named`], empty before.
+    metrics_name: std::sync::Arc<str>,
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
@@ -458,7 +462,14 @@ impl WhisperModel {
             device: device.clone(),
             multilingual,
             alignment_heads,
+            metrics_name: std::sync::Arc::from(""),
         })
+    }
+
+    /// Name this model in its metrics (the name it is served under).
+    pub fn named(mut self, name: &str) -> Self {
+        self.metrics_name = std::sync::Arc::from(name);
+        self
     }
 
     /// `(decoder layer, head)` pairs that word timestamps align on.
@@ -555,6 +566,31 @@ impl WhisperModel {
     /// that window, and the transcript decoded so far is returned: a model
     /// worker is not kept busy for nobody, past the window it is in.
     pub fn transcribe_streaming(
+        &mut self,
+        pcm_16k_mono: &[f32],
+        opts: &TranscribeOptions,
+        sink: &mut dyn FnMut(Delta<'_>) -> ControlFlow<()>,
+    ) -> Result<Transcript> {
+        let started = Instant::now();
+        let transcript = self.transcribe_unrecorded(pcm_16k_mono, opts, sink)?;
+        let (compute_s, audio_s) = (
+            started.elapsed().as_secs_f64(),
+            pcm_16k_mono.len() as f64 / SAMPLE_RATE as f64,
+        );
+        crate::metrics::record_realtime_factor(&self.metrics_name, compute_s, audio_s);
+        // On the model's thread, in the request's span (the worker carries
+        // it): this line names the request it served.
+        tracing::debug!(
+            model = %self.metrics_name,
+            audio_s,
+            compute_s,
+            segments = transcript.segments.len(),
+            "transcribed"
+        );
+        Ok(transcript)
+    }
+
+    fn transcribe_unrecorded(
         &mut self,
         pcm_16k_mono: &[f32],
         opts: &TranscribeOptions,

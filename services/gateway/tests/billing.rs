@@ -557,6 +557,16 @@ async fn overshoot_is_bounded(store: &Store, language: &LanguageService) {
         ok > 0 && refused > 0,
         "{backend}: ok {ok}, refused {refused}"
     );
+    // Operators see the refusals (the counter is the process's, so it has
+    // the other store's run in it too).
+    let metrics = stratus_gateway::observability::metrics::render();
+    let counted: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("stratus_gateway_rejections_total{reason=\"budget\"} "))
+        .unwrap_or_else(|| panic!("no budget rejections counted:\n{metrics}"))
+        .parse()
+        .unwrap();
+    assert!(counted >= f64::from(refused), "{counted} < {refused}");
     let (spent, _) = gate.settled("acme").await;
     // Refused with nothing reserved: the budget really is spent.
     assert!(

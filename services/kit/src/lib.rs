@@ -13,6 +13,7 @@
 //!   that enforces it at connect time.
 //! - [`config`] — layering a TOML file under flags and environment.
 //! - [`telemetry`] — tracing setup (text or JSON logs).
+//! - [`metrics`] — the process's Prometheus recorder and `/metrics` router.
 //! - [`health`] — `/healthz` (process up) and `/readyz` (dependencies ready).
 //! - [`server`] — serving a router with graceful shutdown on SIGTERM/Ctrl-C.
 //! - [`usage`] — the `x-stratus-usage-*` headers every service reports.
@@ -27,6 +28,7 @@ pub mod db;
 pub mod destination;
 pub mod error;
 pub mod health;
+pub mod metrics;
 pub mod openapi;
 pub mod server;
 pub mod telemetry;

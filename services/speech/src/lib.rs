@@ -202,7 +202,7 @@ impl SpeechService {
             self.config.queue_capacity,
             self.config.concurrency.max(1),
             move || {
-                let whisper = WhisperModel::load_with(&dir, &device, kernels)?;
+                let whisper = WhisperModel::load_with(&dir, &device, kernels)?.named(&name);
                 let tier = stratus_models::cpu::tier();
                 let encoder = if whisper.kernels().bf16_encoder {
                     stratus_models::cpu::amx::kernel_name(tier).unwrap_or("bf16 loops")
@@ -265,10 +265,14 @@ impl SpeechService {
         &self,
         token: Option<stratus_kit::context::InternalToken>,
     ) -> Router {
-        self.router().layer(axum::middleware::from_fn_with_state(
-            token,
-            stratus_kit::context::accept,
-        ))
+        self.router()
+            .layer(axum::middleware::from_fn_with_state(
+                token,
+                stratus_kit::context::accept,
+            ))
+            .layer(axum::middleware::from_fn(
+                stratus_kit::telemetry::in_request_span,
+            ))
     }
 }
 

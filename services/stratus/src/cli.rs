@@ -883,6 +883,15 @@ pub struct ServiceArgs {
     #[arg(long, env = "STRATUS_ALLOW_UNAUTHENTICATED")]
     pub allow_unauthenticated: bool,
 
+    /// Serve Prometheus `/metrics` (the models' latency, queue wait and
+    /// depth, batch sizes, real-time factor, the job backlog, webhook
+    /// deliveries) on this address, e.g. 0.0.0.0:9090. A listener of its
+    /// own, apart from the service's port, so a scraper needs no internal
+    /// token and the service's port stays the gateway's. Unset: no
+    /// endpoint.
+    #[arg(long, env = "STRATUS_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
     #[command(flatten)]
     #[serde(flatten)]
     pub home: HomeArgs,

@@ -71,6 +71,7 @@ pub use month::Month;
 use crate::auth::Principal;
 use crate::metering::event::now_ms;
 use crate::metering::{OnRecorded, Units};
+use crate::observability::metrics::{Rejection, record_rejection};
 use crate::store::billing::{MonthRow, NewReservation, Threshold};
 use crate::store::{Store, StoreError};
 use ledger::{Hold, Ledger, LedgerConfig};
@@ -791,6 +792,9 @@ pub async fn middleware(
     {
         Ok(r) => r,
         Err(e) => {
+            if matches!(e, BillingError::Exhausted) {
+                record_rejection(Rejection::Budget);
+            }
             drain(request.into_body()).await;
             return ApiError::from(e).into_response();
         }

@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use tokio::sync::{oneshot, watch};
 
+use super::event::{UsageEvent, now_ms};
 use super::wal::{Position, WalReader};
+use crate::observability::metrics as m;
 use crate::store::Store;
 
 /// How the writer batches.
@@ -36,6 +38,8 @@ pub async fn run(
     following: oneshot::Sender<()>,
 ) {
     stored.send_replace(reader.cursor());
+    m::ensure_installed();
+    let lag = metrics::gauge!(m::USAGE_WAL_LAG);
     let mut following = Some(following);
     loop {
         let target = *committed.borrow_and_update();
@@ -43,6 +47,7 @@ pub async fn run(
             let _ = following.send(());
         }
         if reader.cursor() >= target {
+            lag.set(0.0);
             if committed.changed().await.is_err() {
                 return;
             }
@@ -73,7 +78,8 @@ pub async fn run(
             }
         };
         let mut backoff = Duration::from_millis(50);
-        while !events.is_empty() {
+        while let Some(oldest) = events.first() {
+            lag.set(waited_s(oldest));
             match store.insert_usage_events(&events).await {
                 Ok(_) => break,
                 Err(e) => {
@@ -86,4 +92,11 @@ pub async fn run(
         reader.advance(next);
         stored.send_replace(next);
     }
+}
+
+/// Seconds since `event` was logged (its request's arrival plus latency):
+/// how far behind the database is while it waits to be stored.
+fn waited_s(event: &UsageEvent) -> f64 {
+    let logged_ms = event.time_ms.saturating_add(event.latency_ms);
+    (now_ms().saturating_sub(logged_ms).max(0) as f64) / 1000.0
 }

@@ -1,6 +1,7 @@
 //! The access log and the per-request metrics: one middleware on the public
 //! router, so no handler repeats them and no request escapes them (refusals
-//! by auth, limits or the in-flight cap included).
+//! by auth, limits or the in-flight cap included). The rest of the request
+//! runs in its `request` span (`stratus_kit::telemetry::request_span`).
 //!
 //! One `tracing` event per request (target `stratus_gateway::access`) with:
 //! request id, route template, method, status, latency (to the response
@@ -22,6 +23,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use stratus_kit::context::TenantContext;
 use stratus_kit::usage;
+use tracing::Instrument;
 
 use super::metrics as m;
 use crate::routing::UpstreamReplica;
@@ -122,7 +124,8 @@ pub async fn observe(request: Request, next: Next) -> Response {
     let context_in = request.extensions().get::<TenantContext>().cloned();
     let in_flight = InFlight::begin();
 
-    let response = next.run(request).await;
+    let span = stratus_kit::telemetry::request_span(request.headers());
+    let response = next.run(request).instrument(span).await;
 
     let latency = started.elapsed();
     let status = response.status().as_u16();

@@ -1,9 +1,7 @@
-//! Prometheus metrics of the gateway.
-//!
-//! One process-wide recorder (the `metrics` facade is global), installed on
-//! first use by anything that registers a metric, so a metric handle made
-//! before installation (which would be a silent no-op forever) cannot
-//! happen. `/metrics` is served by [`router`] on a separate listener
+//! Prometheus metrics of the gateway: their names and descriptions. The
+//! recorder is the process's one (`stratus_kit::metrics`), installed on
+//! first use by anything here that registers a metric. `/metrics` is served
+//! by [`router`] on a separate listener
 //! (`--metrics-listen`): the public router stays deny-by-default, and what
 //! the metrics reveal (tenants' traffic shape, replica addresses) never
 //! reaches the internet by a forgotten allowlist entry.
@@ -14,13 +12,9 @@
 //! never raw paths; replicas and services come from configuration.
 
 use std::sync::OnceLock;
-use std::time::Duration;
 
 use axum::Router;
-use axum::http::header;
-use axum::response::IntoResponse;
-use axum::routing::get;
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::PrometheusHandle;
 
 /// Requests answered, by `route` template, `method` and `status`.
 pub const REQUESTS: &str = "stratus_gateway_requests_total";
@@ -44,6 +38,9 @@ pub const UPSTREAM_EJECTIONS: &str = "stratus_gateway_upstream_ejections_total";
 pub const UPSTREAM_FAILURES: &str = "stratus_gateway_upstream_failures_total";
 /// Attempts re-sent to another replica after a connect failure; by `service`.
 pub const UPSTREAM_RETRIES: &str = "stratus_gateway_upstream_retries_total";
+/// Seconds the oldest usage event not yet in the database has waited in
+/// the gateway's write-ahead log (0 when the writer has caught up).
+pub const USAGE_WAL_LAG: &str = "stratus_usage_wal_lag_seconds";
 /// 1, labelled with the CPU tier the models' kernels run at (`isa`) and
 /// the best this CPU has (`best`), in processes that run models.
 pub const CPU_TIER: &str = "stratus_cpu_tier_info";
@@ -111,48 +108,17 @@ pub fn record_rejection(reason: Rejection) {
     metrics::counter!(REJECTIONS, "reason" => reason.label()).increment(1);
 }
 
-/// Latency buckets (seconds): fine below 10 ms, where the gateway's own
-/// overhead lives, coarse up to the minutes a long transcription takes.
-const LATENCY_BUCKETS: [f64; 18] = [
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
-    60.0, 300.0, 900.0,
-];
-
-static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
-
-/// Install the process-wide recorder if nothing has yet; return its handle.
-/// `None` when another recorder was installed first (an embedding program's
-/// own): metrics then go there and `/metrics` says so.
+/// Install the process-wide recorder (`stratus_kit::metrics`) if nothing
+/// has yet, and describe the gateway's and the models' metrics once.
+/// `None` when another recorder was installed first.
 pub fn ensure_installed() -> Option<&'static PrometheusHandle> {
-    HANDLE.get_or_init(install).as_ref()
-}
-
-fn install() -> Option<PrometheusHandle> {
-    let builder = PrometheusBuilder::new()
-        .set_buckets_for_metric(Matcher::Full(REQUEST_DURATION.into()), &LATENCY_BUCKETS)
-        .unwrap_or_else(|_| PrometheusBuilder::new());
-    let recorder = builder.build_recorder();
-    let handle = recorder.handle();
-    if let Err(e) = metrics::set_global_recorder(recorder) {
-        tracing::warn!(error = %e, "another metrics recorder is installed; /metrics stays empty");
-        return None;
-    }
-    describe();
-    // Histograms keep their samples until upkeep folds them in; without this
-    // a gateway nobody scrapes would grow without bound.
-    let upkeep = handle.clone();
-    let spawned = std::thread::Builder::new()
-        .name("metrics-upkeep".into())
-        .spawn(move || {
-            loop {
-                std::thread::sleep(Duration::from_secs(5));
-                upkeep.run_upkeep();
-            }
-        });
-    if let Err(e) = spawned {
-        tracing::warn!(error = %e, "metrics upkeep thread did not start");
-    }
-    Some(handle)
+    static DESCRIBED: OnceLock<()> = OnceLock::new();
+    let handle = stratus_kit::metrics::ensure_installed();
+    DESCRIBED.get_or_init(|| {
+        describe();
+        stratus_models::metrics::describe();
+    });
+    handle
 }
 
 fn describe() {
@@ -198,6 +164,11 @@ fn describe() {
         "Attempts re-sent to another replica after a connect failure."
     );
     metrics::describe_gauge!(
+        USAGE_WAL_LAG,
+        metrics::Unit::Seconds,
+        "Seconds the oldest usage event not yet stored has waited in the write-ahead log."
+    );
+    metrics::describe_gauge!(
         CPU_TIER,
         "1, labelled with the CPU tier the model kernels run at (isa) and the best this CPU has (best)."
     );
@@ -205,29 +176,12 @@ fn describe() {
 
 /// The text exposition of every metric.
 pub fn render() -> String {
-    match ensure_installed() {
-        Some(handle) => handle.render(),
-        None => "# metrics are recorded by another recorder in this process\n".into(),
-    }
+    ensure_installed();
+    stratus_kit::metrics::render()
 }
 
 /// `GET /metrics`, for the separate metrics listener only.
 pub fn router() -> Router {
     ensure_installed();
-    Router::new()
-        .route(
-            "/metrics",
-            get(|| async {
-                (
-                    [(
-                        header::CONTENT_TYPE,
-                        "text/plain; version=0.0.4; charset=utf-8",
-                    )],
-                    render(),
-                )
-                    .into_response()
-            }),
-        )
-        .fallback(stratus_kit::error::not_found_fallback)
-        .method_not_allowed_fallback(stratus_kit::error::method_not_allowed_fallback)
+    stratus_kit::metrics::router()
 }

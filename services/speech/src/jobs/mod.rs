@@ -15,6 +15,7 @@
 //! - [`webhook`] — signing and delivering the completion callback.
 //! - [`signing`] — the tenant's webhook secret over HTTP (read, rotate).
 //! - [`api`] — the HTTP endpoints and the job's JSON.
+//! - [`metrics`] — the backlog gauge and webhook delivery counts.
 //!
 //! ## Tenants
 //! A job belongs to the tenant of the request's
@@ -32,6 +33,7 @@
 //! most once.
 
 pub mod api;
+pub mod metrics;
 pub mod signing;
 pub mod store;
 pub mod webhook;

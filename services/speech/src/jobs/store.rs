@@ -429,6 +429,19 @@ impl JobStore {
         })
     }
 
+    /// How many jobs are queued and how many running, across the store
+    /// (every replica's), for the backlog gauge.
+    pub async fn backlog(&self) -> Result<(i64, i64)> {
+        const SQL: &str = "SELECT \
+            COALESCE(SUM(CASE WHEN status = 'queued' THEN 1 ELSE 0 END), 0), \
+            COALESCE(SUM(CASE WHEN status = 'running' THEN 1 ELSE 0 END), 0) \
+            FROM speech_jobs WHERE status IN ('queued', 'running')";
+        Ok(match &self.pool {
+            DbPool::Sqlite(pool) => sqlx::query_as(SQL).fetch_one(pool).await?,
+            DbPool::Postgres(pool) => sqlx::query_as(SQL).fetch_one(pool).await?,
+        })
+    }
+
     /// Cancel the tenant's job `id` if it is queued or running; the job as
     /// it is afterwards (unchanged when it had already ended), `None` when
     /// the tenant has no such job.

@@ -43,6 +43,8 @@ use sha2::Sha256;
 use stratus_kit::destination::DestinationPolicy;
 use subtle::ConstantTimeEq;
 
+use super::metrics::{Delivery, record_delivery};
+
 /// The signature header.
 pub const SIGNATURE_HEADER: &str = "x-stratus-signature";
 /// The event header.
@@ -206,6 +208,7 @@ impl Sender {
         // resolver, where names are checked.
         if let Err(e) = self.policy.check_url(url) {
             tracing::warn!(error = %e, "webhook destination refused; not sent");
+            record_delivery(Delivery::Abandoned);
             return false;
         }
         let mut backoff = self.first_backoff;
@@ -222,17 +225,22 @@ impl Sender {
                 .send()
                 .await;
             match sent {
-                Ok(response) if response.status().is_success() => return true,
+                Ok(response) if response.status().is_success() => {
+                    record_delivery(Delivery::Delivered);
+                    return true;
+                }
                 Ok(response) => {
                     tracing::warn!(attempt, status = %response.status(), "webhook refused");
                 }
                 Err(e) => tracing::warn!(attempt, error = %e, "webhook not delivered"),
             }
+            record_delivery(Delivery::Failed);
             if attempt < self.attempts {
                 tokio::time::sleep(backoff).await;
                 backoff = backoff.saturating_mul(2);
             }
         }
+        record_delivery(Delivery::Abandoned);
         false
     }
 }

@@ -25,6 +25,7 @@ use std::time::Duration;
 use stratus_models::ModelError;
 use stratus_models::whisper::{Prompt, Task, TranscribeOptions, Transcript};
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 use super::store::{ClaimedJob, Lease, Outcome};
 use super::{Jobs, api};
@@ -37,8 +38,9 @@ use crate::audio::{self, AudioError, Limits};
 /// this much later at most, plus the window in progress.
 pub const CANCEL_CHECK: Duration = Duration::from_secs(1);
 
-/// The running worker tasks; dropping this stops them (a job in progress
-/// is then picked up by another worker when its lease expires).
+/// The running worker tasks (and the backlog counter); dropping this stops
+/// them (a job in progress is then picked up by another worker when its
+/// lease expires).
 #[derive(Debug)]
 pub struct JobWorkers {
     handles: Vec<JoinHandle<()>>,
@@ -54,6 +56,9 @@ impl JobWorkers {
                 let owner = format!("{process}/{n}");
                 tokio::spawn(work(service.clone(), jobs.clone(), owner))
             })
+            .chain(std::iter::once(tokio::spawn(
+                super::metrics::count_backlog(jobs.store.clone()),
+            )))
             .collect();
         Self { handles }
     }
@@ -115,7 +120,13 @@ async fn run(service: &SpeechService, jobs: &Jobs, owner: &str, job: ClaimedJob)
         attempt: job.row.attempt,
     };
     tracing::info!(job = %lease.job_id, attempt = lease.attempt, "job claimed");
-    match transcribe(service, jobs, &lease, job).await {
+    // The model's lines for this job name it (the worker carries the span
+    // to the model's thread).
+    let span = tracing::info_span!("job", job = %lease.job_id, attempt = lease.attempt);
+    match transcribe(service, jobs, &lease, job)
+        .instrument(span)
+        .await
+    {
         Ok(Some((transcript, row))) => {
             let format =
                 ResponseFormat::parse(&row.response_format).unwrap_or(ResponseFormat::Json);

@@ -106,7 +106,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
         },
         cpu.readiness(),
     );
-    serve_metrics(&args.edge, &args.connection).await?;
+    serve_metrics(args.edge.metrics_listen, &args.connection).await?;
     let listener = bind(args.listen).await?;
     provision_in_background(
         models,
@@ -180,7 +180,7 @@ pub async fn gateway(args: GatewayArgs) -> Result<(), CliError> {
         },
         Readiness::default(),
     );
-    serve_metrics(&args.edge, &args.connection).await?;
+    serve_metrics(args.edge.metrics_listen, &args.connection).await?;
     let served = run_server(bind(args.listen).await?, app, &args.connection).await;
     job_usage.abort();
     stop_meter(&meter).await;
@@ -319,17 +319,24 @@ fn pool_config(args: &GatewayArgs) -> PoolConfig {
 }
 
 /// `/metrics` on its own listener when `--metrics-listen` is set.
-async fn serve_metrics(args: &EdgeArgs, connection: &ConnectionArgs) -> Result<(), CliError> {
-    let Some(addr) = args.metrics_listen else {
+async fn serve_metrics(
+    listen: Option<SocketAddr>,
+    connection: &ConnectionArgs,
+) -> Result<(), CliError> {
+    let Some(addr) = listen else {
         return Ok(());
     };
     let listener = bind(addr).await?;
     tracing::info!("metrics on http://{addr}/metrics");
     let config = server_config(connection);
+    // Describes the gateway's and the models' metrics; the jobs' too, for
+    // the processes that work them.
+    let router = stratus_gateway::observability::metrics::router();
+    stratus_speech::jobs::metrics::describe();
     tokio::spawn(async move {
         if let Err(e) = stratus_kit::server::serve_with(
             listener,
-            stratus_gateway::observability::metrics::router(),
+            router,
             stratus_kit::server::shutdown_signal(),
             config,
         )
@@ -421,6 +428,7 @@ async fn single_service(
         }
     };
     let listener = bind(args.listen).await?;
+    serve_metrics(args.metrics_listen, &args.connection).await?;
     provision_in_background(models, names, targets);
     let served = run_server(listener, app, &args.connection).await;
     drop(job_workers);
