@@ -29,6 +29,14 @@ pub enum ModelError {
     #[error("model `{name}` is not installed; run `stratus models pull {name}`")]
     NotInstalled { name: String },
 
+    /// A running server loaded the model from this store (it holds the
+    /// model's in-use lock), so deleting it would break that server's next
+    /// start.
+    #[error(
+        "model `{name}` is loaded by a running Stratus server using this home; stop that server first, or pass --force to delete it anyway (the server keeps serving it from memory, and cannot load it at its next start)"
+    )]
+    InUse { name: String },
+
     /// An installed model folder lacks a file the loader needs.
     #[error(
         "model `{name}` is incomplete: {file} is missing in {dir}; run `stratus models pull {name}` again (or `stratus models remove {name}` first)"

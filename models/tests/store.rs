@@ -80,9 +80,15 @@ fn pull_installs_verifies_lists_and_removes() {
         .unwrap();
     assert!(row.installed && row.bytes_on_disk > 900_000);
 
-    assert!(store.remove("lid-176").unwrap());
+    // Loaded (as a server loads it): kept unless forced.
+    store.resolve_for_load("lid-176").unwrap();
+    let err = store.remove("lid-176", false).unwrap_err();
+    assert!(matches!(err, ModelError::InUse { .. }), "{err}");
+    assert!(err.to_string().contains("--force"), "{err}");
+    assert!(store.is_installed("lid-176"));
+    assert!(store.remove("lid-176", true).unwrap());
     assert!(!store.is_installed("lid-176"));
-    assert!(!store.remove("lid-176").unwrap());
+    assert!(!store.remove("lid-176", false).unwrap());
     // Nothing is left behind in the scratch folders either.
     for scratch in [".staging", ".trash"] {
         let dir = store.models_dir().join(scratch);

@@ -255,6 +255,7 @@ impl ModelStore {
     pub fn resolve_for_load(&self, name: &str) -> Result<ResolvedModel> {
         let resolved = self.resolve(name)?;
         if resolved.source == ModelSource::Pulled {
+            self.hold_in_use(name)?;
             let started = std::time::Instant::now();
             Manifest::read(&resolved.dir)?.check(&resolved.dir, self.load_verification)?;
             tracing::info!(
@@ -322,13 +323,18 @@ impl ModelStore {
         Manifest::read(&dir)?.verify(&dir)
     }
 
-    /// Delete an installed model. Returns whether there was one.
-    pub fn remove(&self, name: &str) -> Result<bool> {
+    /// Delete an installed model. Returns whether there was one. Refused
+    /// with [`ModelError::InUse`] while a server process holds it loaded
+    /// (see [`ModelStore::resolve_for_load`]), unless `force`.
+    pub fn remove(&self, name: &str, force: bool) -> Result<bool> {
         self.catalog.get(name)?;
         let _lock = self.lock(name)?;
         let dir = self.models_dir.join(name);
         if !dir.exists() {
             return Ok(false);
+        }
+        if !force && self.is_in_use(name)? {
+            return Err(ModelError::InUse { name: name.into() });
         }
         // Rename first so a crash mid-delete leaves no half folder under the
         // model's name.
@@ -528,6 +534,49 @@ impl ModelStore {
             }
         }
         Ok(())
+    }
+
+    fn in_use_path(&self, name: &str) -> PathBuf {
+        self.models_dir
+            .join(".locks")
+            .join(format!("{name}.in-use"))
+    }
+
+    /// Mark `name` loaded by this process until it exits: a shared lock on
+    /// its in-use file (the OS drops it when the process dies, however it
+    /// ends), which [`ModelStore::remove`] will not break.
+    fn hold_in_use(&self, name: &str) -> Result<()> {
+        static HELD: std::sync::Mutex<Vec<File>> = std::sync::Mutex::new(Vec::new());
+        let path = self.in_use_path(name);
+        if let Some(dir) = path.parent() {
+            create_dir_all(dir)?;
+        }
+        let file = File::options()
+            .create(true)
+            .write(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| ModelError::io("creating", &path, e))?;
+        file.lock_shared()
+            .map_err(|e| ModelError::io("locking", &path, e))?;
+        HELD.lock().unwrap_or_else(|p| p.into_inner()).push(file);
+        Ok(())
+    }
+
+    /// Whether a process holds `name`'s in-use lock.
+    fn is_in_use(&self, name: &str) -> Result<bool> {
+        let path = self.in_use_path(name);
+        let file = match File::open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(ModelError::io("opening", &path, e)),
+        };
+        match file.try_lock() {
+            // Released when `file` drops, at once.
+            Ok(()) => Ok(false),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(true),
+            Err(std::fs::TryLockError::Error(e)) => Err(ModelError::io("locking", &path, e)),
+        }
     }
 
     fn lock(&self, name: &str) -> Result<File> {

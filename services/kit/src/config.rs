@@ -91,10 +91,12 @@ impl ConfigFile {
             key: key.to_string(),
             message,
         };
-        let mut value = serde_json::to_value(&args).map_err(|e| invalid("*", e.to_string()))?;
+        let original = serde_json::to_value(&args).map_err(|e| invalid("*", e.to_string()))?;
+        let mut value = original.clone();
         let Some(object) = value.as_object_mut() else {
             return Ok(args);
         };
+        let mut applied = Vec::new();
         for (key, setting) in &self.table {
             let id = normalise(key);
             if !object.contains_key(&id) {
@@ -108,10 +110,25 @@ impl ConfigFile {
             if !given_explicitly {
                 let json =
                     serde_json::to_value(setting).map_err(|e| invalid(key, e.to_string()))?;
-                object.insert(id, json);
+                object.insert(id.clone(), json.clone());
+                applied.push((key, id, json));
             }
         }
-        serde_json::from_value(value).map_err(|e| invalid("*", e.to_string()))
+        serde_json::from_value(value).map_err(|e| {
+            // Name the setting: the first whose value alone does not fit
+            // (serde's message names the type, not the key).
+            let culprit = applied.iter().find(|(_, id, json)| {
+                let mut alone = original.clone();
+                if let Some(object) = alone.as_object_mut() {
+                    object.insert(id.clone(), json.clone());
+                }
+                serde_json::from_value::<T>(alone).is_err()
+            });
+            invalid(
+                culprit.map_or("*", |(key, _, _)| key.as_str()),
+                e.to_string(),
+            )
+        })
     }
 }
 
@@ -176,8 +193,12 @@ mod tests {
     }
 
     #[test]
-    fn wrong_types_are_refused() {
-        let err = parse(&["x"], "workers = \"many\"").unwrap_err();
-        assert!(matches!(err, ConfigError::Invalid { .. }), "{err}");
+    fn wrong_types_are_refused_naming_the_setting() {
+        let err = parse(&["x"], "listen = \"0.0.0.0:1\"\nworkers = \"many\"").unwrap_err();
+        assert!(
+            matches!(&err, ConfigError::Invalid { key, .. } if key == "workers"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("setting `workers`"), "{err}");
     }
 }

@@ -965,10 +965,17 @@ pub enum ModelsAction {
     },
     /// Recompute every file's checksum of installed models (default: all).
     Verify { names: Vec<String> },
-    /// Delete installed models.
+    /// Delete installed models. A model a running server on this home has
+    /// loaded is kept (that server could not load it at its next start)
+    /// unless --force.
     Remove {
         #[arg(required = true)]
         names: Vec<String>,
+        /// Delete even a model a running server has loaded: it keeps
+        /// serving it from memory until it stops, and its next start
+        /// cannot load it.
+        #[arg(long)]
+        force: bool,
     },
 }
 

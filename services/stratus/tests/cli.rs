@@ -77,6 +77,19 @@ fn serve_pulls_loads_turns_ready_lists_models_and_stops_on_sigterm() {
     let body: serde_json::Value = response.json().unwrap();
     assert_eq!(body["error"]["type"], "not_found_error");
 
+    // A model the running server loaded is not deleted under it.
+    let output = stratus(home.path())
+        .args(["models", "remove", "lid-176"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("model `lid-176` is loaded by a running Stratus server"),
+        "{stderr}"
+    );
+    assert!(home.path().join("models/lid-176/manifest.json").is_file());
+
     // Its log went to a pipe, not a terminal: no colour escape codes.
     let log = server.log.lock().unwrap().join("\n");
     assert!(
@@ -85,6 +98,17 @@ fn serve_pulls_loads_turns_ready_lists_models_and_stops_on_sigterm() {
     );
 
     assert!(server.terminate().success());
+    // Stopped, the server holds nothing: the same command deletes it.
+    let output = stratus(home.path())
+        .args(["models", "remove", "lid-176"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!home.path().join("models/lid-176").exists());
 }
 
 #[test]

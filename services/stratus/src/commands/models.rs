@@ -100,9 +100,9 @@ pub fn run(args: ModelsArgs) -> Result<(), CliError> {
             }
             finish(failed)
         }
-        ModelsAction::Remove { names } => {
+        ModelsAction::Remove { names, force } => {
             for name in &names {
-                let removed = store.remove(name)?;
+                let removed = store.remove(name, force)?;
                 let what = if removed {
                     "removed"
                 } else {
