@@ -21,6 +21,12 @@
 //! tests cover the retry transport, webhook signatures, and the result
 //! classes against `openapi/stratus.json`.
 
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "helpers outside #[test] fns: a failing test stops with the value it saw"
+)]
+
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -47,7 +53,13 @@ fn install_sdk(repo: &Path, dir: &Path) -> PathBuf {
     );
     let python = venv.join("bin/python");
     let installed = Command::new(&python)
-        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
         .arg("./sdk/python")
         .current_dir(repo)
         .env_remove("PYTHONPATH")
@@ -72,11 +84,19 @@ fn python_sdk_suite_passes_against_stratus_serve() {
 
     // The suite imports the installed package, not sdk/python/stratus_client.
     let imported = Command::new(&python)
-        .args(["-c", "import stratus_client; print(stratus_client.__file__)"])
+        .args([
+            "-c",
+            "import stratus_client; print(stratus_client.__file__)",
+        ])
         .current_dir(&tests)
         .env_remove("PYTHONPATH")
         .output()
         .unwrap();
+    assert!(
+        imported.status.success(),
+        "import stratus_client: {}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
     let imported = String::from_utf8_lossy(&imported.stdout);
     let imported = std::fs::canonicalize(imported.trim()).unwrap();
     assert!(
