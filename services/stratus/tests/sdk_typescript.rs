@@ -2,7 +2,7 @@
 //! its README says, each into a fresh npm project, then its node:test
 //! suites run from there against the real `stratus serve`.
 //!
-//! - Tarball: `npm pack` of the SDK folder (its `prepare`, `build.mjs`,
+//! - Tarball: `npm pack` in the SDK folder (its `prepare`, `build.mjs`,
 //!   builds `dist/` with the pinned TypeScript), then `npm install` of the
 //!   `.tgz`. The suites (`test/`) are copied into this project and import
 //!   `@stratus/client` and `@stratus/client/webhooks` by name from its
@@ -108,12 +108,9 @@ fn typescript_sdk_suite_passes_against_stratus_serve() {
     let installing = Instant::now();
 
     // The tarball, installed into the project the suites run in.
-    let packed = work.path().join("packed");
-    copy_sdk(&sdk, &packed.join("typescript"));
-    npm(
-        &packed,
-        &["pack", "./typescript", "--pack-destination", "."],
-    );
+    let packed = work.path().join("packed/typescript");
+    copy_sdk(&sdk, &packed);
+    npm(&packed, &["pack"]);
     let tarball = std::fs::read_dir(&packed)
         .unwrap()
         .map(|e| e.unwrap().path())
