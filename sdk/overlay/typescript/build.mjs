@@ -4,11 +4,12 @@
 // `npm install <this folder>` from another project (npm 11 runs a linked
 // directory's `prepare`, with the folder as working directory).
 //
-// In that last case npm installs neither this package's devDependencies
-// (TypeScript) nor, when the folder is outside the installing project, its
-// dependencies, which Node then cannot find from the linked folder. So
-// whatever cannot be resolved from here is first installed into this
-// folder's node_modules (scripts off, no lockfile), then tsc runs.
+// In that last case, for a folder outside the installing project, npm
+// installs neither this package's devDependencies (TypeScript) nor its
+// dependencies, which Node then cannot find from the linked folder (inside
+// the project it installs both, hoisted). So whatever cannot be resolved
+// from here is first installed into this folder's node_modules (scripts
+// off, no lockfile), then tsc runs.
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
