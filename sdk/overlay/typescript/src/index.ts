@@ -1,43 +1,86 @@
 /**
  * The friendly face of the generated client (src/generated, from
- * openapi/stratus.json): API key, base URL, timeouts, retries on 429/503
- * honouring Retry-After, typed errors carrying the error envelope, and
- * streamed transcription (server-sent events: the generated operation
- * hands back the body stream, parsed here). Hand-written
- * (sdk/overlay/typescript), copied beside the generated code by
- * sdk/generate.
+ * openapi/stratus.json), shaped like OpenAI's Node SDK: API key, base URL,
+ * timeouts, retries on 429/503 honouring Retry-After and `x-should-retry`,
+ * typed errors carrying the error envelope, results typed by
+ * `response_format`, streamed transcription (server-sent events), jobs
+ * with `wait`, pages as async iterators, and the raw answer of every call
+ * (`.withResponse()`, `.asResponse()`). Webhook verification is
+ * `@stratus/client/webhooks` (Node). Hand-written (sdk/overlay/typescript),
+ * copied beside the generated code by sdk/generate.
  */
 import { createClient, createConfig } from './generated/client/index.js';
 import type { Client } from './generated/client/index.js';
 import * as ops from './generated/sdk.gen.js';
 import type {
   AudioForm,
+  AudioJob,
+  AudioJobForm,
+  AudioJobList,
+  AudioWebhookSecret,
   ClassifyRequest,
   ClassifyResponse,
+  CreatedApiKey,
   DetectRequest,
   DetectResponse,
+  Embedding,
+  EmbeddingItem,
   EmbeddingsRequest,
   EmbeddingsResponse,
+  EncodingFormat,
   EntitiesResponse,
-  ErrorBody,
   Invoice,
   InvoiceList,
   KeyPhrasesRequest,
   KeyPhrasesResponse,
   LimitSpec,
   LimitsView,
+  Model,
   ModelList,
   PiiRequest,
+  ResponseFormatName,
+  RotateAudioWebhookSecret,
+  Scope,
+  SentimentRequest,
+  SentimentResponse,
   SummarizeRequest,
   SummarizeResponse,
+  Tenant,
+  TimestampGranularity,
   Transcription,
-  TranscriptionStreamEvent,
   TranscriptionVerbose,
+  Usage,
   UsageEvent,
 } from './generated/types.gen.js';
+import { APIPromise, Page, PagePromise, Stream, connectionError, retryingFetch, sleep, transcriptionEvents } from './core.js';
+import type { TranscriptionStreamEvents } from './core.js';
+import { APIUserAbortError, JobFailedError, JobWaitTimeoutError, StratusError } from './errors.js';
 
 export * from './generated/types.gen.js';
 export * as operations from './generated/sdk.gen.js';
+export * from './errors.js';
+export {
+  APIPromise,
+  Page,
+  PagePromise,
+  Stream,
+  parseDurationMs,
+  parseRateLimits,
+  retryDelayMs,
+  retryingFetch,
+  shouldRetry,
+  sseData,
+  sseEvents,
+} from './core.js';
+export type {
+  RateLimit,
+  RateLimits,
+  TranscriptErrorEvent,
+  TranscriptTextDeltaEvent,
+  TranscriptTextDoneEvent,
+  TranscriptionStreamEvents,
+  WithResponse,
+} from './core.js';
 
 export interface StratusOptions {
   /** `sk_…`; default `process.env.STRATUS_API_KEY`. */
@@ -53,398 +96,464 @@ export interface StratusOptions {
   fetch?: typeof fetch;
 }
 
-/** A failed request: the status and the envelope's fields. */
-export class StratusError extends Error {
-  readonly status: number;
-  readonly type?: string;
-  readonly param?: string | null;
-  readonly code?: string | null;
-  /** Seconds the server asked to wait (429, 503), if it said. */
-  readonly retryAfter?: number;
-  readonly error: Partial<ErrorBody>;
-
-  constructor(status: number, error: Partial<ErrorBody>, headers?: Headers) {
-    super(`${status} ${error.type ?? 'error'}: ${error.message ?? ''}`);
-    this.name = new.target.name;
-    this.status = status;
-    this.error = error;
-    this.type = error.type;
-    this.param = error.param;
-    this.code = error.code;
-    const after = headers?.get('retry-after')?.trim();
-    this.retryAfter = after != null && /^\d+$/.test(after) ? Number(after) : undefined;
-  }
-
-  /** The typed error of a failed response (its envelope when it has one). */
-  static async from(response: Response, body?: unknown): Promise<StratusError> {
-    let envelope = body as { error?: Partial<ErrorBody> } | undefined;
-    if (typeof envelope?.error !== 'object' || envelope.error === null) {
-      const text = typeof body === 'string' ? body : await response.clone().text().catch(() => '');
-      try {
-        envelope = JSON.parse(text) as { error?: Partial<ErrorBody> };
-      } catch {
-        envelope = { error: { message: text || `HTTP ${response.status}`, type: 'unknown' } };
-      }
-    }
-    const Kind = errorClass(response.status);
-    return new Kind(response.status, envelope?.error ?? {}, response.headers);
-  }
+/** Per call: an AbortSignal (aborting throws APIUserAbortError) and extra headers. */
+export interface RequestOptions {
+  signal?: AbortSignal;
+  headers?: Record<string, string>;
 }
 
-/** 400, 405, 413, 415, 422: the request is wrong; fix it before retrying. */
-export class BadRequestError extends StratusError {}
-/** 401: no API key, or an invalid one. */
-export class AuthenticationError extends StratusError {}
-/** 403: the key lacks the scope. */
-export class PermissionDeniedError extends StratusError {}
-/** 404: no such resource or model. */
-export class NotFoundError extends StratusError {}
-/** 429: a rate or quota limit (after the retries ran out). */
-export class RateLimitError extends StratusError {}
-/** 503: overloaded or not ready (after the retries ran out). */
-export class ServiceUnavailableError extends StratusError {}
-/** An `error` event ended a stream that had started (status 200). */
-export class StreamError extends StratusError {}
-/** The server could not be reached, or the request timed out (status 0). */
-export class APIConnectionError extends StratusError {
-  constructor(cause: unknown) {
-    super(0, { message: cause instanceof Error ? cause.message : String(cause), type: 'connection_error' });
-    this.cause = cause;
-  }
-}
+// -- typed transcription results ----------------------------------------------
 
-function errorClass(status: number): new (status: number, error: Partial<ErrorBody>, headers?: Headers) => StratusError {
-  switch (status) {
-    case 400:
-    case 405:
-    case 413:
-    case 415:
-    case 422:
-      return BadRequestError;
-    case 401:
-      return AuthenticationError;
-    case 403:
-      return PermissionDeniedError;
-    case 404:
-      return NotFoundError;
-    case 429:
-      return RateLimitError;
-    case 503:
-      return ServiceUnavailableError;
-    default:
-      return StratusError;
-  }
-}
-
-/**
- * Whether a failed answer is worth resending: the server's `x-should-retry`
- * wins (it says `false` where waiting cannot help, such as a spent budget),
- * otherwise 429 and 503 are.
- */
-export function shouldRetry(response: Response): boolean {
-  const header = response.headers.get('x-should-retry')?.trim().toLowerCase();
-  if (header === 'false') return false;
-  if (header === 'true') return true;
-  return response.status === 429 || response.status === 503;
-}
-
-/** Milliseconds to wait: Retry-After (seconds or a date) when sent, else exponential backoff with jitter. */
-export function retryDelayMs(response: Response, attempt: number, maxWaitMs: number): number {
-  const header = response.headers.get('retry-after');
-  if (header !== null) {
-    const seconds = /^\d+$/.test(header.trim()) ? Number(header.trim()) : (Date.parse(header) - Date.now()) / 1000;
-    if (!Number.isNaN(seconds)) return Math.min(Math.max(seconds, 0) * 1000, maxWaitMs);
-  }
-  return Math.min(500 * 2 ** attempt * (0.5 + Math.random() / 2), maxWaitMs);
-}
-
-/**
- * A fetch that resends a request answered 429/503 unless the server said
- * `x-should-retry: false` (the body is buffered so
- * a multipart upload can be sent again), with a timeout per attempt that
- * also bounds reading the answer.
- */
-export function retryingFetch(inner: typeof fetch, maxRetries: number, maxWaitMs: number, timeoutMs: number): typeof fetch {
-  return async (input, init) => {
-    const request = new Request(input, init);
-    const body = request.body === null ? undefined : await request.arrayBuffer();
-    for (let attempt = 0; ; attempt++) {
-      const timeout = AbortSignal.timeout(timeoutMs);
-      const response = await inner(request.url, {
-        method: request.method,
-        headers: request.headers,
-        body,
-        redirect: request.redirect,
-        signal: AbortSignal.any([request.signal, timeout]),
-      });
-      if (!shouldRetry(response) || attempt >= maxRetries) return response;
-      await response.body?.cancel();
-      await new Promise((resolve) => setTimeout(resolve, retryDelayMs(response, attempt, maxWaitMs)));
-    }
-  };
-}
-
-/** The events of a `text/event-stream` body: each event's `data:` lines joined. */
-export async function* sseData(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  const decoder = new TextDecoder();
-  let buffer = '';
-  const reader = body.getReader();
-  try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      buffer = done ? buffer + decoder.decode() : buffer + decoder.decode(value, { stream: true });
-      const events = buffer.split(/\r\n\r\n|\n\n|\r\r/);
-      buffer = done ? '' : (events.pop() ?? '');
-      for (const event of events) {
-        const data = event
-          .split(/\r\n|\n|\r/)
-          .filter((line) => line.startsWith('data:'))
-          .map((line) => line.slice(5).replace(/^ /, ''));
-        if (data.length > 0) yield data.join('\n');
-      }
-      if (done) return;
-    }
-  } finally {
-    reader.releaseLock();
-  }
-}
-
-type Fields = Omit<AudioForm, 'file' | 'model' | 'stream'> & { model?: string };
-
-/** What a transcription answers: the JSON formats typed, the text formats as written. */
+/** Any transcription result: the JSON formats typed, the text formats as written. */
 export type TranscriptionResult = Transcription | TranscriptionVerbose | string;
 
-/** A key just created over the admin API: `secret` (`sk_…`) is shown this once. */
-export interface CreatedKey {
-  id: string;
-  tenant_id: string;
-  name?: string | null;
-  scopes: string[];
-  secret: string;
-  expires_at?: number | null;
+/**
+ * The result type of `response_format` F: `json` (the default) →
+ * Transcription, `verbose_json` → TranscriptionVerbose (segments, and words
+ * when asked for), `text`/`srt`/`vtt` → string; a format only known at run
+ * time → the union.
+ */
+export type TranscriptionOf<F> = [F] extends [undefined | null | 'json']
+  ? Transcription
+  : [F] extends ['verbose_json']
+    ? TranscriptionVerbose
+    : [F] extends ['text' | 'srt' | 'vtt']
+      ? string
+      : TranscriptionResult;
+
+type Format = ResponseFormatName | null | undefined;
+
+/** The fields of a transcription or translation besides the file (OpenAI's names). */
+export interface TranscriptionParams<F extends Format = Format> {
+  /** A loaded speech model (default `whisper-1`, the server's default one). */
+  model?: string;
+  /** ISO-639-1 code of the spoken language; detected when omitted. */
+  language?: string | null;
+  prompt?: string | null;
+  response_format?: F;
+  temperature?: number | null;
+  /** With `verbose_json`: `word` adds `words`, `segment` the segments' times. */
+  timestamp_granularities?: TimestampGranularity[];
 }
 
-/** A tenant (organisation). */
-export interface Tenant {
-  id: string;
-  name: string;
-  created_at: number;
+/** `audio.transcriptions.create` / `audio.translations.create`: the file and the fields. */
+export interface TranscriptionCreateParams<F extends Format = Format> extends TranscriptionParams<F> {
+  file: Blob;
+  stream?: false | null;
 }
 
-/** Units consumed. */
-export interface UsageTotals {
-  requests: number;
-  audio_seconds: number;
-  input_tokens: number;
-  characters: number;
-  documents: number;
+/** `audio.transcriptions.create` with `stream: true`. */
+export interface TranscriptionStreamParams extends Omit<TranscriptionParams, 'response_format'> {
+  file: Blob;
+  stream: true;
 }
 
-/** `GET /v1/usage`: the key's tenant's consumption over a time range. */
-export interface UsageReport {
-  tenant_id: string;
-  start: string;
-  end: string;
-  bucket: string;
-  totals: UsageTotals;
-  data: Array<Record<string, unknown>>;
+// -- embeddings ---------------------------------------------------------------
+
+/** Embeddings whose vectors are `V`: `number[]` (`float`, the default) or a base64 string. */
+export type EmbeddingsOf<V extends Embedding> = Omit<EmbeddingsResponse, 'data'> & {
+  data: Array<Omit<EmbeddingItem, 'embedding'> & { embedding: V }>;
+};
+
+/** The vector type of `encoding_format` E. */
+export type EmbeddingOf<E> = [E] extends [undefined | 'float'] ? number[] : [E] extends ['base64'] ? string : Embedding;
+
+// -- jobs -----------------------------------------------------------------------
+
+/** A job whose `result` (once it succeeded) is `R`. */
+export type AudioJobOf<R> = Omit<AudioJob, 'result'> & { result?: R };
+
+/** A job that succeeded, with its result. */
+export type SucceededJob<R> = Omit<AudioJob, 'result' | 'status'> & { status: 'succeeded'; result: R };
+
+/** `audio.jobs.create`: the file, the transcription fields, `task` and `webhook_url`. */
+export interface AudioJobCreateParams<F extends Format = Format> extends TranscriptionParams<F> {
+  file: Blob;
+  /** `transcribe` (default) or `translate`. */
+  task?: 'transcribe' | 'translate';
+  /** Where to POST the finished job, signed (see `@stratus/client/webhooks`). */
+  webhook_url?: string;
+}
+
+export interface WaitOptions {
+  /** Between polls, milliseconds (default 1000). */
+  pollIntervalMs?: number;
+  /** Give up after this long (JobWaitTimeoutError; the job goes on). Default: no limit. */
+  timeoutMs?: number;
+  /** Stop waiting (APIUserAbortError; the job goes on: `audio.jobs.cancel` stops it). */
+  signal?: AbortSignal;
+  /** Called with the job whenever its status or progress (0 to 1) changed, the final state included. */
+  onProgress?: (job: AudioJob) => void;
+}
+
+// -- the resource groups (OpenAI's shape) ------------------------------------
+
+export interface Transcriptions {
+  /** `stream: true`: the events as the audio is decoded. */
+  create(body: TranscriptionStreamParams, options?: RequestOptions): APIPromise<Stream<TranscriptionStreamEvents>>;
+  /** The result typed by `response_format` (see TranscriptionOf). */
+  create<F extends Format = undefined>(body: TranscriptionCreateParams<F>, options?: RequestOptions): APIPromise<TranscriptionOf<F>>;
+}
+
+export interface Translations {
+  /** Speech to English text (a multilingual model), typed by `response_format`. */
+  create<F extends Format = undefined>(body: TranscriptionCreateParams<F>, options?: RequestOptions): APIPromise<TranscriptionOf<F>>;
+}
+
+export interface AudioJobs {
+  /** Submit a job (`POST /v1/audio/jobs`): answers at once with the queued job. */
+  create<F extends Format = undefined>(body: AudioJobCreateParams<F>, options?: RequestOptions): APIPromise<AudioJobOf<TranscriptionOf<F>>>;
+  /** The job, with its `result` once it succeeded. */
+  retrieve(id: string, options?: RequestOptions): APIPromise<AudioJob>;
+  /** The tenant's jobs, newest first, without results: `for await` pages through them. */
+  list(query?: { limit?: number; after?: string }, options?: RequestOptions): PagePromise<AudioJob>;
+  /** Cancel a job (a finished one is returned unchanged). */
+  cancel(id: string, options?: RequestOptions): APIPromise<AudioJob>;
+  /**
+   * Poll until the job ends: the succeeded job with its typed result, or
+   * JobFailedError (failed, cancelled), JobWaitTimeoutError, APIUserAbortError.
+   */
+  wait<R = TranscriptionResult>(job: string | AudioJobOf<R>, options?: WaitOptions): Promise<SucceededJob<R>>;
+  /** `create`, then `wait`. */
+  createAndWait<F extends Format = undefined>(body: AudioJobCreateParams<F>, options?: WaitOptions): Promise<SucceededJob<TranscriptionOf<F>>>;
+}
+
+export interface WebhookSecrets {
+  /** The secret the tenant's job webhooks are signed with now (`speech` scope). */
+  retrieve(options?: RequestOptions): APIPromise<AudioWebhookSecret>;
+  /** A new secret; the old one keeps signing for `previous_secret_valid_seconds` (`keys` scope). */
+  rotate(body?: RotateAudioWebhookSecret, options?: RequestOptions): APIPromise<AudioWebhookSecret>;
+}
+
+export interface Embeddings {
+  /** Vectors typed by `encoding_format`: `number[]` (default) or base64 strings. */
+  create<E extends EncodingFormat | undefined = undefined>(
+    body: EmbeddingsRequest & { encoding_format?: E },
+    options?: RequestOptions,
+  ): APIPromise<EmbeddingsOf<EmbeddingOf<E>>>;
+}
+
+export interface Models {
+  list(options?: RequestOptions): APIPromise<ModelList>;
+  retrieve(model: string, options?: RequestOptions): APIPromise<Model>;
+}
+
+// -- the client -------------------------------------------------------------------
+
+type CallResult = Promise<{ error?: unknown; response?: Response }>;
+
+const json = <T>(response: Response): Promise<T> => response.json() as Promise<T>;
+const text = (response: Response): Promise<string> => response.text();
+
+/** JSON or text, as the answer says. */
+async function jsonOrText<T>(response: Response): Promise<T> {
+  const type = response.headers.get('content-type') ?? '';
+  return (type.includes('json') ? await response.json() : await response.text()) as T;
+}
+
+/** The multipart fields of a transcription, translation or job. */
+function audioForm(file: Blob, params: TranscriptionParams & { task?: string; webhook_url?: string; stream?: boolean | null }): AudioForm & AudioJobForm {
+  const { timestamp_granularities, model, ...rest } = params;
+  const form = { ...rest, model: model ?? 'whisper-1', file } as AudioForm & AudioJobForm;
+  // Sent as one `timestamp_granularities[]` field per value.
+  if (timestamp_granularities !== undefined) {
+    form['timestamp_granularities[]'] = timestamp_granularities as unknown as TimestampGranularity;
+  }
+  return form;
 }
 
 export class Stratus {
   /** The generated client: every operation of `operations` takes `{ client: stratus.client }`. */
   readonly client: Client;
   readonly baseUrl: string;
-  private readonly apiKey?: string;
-  private readonly fetch: typeof fetch;
+  readonly audio: { transcriptions: Transcriptions; translations: Translations; jobs: AudioJobs; webhookSecret: WebhookSecrets };
+  readonly embeddings: Embeddings;
+  readonly models: Models;
+  readonly #apiKey?: string;
+  readonly #fetch: typeof fetch;
 
   constructor(options: StratusOptions = {}) {
     // Node's environment when there is one (not in browsers).
     const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env ?? {};
-    this.apiKey = options.apiKey ?? env.STRATUS_API_KEY;
+    this.#apiKey = options.apiKey ?? env.STRATUS_API_KEY;
     this.baseUrl = (options.baseUrl ?? env.STRATUS_BASE_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
-    this.fetch = retryingFetch(options.fetch ?? fetch, options.maxRetries ?? 3, options.maxRetryWaitMs ?? 60_000, options.timeoutMs ?? 120_000);
-    this.client = createClient(createConfig({ baseUrl: this.baseUrl, auth: this.apiKey, fetch: this.fetch }));
+    this.#fetch = retryingFetch(options.fetch ?? fetch, options.maxRetries ?? 3, options.maxRetryWaitMs ?? 60_000, options.timeoutMs ?? 120_000);
+    this.client = createClient(createConfig({ baseUrl: this.baseUrl, auth: this.#apiKey, fetch: this.#fetch }));
+
+    const transcriptions = {
+      create: (body: TranscriptionCreateParams | TranscriptionStreamParams, options?: RequestOptions) => {
+        const { file, stream, ...params } = body;
+        return stream === true ? this.#stream(file, params, options) : this.transcribe(file, params as TranscriptionParams, options);
+      },
+    } as Transcriptions;
+    const translations: Translations = {
+      create: ({ file, stream: _, ...params }, options) => this.translate(file, params, options),
+    };
+    const jobs: AudioJobs = {
+      // The result's type follows `response_format`: the interface says which.
+      create: ({ file, ...params }, options) =>
+        this.#call(ops.createAudioJob({ ...this.#options(options), body: audioForm(file, params) }), json<never>, options),
+      retrieve: (id, options) => this.#call(ops.getAudioJob({ ...this.#options(options), path: { id } }), json<AudioJob>, options),
+      list: (query = {}, options) => {
+        const page = (after: string | undefined): PagePromise<AudioJob> =>
+          this.#page(ops.listAudioJobs({ ...this.#options(options), query: { limit: query.limit, after } }), options, async (response) => {
+            const list = (await response.json()) as AudioJobList;
+            return new Page(list.data, response, list.has_more, list.last_id ?? null, page);
+          });
+        return page(query.after);
+      },
+      cancel: (id, options) => this.#call(ops.cancelAudioJob({ ...this.#options(options), path: { id } }), json<AudioJob>, options),
+      wait: (job, options) => this.#wait(typeof job === 'string' ? job : job.id, options),
+      createAndWait: async (body, options = {}) => {
+        const job = await jobs.create(body, { signal: options.signal });
+        return jobs.wait(job, options);
+      },
+    };
+    const webhookSecret: WebhookSecrets = {
+      retrieve: (options) => this.#call(ops.getAudioWebhookSecret(this.#options(options)), json<AudioWebhookSecret>, options),
+      rotate: (body, options) =>
+        this.#call(ops.rotateAudioWebhookSecret({ ...this.#options(options), body }), json<AudioWebhookSecret>, options),
+    };
+    this.audio = { transcriptions, translations, jobs, webhookSecret };
+    // The vectors' type follows `encoding_format`: the interface says which.
+    this.embeddings = { create: (body, options) => this.#call(ops.createEmbeddings({ ...this.#options(options), body }), json<never>, options) };
+    this.models = {
+      list: (options) => this.#call(ops.listModels(this.#options(options)), json<ModelList>, options),
+      retrieve: (model, options) => this.#call(ops.retrieveModel({ ...this.#options(options), path: { model } }), json<Model>, options),
+    };
   }
 
-  private async unwrap<T>(call: Promise<{ data?: T; error?: unknown; response?: Response }>): Promise<T> {
-    const { data, error, response } = await call;
-    // No response: the fetch itself failed (network, timeout).
-    if (response === undefined) throw new APIConnectionError(error);
-    if (!response.ok) throw await StratusError.from(response, error);
-    return data as T;
+  /** What every generated call gets: this client, the body left unread (parsed here), the caller's signal and headers. */
+  #options(options?: RequestOptions) {
+    return { client: this.client, parseAs: 'stream' as const, signal: options?.signal, headers: options?.headers };
+  }
+
+  /** The answer of a generated call, checked: the typed error of a failure. */
+  #checked(result: CallResult, options?: RequestOptions): Promise<Response> {
+    return result.then(
+      async ({ error, response }) => {
+        // No response: the fetch itself failed (network, timeout, abort).
+        if (response === undefined) throw connectionError(error, options?.signal);
+        if (!response.ok) throw await StratusError.from(response, error);
+        return response;
+      },
+      (e: unknown) => {
+        throw connectionError(e, options?.signal);
+      },
+    );
+  }
+
+  /** Reading the body can fail too (a timeout mid-answer, a dropped connection). */
+  #parser<T>(parse: (response: Response) => Promise<T>, options?: RequestOptions) {
+    return async (response: Response): Promise<T> => {
+      try {
+        return await parse(response);
+      } catch (e) {
+        throw connectionError(e, options?.signal);
+      }
+    };
+  }
+
+  #call<T>(result: CallResult, parse: (response: Response) => Promise<T>, options?: RequestOptions): APIPromise<T> {
+    return new APIPromise(this.#checked(result, options), this.#parser(parse, options));
+  }
+
+  #page<T>(result: CallResult, options: RequestOptions | undefined, parse: (response: Response) => Promise<Page<T>>): PagePromise<T> {
+    return new PagePromise(this.#checked(result, options), this.#parser(parse, options));
+  }
+
+  #stream(file: Blob, params: Omit<TranscriptionParams, 'response_format'>, options?: RequestOptions): APIPromise<Stream<TranscriptionStreamEvents>> {
+    const result = ops.createTranscription({ ...this.#options(options), body: audioForm(file, { ...params, stream: true }) });
+    return this.#call(result, async (response) => new Stream(response, transcriptionEvents(response, options?.signal)), options);
+  }
+
+  async #wait<R>(id: string, options: WaitOptions = {}): Promise<SucceededJob<R>> {
+    const { pollIntervalMs = 1000, timeoutMs, signal, onProgress } = options;
+    const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
+    let seen = '';
+    for (;;) {
+      const job = await this.audio.jobs.retrieve(id, { signal });
+      const state = `${job.status} ${job.progress}`;
+      if (state !== seen) {
+        seen = state;
+        onProgress?.(job);
+      }
+      if (job.status === 'succeeded') return job as SucceededJob<R>;
+      if (job.status === 'failed' || job.status === 'cancelled') throw new JobFailedError(job);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new JobWaitTimeoutError(job, timeoutMs!);
+      try {
+        await sleep(Math.min(pollIntervalMs, left), signal);
+      } catch (e) {
+        throw new APIUserAbortError(e);
+      }
+    }
   }
 
   // -- audio ------------------------------------------------------------------
 
-  /** Transcribe audio (a Blob/File, multipart upload); fields are the form's other fields. */
-  transcribe(file: Blob, fields: Fields = {}): Promise<TranscriptionResult> {
-    return this.unwrap(ops.createTranscription({ client: this.client, body: { model: 'whisper-1', ...fields, file } }));
+  /**
+   * Transcribe audio (a Blob/File, multipart upload): the result is typed by
+   * `response_format` (json → Transcription, verbose_json →
+   * TranscriptionVerbose, text/srt/vtt → string).
+   */
+  transcribe<F extends Format = undefined>(file: Blob, params: TranscriptionParams<F> = {}, options?: RequestOptions): APIPromise<TranscriptionOf<F>> {
+    return this.#call(ops.createTranscription({ ...this.#options(options), body: audioForm(file, params) }), jsonOrText<TranscriptionOf<F>>, options);
   }
 
-  /** Translate speech into English text (a multilingual model). */
-  translate(file: Blob, fields: Fields = {}): Promise<TranscriptionResult> {
-    return this.unwrap(ops.createTranslation({ client: this.client, body: { model: 'whisper-1', ...fields, file } }));
+  /** Translate speech into English text (a multilingual model), typed like `transcribe`. */
+  translate<F extends Format = undefined>(file: Blob, params: TranscriptionParams<F> = {}, options?: RequestOptions): APIPromise<TranscriptionOf<F>> {
+    return this.#call(ops.createTranslation({ ...this.#options(options), body: audioForm(file, params) }), jsonOrText<TranscriptionOf<F>>, options);
   }
 
   /**
    * Transcribe with `stream=true`: yields each event as the audio is decoded
    * (`transcript.text.delta`, then one `transcript.text.done`); an `error`
-   * event throws StreamError.
+   * event throws StreamError, a stream cut short APIConnectionError.
    */
-  async *streamTranscription(file: Blob, fields: Fields = {}): AsyncGenerator<Exclude<TranscriptionStreamEvent, { type: 'error' }>> {
-    const body = (await this.unwrap(
-      ops.createTranscription({
-        client: this.client,
-        body: { model: 'whisper-1', ...fields, file, stream: true },
-        parseAs: 'stream',
-      }),
-    )) as unknown as ReadableStream<Uint8Array>;
-    for await (const data of sseData(body)) {
-      const event = JSON.parse(data) as TranscriptionStreamEvent;
-      if (event.type === 'error') throw new StreamError(200, event.error);
-      yield event;
-    }
+  async *streamTranscription(
+    file: Blob,
+    params: Omit<TranscriptionParams, 'response_format'> = {},
+    options?: RequestOptions,
+  ): AsyncGenerator<TranscriptionStreamEvents> {
+    yield* await this.#stream(file, params, options);
   }
 
   // -- language ---------------------------------------------------------------
 
-  /** Embeddings of one text or a list. */
-  embed(body: EmbeddingsRequest): Promise<EmbeddingsResponse> {
-    return this.unwrap(ops.createEmbeddings({ client: this.client, body }));
+  /** Embeddings of one text or a list (`embeddings.create`). */
+  embed<E extends EncodingFormat | undefined = undefined>(
+    body: EmbeddingsRequest & { encoding_format?: E },
+    options?: RequestOptions,
+  ): APIPromise<EmbeddingsOf<EmbeddingOf<E>>> {
+    return this.embeddings.create(body, options);
   }
 
   /** The language of each document. */
-  detectLanguage(body: DetectRequest): Promise<DetectResponse> {
-    return this.unwrap(ops.detectLanguage({ client: this.client, body }));
+  detectLanguage(body: DetectRequest, options?: RequestOptions): APIPromise<DetectResponse> {
+    return this.#call(ops.detectLanguage({ ...this.#options(options), body }), json<DetectResponse>, options);
   }
 
   /** Personal data in each document, and its redacted text. */
-  redactPii(body: PiiRequest): Promise<EntitiesResponse> {
-    return this.unwrap(ops.redactPii({ client: this.client, body }));
+  redactPii(body: PiiRequest, options?: RequestOptions): APIPromise<EntitiesResponse> {
+    return this.#call(ops.redactPii({ ...this.#options(options), body }), json<EntitiesResponse>, options);
   }
 
   /** Named entities of each document. */
-  recognizeEntities(body: PiiRequest): Promise<EntitiesResponse> {
-    return this.unwrap(ops.recognizeEntities({ client: this.client, body }));
+  recognizeEntities(body: PiiRequest, options?: RequestOptions): APIPromise<EntitiesResponse> {
+    return this.#call(ops.recognizeEntities({ ...this.#options(options), body }), json<EntitiesResponse>, options);
   }
 
   /** Key phrases of each document. */
-  extractKeyPhrases(body: KeyPhrasesRequest): Promise<KeyPhrasesResponse> {
-    return this.unwrap(ops.extractKeyPhrases({ client: this.client, body }));
+  extractKeyPhrases(body: KeyPhrasesRequest, options?: RequestOptions): APIPromise<KeyPhrasesResponse> {
+    return this.#call(ops.extractKeyPhrases({ ...this.#options(options), body }), json<KeyPhrasesResponse>, options);
   }
 
   /** Labels of each document. */
-  classify(body: ClassifyRequest): Promise<ClassifyResponse> {
-    return this.unwrap(ops.classifyText({ client: this.client, body }));
+  classify(body: ClassifyRequest, options?: RequestOptions): APIPromise<ClassifyResponse> {
+    return this.#call(ops.classifyText({ ...this.#options(options), body }), json<ClassifyResponse>, options);
+  }
+
+  /** The sentiment of each document and its sentences. */
+  analyzeSentiment(body: SentimentRequest, options?: RequestOptions): APIPromise<SentimentResponse> {
+    return this.#call(ops.analyzeSentiment({ ...this.#options(options), body }), json<SentimentResponse>, options);
   }
 
   /** A summary of each document. */
-  summarize(body: SummarizeRequest): Promise<SummarizeResponse> {
-    return this.unwrap(ops.summarizeText({ client: this.client, body }));
+  summarize(body: SummarizeRequest, options?: RequestOptions): APIPromise<SummarizeResponse> {
+    return this.#call(ops.summarizeText({ ...this.#options(options), body }), json<SummarizeResponse>, options);
   }
 
-  /** The models this deployment serves. */
-  listModels(): Promise<ModelList> {
-    return this.unwrap(ops.listModels({ client: this.client }));
+  /** The models this deployment serves (`models.list`). */
+  listModels(options?: RequestOptions): APIPromise<ModelList> {
+    return this.models.list(options);
   }
 
   // -- tenants, keys, limits, usage and billing -------------------------------
-  // Tenants, keys and usage totals are typed by the interfaces above (the
-  // server's shapes, also in openapi/stratus.json); limits, invoices and
-  // usage events use the generated types. `requestJson` reaches any other
-  // JSON route with the same key, retries and typed errors.
-
-  /** Any JSON route, with the key, the retries and the typed errors. */
-  async requestJson<T>(method: string, path: string, options: { body?: unknown; query?: Record<string, string> } = {}): Promise<T> {
-    const url = new URL(this.baseUrl + path);
-    for (const [name, value] of Object.entries(options.query ?? {})) url.searchParams.set(name, value);
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (this.apiKey) headers.authorization = `Bearer ${this.apiKey}`;
-    if (options.body !== undefined) headers['content-type'] = 'application/json';
-    let response: Response;
-    try {
-      response = await this.fetch(url, { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) });
-    } catch (e) {
-      throw new APIConnectionError(e);
-    }
-    if (!response.ok) throw await StratusError.from(response);
-    return (await response.json()) as T;
-  }
 
   /** Create a tenant (`POST /v1/admin/tenants`; an `admin` key). */
-  createTenant(name: string): Promise<Tenant> {
-    return this.requestJson('POST', '/v1/admin/tenants', { body: { name } });
+  createTenant(name: string, options?: RequestOptions): APIPromise<Tenant> {
+    return this.#call(ops.createTenant({ ...this.#options(options), body: { name } }), json<Tenant>, options);
   }
 
-  /** Create a key of tenant `tenantId` (`POST /v1/admin/tenants/{id}/keys`; an `admin` key). */
-  createTenantKey(tenantId: string, scopes: string[], name?: string): Promise<CreatedKey> {
-    return this.requestJson('POST', `/v1/admin/tenants/${encodeURIComponent(tenantId)}/keys`, { body: { scopes, name } });
+  /** Create a key of tenant `tenantId` (`POST /v1/admin/tenants/{id}/keys`; an `admin` key); its `secret` is shown this once. */
+  createTenantKey(tenantId: string, scopes: Scope[], name?: string, options?: RequestOptions): APIPromise<CreatedApiKey> {
+    const call = ops.createTenantKey({ ...this.#options(options), path: { tenant_id: tenantId }, body: { scopes, name } });
+    return this.#call(call, json<CreatedApiKey>, options);
   }
 
   /** Create a key of the caller's own tenant (`POST /v1/keys`; a `keys` key). */
-  createKey(scopes: string[], name?: string): Promise<CreatedKey> {
-    return this.requestJson('POST', '/v1/keys', { body: { scopes, name } });
+  createKey(scopes: Scope[], name?: string, options?: RequestOptions): APIPromise<CreatedApiKey> {
+    return this.#call(ops.createKey({ ...this.#options(options), body: { scopes, name } }), json<CreatedApiKey>, options);
   }
 
   /** Set a tenant's limits, in effect at once (`PUT /v1/admin/tenants/{id}/limits`; an `admin` key). */
-  setTenantLimits(tenantId: string, limits: LimitSpec): Promise<LimitsView> {
-    return this.unwrap(ops.setTenantLimits({ client: this.client, path: { tenant_id: tenantId }, body: limits }));
+  setTenantLimits(tenantId: string, limits: LimitSpec, options?: RequestOptions): APIPromise<LimitsView> {
+    const call = ops.setTenantLimits({ ...this.#options(options), path: { tenant_id: tenantId }, body: limits });
+    return this.#call(call, json<LimitsView>, options);
   }
 
   /** The tenant's monthly invoices, newest first, the current month a draft (`billing:read`). */
-  listInvoices(): Promise<InvoiceList> {
-    return this.unwrap(ops.listInvoices({ client: this.client }));
+  listInvoices(options?: RequestOptions): APIPromise<InvoiceList> {
+    return this.#call(ops.listInvoices(this.#options(options)), json<InvoiceList>, options);
   }
 
   /** One invoice by id (`inv_…`). */
-  getInvoice(id: string): Promise<Invoice> {
-    return this.unwrap(ops.getInvoice({ client: this.client, path: { id } }));
+  getInvoice(id: string, options?: RequestOptions): APIPromise<Invoice> {
+    return this.#call(ops.getInvoice({ ...this.#options(options), path: { id } }), json<Invoice>, options);
   }
 
   /** One invoice as CSV, a row per line item. */
-  async invoiceCsv(id: string): Promise<string> {
-    const url = new URL(`${this.baseUrl}/v1/billing/invoices/${encodeURIComponent(id)}`);
-    url.searchParams.set('format', 'csv');
-    return (await this.get(url, 'text/csv')).text();
+  invoiceCsv(id: string, options?: RequestOptions): APIPromise<string> {
+    return this.#call(ops.getInvoice({ ...this.#options(options), path: { id }, query: { format: 'csv' } }), text, options);
+  }
+
+  /** The tenant's usage: totals and per-bucket sums (`GET /v1/usage`; a `usage:read` key). */
+  usage(
+    query: { start?: string; end?: string; bucket?: 'day' | 'hour'; group_by?: 'model' | 'endpoint' | 'key' | 'service' | 'none' } = {},
+    options?: RequestOptions,
+  ): APIPromise<Usage> {
+    return this.#call(ops.getUsage({ ...this.#options(options), query }), json<Usage>, options);
   }
 
   /**
-   * Every usage event of the tenant (`GET /v1/usage/events`, NDJSON; a
-   * `usage:read` key), oldest first, page by page with the cursor the
-   * server sends; `start`/`end` narrow it.
+   * The tenant's usage events (`GET /v1/usage/events`, NDJSON; a
+   * `usage:read` key), oldest first: `for await` runs through every page
+   * (`limit` a page) by the `x-stratus-cursor` the server sends; awaited,
+   * the first page. `cursor` resumes where a page's `nextCursor` left off
+   * (to follow new events later); `start`/`end` narrow it.
    */
-  async *usageEvents(query: { start?: string; end?: string; pageSize?: number } = {}): AsyncGenerator<UsageEvent> {
-    let cursor: string | null = null;
-    for (;;) {
-      const url = new URL(`${this.baseUrl}/v1/usage/events`);
-      if (query.start) url.searchParams.set('start', query.start);
-      if (query.end) url.searchParams.set('end', query.end);
-      url.searchParams.set('limit', String(query.pageSize ?? 1000));
-      if (cursor !== null) url.searchParams.set('cursor', cursor);
-      const response = await this.get(url, 'application/x-ndjson');
-      for (const line of (await response.text()).split('\n')) {
-        if (line.trim()) yield JSON.parse(line) as UsageEvent;
-      }
-      cursor = response.headers.get('x-stratus-cursor');
-      if (response.headers.get('x-stratus-has-more') !== 'true' || cursor === null) return;
-    }
+  usageEvents(
+    query: { start?: string; end?: string; limit?: number; cursor?: string; /** @deprecated use `limit` */ pageSize?: number } = {},
+    options?: RequestOptions,
+  ): PagePromise<UsageEvent> {
+    const page = (cursor: string | undefined): PagePromise<UsageEvent> => {
+      const call = ops.listUsageEvents({
+        ...this.#options(options),
+        query: { start: query.start, end: query.end, limit: query.limit ?? query.pageSize, cursor },
+      });
+      return this.#page(call, options, async (response) => {
+        const lines = (await response.text()).split('\n').filter((line) => line.trim() !== '');
+        const events = lines.map((line) => JSON.parse(line) as UsageEvent);
+        const more = response.headers.get('x-stratus-has-more') === 'true';
+        return new Page(events, response, more, response.headers.get('x-stratus-cursor'), page);
+      });
+    };
+    return page(query.cursor);
   }
 
-  private async get(url: URL, accept: string): Promise<Response> {
-    const headers: Record<string, string> = { accept };
-    if (this.apiKey) headers.authorization = `Bearer ${this.apiKey}`;
-    let response: Response;
-    try {
-      response = await this.fetch(url, { method: 'GET', headers });
-    } catch (e) {
-      throw new APIConnectionError(e);
-    }
-    if (!response.ok) throw await StratusError.from(response);
-    return response;
-  }
-
-  /** The tenant's usage (`GET /v1/usage`; a `usage:read` key). */
-  usage(query: { start?: string; end?: string; bucket?: 'day' | 'hour'; group_by?: string } = {}): Promise<UsageReport> {
-    return this.requestJson('GET', '/v1/usage', { query: query as Record<string, string> });
+  /** Any JSON route, with the key, the retries and the typed errors. */
+  requestJson<T>(method: string, path: string, request: { body?: unknown; query?: Record<string, string> } & RequestOptions = {}): APIPromise<T> {
+    const url = new URL(this.baseUrl + path);
+    for (const [name, value] of Object.entries(request.query ?? {})) url.searchParams.set(name, value);
+    const headers: Record<string, string> = { accept: 'application/json', ...request.headers };
+    if (this.#apiKey) headers.authorization = `Bearer ${this.#apiKey}`;
+    if (request.body !== undefined) headers['content-type'] = 'application/json';
+    const body = request.body === undefined ? undefined : JSON.stringify(request.body);
+    const result = this.#fetch(url, { method, headers, body, signal: request.signal }).then(
+      (response) => ({ response }),
+      (error: unknown) => ({ error, response: undefined }),
+    );
+    return this.#call(result, (response) => (response.status === 204 ? Promise.resolve(undefined as T) : json<T>(response)), request);
   }
 }

@@ -1,11 +1,12 @@
 // Retries over real HTTP: a scripted node:http server on a local port
 // answers 429 and 503 (with Retry-After) before 200; the client waits what
 // it is told, resends the whole multipart upload, and once the retries run
-// out throws the typed error with the envelope. No Stratus server needed.
+// out throws the typed error with the envelope; `x-should-retry` overrides
+// the status either way. No Stratus server needed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { sdk } from './sdk.mjs';
+import * as sdk from '@stratus/client';
 
 const ENVELOPE = '{"error":{"message":"slow down","type":"rate_limit_error","param":null,"code":"rate_limit_exceeded"}}';
 
@@ -92,7 +93,7 @@ test('a timeout is a connection error', async () => {
   try {
     const stratus = new sdk.Stratus({ baseUrl: `http://127.0.0.1:${server.address().port}`, timeoutMs: 300 });
     const started = Date.now();
-    await assert.rejects(stratus.listModels(), (e) => e instanceof sdk.APIConnectionError && e.status === 0);
+    await assert.rejects(stratus.listModels(), (e) => e instanceof sdk.APIConnectionTimeoutError && e instanceof sdk.APIConnectionError && e.status === 0);
     assert.ok(Date.now() - started < 5000);
   } finally {
     server.closeAllConnections();
@@ -100,8 +101,8 @@ test('a timeout is a connection error', async () => {
   }
 });
 
-test('sseData splits events across chunks and skips comments', async () => {
-  const parts = [': keep-alive\n\ndata: {"a":', '1}\r\n\r\ndata: x\ndata: y\n\n', 'data: last'];
+test('SSE is parsed by eventsource-parser: events split across chunks, comments skipped, an unterminated last event dropped', async () => {
+  const parts = [': keep-alive\n\ndata: {"a":', '1}\r\n\r\ndata: x\ndata: y\n\n', 'event: note\nid: 7\ndata: z\n\n', 'data: last'];
   const body = new ReadableStream({
     start(controller) {
       for (const p of parts) controller.enqueue(new TextEncoder().encode(p));
@@ -109,6 +110,13 @@ test('sseData splits events across chunks and skips comments', async () => {
     },
   });
   const seen = [];
-  for await (const data of sdk.sseData(body)) seen.push(data);
-  assert.deepEqual(seen, ['{"a":1}', 'x\ny', 'last']);
+  for await (const event of sdk.sseEvents(body)) seen.push(event);
+  assert.deepEqual(
+    seen.map((e) => [e.event, e.id, e.data]),
+    [
+      [undefined, undefined, '{"a":1}'],
+      [undefined, undefined, 'x\ny'],
+      ['note', '7', 'z'],
+    ],
+  );
 });
