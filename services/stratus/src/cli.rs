@@ -1007,6 +1007,15 @@ pub struct IdentityArgs {
     /// store and print keys the running server does not know.
     #[arg(long, global = true)]
     pub init: bool,
+
+    /// Work through a running gateway's admin API at this address (e.g.
+    /// https://stratus.example.com) instead of opening its store: the
+    /// natural choice with PostgreSQL and several gateways, or from a
+    /// machine without the server's home. Needs an operator key (admin
+    /// scope) in STRATUS_ADMIN_KEY; --store, --home, --auth-secret and
+    /// --price-catalog are not used (the server's own apply).
+    #[arg(long, env = "STRATUS_URL", global = true)]
+    pub url: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

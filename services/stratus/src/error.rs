@@ -26,6 +26,12 @@ pub enum CliError {
     Metering(#[from] stratus_gateway::metering::MeteringError),
     #[error(transparent)]
     Auth(#[from] AuthError),
+    /// The admin API (`--url`) refused or could not be reached.
+    #[error("{}{message}", status.map(|s| format!("the server answered {s}: ")).unwrap_or_default())]
+    Api {
+        status: Option<u16>,
+        message: String,
+    },
     #[error("internal token: {0}")]
     Token(#[from] TokenError),
     #[error(transparent)]

@@ -2,11 +2,12 @@
 //! pulls and loads real models, turns ready, lists them, and stops on
 //! SIGTERM; `models` pulls, lists, verifies and removes; bad setups fail
 //! with a message that says what to do; the identity commands refuse to
-//! make a stray home.
+//! make a stray home, and work through a running gateway's admin API
+//! (`--url`) from a machine without its home.
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::{Server, admin_key, cache_root, stratus};
 
@@ -178,6 +179,103 @@ fn identity_commands_refuse_to_create_a_stray_home() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(String::from_utf8_lossy(&output.stdout).starts_with("sk_"));
+}
+
+#[test]
+fn identity_commands_work_through_a_running_gateways_admin_api() {
+    let home = tempfile::tempdir().unwrap();
+    let mut command = stratus(home.path());
+    command.args(["serve", "--models", "lid-176"]);
+    let server = Server::start(command);
+    server.wait_ready(Duration::from_secs(300));
+    let admin = admin_key(home.path());
+
+    // From a machine (here: a folder) without the server's home.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let stray = elsewhere.path().join("data");
+    let cli = |key: &str, args: &[&str]| {
+        let output = stratus(&stray)
+            .env("STRATUS_ADMIN_KEY", key)
+            .env("STRATUS_USER_PASSWORD", "correct horse battery staple")
+            .args(args)
+            .args(["--url", &server.base])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        (output.status.success(), stdout, stderr)
+    };
+    let ok = |args: &[&str]| {
+        let (success, stdout, stderr) = cli(&admin, args);
+        assert!(success, "{args:?}: {stderr}");
+        stdout.trim().to_owned()
+    };
+
+    let tenant_id = ok(&["tenants", "create", "acme"]);
+    assert!(tenant_id.starts_with("ten_"), "{tenant_id}");
+    assert!(ok(&["tenants", "list"]).lines().any(|l| l.contains("acme")));
+    let secret = ok(&["keys", "create", "--tenant", "acme", "--scopes", "language"]);
+    assert!(secret.starts_with("sk_"), "{secret}");
+    // A key the server issued: it works there at once.
+    assert_eq!(server.get_with("/v1/models", &secret).0, 200);
+    let keys: serde_json::Value =
+        serde_json::from_str(&ok(&["keys", "list", "--tenant", "acme", "--json"])).unwrap();
+    let key_id = keys[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(keys[0]["scopes"], serde_json::json!(["language"]));
+
+    let limits = ok(&["tenants", "limits", "acme", "--requests-per-minute", "7"]);
+    assert!(limits.contains("requests_per_minute      7"), "{limits}");
+    let limits = ok(&["keys", "limits", &key_id, "--concurrent-requests", "2"]);
+    assert!(limits.contains("concurrent_requests      2"), "{limits}");
+    let budget = ok(&["tenants", "budget", "--tenant", "acme", "--hard", "5"]);
+    assert!(budget.contains("hard limit 5"), "{budget}");
+
+    let user_id = ok(&[
+        "users",
+        "create",
+        "--tenant",
+        "acme",
+        "--email",
+        "ops@acme.test",
+        "--role",
+        "viewer",
+    ]);
+    assert!(!user_id.is_empty());
+    assert_eq!(
+        ok(&["users", "disable", "--email", "ops@acme.test"]),
+        "disabled ops@acme.test; its sessions ended"
+    );
+    let users = ok(&["users", "list", "--tenant", "acme"]);
+    assert!(
+        users
+            .lines()
+            .any(|l| l.contains("ops@acme.test") && l.contains("disabled")),
+        "{users}"
+    );
+
+    assert_eq!(
+        ok(&["keys", "revoke", &key_id]),
+        format!("{key_id}: revoked")
+    );
+    let started = Instant::now();
+    while server.get_with("/v1/models", &secret).0 != 401 {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "revoked key still works"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // Nothing was made locally.
+    assert!(!stray.exists(), "created {}", stray.display());
+    // The server decides what a key may do: a tenant's key is refused.
+    let tenant_key = ok(&["keys", "create", "--tenant", "acme", "--scopes", "language"]);
+    let (success, _, stderr) = cli(&tenant_key, &["tenants", "list"]);
+    assert!(!success);
+    assert!(stderr.contains("the server answered 403"), "{stderr}");
+    let (success, _, stderr) = cli("", &["tenants", "list"]);
+    assert!(!success && stderr.contains("STRATUS_ADMIN_KEY"), "{stderr}");
+    assert!(server.terminate().success());
 }
 
 fn stdout_is_empty(stdout: &[u8]) -> bool {

@@ -3,10 +3,17 @@
 //! open the same store and server secret as `serve` on the same home (or
 //! `--store` / `--auth-secret`), so a key made here works on a running
 //! server at once, and a revocation here takes effect there within a
-//! second (its key cache lifetime).
+//! second (its key cache lifetime). With `--url` they work through a
+//! running gateway's admin API instead ([`super::admin_api`]).
+//!
+//! Both ways give the same JSON objects (the API's), so one piece of code
+//! prints each answer, as a table or with `--json`.
 
 use std::io::{BufRead, Write};
 use std::path::Path;
+
+use reqwest::Method;
+use serde_json::{Value, json};
 
 use stratus_gateway::Store;
 use stratus_gateway::auth::secret::SECRET_FILE;
@@ -16,6 +23,7 @@ use stratus_gateway::limits::LimitSpec;
 use stratus_gateway::limits::admin as limits_admin;
 use stratus_gateway::tenants::{self, CreatedKeyView, KeyView};
 
+use super::admin_api::{AdminApi, text};
 use crate::cli::{
     IdentityArgs, KeysAction, KeysArgs, LimitFlags, TenantsAction, TenantsArgs, UsersAction,
     UsersArgs,
@@ -26,7 +34,33 @@ use crate::error::CliError;
 /// the password from.
 pub const PASSWORD_ENV: &str = "STRATUS_USER_PASSWORD";
 
-async fn open(args: &IdentityArgs) -> Result<Auth, CliError> {
+/// Where the identity commands read and write.
+enum Backend {
+    /// The server's store, with its secret.
+    Store(Auth),
+    /// A running gateway's admin API (`--url`).
+    Api(AdminApi),
+}
+
+impl Backend {
+    /// The id of the tenant called `name`.
+    async fn tenant_id(&self, name: &str) -> Result<String, CliError> {
+        Ok(match self {
+            Backend::Store(auth) => tenants::tenant_named(auth, name).await?.id,
+            Backend::Api(api) => text(&api.tenant_named(name).await?["id"]),
+        })
+    }
+}
+
+async fn open(args: &IdentityArgs) -> Result<Backend, CliError> {
+    if let Some(url) = &args.url {
+        if args.init {
+            return Err(CliError::Usage(
+                "--init creates a local home; with --url the server's is used".into(),
+            ));
+        }
+        return Ok(Backend::Api(AdminApi::from_env(url)?));
+    }
     let home = &args.home;
     let url = args
         .store
@@ -42,7 +76,41 @@ async fn open(args: &IdentityArgs) -> Result<Auth, CliError> {
     }
     let secret = server_secret(args.auth_secret.as_deref(), home)?;
     let store = Store::open(&url).await?;
-    Ok(Auth::new(store, &secret))
+    Ok(Backend::Store(Auth::new(store, &secret)))
+}
+
+/// The API's JSON of what the store answered.
+fn to_json<T: serde::Serialize>(value: &T) -> Result<Value, CliError> {
+    serde_json::to_value(value).map_err(|e| CliError::Output(e.into()))
+}
+
+/// The `data` items of `rows` as the API shows them.
+fn to_items<T: serde::Serialize>(rows: &[T]) -> Result<Vec<Value>, CliError> {
+    rows.iter().map(to_json).collect()
+}
+
+/// A JSON number of Unix seconds as [`time`] shows it.
+fn time_of(value: &Value) -> String {
+    time(value.as_i64())
+}
+
+/// A key's scopes (a JSON list of names) as `speech,language`.
+fn scopes_of(value: &Value) -> String {
+    value
+        .as_array()
+        .map(|names| {
+            names
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default()
+}
+
+/// A JSON string, or `-`.
+fn or_dash(value: &Value) -> String {
+    value.as_str().map_or_else(|| "-".to_owned(), str::to_owned)
 }
 
 /// Without `--init`, the secret file (unless a secret is configured) and
@@ -133,26 +201,47 @@ fn table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
 }
 
 pub async fn tenants(args: TenantsArgs) -> Result<(), CliError> {
-    let auth = open(&args.identity).await?;
+    let backend = open(&args.identity).await?;
     match args.action {
         TenantsAction::Create { name } => {
-            let tenant = tenants::create_tenant(&auth, &name).await?;
-            out(&tenant.id)
+            let id = match &backend {
+                Backend::Store(auth) => tenants::create_tenant(auth, &name).await?.id,
+                Backend::Api(api) => text(
+                    &api.call(
+                        Method::POST,
+                        "/v1/admin/tenants",
+                        Some(json!({ "name": name })),
+                    )
+                    .await?["id"],
+                ),
+            };
+            out(&id)
         }
         TenantsAction::List { json: as_json } => {
-            let rows = auth.store().list_tenants().await.map_err(AuthError::from)?;
+            let rows = match &backend {
+                Backend::Store(auth) => {
+                    to_items(&auth.store().list_tenants().await.map_err(AuthError::from)?)?
+                }
+                Backend::Api(api) => api.list("/v1/admin/tenants").await?,
+            };
             if as_json {
                 return json(&rows);
             }
             let cells: Vec<[String; 3]> = rows
-                .into_iter()
-                .map(|row| [row.id, row.name, time(Some(row.created_at))])
+                .iter()
+                .map(|row| {
+                    [
+                        text(&row["id"]),
+                        text(&row["name"]),
+                        time_of(&row["created_at"]),
+                    ]
+                })
                 .collect();
             out(&table(["ID", "NAME", "CREATED"], &cells))
         }
         TenantsAction::Limits { name, set } => {
-            let tenant = tenants::tenant_named(&auth, &name).await?;
-            limits(&auth, &tenant.id, None, set).await
+            let tenant_id = backend.tenant_id(&name).await?;
+            limits(&backend, &tenant_id, None, set).await
         }
         TenantsAction::Plan {
             tenant,
@@ -160,18 +249,33 @@ pub async fn tenants(args: TenantsArgs) -> Result<(), CliError> {
             default,
             price_catalog,
         } => {
-            let tenant = tenants::tenant_named(&auth, &tenant).await?;
-            let billing = billing_on(auth.store(), price_catalog.as_deref())?;
-            if set.is_some() || default {
-                billing_api::set_tenant_plan(&billing, &tenant.id, set.as_deref())
-                    .await
-                    .map_err(|e| CliError::Usage(e.to_string()))?;
-            }
-            let terms = billing
-                .terms(&tenant.id)
-                .await
-                .map_err(|e| CliError::Usage(e.to_string()))?;
-            out(&terms.plan)
+            let tenant_id = backend.tenant_id(&tenant).await?;
+            let plan = match &backend {
+                Backend::Store(auth) => {
+                    let billing = billing_on(auth.store(), price_catalog.as_deref())?;
+                    if set.is_some() || default {
+                        billing_api::set_tenant_plan(&billing, &tenant_id, set.as_deref())
+                            .await
+                            .map_err(|e| CliError::Usage(e.to_string()))?;
+                    }
+                    billing
+                        .terms(&tenant_id)
+                        .await
+                        .map_err(|e| CliError::Usage(e.to_string()))?
+                        .plan
+                }
+                Backend::Api(api) => {
+                    let path = format!("/v1/admin/tenants/{tenant_id}/plan");
+                    let answer = if set.is_some() || default {
+                        api.call(Method::PUT, &path, Some(json!({ "plan": set })))
+                            .await?
+                    } else {
+                        api.get(&path).await?
+                    };
+                    text(&answer["plan"])
+                }
+            };
+            out(&plan)
         }
         TenantsAction::Budget {
             tenant,
@@ -180,96 +284,170 @@ pub async fn tenants(args: TenantsArgs) -> Result<(), CliError> {
             price_catalog,
             json: as_json,
         } => {
-            let tenant = tenants::tenant_named(&auth, &tenant).await?;
-            let billing = billing_on(auth.store(), price_catalog.as_deref())?;
-            if soft.is_some() || hard.is_some() {
-                let current = auth
-                    .store()
-                    .tenant_billing(&tenant.id)
-                    .await
-                    .map_err(AuthError::from)?
-                    .unwrap_or_default();
-                // A flag not given keeps the tenant's own setting.
-                let pick = |flag: &Option<String>, own: Option<i64>| match flag.as_deref() {
-                    Some("none") => None,
-                    Some(text) => Some(text.to_owned()),
-                    None => own.map(|n| stratus_gateway::billing::Nanos(n).to_string()),
-                };
-                billing_api::set_tenant_budget(
-                    &billing,
-                    &tenant.id,
-                    pick(&soft, current.soft_limit_nanos).as_deref(),
-                    pick(&hard, current.hard_limit_nanos).as_deref(),
-                )
-                .await
-                .map_err(|e| CliError::Usage(e.to_string()))?;
-            }
-            let view = billing
-                .budget(&tenant.id)
-                .await
-                .map_err(|e| CliError::Usage(e.to_string()))?;
+            let tenant_id = backend.tenant_id(&tenant).await?;
+            let view = match &backend {
+                Backend::Store(auth) => {
+                    budget_in_store(auth, &tenant_id, soft, hard, price_catalog.as_deref()).await?
+                }
+                Backend::Api(api) => {
+                    let path = format!("/v1/admin/tenants/{tenant_id}/budget");
+                    let current = api.get(&path).await?;
+                    if soft.is_none() && hard.is_none() {
+                        current
+                    } else {
+                        // A flag not given keeps the tenant's own setting.
+                        let pick = |flag: &Option<String>, own: &Value| match flag.as_deref() {
+                            Some("none") => Value::Null,
+                            Some(amount) => Value::String(amount.to_owned()),
+                            None => own.clone(),
+                        };
+                        let body = json!({
+                            "soft_limit": pick(&soft, &current["soft_limit"]),
+                            "hard_limit": pick(&hard, &current["hard_limit"]),
+                        });
+                        api.call(Method::PUT, &path, Some(body)).await?;
+                        api.get(&path).await?
+                    }
+                }
+            };
             if as_json {
                 return json(&view);
             }
-            let amount = |n: Option<stratus_gateway::billing::Nanos>| {
-                n.map_or_else(|| "none".to_owned(), |n| n.to_string())
-            };
+            let amount = |v: &Value| v.as_str().unwrap_or("none").to_owned();
             out(&format!(
                 "plan {}  month {}  currency {}\nsoft limit {}  hard limit {}\nspent {}  reserved {}",
-                view.plan,
-                view.month,
-                view.currency,
-                amount(view.soft_limit),
-                amount(view.hard_limit),
-                view.spent,
-                view.reserved
+                text(&view["plan"]),
+                text(&view["month"]),
+                text(&view["currency"]),
+                amount(&view["soft_limit"]),
+                amount(&view["hard_limit"]),
+                text(&view["spent"]),
+                text(&view["reserved"]),
             ))
         }
     }
 }
 
+/// `tenants budget` on the store: set what was asked, then the budget.
+async fn budget_in_store(
+    auth: &Auth,
+    tenant_id: &str,
+    soft: Option<String>,
+    hard: Option<String>,
+    price_catalog: Option<&Path>,
+) -> Result<Value, CliError> {
+    let billing = billing_on(auth.store(), price_catalog)?;
+    if soft.is_some() || hard.is_some() {
+        let current = auth
+            .store()
+            .tenant_billing(tenant_id)
+            .await
+            .map_err(AuthError::from)?
+            .unwrap_or_default();
+        // A flag not given keeps the tenant's own setting.
+        let pick = |flag: &Option<String>, own: Option<i64>| match flag.as_deref() {
+            Some("none") => None,
+            Some(text) => Some(text.to_owned()),
+            None => own.map(|n| stratus_gateway::billing::Nanos(n).to_string()),
+        };
+        billing_api::set_tenant_budget(
+            &billing,
+            tenant_id,
+            pick(&soft, current.soft_limit_nanos).as_deref(),
+            pick(&hard, current.hard_limit_nanos).as_deref(),
+        )
+        .await
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    }
+    let view = billing
+        .budget(tenant_id)
+        .await
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    to_json(&view)
+}
+
 /// `tenants limits` / `keys limits`: show, or change the given fields.
 async fn limits(
-    auth: &Auth,
+    backend: &Backend,
     tenant_id: &str,
     key_id: Option<&str>,
     flags: LimitFlags,
 ) -> Result<(), CliError> {
-    let store = auth.store();
-    let current = limits_admin::view(store, tenant_id, key_id).await?;
     let asked = LimitSpec {
         requests_per_minute: flags.requests_per_minute,
         tokens_per_minute: flags.tokens_per_minute,
         audio_seconds_per_minute: flags.audio_seconds_per_minute,
         concurrent_requests: flags.concurrent_requests,
     };
-    let view = if asked.is_empty() && !flags.clear {
-        current
-    } else {
-        let base = if flags.clear {
-            LimitSpec::default()
-        } else {
-            current.spec()
-        };
-        let spec = asked.or(base);
-        if spec.is_empty() {
-            limits_admin::clear(store, None, tenant_id, key_id).await?;
-            limits_admin::view(store, tenant_id, key_id).await?
-        } else {
-            limits_admin::set(store, None, tenant_id, key_id, spec).await?
+    let changing = !asked.is_empty() || flags.clear;
+    let view = match backend {
+        Backend::Store(auth) => {
+            let store = auth.store();
+            let current = limits_admin::view(store, tenant_id, key_id).await?;
+            let view = if changing {
+                let spec = asked.or(if flags.clear {
+                    LimitSpec::default()
+                } else {
+                    current.spec()
+                });
+                if spec.is_empty() {
+                    limits_admin::clear(store, None, tenant_id, key_id).await?;
+                    limits_admin::view(store, tenant_id, key_id).await?
+                } else {
+                    limits_admin::set(store, None, tenant_id, key_id, spec).await?
+                }
+            } else {
+                current
+            };
+            to_json(&view)?
+        }
+        Backend::Api(api) => {
+            let path = match key_id {
+                None => format!("/v1/admin/tenants/{tenant_id}/limits"),
+                Some(key_id) => format!("/v1/admin/tenants/{tenant_id}/keys/{key_id}/limits"),
+            };
+            let current = api.get(&path).await?;
+            if changing {
+                let spec = asked.or(if flags.clear {
+                    LimitSpec::default()
+                } else {
+                    spec_of(&current)
+                });
+                if spec.is_empty() {
+                    api.call(Method::DELETE, &path, None).await?;
+                    api.get(&path).await?
+                } else {
+                    api.call(Method::PUT, &path, Some(to_json(&spec)?)).await?
+                }
+            } else {
+                current
+            }
         }
     };
     if flags.json {
         return json(&view);
     }
-    let shown = |v: Option<u64>| v.map_or_else(|| "default".to_owned(), |v| v.to_string());
+    let shown = |v: &Value| {
+        v.as_u64()
+            .map_or_else(|| "default".to_owned(), |v| v.to_string())
+    };
     out(&format!(
         "requests_per_minute      {}\ntokens_per_minute        {}\naudio_seconds_per_minute {}\nconcurrent_requests      {}",
-        shown(view.requests_per_minute),
-        shown(view.tokens_per_minute),
-        shown(view.audio_seconds_per_minute),
-        shown(view.concurrent_requests),
+        shown(&view["requests_per_minute"]),
+        shown(&view["tokens_per_minute"]),
+        shown(&view["audio_seconds_per_minute"]),
+        shown(&view["concurrent_requests"]),
     ))
+}
+
+/// The limits an API answer says were set.
+fn spec_of(view: &Value) -> LimitSpec {
+    LimitSpec {
+        requests_per_minute: view["requests_per_minute"].as_u64(),
+        tokens_per_minute: view["tokens_per_minute"].as_u64(),
+        audio_seconds_per_minute: view["audio_seconds_per_minute"].as_u64(),
+        concurrent_requests: view["concurrent_requests"].as_u64(),
+    }
 }
 
 /// Billing on the server's store with the server's catalog (no
@@ -283,7 +461,7 @@ fn billing_on(store: &Store, catalog: Option<&Path>) -> Result<Billing, CliError
 }
 
 pub async fn keys(args: KeysArgs) -> Result<(), CliError> {
-    let auth = open(&args.identity).await?;
+    let backend = open(&args.identity).await?;
     match args.action {
         KeysAction::Create {
             tenant,
@@ -291,47 +469,70 @@ pub async fn keys(args: KeysArgs) -> Result<(), CliError> {
             expires_in,
             name,
         } => {
-            let tenant = tenants::tenant_named(&auth, &tenant).await?;
+            let tenant_id = backend.tenant_id(&tenant).await?;
             let scopes =
                 Scopes::parse(&scopes).map_err(|e| CliError::Usage(format!("--scopes: {e}")))?;
-            let created = auth
-                .create_key(
-                    &tenant.id,
-                    KeySpec {
-                        name,
-                        scopes,
-                        expires_in_days: expires_in,
-                    },
-                )
-                .await?;
-            let view = CreatedKeyView::from(created);
-            tracing::info!(id = %view.key.id, tenant = %tenant.name, scopes = %view.key.scopes, "key created");
-            out(&view.secret)
+            let created = match &backend {
+                Backend::Store(auth) => {
+                    let created = auth
+                        .create_key(
+                            &tenant_id,
+                            KeySpec {
+                                name,
+                                scopes,
+                                expires_in_days: expires_in,
+                            },
+                        )
+                        .await?;
+                    to_json(&CreatedKeyView::from(created))?
+                }
+                Backend::Api(api) => {
+                    let scopes: Vec<String> =
+                        scopes.to_string().split(',').map(str::to_owned).collect();
+                    api.call(
+                        Method::POST,
+                        &format!("/v1/admin/tenants/{tenant_id}/keys"),
+                        Some(json!({ "scopes": scopes, "name": name, "expires_in_days": expires_in })),
+                    )
+                    .await?
+                }
+            };
+            tracing::info!(id = %text(&created["id"]), %tenant, scopes = %scopes_of(&created["scopes"]), "key created");
+            out(&text(&created["secret"]))
         }
         KeysAction::List {
             tenant,
             json: as_json,
         } => {
-            let tenant = tenants::tenant_named(&auth, &tenant).await?;
-            let rows = auth
-                .store()
-                .list_keys(&tenant.id)
-                .await
-                .map_err(AuthError::from)?;
-            let views: Vec<KeyView> = rows.into_iter().map(KeyView::from).collect();
+            let tenant_id = backend.tenant_id(&tenant).await?;
+            let views = match &backend {
+                Backend::Store(auth) => {
+                    let rows = auth
+                        .store()
+                        .list_keys(&tenant_id)
+                        .await
+                        .map_err(AuthError::from)?;
+                    let views: Vec<KeyView> = rows.into_iter().map(KeyView::from).collect();
+                    to_items(&views)?
+                }
+                Backend::Api(api) => {
+                    api.list(&format!("/v1/admin/tenants/{tenant_id}/keys"))
+                        .await?
+                }
+            };
             if as_json {
                 return json(&views);
             }
             let cells: Vec<[String; 6]> = views
-                .into_iter()
+                .iter()
                 .map(|key| {
                     [
-                        key.id,
-                        key.name.unwrap_or_else(|| "-".into()),
-                        key.scopes.to_string(),
-                        time(key.expires_at),
-                        time(key.revoked_at),
-                        time(key.last_used_at),
+                        text(&key["id"]),
+                        or_dash(&key["name"]),
+                        scopes_of(&key["scopes"]),
+                        time_of(&key["expires_at"]),
+                        time_of(&key["revoked_at"]),
+                        time_of(&key["last_used_at"]),
                     ]
                 })
                 .collect();
@@ -341,25 +542,42 @@ pub async fn keys(args: KeysArgs) -> Result<(), CliError> {
             ))
         }
         KeysAction::Revoke { id } => {
-            let row = auth
-                .store()
-                .key_by_id(&id)
-                .await
-                .map_err(AuthError::from)?
-                .ok_or_else(|| CliError::Auth(AuthError::NotFound(format!("no API key `{id}`"))))?;
-            auth.revoke_key(&row.tenant_id, &id).await?;
+            match &backend {
+                Backend::Store(auth) => {
+                    let tenant_id = key_tenant_in_store(auth, &id).await?;
+                    auth.revoke_key(&tenant_id, &id).await?;
+                }
+                Backend::Api(api) => {
+                    let tenant_id = api.key_tenant(&id).await?;
+                    api.call(
+                        Method::DELETE,
+                        &format!("/v1/admin/tenants/{tenant_id}/keys/{id}"),
+                        None,
+                    )
+                    .await?;
+                }
+            }
             out(&format!("{id}: revoked"))
         }
         KeysAction::Limits { id, set } => {
-            let row = auth
-                .store()
-                .key_by_id(&id)
-                .await
-                .map_err(AuthError::from)?
-                .ok_or_else(|| CliError::Auth(AuthError::NotFound(format!("no API key `{id}`"))))?;
-            limits(&auth, &row.tenant_id, Some(&id), set).await
+            let tenant_id = match &backend {
+                Backend::Store(auth) => key_tenant_in_store(auth, &id).await?,
+                Backend::Api(api) => api.key_tenant(&id).await?,
+            };
+            limits(&backend, &tenant_id, Some(&id), set).await
         }
     }
+}
+
+/// The tenant that holds the key `id`, in the store.
+async fn key_tenant_in_store(auth: &Auth, id: &str) -> Result<String, CliError> {
+    let row = auth
+        .store()
+        .key_by_id(id)
+        .await
+        .map_err(AuthError::from)?
+        .ok_or_else(|| CliError::Auth(AuthError::NotFound(format!("no API key `{id}`"))))?;
+    Ok(row.tenant_id)
 }
 
 /// A password from STRATUS_USER_PASSWORD or the first line of stdin.
@@ -389,7 +607,7 @@ fn parse_role(role: &str) -> Result<Role, CliError> {
 }
 
 pub async fn users(args: UsersArgs) -> Result<(), CliError> {
-    let auth = open(&args.identity).await?;
+    let backend = open(&args.identity).await?;
     match args.action {
         UsersAction::Create {
             tenant,
@@ -397,74 +615,144 @@ pub async fn users(args: UsersArgs) -> Result<(), CliError> {
             role,
         } => {
             let role = parse_role(&role)?;
-            let tenant = tenants::tenant_named(&auth, &tenant).await?;
+            let tenant_id = backend.tenant_id(&tenant).await?;
             let password = read_password()?;
-            let user = tenants::create_user(&auth, &tenant.id, &email, password, role).await?;
-            out(&user.id)
+            let id = match &backend {
+                Backend::Store(auth) => {
+                    tenants::create_user(auth, &tenant_id, &email, password, role)
+                        .await?
+                        .id
+                }
+                Backend::Api(api) => text(
+                    &api.call(
+                        Method::POST,
+                        &format!("/v1/admin/tenants/{tenant_id}/users"),
+                        Some(
+                            json!({ "email": email, "password": password, "role": role.as_str() }),
+                        ),
+                    )
+                    .await?["id"],
+                ),
+            };
+            out(&id)
         }
         UsersAction::List {
             tenant,
             json: as_json,
         } => {
-            let tenant = tenants::tenant_named(&auth, &tenant).await?;
-            let rows = auth
-                .store()
-                .list_users(&tenant.id)
-                .await
-                .map_err(AuthError::from)?;
-            let views: Vec<tenants::UserView> =
-                rows.into_iter().map(tenants::UserView::from).collect();
+            let tenant_id = backend.tenant_id(&tenant).await?;
+            let views = match &backend {
+                Backend::Store(auth) => {
+                    let rows = auth
+                        .store()
+                        .list_users(&tenant_id)
+                        .await
+                        .map_err(AuthError::from)?;
+                    let views: Vec<tenants::UserView> =
+                        rows.into_iter().map(tenants::UserView::from).collect();
+                    to_items(&views)?
+                }
+                Backend::Api(api) => {
+                    api.list(&format!("/v1/admin/tenants/{tenant_id}/users"))
+                        .await?
+                }
+            };
             if as_json {
                 return json(&views);
             }
             let cells: Vec<[String; 5]> = views
-                .into_iter()
+                .iter()
                 .map(|user| {
-                    let status = if user.disabled_at.is_some() {
-                        "disabled"
-                    } else {
+                    let status = if user["disabled_at"].is_null() {
                         "active"
+                    } else {
+                        "disabled"
                     };
                     [
-                        user.id,
-                        user.email,
-                        user.role,
+                        text(&user["id"]),
+                        text(&user["email"]),
+                        text(&user["role"]),
                         status.into(),
-                        time(Some(user.created_at)),
+                        time_of(&user["created_at"]),
                     ]
                 })
                 .collect();
             out(&table(["ID", "EMAIL", "ROLE", "STATUS", "CREATED"], &cells))
         }
         UsersAction::Disable { email } => {
-            let user = tenants::user_by_email(&auth, &email).await?;
-            tenants::set_user_disabled(&auth, &user.tenant_id, &user.id, true).await?;
-            out(&format!("disabled {}; its sessions ended", user.email))
+            let email = change_user(&backend, &email, UserChange::Disabled(true)).await?;
+            out(&format!("disabled {email}; its sessions ended"))
         }
         UsersAction::Enable { email } => {
-            let user = tenants::user_by_email(&auth, &email).await?;
-            tenants::set_user_disabled(&auth, &user.tenant_id, &user.id, false).await?;
-            out(&format!("enabled {}", user.email))
+            let email = change_user(&backend, &email, UserChange::Disabled(false)).await?;
+            out(&format!("enabled {email}"))
         }
         UsersAction::Delete { email } => {
-            let user = tenants::user_by_email(&auth, &email).await?;
-            tenants::delete_user(&auth, &user.tenant_id, &user.id).await?;
-            out(&format!("deleted {}", user.email))
+            let email = change_user(&backend, &email, UserChange::Delete).await?;
+            out(&format!("deleted {email}"))
         }
         UsersAction::SetRole { email, role } => {
             let role = parse_role(&role)?;
-            let user = tenants::user_by_email(&auth, &email).await?;
-            tenants::set_user_role(&auth, &user.tenant_id, &user.id, role).await?;
-            out(&format!("{} is now {}", user.email, role.as_str()))
+            let email = change_user(&backend, &email, UserChange::Role(role)).await?;
+            out(&format!("{email} is now {}", role.as_str()))
         }
         UsersAction::SetPassword { email } => {
-            let user = tenants::user_by_email(&auth, &email).await?;
             let password = read_password()?;
-            tenants::set_user_password(&auth, &user.tenant_id, &user.id, password).await?;
-            out(&format!(
-                "new password set for {}; its sessions ended",
-                user.email
-            ))
+            let email = change_user(&backend, &email, UserChange::Password(password)).await?;
+            out(&format!("new password set for {email}; its sessions ended"))
+        }
+    }
+}
+
+/// What `users disable|enable|delete|set-role|set-password` change.
+enum UserChange {
+    Disabled(bool),
+    Role(Role),
+    Password(String),
+    Delete,
+}
+
+/// Make `change` to the user with `email`; the user's email as stored.
+async fn change_user(
+    backend: &Backend,
+    email: &str,
+    change: UserChange,
+) -> Result<String, CliError> {
+    match backend {
+        Backend::Store(auth) => {
+            let user = tenants::user_by_email(auth, email).await?;
+            let (tenant, id) = (&user.tenant_id, &user.id);
+            match change {
+                UserChange::Disabled(disabled) => {
+                    tenants::set_user_disabled(auth, tenant, id, disabled).await?;
+                }
+                UserChange::Role(role) => tenants::set_user_role(auth, tenant, id, role).await?,
+                UserChange::Password(password) => {
+                    tenants::set_user_password(auth, tenant, id, password).await?;
+                }
+                UserChange::Delete => tenants::delete_user(auth, tenant, id).await?,
+            }
+            Ok(user.email)
+        }
+        Backend::Api(api) => {
+            let user = api.user_by_email(email).await?;
+            let path = format!(
+                "/v1/admin/tenants/{}/users/{}",
+                text(&user["tenant_id"]),
+                text(&user["id"])
+            );
+            let (method, body) = match change {
+                UserChange::Disabled(disabled) => {
+                    (Method::PATCH, Some(json!({ "disabled": disabled })))
+                }
+                UserChange::Role(role) => (Method::PATCH, Some(json!({ "role": role.as_str() }))),
+                UserChange::Password(password) => {
+                    (Method::PATCH, Some(json!({ "password": password })))
+                }
+                UserChange::Delete => (Method::DELETE, None),
+            };
+            api.call(method, &path, body).await?;
+            Ok(text(&user["email"]))
         }
     }
 }

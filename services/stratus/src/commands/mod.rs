@@ -1,5 +1,6 @@
 //! One module per command family.
 
+pub mod admin_api;
 pub mod identity;
 pub mod models;
 pub mod openapi;
