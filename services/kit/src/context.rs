@@ -154,6 +154,15 @@ impl TenantContext {
 /// replica serves no `/metrics`; the gateway's are on their own listener.)
 pub const OPEN_PATHS: [&str; 2] = ["/healthz", "/readyz"];
 
+/// A service's `router` as it serves behind a gateway: every request in
+/// its `request` span (`crate::telemetry::in_request_span`), and tenant
+/// context believed only with `token` ([`accept`]; `None`: never).
+pub fn behind_gateway(router: axum::Router, token: Option<InternalToken>) -> axum::Router {
+    router
+        .layer(axum::middleware::from_fn_with_state(token, accept))
+        .layer(axum::middleware::from_fn(crate::telemetry::in_request_span))
+}
+
 /// Middleware for a service: turns trusted context headers into a
 /// [`TenantContext`] extension and drops context headers it cannot trust.
 ///

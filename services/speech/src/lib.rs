@@ -265,14 +265,7 @@ impl SpeechService {
         &self,
         token: Option<stratus_kit::context::InternalToken>,
     ) -> Router {
-        self.router()
-            .layer(axum::middleware::from_fn_with_state(
-                token,
-                stratus_kit::context::accept,
-            ))
-            .layer(axum::middleware::from_fn(
-                stratus_kit::telemetry::in_request_span,
-            ))
+        stratus_kit::context::behind_gateway(self.router(), token)
     }
 }
 

@@ -8,16 +8,13 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Server, api_key, normalise, stratus};
+use common::{Server, api_key, free_port, normalise, stratus};
 use stratus_testkit::{cosine, minilm_reference, spell_numbers, transcribed_clips, word_errors};
 
 #[test]
 fn portable_tier_serve_transcribes_and_embeds_and_says_its_tier() {
     let home = tempfile::tempdir().unwrap();
-    let metrics_port = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        probe.local_addr().unwrap().port()
-    };
+    let metrics_port = free_port();
     let mut command = stratus(home.path());
     command
         .env("STRATUS_CPU_ISA", "portable")

@@ -13,15 +13,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Server, api_key, stratus, testdata_file};
+use common::{Server, api_key, free_port, stratus, testdata_file};
 
 const CLIP: &str = "librivox/sense_and_sensibility_01_austen_64kb-0880.wav";
 const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
-
-fn free_port() -> u16 {
-    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    probe.local_addr().unwrap().port()
-}
 
 fn scrape(port: u16) -> String {
     reqwest::blocking::get(format!("http://127.0.0.1:{port}/metrics"))

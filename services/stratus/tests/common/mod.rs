@@ -31,6 +31,13 @@ pub fn stratus(home: &Path) -> Command {
     command
 }
 
+/// A port free on loopback now (for a listener the test names itself,
+/// such as `--metrics-listen`).
+pub fn free_port() -> u16 {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    probe.local_addr().unwrap().port()
+}
+
 /// A running server and the address it reported.
 pub struct Server {
     pub child: Child,
