@@ -48,7 +48,7 @@ struct Args {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
-    stratus_kit::telemetry::init(LogFormat::Text, &args.log);
+    stratus_kit::telemetry::init(LogFormat::Text, &args.log, None, "bench-gateway")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -36,6 +36,14 @@ pub struct Cli {
     #[arg(long, env = "STRATUS_LOG", default_value = "info", global = true)]
     pub log: String,
 
+    /// Export traces (each request's spans: gateway, service, model) to an
+    /// OpenTelemetry collector at this OTLP/HTTP traces URL, e.g.
+    /// http://otel-collector:4318/v1/traces. A caller's W3C `traceparent`
+    /// is continued. Unset: no traces leave the process (request and trace
+    /// ids are still on every log line).
+    #[arg(long, env = "STRATUS_OTLP_ENDPOINT", global = true)]
+    pub otlp_endpoint: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
 }

@@ -26,6 +26,8 @@ pub enum CliError {
     Metering(#[from] stratus_gateway::metering::MeteringError),
     #[error(transparent)]
     Auth(#[from] AuthError),
+    #[error(transparent)]
+    Otlp(#[from] stratus_kit::telemetry::OtlpError),
     /// The admin API (`--url`) refused or could not be reached.
     #[error("{}{message}", status.map(|s| format!("the server answered {s}: ")).unwrap_or_default())]
     Api {

@@ -24,7 +24,10 @@ use crate::cli::{Cli, Command};
 use crate::error::CliError;
 
 fn main() -> ExitCode {
-    match run() {
+    let result = run();
+    // Spans still batched go out before the process ends.
+    stratus_kit::telemetry::shutdown();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let _ = writeln!(std::io::stderr(), "error: {e}");
@@ -36,7 +39,12 @@ fn main() -> ExitCode {
 fn run() -> Result<(), CliError> {
     let matches = Cli::command().get_matches();
     let cli = Cli::from_arg_matches(&matches).map_err(|e| CliError::Usage(e.to_string()))?;
-    stratus_kit::telemetry::init(cli.log_format, &cli.log);
+    stratus_kit::telemetry::init(
+        cli.log_format,
+        &cli.log,
+        cli.otlp_endpoint.as_deref(),
+        "stratus",
+    )?;
     let file = match &cli.config {
         Some(path) => {
             let file = ConfigFile::load(path)?;

@@ -1,8 +1,9 @@
 //! What an operator reads off a running Stratus: the model metrics on
 //! `/metrics` (inference time, queue wait and depth, batch sizes, real-time
 //! factor, the job backlog, the usage log's lag) after real requests, a
-//! replica's own metrics listener, and the request id and W3C trace id on
-//! the lines the model logs from its own thread.
+//! replica's own metrics listener, the request id and W3C trace id on
+//! the lines the model logs from its own thread, and traces exported to an
+//! OTLP collector (a small one run here) continuing the caller's trace.
 #![expect(
     clippy::unwrap_used,
     clippy::panic,
@@ -11,6 +12,9 @@
 
 mod common;
 
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{Server, api_key, free_port, stratus, testdata_file};
@@ -204,4 +208,88 @@ fn a_replica_serves_its_own_metrics_listener() {
         .status();
     assert_eq!(status.as_u16(), 404);
     assert!(server.terminate().success());
+}
+
+/// A stand-in OpenTelemetry collector: answers every OTLP/HTTP request
+/// with 200 and keeps its body. Returns its traces URL and the bodies.
+fn collector() -> (String, Arc<Mutex<Vec<Vec<u8>>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1/traces", listener.local_addr().unwrap());
+    let bodies: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+    let kept = bodies.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some((name, value)) = line.split_once(':')
+                    && name.eq_ignore_ascii_case("content-length")
+                {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            if reader.read_exact(&mut body).is_ok() {
+                kept.lock().unwrap().push(body);
+            }
+            let _ = stream.write_all(
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+            );
+        }
+    });
+    (url, bodies)
+}
+
+#[test]
+fn traces_go_to_an_otlp_collector_and_continue_the_callers_trace() {
+    let (url, bodies) = collector();
+    let home = tempfile::tempdir().unwrap();
+    let mut command = stratus(home.path());
+    command
+        .args(["serve", "--models", "lid-176"])
+        .args(["--otlp-endpoint", &url]);
+    let server = Server::start(command);
+    server.wait_ready(Duration::from_secs(300));
+    let key = api_key(home.path(), "language");
+    let response = reqwest::blocking::Client::new()
+        .post(format!("{}/v1/language/detect", server.base))
+        .bearer_auth(&key)
+        .header("traceparent", format!("00-{TRACE}-00f067aa0ba902b7-01"))
+        .json(&serde_json::json!({"input": "Où est la gare, s'il vous plaît ?"}))
+        .send()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    // The spans still batched are sent at exit.
+    assert!(server.terminate().success());
+
+    // OTLP protobuf carries a trace id as its 16 bytes.
+    let trace: Vec<u8> = (0..16)
+        .map(|i| u8::from_str_radix(&TRACE[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    let bodies = bodies.lock().unwrap();
+    let in_trace: usize = bodies
+        .iter()
+        .map(|body| body.windows(16).filter(|w| *w == trace.as_slice()).count())
+        .sum();
+    // The gateway's span and the language service's, both in the caller's
+    // trace (a span's own trace id, and the parent link of neither: the
+    // trace id is written once per span).
+    assert!(
+        in_trace >= 2,
+        "{in_trace} spans of trace {TRACE} in {} export(s)",
+        bodies.len()
+    );
+    let all: Vec<u8> = bodies.concat();
+    for needle in [&b"stratus"[..], b"request"] {
+        assert!(
+            all.windows(needle.len()).any(|w| w == needle),
+            "no {:?} in the export",
+            String::from_utf8_lossy(needle)
+        );
+    }
 }

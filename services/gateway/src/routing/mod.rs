@@ -217,6 +217,8 @@ impl Upstream {
         mut request: Request<Body>,
     ) -> Result<Response<Body>, UpstreamError> {
         strip_hop_by_hop(request.headers_mut());
+        // Exported traces: the gateway's span is the service's parent.
+        stratus_kit::telemetry::inject_trace(request.headers_mut());
         let mut response = self.send(request).await?;
         response.extensions_mut().insert(Reached {
             service: self.service(),
