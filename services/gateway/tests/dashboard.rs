@@ -1456,12 +1456,46 @@ async fn dashboard_in_a_real_browser() {
     );
 
     // Cost over time: the month's spend per day stacked by model, its
-    // total the draft invoice's to the nano.
+    // total the draft invoice's to the nano. A second model's request,
+    // stored as metering stores one, stacks on the same day.
+    const OTHER: &str = "bge-small-en";
+    store
+        .insert_usage_events(&[UsageEvent {
+            id: uuid::Uuid::now_v7(),
+            request_id: Some("req_other_model".into()),
+            client_request_id: None,
+            tenant_id: tenant.clone(),
+            key_id: None,
+            user_id: None,
+            service: "language".into(),
+            endpoint: "/v1/embeddings".into(),
+            model: Some(OTHER.into()),
+            status: 200,
+            latency_ms: 9,
+            time_ms: now_ms(),
+            units: Units {
+                requests: 1,
+                input_tokens: 20,
+                ..Units::default()
+            },
+        }])
+        .await
+        .unwrap();
+    let invoices = api_json(&base, "/v1/billing/invoices", &billing_key).await;
+    let lines = invoices["data"][0]["lines"].as_array().unwrap().clone();
+    let per_model = |model: &str| {
+        let nanos: i64 = lines
+            .iter()
+            .filter(|l| l["model"] == model)
+            .map(|l| l["amount_nanos"].as_i64().unwrap())
+            .sum();
+        stratus_gateway::billing::Nanos(nanos).cents()
+    };
     browser
         .goto(&format!("{base}/dashboard/costs"))
         .await
         .unwrap();
-    let subtotal = draft["subtotal"].as_str().unwrap();
+    let subtotal = invoices["data"][0]["subtotal"].as_str().unwrap();
     let chart = browser
         .execute(
             "const svg = document.querySelector('svg.stacked');
@@ -1482,8 +1516,11 @@ async fn dashboard_in_a_real_browser() {
         json!({
             "exact": subtotal,
             "total": cents(subtotal),
-            "models": [EMBEDDER],
-            "legend": [[EMBEDDER, format!("{} USD", cents(subtotal))]],
+            "models": [EMBEDDER, OTHER],
+            "legend": [
+                [EMBEDDER, format!("{} USD", per_model(EMBEDDER))],
+                [OTHER, format!("{} USD", per_model(OTHER))],
+            ],
             "heading": format!("{} USD", cents(subtotal)),
         })
     );
@@ -1503,11 +1540,15 @@ async fn dashboard_in_a_real_browser() {
         )
         .await
         .unwrap();
-    let expected: Vec<serde_json::Value> = request_ids
-        .iter()
-        .rev()
-        .map(|id| json!([id, "200", "/v1/embeddings", EMBEDDER]))
-        .collect();
+    let expected: Vec<serde_json::Value> =
+        std::iter::once(json!(["req_other_model", "200", "/v1/embeddings", OTHER]))
+            .chain(
+                request_ids
+                    .iter()
+                    .rev()
+                    .map(|id| json!([id, "200", "/v1/embeddings", EMBEDDER])),
+            )
+            .collect();
     assert_eq!(rows, json!(expected));
     screenshot(&browser, "17-requests").await;
     // Nothing failed: the 5xx filter says so in one line.

@@ -34,8 +34,12 @@
 //! the `keys` scope, which only owners' sessions carry, so members and
 //! viewers get a 403 page whatever form they post; the usage page needs
 //! `usage:read` and the invoices (page and CSV) `billing:read`, as
-//! `/v1/usage` and `/v1/billing/*` do — every role carries both. The
-//! handlers check the role again.
+//! `/v1/usage` and `/v1/billing/*` do — every role carries both; so do
+//! the request log (`usage:read`) and the cost page (`billing:read`). The
+//! handlers check the role again. The operator view needs only a session
+//! at the route (no role carries `admin`) and its handler answers owners
+//! of the system tenant alone ([`Session::is_operator`]), a 403 page to
+//! anyone else.
 //!
 //! Every form that changes something carries a CSRF token bound to the
 //! session ([`crate::auth::jwt::SessionKeys::csrf_token`]), on top of the

@@ -77,7 +77,7 @@ pub fn render(lines: &[TenantLine], month: Month) -> Markup {
                     tr {
                         th scope="col" { "Organisation" }
                         th.num scope="col" { "Requests" }
-                        th.num scope="col" { "Audio s" }
+                        th.num scope="col" { "Audio (s)" }
                         th.num scope="col" { "Tokens" }
                         th.num scope="col" { "Spent" }
                         th scope="col" { "Plan" }
@@ -119,9 +119,9 @@ fn budget_text(b: &BudgetView) -> Markup {
         @match (b.soft_limit, b.hard_limit) {
             (None, None) => { span.muted { "none" } }
             (soft, hard) => {
-                (soft.map_or_else(|| "—".to_string(), |s| layout::money_text(s, &b.currency)))
+                @match soft { Some(s) => (layout::money(s, &b.currency)), None => "—" }
                 " / "
-                (hard.map_or_else(|| "—".to_string(), |h| layout::money_text(h, &b.currency)))
+                @match hard { Some(h) => (layout::money(h, &b.currency)), None => "—" }
                 @if let Some(limit) = measured {
                     " · " strong { (percent_text(permille(b.spent, limit))) } " used"
                 }
