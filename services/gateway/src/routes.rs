@@ -302,6 +302,25 @@ pub fn table() -> Vec<Route> {
             keys,
             identity(post(dashboard::members::delete)),
         ),
+        // Cost over time and the request log: the scopes of the billing
+        // and usage APIs they show.
+        route(
+            dashboard::costs::PATH,
+            Access::Scope(Scope::BillingRead),
+            get(dashboard::costs::page),
+        ),
+        route(
+            dashboard::requests::PATH,
+            Access::Scope(Scope::UsageRead),
+            get(dashboard::requests::page),
+        ),
+        // Every tenant: any session reaches the handler, which answers
+        // only owners of the system tenant (no role carries `admin`).
+        route(
+            dashboard::operator::PATH,
+            Authenticated,
+            get(dashboard::operator::page),
+        ),
         // Invoices: the scope `/v1/billing/invoices` needs.
         route(
             dashboard::invoices::PATH,

@@ -19,7 +19,18 @@
 //! login form's double submit, roles, escaping and security headers; the
 //! invoices page and CSV need a session and `billing:read` (every role has
 //! it, an API key without it gets a 403 page), another tenant's invoice is
-//! a 404, and a zero hard budget shows as an error banner.
+//! a 404, and a zero hard budget shows as an error banner. The request
+//! log shows only the session's tenant's events, newest first, paged with
+//! the store's cursor and filtered by status; the cost page's total and
+//! each key's spend are the draft invoice's to the nano; the operator view
+//! answers only owners of the system tenant and lists every tenant.
+//!
+//! The browser test also reads, and screenshots, the cost chart (its
+//! model and total against the invoice), the request log (its rows the
+//! requests just made, by the ids the gateway answered with) and the
+//! operator view (both tenants and the system one, with their requests
+//! and spend), and checks that one click selects a new key whole (the
+//! dashboard's script-free copy).
 #![expect(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -618,7 +629,9 @@ async fn billing_pages(gateway: common::Gateway) {
             "{page}"
         );
         assert!(
-            page.contains(r#"<strong class="total">0.00003 USD</strong>"#),
+            page.contains(
+                r#"<strong class="total"><data class="money" value="0.00003" title="0.00003 USD exactly">0.00 USD</data></strong>"#
+            ),
             "{page}"
         );
         assert!(
@@ -675,7 +688,9 @@ async fn billing_pages(gateway: common::Gateway) {
         "{usage}"
     );
     assert!(
-        usage.contains(r#"<dd id="spend-hard">0.00 USD</dd>"#),
+        usage.contains(
+            r#"<dd id="spend-hard"><data class="money" value="0.00" title="0.00 USD exactly">0.00 USD</data></dd>"#
+        ),
         "{usage}"
     );
     assert!(
@@ -693,6 +708,205 @@ async fn invoices_need_billing_read_and_a_session_on_sqlite() {
 async fn invoices_need_billing_read_and_a_session_on_postgres() {
     let url = stratus_testkit::fresh_postgres().await;
     billing_pages(common::Gateway::with_billing(&url).await).await;
+}
+
+/// A usage event of `tenant` now-ish (`i` ms apart), made with `key`.
+fn event(tenant: &str, key: Option<&str>, request_id: String, status: u16, i: i64) -> UsageEvent {
+    UsageEvent {
+        id: uuid::Uuid::now_v7(),
+        request_id: Some(request_id),
+        client_request_id: None,
+        tenant_id: tenant.into(),
+        key_id: key.map(str::to_owned),
+        user_id: None,
+        service: "language".into(),
+        endpoint: "/v1/embeddings".into(),
+        model: Some(EMBEDDER.into()),
+        status,
+        latency_ms: 5,
+        time_ms: now_ms() - 60_000 + i,
+        units: Units {
+            requests: 1,
+            input_tokens: 1500,
+            ..Units::default()
+        },
+    }
+}
+
+/// The `data-request-id`s of the request log's rows in `html`, in order.
+fn logged_ids(html: &str) -> Vec<String> {
+    html.split(r#"data-request-id=""#)
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap().to_string())
+        .collect()
+}
+
+/// The `href` of the element with id `id` in `html` (`&amp;` decoded).
+fn href_of(html: &str, id: &str) -> Option<String> {
+    let at = html.find(&format!(r#"id="{id}" href=""#))? + id.len() + 12;
+    Some(html[at..].split('"').next()?.replace("&amp;", "&"))
+}
+
+/// The request log, the cost page, per-key spend and the operator view:
+/// each shows only what its viewer may see.
+async fn tenant_pages(gateway: common::Gateway) {
+    let base = gateway.base.as_str();
+    let store = gateway.auth.store().clone();
+    let (acme, _) = acme(&gateway.auth).await;
+    let acme_key = store.list_keys(&acme).await.unwrap().pop().unwrap().id;
+    let globex = tenants::create_tenant(&gateway.auth, "globex")
+        .await
+        .unwrap()
+        .id;
+    let globex_owner = ("gil@globex.example", "gil-password-1");
+    tenants::create_user(
+        &gateway.auth,
+        &globex,
+        globex_owner.0,
+        globex_owner.1.into(),
+        Role::Owner,
+    )
+    .await
+    .unwrap();
+    let ops = ("ops@stratus.example", "ops-password-1");
+    let ops_member = ("opm@stratus.example", "opm-password-1");
+    for ((email, password), role) in [(ops, Role::Owner), (ops_member, Role::Member)] {
+        tenants::create_user(&gateway.auth, "system", email, password.into(), role)
+            .await
+            .unwrap();
+    }
+    // acme: 55 answered and 5 failed requests with its key; globex: 2.
+    let mut events: Vec<UsageEvent> = (0..60)
+        .map(|i| {
+            let status = if i % 12 == 11 { 500 } else { 200 };
+            event(&acme, Some(&acme_key), format!("acme-{i:02}"), status, i)
+        })
+        .collect();
+    events.extend((0..2).map(|i| event(&globex, None, format!("globex-{i}"), 200, i)));
+    store.insert_usage_events(&events).await.unwrap();
+
+    // Without a session: the login page.
+    for path in [
+        "/dashboard/requests",
+        "/dashboard/costs",
+        "/dashboard/operator",
+    ] {
+        let (status, location, _, _, _) = fetch(base, path, None).await;
+        assert_eq!(
+            (status, location.as_str()),
+            (303, "/dashboard/login"),
+            "{path}"
+        );
+    }
+
+    // The log: acme's newest 50, then the older 10 through the cursor.
+    let member = form_login(base, MEMBER).await;
+    let (status, first) = get_page(base, "/dashboard/requests", &member).await;
+    assert_eq!(status, 200, "{first}");
+    let expected: Vec<String> = (0..60).rev().map(|i| format!("acme-{i:02}")).collect();
+    assert_eq!(logged_ids(&first), expected[..50]);
+    assert!(!first.contains("globex-"), "{first}");
+    let older = href_of(&first, "older").expect("a link to older requests");
+    let (_, second) = get_page(base, &older, &member).await;
+    assert_eq!(logged_ids(&second), expected[50..]);
+    assert!(href_of(&second, "older").is_none(), "{second}");
+    // Filtered by status class: the five failures.
+    let (_, failed) = get_page(base, "/dashboard/requests?status=5xx", &member).await;
+    assert_eq!(
+        logged_ids(&failed),
+        ["acme-59", "acme-47", "acme-35", "acme-23", "acme-11"]
+    );
+    let (status, body) = get_page(base, "/dashboard/requests?status=%3Cb%3E", &member).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(!body.contains("<b>"), "{body}");
+    // globex's owner sees globex's two, whatever cursor it passes.
+    let gil = form_login(base, globex_owner).await;
+    for path in [
+        "/dashboard/requests",
+        "/dashboard/requests?before=9223372036854775807",
+    ] {
+        let (_, theirs) = get_page(base, path, &gil).await;
+        assert_eq!(logged_ids(&theirs), ["globex-1", "globex-0"], "{path}");
+    }
+
+    // Costs and per-key spend: what the draft invoice says, to the nano.
+    let billing_key = gateway
+        .auth
+        .create_key(
+            &acme,
+            KeySpec {
+                scopes: Scopes::parse("billing:read").unwrap(),
+                ..KeySpec::default()
+            },
+        )
+        .await
+        .unwrap()
+        .secret;
+    let invoices = api_json(base, "/v1/billing/invoices", &billing_key).await;
+    let subtotal = invoices["data"][0]["subtotal"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(subtotal, "0.00");
+    let (status, costs) = get_page(base, "/dashboard/costs", &member).await;
+    assert_eq!(status, 200, "{costs}");
+    assert!(
+        costs.contains(&format!(r#"data-total-exact="{subtotal}""#)),
+        "{costs}"
+    );
+    assert!(
+        costs.contains(&format!(r#"<li data-model="{EMBEDDER}">"#)),
+        "{costs}"
+    );
+    let owner = form_login(base, OWNER).await;
+    let (_, keys) = get_page(base, "/dashboard/keys", &owner).await;
+    assert!(
+        keys.contains(&format!(
+            r#"<td class="num spent"><data class="money" value="{subtotal}""#
+        )),
+        "{keys}"
+    );
+
+    // The operator view: only the system tenant's owners.
+    for cookie in [&owner, &member, &gil, &form_login(base, ops_member).await] {
+        let (status, body) = get_page(base, "/dashboard/operator", cookie).await;
+        assert_eq!(status, 403, "{body}");
+        assert!(!body.contains("globex") && !body.contains("acme"), "{body}");
+        let (_, usage) = get_page(base, "/dashboard", cookie).await;
+        assert!(!usage.contains("/dashboard/operator"), "{usage}");
+    }
+    let operator = form_login(base, ops).await;
+    // The system tenant has spent nothing: one line, no chart.
+    let (_, none) = get_page(base, "/dashboard/costs", &operator).await;
+    assert!(
+        none.contains(r#"id="no-costs""#) && !none.contains("<svg"),
+        "{none}"
+    );
+    let (status, view) = get_page(base, "/dashboard/operator", &operator).await;
+    assert_eq!(status, 200, "{view}");
+    assert!(view.contains(r#"href="/dashboard/operator""#), "{view}");
+    for (tenant, requests) in [(&acme, 60), (&globex, 2)] {
+        let row = view
+            .split(&format!(r#"<tr data-tenant-id="{tenant}""#))
+            .nth(1)
+            .unwrap_or_else(|| panic!("no row for {tenant}: {view}"));
+        let row = row.split("</tr>").next().unwrap();
+        assert!(
+            row.contains(&format!(r#"<td class="num requests">{requests}</td>"#)),
+            "{row}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn request_log_costs_and_operator_view_on_sqlite() {
+    tenant_pages(common::Gateway::sqlite_with_billing().await).await;
+}
+
+#[tokio::test]
+async fn request_log_costs_and_operator_view_on_postgres() {
+    let url = stratus_testkit::fresh_postgres().await;
+    tenant_pages(common::Gateway::with_billing(&url).await).await;
 }
 
 // ---------------------------------------------------------------- browser
@@ -926,6 +1140,25 @@ async fn metered_gateway(store: &Store, wal: &std::path::Path) -> (String, Auth,
     (base, auth, billing)
 }
 
+/// An exact decimal amount (`0.00165`) at cents, as the dashboard shows it.
+fn cents(exact: &str) -> String {
+    stratus_gateway::billing::Nanos::parse(exact, 9)
+        .unwrap()
+        .cents()
+}
+
+/// The exact amount (`value`) of the first `css` `<data>` element.
+async fn exact_of(browser: &Client, css: &str) -> String {
+    browser
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .attr("value")
+        .await
+        .unwrap()
+        .unwrap()
+}
+
 /// The usage chart of `series` on the current page: (data-total, the sum
 /// of its bars' values), or `None` when there is no such chart.
 async fn chart_of(browser: &Client, series: &str) -> Option<(f64, f64)> {
@@ -956,6 +1189,7 @@ async fn dashboard_in_a_real_browser() {
 
     // Real metered requests: three embeddings calls with the tenant's key.
     let http = reqwest::Client::new();
+    let mut request_ids = Vec::new();
     for input in ["one", "two words", "three more words"] {
         let response = http
             .post(format!("{base}/v1/embeddings"))
@@ -964,6 +1198,12 @@ async fn dashboard_in_a_real_browser() {
             .send()
             .await
             .unwrap();
+        request_ids.push(
+            response.headers()["x-request-id"]
+                .to_str()
+                .unwrap()
+                .to_string(),
+        );
         assert_eq!(response.status(), 200, "{:?}", response.text().await);
     }
 
@@ -1083,11 +1323,14 @@ async fn dashboard_in_a_real_browser() {
     assert_eq!(draft["lines"].as_array().unwrap().len(), 2, "{draft}");
     browser.goto(&format!("{base}/dashboard")).await.unwrap();
     let spent = budget["spent"].as_str().unwrap();
+    // At cents on the page, exact in the markup.
     assert_eq!(
         text_of(&browser, "#spend-spent").await,
-        format!("{spent} USD")
+        format!("{} USD", cents(spent))
     );
-    assert_eq!(text_of(&browser, "#spend-soft").await, "0.001 USD");
+    assert_eq!(exact_of(&browser, "#spend-spent data").await, spent);
+    assert_eq!(text_of(&browser, "#spend-soft").await, "0.00 USD");
+    assert_eq!(exact_of(&browser, "#spend-soft data").await, "0.001");
     assert_eq!(text_of(&browser, "#spend-hard").await, "10.00 USD");
     // Percent of the hard limit, in tenths, rounded down.
     let permille = draft["subtotal_nanos"].as_i64().unwrap() * 1000 / 10_000_000_000;
@@ -1107,7 +1350,8 @@ async fn dashboard_in_a_real_browser() {
     let banner = text_of(&browser, "p.banner.warning").await;
     assert!(
         banner.contains(&format!(
-            "({spent} USD) has passed the soft budget of 0.001 USD"
+            "({} USD) has passed the soft budget of 0.00 USD",
+            cents(spent)
         )),
         "{banner}"
     );
@@ -1125,9 +1369,11 @@ async fn dashboard_in_a_real_browser() {
                id: s.dataset.invoiceId,
                status: s.dataset.status,
                total: text(s, 'strong.total'),
+               exact: s.querySelector('strong.total data').value,
                lines: Array.from(s.querySelectorAll('tr.line')).map(tr => [
                  text(tr, 'td.model'), tr.dataset.unit, text(tr, 'td.quantity'),
-                 text(tr, 'td.unit-price'), text(tr, 'td.amount')]),
+                 text(tr, 'td.unit-price'), text(tr, 'td.amount'),
+                 tr.querySelector('td.amount data').value]),
              }));",
             vec![],
         )
@@ -1147,13 +1393,15 @@ async fn dashboard_in_a_real_browser() {
                         "*" => "any model",
                         model => model,
                     };
-                    json!([model, l["unit"], l["quantity"], l["unit_price"], l["amount"]])
+                    let amount = l["amount"].as_str().unwrap();
+                    json!([model, l["unit"], l["quantity"], l["unit_price"], cents(amount), amount])
                 })
                 .collect();
             json!({
                 "id": invoice["id"],
                 "status": invoice["status"],
-                "total": format!("{} {}", invoice["subtotal"].as_str().unwrap(), invoice["currency"].as_str().unwrap()),
+                "total": format!("{} {}", cents(invoice["subtotal"].as_str().unwrap()), invoice["currency"].as_str().unwrap()),
+                "exact": invoice["subtotal"],
                 "lines": lines,
             })
         })
@@ -1207,6 +1455,109 @@ async fn dashboard_in_a_real_browser() {
         "{csv}"
     );
 
+    // Cost over time: the month's spend per day stacked by model, its
+    // total the draft invoice's to the nano. A second model's request,
+    // stored as metering stores one, stacks on the same day.
+    const OTHER: &str = "bge-small-en";
+    store
+        .insert_usage_events(&[UsageEvent {
+            id: uuid::Uuid::now_v7(),
+            request_id: Some("req_other_model".into()),
+            client_request_id: None,
+            tenant_id: tenant.clone(),
+            key_id: None,
+            user_id: None,
+            service: "language".into(),
+            endpoint: "/v1/embeddings".into(),
+            model: Some(OTHER.into()),
+            status: 200,
+            latency_ms: 9,
+            time_ms: now_ms(),
+            units: Units {
+                requests: 1,
+                input_tokens: 20,
+                ..Units::default()
+            },
+        }])
+        .await
+        .unwrap();
+    let invoices = api_json(&base, "/v1/billing/invoices", &billing_key).await;
+    let lines = invoices["data"][0]["lines"].as_array().unwrap().clone();
+    let per_model = |model: &str| {
+        let nanos: i64 = lines
+            .iter()
+            .filter(|l| l["model"] == model)
+            .map(|l| l["amount_nanos"].as_i64().unwrap())
+            .sum();
+        stratus_gateway::billing::Nanos(nanos).cents()
+    };
+    browser
+        .goto(&format!("{base}/dashboard/costs"))
+        .await
+        .unwrap();
+    let subtotal = invoices["data"][0]["subtotal"].as_str().unwrap();
+    let chart = browser
+        .execute(
+            "const svg = document.querySelector('svg.stacked');
+             return {
+               exact: svg.dataset.totalExact,
+               total: svg.dataset.total,
+               models: Array.from(new Set(Array.from(svg.querySelectorAll('rect.bar')).map(r => r.dataset.model))),
+               legend: Array.from(document.querySelectorAll('.legend li')).map(li =>
+                 [li.dataset.model, li.querySelector('.amount').textContent]),
+               heading: document.querySelector('#costs-total').textContent,
+             };",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        chart,
+        json!({
+            "exact": subtotal,
+            "total": cents(subtotal),
+            "models": [EMBEDDER, OTHER],
+            "legend": [
+                [EMBEDDER, format!("{} USD", per_model(EMBEDDER))],
+                [OTHER, format!("{} USD", per_model(OTHER))],
+            ],
+            "heading": format!("{} USD", cents(subtotal)),
+        })
+    );
+    screenshot(&browser, "16-costs").await;
+
+    // The request log: the three requests just made, newest first, with
+    // the ids the gateway answered them with.
+    browser
+        .goto(&format!("{base}/dashboard/requests"))
+        .await
+        .unwrap();
+    let rows = browser
+        .execute(
+            "return Array.from(document.querySelectorAll('#requests tbody tr')).map(tr =>
+               [tr.dataset.requestId, tr.dataset.status, tr.cells[1].textContent, tr.cells[2].textContent]);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let expected: Vec<serde_json::Value> =
+        std::iter::once(json!(["req_other_model", "200", "/v1/embeddings", OTHER]))
+            .chain(
+                request_ids
+                    .iter()
+                    .rev()
+                    .map(|id| json!([id, "200", "/v1/embeddings", EMBEDDER])),
+            )
+            .collect();
+    assert_eq!(rows, json!(expected));
+    screenshot(&browser, "17-requests").await;
+    // Nothing failed: the 5xx filter says so in one line.
+    browser
+        .goto(&format!("{base}/dashboard/requests?status=5xx"))
+        .await
+        .unwrap();
+    assert_eq!(text_of(&browser, "#no-requests").await, "No requests yet.");
+
     // A hard limit below the spend: requests are refused, and the usage
     // page says so.
     set_tenant_budget(&billing, &tenant, Some("0.001"), Some("0.001"))
@@ -1223,10 +1574,10 @@ async fn dashboard_in_a_real_browser() {
     browser.goto(&format!("{base}/dashboard")).await.unwrap();
     let banner = text_of(&browser, "p.banner.error").await;
     assert!(
-        banner.contains("hard budget of 0.001 USD") && banner.contains("429"),
+        banner.contains("hard budget of 0.00 USD") && banner.contains("429"),
         "{banner}"
     );
-    assert_eq!(text_of(&browser, "#spend-hard").await, "0.001 USD");
+    assert_eq!(exact_of(&browser, "#spend-hard data").await, "0.001");
     screenshot(&browser, "14-usage-hard-limit").await;
 
     // Create a key: its secret is shown once, and it works.
@@ -1258,6 +1609,19 @@ async fn dashboard_in_a_real_browser() {
     let secret = text_of(&browser, "#new-secret").await;
     assert!(secret.starts_with("sk_"), "{secret}");
     let key_id = text_of(&browser, "#new-key-heading code").await;
+    // No script, no copy button: one click selects the whole key to copy.
+    browser
+        .find(Locator::Id("new-secret"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let selected = browser
+        .execute("return window.getSelection().toString();", vec![])
+        .await
+        .unwrap();
+    assert_eq!(selected.as_str(), Some(secret.as_str()));
     screenshot(&browser, "04-key-created").await;
     let models = |secret: String| {
         let http = http.clone();
@@ -1315,6 +1679,8 @@ async fn dashboard_in_a_real_browser() {
         ("/dashboard/keys", "08-phone-keys"),
         ("/dashboard/members", "09-phone-members"),
         ("/dashboard/invoices", "15-phone-invoices"),
+        ("/dashboard/costs", "18-phone-costs"),
+        ("/dashboard/requests", "19-phone-requests"),
     ] {
         browser.goto(&format!("{base}{path}")).await.unwrap();
         fits_width(&browser, path).await;
@@ -1402,7 +1768,86 @@ async fn dashboard_in_a_real_browser() {
     assert_eq!(status, 403);
     assert_eq!(store.list_keys(&tenant).await.unwrap().len(), keys_before);
 
+    // The operator view: refused to acme's users, shown to the system
+    // tenant's owners, listing every tenant with this month's numbers.
+    browser
+        .goto(&format!("{base}/dashboard/operator"))
+        .await
+        .unwrap();
+    assert_eq!(text_of(&browser, "h1").await, "Forbidden");
+    let globex = tenants::create_tenant(&auth, "globex").await.unwrap().id;
+    store
+        .insert_usage_events(&[UsageEvent {
+            id: uuid::Uuid::now_v7(),
+            request_id: None,
+            client_request_id: None,
+            tenant_id: globex.clone(),
+            key_id: None,
+            user_id: None,
+            service: "language".into(),
+            endpoint: "/v1/embeddings".into(),
+            model: Some(EMBEDDER.into()),
+            status: 200,
+            latency_ms: 3,
+            time_ms: now_ms(),
+            units: Units {
+                requests: 2,
+                input_tokens: 10,
+                ..Units::default()
+            },
+        }])
+        .await
+        .unwrap();
+    // The system tenant, as a fresh deployment's first start makes it.
+    tenants::bootstrap_admin(&auth, dir.path()).await.unwrap();
+    let ops = ("ops@stratus.example", "ops-password-1");
+    tenants::create_user(&auth, "system", ops.0, ops.1.into(), Role::Owner)
+        .await
+        .unwrap();
+    sign_in(&browser, &base, ops).await;
+    browser
+        .find(Locator::Css("nav a[href='/dashboard/operator']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    text_of(&browser, "#tenants").await;
+    let listed = browser
+        .execute(
+            "return Object.fromEntries(Array.from(document.querySelectorAll('#tenants tbody tr')).map(tr =>
+               [tr.dataset.tenant, [tr.querySelector('td.requests').textContent,
+                                    tr.querySelector('td.spent data').value]]));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let acme_spent = billing.budget(&tenant).await.unwrap().spent.to_string();
+    let acme_requests = store
+        .usage_summary(
+            &tenant,
+            Month::of_ms(now_ms()).start_ms(),
+            now_ms() + 1,
+            86_400_000 * 40,
+            stratus_gateway::store::usage::GroupBy::None,
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.units.requests)
+        .sum::<i64>();
+    assert!(acme_requests >= 3, "{acme_requests}");
+    assert_eq!(
+        listed,
+        json!({
+            "acme": [acme_requests.to_string(), acme_spent],
+            "globex": ["2", "0.00"],
+            "system": ["0", "0.00"],
+        })
+    );
+    screenshot(&browser, "20-operator").await;
+
     browser.close().await.unwrap();
     let shots = std::fs::read_dir(screenshot_dir()).unwrap().count();
-    assert!(shots >= 15, "{shots} screenshots");
+    assert!(shots >= 20, "{shots} screenshots");
 }

@@ -24,7 +24,7 @@ use super::catalog::{Charge, Plan, PriceUnit};
 use super::money::{Nanos, decimal};
 use super::month::Month;
 use crate::metering::time::format_rfc3339;
-use crate::store::usage::EventFilter;
+use crate::store::usage::{EventFilter, StoredEvent};
 use crate::store::{Store, StoreError};
 
 /// How long after a month ends its invoice stays a draft: events of
@@ -173,6 +173,23 @@ pub async fn compute(
     plan: &Plan,
 ) -> Result<(Vec<Line>, Nanos), StoreError> {
     let mut tally = Tally::default();
+    for_each_charged(store, tenant_id, month, plan, |_, charges| {
+        tally.add(charges);
+    })
+    .await?;
+    Ok(tally.lines())
+}
+
+/// Call `each` with every event of `tenant_id` in `month` and its charges
+/// under `plan`: the one walk that invoices and the dashboard's cost
+/// breakdowns ([`super::breakdown`]) both price with, so they agree.
+pub async fn for_each_charged(
+    store: &Store,
+    tenant_id: &str,
+    month: Month,
+    plan: &Plan,
+    mut each: impl FnMut(&StoredEvent, &[Charge]),
+) -> Result<(), StoreError> {
     let mut after_seq = 0;
     loop {
         let page = store
@@ -189,10 +206,10 @@ pub async fn compute(
         };
         after_seq = last.seq;
         for stored in &page {
-            tally.add(&plan.charges(&stored.event));
+            each(stored, &plan.charges(&stored.event));
         }
     }
-    Ok(tally.lines())
+    Ok(())
 }
 
 /// A draft invoice.

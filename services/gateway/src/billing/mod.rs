@@ -46,6 +46,7 @@
 //! once per month per threshold; the flag shows in `GET /v1/billing/budget`.
 
 pub mod api;
+pub mod breakdown;
 pub mod catalog;
 pub mod invoice;
 pub mod jobs;
@@ -523,6 +524,18 @@ impl Billing {
             terms,
             &row,
         ))
+    }
+
+    /// Where `tenant_id`'s spend in `month` went (per day and model, per
+    /// key), priced with its plan exactly as its draft invoice is.
+    pub async fn breakdown(
+        &self,
+        tenant_id: &str,
+        month: Month,
+    ) -> Result<breakdown::Breakdown, BillingError> {
+        let terms = self.terms(tenant_id).await?;
+        let plan = self.catalog().plan(Some(&terms.plan));
+        Ok(breakdown::compute(self.store(), tenant_id, month, plan).await?)
     }
 
     /// `tenant_id`'s invoice for `month`: a draft while the month is not

@@ -77,6 +77,20 @@ impl Nanos {
         Nanos(self.0.saturating_add(other.0))
     }
 
+    /// The amount rounded to whole cents (half away from zero), two
+    /// decimals (`0.01`, `12.50`): how the dashboard shows money. The
+    /// exact amount stays in the API and CSV (and in the page's markup).
+    pub fn cents(self) -> String {
+        const NANOS_PER_CENT: i128 = 10_000_000;
+        let value = i128::from(self.0);
+        let half = if value < 0 {
+            -NANOS_PER_CENT / 2
+        } else {
+            NANOS_PER_CENT / 2
+        };
+        decimal((value + half) / NANOS_PER_CENT, 2, 2)
+    }
+
     /// `self × n`, saturating.
     pub fn times(self, n: i64) -> Nanos {
         Nanos(self.0.saturating_mul(n))
@@ -139,6 +153,19 @@ mod tests {
         assert_eq!(Nanos(12_500_000_000).to_string(), "12.50");
         assert_eq!(Nanos(1).to_string(), "0.000000001");
         assert_eq!(decimal(-1500, 3, 0), "-1.5");
+    }
+
+    #[test]
+    fn cents_round_half_away_from_zero() {
+        assert_eq!(Nanos(0).cents(), "0.00");
+        assert_eq!(Nanos(30_000).cents(), "0.00");
+        assert_eq!(Nanos(4_999_999).cents(), "0.00");
+        assert_eq!(Nanos(5_000_000).cents(), "0.01");
+        assert_eq!(Nanos(12_345_000_000).cents(), "12.35");
+        assert_eq!(Nanos(12_344_999_999).cents(), "12.34");
+        assert_eq!(Nanos(10_000_000_000).cents(), "10.00");
+        assert_eq!(Nanos(-5_000_000).cents(), "-0.01");
+        assert_eq!(Nanos(i64::MAX).cents(), "9223372036.85");
     }
 
     #[test]

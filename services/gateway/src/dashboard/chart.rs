@@ -5,8 +5,14 @@
 //! the peak; each bar has a `<title>` (a tooltip) and `data-` attributes
 //! with its bucket and value, which the browser test reads. The values are
 //! also in a table next to the chart (see `usage`).
+//!
+//! [`stacked_chart`] draws money per bucket stacked by series (the cost
+//! page's spend per day by model): heights are the only floats, every
+//! label and `data-` value is the exact amount or its cents.
 
 use maud::{Markup, html};
+
+use crate::billing::Nanos;
 
 /// The view box: wide enough for 90 daily bars, short enough for a phone.
 const WIDTH: f64 = 640.0;
@@ -116,6 +122,141 @@ pub fn bar_chart(series: &Series<'_>) -> Markup {
     }
 }
 
+/// Series colours (Okabe–Ito, distinguishable with common colour
+/// blindness), in order; past eight they repeat, and the legend and the
+/// data table still name every series.
+pub const PALETTE: [&str; 8] = [
+    "#0b57b0", "#d55e00", "#009e73", "#cc79a7", "#b35c00", "#56b4e9", "#4b5563", "#7a0f12",
+];
+
+/// The colour of series `i`.
+pub fn color(i: usize) -> &'static str {
+    PALETTE[i % PALETTE.len()]
+}
+
+/// One stacked layer: a series' amount in every bucket.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layer {
+    pub name: String,
+    pub values: Vec<Nanos>,
+}
+
+impl Layer {
+    pub fn total(&self) -> Nanos {
+        self.values.iter().fold(Nanos::ZERO, |s, v| s.plus(*v))
+    }
+}
+
+/// A chart of money per bucket, stacked by layer.
+#[derive(Debug, Clone)]
+pub struct Stacked<'a> {
+    pub id: &'a str,
+    /// What it shows (`Spend per day by model`).
+    pub title: &'a str,
+    pub currency: &'a str,
+    /// Each bucket: (label, start as RFC 3339).
+    pub buckets: &'a [(String, String)],
+    pub layers: &'a [Layer],
+}
+
+/// The stacked chart of `chart` as an `<svg>` element.
+pub fn stacked_chart(chart: &Stacked<'_>) -> Markup {
+    let count = chart.buckets.len();
+    let stack = |i: usize| {
+        chart
+            .layers
+            .iter()
+            .filter_map(|l| l.values.get(i))
+            .fold(Nanos::ZERO, |s, v| s.plus(*v))
+    };
+    let stacks: Vec<Nanos> = (0..count).map(stack).collect();
+    let total = stacks.iter().fold(Nanos::ZERO, |s, v| s.plus(*v));
+    let peak = stacks
+        .iter()
+        .enumerate()
+        .max_by_key(|(_, v)| **v)
+        .filter(|(_, v)| v.0 > 0);
+    let max = peak.map_or(1.0, |(_, v)| v.0 as f64);
+    let plot_w = WIDTH - LEFT - RIGHT;
+    let plot_h = HEIGHT - TOP - BOTTOM;
+    let slot = plot_w / count.max(1) as f64;
+    let gap = if slot > 4.0 { slot * 0.2 } else { 0.0 };
+    let label = |i: usize| chart.buckets.get(i).map_or("", |b| b.0.as_str());
+    let (first, last) = (label(0), label(count.saturating_sub(1)));
+    let cur = chart.currency;
+    let names: Vec<&str> = chart.layers.iter().map(|l| l.name.as_str()).collect();
+    let description = match peak {
+        Some((i, v)) => format!(
+            "{} {cur} from {first} to {last} by {}; most on {} ({} {cur}).",
+            total.cents(),
+            names.join(", "),
+            label(i),
+            v.cents()
+        ),
+        None => format!("Nothing spent from {first} to {last}."),
+    };
+    let title_id = format!("{}-title", chart.id);
+    let desc_id = format!("{}-desc", chart.id);
+    let baseline = TOP + plot_h;
+    // Each bucket's layers bottom-up, only those that cost something.
+    let mut cells = Vec::new();
+    for bucket in 0..count {
+        let mut below = 0.0;
+        for (layer, values) in chart.layers.iter().enumerate() {
+            let value = values.values.get(bucket).copied().unwrap_or(Nanos::ZERO);
+            if value.0 <= 0 {
+                continue;
+            }
+            let height = (value.0 as f64 / max) * plot_h;
+            cells.push(Cell {
+                bucket,
+                layer,
+                value,
+                y: baseline - below - height,
+                height,
+            });
+            below += height;
+        }
+    }
+    html! {
+        svg xmlns="http://www.w3.org/2000/svg" viewBox=(format!("0 0 {WIDTH} {HEIGHT}"))
+            role="img" aria-labelledby=(format!("{title_id} {desc_id}"))
+            data-total=(total.cents()) data-total-exact=(total) data-currency=(cur)
+            class="bars stacked" {
+            title #(title_id) { (chart.title) " (" (cur) ")" }
+            desc #(desc_id) { (description) }
+            line x1=(LEFT) y1=(TOP) x2=(WIDTH - RIGHT) y2=(TOP) stroke="#d9dde3" stroke-width="1" {}
+            line x1=(LEFT) y1=(baseline) x2=(WIDTH - RIGHT) y2=(baseline) stroke="#4b5563" stroke-width="1" {}
+            text x=(LEFT - 6.0) y=(TOP + 4.0) text-anchor="end" font-size="12" fill="#1a1a1a" {
+                (peak.map_or_else(|| "0.00".to_string(), |(_, v)| v.cents()))
+            }
+            text x=(LEFT - 6.0) y=(baseline + 4.0) text-anchor="end" font-size="12" fill="#1a1a1a" { "0" }
+            text x=(LEFT) y=(HEIGHT - 8.0) font-size="12" fill="#1a1a1a" { (first) }
+            text x=(WIDTH - RIGHT) y=(HEIGHT - 8.0) text-anchor="end" font-size="12" fill="#1a1a1a" { (last) }
+            @for cell in &cells {
+                rect class="bar" x=(format!("{:.2}", LEFT + cell.bucket as f64 * slot + gap / 2.0))
+                    y=(format!("{:.2}", cell.y))
+                    width=(format!("{:.2}", (slot - gap).max(0.5)))
+                    height=(format!("{:.2}", cell.height))
+                    fill=(color(cell.layer))
+                    data-model=(names[cell.layer]) data-bucket=(chart.buckets[cell.bucket].1)
+                    data-value=(cell.value) {
+                    title { (label(cell.bucket)) ", " (names[cell.layer]) ": " (cell.value.cents()) " " (cur) }
+                }
+            }
+        }
+    }
+}
+
+/// One drawn piece of a stack.
+struct Cell {
+    bucket: usize,
+    layer: usize,
+    value: Nanos,
+    y: f64,
+    height: f64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,6 +308,59 @@ mod tests {
         .into_string();
         assert!(!svg.contains("<script>"), "{svg}");
         assert!(svg.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;"));
+    }
+
+    #[test]
+    fn stacks_are_exact_and_only_spent_cells_are_drawn() {
+        let buckets: Vec<(String, String)> = (1..=3)
+            .map(|d| (format!("2026-12-0{d}"), format!("2026-12-0{d}T00:00:00Z")))
+            .collect();
+        let layers = [
+            Layer {
+                name: "<m1>".into(),
+                values: vec![Nanos(10_000_000), Nanos::ZERO, Nanos(5_000_000)],
+            },
+            Layer {
+                name: "m2".into(),
+                values: vec![Nanos(30_000_000), Nanos::ZERO, Nanos::ZERO],
+            },
+        ];
+        let svg = stacked_chart(&Stacked {
+            id: "cost",
+            title: "Spend per day by model",
+            currency: "USD",
+            buckets: &buckets,
+            layers: &layers,
+        })
+        .into_string();
+        assert_eq!(svg.matches("<rect ").count(), 3, "{svg}");
+        assert!(
+            svg.contains(r#"data-total="0.05" data-total-exact="0.045""#),
+            "{svg}"
+        );
+        assert!(svg.contains("most on 2026-12-01 (0.04 USD)"), "{svg}");
+        assert!(svg.contains("by &lt;m1&gt;, m2"), "{svg}");
+        // The tallest stack fills the plot: its layers' heights add up.
+        assert!(
+            svg.contains(r#"height="49.00""#) && svg.contains(r#"height="147.00""#),
+            "{svg}"
+        );
+        assert!(
+            svg.contains(r#"data-model="m2" data-bucket="2026-12-01T00:00:00Z" data-value="0.03""#),
+            "{svg}"
+        );
+        let empty = stacked_chart(&Stacked {
+            id: "c",
+            title: "t",
+            currency: "USD",
+            buckets: &buckets,
+            layers: &[],
+        })
+        .into_string();
+        assert!(
+            empty.contains("Nothing spent from 2026-12-01 to 2026-12-03."),
+            "{empty}"
+        );
     }
 
     #[test]

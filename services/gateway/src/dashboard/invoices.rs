@@ -11,8 +11,9 @@
 //! of the tenant sees its invoices; a credential without it (an API key
 //! without `billing:read`) gets a 403 page. The invoices are
 //! [`Billing::invoices`] / [`Billing::invoice_by_id`], read in-process,
-//! and the CSV is the billing module's writer; money is [`Nanos`]' exact
-//! decimal text.
+//! and the CSV is the billing module's writer. Amounts and totals show at
+//! cents (the exact amount in each `<data>`'s `value` and in the CSV);
+//! unit prices, often fractions of a cent, show exactly.
 //!
 //! [`Billing::invoices`]: crate::billing::Billing::invoices
 //! [`Billing::invoice_by_id`]: crate::billing::Billing::invoice_by_id
@@ -28,7 +29,6 @@ use super::layout;
 use crate::GatewayState;
 use crate::auth::Scope;
 use crate::billing::Month;
-use crate::billing::Nanos;
 use crate::billing::api::{MAX_INVOICES, csv_response};
 use crate::billing::invoice::{Invoice, Line};
 use crate::metering::event::now_ms;
@@ -90,10 +90,6 @@ fn status_label(status: &str) -> (&'static str, &'static str) {
         "closed" => ("Closed", "status-closed"),
         _ => ("Open (draft)", "status-open"),
     }
-}
-
-fn money(amount: Nanos, currency: &str) -> String {
-    format!("{amount} {currency}")
 }
 
 /// The page's body: `None` when billing is off.
@@ -158,7 +154,7 @@ fn one(invoice: &Invoice) -> Markup {
                 }
             }
             p.invoice-total {
-                "Total " strong.total { (money(invoice.subtotal, cur)) }
+                "Total " strong.total { (layout::money(invoice.subtotal, cur)) }
             }
         }
     }
@@ -170,8 +166,10 @@ fn row(line: &Line) -> Markup {
             td.model { @if line.model == "*" { span.muted { "any model" } } @else { (line.model) } }
             td { (unit_label(&line.unit)) }
             td.num.quantity { (line.quantity) }
+            // A unit price is often a fraction of a cent: exact. The
+            // amount is money owed: at cents, exact in its `value`.
             td.num.unit-price { (line.unit_price) }
-            td.num.amount { (line.amount) }
+            td.num.amount { data value=(line.amount) title=(format!("{} exactly", line.amount)) { (line.amount.cents()) } }
         }
     }
 }
@@ -244,6 +242,7 @@ pub async fn csv(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::billing::Nanos;
     use crate::billing::invoice::draft;
 
     #[test]
@@ -274,12 +273,14 @@ mod tests {
         );
         assert!(
             html.contains(
-                r#"<td class="num unit-price">1.00</td><td class="num amount">0.012</td>"#
+                r#"<td class="num unit-price">1.00</td><td class="num amount"><data value="0.012" title="0.012 exactly">0.01</data></td>"#
             ),
             "{html}"
         );
         assert!(
-            html.contains(r#"<strong class="total">0.012 USD</strong>"#),
+            html.contains(
+                r#"<strong class="total"><data class="money" value="0.012" title="0.012 USD exactly">0.01 USD</data></strong>"#
+            ),
             "{html}"
         );
         assert!(html.contains(&format!(r#"href="/dashboard/invoices/{}/csv""#, invoice.id)));

@@ -29,7 +29,10 @@ use crate::auth::{
     AuthError, CreatedKey, KeySpec, MAX_EXPIRES_IN_DAYS, MAX_KEY_NAME_CHARS, Principal, Role,
     Scope, Scopes,
 };
+use crate::billing::{Month, Nanos};
+use crate::metering::event::now_ms;
 use crate::store::identity::KeyRow;
+use std::collections::BTreeMap;
 
 /// This page.
 pub const PATH: &str = "/dashboard/keys";
@@ -54,6 +57,9 @@ pub struct View<'a> {
     /// A message about the create form.
     pub form_error: Option<&'a str>,
     pub now: i64,
+    /// This month's spend per key (priced as the invoice is) and the
+    /// currency; `None` when billing is off or the role may not read bills.
+    pub spend: Option<(&'a BTreeMap<Option<String>, Nanos>, &'a str)>,
 }
 
 fn status(key: &KeyRow, now: i64) -> (&'static str, String) {
@@ -77,7 +83,18 @@ pub fn render(view: &View<'_>) -> Markup {
             section.card aria-labelledby="new-key-heading" {
                 h2 #new-key-heading { "New key " code { (created.row.id) } }
                 p { strong { "Copy this key now: it will not be shown again." } " Only a hash of it is stored." }
-                output #new-secret .secret for="new-key-heading" { (created.secret) }
+                // No copy button: a button that copies needs script, and
+                // the dashboard runs none (the CSP has no `script-src`, so
+                // nothing a page could be tricked into carrying runs —
+                // least of all on the one page that shows a secret). A
+                // hash-allowed inline script would open that door for one
+                // convenience. Instead one click or tap on the key selects
+                // all of it (`user-select: all` in the stylesheet; it is
+                // focusable, so the keyboard reaches it too), then copy
+                // (Ctrl+C, ⌘C or the phone's Copy).
+                p.muted #new-secret-hint { "Click the key to select all of it, then copy." }
+                output #new-secret .secret for="new-key-heading" tabindex="0"
+                    aria-describedby="new-secret-hint" { (created.secret) }
             }
         }
         @if owner {
@@ -108,6 +125,16 @@ pub fn render(view: &View<'_>) -> Markup {
             p.muted { "Only owners of this organisation can create or revoke keys." }
         }
         h2 { "Keys" }
+        @if let Some((spend, cur)) = view.spend {
+            p.muted #key-spend-note {
+                "Spend this month per key is priced as the invoice is. There is no per-key "
+                "budget: the monthly budget is the organisation's."
+                @if let Some(session) = spend.get(&None).filter(|n| n.0 != 0) {
+                    " Requests made signed in to the dashboard (no key): "
+                    (layout::money(*session, cur)) "."
+                }
+            }
+        }
         @if view.keys.is_empty() {
             p.muted { "No keys yet." }
         } @else {
@@ -123,6 +150,7 @@ pub fn render(view: &View<'_>) -> Markup {
                             th scope="col" { "Last used" }
                             th scope="col" { "Expires" }
                             th scope="col" { "Status" }
+                            @if view.spend.is_some() { th.num scope="col" { "Spent this month" } }
                             @if owner { th scope="col" { span.muted { "Action" } } }
                         }
                     }
@@ -137,6 +165,11 @@ pub fn render(view: &View<'_>) -> Markup {
                                 td { (key.last_used_at.map_or_else(|| "never".to_string(), layout::datetime)) }
                                 td { (key.expires_at.map_or_else(|| "never".to_string(), layout::datetime)) }
                                 td class=(class) { (text) }
+                                @if let Some((spend, cur)) = view.spend {
+                                    td.num.spent {
+                                        (layout::money(spend.get(&Some(key.id.clone())).copied().unwrap_or(Nanos::ZERO), cur))
+                                    }
+                                }
                                 @if owner {
                                     td {
                                         @if key.revoked_at.is_none() {
@@ -181,6 +214,23 @@ async fn respond(
         Ok(keys) => keys,
         Err(e) => return super::unavailable(e),
     };
+    // This month's spend per key: the invoice's pricing, split by key.
+    // Billing not answering hides the column rather than the keys.
+    let spend = match state.billing.as_ref() {
+        Some(billing) if session.may(Scope::BillingRead) => {
+            match billing
+                .breakdown(&session.tenant_id, Month::of_ms(now_ms()))
+                .await
+            {
+                Ok(b) => Some((b.by_key, billing.catalog().currency.clone())),
+                Err(e) => {
+                    tracing::warn!(error = %e, "dashboard: pricing spend per key");
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
     let view = View {
         keys: &keys,
         role: session.role,
@@ -189,6 +239,7 @@ async fn respond(
         created,
         form_error,
         now: crate::auth::unix_now(),
+        spend: spend.as_ref().map(|(s, cur)| (s, cur.as_str())),
     };
     layout::html_response(
         status,
@@ -420,7 +471,25 @@ mod tests {
             created: None,
             form_error: None,
             now: 1_795_737_700,
+            spend: None,
         }
+    }
+
+    #[test]
+    fn each_key_shows_its_spend_at_cents() {
+        let keys = [key("ci")];
+        let mut spend = BTreeMap::new();
+        spend.insert(Some("key_0123".to_string()), Nanos(2_345_000_000));
+        spend.insert(None, Nanos(10_000_000));
+        let mut v = view(&keys, Role::Viewer);
+        v.spend = Some((&spend, "USD"));
+        let html = render(&v).into_string();
+        assert!(
+            html.contains(r#"<td class="num spent"><data class="money" value="2.345" title="2.345 USD exactly">2.35 USD</data></td>"#),
+            "{html}"
+        );
+        assert!(html.contains("(no key): <data"), "{html}");
+        assert!(html.contains("no per-key budget"), "{html}");
     }
 
     #[test]

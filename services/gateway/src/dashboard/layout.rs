@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
 
 use super::{ROOT, STYLESHEET_PATH, Session};
+use crate::billing::Nanos;
 
 /// The stylesheet, compiled into the binary: nothing is fetched at run time.
 const STYLESHEET: &str = include_str!("dashboard.css");
@@ -17,8 +18,10 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img
      form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// The navigation: (path, label).
-pub const NAV: [(&str, &str); 4] = [
+pub const NAV: [(&str, &str); 6] = [
     (ROOT, "Usage"),
+    (super::costs::PATH, "Costs"),
+    (super::requests::PATH, "Requests"),
     (super::invoices::PATH, "Invoices"),
     ("/dashboard/keys", "API keys"),
     ("/dashboard/members", "Members"),
@@ -76,6 +79,19 @@ pub fn page(
                                         a href=(path) aria-current="page" { (label) }
                                     } @else {
                                         a href=(path) { (label) }
+                                    }
+                                }
+                            }
+                            // Only the system tenant's owners operate the
+                            // deployment; nobody else sees the link (and
+                            // the page refuses them).
+                            @if viewer.session.is_operator() {
+                                li {
+                                    @let path = super::operator::PATH;
+                                    @if path == current {
+                                        a href=(path) aria-current="page" { "Operator" }
+                                    } @else {
+                                        a href=(path) { "Operator" }
                                     }
                                 }
                             }
@@ -209,6 +225,22 @@ pub async fn stylesheet() -> Response {
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
     ];
     (headers, STYLESHEET).into_response()
+}
+
+/// Money as the dashboard shows it: rounded to cents (`12.35 USD`), in a
+/// `<data>` element whose `value` is the exact amount (also its tooltip),
+/// which the API and CSV carry unrounded.
+pub fn money(amount: Nanos, currency: &str) -> Markup {
+    html! {
+        data.money value=(amount) title=(format!("{amount} {currency} exactly")) {
+            (money_text(amount, currency))
+        }
+    }
+}
+
+/// [`money`] as plain text (banners, labels).
+pub fn money_text(amount: Nanos, currency: &str) -> String {
+    format!("{} {currency}", amount.cents())
 }
 
 /// A Unix time as `2026-11-28 14:05 UTC`.

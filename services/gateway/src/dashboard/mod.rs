@@ -15,6 +15,12 @@
 //! - [`keys`] — the tenant's API keys: list; create (the secret shown once)
 //!   and revoke, for owners.
 //! - [`members`] — the tenant's users and their roles.
+//! - [`costs`] — this month's spend per day, stacked by model, priced as
+//!   the invoice is.
+//! - [`requests`] — the request log: the tenant's usage events, newest
+//!   first, paged, filtered by status class.
+//! - [`operator`] — every tenant's usage, spend, budget and limits this
+//!   month, for the system tenant's owners only.
 //! - [`layout`] — the page frame (navigation, banners, sign-out form), the
 //!   HTML response with its security headers, the stylesheet.
 //!
@@ -28,8 +34,12 @@
 //! the `keys` scope, which only owners' sessions carry, so members and
 //! viewers get a 403 page whatever form they post; the usage page needs
 //! `usage:read` and the invoices (page and CSV) `billing:read`, as
-//! `/v1/usage` and `/v1/billing/*` do — every role carries both. The
-//! handlers check the role again.
+//! `/v1/usage` and `/v1/billing/*` do — every role carries both; so do
+//! the request log (`usage:read`) and the cost page (`billing:read`). The
+//! handlers check the role again. The operator view needs only a session
+//! at the route (no role carries `admin`) and its handler answers owners
+//! of the system tenant alone ([`Session::is_operator`]), a 403 page to
+//! anyone else.
 //!
 //! Every form that changes something carries a CSRF token bound to the
 //! session ([`crate::auth::jwt::SessionKeys::csrf_token`]), on top of the
@@ -42,7 +52,9 @@
 //! call it in-process ([`crate::billing::Billing::budget`],
 //! [`crate::billing::Billing::invoices`]) — the same functions behind
 //! `GET /v1/billing/budget` and `/v1/billing/invoices` — and show money
-//! with its exact decimal formatting, never floats. The invoice CSV is a
+//! rounded to cents ([`layout::money`]; the exact amount stays in the
+//! element's `value`, the API and the CSV), computed in integers, never
+//! floats. The invoice CSV is a
 //! dashboard route (so a missing session is a redirect and a refusal a
 //! page) answering the billing API's own CSV. On a gateway without billing
 //! the usage page has no spend panel and the invoices page says billing is
@@ -53,11 +65,14 @@
 #![allow(clippy::result_large_err)]
 
 pub mod chart;
+pub mod costs;
 pub mod invoices;
 pub mod keys;
 pub mod layout;
 pub mod login;
 pub mod members;
+pub mod operator;
+pub mod requests;
 pub mod spend;
 pub mod usage;
 
@@ -138,6 +153,12 @@ impl Session {
 }
 
 impl Session {
+    /// Whether this is an owner of the system tenant: the operators, who
+    /// see every tenant in the operator view ([`operator`]).
+    pub fn is_operator(&self) -> bool {
+        self.tenant_id == crate::auth::SYSTEM_TENANT_ID && self.role == Role::Owner
+    }
+
     /// Whether this session's role carries `scope` (the scopes a role maps
     /// to are the same for the API and the dashboard).
     pub fn may(&self, scope: Scope) -> bool {

@@ -6,8 +6,9 @@
 //!
 //! The numbers are [`Billing::budget`]'s, the same [`BudgetView`] that
 //! `GET /v1/billing/budget` answers, read in-process. Money is shown with
-//! [`Nanos`]' exact decimal text and percentages are integer arithmetic on
-//! the nanos: no floats anywhere between the store and the page.
+//! cents ([`super::layout::money`], the exact amount in the markup) and
+//! percentages are integer arithmetic on the exact nanos: no floats
+//! anywhere between the store and the page.
 //!
 //! [`Billing::budget`]: crate::billing::Billing::budget
 
@@ -74,8 +75,13 @@ pub fn percent_text(permille: i128) -> String {
     format!("{}%", decimal(permille, 1, 0))
 }
 
+/// Banners are text: the amount at cents.
 fn money(amount: Nanos, currency: &str) -> String {
-    format!("{amount} {currency}")
+    super::layout::money_text(amount, currency)
+}
+
+fn shown(amount: Nanos, currency: &str) -> Markup {
+    super::layout::money(amount, currency)
 }
 
 /// The banners a reached limit raises on the usage page. A spent hard
@@ -129,8 +135,11 @@ pub fn render(spend: &Spend) -> Markup {
     }
 }
 
-fn limit_text(limit: Option<Nanos>, currency: &str) -> String {
-    limit.map_or_else(|| "none".to_string(), |l| money(l, currency))
+fn limit_text(limit: Option<Nanos>, currency: &str) -> Markup {
+    match limit {
+        None => html! { "none" },
+        Some(l) => shown(l, currency),
+    }
 }
 
 fn panel(view: &BudgetView) -> Markup {
@@ -143,7 +152,7 @@ fn panel(view: &BudgetView) -> Markup {
                 span.muted { "(" time datetime=(view.month) { (view.month) } ", plan " (view.plan) ")" }
             }
             dl.totals {
-                div { dt { "Spent so far" } dd #spend-spent { (money(view.spent, cur)) } }
+                div { dt { "Spent so far" } dd #spend-spent { (shown(view.spent, cur)) } }
                 @match measured {
                     None => {
                         div { dt { "Budget" } dd #spend-budget { "No budget" } }
@@ -154,7 +163,7 @@ fn panel(view: &BudgetView) -> Markup {
                     }
                 }
                 @if view.reserved.0 > 0 {
-                    div { dt { "Held by running requests" } dd #spend-reserved { (money(view.reserved, cur)) } }
+                    div { dt { "Held by running requests" } dd #spend-reserved { (shown(view.reserved, cur)) } }
                 }
             }
             @match measured {
@@ -223,7 +232,9 @@ mod tests {
         let spend = Spend::Budget(Box::new(view(5_000_000, None, None)));
         let html = render(&spend).into_string();
         assert!(
-            html.contains(r#"<dd id="spend-spent">0.005 USD</dd>"#),
+            html.contains(
+                r#"<dd id="spend-spent"><data class="money" value="0.005" title="0.005 USD exactly">0.01 USD</data></dd>"#
+            ),
             "{html}"
         );
         assert!(
@@ -252,7 +263,7 @@ mod tests {
             "{html}"
         );
         assert!(
-            html.contains(r#"<dd id="spend-hard">10.00 USD</dd>"#),
+            html.contains(r#"value="10.00" title="10.00 USD exactly">10.00 USD</data></dd>"#),
             "{html}"
         );
         let b = banners(&soft);

@@ -220,7 +220,12 @@ pub fn render(
     for row in rows {
         add(&mut totals, &row.units);
     }
-    let series = series(rows, choice, window);
+    // A group with none of the chosen metric in the range (a language
+    // model's audio seconds) gets no chart: an empty chart says nothing.
+    let series: BTreeMap<String, Vec<Point>> = series(rows, choice, window)
+        .into_iter()
+        .filter(|(_, points)| points.iter().any(|p| p.value != 0.0))
+        .collect();
     let (_, metric_label, unit) = METRICS[choice.metric];
     let group_label = GROUPS[choice.group].1.to_lowercase();
     html! {
@@ -262,8 +267,10 @@ pub fn render(
         // The month's spend, whatever range is picked: budgets are monthly.
         (spend::render(spend))
         h2 { (metric_label) " per " (group_label) }
-        @if series.is_empty() {
-            p.muted { "No usage in this range yet." }
+        @if rows.is_empty() {
+            p.muted #no-usage { "No usage in this range yet." }
+        } @else if series.is_empty() {
+            p.muted #no-usage { "No " (unit) " in this range." }
         } @else {
             div.charts {
                 @for (i, (name, points)) in series.iter().enumerate() {
@@ -366,5 +373,45 @@ mod tests {
         let html = render(&rows, choice, window, &Spend::Hidden).into_string();
         assert!(html.contains(r#"data-series="language""#), "{html}");
         assert!(html.contains(r#"<dd id="total-requests">3</dd>"#), "{html}");
+    }
+
+    #[test]
+    fn groups_without_the_metric_get_no_chart() {
+        let window = Choice {
+            range: 1,
+            group: 1,
+            metric: 0,
+        }
+        .window(1_795_737_600_000);
+        let mut rows = vec![row(window.0, "whisper", 1)];
+        // Documents: neither group has any.
+        rows.push(SummaryRow {
+            bucket_ms: window.0,
+            group: Some("minilm".into()),
+            units: Units {
+                requests: 2,
+                input_tokens: 40,
+                ..Units::default()
+            },
+        });
+        let per = |metric| Choice {
+            range: 1,
+            group: 1,
+            metric,
+        };
+        // Audio seconds: only the speech model has a chart.
+        let html = render(&rows, per(1), window, &Spend::Hidden).into_string();
+        assert!(html.contains(r#"data-series="whisper""#), "{html}");
+        assert!(!html.contains(r#"data-series="minilm""#), "{html}");
+        let html = render(&rows, per(4), window, &Spend::Hidden).into_string();
+        assert!(!html.contains("<svg"), "{html}");
+        assert_eq!(
+            html.matches("No documents in this range.").count(),
+            1,
+            "{html}"
+        );
+        let html = render(&[], per(0), window, &Spend::Hidden).into_string();
+        assert!(html.contains("No usage in this range yet."), "{html}");
+        assert!(!html.contains("<svg"), "{html}");
     }
 }

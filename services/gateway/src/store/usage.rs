@@ -131,6 +131,20 @@ pub struct EventFilter {
     pub limit: u32,
 }
 
+/// Which of one tenant's events [`Store::recent_usage_events`] returns:
+/// the same `seq` cursor as [`EventFilter`], walked backwards.
+#[derive(Debug, Clone)]
+pub struct RecentFilter {
+    pub tenant_id: String,
+    /// Only events with a smaller `seq` (the previous page's last one);
+    /// `None` from the newest.
+    pub before_seq: Option<i64>,
+    /// Only statuses in `[min, max)` (`200..300` for 2xx); `0..1000` for
+    /// all.
+    pub status: (u16, u16),
+    pub limit: u32,
+}
+
 /// What usage is grouped by in [`Store::usage_summary`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GroupBy {
@@ -235,6 +249,69 @@ impl Store {
                 rows.iter().map(decode_event).collect()
             }
         }
+    }
+
+    /// One tenant's events, newest `seq` first, before a cursor (the
+    /// dashboard's request log).
+    pub async fn recent_usage_events(
+        &self,
+        filter: &RecentFilter,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let sql = format!(
+            "SELECT seq, {COLUMNS} FROM usage_events WHERE tenant_id = ? AND seq < ? \
+             AND status >= ? AND status < ? ORDER BY seq DESC LIMIT ?"
+        );
+        macro_rules! run {
+            ($pool:expr, $sql:expr) => {{
+                let rows = sqlx::query(sqlx::AssertSqlSafe($sql))
+                    .bind(&filter.tenant_id)
+                    .bind(filter.before_seq.unwrap_or(i64::MAX))
+                    .bind(i32::from(filter.status.0))
+                    .bind(i32::from(filter.status.1))
+                    .bind(i64::from(filter.limit))
+                    .fetch_all($pool)
+                    .await?;
+                rows.iter().map(decode_event).collect()
+            }};
+        }
+        match self {
+            Store::Sqlite(pool) => run!(pool, sql),
+            Store::Postgres(pool) => run!(pool, numbered(&sql)),
+        }
+    }
+
+    /// Every tenant's usage in `[from_ms, to_ms)`, summed per tenant
+    /// (the operators' view), ordered by tenant id.
+    pub async fn usage_by_tenant(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<(String, Units)>, StoreError> {
+        let sql = "SELECT tenant_id, \
+             CAST(SUM(requests) AS BIGINT) AS requests, CAST(SUM(audio_ms) AS BIGINT) AS audio_ms, \
+             CAST(SUM(input_tokens) AS BIGINT) AS input_tokens, \
+             CAST(SUM(characters) AS BIGINT) AS characters, \
+             CAST(SUM(documents) AS BIGINT) AS documents \
+             FROM usage_events WHERE occurred_at_ms >= ? AND occurred_at_ms < ? \
+             GROUP BY tenant_id";
+        macro_rules! run {
+            ($pool:expr, $sql:expr) => {{
+                let rows = sqlx::query(sqlx::AssertSqlSafe($sql))
+                    .bind(from_ms)
+                    .bind(to_ms)
+                    .fetch_all($pool)
+                    .await?;
+                rows.iter()
+                    .map(|row| Ok((row.try_get::<String, _>("tenant_id")?, decode_units(row)?)))
+                    .collect::<Result<Vec<_>, StoreError>>()?
+            }};
+        }
+        let mut rows = match self {
+            Store::Sqlite(pool) => run!(pool, sql.to_string()),
+            Store::Postgres(pool) => run!(pool, numbered(sql)),
+        };
+        rows.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(rows)
     }
 
     /// A tenant's usage in `[from_ms, to_ms)`, summed per bucket of
