@@ -15,6 +15,7 @@ use crate::client::Stratus;
 use crate::error::Error;
 use crate::models::{
     AudioJob, AudioJobList, AudioJobStatus, AudioJobTask, AudioWebhookSecret, ResponseFormatName,
+    RotateAudioWebhookSecret,
 };
 
 /// What [`Stratus::create_job`] submits besides the file.
@@ -208,10 +209,17 @@ impl Stratus {
     }
 
     /// Move to a new signing secret (`POST /v1/audio/webhook-secret/rotate`;
-    /// a `keys` key); deliveries carry both signatures until the previous
-    /// one expires.
-    pub async fn rotate_webhook_secret(&self) -> Result<AudioWebhookSecret, Error> {
-        self.post_json("/v1/audio/webhook-secret/rotate", &serde_json::json!({}))
+    /// a `keys` key). Deliveries carry both signatures until the previous
+    /// secret expires, after `previous_valid` (server default a day, at most
+    /// a week).
+    pub async fn rotate_webhook_secret(
+        &self,
+        previous_valid: Option<Duration>,
+    ) -> Result<AudioWebhookSecret, Error> {
+        let body = RotateAudioWebhookSecret {
+            previous_secret_valid_seconds: previous_valid.map(|d| d.as_secs() as i64),
+        };
+        self.post_json("/v1/audio/webhook-secret/rotate", &body)
             .await
     }
 }

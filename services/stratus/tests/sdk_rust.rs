@@ -9,7 +9,7 @@
 //! usage events paged as a stream, a draft invoice (JSON and CSV), a job
 //! waited for with progress and its typed result, the jobs list as a
 //! stream, a signed job webhook verified (and a tampered and an expired one
-//! refused), raw responses (request id, rate limits, usage), and typed
+//! refused), the webhook secret rotated, raw responses (request id, rate limits, usage), and typed
 //! errors for a bad key, a bad field and a rate limit (with Retry-After).
 //! The SDK builds into this test's own target directory, so the
 //! dependencies the server already built are reused.
@@ -108,6 +108,7 @@ fn rust_sdk_suite_passes_against_stratus_serve() {
         "a_job_is_waited_for_with_progress_and_its_result_is_typed",
         "a_job_webhook_verifies_and_a_tampered_or_old_one_does_not",
         "raw_responses_carry_the_request_id_rate_limits_and_usage",
+        "the_webhook_secret_rotates_with_a_keys_key",
         "retries_429_and_503_waiting_retry_after_and_resends_the_upload",
         "x_should_retry_false_is_never_retried_and_true_always_is",
         "a_refused_connection_is_retried_then_a_connection_error",

@@ -708,3 +708,34 @@ async fn raw_responses_carry_the_request_id_rate_limits_and_usage() {
     let models = stratus.with_raw_response().list_models().await.unwrap();
     assert!(models.request_id().is_some());
 }
+
+#[tokio::test]
+#[ignore = "needs a live stratus serve (services/stratus/tests/sdk_rust.rs)"]
+async fn the_webhook_secret_rotates_with_a_keys_key() {
+    let admin = admin();
+    let tenant = admin.create_tenant(&unique("rotate")).await.unwrap();
+    let key = admin
+        .create_tenant_key(&tenant.id, &[Scope::Speech, Scope::Keys], Some("rotate"))
+        .await
+        .unwrap();
+    assert_eq!(key.scopes, vec![Scope::Speech, Scope::Keys]);
+    let stratus = Stratus::builder()
+        .api_key(key.secret)
+        .base_url(env("STRATUS_BASE_URL"))
+        .build()
+        .unwrap();
+    let before = stratus.get_webhook_secret().await.unwrap();
+    let after = stratus
+        .rotate_webhook_secret(Some(Duration::from_secs(60)))
+        .await
+        .unwrap();
+    assert!(
+        after.secret.starts_with("whsec_") && after.secret != before.secret,
+        "{after:?}"
+    );
+    assert!(after.previous_secret_expires_at.is_some(), "{after:?}");
+    assert_eq!(
+        stratus.get_webhook_secret().await.unwrap().secret,
+        after.secret
+    );
+}
