@@ -1,62 +1,21 @@
 //! The gateway's tenant, key, limit, usage and billing routes
-//! (`/v1/admin/tenants…`, `/v1/keys`, `/v1/usage…`, `/v1/billing…`).
-//! Tenants, keys and usage totals have the small hand-written types below
-//! (only the fields a client needs; unknown fields are ignored, so the
-//! server may add more); limits, invoices and usage events use the
-//! generated models. Any other JSON route is reachable with
+//! (`/v1/admin/tenants…`, `/v1/keys`, `/v1/usage…`, `/v1/billing…`), typed
+//! with the generated models (`Tenant`, `CreatedApiKey`, `Usage`,
+//! `UsageEvent`, `LimitsView`, `InvoiceList`, `Invoice`); usage events
+//! page as a `Stream`. Any other JSON route is reachable with
 //! [`Stratus::get_json`] / [`Stratus::post_json`], which carry the key,
 //! the retries and the typed errors.
 
-use std::collections::BTreeMap;
-
+use futures_util::{Stream, TryStreamExt};
 use reqwest::Method;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::client::Stratus;
 use crate::error::Error;
-use crate::models::{Invoice, InvoiceList, LimitSpec, LimitsView, UsageEvent};
-
-/// A tenant (organisation).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Tenant {
-    pub id: String,
-    pub name: String,
-    /// Unix seconds.
-    pub created_at: i64,
-}
-
-/// A key just created: `secret` (`sk_…`) is shown this once.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct CreatedKey {
-    pub id: String,
-    pub tenant_id: String,
-    pub name: Option<String>,
-    pub scopes: Vec<String>,
-    pub secret: String,
-    pub expires_at: Option<i64>,
-}
-
-/// Units consumed (`totals` of a usage report).
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-pub struct UsageTotals {
-    pub requests: i64,
-    pub audio_seconds: f64,
-    pub input_tokens: i64,
-    pub characters: i64,
-    pub documents: i64,
-}
-
-/// `GET /v1/usage`: the key's tenant's consumption over a time range.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct UsageReport {
-    pub tenant_id: String,
-    pub start: String,
-    pub end: String,
-    pub bucket: String,
-    pub totals: UsageTotals,
-    /// One entry per bucket (and group), as the server wrote it.
-    pub data: Vec<BTreeMap<String, serde_json::Value>>,
-}
+use crate::models::{
+    CreateKey, CreateTenant, CreatedApiKey, Invoice, InvoiceList, LimitSpec, LimitsView, Scope,
+    Tenant, Usage, UsageEvent,
+};
 
 /// The query of [`Stratus::usage`]; `Default` is the server's (today, by day).
 #[derive(Debug, Clone, Default, Serialize)]
@@ -101,79 +60,118 @@ pub struct UsageEventsPage {
     pub has_more: bool,
 }
 
-#[derive(Serialize)]
-struct NewTenant<'a> {
-    name: &'a str,
-}
-
-#[derive(Serialize)]
-struct NewKey<'a> {
-    scopes: &'a [&'a str],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<&'a str>,
-}
-
 impl Stratus {
     /// Create a tenant (`POST /v1/admin/tenants`; an `admin` key).
     pub async fn create_tenant(&self, name: &str) -> Result<Tenant, Error> {
-        self.post_json("/v1/admin/tenants", &NewTenant { name }).await
+        self.post_json("/v1/admin/tenants", &CreateTenant::new(name.to_string()))
+            .await
     }
 
     /// Create a key of tenant `tenant_id` with `scopes`
-    /// (`POST /v1/admin/tenants/{id}/keys`; an `admin` key).
-    pub async fn create_tenant_key(&self, tenant_id: &str, scopes: &[&str], name: Option<&str>) -> Result<CreatedKey, Error> {
-        self.post_json(&format!("/v1/admin/tenants/{tenant_id}/keys"), &NewKey { scopes, name }).await
+    /// (`POST /v1/admin/tenants/{id}/keys`; an `admin` key). The answer's
+    /// `secret` (`sk_…`) is shown this once.
+    pub async fn create_tenant_key(
+        &self,
+        tenant_id: &str,
+        scopes: &[Scope],
+        name: Option<&str>,
+    ) -> Result<CreatedApiKey, Error> {
+        self.post_json(
+            &format!("/v1/admin/tenants/{tenant_id}/keys"),
+            &new_key(scopes, name),
+        )
+        .await
     }
 
     /// Create a key of the caller's own tenant (`POST /v1/keys`; a `keys`
     /// key, and only scopes it holds itself).
-    pub async fn create_key(&self, scopes: &[&str], name: Option<&str>) -> Result<CreatedKey, Error> {
-        self.post_json("/v1/keys", &NewKey { scopes, name }).await
+    pub async fn create_key(
+        &self,
+        scopes: &[Scope],
+        name: Option<&str>,
+    ) -> Result<CreatedApiKey, Error> {
+        self.post_json("/v1/keys", &new_key(scopes, name)).await
     }
 
     /// The tenant's usage (`GET /v1/usage`; a `usage:read` key).
-    pub async fn usage(&self, query: &UsageQuery) -> Result<UsageReport, Error> {
+    pub async fn usage(&self, query: &UsageQuery) -> Result<Usage, Error> {
         self.get_json("/v1/usage", query).await
     }
 
     /// One page of the tenant's usage events, oldest first
-    /// (`GET /v1/usage/events`; a `usage:read` key).
-    pub async fn usage_events_page(&self, query: &UsageEventsQuery) -> Result<UsageEventsPage, Error> {
-        let response = self.send(|| self.request(Method::GET, "/v1/usage/events").query(query)).await?;
-        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+    /// (`GET /v1/usage/events`, NDJSON; a `usage:read` key).
+    pub async fn usage_events_page(
+        &self,
+        query: &UsageEventsQuery,
+    ) -> Result<UsageEventsPage, Error> {
+        let response = self
+            .send(self.request(Method::GET, "/v1/usage/events").query(query))
+            .await?;
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
         let cursor = header("x-stratus-cursor");
         let has_more = header("x-stratus-has-more").as_deref() == Some("true");
-        let body = response.text().await.map_err(Error::Connection)?;
+        let body = response.text().await?;
         let events = body
             .lines()
             .filter(|line| !line.trim().is_empty())
-            .map(|line| serde_json::from_str(line).map_err(|e| Error::Decode(format!("{e} in `{line}`"))))
+            .map(|line| {
+                serde_json::from_str(line).map_err(|e| Error::Decode(format!("{e} in `{line}`")))
+            })
             .collect::<Result<_, _>>()?;
-        Ok(UsageEventsPage { events, cursor, has_more })
+        Ok(UsageEventsPage {
+            events,
+            cursor,
+            has_more,
+        })
     }
 
-    /// Every usage event between `start` and `end` (either open), page by
-    /// page. For a long range, [`Self::usage_events_page`] keeps memory flat.
-    pub async fn usage_events(&self, start: Option<&str>, end: Option<&str>) -> Result<Vec<UsageEvent>, Error> {
-        let mut query = UsageEventsQuery { start: start.map(str::to_string), end: end.map(str::to_string), ..Default::default() };
-        let mut events = Vec::new();
-        loop {
+    /// Every usage event `query` selects, oldest first, fetched a page at a
+    /// time as the stream is read (the cursor and `has_more` of each page's
+    /// `x-stratus-cursor` / `x-stratus-has-more` headers lead to the next).
+    /// Keep the last page's cursor ([`Self::usage_events_page`]) to read
+    /// only what is new later.
+    pub fn usage_events(
+        &self,
+        query: UsageEventsQuery,
+    ) -> impl Stream<Item = Result<UsageEvent, Error>> + Send + '_ {
+        futures_util::stream::try_unfold(Some(query), move |query| async move {
+            let Some(mut query) = query else {
+                return Ok::<_, Error>(None);
+            };
             let page = self.usage_events_page(&query).await?;
-            events.extend(page.events);
-            match page.cursor {
-                Some(cursor) if page.has_more => query.cursor = Some(cursor),
-                _ => return Ok(events),
-            }
-        }
+            let next = match page.cursor {
+                Some(cursor) if page.has_more => {
+                    query.cursor = Some(cursor);
+                    Some(query)
+                }
+                _ => None,
+            };
+            Ok(Some((
+                futures_util::stream::iter(page.events.into_iter().map(Ok)),
+                next,
+            )))
+        })
+        .try_flatten()
     }
 
     /// Set a tenant's limits, in effect at once
     /// (`PUT /v1/admin/tenants/{id}/limits`; an `admin` key).
-    pub async fn set_tenant_limits(&self, tenant_id: &str, limits: &LimitSpec) -> Result<LimitsView, Error> {
+    pub async fn set_tenant_limits(
+        &self,
+        tenant_id: &str,
+        limits: &LimitSpec,
+    ) -> Result<LimitsView, Error> {
         let path = format!("/v1/admin/tenants/{tenant_id}/limits");
-        let response = self.send(|| self.request(Method::PUT, &path).json(limits)).await?;
-        let body = response.bytes().await.map_err(Error::Connection)?;
-        serde_json::from_slice(&body).map_err(|e| Error::Decode(e.to_string()))
+        let response = self
+            .send(self.request(Method::PUT, &path).json(limits))
+            .await?;
+        crate::client::decode(&response.bytes().await?)
     }
 
     /// The tenant's monthly invoices, newest first, the current month a
@@ -184,13 +182,23 @@ impl Stratus {
 
     /// One invoice by id (`inv_…`).
     pub async fn get_invoice(&self, id: &str) -> Result<Invoice, Error> {
-        self.get_json(&format!("/v1/billing/invoices/{id}"), &()).await
+        self.get_json(&format!("/v1/billing/invoices/{id}"), &())
+            .await
     }
 
     /// One invoice as CSV, a row per line item.
     pub async fn invoice_csv(&self, id: &str) -> Result<String, Error> {
         let path = format!("/v1/billing/invoices/{id}");
-        let response = self.send(|| self.request(Method::GET, &path).query(&[("format", "csv")])).await?;
-        response.text().await.map_err(Error::Connection)
+        let response = self
+            .send(self.request(Method::GET, &path).query(&[("format", "csv")]))
+            .await?;
+        Ok(response.text().await?)
+    }
+}
+
+fn new_key(scopes: &[Scope], name: Option<&str>) -> CreateKey {
+    CreateKey {
+        name: name.map(str::to_string),
+        ..CreateKey::new(scopes.to_vec())
     }
 }

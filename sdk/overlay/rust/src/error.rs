@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::models::{ErrorBody, ErrorEnvelope};
+use crate::models::{AudioJob, ErrorBody, ErrorEnvelope};
 
 /// Any failure of a call.
 #[derive(Debug, thiserror::Error)]
@@ -13,16 +13,25 @@ pub enum Error {
     /// The server answered with an error (after the retries ran out for
     /// 429/503), or a stream ended with an `error` event.
     #[error(transparent)]
-    Api(#[from] ApiError),
-    /// The server could not be reached, or the request timed out.
+    Api(Box<ApiError>),
+    /// The server could not be reached, the request timed out, or the
+    /// connection broke while the answer was read.
     #[error("could not reach Stratus: {0}")]
-    Connection(#[source] reqwest::Error),
+    Connection(#[source] reqwest_middleware::Error),
     /// A 2xx answer that is not what the document promises.
     #[error("unexpected response from Stratus: {0}")]
     Decode(String),
     /// The client's settings are unusable (e.g. a key that is not a valid header).
     #[error("invalid client configuration: {0}")]
     Config(String),
+    /// [`crate::Stratus::wait_for_job`]: the job ended `failed` or
+    /// `cancelled` (its `error` says why).
+    #[error("job {} ended {}: {}", .0.id, .0.status, .0.error.as_ref().map_or("", |e| e.message.as_str()))]
+    JobFailed(Box<AudioJob>),
+    /// [`crate::Stratus::wait_for_job`]: the timeout passed first (the job
+    /// goes on; here as last seen).
+    #[error("job {} still {} when the wait timed out", .0.id, .0.status)]
+    JobTimeout(Box<AudioJob>),
     /// Reading an audio file from disk.
     #[error("reading {path}: {source}")]
     Io {
@@ -30,6 +39,24 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl From<ApiError> for Error {
+    fn from(e: ApiError) -> Self {
+        Error::Api(Box::new(e))
+    }
+}
+
+impl From<reqwest::Error> for Error {
+    fn from(e: reqwest::Error) -> Self {
+        Error::Connection(reqwest_middleware::Error::Reqwest(e))
+    }
+}
+
+impl From<reqwest_middleware::Error> for Error {
+    fn from(e: reqwest_middleware::Error) -> Self {
+        Error::Connection(e)
+    }
 }
 
 impl Error {
@@ -77,6 +104,10 @@ pub struct ApiError {
     pub error: ErrorBody,
     /// `Retry-After`, when the server sent one (429, 503).
     pub retry_after: Option<Duration>,
+    /// The gateway's `x-request-id` of the failed request (quote it in a report).
+    pub request_id: Option<String>,
+    /// How many times the request was resent before this answer.
+    pub retries_taken: u32,
 }
 
 impl ApiError {
@@ -85,18 +116,36 @@ impl ApiError {
     /// without the envelope).
     pub fn from_body(status: u16, body: &[u8], retry_after: Option<Duration>) -> ApiError {
         let error = serde_json::from_slice::<ErrorEnvelope>(body)
-            .map(|envelope| *envelope.error)
+            .map(|envelope| envelope.error)
             .unwrap_or_else(|_| {
                 let text = String::from_utf8_lossy(body).trim().to_string();
-                let message = if text.is_empty() { format!("HTTP {status}") } else { text };
+                let message = if text.is_empty() {
+                    format!("HTTP {status}")
+                } else {
+                    text
+                };
                 ErrorBody::new(message, "unknown".to_string())
             });
-        ApiError { status, kind: kind_of(status), error, retry_after }
+        ApiError {
+            status,
+            kind: kind_of(status),
+            error,
+            retry_after,
+            request_id: None,
+            retries_taken: 0,
+        }
     }
 
     /// The error an `error` event of a stream carries.
     pub fn from_stream(error: ErrorBody) -> ApiError {
-        ApiError { status: 200, kind: ErrorKind::Stream, error, retry_after: None }
+        ApiError {
+            status: 200,
+            kind: ErrorKind::Stream,
+            error,
+            retry_after: None,
+            request_id: None,
+            retries_taken: 0,
+        }
     }
 
     /// The envelope's `message`.
@@ -111,12 +160,12 @@ impl ApiError {
 
     /// The envelope's `code` (`invalid_api_key`, `model_not_found`, …), when there is one.
     pub fn code(&self) -> Option<&str> {
-        self.error.code.as_ref().and_then(|c| c.as_deref())
+        self.error.code.as_deref()
     }
 
     /// The request parameter at fault, when there is one.
     pub fn param(&self) -> Option<&str> {
-        self.error.param.as_ref().and_then(|p| p.as_deref())
+        self.error.param.as_deref()
     }
 }
 

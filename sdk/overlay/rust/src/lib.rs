@@ -3,27 +3,37 @@
 //! [`models`] is generated from `openapi/stratus.json` by `sdk/generate`
 //! (openapi-generator); the rest is the hand-written layer of
 //! `sdk/overlay/rust` that `sdk/generate` copies beside it: [`Stratus`] (API
-//! key, base URL, timeouts, retries on 429/503 honouring `Retry-After`),
-//! multipart audio upload, server-sent-event streaming ([`TranscriptionStream`])
-//! and [`Error`], which carries the API's error envelope.
+//! key, base URL, timeouts, retries through `reqwest-middleware` honouring
+//! `Retry-After`), a result type per `response_format`
+//! ([`ResponseFormat`]), the transcription stream as a
+//! `futures::Stream` ([`TranscriptionStream`]), jobs with
+//! [`Stratus::wait_for_job`], pages as streams, [`webhooks`] verification,
+//! [`Raw`] responses and [`Error`], which carries the API's error envelope.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), stratus_client::Error> {
 //! use stratus_client::{AudioFile, AudioOptions, Stratus};
 //! let stratus = Stratus::builder().api_key("sk_…").base_url("http://127.0.0.1:8080").build()?;
 //! let audio = AudioFile::from_path("meeting.wav").await?;
-//! let text = stratus.transcribe(&audio, &AudioOptions::default()).await?;
-//! println!("{}", text.text());
+//! let transcription = stratus.transcribe(&audio, &AudioOptions::default()).await?;
+//! println!("{}", transcription.text);
 //! # Ok(()) }
 //! ```
+#![cfg_attr(doctest, doc = include_str!("../README.md"))]
 
 mod admin;
+mod audio;
 mod client;
+mod convert;
 mod error;
+mod jobs;
+mod raw;
 mod retry;
 mod stream;
+pub mod webhooks;
 
 /// The request and response types of `openapi/stratus.json` (generated).
+#[rustfmt::skip]
 #[allow(
     clippy::all,
     non_camel_case_types,
@@ -33,8 +43,20 @@ mod stream;
 )]
 pub mod models;
 
-pub use admin::{CreatedKey, Tenant, UsageEventsPage, UsageEventsQuery, UsageQuery, UsageReport, UsageTotals};
-pub use client::{AudioFile, AudioOptions, Stratus, StratusBuilder, TranscriptionOutput};
+pub use admin::{UsageEventsPage, UsageEventsQuery, UsageQuery};
+pub use audio::{
+    AudioFile, AudioOptions, Json, ResponseFormat, Srt, Text, TranscriptionOutput, VerboseJson, Vtt,
+};
+pub use client::{DEFAULT_BASE_URL, Stratus, StratusBuilder, WithRawResponse};
 pub use error::{ApiError, Error, ErrorKind};
-pub use retry::retry_delay;
+pub use jobs::{JobOptions, JobResult, WaitOptions};
+pub use raw::{RateLimit, Raw};
+pub use retry::{RetriesTaken, RetryMiddleware, StratusRetryStrategy, X_SHOULD_RETRY, retry_delay};
 pub use stream::{StreamEvent, TranscriptionStream};
+
+/// The generated types used most, at the crate's root.
+pub use models::{
+    AudioJob, AudioJobStatus, AudioJobTask, CreatedApiKey, EmbeddingsInput, EmbeddingsRequest,
+    EmbeddingsResponse, Invoice, InvoiceList, Model, ModelList, ResponseFormatName, Scope, Tenant,
+    TimestampGranularity, Transcription, TranscriptionVerbose, Usage, UsageEvent,
+};

@@ -1,8 +1,14 @@
 //! Retries over real HTTP: a scripted server on a local port answers 429
 //! and 503 (with `Retry-After`) before 200; the client waits what it is
 //! told, resends the whole multipart upload, and once the retries run out
-//! returns the typed error with the envelope.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests")]
+//! returns the typed error with the envelope. `x-should-retry` decides
+//! over the status either way.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests"
+)]
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -17,17 +23,39 @@ const TRANSCRIPTION: &str = r#"{"text":"hello","usage":{"type":"duration","secon
 /// Serves `answers` (status, Retry-After) in order, one per connection;
 /// returns the base URL and the request bodies it received.
 async fn scripted(answers: Vec<(u16, Option<&'static str>)>) -> (String, Arc<Mutex<Vec<Vec<u8>>>>) {
+    scripted_with(
+        answers
+            .into_iter()
+            .map(|(status, after)| (status, after, None))
+            .collect(),
+    )
+    .await
+}
+
+/// [`scripted`] with an `x-should-retry` value per answer.
+async fn scripted_with(
+    answers: Vec<(u16, Option<&'static str>, Option<&'static str>)>,
+) -> (String, Arc<Mutex<Vec<Vec<u8>>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let bodies = Arc::new(Mutex::new(Vec::new()));
     let seen = bodies.clone();
     tokio::spawn(async move {
-        for (status, retry_after) in answers {
+        for (status, retry_after, should_retry) in answers {
             let (mut socket, _) = listener.accept().await.unwrap();
             let request = read_request(&mut socket).await;
             seen.lock().unwrap().push(request);
-            let body = if status == 200 { TRANSCRIPTION } else { ENVELOPE };
-            let retry = retry_after.map(|s| format!("retry-after: {s}\r\n")).unwrap_or_default();
+            let body = if status == 200 {
+                TRANSCRIPTION
+            } else {
+                ENVELOPE
+            };
+            let mut retry = retry_after
+                .map(|s| format!("retry-after: {s}\r\n"))
+                .unwrap_or_default();
+            if let Some(should) = should_retry {
+                retry.push_str(&format!("x-should-retry: {should}\r\n"));
+            }
             let answer = format!(
                 "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n{retry}content-length: {}\r\nconnection: close\r\n\r\n{body}",
                 body.len()
@@ -66,21 +94,40 @@ async fn read_request(socket: &mut tokio::net::TcpStream) -> Vec<u8> {
 #[tokio::test]
 async fn retries_429_and_503_waiting_retry_after_and_resends_the_upload() {
     let (base, bodies) = scripted(vec![(429, Some("1")), (503, Some("0")), (200, None)]).await;
-    let stratus = Stratus::builder().api_key("sk_test").base_url(base).max_retries(3).build().unwrap();
+    let stratus = Stratus::builder()
+        .api_key("sk_test")
+        .base_url(base)
+        .max_retries(3)
+        .build()
+        .unwrap();
     let audio = AudioFile::from_bytes("a.wav", b"RIFF-not-really-audio".to_vec());
     let started = Instant::now();
-    let result = stratus.transcribe(&audio, &AudioOptions::default()).await.unwrap();
-    assert_eq!(result.text(), "hello");
-    assert!(started.elapsed() >= Duration::from_secs(1), "Retry-After: 1 was not honoured");
+    let result = stratus
+        .transcribe(&audio, &AudioOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(result.text, "hello");
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After: 1 was not honoured"
+    );
     let bodies = bodies.lock().unwrap();
     assert_eq!(bodies.len(), 3);
-    assert!(bodies.iter().all(|b| b.windows(21).any(|w| w == b"RIFF-not-really-audio")));
+    assert!(
+        bodies
+            .iter()
+            .all(|b| b.windows(21).any(|w| w == b"RIFF-not-really-audio"))
+    );
 }
 
 #[tokio::test]
 async fn gives_up_after_max_retries_with_the_typed_error() {
     let (base, bodies) = scripted(vec![(429, Some("0")); 3]).await;
-    let stratus = Stratus::builder().base_url(base).max_retries(2).build().unwrap();
+    let stratus = Stratus::builder()
+        .base_url(base)
+        .max_retries(2)
+        .build()
+        .unwrap();
     let error = stratus.list_models().await.unwrap_err();
     let error = error.api().expect("an API error");
     assert_eq!(error.kind, ErrorKind::RateLimit);
@@ -98,10 +145,77 @@ async fn a_timeout_is_a_connection_error() {
         let (_socket, _) = listener.accept().await.unwrap();
         tokio::time::sleep(Duration::from_secs(30)).await;
     });
-    let stratus = Stratus::builder().base_url(base).timeout(Duration::from_millis(300)).build().unwrap();
+    let stratus = Stratus::builder()
+        .base_url(base)
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
     let started = Instant::now();
     let error = stratus.list_models().await.unwrap_err();
-    assert!(matches!(error, stratus_client::Error::Connection(_)), "{error:?}");
+    assert!(
+        matches!(error, stratus_client::Error::Connection(_)),
+        "{error:?}"
+    );
     assert!(started.elapsed() < Duration::from_secs(5));
     hold.abort();
+}
+
+#[tokio::test]
+async fn x_should_retry_false_is_never_retried_and_true_always_is() {
+    // A spent budget: 429 with `x-should-retry: false` comes back at once.
+    let (base, bodies) =
+        scripted_with(vec![(429, Some("0"), Some("false")), (200, None, None)]).await;
+    let stratus = Stratus::builder()
+        .base_url(base)
+        .max_retries(3)
+        .build()
+        .unwrap();
+    let error = stratus.list_models().await.unwrap_err();
+    assert_eq!(error.api().map(|e| e.kind), Some(ErrorKind::RateLimit));
+    assert_eq!(error.api().map(|e| e.retries_taken), Some(0));
+    assert_eq!(bodies.lock().unwrap().len(), 1);
+
+    // A 500 the server marks `x-should-retry: true` is resent.
+    let (base, bodies) =
+        scripted_with(vec![(500, Some("0"), Some("true")), (200, None, None)]).await;
+    let stratus = Stratus::builder()
+        .base_url(base)
+        .max_retries(3)
+        .build()
+        .unwrap();
+    let audio = AudioFile::from_bytes("a.wav", b"RIFF".to_vec());
+    let raw = stratus.with_raw_response();
+    let raw = raw
+        .transcribe_as::<stratus_client::Json>(&audio, &AudioOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(raw.retries_taken, 1);
+    assert_eq!(raw.text, "hello");
+    assert_eq!(bodies.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_retried_then_a_connection_error() {
+    // A port nothing listens on (bound, then closed).
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let stratus = Stratus::builder()
+        .base_url(base)
+        .max_retries(2)
+        .backoff(Duration::from_millis(50))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let error = stratus.list_models().await.unwrap_err();
+    assert!(
+        matches!(error, stratus_client::Error::Connection(_)),
+        "{error:?}"
+    );
+    // Two backoff waits of at least 25 ms each happened.
+    assert!(
+        started.elapsed() >= Duration::from_millis(50),
+        "{:?}",
+        started.elapsed()
+    );
 }
