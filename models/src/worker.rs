@@ -79,16 +79,18 @@ impl<M> Clone for ModelWorker<M> {
 
 impl<M: Send + 'static> ModelWorker<M> {
     /// Move `model` onto a new thread that runs queued jobs in order; at most
-    /// `queue_capacity` jobs wait.
+    /// `queue_capacity` jobs wait. Its metrics carry no service label.
     pub fn spawn(name: &str, queue_capacity: usize, model: M) -> std::io::Result<Self> {
-        Self::spawn_loading(name, queue_capacity, move || Ok(model), |_| {})
+        Self::spawn_loading(name, "", queue_capacity, move || Ok(model), |_| {})
     }
 
     /// Start a thread that first loads the model with `load` (weights are
     /// read there, not on the async runtime), then runs queued jobs. `loaded`
-    /// hears how loading went; on success the handle is usable at once.
+    /// hears how loading went; on success the handle is usable at once. Its
+    /// metrics are labelled with `service` (`speech`, `language`).
     pub fn spawn_loading<L, D>(
         name: &str,
+        service: &str,
         queue_capacity: usize,
         load: L,
         loaded: D,
@@ -129,7 +131,7 @@ impl<M: Send + 'static> ModelWorker<M> {
         Ok(Self {
             name: name.to_string(),
             sender,
-            metrics: WorkerMetrics::new("", name),
+            metrics: WorkerMetrics::new(service, name),
         })
     }
 
@@ -141,6 +143,7 @@ impl<M: Send + 'static> ModelWorker<M> {
     /// thread (which has the pool).
     pub fn spawn_loading_sessions<L, D>(
         name: &str,
+        service: &str,
         queue_capacity: usize,
         sessions: usize,
         load: L,
@@ -180,15 +183,8 @@ impl<M: Send + 'static> ModelWorker<M> {
         Ok(Self {
             name: name.to_string(),
             sender,
-            metrics: WorkerMetrics::new("", name),
+            metrics: WorkerMetrics::new(service, name),
         })
-    }
-
-    /// Label this worker's metrics with the `service` it serves (`speech`,
-    /// `language`); before, they carry an empty service label.
-    pub fn for_service(mut self, service: &str) -> Self {
-        self.metrics = WorkerMetrics::new(service, &self.name);
-        self
     }
 
     pub(crate) fn metrics(&self) -> &WorkerMetrics {
@@ -443,7 +439,7 @@ where
     L: FnOnce() -> crate::Result<M> + Send + 'static,
 {
     register(set, cards, model, service, report, |loaded| {
-        ModelWorker::spawn_loading(&model.name, queue_capacity, load, loaded)
+        ModelWorker::spawn_loading(&model.name, service, queue_capacity, load, loaded)
     })
 }
 
@@ -468,7 +464,14 @@ where
     L: FnOnce() -> crate::Result<M> + Send + 'static,
 {
     register(set, cards, model, service, report, |loaded| {
-        ModelWorker::spawn_loading_sessions(&model.name, queue_capacity, sessions, load, loaded)
+        ModelWorker::spawn_loading_sessions(
+            &model.name,
+            service,
+            queue_capacity,
+            sessions,
+            load,
+            loaded,
+        )
     })
 }
 
@@ -501,7 +504,7 @@ fn register<M: Send + 'static>(
         }
         report(&name, result);
     }))?;
-    *guard = Some(worker.for_service(service));
+    *guard = Some(worker);
     Ok(())
 }
 
@@ -577,7 +580,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sessions_run_jobs_at_once_each_on_its_own_clone() {
         let worker =
-            ModelWorker::spawn_loading_sessions("shared", 4, 2, || Ok(0u32), |_| {}).unwrap();
+            ModelWorker::spawn_loading_sessions("shared", "", 4, 2, || Ok(0u32), |_| {}).unwrap();
         let (started_tx, started_rx) = std::sync::mpsc::channel();
         let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
         let go_rx = Arc::new(Mutex::new(go_rx));
