@@ -2,8 +2,7 @@
 (:class:`Call`: method, path, body and how to read the answer), the typed
 errors, uploads, raw responses and streams.
 
-Hand-written (sdk/overlay/python), copied beside the generated code by
-``sdk/generate``.
+Hand-written, beside the code ``sdk/generate`` writes.
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """Each request of the hand-written clients, described once for ``Stratus``
 and ``AsyncStratus`` (which only send them).
 
-Hand-written (sdk/overlay/python), copied beside the generated code by
-``sdk/generate``.
+Hand-written, beside the code ``sdk/generate`` writes.
 """
 
 from __future__ import annotations

@@ -2,8 +2,7 @@
 with the calls of ``Stratus`` (``stratus.py``) as coroutines: the same
 arguments, the same typed answers and errors.
 
-Hand-written (sdk/overlay/python), copied beside the generated code by
-``sdk/generate``.
+Hand-written, beside the code ``sdk/generate`` writes.
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """Typed errors carrying Stratus's error envelope
 (``{"error": {"message", "type", "param", "code"}}``).
 
-Hand-written (sdk/overlay/python), copied beside the generated code by
-``sdk/generate``.
+Hand-written, beside the code ``sdk/generate`` writes.
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """What the hand-written client returns: plain dataclasses with the API's
 field names and plain Python types.
 
-Hand-written (sdk/overlay/python), copied beside the generated code by
-``sdk/generate``. The generated attrs models (``stratus_client.models``)
+Hand-written, beside the code ``sdk/generate`` writes. The generated attrs models (``stratus_client.models``)
 type every optional field ``X | None | Unset``; these classes do not: a
 field the server always sends is its plain type, and ``X | None`` (default
 ``None``) is kept only where the API itself leaves a value out or sends

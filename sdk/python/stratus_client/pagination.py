@@ -1,7 +1,6 @@
 """Pages of list endpoints that page, and iterating over all of them.
 
-Hand-written (sdk/overlay/python), copied beside the generated code by
-``sdk/generate``. Two endpoints page: ``GET /v1/audio/jobs`` (``after`` =
+Hand-written, beside the code ``sdk/generate`` writes. Two endpoints page: ``GET /v1/audio/jobs`` (``after`` =
 the previous page's ``last_id`` while ``has_more``) and ``GET
 /v1/usage/events`` (``cursor`` = the previous answer's ``x-stratus-cursor``
 header while ``x-stratus-has-more: true``). Both come back as a page whose

@@ -5,8 +5,7 @@ and also for another status where it says ``x-should-retry: true``.
 Connection failures (nothing reached the server) are retried by httpx's own
 transport (``retries=``).
 
-Hand-written (sdk/overlay/python), copied beside the generated code by
-``sdk/generate``. The retry lives in an httpx transport, so the generated
+Hand-written, beside the code ``sdk/generate`` writes. The retry lives in an httpx transport, so the generated
 endpoint functions (``Stratus.call``) get it too. How many times a request
 was resent is left in ``response.extensions["stratus_retries_taken"]``
 (``RawResponse.retries_taken``, ``StratusError.retries_taken``).

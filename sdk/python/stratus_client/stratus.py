@@ -4,8 +4,7 @@ URL, timeouts and retries, whose calls return typed objects
 the error envelope) on failure. ``AsyncStratus`` (``async_stratus.py``) has
 the same calls.
 
-Hand-written (sdk/overlay/python), copied beside the generated code by
-``sdk/generate``. The generated operations (``stratus_client.api``) stay
+Hand-written, beside the code ``sdk/generate`` writes. The generated operations (``stratus_client.api``) stay
 reachable through :meth:`Stratus.call` with the same key, retries and
 errors, for the routes without a call here.
 """

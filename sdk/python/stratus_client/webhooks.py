@@ -1,7 +1,6 @@
 """Verifying the webhooks Stratus POSTs when a job ends.
 
-Hand-written (sdk/overlay/python), copied beside the generated code by
-``sdk/generate``. The scheme (the server's ``jobs/webhook.rs``): header
+Hand-written, beside the code ``sdk/generate`` writes. The scheme (the server's ``jobs/webhook.rs``): header
 ``x-stratus-signature: t=<unix seconds>,v1=<hex>[,v1=<hex>]``, each
 ``<hex>`` an HMAC-SHA256 over ``<t>.<body>`` keyed with the tenant's signing
 secret, the whole ``whsec_…`` string (``Stratus.get_webhook_secret()``).

@@ -1,8 +1,8 @@
 //! Typed async client for the Stratus speech and language API.
 //!
 //! [`models`] is generated from `openapi/stratus.json` by `sdk/generate`
-//! (openapi-generator); the rest is the hand-written layer of
-//! `sdk/overlay/rust` that `sdk/generate` copies beside it: [`Stratus`] (API
+//! (openapi-generator); the rest is the hand-written layer beside it,
+//! edited in place: [`Stratus`] (API
 //! key, base URL, timeouts, retries through `reqwest-middleware` honouring
 //! `Retry-After`), a result type per `response_format`
 //! ([`ResponseFormat`]), the transcription stream as a

@@ -2,7 +2,7 @@
  * The machinery under `Stratus`: the retrying fetch, `APIPromise` (the
  * parsed result, or the raw answer with `.asResponse()` / `.withResponse()`),
  * pages as async iterators, and server-sent events (parsed by
- * `eventsource-parser`). Hand-written (sdk/overlay/typescript).
+ * `eventsource-parser`). Hand-written (beside src/generated, which sdk/generate writes).
  */
 import { EventSourceParserStream } from 'eventsource-parser/stream';
 import type { EventSourceMessage } from 'eventsource-parser/stream';

@@ -1,7 +1,7 @@
 /**
  * The errors the client throws: one class per kind of failure, each
  * carrying the server's error envelope (`{"error": {message, type, param,
- * code}}`) and the answer's request id. Hand-written (sdk/overlay/typescript).
+ * code}}`) and the answer's request id. Hand-written (beside src/generated, which sdk/generate writes).
  */
 import type { AudioJob, ErrorBody } from './generated/types.gen.js';
 

@@ -6,7 +6,7 @@
  * `response_format`, streamed transcription (server-sent events), jobs
  * with `wait`, pages as async iterators, and the raw answer of every call
  * (`.withResponse()`, `.asResponse()`). Webhook verification is
- * `@stratus/client/webhooks` (Node). Hand-written (sdk/overlay/typescript),
+ * `@stratus/client/webhooks` (Node). Hand-written (beside src/generated, which sdk/generate writes),
  * copied beside the generated code by sdk/generate.
  */
 import { createClient, createConfig } from './generated/client/index.js';

@@ -9,7 +9,7 @@
  * While a rotated-out secret is still valid a delivery carries one `v1`
  * per secret: any match is enough. The event name is in `x-stratus-event`
  * (`audio.job.succeeded`, `audio.job.failed`), the body is the job's JSON.
- * Hand-written (sdk/overlay/typescript).
+ * Hand-written (beside src/generated, which sdk/generate writes).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
