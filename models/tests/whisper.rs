@@ -799,6 +799,67 @@ fn int8_decoder_and_amx_encoder_keep_the_word_error_rate() {
     assert_eq!(normalise(&t.text), EXPECTED);
 }
 
+/// Three LibriVox sentences in one clip, with silence before (1 s),
+/// between (0.8 s) and after (0.5 s) them; and where each sentence's
+/// audio starts and ends, in seconds.
+fn three_sentences() -> (Vec<f32>, Vec<(f64, f64)>) {
+    let clips = librivox();
+    let second = |s: f64| vec![0f32; (s * 16_000.0) as usize];
+    let mut pcm = second(1.0);
+    let mut spans = Vec::new();
+    for (i, index) in [0, 1, 4].into_iter().enumerate() {
+        if i > 0 {
+            pcm.extend(second(0.8));
+        }
+        let start = pcm.len() as f64 / 16_000.0;
+        pcm.extend(&clips[index].1);
+        spans.push((start, pcm.len() as f64 / 16_000.0));
+    }
+    pcm.extend(second(0.5));
+    (pcm, spans)
+}
+
+#[test]
+fn segment_times_time_the_text_only_decode_by_its_words() {
+    // What the speech service asks for verbose_json, srt and vtt: the
+    // words of the text-only decode json gets, cut at sentence ends and
+    // each piece timed by aligning its words.
+    let mut model = WhisperModel::load_with(&tiny_en_dir(), &Device::Cpu, CpuKernels::ALL).unwrap();
+    let timed = TranscribeOptions {
+        segment_times: true,
+        ..TranscribeOptions::default()
+    };
+    let (pcm, spans) = three_sentences();
+    let plain = model
+        .transcribe(&pcm, &TranscribeOptions::default())
+        .unwrap();
+    let t = model.transcribe(&pcm, &timed).unwrap();
+    for s in &t.segments {
+        eprintln!("{:.2}..{:.2} {}", s.start, s.end, s.text);
+    }
+    assert_eq!(t.text, plain.text);
+    assert_eq!(plain.segments.len(), 1, "{:?}", plain.segments);
+    assert!(t.words.is_empty(), "words only when asked for");
+    let joined: String = t.segments.iter().map(|s| s.text.as_str()).collect();
+    assert_eq!(joined.trim(), t.text);
+    let tokens: Vec<u32> = t.segments.iter().flat_map(|s| s.tokens.clone()).collect();
+    assert_eq!(tokens, plain.segments[0].tokens);
+    // One segment a sentence ("Mr." ends none), each inside the audio of
+    // its sentence (alignment is good to a few tenths of a second), and
+    // every sentence's audio holding one.
+    assert_eq!(t.segments.len(), 3, "{:?}", t.segments);
+    let slack = 0.5;
+    let mut previous_end = 0.0;
+    for (s, &(start, end)) in t.segments.iter().zip(&spans) {
+        assert!(previous_end <= s.start && s.start < s.end, "{s:?}");
+        assert!(
+            s.start >= start - slack && s.end <= end + slack,
+            "{s:?} is not inside {start:.2}..{end:.2}"
+        );
+        previous_end = s.end;
+    }
+}
+
 #[test]
 fn concurrent_transcriptions_are_batched_and_equal_the_single_ones() {
     common::cpu_tier_from_env();

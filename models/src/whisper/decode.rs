@@ -317,9 +317,155 @@ pub fn split_segments(
     }
 }
 
+/// A text-only piece longer than this many tokens is cut again at a
+/// clause mark: about ten seconds of speech, the length a subtitle cue or
+/// a segment of timestamped decoding rarely exceeds.
+pub const MAX_PIECE_TOKENS: usize = 40;
+/// Neither side of a clause cut may be shorter than this many tokens.
+const MIN_PIECE_TOKENS: usize = 4;
+/// Words whose full stop ends no sentence.
+const ABBREVIATIONS: [&str; 12] = [
+    "Mr.", "Mrs.", "Ms.", "Dr.", "Prof.", "St.", "Jr.", "Sr.", "vs.", "etc.", "e.g.", "i.e.",
+];
+
+/// Cut one window's text-only segment (decoded after `<|notimestamps|>`)
+/// into sentences, and sentences longer than [`MAX_PIECE_TOKENS`] at the
+/// clause mark nearest their middle, so its words can be timed as several
+/// segments rather than one spanning the window. `texts[i]` is the decoded
+/// text of `piece.tokens[i]`. Each piece keeps the parent's times: word
+/// alignment gives them their own. A cut falls after a token ending in
+/// sentence (or clause) punctuation, closing quotes aside, when the next
+/// token starts a word — so "3.5" or "U.S." stay whole.
+pub fn sentence_pieces(piece: &RawSegment, texts: &[String]) -> Vec<RawSegment> {
+    let n = piece.tokens.len().min(texts.len());
+    let ends_with = |i: usize, marks: &[char]| {
+        let text = texts[i]
+            .trim_end()
+            .trim_end_matches(['"', '\'', ')', ']', '»', '”', '’']);
+        text.ends_with(marks)
+    };
+    let starts_word = |i: usize| {
+        texts
+            .get(i)
+            .is_some_and(|t| t.starts_with(char::is_whitespace))
+    };
+    // The word token `i` ends: back to the token that starts it.
+    let word_ending_at = |i: usize| {
+        let first = (0..=i).rev().find(|&j| starts_word(j)).unwrap_or(0);
+        texts[first..=i].concat()
+    };
+    let sentence_end = ['.', '?', '!', '…', '。', '？', '！'];
+    let clause_mark = [',', ';', ':', '，', '、', '；'];
+
+    let mut cuts = vec![0];
+    cuts.extend((1..n).filter(|&i| {
+        ends_with(i - 1, &sentence_end)
+            && starts_word(i)
+            && !ABBREVIATIONS.contains(&word_ending_at(i - 1).trim())
+    }));
+    cuts.push(n);
+    let mut ranges: Vec<(usize, usize)> = cuts.windows(2).map(|w| (w[0], w[1])).collect();
+    // Long sentences split at the clause mark nearest their middle, again
+    // and again until every piece fits or has no mark left to cut at.
+    let mut i = 0;
+    while let Some(&(start, end)) = ranges.get(i) {
+        let middle = (start + end) / 2;
+        let cut = (end - start > MAX_PIECE_TOKENS)
+            .then(|| {
+                (start + MIN_PIECE_TOKENS..=end.saturating_sub(MIN_PIECE_TOKENS))
+                    .filter(|&c| ends_with(c - 1, &clause_mark) && starts_word(c))
+                    .min_by_key(|&c| c.abs_diff(middle))
+            })
+            .flatten();
+        match cut {
+            Some(c) => {
+                ranges[i] = (start, c);
+                ranges.insert(i + 1, (c, end));
+            }
+            None => i += 1,
+        }
+    }
+    let mut pieces: Vec<RawSegment> = ranges
+        .into_iter()
+        .filter(|&(start, end)| end > start)
+        .map(|(start, end)| RawSegment {
+            start: piece.start,
+            end: piece.end,
+            tokens: piece.tokens[start..end].to_vec(),
+        })
+        .collect();
+    // Tokens past the texts (none, when called as documented) stay on the last piece.
+    if let Some(last) = pieces.last_mut() {
+        last.tokens.extend_from_slice(&piece.tokens[n..]);
+    }
+    if pieces.is_empty() {
+        pieces.push(piece.clone());
+    }
+    pieces
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn piece_of(texts: &[&str]) -> (RawSegment, Vec<String>) {
+        let piece = RawSegment {
+            start: 1.0,
+            end: 29.0,
+            tokens: (0..texts.len() as u32).collect(),
+        };
+        (piece, texts.iter().map(|t| (*t).to_owned()).collect())
+    }
+
+    fn joined(pieces: &[RawSegment], texts: &[String]) -> Vec<String> {
+        pieces
+            .iter()
+            .map(|p| {
+                p.tokens
+                    .iter()
+                    .map(|&t| texts[t as usize].as_str())
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn text_only_pieces_are_cut_at_sentence_ends_only_before_a_new_word() {
+        let (piece, texts) = piece_of(&[
+            " It", " was", " 3", ".", "5", " metres", ".", " Was", " it", "?\"", " Mr", ".",
+            " Smith", " said", " yes", "!",
+        ]);
+        let pieces = sentence_pieces(&piece, &texts);
+        assert_eq!(
+            joined(&pieces, &texts),
+            [" It was 3.5 metres.", " Was it?\"", " Mr. Smith said yes!"]
+        );
+        assert!(pieces.iter().all(|p| p.start == 1.0 && p.end == 29.0));
+        // No punctuation: one piece, the parent itself.
+        let (piece, texts) = piece_of(&[" go", " forward", " ten", " meters"]);
+        assert_eq!(sentence_pieces(&piece, &texts), [piece]);
+    }
+
+    #[test]
+    fn a_long_sentence_is_cut_at_the_clause_mark_nearest_its_middle() {
+        let mut words: Vec<String> = (0..60).map(|i| format!(" w{i}")).collect();
+        words[9].push(',');
+        words[31].push(',');
+        words[57].push(';');
+        words[59].push('.');
+        let refs: Vec<&str> = words.iter().map(String::as_str).collect();
+        let (piece, texts) = piece_of(&refs);
+        let pieces = sentence_pieces(&piece, &texts);
+        let lengths: Vec<usize> = pieces.iter().map(|p| p.tokens.len()).collect();
+        // 60 > 40: cut after w31 (nearest the middle); 32 and 28 then fit.
+        assert_eq!(lengths, [32, 28]);
+        assert_eq!(pieces.iter().flat_map(|p| p.tokens.clone()).count(), 60);
+        // Without a clause mark a long sentence stays whole.
+        let plain: Vec<String> = (0..60).map(|i| format!(" w{i}")).collect();
+        let refs: Vec<&str> = plain.iter().map(String::as_str).collect();
+        let (piece, texts) = piece_of(&refs);
+        assert_eq!(sentence_pieces(&piece, &texts).len(), 1);
+    }
 
     /// A toy vocabulary: text 0..10, eot 10, sot 11, languages 12..14,
     /// translate 14, transcribe 15, sot_lm 16, sot_prev 17, no_speech 18,

@@ -201,6 +201,15 @@ pub struct TranscribeOptions {
     /// one window's worth). The two modes can word a sentence differently:
     /// the timestamp tokens change what the model conditions on.
     pub timestamps: bool,
+    /// Give segments the times they are spoken at without changing the
+    /// decode: audio of one window decoded text-only is cut into sentences
+    /// ([`decode::sentence_pieces`]) and each is timed by word alignment
+    /// (as [`TranscribeOptions::word_timestamps`] aligns, one more decoder
+    /// pass); the words are reported only if those were asked for. A
+    /// server sets this, not `timestamps`, for formats with segment times,
+    /// so `json` and `verbose_json` of the same clip carry the same words.
+    /// No effect where timestamp tokens are decoded (they time segments).
+    pub segment_times: bool,
 }
 
 impl Default for TranscribeOptions {
@@ -220,6 +229,7 @@ impl Default for TranscribeOptions {
             word_timestamps: false,
             vad: None,
             timestamps: false,
+            segment_times: false,
         }
     }
 }

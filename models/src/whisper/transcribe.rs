@@ -9,7 +9,7 @@ use std::time::Instant;
 use candle_core::{DType, IndexOp, Tensor};
 
 use super::align::{self, SegmentSpan, Word};
-use super::decode::split_segments;
+use super::decode::{self, RawSegment, split_segments};
 use super::mel::{HOP_LENGTH, N_FRAMES, N_SAMPLES, SAMPLE_RATE};
 use super::window::WindowInputs;
 use super::{
@@ -97,6 +97,10 @@ impl WhisperModel {
         }
         // Word alignment runs the text after this, without timestamps.
         let alignment_sot = sot_sequence.clone();
+        // Text-only segments timed by aligning their words, so a format
+        // with segment times gets the same decode as one without.
+        let sentence_segments = opts.segment_times && !opts.timestamps;
+        let align = opts.word_timestamps || sentence_segments;
         if !opts.timestamps {
             sot_sequence.push(self.specials.no_timestamps);
         }
@@ -165,13 +169,16 @@ impl WhisperModel {
                     continue;
                 }
             }
-            let (raw, advance) = split_segments(
+            let (mut raw, advance) = split_segments(
                 &result.tokens,
                 &self.specials,
                 time_offset,
                 segment_frames,
                 frames_per_token,
             );
+            if sentence_segments {
+                raw = self.sentence_pieces(raw)?;
+            }
             let first_new = segments.len();
             let mut stop = false;
             for piece in raw {
@@ -205,7 +212,7 @@ impl WhisperModel {
                     break;
                 }
             }
-            if opts.word_timestamps && segments.len() > first_new {
+            if align && segments.len() > first_new {
                 let previous_end = first_new
                     .checked_sub(1)
                     .and_then(|i| segments.get(i))
@@ -219,12 +226,15 @@ impl WhisperModel {
                     previous_end,
                     duration,
                 };
-                words.extend(self.align_words(
+                let aligned = self.align_words(
                     &window,
                     &mut segments[first_new..],
                     &mut last_speech,
                     &mut timings,
-                )?);
+                )?;
+                if opts.word_timestamps {
+                    words.extend(aligned);
+                }
             }
             if stop {
                 break 'windows;
@@ -255,6 +265,27 @@ impl WhisperModel {
             duration,
             timings,
         })
+    }
+
+    /// [`decode::sentence_pieces`] of each text-only segment.
+    fn sentence_pieces(&self, raw: Vec<RawSegment>) -> Result<Vec<RawSegment>> {
+        let mut pieces = Vec::with_capacity(raw.len());
+        for piece in raw {
+            let texts = piece
+                .tokens
+                .iter()
+                .map(|&id| {
+                    if id >= self.specials.eot {
+                        return Ok(String::new());
+                    }
+                    self.tokenizer
+                        .decode(&[id], false)
+                        .map_err(|e| ModelError::Tokenizer(e.to_string()))
+                })
+                .collect::<Result<Vec<String>>>()?;
+            pieces.extend(decode::sentence_pieces(&piece, &texts));
+        }
+        Ok(pieces)
     }
 
     /// Word times for the segments just cut from one window

@@ -294,7 +294,9 @@ fn options_for(form: &AudioForm, task: Task, config: &SpeechConfig) -> Transcrib
         // field names what was spoken.
         language: form.language.clone(),
         prompt: form.prompt.clone().map(Prompt::Text),
-        timestamps: form.response_format.needs_segment_times() || form.segment_granularity,
+        // Never `timestamps`: the decode is the same whatever the format
+        // (the one the WER gates measure), and segments are timed apart.
+        segment_times: form.response_format.needs_segment_times() || form.segment_granularity,
         word_timestamps: form.word_granularity,
         // OpenAI: "if set to 0, the model will use log probability to
         // automatically increase the temperature until certain thresholds

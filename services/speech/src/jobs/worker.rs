@@ -217,7 +217,8 @@ async fn transcribe(
         task: task_of(&row.task),
         language: row.language.clone(),
         prompt: row.prompt.clone().map(Prompt::Text),
-        timestamps: format.needs_segment_times() || row.segment_granularity,
+        // As the synchronous route: one decode whatever the format.
+        segment_times: format.needs_segment_times() || row.segment_granularity,
         ..TranscribeOptions::default()
     };
     let (control, _running) = jobs.running.register(&lease.job_id);
