@@ -30,7 +30,6 @@
 //! - [`openapi`] — the public OpenAPI document (every service's operations
 //!   merged) and its routes, `/openapi.json` and `/docs`.
 
-mod api_json;
 pub mod auth;
 pub mod billing;
 pub mod dashboard;

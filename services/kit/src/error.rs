@@ -241,6 +241,13 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// `axum::Json` whose rejections (wrong content type, malformed JSON, a
+/// field of the wrong type, a body over the limit) answer in the error
+/// envelope like every other failure: the JSON extractor of every service.
+#[derive(Debug, axum::extract::FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);
+
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         match rejection {

@@ -3,7 +3,8 @@
 //! What every Stratus service shares, and nothing else.
 //!
 //! ## Layout
-//! - [`error`] — the OpenAI-shaped error envelope and its status mapping.
+//! - [`error`] — the OpenAI-shaped error envelope and its status mapping,
+//!   and [`ApiJson`], the JSON extractor that rejects in it.
 //! - [`context`] — the tenant context the gateway forwards to services, and
 //!   the internal token that proves a request came from the gateway.
 //! - `db` (feature `db`) — opening the SQLite/PostgreSQL store from a URL,
@@ -34,4 +35,4 @@ pub mod server;
 pub mod telemetry;
 pub mod usage;
 
-pub use error::ApiError;
+pub use error::{ApiError, ApiJson};

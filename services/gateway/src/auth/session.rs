@@ -12,7 +12,6 @@
 
 use std::sync::OnceLock;
 
-use crate::api_json::ApiJson;
 use axum::extract::State;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -20,6 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use stratus_kit::ApiError;
+use stratus_kit::ApiJson;
 
 use super::client::Client;
 use super::jwt::SESSION_TTL;

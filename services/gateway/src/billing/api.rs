@@ -28,10 +28,10 @@ use super::money::Nanos;
 use super::month::Month;
 use super::{Billing, BillingError, TenantTerms};
 use crate::GatewayState;
-use crate::api_json::ApiJson;
 use crate::auth::Principal;
 use crate::metering::event::now_ms;
 use crate::store::billing::MonthRow;
+use stratus_kit::ApiJson;
 
 /// Most invoices listed (ten years of months); the dashboard lists as many.
 pub const MAX_INVOICES: usize = 120;

@@ -16,10 +16,10 @@ use stratus_kit::ApiError;
 
 use super::{BadLimit, LimitSpec, Limits, cache};
 use crate::GatewayState;
-use crate::api_json::ApiJson;
 use crate::auth::{AuthError, unix_now};
 use crate::store::Store;
 use crate::store::limits::{LimitRow, LimitScope};
+use stratus_kit::ApiJson;
 
 /// A subject's limits as the API and the CLI show them.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

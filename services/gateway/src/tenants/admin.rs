@@ -26,9 +26,9 @@ use stratus_kit::ApiError;
 
 use super::{CreatedKeyView, KeyView, UserView};
 use crate::GatewayState;
-use crate::api_json::ApiJson;
 use crate::auth::{AuthError, KeySpec, Principal, Role, Scopes};
 use crate::store::identity::TenantRow;
+use stratus_kit::ApiJson;
 
 /// Most scopes named in one request (there are fewer than this).
 const MAX_SCOPES: usize = 16;

@@ -28,21 +28,14 @@ pub mod pii;
 pub mod sentiment;
 pub mod summarize;
 
-use axum::extract::FromRequest;
 use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
-use stratus_kit::ApiError;
 use stratus_kit::usage;
 use stratus_models::worker::{ModelWorker, WorkerSet};
 
 use crate::error::LanguageError;
 
-/// `axum::Json` whose rejections (wrong content type, malformed JSON, a
-/// field of the wrong type, a body over the limit) answer in the error
-/// envelope like every other failure.
-#[derive(Debug, FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
-pub struct ApiJson<T>(pub T);
+pub use stratus_kit::ApiJson;
 
 /// What one response consumed, reported in the `x-stratus-usage-*` headers
 /// the gateway meters from.
