@@ -14,7 +14,7 @@ mod common;
 use std::path::PathBuf;
 use std::time::Instant;
 use stratus_models::ModelError;
-use stratus_models::bert::Embedder;
+use stratus_models::bert::{Embedder, Network};
 
 fn model_dir() -> PathBuf {
     common::package_file(
@@ -28,6 +28,44 @@ fn model_dir() -> PathBuf {
 
 fn load() -> Embedder {
     Embedder::load(&model_dir(), &candle_core::Device::Cpu).unwrap()
+}
+
+#[test]
+fn the_network_of_the_gpus_matches_sentence_transformers_and_refuses_half_precision() {
+    // GPUs run candle-transformers' BERT (`Network::for_device`), never
+    // this crate's CPU encoder: the same network on the CPU against the
+    // reference. In f16 or bf16 it computes NaN (its attention mask is
+    // `0 · f32::MIN`, -∞ there): refused at load rather than served.
+    let reference = stratus_testkit::minilm_reference();
+    let on = |dtype| {
+        Embedder::load_with(
+            &model_dir(),
+            &candle_core::Device::Cpu,
+            Network::Candle(dtype),
+        )
+    };
+    for half in [candle_core::DType::F16, candle_core::DType::BF16] {
+        let refused = on(half).err().unwrap().to_string();
+        assert!(refused.contains("NaN"), "{refused}");
+    }
+    let model = on(candle_core::DType::F32).unwrap();
+    let count = reference.sentences.len() - 1;
+    let texts: Vec<&str> = reference.sentences[..count]
+        .iter()
+        .map(String::as_str)
+        .collect();
+    let got = model.embed(&texts).unwrap();
+    // (min below would pass a NaN over.)
+    assert!(got.iter().flatten().all(|v| v.is_finite()), "NaN or ∞");
+    let worst = got
+        .iter()
+        .zip(&reference.embeddings)
+        .map(|(a, b)| stratus_testkit::cosine(a, b))
+        .fold(1f32, f32::min);
+    eprintln!(
+        "MiniLM through candle-transformers' BERT: min cosine {worst} over {count} sentences"
+    );
+    assert!(worst >= 0.9999, "min cosine {worst}");
 }
 
 #[test]

@@ -799,6 +799,38 @@ fn int8_decoder_and_amx_encoder_keep_the_word_error_rate() {
     assert_eq!(normalise(&t.text), EXPECTED);
 }
 
+#[test]
+fn the_f16_network_of_the_gpus_keeps_the_word_error_rate_of_f32() {
+    // On CUDA and Metal the network computes in f16
+    // (`stratus_models::device::native_dtype`); Candle runs the same
+    // network in f16 on the CPU, so it is proven here before any GPU runs
+    // it: the same errors on the test clips as f32, and each clip's
+    // log-probability moved by rounding only.
+    let load = |dtype| {
+        WhisperModel::load_in(&tiny_en_dir(), &Device::Cpu, CpuKernels::default(), dtype).unwrap()
+    };
+    let mut f32_model = load(candle_core::DType::F32);
+    let mut f16_model = load(candle_core::DType::F16);
+    let f32_wer = corpus_wer(&mut f32_model, &TranscribeOptions::default());
+    let f16_wer = corpus_wer(&mut f16_model, &TranscribeOptions::default());
+    eprintln!(
+        "tiny.en through Candle, WER on the 5 LibriVox + 5 cards clips: f32 {:.1}%, f16 {:.1}%",
+        100.0 * f32_wer,
+        100.0 * f16_wer
+    );
+    assert!(f16_wer <= f32_wer + 1e-9, "f16 {f16_wer} vs f32 {f32_wer}");
+    let pcm = read_wav(&common::testdata_file(CLIP));
+    let a = f32_model
+        .transcribe(&pcm, &TranscribeOptions::default())
+        .unwrap();
+    let b = f16_model
+        .transcribe(&pcm, &TranscribeOptions::default())
+        .unwrap();
+    assert_eq!(a.text, b.text);
+    let (a, b) = (a.segments[0].avg_logprob, b.segments[0].avg_logprob);
+    assert!(a != b && (a - b).abs() < 0.05, "avg_logprob {a} vs {b}");
+}
+
 /// Three LibriVox sentences in one clip, with silence before (1 s),
 /// between (0.8 s) and after (0.5 s) them; and where each sentence's
 /// audio starts and ends, in seconds.

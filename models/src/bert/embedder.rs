@@ -7,7 +7,7 @@
 //! same vector alone or in any batch. Texts are sorted by length before
 //! batching so that short texts are not padded to long ones.
 
-use super::{Encoder, load_tokenizer, load_weights, read_json, require_files};
+use super::{Encoder, Network, load_tokenizer, load_weights, read_json, require_files};
 use crate::{ModelError, Result};
 use candle_core::{D, Device, Tensor};
 use candle_transformers::models::bert::Config;
@@ -75,10 +75,16 @@ impl Embedder {
     /// without the file, normalise) and `sentence_bert_config.json`
     /// (`max_seq_length`; default: the model's positions).
     pub fn load(dir: &Path, device: &Device) -> Result<Self> {
+        Self::load_with(dir, device, Network::for_device(device))
+    }
+
+    /// [`Embedder::load`] on a chosen `network`: how the tests run the
+    /// GPUs' f16 network on the CPU.
+    pub fn load_with(dir: &Path, device: &Device, network: Network) -> Result<Self> {
         require_files(dir, &REQUIRED_FILES)?;
         let config: Config = read_json(&dir.join("config.json"))?;
-        let vb = load_weights(&dir.join("model.safetensors"), device)?;
-        let encoder = Encoder::load(vb, &config, device)?;
+        let vb = load_weights(&dir.join("model.safetensors"), device, network)?;
+        let encoder = Encoder::load(vb, &config, device, network)?;
         let tokenizer = load_tokenizer(&dir.join("tokenizer.json"))?;
 
         let pooling_path = dir.join("1_Pooling").join("config.json");

@@ -79,17 +79,52 @@ fn load_tokenizer(path: &Path) -> Result<Tokenizer> {
 }
 
 /// Read the weights into memory (not mmap: that needs `unsafe`, and these
-/// files are tens of MB).
-fn load_weights(path: &Path, device: &Device) -> Result<VarBuilder<'static>> {
+/// files are tens of MB), in the precision `network` computes in.
+fn load_weights(path: &Path, device: &Device, network: Network) -> Result<VarBuilder<'static>> {
     let tensors = candle_core::safetensors::load(path, device)?;
-    Ok(VarBuilder::from_tensors(tensors, DType::F32, device))
+    Ok(VarBuilder::from_tensors(tensors, network.dtype(), device))
+}
+
+/// Which implementation runs a BERT encoder, chosen once at load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Network {
+    /// [`cpu_encoder::CpuBert`], f32 weights: what the CPU runs.
+    Cpu,
+    /// candle-transformers' `BertModel` computing in this precision, on
+    /// any device; f32 only (see [`Network::for_device`]).
+    Candle(DType),
+}
+
+impl Network {
+    /// The network `device` runs: the CPU's own; on a GPU Candle's in f32,
+    /// not the f16 of [`crate::device::native_dtype`]: candle-transformers'
+    /// BERT builds its attention mask as `(1 - mask) · f32::MIN` in the
+    /// network's precision, and `f32::MIN` rounds to -∞ in f16 and in
+    /// bf16 alike, so every kept position becomes `0 · -∞` = NaN (the tests
+    /// running those precisions on the CPU found it). Half precision on a
+    /// GPU needs a BERT forward of our own.
+    pub fn for_device(device: &Device) -> Self {
+        if device.is_cpu() {
+            Self::Cpu
+        } else {
+            Self::Candle(DType::F32)
+        }
+    }
+
+    fn dtype(self) -> DType {
+        match self {
+            Self::Cpu => DType::F32,
+            Self::Candle(dtype) => dtype,
+        }
+    }
 }
 
 /// Which implementation runs the encoder.
 enum Model {
     /// The CPU: [`cpu_encoder::CpuBert`].
     Cpu(cpu_encoder::CpuBert),
-    /// GPUs: candle-transformers' `BertModel`.
+    /// GPUs (or a test of their network on the CPU): candle-transformers'
+    /// `BertModel`.
     Candle(BertModel),
 }
 
@@ -103,12 +138,21 @@ struct Encoder {
 
 impl Encoder {
     /// Load the encoder from `vb` (the model's root; a `bert.` prefix is
-    /// looked through) for `device`.
-    fn load(vb: VarBuilder<'static>, config: &Config, device: &Device) -> Result<Self> {
-        let model = if device.is_cpu() {
-            Model::Cpu(cpu_encoder::CpuBert::load(vb, config)?)
-        } else {
-            Model::Candle(BertModel::load(vb, config)?)
+    /// looked through, its weights in `network`'s precision) for `device`.
+    fn load(
+        vb: VarBuilder<'static>,
+        config: &Config,
+        device: &Device,
+        network: Network,
+    ) -> Result<Self> {
+        let model = match network {
+            Network::Cpu => Model::Cpu(cpu_encoder::CpuBert::load(vb, config)?),
+            Network::Candle(DType::F32) => Model::Candle(BertModel::load(vb, config)?),
+            Network::Candle(other) => {
+                return Err(ModelError::InvalidInput(format!(
+                    "candle-transformers' BERT cannot compute in {other:?}: its attention mask overflows to NaN below f32"
+                )));
+            }
         };
         Ok(Self {
             model,
@@ -121,7 +165,8 @@ impl Encoder {
 
     /// Run token-id sequences (special tokens included) as one batch padded
     /// to the longest. Returns the last hidden state `[batch, longest,
-    /// hidden]` and the attention mask `[batch, longest]` as f32.
+    /// hidden]` and the attention mask `[batch, longest]`, both in f32
+    /// whatever the network computes in.
     fn forward(&self, sequences: &[&[u32]]) -> Result<(Tensor, Tensor)> {
         let longest = sequences.iter().map(|s| s.len()).max().unwrap_or(0);
         if longest == 0 {
@@ -149,7 +194,9 @@ impl Encoder {
             Model::Cpu(model) => model.forward(sequences)?,
             Model::Candle(model) => {
                 let token_types = ids.zeros_like()?;
-                model.forward(&ids, &token_types, Some(&mask))?
+                model
+                    .forward(&ids, &token_types, Some(&mask))?
+                    .to_dtype(DType::F32)?
             }
         };
         Ok((hidden, mask.to_dtype(DType::F32)?))

@@ -9,7 +9,7 @@
 //! the most context on both sides. Spans are merged after that, so an entity
 //! crossing a window boundary comes out whole.
 
-use super::{Encoder, load_tokenizer, load_weights, read_json, require_files};
+use super::{Encoder, Network, load_tokenizer, load_weights, read_json, require_files};
 use crate::{ModelError, Result};
 use candle_core::{D, Device, Module};
 use candle_nn::Linear;
@@ -122,10 +122,18 @@ impl TokenClassifier {
         let label_config: LabelConfig = read_json(&config_path)?;
         let label_names = label_names(label_config.id2label)?;
 
-        let vb = load_weights(&dir.join("model.safetensors"), device)?;
-        let encoder = Encoder::load(vb.pp("bert"), &config, device)?;
-        let classifier =
-            candle_nn::linear(config.hidden_size, label_names.len(), vb.pp("classifier"))?;
+        let network = Network::for_device(device);
+        let vb = load_weights(&dir.join("model.safetensors"), device, network)?;
+        let encoder = Encoder::load(vb.pp("bert"), &config, device, network)?;
+        // The encoder answers in f32 whatever it computes in; so does this
+        // small head.
+        let head = candle_nn::linear(config.hidden_size, label_names.len(), vb.pp("classifier"))?;
+        let classifier = Linear::new(
+            head.weight().to_dtype(candle_core::DType::F32)?,
+            head.bias()
+                .map(|b| b.to_dtype(candle_core::DType::F32))
+                .transpose()?,
+        );
         let tokenizer = load_tokenizer(&dir.join("tokenizer.json"))?;
         let special = |token: &str| {
             tokenizer.token_to_id(token).ok_or_else(|| {

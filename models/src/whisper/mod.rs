@@ -358,8 +358,17 @@ impl WhisperModel {
 
     /// [`WhisperModel::load`], with the CPU's own `kernels` where they apply
     /// (the CPU, f32 weights, a tier that has them): the network is chosen
-    /// here, once; [`WhisperModel::kernels`] says which are in use.
+    /// here, once; [`WhisperModel::kernels`] says which are in use. The
+    /// weights are in the device's precision ([`crate::device::native_dtype`]:
+    /// f16 on a GPU).
     pub fn load_with(dir: &Path, device: &Device, kernels: CpuKernels) -> Result<Self> {
+        Self::load_in(dir, device, kernels, crate::device::native_dtype(device))
+    }
+
+    /// [`WhisperModel::load_with`] computing in `dtype` (f32, f16 or bf16):
+    /// how the tests run the GPUs' f16 network on the CPU. The CPU's
+    /// kernels apply to f32 only.
+    pub fn load_in(dir: &Path, device: &Device, kernels: CpuKernels, dtype: DType) -> Result<Self> {
         let name = dir.file_name().map_or_else(
             || dir.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
@@ -426,7 +435,7 @@ impl WhisperModel {
 
         let weights = dir.join("model.safetensors");
         let tensors = candle_core::safetensors::load(&weights, &Device::Cpu)?;
-        let vb = VarBuilder::from_tensors(tensors, DType::F32, device);
+        let vb = VarBuilder::from_tensors(tensors, dtype, device);
         let model = model::Whisper::load(&config, vb, kernels).map_err(|e| {
             ModelError::format(
                 weights.display().to_string(),
@@ -529,7 +538,13 @@ impl WhisperModel {
             w.encode(&mels)
         })?;
         (0..clips.len())
-            .map(|i| Ok(features.i(i)?.flatten_all()?.to_vec1::<f32>()?))
+            .map(|i| {
+                Ok(features
+                    .i(i)?
+                    .flatten_all()?
+                    .to_dtype(DType::F32)?
+                    .to_vec1::<f32>()?)
+            })
             .collect()
     }
 

@@ -625,9 +625,10 @@ impl Decoder {
         })
     }
 
-    /// The token embeddings of `ids`, in f32 whatever the table is kept in.
+    /// The token embeddings of `ids`, in the network's precision (that of
+    /// the positions) whatever the table is kept in.
     fn embed_tokens(&self, ids: &Tensor) -> Result<Tensor> {
-        self.embed.forward(ids)?.to_dtype(DType::F32)
+        self.embed.forward(ids)?.to_dtype(self.positions.dtype())
     }
 }
 
@@ -695,9 +696,11 @@ impl Whisper {
         }
     }
 
-    /// Encode a `[1, n_mels, 3000]` log-mel window into `[1, 1500, d]` audio features.
+    /// Encode a `[1, n_mels, 3000]` log-mel window into `[1, 1500, d]`
+    /// audio features, in the network's precision.
     pub fn encode(&self, mel: &Tensor) -> Result<Tensor> {
-        self.encoder.forward(mel)
+        self.encoder
+            .forward(&mel.to_dtype(self.encoder.positions.dtype())?)
     }
 
     /// A fresh decoder state for one window's audio features `[batch, 1500, d]`.
@@ -783,7 +786,7 @@ impl Whisper {
                     })
                 })
                 .collect();
-            Some(Tensor::from_vec(values, (n, total), device)?)
+            Some(Tensor::from_vec(values, (n, total), device)?.to_dtype(x.dtype())?)
         } else {
             None
         };
@@ -915,9 +918,13 @@ impl Whisper {
     }
 
     /// Logits over the vocabulary for hidden states `[rows, d]` → `[rows, vocab]`,
-    /// with the output projection tied to the token embedding.
+    /// with the output projection tied to the token embedding; in f32
+    /// whatever the network computes in, as the logit rules read them.
     pub fn logits(&self, hidden: &Tensor) -> Result<Tensor> {
-        self.decoder.projection.forward(hidden)
+        self.decoder
+            .projection
+            .forward(hidden)?
+            .to_dtype(DType::F32)
     }
 
     /// At load ([`CpuKernels::int8_decoder`]): the output projection as
