@@ -831,26 +831,6 @@ fn the_f16_network_of_the_gpus_keeps_the_word_error_rate_of_f32() {
     assert!(a != b && (a - b).abs() < 0.05, "avg_logprob {a} vs {b}");
 }
 
-/// Three LibriVox sentences in one clip, with silence before (1 s),
-/// between (0.8 s) and after (0.5 s) them; and where each sentence's
-/// audio starts and ends, in seconds.
-fn three_sentences() -> (Vec<f32>, Vec<(f64, f64)>) {
-    let clips = librivox();
-    let second = |s: f64| vec![0f32; (s * 16_000.0) as usize];
-    let mut pcm = second(1.0);
-    let mut spans = Vec::new();
-    for (i, index) in [0, 1, 4].into_iter().enumerate() {
-        if i > 0 {
-            pcm.extend(second(0.8));
-        }
-        let start = pcm.len() as f64 / 16_000.0;
-        pcm.extend(&clips[index].1);
-        spans.push((start, pcm.len() as f64 / 16_000.0));
-    }
-    pcm.extend(second(0.5));
-    (pcm, spans)
-}
-
 #[test]
 fn segment_times_time_the_text_only_decode_by_its_words() {
     // What the speech service asks for verbose_json, srt and vtt: the
@@ -861,7 +841,7 @@ fn segment_times_time_the_text_only_decode_by_its_words() {
         segment_times: true,
         ..TranscribeOptions::default()
     };
-    let (pcm, spans) = three_sentences();
+    let (pcm, spans) = stratus_testkit::three_sentences_apart();
     let plain = model
         .transcribe(&pcm, &TranscribeOptions::default())
         .unwrap();

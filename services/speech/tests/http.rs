@@ -280,28 +280,11 @@ async fn every_format_of_a_clip_carries_the_words_of_one_decode() {
         formats_agree(&server, &wav, &path.display().to_string()).await;
     }
 
-    // Three sentences in one clip, with silence before (1 s), between
-    // (0.8 s) and after: a segment per sentence, each inside its
-    // sentence's audio (alignment is good to a few tenths of a second).
-    let samples = |path: &std::path::Path| -> Vec<i16> {
-        hound::WavReader::open(path)
-            .unwrap()
-            .into_samples::<i16>()
-            .map(Result::unwrap)
-            .collect()
-    };
-    let silence = |seconds: f64| vec![0i16; (seconds * 16_000.0) as usize];
-    let mut audio = silence(1.0);
-    let mut spans = Vec::new();
-    for (i, index) in [0, 1, 4].into_iter().enumerate() {
-        if i > 0 {
-            audio.extend(silence(0.8));
-        }
-        let start = audio.len() as f64 / 16_000.0;
-        audio.extend(samples(&clips[index]));
-        spans.push((start, audio.len() as f64 / 16_000.0));
-    }
-    audio.extend(silence(0.5));
+    // Three sentences in one clip, with silence around them: a segment
+    // per sentence, each inside its sentence's audio (alignment is good to
+    // a few tenths of a second).
+    let (pcm, spans) = stratus_testkit::three_sentences_apart();
+    let audio: Vec<i16> = pcm.iter().map(|&x| (x * 32_768.0).round() as i16).collect();
     let segments = formats_agree(&server, &wav_bytes(&audio), "three sentences").await;
     assert_eq!(segments.len(), 3, "{segments:?}");
     for (s, (start, end)) in segments.iter().zip(spans) {

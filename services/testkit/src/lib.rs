@@ -322,6 +322,26 @@ pub fn read_wav_16k(path: &Path) -> Vec<f32> {
     samples
 }
 
+/// Three LibriVox sentences in one 16 kHz clip, with silence before (1 s),
+/// between (0.8 s) and after (0.5 s) them; and where each sentence's
+/// audio starts and ends, in seconds: what segment times are checked on.
+pub fn three_sentences_apart() -> (Vec<f32>, Vec<(f64, f64)>) {
+    let clips = transcribed_clips("librivox");
+    let silence = |seconds: f64| vec![0f32; (seconds * 16_000.0) as usize];
+    let mut pcm = silence(1.0);
+    let mut spans = Vec::new();
+    for (i, index) in [0, 1, 4].into_iter().enumerate() {
+        if i > 0 {
+            pcm.extend(silence(0.8));
+        }
+        let start = pcm.len() as f64 / 16_000.0;
+        pcm.extend(read_wav_16k(&clips[index].1));
+        spans.push((start, pcm.len() as f64 / 16_000.0));
+    }
+    pcm.extend(silence(0.5));
+    (pcm, spans)
+}
+
 fn run(command: &mut Command, what: &str) {
     let output = command
         .output()
