@@ -924,6 +924,48 @@ fn concurrent_transcriptions_are_batched_and_equal_the_single_ones() {
 }
 
 #[test]
+fn the_f16_network_of_the_gpus_batches_concurrent_streams() {
+    // What a GPU runs for concurrent requests: Candle's network in f16,
+    // its caches as Candle tensors, the engine's batched steps. On the CPU
+    // here: steps really batch, and each stream keeps the words it gets
+    // alone (a batched product may round otherwise than a single one, so
+    // words, not bits).
+    let mut model = WhisperModel::load_in(
+        &tiny_en_dir(),
+        &Device::Cpu,
+        CpuKernels::default(),
+        candle_core::DType::F16,
+    )
+    .unwrap();
+    assert_eq!(model.kernels(), CpuKernels::default());
+    let clips: Vec<Vec<f32>> = librivox().into_iter().take(3).map(|(_, pcm)| pcm).collect();
+    let options = TranscribeOptions::default();
+    let alone: Vec<String> = clips
+        .iter()
+        .map(|pcm| model.transcribe(pcm, &options).unwrap().text)
+        .collect();
+    let before = model.batching();
+    let together: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = clips
+            .iter()
+            .map(|pcm| {
+                let mut clone = model.clone();
+                let options = &options;
+                scope.spawn(move || clone.transcribe(pcm, options).unwrap().text)
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let after = model.batching();
+    eprintln!("f16 Candle network: batching before {before:?}, after {after:?}");
+    assert!(
+        after.batched_steps > before.batched_steps,
+        "no decoding step ran batched: {after:?}"
+    );
+    assert_eq!(alone, together);
+}
+
+#[test]
 fn a_batch_of_windows_encodes_each_as_alone() {
     // The encoder's half of batching, directly: windows encoded together
     // give each window's features bit for bit (AMX: the linear layers are
