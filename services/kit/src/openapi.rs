@@ -7,12 +7,14 @@
 //! the SDK generators make one error type of it. Each service crate exposes
 //! its own `openapi()`; the gateway merges them into `openapi/stratus.json`.
 
+use std::collections::BTreeMap;
+
 use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::{Ref, RefOr, Response};
-use utoipa::{OpenApi, ToResponse};
+use utoipa::{IntoResponses, OpenApi, ToResponse};
 
 use crate::error::ErrorEnvelope;
 
@@ -45,6 +47,27 @@ impl<'r> ToResponse<'r> for ErrorEnvelope {
             .header("Retry-After", retry_after)
             .build();
         (ERROR_ENVELOPE, response.into())
+    }
+}
+
+/// The error answers every model endpoint documents, each the shared
+/// [`ErrorEnvelope`] response: 400 (bad input), 404 (unknown model), 413
+/// (body too large), 415 (not the body's media type) and 503 (overloaded
+/// or not ready). Named once here, as `responses(…, ModelErrors)`, rather
+/// than the same five lines in every handler.
+pub struct ModelErrors;
+
+impl IntoResponses for ModelErrors {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        [400, 404, 413, 415, 503]
+            .into_iter()
+            .map(|status| {
+                (
+                    status.to_string(),
+                    Ref::from_response_name(ERROR_ENVELOPE).into(),
+                )
+            })
+            .collect()
     }
 }
 

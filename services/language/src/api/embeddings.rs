@@ -97,11 +97,7 @@ struct EmbeddingsUsage {
             headers(("x-stratus-usage-input-tokens" = u64, description = "Model input tokens consumed."),
                 ("x-stratus-usage-documents" = u64, description = "Inputs embedded."),
                 ("x-stratus-usage-characters" = u64, description = "Characters (Unicode scalar values) of the inputs."))),
-        (status = 400, response = stratus_kit::error::ErrorEnvelope),
-        (status = 404, response = stratus_kit::error::ErrorEnvelope),
-        (status = 413, response = stratus_kit::error::ErrorEnvelope),
-        (status = 415, response = stratus_kit::error::ErrorEnvelope),
-        (status = 503, response = stratus_kit::error::ErrorEnvelope),
+        stratus_kit::openapi::ModelErrors,
     )
 )]
 pub async fn create(

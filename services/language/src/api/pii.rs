@@ -78,11 +78,7 @@ struct EntitiesResponse {
             body = EntitiesResponse,
             headers(("x-stratus-usage-documents" = u64, description = "Documents processed (failed documents do not count)."),
                 ("x-stratus-usage-characters" = u64, description = "Characters (Unicode scalar values) of the processed documents."))),
-        (status = 400, response = stratus_kit::error::ErrorEnvelope),
-        (status = 404, response = stratus_kit::error::ErrorEnvelope),
-        (status = 413, response = stratus_kit::error::ErrorEnvelope),
-        (status = 415, response = stratus_kit::error::ErrorEnvelope),
-        (status = 503, response = stratus_kit::error::ErrorEnvelope),
+        stratus_kit::openapi::ModelErrors,
     )
 )]
 pub async fn entities(
@@ -108,11 +104,7 @@ pub async fn entities(
             body = EntitiesResponse,
             headers(("x-stratus-usage-documents" = u64, description = "Documents processed (failed documents do not count)."),
                 ("x-stratus-usage-characters" = u64, description = "Characters (Unicode scalar values) of the processed documents."))),
-        (status = 400, response = stratus_kit::error::ErrorEnvelope),
-        (status = 404, response = stratus_kit::error::ErrorEnvelope),
-        (status = 413, response = stratus_kit::error::ErrorEnvelope),
-        (status = 415, response = stratus_kit::error::ErrorEnvelope),
-        (status = 503, response = stratus_kit::error::ErrorEnvelope),
+        stratus_kit::openapi::ModelErrors,
     )
 )]
 pub async fn pii(

@@ -87,11 +87,7 @@ struct SentimentResponse {
             body = SentimentResponse,
             headers(("x-stratus-usage-documents" = u64, description = "Documents processed (failed documents do not count)."),
                 ("x-stratus-usage-characters" = u64, description = "Characters (Unicode scalar values) of the processed documents."))),
-        (status = 400, response = stratus_kit::error::ErrorEnvelope),
-        (status = 404, response = stratus_kit::error::ErrorEnvelope),
-        (status = 413, response = stratus_kit::error::ErrorEnvelope),
-        (status = 415, response = stratus_kit::error::ErrorEnvelope),
-        (status = 503, response = stratus_kit::error::ErrorEnvelope),
+        stratus_kit::openapi::ModelErrors,
     )
 )]
 pub async fn sentiment(

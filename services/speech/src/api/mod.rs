@@ -82,11 +82,7 @@ pub fn routes(config: &SpeechConfig) -> Router<SpeechService> {
             ),
             headers(("x-stratus-usage-audio-seconds" = String,
                 description = "Seconds of audio processed (e.g. `4.200`): what the request is metered by."))),
-        (status = 400, response = stratus_kit::error::ErrorEnvelope),
-        (status = 404, response = stratus_kit::error::ErrorEnvelope),
-        (status = 413, response = stratus_kit::error::ErrorEnvelope),
-        (status = 415, response = stratus_kit::error::ErrorEnvelope),
-        (status = 503, response = stratus_kit::error::ErrorEnvelope),
+        stratus_kit::openapi::ModelErrors,
     )
 )]
 pub async fn transcriptions(
@@ -117,11 +113,7 @@ pub async fn transcriptions(
             ),
             headers(("x-stratus-usage-audio-seconds" = String,
                 description = "Seconds of audio processed (e.g. `4.200`): what the request is metered by."))),
-        (status = 400, response = stratus_kit::error::ErrorEnvelope),
-        (status = 404, response = stratus_kit::error::ErrorEnvelope),
-        (status = 413, response = stratus_kit::error::ErrorEnvelope),
-        (status = 415, response = stratus_kit::error::ErrorEnvelope),
-        (status = 503, response = stratus_kit::error::ErrorEnvelope),
+        stratus_kit::openapi::ModelErrors,
     )
 )]
 pub async fn translations(
