@@ -872,6 +872,28 @@ fn segment_times_time_the_text_only_decode_by_its_words() {
     }
 }
 
+/// Each clip transcribed at the same time on its own clone of `model`
+/// (clones share the network and its engine), with `options(i)` for clip
+/// `i`: what concurrent requests do.
+fn transcribe_together(
+    model: &WhisperModel,
+    clips: &[Vec<f32>],
+    options: impl Fn(usize) -> TranscribeOptions + Sync,
+) -> Vec<Transcript> {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = clips
+            .iter()
+            .enumerate()
+            .map(|(i, pcm)| {
+                let mut clone = model.clone();
+                let options = options(i);
+                scope.spawn(move || clone.transcribe(pcm, &options).unwrap())
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
 #[test]
 fn concurrent_transcriptions_are_batched_and_equal_the_single_ones() {
     common::cpu_tier_from_env();
@@ -894,17 +916,7 @@ fn concurrent_transcriptions_are_batched_and_equal_the_single_ones() {
         .map(|(i, pcm)| model.transcribe(pcm, &options(i)).unwrap())
         .collect();
     let before = model.batching();
-    let together: Vec<Transcript> = std::thread::scope(|scope| {
-        let handles: Vec<_> = clips
-            .iter()
-            .enumerate()
-            .map(|(i, pcm)| {
-                let mut clone = model.clone();
-                scope.spawn(move || clone.transcribe(pcm, &options(i)).unwrap())
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
+    let together = transcribe_together(&model, &clips, options);
     let after = model.batching();
     eprintln!("AMX encoder: {amx}; batching before {before:?}, after {after:?}");
     assert!(
@@ -945,17 +957,10 @@ fn the_f16_network_of_the_gpus_batches_concurrent_streams() {
         .map(|pcm| model.transcribe(pcm, &options).unwrap().text)
         .collect();
     let before = model.batching();
-    let together: Vec<String> = std::thread::scope(|scope| {
-        let handles: Vec<_> = clips
-            .iter()
-            .map(|pcm| {
-                let mut clone = model.clone();
-                let options = &options;
-                scope.spawn(move || clone.transcribe(pcm, options).unwrap().text)
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
+    let together: Vec<String> = transcribe_together(&model, &clips, |_| options.clone())
+        .into_iter()
+        .map(|t| t.text)
+        .collect();
     let after = model.batching();
     eprintln!("f16 Candle network: batching before {before:?}, after {after:?}");
     assert!(

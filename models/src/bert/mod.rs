@@ -165,8 +165,8 @@ impl Encoder {
 
     /// Run token-id sequences (special tokens included) as one batch padded
     /// to the longest. Returns the last hidden state `[batch, longest,
-    /// hidden]` and the attention mask `[batch, longest]`, both in f32
-    /// whatever the network computes in.
+    /// hidden]` and the attention mask `[batch, longest]` as f32 (the only
+    /// precision [`Network`] loads).
     fn forward(&self, sequences: &[&[u32]]) -> Result<(Tensor, Tensor)> {
         let longest = sequences.iter().map(|s| s.len()).max().unwrap_or(0);
         if longest == 0 {
@@ -194,9 +194,7 @@ impl Encoder {
             Model::Cpu(model) => model.forward(sequences)?,
             Model::Candle(model) => {
                 let token_types = ids.zeros_like()?;
-                model
-                    .forward(&ids, &token_types, Some(&mask))?
-                    .to_dtype(DType::F32)?
+                model.forward(&ids, &token_types, Some(&mask))?
             }
         };
         Ok((hidden, mask.to_dtype(DType::F32)?))

@@ -125,15 +125,8 @@ impl TokenClassifier {
         let network = Network::for_device(device);
         let vb = load_weights(&dir.join("model.safetensors"), device, network)?;
         let encoder = Encoder::load(vb.pp("bert"), &config, device, network)?;
-        // The encoder answers in f32 whatever it computes in; so does this
-        // small head.
-        let head = candle_nn::linear(config.hidden_size, label_names.len(), vb.pp("classifier"))?;
-        let classifier = Linear::new(
-            head.weight().to_dtype(candle_core::DType::F32)?,
-            head.bias()
-                .map(|b| b.to_dtype(candle_core::DType::F32))
-                .transpose()?,
-        );
+        let classifier =
+            candle_nn::linear(config.hidden_size, label_names.len(), vb.pp("classifier"))?;
         let tokenizer = load_tokenizer(&dir.join("tokenizer.json"))?;
         let special = |token: &str| {
             tokenizer.token_to_id(token).ok_or_else(|| {

@@ -97,6 +97,20 @@ async fn acme(auth: &Auth) -> (String, String) {
     (tenant.id, key.secret)
 }
 
+/// A key of `tenant` that may read billing only.
+async fn billing_reader(auth: &Auth, tenant: &str) -> String {
+    auth.create_key(
+        tenant,
+        KeySpec {
+            scopes: Scopes::parse("billing:read").unwrap(),
+            ..KeySpec::default()
+        },
+    )
+    .await
+    .unwrap()
+    .secret
+}
+
 /// The `csrf` value of the first form in `html`.
 fn csrf_of(html: &str) -> String {
     let at = html
@@ -539,18 +553,7 @@ async fn billing_pages(gateway: common::Gateway) {
     let base = gateway.base.as_str();
     let store = gateway.auth.store().clone();
     let (tenant, usage_key) = acme(&gateway.auth).await;
-    let billing_key = gateway
-        .auth
-        .create_key(
-            &tenant,
-            KeySpec {
-                scopes: Scopes::parse("billing:read").unwrap(),
-                ..KeySpec::default()
-            },
-        )
-        .await
-        .unwrap()
-        .secret;
+    let billing_key = billing_reader(&gateway.auth, &tenant).await;
     // One priced event this month: 1,500 tokens at the built-in 0.00002
     // per 1,000 is 0.00003.
     let now = now_ms();
@@ -830,18 +833,7 @@ async fn tenant_pages(gateway: common::Gateway) {
     }
 
     // Costs and per-key spend: what the draft invoice says, to the nano.
-    let billing_key = gateway
-        .auth
-        .create_key(
-            &acme,
-            KeySpec {
-                scopes: Scopes::parse("billing:read").unwrap(),
-                ..KeySpec::default()
-            },
-        )
-        .await
-        .unwrap()
-        .secret;
+    let billing_key = billing_reader(&gateway.auth, &acme).await;
     let invoices = api_json(base, "/v1/billing/invoices", &billing_key).await;
     let subtotal = invoices["data"][0]["subtotal"]
         .as_str()
@@ -1285,17 +1277,7 @@ async fn dashboard_in_a_real_browser() {
 
     // Billing: a budget whose soft limit the three requests pass, then the
     // spend panel and the invoices page, checked against the billing API.
-    let billing_key = auth
-        .create_key(
-            &tenant,
-            KeySpec {
-                scopes: Scopes::parse("billing:read").unwrap(),
-                ..KeySpec::default()
-            },
-        )
-        .await
-        .unwrap()
-        .secret;
+    let billing_key = billing_reader(&auth, &tenant).await;
     set_tenant_budget(&billing, &tenant, Some("0.001"), Some("10"))
         .await
         .unwrap();
