@@ -87,6 +87,10 @@ pub enum ModelError {
         source: serde_json::Error,
     },
 
+    /// whisper.cpp failed to load a checked file or to decode.
+    #[error("whisper.cpp: {0}")]
+    WhisperCpp(String),
+
     /// The input to a model is unusable (empty, too long, wrong shape).
     #[error("invalid input: {0}")]
     InvalidInput(String),

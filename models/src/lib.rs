@@ -11,9 +11,12 @@
 //!   convert → manifest → atomic rename), listing, verifying, removing, and
 //!   folders registered by path.
 //! - [`convert`] — format converters written here: CTranslate2 Whisper →
-//!   safetensors, 4-bit ONNX → safetensors, GGUF vocab → tokenizer.json.
+//!   safetensors, 4-bit ONNX → safetensors, GGUF vocab → tokenizer.json,
+//!   and that Whisper folder → whisper.cpp's ggml file.
 //! - [`device`] — `--device cpu|cuda[:N]|metal[:N]`.
 //! - [`whisper`] — Whisper speech recognition on Candle.
+//! - `whisper_cpp` (feature `whisper-cpp`) — the same on whisper.cpp.
+//! - [`speech`] — a Whisper model on the engine chosen at load.
 //! - [`bert`] — BERT-family encoders: token classification (PII) and
 //!   sentence embeddings.
 //! - [`fasttext`] — fastText supervised models (language identification).
@@ -43,9 +46,12 @@ pub mod fasttext;
 pub mod generation;
 pub mod metrics;
 pub mod sentiment;
+pub mod speech;
 pub mod store;
 pub mod text;
 pub mod whisper;
+#[cfg(feature = "whisper-cpp")]
+pub mod whisper_cpp;
 pub mod worker;
 
 pub use error::{ModelError, Result};

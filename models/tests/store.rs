@@ -279,3 +279,42 @@ fn a_registered_folder_loads_like_a_pulled_one() {
         .unwrap_err();
     assert!(matches!(err, ModelError::MissingFile { .. }), "{err}");
 }
+
+#[test]
+fn whisper_cpp_weights_are_derived_once_checksummed_and_verified() {
+    use stratus_models::convert::ggml_whisper::GgmlType;
+    let home = tempfile::tempdir().unwrap();
+    let store = fresh_store(home.path());
+    store.pull("whisper-tiny.en", false).unwrap();
+    let path = store
+        .derive_ggml("whisper-tiny.en", GgmlType::Q8_0)
+        .unwrap();
+    assert_eq!(path.file_name().unwrap(), "ggml-model-q8_0.bin");
+    let dir = store.resolve("whisper-tiny.en").unwrap().dir;
+    let manifest = stratus_models::store::Manifest::read(&dir).unwrap();
+    let record = &manifest.files["ggml-model-q8_0.bin"];
+    assert_eq!(record.bytes, std::fs::metadata(&path).unwrap().len());
+    // Loads verify it with the rest; a second derive leaves it as it is.
+    store.resolve_for_load("whisper-tiny.en").unwrap();
+    let written = std::fs::metadata(&path).unwrap().modified().unwrap();
+    store
+        .derive_ggml("whisper-tiny.en", GgmlType::Q8_0)
+        .unwrap();
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().modified().unwrap(),
+        written
+    );
+
+    // A flipped byte in it is caught by the manifest, naming the file.
+    let mut bytes = std::fs::read(&path).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x55;
+    std::fs::write(&path, bytes).unwrap();
+    let err = store.verify("whisper-tiny.en").unwrap_err();
+    assert!(err.to_string().contains("ggml-model-q8_0.bin"), "{err}");
+
+    // Only Whisper models run on whisper.cpp.
+    store.pull("lid-176", false).unwrap();
+    let err = store.derive_ggml("lid-176", GgmlType::F16).unwrap_err();
+    assert!(matches!(err, ModelError::InvalidInput(_)), "{err}");
+}

@@ -20,7 +20,7 @@ use stratus_models::ModelError;
 use stratus_models::convert::ct2_whisper;
 use stratus_models::whisper::vad::VadOptions;
 use stratus_models::whisper::{CpuKernels, Task, TranscribeOptions, Transcript, WhisperModel};
-use stratus_testkit::{espeak, spell_numbers, word_errors};
+use stratus_testkit::espeak;
 
 const CLIP: &str = "librivox/sense_and_sensibility_01_austen_64kb-0880.wav";
 const EXPECTED: &str = "he was not an ill disposed young man";
@@ -122,29 +122,18 @@ fn check_segments(t: &Transcript) {
 
 /// The LibriVox clips with their reference transcripts.
 fn librivox() -> Vec<(String, Vec<f32>)> {
-    clips("librivox")
-}
-
-/// The "cards" utterances (card names read aloud) with their references.
-fn cards() -> Vec<(String, Vec<f32>)> {
-    clips("cards")
-}
-
-fn clips(set: &str) -> Vec<(String, Vec<f32>)> {
-    stratus_testkit::transcribed_clips(set)
+    stratus_testkit::transcribed_clips("librivox")
         .into_iter()
         .map(|(text, wav)| (text, read_wav(&wav)))
         .collect()
 }
 
-/// Word error rate over the LibriVox and cards clips (numbers spelled out
-/// as the references spell them), each clip's hypothesis logged; every
-/// transcript is also checked for suppressed tokens.
+/// Word error rate over the LibriVox and cards clips ([`common::corpus_wer`]);
+/// every transcript is also checked for its segments and suppressed tokens.
 fn corpus_wer(model: &mut WhisperModel, opts: &TranscribeOptions) -> f64 {
-    let (mut errors, mut words) = (0, 0);
     let always = model.suppression().always.clone();
-    for (reference, pcm) in librivox().into_iter().chain(cards()) {
-        let t = model.transcribe(&pcm, opts).unwrap();
+    common::corpus_wer(|pcm| {
+        let t = model.transcribe(pcm, opts).unwrap();
         check_segments(&t);
         for segment in &t.segments {
             assert!(
@@ -152,14 +141,8 @@ fn corpus_wer(model: &mut WhisperModel, opts: &TranscribeOptions) -> f64 {
                 "a suppressed token was sampled: {segment:?}"
             );
         }
-        let hypothesis = spell_numbers(&normalise(&t.text));
-        let e = word_errors(&hypothesis, &reference);
-        eprintln!("{e} errors: {hypothesis:?} for {reference:?}");
-        errors += e;
-        words += reference.split_whitespace().count();
-    }
-    eprintln!("{errors} errors in {words} words");
-    errors as f64 / words as f64
+        t
+    })
 }
 
 #[test]

@@ -7,6 +7,7 @@
 //! leaves nothing a loader would pick up.
 
 pub mod ct2_whisper;
+pub mod ggml_whisper;
 pub mod gguf_tokenizer;
 pub mod onnx_proto;
 pub mod onnx_q4;

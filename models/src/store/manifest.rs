@@ -80,6 +80,24 @@ impl Manifest {
         std::fs::write(&path, text).map_err(|e| ModelError::io("writing", &path, e))
     }
 
+    /// Replace `dir/manifest.json` in an installed folder: written beside
+    /// it and renamed over it, so a reader sees the old one or the new one.
+    pub fn replace(&self, dir: &Path) -> Result<()> {
+        let path = dir.join(MANIFEST_FILE);
+        let text = serde_json::to_string_pretty(self).map_err(|source| ModelError::Json {
+            path: path.clone(),
+            source,
+        })?;
+        let mut file = tempfile::NamedTempFile::new_in(dir)
+            .map_err(|e| ModelError::io("creating a file in", dir, e))?;
+        std::io::Write::write_all(&mut file, text.as_bytes())
+            .and_then(|()| file.as_file().sync_all())
+            .map_err(|e| ModelError::io("writing", &path, e))?;
+        file.persist(&path)
+            .map_err(|e| ModelError::io("renaming into", &path, e.error))?;
+        Ok(())
+    }
+
     /// Checksum every file under `dir` (the manifest itself excepted).
     pub fn record_files(dir: &Path) -> Result<BTreeMap<String, FileRecord>> {
         let mut records = BTreeMap::new();

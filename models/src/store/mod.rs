@@ -29,6 +29,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 use crate::catalog::{Catalog, CatalogEntry, ConvertSpec, PackageRef, Task};
+use crate::convert::ggml_whisper::GgmlType;
 use crate::{ModelError, Result};
 pub use fetch::{PackageFetcher, RegistryClient};
 pub use manifest::{MANIFEST_FILE, Manifest, Verification};
@@ -321,6 +322,53 @@ impl ModelStore {
             return Err(ModelError::NotInstalled { name: name.into() });
         }
         Manifest::read(&dir)?.verify(&dir)
+    }
+
+    /// The whisper.cpp engine's weights for Whisper model `name`: its ggml
+    /// file of `weights` ([`GgmlType::file_name`]), converted from the
+    /// folder's own Hugging Face files if it lacks it
+    /// ([`crate::convert::ggml_whisper`]). In a pulled folder the new
+    /// file's sha256 joins the manifest (rewritten by rename), so loads
+    /// verify it like every other file; a registered folder gets the file
+    /// alone. Runs under the model's pull lock; returns the file's path.
+    pub fn derive_ggml(&self, name: &str, weights: GgmlType) -> Result<PathBuf> {
+        let resolved = self.resolve(name)?;
+        if resolved.task != Task::SpeechToText {
+            return Err(ModelError::InvalidInput(format!(
+                "`{name}` is not a Whisper model: only speech models run on whisper.cpp"
+            )));
+        }
+        let _lock = self.lock(name)?;
+        let (dir, file) = (&resolved.dir, weights.file_name());
+        let path = dir.join(&file);
+        if resolved.source != ModelSource::Pulled {
+            if !path.is_file() {
+                crate::convert::ggml_whisper::convert(dir, &path, weights)?;
+            }
+            return Ok(path);
+        }
+        let mut manifest = Manifest::read(dir)?;
+        if manifest.files.contains_key(&file) && path.is_file() {
+            return Ok(path);
+        }
+        let started = std::time::Instant::now();
+        crate::convert::ggml_whisper::convert(dir, &path, weights)?;
+        let bytes = std::fs::metadata(&path)
+            .map_err(|e| ModelError::io("reading", &path, e))?
+            .len();
+        let sha256 = digest::sha256_file(&path)?;
+        manifest
+            .files
+            .insert(file.clone(), manifest::FileRecord { sha256, bytes });
+        manifest.replace(dir)?;
+        tracing::info!(
+            model = name,
+            file,
+            bytes,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "whisper.cpp weights written"
+        );
+        Ok(path)
     }
 
     /// Delete an installed model. Returns whether there was one. Refused

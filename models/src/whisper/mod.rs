@@ -621,34 +621,9 @@ impl WhisperModel {
         opts: &TranscribeOptions,
         sink: &mut dyn FnMut(Delta<'_>) -> ControlFlow<()>,
     ) -> Result<Transcript> {
-        let Some(vad_opts) = &opts.vad else {
-            return self.transcribe_pcm(pcm_16k_mono, opts, sink, Timings::default());
-        };
-        let started = Instant::now();
-        let cut = vad::cut_silence(pcm_16k_mono, SAMPLE_RATE as u32, vad_opts);
-        let mut timings = Timings {
-            vad_s: started.elapsed().as_secs_f64(),
-            ..Timings::default()
-        };
-        let Some((speech, map)) = cut else {
-            return self.transcribe_pcm(pcm_16k_mono, opts, sink, timings);
-        };
-        timings.skipped_s = map.removed_seconds(pcm_16k_mono.len());
-        let mut t = self.transcribe_pcm(&speech, opts, sink, timings)?;
-        // Back to the original audio's times.
-        let frames_per_second = SAMPLE_RATE as f64 / HOP_LENGTH as f64;
-        for segment in &mut t.segments {
-            let seek_s = segment.seek as f64 / frames_per_second;
-            segment.seek = (map.to_source(seek_s, false) * frames_per_second).round() as usize;
-            segment.start = map.to_source(segment.start, false);
-            segment.end = map.to_source(segment.end, true).max(segment.start);
-        }
-        for word in &mut t.words {
-            word.start = map.to_source(word.start, false);
-            word.end = map.to_source(word.end, true).max(word.start);
-        }
-        t.duration = pcm_16k_mono.len() as f64 / SAMPLE_RATE as f64;
-        Ok(t)
+        around_silence(pcm_16k_mono, opts, |pcm, timings| {
+            self.transcribe_pcm(pcm, opts, sink, timings)
+        })
     }
 
     /// The text of tokens, timestamps and other special tokens left out.
@@ -662,6 +637,45 @@ impl WhisperModel {
             .decode(&text, true)
             .map_err(|e| ModelError::Tokenizer(e.to_string()))
     }
+}
+
+/// Run `transcribe` on `pcm_16k_mono` with the silences that
+/// [`TranscribeOptions::vad`] finds cut out (on all of it without VAD),
+/// and map the transcript's times back to the original audio: the one
+/// place either engine cuts silence.
+pub(crate) fn around_silence(
+    pcm_16k_mono: &[f32],
+    opts: &TranscribeOptions,
+    transcribe: impl FnOnce(&[f32], Timings) -> Result<Transcript>,
+) -> Result<Transcript> {
+    let Some(vad_opts) = &opts.vad else {
+        return transcribe(pcm_16k_mono, Timings::default());
+    };
+    let started = Instant::now();
+    let cut = vad::cut_silence(pcm_16k_mono, SAMPLE_RATE as u32, vad_opts);
+    let mut timings = Timings {
+        vad_s: started.elapsed().as_secs_f64(),
+        ..Timings::default()
+    };
+    let Some((speech, map)) = cut else {
+        return transcribe(pcm_16k_mono, timings);
+    };
+    timings.skipped_s = map.removed_seconds(pcm_16k_mono.len());
+    let mut t = transcribe(&speech, timings)?;
+    // Back to the original audio's times.
+    let frames_per_second = SAMPLE_RATE as f64 / HOP_LENGTH as f64;
+    for segment in &mut t.segments {
+        let seek_s = segment.seek as f64 / frames_per_second;
+        segment.seek = (map.to_source(seek_s, false) * frames_per_second).round() as usize;
+        segment.start = map.to_source(segment.start, false);
+        segment.end = map.to_source(segment.end, true).max(segment.start);
+    }
+    for word in &mut t.words {
+        word.start = map.to_source(word.start, false);
+        word.end = map.to_source(word.end, true).max(word.start);
+    }
+    t.duration = pcm_16k_mono.len() as f64 / SAMPLE_RATE as f64;
+    Ok(t)
 }
 
 /// Turns segment texts into streamed pieces whose concatenation is the

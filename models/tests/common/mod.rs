@@ -36,3 +36,29 @@ pub fn cpu_tier_from_env() -> stratus_models::cpu::Tier {
     );
     tier
 }
+
+/// Word error rate over the LibriVox and cards clips (numbers spelled out
+/// as the references spell them) of what `transcribe` makes of each, each
+/// clip's hypothesis logged: the accuracy gate both speech engines pass.
+#[expect(
+    clippy::print_stderr,
+    reason = "a test helper: each clip's errors are logged"
+)]
+pub fn corpus_wer(
+    mut transcribe: impl FnMut(&[f32]) -> stratus_models::whisper::Transcript,
+) -> f64 {
+    let (mut errors, mut words) = (0, 0);
+    let clips = stratus_testkit::transcribed_clips("librivox")
+        .into_iter()
+        .chain(stratus_testkit::transcribed_clips("cards"));
+    for (reference, wav) in clips {
+        let t = transcribe(&stratus_testkit::read_wav_16k(&wav));
+        let hypothesis = stratus_testkit::spell_numbers(&stratus_testkit::normalise(&t.text));
+        let e = stratus_testkit::word_errors(&hypothesis, &reference);
+        eprintln!("{e} errors: {hypothesis:?} for {reference:?}");
+        errors += e;
+        words += reference.split_whitespace().count();
+    }
+    eprintln!("{errors} errors in {words} words");
+    errors as f64 / words as f64
+}
