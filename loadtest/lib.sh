@@ -75,12 +75,12 @@ start_service() {
   URL=http://127.0.0.1:$port
   "$STRATUS" "$kind" --listen "127.0.0.1:$port" --home "$STRATUS_HOME_DIR" \
     --package-cache "$PACKAGE_CACHE" --models "$model" --offline --cpu-isa "$ISA" "$@" \
-    >"$WORK/$kind-server.log" 2>&1 &
+    >"$WORK/$kind-server-$port.log" 2>&1 &
   SERVER_PID=$!
   trap 'kill $SERVER_PID 2>/dev/null || true' EXIT
   for _ in $(seq 1 240); do
     if curl -sf "$URL/readyz" >/dev/null; then return 0; fi
-    kill -0 $SERVER_PID 2>/dev/null || { cat "$WORK/$kind-server.log"; return 1; }
+    kill -0 $SERVER_PID 2>/dev/null || { cat "$WORK/$kind-server-$port.log"; return 1; }
     sleep 0.5
   done
   echo "the $kind service did not become ready" >&2

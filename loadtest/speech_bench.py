@@ -19,6 +19,11 @@ separate requests ("clips"), and all ten joined with 0.5 s gaps, four times
 over, as one 2.3-minute file ("long"). Real-time factor here is audio seconds
 over wall seconds (higher is faster), summed over every stream of a run.
 
+Stratus runs once per engine asked for (`--engines`: `candle`, and
+whisper.cpp with f16, q8_0 or q5_0 weights), each its own server on the
+same model; every ratio is Stratus on its default engine (the first listed)
+over the row's configuration.
+
 Each side is timed in rounds that alternate between the configurations, so
 background load (other builds on the machine) hits them alike; medians are
 reported. Peak RSS: faster-whisper runs each configuration in a fresh process
@@ -201,11 +206,20 @@ def vm_hwm_mb(pid):
 def cmd_bench(args):
     sets = prepare(args.work)
     set_names = args.sets.split(",")
-    transcribe = stratus_transcriber(args.url)
-    transcribe(sets["clips"][0]["path"], False)  # warm-up
+    # LABEL=URL@PID, one per Stratus server (engine); the first is the
+    # reference of the ratios.
+    servers = []
+    for spec in args.stratus:
+        label, rest = spec.split("=", 1)
+        url, pid = rest.rsplit("@", 1)
+        servers.append((label, url, int(pid)))
+    transcribers = {label: stratus_transcriber(url) for label, url, _ in servers}
+    for transcribe in transcribers.values():
+        transcribe(sets["clips"][0]["path"], False)  # warm-up
     configs = []
     for streams in [int(s) for s in args.streams.split(",")]:
-        configs.append(("stratus", None, streams))
+        for label, _, _ in servers:
+            configs.append((label, None, streams))
         for compute in args.computes.split(","):
             configs.append(("faster-whisper", compute, streams))
     runs = {}
@@ -215,11 +229,11 @@ def cmd_bench(args):
         for side, compute, streams in order:
             key = f"{side}{'-' + compute if compute else ''} x{streams}"
             load = os.getloadavg()[0]
-            if side == "stratus":
+            if side in transcribers:
                 res = {}
                 for name in set_names:
                     items = sets[name]
-                    audio, wall, hyps = run_streams(items, streams, transcribe, TIMESTAMPS[name])
+                    audio, wall, hyps = run_streams(items, streams, transcribers[side], TIMESTAMPS[name])
                     res[name] = {"rtf": audio / wall, "wall": wall,
                                  "wer": wer([i["ref"] for i in items], hyps), "hyps": hyps}
             else:
@@ -234,25 +248,27 @@ def cmd_bench(args):
                 rss[key] = max(rss.get(key, 0), res.pop("peak_rss_mb"))
             runs.setdefault(key, []).append(res)
             summary = " ".join(f"{n}: {res[n]['rtf']:.1f}x wer {res[n]['wer']:.3f}" for n in set_names)
-            print(f"round {rnd + 1} {key:28} {summary} (load {load:.1f})", flush=True)
-    rss["stratus"] = vm_hwm_mb(args.server_pid)
+            print(f"round {rnd + 1} {key:34} {summary} (load {load:.1f})", flush=True)
+    for label, _, pid in servers:
+        rss[label] = vm_hwm_mb(pid)
 
+    reference = servers[0][0]
     print()
     header = "| configuration | " + " | ".join(
-        f"{n} ×RT (median) | {n} WER" for n in set_names) + " | peak RSS MB | Stratus / this |"
+        f"{n} ×RT (median) | {n} WER" for n in set_names) + f" | peak RSS MB | {reference} / this |"
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
     medians = {k: {n: statistics.median(r[n]["rtf"] for r in v) for n in set_names}
                for k, v in runs.items()}
     for key, v in runs.items():
-        streams = key.split(" x")[1]
-        ours = medians[f"stratus x{streams}"]
+        side, streams = key.rsplit(" x", 1)
+        ours = medians[f"{reference} x{streams}"]
         cells = []
         for n in set_names:
             cells.append(f"{medians[key][n]:.1f}")
             cells.append(f"{v[0][n]['wer'] * 100:.1f}%")
         ratio = " / ".join(f"{ours[n] / medians[key][n]:.2f}" for n in set_names)
-        mem = rss["stratus"] if key.startswith("stratus") else rss[key]
+        mem = rss[side] if side in transcribers else rss[key]
         print(f"| {key} | " + " | ".join(cells) + f" | {mem:.0f} | {ratio} |")
     with open(os.path.join(args.work, "speech-results.json"), "w") as f:
         json.dump({"runs": runs, "rss_mb": rss, "medians": medians}, f, indent=1)
@@ -267,8 +283,8 @@ def main():
     sub = p.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("bench")
     b.add_argument("--work", required=True)
-    b.add_argument("--url", required=True)
-    b.add_argument("--server-pid", type=int, required=True)
+    b.add_argument("--stratus", action="append", required=True, metavar="LABEL=URL@PID",
+                   help="a Stratus speech server (one per engine); the first is the ratios' reference")
     b.add_argument("--model-dir", required=True, help="the CTranslate2 tiny.en folder")
     b.add_argument("--rounds", type=int, default=3)
     b.add_argument("--streams", default="1,4")

@@ -33,8 +33,9 @@ use candle_core::Device;
 use stratus_kit::health::{self, Readiness};
 use stratus_models::card::ModelList;
 use stratus_models::catalog::Task;
+use stratus_models::speech::{SpeechEngine, SpeechLoad, SpeechModel};
 use stratus_models::store::ResolvedModel;
-use stratus_models::whisper::{CpuKernels, WhisperModel};
+use stratus_models::whisper::CpuKernels;
 use stratus_models::worker::{LoadedCards, WorkerSet, load_sessions_into};
 
 pub use error::SpeechError;
@@ -90,6 +91,22 @@ pub struct SpeechConfig {
     /// network, which batches their windows and decoding steps; more
     /// requests wait in the queue (`queue_capacity`).
     pub concurrency: usize,
+    /// The engine every model runs on unless [`Self::model_engines`] names it.
+    pub engine: SpeechEngine,
+    /// Per-model engines, over [`Self::engine`].
+    pub model_engines: std::collections::HashMap<String, SpeechEngine>,
+    /// Threads of each whisper.cpp transcription.
+    pub whisper_cpp_threads: usize,
+}
+
+impl SpeechConfig {
+    /// The engine `model` runs on.
+    pub fn engine_of(&self, model: &str) -> SpeechEngine {
+        self.model_engines
+            .get(model)
+            .copied()
+            .unwrap_or(self.engine)
+    }
 }
 
 impl Default for SpeechConfig {
@@ -106,6 +123,9 @@ impl Default for SpeechConfig {
             int8_decoder: true,
             amx_encoder: true,
             concurrency: 4,
+            engine: SpeechEngine::Candle,
+            model_engines: std::collections::HashMap::new(),
+            whisper_cpp_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
         }
     }
 }
@@ -143,7 +163,7 @@ impl ModelInfos {
 /// The speech service's state: the Whisper models it hosts.
 #[derive(Debug, Clone)]
 pub struct SpeechService {
-    pub whisper: WorkerSet<WhisperModel>,
+    pub whisper: WorkerSet<SpeechModel>,
     pub cards: LoadedCards,
     pub infos: ModelInfos,
     pub readiness: Readiness,
@@ -188,12 +208,16 @@ impl SpeechService {
         let dir = model.dir.clone();
         let readiness = self.readiness.clone();
         let (infos, name) = (self.infos.clone(), model.name.clone());
-        let device = self.config.device.clone();
         // Asked for; the model applies those its device and tier allow.
-        let kernels = CpuKernels {
-            int8_decoder: self.config.int8_decoder,
-            bf16_encoder: self.config.amx_encoder,
+        let how = SpeechLoad {
+            device: self.config.device.clone(),
+            kernels: CpuKernels {
+                int8_decoder: self.config.int8_decoder,
+                bf16_encoder: self.config.amx_encoder,
+            },
+            threads: self.config.whisper_cpp_threads,
         };
+        let engine = self.config.engine_of(&model.name);
         load_sessions_into(
             &self.whisper,
             &self.cards,
@@ -202,27 +226,12 @@ impl SpeechService {
             self.config.queue_capacity,
             self.config.concurrency.max(1),
             move || {
-                let whisper = WhisperModel::load_with(&dir, &device, kernels)?.named(&name);
-                let tier = stratus_models::cpu::tier();
-                let encoder = if whisper.kernels().bf16_encoder {
-                    stratus_models::cpu::amx::kernel_name(tier).unwrap_or("bf16 loops")
-                } else {
-                    "Candle (f32)"
-                };
-                let decoder = if whisper.kernels().int8_decoder {
-                    "int8, steps on host buffers"
-                } else {
-                    "Candle (f32)"
-                };
-                tracing::info!(encoder, decoder, "Whisper network chosen");
+                let whisper = SpeechModel::load(&dir, engine, &how)?.named(&name);
+                tracing::info!(model = %name, network = %whisper.describe(), "Whisper network chosen");
                 infos.add(ModelInfo {
                     name,
                     multilingual: whisper.is_multilingual(),
-                    languages: whisper
-                        .languages()
-                        .iter()
-                        .map(|l| (*l).to_owned())
-                        .collect(),
+                    languages: whisper.languages(),
                 });
                 Ok(whisper)
             },

@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::http::HeaderMap;
-use common::{CLIP, GREEDY_TEXT, form, loaded_service, normalise};
+use common::{CLIP, form, greedy_text, loaded_service, normalise};
 use serde_json::Value;
 use stratus_kit::context::{self, InternalToken};
 use stratus_kit::destination::DestinationPolicy;
@@ -378,7 +378,7 @@ async fn check_queue_and_results(url: &str) {
                     .join(" ")
             }
         };
-        assert_eq!(normalise(&text), GREEDY_TEXT, "{}: {job}", formats[i]);
+        assert_eq!(normalise(&text), greedy_text(), "{}: {job}", formats[i]);
     }
     let job = server.wait_final("globex", &other_id).await;
     assert_eq!(job["status"], "succeeded");
@@ -578,7 +578,7 @@ async fn check_webhook(url: &str) {
     assert_eq!(body["status"], "succeeded");
     assert_eq!(
         normalise(body["result"]["text"].as_str().unwrap()),
-        GREEDY_TEXT
+        greedy_text()
     );
     let job = server
         .wait_for("acme", id, Duration::from_secs(10), |j| {
@@ -917,7 +917,7 @@ async fn check_restart_safety(url: &str) {
     assert_eq!(done["attempts"], 2);
     assert_eq!(
         normalise(done["result"]["text"].as_str().unwrap()),
-        GREEDY_TEXT
+        greedy_text()
     );
 
     let lease = Lease {
@@ -1176,7 +1176,7 @@ async fn a_job_waits_in_its_queue_for_the_audio_budget_then_runs() {
     assert_eq!(job["status"], "succeeded", "{job}");
     assert_eq!(
         normalise(job["result"]["text"].as_str().unwrap()),
-        GREEDY_TEXT
+        greedy_text()
     );
     assert_eq!(budget.free_seconds(), budget.total_seconds());
     drop(workers);

@@ -280,6 +280,35 @@ pub struct SpeechLimitArgs {
     /// every stream); further requests wait in the queue.
     #[arg(long, env = "STRATUS_SPEECH_CONCURRENCY", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub speech_concurrency: u16,
+
+    /// What runs the Whisper models: `candle` (this project's own CPU
+    /// kernels, and CUDA or Metal with --device), or `whisper-cpp` with
+    /// f16, q8_0 or q5_0 weights (`whisper-cpp:q8_0`): whisper.cpp's ggml
+    /// kernels, strongest on ARM and with 8- or 5-bit weights that take
+    /// half or a third of the memory. loadtest/RESULTS.md compares them on
+    /// each CPU tier. The ggml file is converted from the model's folder on
+    /// first start (or by `stratus models pull NAME --ggml TYPE`).
+    #[arg(long, env = "STRATUS_SPEECH_ENGINE", default_value = "candle")]
+    pub speech_engine: String,
+
+    /// The engine of one model, over --speech-engine: NAME=ENGINE, e.g.
+    /// `whisper-base=whisper-cpp:q5_0`; repeat the flag (or separate with
+    /// commas in the variable) for more models.
+    #[arg(
+        long,
+        env = "STRATUS_MODEL_ENGINE",
+        value_delimiter = ',',
+        value_name = "NAME=ENGINE"
+    )]
+    pub model_engine: Vec<String>,
+
+    /// Threads each whisper.cpp transcription computes on (0: one per
+    /// core). whisper.cpp's threads spin while they wait, so sessions ×
+    /// threads above the cores slows every one of them: with
+    /// --speech-concurrency above 1 on few cores, fewer threads each
+    /// serve more streams at once.
+    #[arg(long, env = "STRATUS_WHISPER_CPP_THREADS", default_value_t = 0)]
+    pub whisper_cpp_threads: usize,
 }
 
 /// Metering: the usage event written for every request (log under
@@ -964,6 +993,13 @@ pub enum ModelsAction {
         /// Pull again even if installed (repairs a damaged folder).
         #[arg(long)]
         force: bool,
+        /// Also write a Whisper model's weights for the whisper.cpp engine
+        /// (`--speech-engine whisper-cpp:TYPE`): its ggml file in f16, or
+        /// quantized to q8_0 or q5_0 (half and a third of the memory),
+        /// checksummed into the manifest. `serve` writes it on first start
+        /// otherwise.
+        #[arg(long, value_name = "TYPE", value_parser = ["f16", "q8_0", "q5_0"])]
+        ggml: Vec<String>,
     },
     /// List the catalog and what is installed.
     List {

@@ -35,7 +35,8 @@ use serde::Serialize;
 use stratus_kit::error::{ApiError, ErrorBody};
 use stratus_kit::usage;
 use stratus_models::ModelError;
-use stratus_models::whisper::{TranscribeOptions, Transcript, WhisperModel};
+use stratus_models::speech::SpeechModel;
+use stratus_models::whisper::{TranscribeOptions, Transcript};
 use stratus_models::worker::ModelWorker;
 use tokio::sync::mpsc;
 
@@ -90,7 +91,7 @@ fn error_event(error: SpeechError) -> Event {
 /// transcription ends. A full queue is an `Err` here, before any byte is
 /// sent.
 pub fn respond(
-    worker: &ModelWorker<WhisperModel>,
+    worker: &ModelWorker<SpeechModel>,
     samples: Vec<f32>,
     reservation: Reservation,
     options: TranscribeOptions,
@@ -100,7 +101,7 @@ pub fn respond(
     let (sender, receiver) = mpsc::unbounded_channel();
     // The job's result travels through the channel; the worker's own reply
     // channel is not needed.
-    let _reply = worker.submit(move |whisper: &mut WhisperModel| {
+    let _reply = worker.submit(move |whisper: &mut SpeechModel| {
         let result = whisper.transcribe_streaming(&samples, &options, &mut |delta| {
             // A window boundary carries no text: nothing to send, but a
             // client that went away stops the work here too.

@@ -17,13 +17,17 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use stratus_kit::health::Readiness;
+use stratus_models::speech::SpeechEngine;
 use stratus_speech::{SpeechConfig, SpeechService};
 pub use stratus_testkit::{cache_root, model_store as store, normalise, testdata_file};
 
 pub const CLIP: &str = "librivox/sense_and_sensibility_01_austen_64kb-0880.wav";
-/// What greedy decoding (OpenAI's temperature 0) of tiny.en makes of
-/// [`CLIP`] (the reference says "ill disposed"; see models/tests/whisper.rs).
-pub const GREEDY_TEXT: &str = "he was not an old sposed young man";
+/// What greedy decoding (OpenAI's temperature 0) of tiny.en on the Candle
+/// engine makes of [`CLIP`] (see models/tests/whisper.rs); tests take
+/// [`greedy_text`], the engine in force's.
+const GREEDY_TEXT: &str = "he was not an old sposed young man";
+/// The same on whisper.cpp (q8_0 weights).
+const WHISPER_CPP_GREEDY_TEXT: &str = "he was not an old sposed young man";
 /// The clip's reference transcript (normalised).
 pub const REFERENCE_TEXT: &str = "he was not an ill disposed young man";
 
@@ -54,14 +58,40 @@ impl Server {
     }
 }
 
+/// The engine these tests run the model on: `STRATUS_TEST_SPEECH_ENGINE`
+/// (`candle` when unset; CI runs this crate's tests again with
+/// `whisper-cpp:q8_0`), parsed as `--speech-engine` is.
+pub fn engine() -> SpeechEngine {
+    match std::env::var("STRATUS_TEST_SPEECH_ENGINE") {
+        Ok(name) if !name.is_empty() => name
+            .parse()
+            .unwrap_or_else(|e| panic!("STRATUS_TEST_SPEECH_ENGINE: {e}")),
+        _ => SpeechEngine::Candle,
+    }
+}
+
+/// What greedy decoding (OpenAI's temperature 0) of tiny.en makes of
+/// [`CLIP`] on the engine in force: each engine's own arithmetic rounds
+/// one word differently (the reference says "ill disposed").
+pub fn greedy_text() -> &'static str {
+    match engine() {
+        SpeechEngine::Candle => GREEDY_TEXT,
+        _ => WHISPER_CPP_GREEDY_TEXT,
+    }
+}
+
 /// A speech service with whisper-tiny.en loaded (pulled into the test
-/// cache on first use).
-pub async fn loaded_service(config: SpeechConfig) -> SpeechService {
-    let resolved = tokio::task::spawn_blocking(|| {
+/// cache on first use) on [`engine`].
+pub async fn loaded_service(mut config: SpeechConfig) -> SpeechService {
+    config.engine = engine();
+    let resolved = tokio::task::spawn_blocking(move || {
         let store = store();
         store
             .pull("whisper-tiny.en", false)
             .unwrap_or_else(|e| panic!("pulling whisper-tiny.en: {e}"));
+        if let Some(weights) = engine().ggml_weights() {
+            store.derive_ggml("whisper-tiny.en", weights).unwrap();
+        }
         store.resolve("whisper-tiny.en").unwrap()
     })
     .await

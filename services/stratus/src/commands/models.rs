@@ -2,6 +2,8 @@
 
 use std::io::{IsTerminal, Write};
 
+use stratus_models::catalog::Task;
+use stratus_models::convert::ggml_whisper::GgmlType;
 use stratus_models::store::PullOutcome;
 
 use crate::cli::{ModelsAction, ModelsArgs};
@@ -13,7 +15,12 @@ pub fn run(args: ModelsArgs) -> Result<(), CliError> {
     let store = open_store(&args.home)?.interactive(interactive);
     let mut out = std::io::stdout().lock();
     match args.action {
-        ModelsAction::Pull { names, all, force } => {
+        ModelsAction::Pull {
+            names,
+            all,
+            force,
+            ggml,
+        } => {
             let names: Vec<String> = if all {
                 store
                     .catalog()
@@ -27,6 +34,7 @@ pub fn run(args: ModelsArgs) -> Result<(), CliError> {
                 names
             };
             let mut failed = Vec::new();
+            let ggml: Vec<GgmlType> = ggml.iter().filter_map(|t| GgmlType::parse(t)).collect();
             for name in &names {
                 match store.pull(name, force) {
                     Ok(PullOutcome::Pulled) => {
@@ -38,6 +46,22 @@ pub fn run(args: ModelsArgs) -> Result<(), CliError> {
                     Err(e) => {
                         tracing::error!("{e}");
                         failed.push(name.clone());
+                        continue;
+                    }
+                }
+                let speech = store
+                    .resolve(name)
+                    .is_ok_and(|m| m.task == Task::SpeechToText);
+                for &weights in ggml.iter().filter(|_| speech) {
+                    match store.derive_ggml(name, weights) {
+                        Ok(path) => {
+                            writeln!(out, "{name}: whisper.cpp weights in {}", path.display())
+                                .map_err(CliError::Output)?
+                        }
+                        Err(e) => {
+                            tracing::error!("{e}");
+                            failed.push(format!("{name} ({})", weights.as_str()));
+                        }
                     }
                 }
             }

@@ -25,6 +25,7 @@ use stratus_kit::health::Readiness;
 use stratus_kit::server::{MinRate, ServerConfig};
 use stratus_language::{LanguageConfig, LanguageService, RedactionKey};
 use stratus_models::catalog::{ServiceKind, Task};
+use stratus_models::speech::SpeechEngine;
 use stratus_models::store::ModelStore;
 use stratus_speech::jobs::{JobConfig, JobStore, JobWorkers, Jobs, webhook::WebhookSecret};
 use stratus_speech::{SpeechConfig, SpeechService};
@@ -480,7 +481,32 @@ fn speech_config(args: &ModelArgs, limits: &SpeechLimitArgs) -> Result<SpeechCon
         int8_decoder: limits.whisper_int8_decoder,
         amx_encoder: limits.whisper_amx_encoder,
         concurrency: usize::from(limits.speech_concurrency),
+        engine: speech_engine("--speech-engine", &limits.speech_engine)?,
+        model_engines: limits
+            .model_engine
+            .iter()
+            .map(|pair| {
+                let (name, engine) = pair.split_once('=').ok_or_else(|| {
+                    CliError::Usage(format!("--model-engine {pair}: expected NAME=ENGINE"))
+                })?;
+                Ok((
+                    name.trim().to_owned(),
+                    speech_engine("--model-engine", engine)?,
+                ))
+            })
+            .collect::<Result<_, CliError>>()?,
+        whisper_cpp_threads: match limits.whisper_cpp_threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        },
     })
+}
+
+fn speech_engine(flag: &str, value: &str) -> Result<SpeechEngine, CliError> {
+    value
+        .trim()
+        .parse()
+        .map_err(|e| CliError::Usage(format!("{flag} {value}: {e}")))
 }
 
 fn job_config(args: &JobArgs, webhooks: &WebhookPolicyArgs) -> Result<JobConfig, CliError> {
@@ -723,10 +749,18 @@ fn provision_one(store: &ModelStore, name: &str, targets: &Targets) {
         }
     };
     let started = match service_of(resolved.task) {
-        ServiceKind::Speech => targets
-            .speech
-            .as_ref()
-            .map(|s| s.load(&resolved).map_err(|e| e.to_string())),
+        ServiceKind::Speech => targets.speech.as_ref().map(|s| {
+            // whisper.cpp's weights, converted on first start.
+            if let Some(weights) = s.config.engine_of(name).ggml_weights() {
+                if let Some(readiness) = readiness_for(targets, resolved.task) {
+                    readiness.starting(name, "writing whisper.cpp weights");
+                }
+                store
+                    .derive_ggml(name, weights)
+                    .map_err(|e| e.to_string())?;
+            }
+            s.load(&resolved).map_err(|e| e.to_string())
+        }),
         ServiceKind::Language => targets
             .language
             .as_ref()
