@@ -52,12 +52,12 @@ build_stratus() {
     avx2|portable)
       # As it runs on a CPU without AVX-512: Candle's gemm without its
       # AVX-512 kernels too (it picks them at run time, beyond --cpu-isa).
-      (cd "$ROOT" && cargo build -q --profile ci -p stratus --no-default-features)
+      (cd "$ROOT" && cargo build -q --profile ci -p stratus --no-default-features --features whisper-cpp)
       cp "$TARGET/ci/stratus" "$TARGET/ci/stratus-no-avx512-gemm"
-      (cd "$ROOT" && cargo build -q --profile ci -p stratus)
+      (cd "$ROOT" && cargo build -q --profile ci -p stratus --features whisper-cpp)
       STRATUS=$TARGET/ci/stratus-no-avx512-gemm
       ;;
-    *) (cd "$ROOT" && cargo build -q --profile ci -p stratus) ;;
+    *) (cd "$ROOT" && cargo build -q --profile ci -p stratus --features whisper-cpp) ;;
   esac
 }
 
