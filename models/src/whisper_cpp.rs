@@ -52,7 +52,7 @@ use crate::convert::ggml_whisper::{self, GgmlHeader, GgmlType};
 use crate::whisper::align::Word;
 use crate::whisper::{
     Delta, DeltaText, Prompt, Segment, Task, Timings, TranscribeOptions, Transcript,
-    around_silence, compression_ratio,
+    around_silence, compression_ratio, joined_text,
 };
 use crate::{ModelError, Result};
 
@@ -404,12 +404,7 @@ impl WhisperCppModel {
         timings.windows = (duration / WINDOW_S).ceil().max(1.0) as usize;
         let (segments, words) = self.segments(opts, duration)?;
         timings.decoded_tokens = segments.iter().map(|s| s.tokens.len()).sum();
-        let text = segments
-            .iter()
-            .map(|s| s.text.as_str())
-            .collect::<String>()
-            .trim()
-            .to_owned();
+        let text = joined_text(&segments);
         Ok(Transcript {
             language: language.to_owned(),
             language_probability,

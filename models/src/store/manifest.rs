@@ -72,22 +72,24 @@ impl Manifest {
     /// Write `dir/manifest.json` (the caller renames the folder into place
     /// afterwards, which is what makes the write atomic).
     pub fn write(&self, dir: &Path) -> Result<()> {
+        let (path, text) = self.to_json(dir)?;
+        std::fs::write(&path, text).map_err(|e| ModelError::io("writing", &path, e))
+    }
+
+    /// `dir/manifest.json` and the text it holds.
+    fn to_json(&self, dir: &Path) -> Result<(std::path::PathBuf, String)> {
         let path = dir.join(MANIFEST_FILE);
         let text = serde_json::to_string_pretty(self).map_err(|source| ModelError::Json {
             path: path.clone(),
             source,
         })?;
-        std::fs::write(&path, text).map_err(|e| ModelError::io("writing", &path, e))
+        Ok((path, text))
     }
 
     /// Replace `dir/manifest.json` in an installed folder: written beside
     /// it and renamed over it, so a reader sees the old one or the new one.
     pub fn replace(&self, dir: &Path) -> Result<()> {
-        let path = dir.join(MANIFEST_FILE);
-        let text = serde_json::to_string_pretty(self).map_err(|source| ModelError::Json {
-            path: path.clone(),
-            source,
-        })?;
+        let (path, text) = self.to_json(dir)?;
         let mut file = tempfile::NamedTempFile::new_in(dir)
             .map_err(|e| ModelError::io("creating a file in", dir, e))?;
         std::io::Write::write_all(&mut file, text.as_bytes())

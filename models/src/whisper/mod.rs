@@ -678,6 +678,17 @@ pub(crate) fn around_silence(
     Ok(t)
 }
 
+/// The transcript's text: every segment's text joined, trimmed (what
+/// [`Transcript::text`] holds on either engine).
+pub(crate) fn joined_text(segments: &[Segment]) -> String {
+    segments
+        .iter()
+        .map(|s| s.text.as_str())
+        .collect::<String>()
+        .trim()
+        .to_owned()
+}
+
 /// Turns segment texts into streamed pieces whose concatenation is the
 /// trimmed full text: the first piece loses its leading whitespace, and each
 /// piece's trailing whitespace is held back and sent in front of the next,

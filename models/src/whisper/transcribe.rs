@@ -14,6 +14,7 @@ use super::mel::{HOP_LENGTH, N_FRAMES, N_SAMPLES, SAMPLE_RATE};
 use super::window::WindowInputs;
 use super::{
     Delta, DeltaText, Prompt, Segment, Task, Timings, TranscribeOptions, Transcript, WhisperModel,
+    joined_text,
 };
 use crate::{ModelError, Result};
 
@@ -250,12 +251,7 @@ impl WhisperModel {
             };
         }
 
-        let text = segments
-            .iter()
-            .map(|s| s.text.as_str())
-            .collect::<String>()
-            .trim()
-            .to_owned();
+        let text = joined_text(&segments);
         Ok(Transcript {
             language,
             language_probability,
