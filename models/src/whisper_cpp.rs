@@ -26,26 +26,39 @@
 //!   still give the same text on one state);
 //! - word times are whisper.cpp's token timestamps, not our alignment of
 //!   cross-attention;
-//! - not yet as the Candle engine does: the streamed pieces arrive once
-//!   the whole audio is decoded (not window by window), a sink's
-//!   [`ControlFlow::Break`] stops the pieces but not the decode, and one
-//!   window decoded text-only is one segment (the Candle engine cuts it
-//!   into sentences timed by alignment). whisper.cpp's segment and abort
-//!   callbacks are the way to the first two.
+//! - one window decoded text-only is one segment (the Candle engine cuts
+//!   it into sentences timed by alignment);
+//! - streamed pieces come as whisper.cpp finishes each segment, without
+//!   the Candle engine's empty progress pieces between windows.
+//!
+//! Streaming and stopping: `whisper_full` runs on a scoped thread while
+//! the caller's thread hands the sink each segment that whisper.cpp's
+//! segment callback sends over a channel; a sink's [`ControlFlow::Break`]
+//! raises a flag whisper.cpp's abort callback reads after each encoder and
+//! decoder pass, and the segments decoded so far are the transcript.
 //!
 //! whisper-rs leaks the C strings it makes for a language and an initial
-//! prompt (its `FullParams` has no destructor), so per-call strings would
-//! grow a server's memory with every request. The parameters are therefore
-//! built once per language and cloned, and prompts go in as token ids.
+//! prompt, and the boxes of the callbacks it is given (its `FullParams`
+//! has no destructor), so per-call strings or callbacks would grow a
+//! server's memory with every request. The parameters are therefore built
+//! once per language and beam count, with their callbacks, and cloned;
+//! prompts go in as token ids; and the callbacks reach the running call
+//! through [`DecodeHooks`], not through what they capture. The abort
+//! callback is a plain function reading a thread-local flag: whisper-rs
+//! 0.16's `set_abort_callback_safe` reads its box as the closure's own
+//! type, which is only sound for a closure that captures nothing.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Once};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Once, mpsc};
 use std::time::Instant;
 
 use whisper_rs::{
-    FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState,
+    FullParams, SamplingStrategy, SegmentCallbackData, WhisperContext, WhisperContextParameters,
+    WhisperState,
 };
 
 use crate::convert::ggml_whisper::{self, GgmlHeader, GgmlType};
@@ -67,6 +80,67 @@ const MAX_PROMPT_TOKENS: usize = 223;
 /// Most beams: whisper.cpp's own limit on decoders per state.
 const MAX_BEAMS: usize = 8;
 
+/// How often a sink is asked whether to go on while no segment comes.
+const STOP_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// A segment whisper.cpp finished: where it ends (seconds) and its text.
+type Piece = (f64, String);
+
+/// Where the callbacks of a clone's parameters send what they see: the
+/// running call's channel, if one is listening.
+#[derive(Debug, Default)]
+struct DecodeHooks {
+    pieces: Mutex<Option<mpsc::Sender<Piece>>>,
+}
+
+impl DecodeHooks {
+    fn listen(&self, sender: Option<mpsc::Sender<Piece>>) {
+        // A sender and nothing else: a panic holding it leaves nothing
+        // half-done.
+        *self.pieces.lock().unwrap_or_else(|p| p.into_inner()) = sender;
+    }
+
+    fn segment(&self, data: SegmentCallbackData) {
+        let pieces = self.pieces.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(sender) = pieces.as_ref() {
+            // A receiver gone is a caller that stopped listening.
+            let _ = sender.send((data.end_timestamp as f64 * TICK_S, data.text));
+        }
+    }
+}
+
+thread_local! {
+    /// The stop flag of the call decoding on this thread, read by
+    /// [`abort_requested`] (whisper.cpp calls it on the thread that runs
+    /// `whisper_full`, after each encoder and decoder pass).
+    static STOP: RefCell<Option<Arc<AtomicBool>>> = const { RefCell::new(None) };
+}
+
+/// whisper.cpp's abort callback: whether this thread's call was stopped.
+fn abort_requested() -> bool {
+    STOP.with(|stop| {
+        stop.borrow()
+            .as_ref()
+            .is_some_and(|flag| flag.load(Ordering::Relaxed))
+    })
+}
+
+/// `flag` as this thread's stop flag while the guard lives.
+struct StopOnThisThread;
+
+impl StopOnThisThread {
+    fn install(flag: Arc<AtomicBool>) -> Self {
+        STOP.with(|stop| *stop.borrow_mut() = Some(flag));
+        StopOnThisThread
+    }
+}
+
+impl Drop for StopOnThisThread {
+    fn drop(&mut self) {
+        STOP.with(|stop| *stop.borrow_mut() = None);
+    }
+}
+
 /// A loaded ggml Whisper model with the state one transcription at a time
 /// uses (its buffers are reused from call to call). Clones share the
 /// weights and each makes its own state on first use: one clone per
@@ -78,8 +152,10 @@ pub struct WhisperCppModel {
     path: PathBuf,
     threads: usize,
     /// Parameters built once per language code and beam count, see the
-    /// module docs.
+    /// module docs. Not shared between clones: their callbacks send to
+    /// this clone's [`DecodeHooks`].
     params: HashMap<(&'static str, usize), FullParams<'static, 'static>>,
+    hooks: Arc<DecodeHooks>,
     languages: Vec<&'static str>,
     /// The model's name in metrics ([`Self::named`]).
     metrics_name: String,
@@ -93,7 +169,8 @@ impl Clone for WhisperCppModel {
             header: self.header,
             path: self.path.clone(),
             threads: self.threads,
-            params: self.params.clone(),
+            params: HashMap::new(),
+            hooks: Arc::default(),
             languages: self.languages.clone(),
             metrics_name: self.metrics_name.clone(),
         }
@@ -172,6 +249,7 @@ impl WhisperCppModel {
             path,
             threads: threads.max(1),
             params: HashMap::new(),
+            hooks: Arc::default(),
             languages,
             metrics_name: "whisper".into(),
         })
@@ -207,11 +285,12 @@ impl WhisperCppModel {
         self.transcribe_streaming(pcm_16k_mono, opts, &mut |_| ControlFlow::Continue(()))
     }
 
-    /// [`Self::transcribe`], handing `sink` the text of each segment in
-    /// order once whisper.cpp has decoded the audio (as
+    /// [`Self::transcribe`], handing `sink` the text of each segment as
+    /// whisper.cpp finishes it (as
     /// [`crate::whisper::WhisperModel::transcribe_streaming`]'s pieces:
-    /// they concatenate to the transcript's text); `sink` answering
-    /// [`ControlFlow::Break`] stops the pieces.
+    /// they concatenate to the transcript's text). When `sink` answers
+    /// [`ControlFlow::Break`], decoding stops after the encoder or decoder
+    /// pass it is in and the transcript decoded so far is returned.
     pub fn transcribe_streaming(
         &mut self,
         pcm_16k_mono: &[f32],
@@ -219,26 +298,64 @@ impl WhisperCppModel {
         sink: &mut dyn FnMut(Delta<'_>) -> ControlFlow<()>,
     ) -> Result<Transcript> {
         let started = Instant::now();
-        let transcript = around_silence(pcm_16k_mono, opts, |pcm, timings| {
-            self.transcribe_pcm(pcm, opts, timings)
-        })?;
+        let (sender, pieces) = mpsc::channel::<Piece>();
+        let hooks = self.hooks.clone();
+        hooks.listen(Some(sender));
+        let stop = Arc::new(AtomicBool::new(false));
+        let decoded = std::thread::scope(|scope| {
+            let decoding = scope.spawn(|| {
+                let _stop = StopOnThisThread::install(stop.clone());
+                let decoded = around_silence(pcm_16k_mono, opts, |pcm, timings| {
+                    self.transcribe_pcm(pcm, opts, timings, &stop)
+                });
+                // The channel closes with the call: the loop below ends.
+                hooks.listen(None);
+                decoded
+            });
+            let mut deltas = DeltaText::default();
+            let mut decoded_until = 0.0;
+            loop {
+                // Between segments, an empty piece every so often: the
+                // sink's chance to stop a long stretch without text (as
+                // the Candle engine's piece between windows).
+                let text = match pieces.recv_timeout(STOP_POLL) {
+                    Ok((end, text)) => {
+                        decoded_until = end;
+                        deltas.next(&text)
+                    }
+                    Err(mpsc::RecvTimeoutError::Timeout) => Some(String::new()),
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                };
+                let Some(text) = text else { continue };
+                if stop.load(Ordering::Relaxed) {
+                    continue;
+                }
+                let delta = Delta {
+                    text: &text,
+                    decoded_until,
+                };
+                if sink(delta).is_break() {
+                    stop.store(true, Ordering::Relaxed);
+                }
+            }
+            decoding.join()
+        });
+        let transcript = match decoded {
+            Ok(decoded) => decoded?,
+            Err(_) => {
+                // Invariant broken inside the decode (a panic): the state
+                // may be half-written, so this clone starts afresh.
+                self.state = None;
+                return Err(ModelError::WhisperCpp(
+                    "the decoding thread panicked".into(),
+                ));
+            }
+        };
         crate::metrics::record_realtime_factor(
             &self.metrics_name,
             started.elapsed().as_secs_f64(),
             pcm_16k_mono.len() as f64 / SAMPLE_RATE as f64,
         );
-        let mut pieces = DeltaText::default();
-        for segment in &transcript.segments {
-            if let Some(text) = pieces.next(&segment.text) {
-                let delta = Delta {
-                    text: &text,
-                    decoded_until: segment.end,
-                };
-                if sink(delta).is_break() {
-                    break;
-                }
-            }
-        }
         Ok(transcript)
     }
 
@@ -294,12 +411,13 @@ impl WhisperCppModel {
     }
 
     /// The parameters for `language` and `beams` (greedy below 2), built
-    /// once (see the module docs).
+    /// once (see the module docs), with this clone's callbacks.
     fn base_params(
         &mut self,
         language: &'static str,
         beams: usize,
     ) -> FullParams<'static, 'static> {
+        let hooks = self.hooks.clone();
         self.params
             .entry((language, beams))
             .or_insert_with(|| {
@@ -319,6 +437,14 @@ impl WhisperCppModel {
                 p.set_print_progress(false);
                 p.set_print_realtime(false);
                 p.set_print_timestamps(false);
+                // whisper.cpp's text as `segments` reads it (lossy), so the
+                // pieces concatenate to the transcript's text.
+                p.set_segment_callback_safe_lossy(move |data: SegmentCallbackData| {
+                    hooks.segment(data);
+                });
+                // A function item, so nothing is captured (see the module
+                // docs).
+                p.set_abort_callback_safe(abort_requested);
                 p
             })
             .clone()
@@ -329,6 +455,7 @@ impl WhisperCppModel {
         pcm: &[f32],
         opts: &TranscribeOptions,
         mut timings: Timings,
+        stop: &AtomicBool,
     ) -> Result<Transcript> {
         let duration = pcm.len() as f64 / SAMPLE_RATE as f64;
         let language = self.language_of(opts)?;
@@ -397,9 +524,12 @@ impl WhisperCppModel {
         params.set_tokens(&prompt);
 
         let started = Instant::now();
-        self.state()?
-            .full(params, pcm)
-            .map_err(|e| ModelError::WhisperCpp(format!("decoding failed: {e}")))?;
+        let decoded = self.state()?.full(params, pcm);
+        // Stopped: whisper.cpp answers with an error, and the segments it
+        // finished before are the transcript so far.
+        if !stop.load(Ordering::Relaxed) {
+            decoded.map_err(|e| ModelError::WhisperCpp(format!("decoding failed: {e}")))?;
+        }
         timings.decode_s = started.elapsed().as_secs_f64();
         timings.windows = (duration / WINDOW_S).ceil().max(1.0) as usize;
         let (segments, words) = self.segments(opts, duration)?;

@@ -14,7 +14,9 @@
 mod common;
 
 use candle_core::Device;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 use stratus_models::ModelError;
 use stratus_models::convert::ggml_whisper::{self, GgmlType};
 use stratus_models::whisper::{Prompt, Task, TranscribeOptions, Transcript, WhisperModel};
@@ -114,6 +116,76 @@ fn the_ggml_file_written_here_says_what_the_candle_engine_says() {
         1,
         "one window decoded text-only is one segment"
     );
+}
+
+#[test]
+fn pieces_come_while_decoding_and_a_break_stops_the_decode() {
+    let (_keep, dir) = with_ggml("whisper-tiny.en", GgmlType::Q8_0);
+    let mut model = load(&dir, GgmlType::Q8_0);
+    // The LibriVox clips one after another, three times: several windows
+    // of speech.
+    let mut pcm = Vec::new();
+    for _ in 0..3 {
+        for (_, path) in stratus_testkit::transcribed_clips("librivox") {
+            pcm.extend(stratus_testkit::read_wav_16k(&path));
+            pcm.extend(std::iter::repeat_n(0.0, 8_000));
+        }
+    }
+    let seconds = pcm.len() as f64 / 16_000.0;
+    assert!(seconds > 60.0, "{seconds}");
+    let opts = TranscribeOptions::default();
+
+    let started = Instant::now();
+    let (mut arrivals, mut streamed) = (Vec::new(), String::new());
+    let whole = model
+        .transcribe_streaming(&pcm, &opts, &mut |delta| {
+            if !delta.text.is_empty() {
+                arrivals.push(started.elapsed());
+                streamed.push_str(delta.text);
+            }
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    let total = started.elapsed();
+    eprintln!(
+        "{seconds:.1} s: {} pieces, the first after {:.2} s of {:.2} s",
+        arrivals.len(),
+        arrivals[0].as_secs_f64(),
+        total.as_secs_f64()
+    );
+    // The pieces are the transcript, and the first came long before the
+    // end of the decode.
+    assert_eq!(streamed, whole.text);
+    assert!(arrivals.len() >= 2, "{arrivals:?}");
+    assert!(
+        arrivals[0] < total.mul_f64(0.6),
+        "{arrivals:?} of {total:?}"
+    );
+
+    // A sink that stops at the first piece: the decode ends there, with
+    // what it had.
+    let started = Instant::now();
+    let stopped = model
+        .transcribe_streaming(&pcm, &opts, &mut |delta| {
+            if delta.text.is_empty() {
+                ControlFlow::Continue(())
+            } else {
+                ControlFlow::Break(())
+            }
+        })
+        .unwrap();
+    let stopped_after = started.elapsed();
+    eprintln!(
+        "stopped after {:.2} s with {} of {} segments",
+        stopped_after.as_secs_f64(),
+        stopped.segments.len(),
+        whole.segments.len()
+    );
+    assert!(!stopped.segments.is_empty());
+    assert!(stopped.segments.len() < whole.segments.len());
+    assert!(stopped_after < total.mul_f64(0.6), "{stopped_after:?}");
+    // The state goes on as before.
+    assert_eq!(model.transcribe(&pcm, &opts).unwrap().text, whole.text);
 }
 
 #[test]
