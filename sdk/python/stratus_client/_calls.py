@@ -24,6 +24,7 @@ from .objects import (
     EntitiesResponse,
     Invoice,
     InvoiceList,
+    KeyBudget,
     Limits,
     Model,
     ModelList,
@@ -214,6 +215,19 @@ def set_tenant_budget(tenant_id: str, soft_limit: str | None, hard_limit: str | 
         f"/v1/admin/tenants/{_segment(tenant_id)}/budget",
         parse_json(Budget),
         json={"soft_limit": soft_limit, "hard_limit": hard_limit},
+    )
+
+
+def budget() -> Call:
+    return Call("GET", "/v1/billing/budget", parse_json(Budget))
+
+
+def set_key_budget(key_id: str, hard_limit: str | None) -> Call:
+    return Call(
+        "PUT",
+        f"/v1/keys/{_segment(key_id)}/budget",
+        parse_json(KeyBudget),
+        json={"hard_limit": hard_limit},
     )
 
 

@@ -46,6 +46,7 @@ from .objects import (
     EntitiesResponse,
     Invoice,
     InvoiceList,
+    KeyBudget,
     Limits,
     Model,
     ModelList,
@@ -486,7 +487,19 @@ class AsyncStratus:
         ``insufficient_quota`` (not retried)."""
         return await self._run(_calls.set_tenant_budget(tenant_id, soft_limit, hard_limit))
 
+    async def set_key_budget(self, key_id: str, hard_limit: str | None) -> KeyBudget:
+        """Give one of your tenant's keys a monthly budget of its own (a
+        ``keys`` key, not the key itself), a decimal string; ``None``
+        removes it. Past it the key's requests are refused with 429
+        ``insufficient_quota`` (not retried)."""
+        return await self._run(_calls.set_key_budget(key_id, hard_limit))
+
     # -- usage and billing -----------------------------------------------------
+
+    async def budget(self) -> Budget:
+        """The caller's budget this month (``billing:read``): its tenant's,
+        and the calling key's own in ``key``."""
+        return await self._run(_calls.budget())
 
     async def usage(
         self,

@@ -444,6 +444,26 @@ class Budget(StratusObject):
     remaining: str | None = None
     soft_alerted_at: str | None = None
     hard_alerted_at: str | None = None
+    #: The calling key's own budget (``None``: the caller is not a key, or
+    #: the key has none of its own).
+    key: KeyBudget | None = None
+
+
+@dataclass(kw_only=True)
+class KeyBudget(StratusObject):
+    """An API key's own budget this month, under its tenant's;
+    ``hard_limit`` ``None``: the key has none of its own."""
+
+    object: str
+    key_id: str
+    tenant_id: str
+    month: str
+    currency: str
+    spent: str
+    reserved: str
+    hard_limit_reached: bool
+    hard_limit: str | None = None
+    remaining: str | None = None
 
 
 # -- usage and billing -----------------------------------------------------------
@@ -567,6 +587,7 @@ SCHEMAS: dict[type[StratusObject], str] = {
     CreatedApiKey: "CreatedApiKey",
     Limits: "LimitsView",
     Budget: "BudgetView",
+    KeyBudget: "KeyBudgetView",
     UsageUnits: "UsageUnits",
     UsageBucket: "UsageBucket",
     UsageReport: "Usage",

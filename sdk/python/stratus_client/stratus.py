@@ -54,6 +54,7 @@ from .objects import (
     EntitiesResponse,
     Invoice,
     InvoiceList,
+    KeyBudget,
     Limits,
     Model,
     ModelList,
@@ -501,7 +502,19 @@ class Stratus:
         ``insufficient_quota`` (not retried)."""
         return self._run(_calls.set_tenant_budget(tenant_id, soft_limit, hard_limit))
 
+    def set_key_budget(self, key_id: str, hard_limit: str | None) -> KeyBudget:
+        """Give one of your tenant's keys a monthly budget of its own (a
+        ``keys`` key, not the key itself), a decimal string; ``None``
+        removes it. Past it the key's requests are refused with 429
+        ``insufficient_quota`` (not retried)."""
+        return self._run(_calls.set_key_budget(key_id, hard_limit))
+
     # -- usage and billing -----------------------------------------------------
+
+    def budget(self) -> Budget:
+        """The caller's budget this month (``billing:read``): its tenant's,
+        and the calling key's own in ``key``."""
+        return self._run(_calls.budget())
 
     def usage(
         self,

@@ -40,7 +40,13 @@ from stratus_client import (
     UsageReport,
     WebhookVerificationError,
 )
-from stratus_client.exceptions import AuthenticationError, BadRequestError, NotFoundError, RateLimitError
+from stratus_client.exceptions import (
+    AuthenticationError,
+    BadRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+)
 from stratus_client.objects import CreatedApiKey, Limits, Tenant
 from stratus_client.webhooks import unwrap, verify_signature
 
@@ -487,6 +493,36 @@ class LiveRawAndRetries(unittest.TestCase):
         self.assertIsNone(error.retry_after)
         self.assertEqual(error.retries_taken, 0)
         self.assertLess(elapsed, 1.0)
+
+    def test_a_keys_own_spent_budget_refuses_that_key_alone(self) -> None:
+        with Stratus(ADMIN_KEY, base_url=BASE_URL) as admin:
+            tenant = admin.create_tenant(f"sdk-python-key-budget-{uuid.uuid4().hex[:12]}")
+            owner = admin.create_tenant_key(tenant.id, ["keys", "language", "billing:read"], "owner")
+        with Stratus(owner.secret, base_url=BASE_URL) as client:
+            capped = client.create_key(["language", "billing:read"], "capped")
+            set_budget = client.set_key_budget(capped.id, "0")
+        self.assertEqual(set_budget.key_id, capped.id)
+        self.assertTrue(set_budget.hard_limit is not None and Decimal(set_budget.hard_limit) == 0, set_budget)
+        # The gateway caches a key's budget for a second.
+        time.sleep(1.5)
+        with Stratus(capped.secret, base_url=BASE_URL, max_retries=3) as client:
+            with self.assertRaises(RateLimitError) as caught:
+                client.detect_language(["Hallo"])
+            budget = client.budget()
+        self.assertEqual(caught.exception.code, "insufficient_quota")
+        self.assertIn("API key", str(caught.exception))
+        self.assertEqual(caught.exception.retries_taken, 0)
+        self.assertIsNotNone(budget.key)
+        assert budget.key is not None
+        self.assertEqual((budget.key.key_id, budget.key.hard_limit_reached), (capped.id, True))
+        # The tenant's budget has no limit; its other key goes on.
+        self.assertIsNone(budget.hard_limit)
+        with Stratus(owner.secret, base_url=BASE_URL) as client:
+            detected = client.detect_language(["Hallo"])
+            self.assertEqual(len(detected.data), 1)
+            # A key cannot lift its own cap.
+            with self.assertRaises(PermissionDeniedError):
+                client.set_key_budget(owner.id, None)
 
 
 class LiveAsync(unittest.TestCase):

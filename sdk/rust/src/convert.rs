@@ -70,3 +70,20 @@ impl From<Vec<DocumentInput>> for DocumentsInput {
         DocumentsInput::ArrayVecDocumentInput(documents)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::models::{AudioJobStatus, Scope};
+
+    #[test]
+    fn a_value_a_newer_server_adds_parses_as_unknown() {
+        let known: AudioJobStatus = serde_json::from_str("\"queued\"").unwrap();
+        assert_eq!(known, AudioJobStatus::Queued);
+        let newer: AudioJobStatus = serde_json::from_str("\"paused\"").unwrap();
+        assert_eq!(newer, AudioJobStatus::Unknown);
+        assert_eq!(newer.to_string(), "unknown");
+        // Inside a list, as a key's scopes arrive.
+        let scopes: Vec<Scope> = serde_json::from_str(r#"["speech", "audit:read"]"#).unwrap();
+        assert_eq!(scopes, [Scope::Speech, Scope::Unknown]);
+    }
+}

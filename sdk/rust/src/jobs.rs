@@ -160,7 +160,8 @@ impl Stratus {
                 AudioJobStatus::Failed | AudioJobStatus::Cancelled => {
                     return Err(Error::JobFailed(Box::new(job)));
                 }
-                AudioJobStatus::Queued | AudioJobStatus::Running => {}
+                // A state a newer server added is not an end: wait on.
+                AudioJobStatus::Queued | AudioJobStatus::Running | AudioJobStatus::Unknown => {}
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {

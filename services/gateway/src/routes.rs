@@ -181,6 +181,14 @@ pub fn table() -> Vec<Route> {
         ),
         route("/v1/keys/{key_id}", keys, delete(admin::revoke_own_key)),
         route(
+            "/v1/keys/{key_id}/budget",
+            keys,
+            identity(
+                get(crate::billing::api::get_own_key_budget)
+                    .put(crate::billing::api::set_own_key_budget),
+            ),
+        ),
+        route(
             "/v1/admin/tenants",
             admin,
             identity(get(admin::list_tenants).post(admin::create_tenant)),
@@ -222,6 +230,13 @@ pub fn table() -> Vec<Route> {
             "/v1/admin/tenants/{tenant_id}/budget",
             admin,
             identity(get(crate::billing::api::get_budget).put(crate::billing::api::set_budget)),
+        ),
+        route(
+            "/v1/admin/tenants/{tenant_id}/keys/{key_id}/budget",
+            admin,
+            identity(
+                get(crate::billing::api::get_key_budget).put(crate::billing::api::set_key_budget),
+            ),
         ),
         route(
             "/v1/admin/tenants/{tenant_id}/users",
@@ -274,6 +289,11 @@ pub fn table() -> Vec<Route> {
             "/dashboard/keys/{key_id}/revoke",
             keys,
             identity(post(dashboard::keys::revoke)),
+        ),
+        route(
+            "/dashboard/keys/{key_id}/budget",
+            keys,
+            identity(post(dashboard::keys::set_budget)),
         ),
         route(
             dashboard::members::PATH,

@@ -23,6 +23,7 @@ use proptest::test_runner::{Config, TestRunner};
 use serde_json::{Value, json};
 use stratus_gateway::auth::{KeySpec, Scopes, ServerSecret};
 use stratus_gateway::billing::invoice::CLOSE_GRACE_MS;
+use stratus_gateway::billing::ledger::Account;
 use stratus_gateway::billing::{AlertWebhook, Billing, BillingConfig, Catalog, Month, Nanos};
 use stratus_gateway::metering::{Meter, MeteringConfig, Units, UsageEvent, event::now_ms};
 use stratus_gateway::store::identity::TenantRow;
@@ -632,6 +633,235 @@ async fn overshoot_is_bounded(store: &Store, language: &LanguageService) {
 }
 
 // ---------------------------------------------------------------------
+// A key's own budget: caps that key alone, under its tenant's.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_keys_own_budget_caps_that_key_alone() {
+    let language = language().await;
+    for (store, _dir) in stores().await {
+        key_budget_is_bounded(&store, &language).await;
+    }
+}
+
+async fn key_budget_is_bounded(store: &Store, language: &LanguageService) {
+    let backend = store.backend();
+    let catalog = Catalog::from_toml(CONCURRENCY_CATALOG).unwrap();
+    let gate = gate(store, BillingConfig::new(catalog), Some(language)).await;
+    let (status, created) = gate
+        .call(
+            "POST",
+            "/v1/admin/tenants/acme/keys",
+            &gate.admin_key,
+            Some(json!({"scopes": ["language", "billing:read"], "name": "capped"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let capped = created["secret"].as_str().unwrap().to_owned();
+    let capped_id = created["id"].as_str().unwrap().to_owned();
+    let payload =
+        |i: usize| json!({"model": EMBEDDER, "input": format!("request number {i} of the wave")});
+
+    // Spend before the key has a budget counts once it gets one.
+    for i in 0..2 {
+        let (status, body) = gate
+            .call("POST", "/v1/embeddings", &capped, Some(payload(i)))
+            .await;
+        assert_eq!(status, 200, "{backend}: {body}");
+    }
+    gate.meter.drain(Duration::from_secs(10)).await.unwrap();
+    let path = format!("/v1/admin/tenants/acme/keys/{capped_id}/budget");
+    let (status, view) = gate
+        .call(
+            "PUT",
+            &path,
+            &gate.admin_key,
+            Some(json!({"hard_limit": "0.1"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(
+        (view["object"].as_str(), view["hard_limit"].as_str()),
+        (Some("billing.key_budget"), Some("0.10"))
+    );
+    let before = Nanos::parse(view["spent"].as_str().unwrap(), 9).unwrap();
+    assert!(before.0 > 0, "{backend}: earlier spend not counted: {view}");
+    // Someone else's key, or a key of another tenant: not found.
+    let other = format!("/v1/admin/tenants/globex/keys/{capped_id}/budget");
+    let (status, _) = gate
+        .call(
+            "PUT",
+            &other,
+            &gate.admin_key,
+            Some(json!({"hard_limit": "5"})),
+        )
+        .await;
+    assert_eq!(status, 404, "{backend}");
+    let (status, body) = gate
+        .call(
+            "PUT",
+            &path,
+            &gate.admin_key,
+            Some(json!({"hard_limit": "ten"})),
+        )
+        .await;
+    assert_eq!(status, 400, "{backend}: {body}");
+
+    let max_len = (0..1000)
+        .map(|i| payload(i).to_string().len())
+        .max()
+        .unwrap();
+    let plan = gate.billing.catalog().plan(None).clone();
+    let one_reservation =
+        gate.billing
+            .max_cost(&plan, "language", "/v1/embeddings", Some(max_len as u64));
+    let hard = Nanos::parse("0.1", 9).unwrap();
+    let month = Month::of_ms(now_ms()).to_string();
+    let key_row = || async {
+        gate.billing.sync_ledger(false).await;
+        store
+            .budget_month(&capped_id, &month)
+            .await
+            .unwrap()
+            .unwrap_or_default()
+    };
+    let client = reqwest::Client::new();
+    let (mut ok, mut refused, mut n) = (0, 0, 10);
+    for wave in 0..40 {
+        let mut tasks = Vec::new();
+        for _ in 0..16 {
+            n += 1;
+            let request = client
+                .post(format!("{}/v1/embeddings", gate.base))
+                .bearer_auth(&capped)
+                .json(&payload(n));
+            tasks.push(tokio::spawn(async move {
+                let response = request.send().await.unwrap();
+                let status = response.status().as_u16();
+                (status, response.json::<Value>().await.unwrap())
+            }));
+        }
+        let mut wave_ok = 0;
+        for task in tasks {
+            let (status, body) = task.await.unwrap();
+            match status {
+                200 => wave_ok += 1,
+                429 => {
+                    assert_eq!(body["error"]["code"], "insufficient_quota", "{body}");
+                    let message = body["error"]["message"].as_str().unwrap_or_default();
+                    assert!(message.contains("API key"), "{backend}: {message}");
+                    refused += 1;
+                }
+                other => panic!("{backend}: unexpected {other}: {body}"),
+            }
+        }
+        ok += wave_ok;
+        let row = key_row().await;
+        assert!(
+            row.spent_nanos <= hard.0 + one_reservation.0,
+            "{backend}: wave {wave}: key spent {} > hard {} + one reservation {}",
+            row.spent_nanos,
+            hard.0,
+            one_reservation.0
+        );
+        if wave_ok == 0 {
+            break;
+        }
+    }
+    assert!(
+        ok > 0 && refused > 0,
+        "{backend}: ok {ok}, refused {refused}"
+    );
+    // The key's month is its priced events, to the nano.
+    gate.meter.drain(Duration::from_secs(10)).await.unwrap();
+    let row = key_row().await;
+    assert_eq!(row.reserved_nanos, 0, "{backend}");
+    assert!(
+        row.spent_nanos >= hard.0,
+        "{backend}: refused below the limit"
+    );
+    let breakdown = gate
+        .billing
+        .breakdown("acme", Month::of_ms(now_ms()))
+        .await
+        .unwrap();
+    assert_eq!(
+        breakdown.by_key.get(&Some(capped_id.clone())).copied(),
+        Some(Nanos(row.spent_nanos)),
+        "{backend}: key spend vs its priced events"
+    );
+
+    // The key sees why; the tenant's budget is untouched and its other
+    // key goes on.
+    let (status, view) = gate.call("GET", "/v1/billing/budget", &capped, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(view["key"]["key_id"], capped_id.as_str(), "{view}");
+    assert_eq!(view["key"]["hard_limit_reached"], true, "{view}");
+    assert_eq!(view["hard_limit"], Value::Null, "{view}");
+    assert_eq!(view["hard_limit_reached"], false, "{view}");
+    let (status, view) = gate
+        .call("GET", "/v1/billing/budget", &gate.keys["acme"], None)
+        .await;
+    assert_eq!(status, 200);
+    // That key has no budget of its own.
+    assert!(view["key"].is_null(), "{view}");
+    let (status, _) = gate
+        .call(
+            "POST",
+            "/v1/embeddings",
+            &gate.keys["acme"],
+            Some(payload(1)),
+        )
+        .await;
+    assert_eq!(status, 200, "{backend}");
+    // The tenant's own limit still applies to the key: a spent tenant
+    // refuses it with the tenant's message.
+    let (status, _) = gate
+        .call(
+            "PUT",
+            "/v1/admin/tenants/acme/budget",
+            &gate.admin_key,
+            Some(json!({"soft_limit": null, "hard_limit": "0"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = gate
+        .call(
+            "PUT",
+            &path,
+            &gate.admin_key,
+            Some(json!({"hard_limit": null})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, body) = gate
+        .call("POST", "/v1/embeddings", &capped, Some(payload(2)))
+        .await;
+    assert_eq!(status, 429, "{backend}: {body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("tenant"),
+        "{body}"
+    );
+    // Both lifted: admitted again.
+    let (status, _) = gate
+        .call(
+            "PUT",
+            "/v1/admin/tenants/acme/budget",
+            &gate.admin_key,
+            Some(json!({"soft_limit": null, "hard_limit": null})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, body) = gate
+        .call("POST", "/v1/embeddings", &capped, Some(payload(3)))
+        .await;
+    assert_eq!(status, 200, "{backend}: {body}");
+    gate.meter.halt().await;
+}
+
+// ---------------------------------------------------------------------
 // Holds: settle to the real cost in memory; leases reach the store in
 // chunks, go back when idle or closed, and expire when abandoned.
 
@@ -670,7 +900,7 @@ async fn holds_and_leases(store: &Store) {
     // Without a hard limit nothing is reserved in the store; the spend
     // arrives at the next sync.
     let held = billing
-        .reserve(&tenant, "language", "/v1/embeddings", Some(1000))
+        .reserve(&tenant, None, "language", "/v1/embeddings", Some(1000))
         .await
         .unwrap();
     assert_eq!(
@@ -691,7 +921,7 @@ async fn holds_and_leases(store: &Store) {
     // Dropped unrecorded (never reached a service): nothing spent.
     drop(
         billing
-            .reserve(&tenant, "language", "/v1/embeddings", Some(10))
+            .reserve(&tenant, None, "language", "/v1/embeddings", Some(10))
             .await
             .unwrap(),
     );
@@ -707,7 +937,7 @@ async fn holds_and_leases(store: &Store) {
         .unwrap();
     billing.forget_terms(&tenant);
     let held = billing
-        .reserve(&tenant, "language", "/v1/embeddings", Some(100))
+        .reserve(&tenant, None, "language", "/v1/embeddings", Some(100))
         .await
         .unwrap();
     let one = held.amount().0;
@@ -716,7 +946,7 @@ async fn holds_and_leases(store: &Store) {
     assert_eq!(lease, (room / 2).min(64 * one).max(one), "{backend}");
     // More requests fit the lease: no store change.
     let more: Vec<_> = futures::future::join_all(
-        (0..3).map(|_| billing.reserve(&tenant, "language", "/v1/embeddings", Some(100))),
+        (0..3).map(|_| billing.reserve(&tenant, None, "language", "/v1/embeddings", Some(100))),
     )
     .await
     .into_iter()
@@ -736,7 +966,7 @@ async fn holds_and_leases(store: &Store) {
     assert_eq!(
         billing
             .ledger()
-            .book_state(&tenant, &month)
+            .book_state(&Account::Tenant(tenant.clone()), &month)
             .unwrap_or_default(),
         (0, 0, 0),
         "{backend}"
@@ -745,7 +975,7 @@ async fn holds_and_leases(store: &Store) {
     // Abandoned (the gateway died holding a lease): held until it expires,
     // then the sweeper releases it.
     let held = billing
-        .reserve(&tenant, "language", "/v1/embeddings", Some(100))
+        .reserve(&tenant, None, "language", "/v1/embeddings", Some(100))
         .await
         .unwrap();
     let lease = row().await.reserved_nanos;
@@ -776,7 +1006,7 @@ async fn holds_and_leases(store: &Store) {
     short.reservation_ttl = Duration::from_millis(1);
     let dead = Billing::new(store.clone(), short.clone());
     std::mem::forget(
-        dead.reserve(&tenant, "language", "/v1/embeddings", Some(100))
+        dead.reserve(&tenant, None, "language", "/v1/embeddings", Some(100))
             .await
             .unwrap(),
     );
@@ -785,7 +1015,7 @@ async fn holds_and_leases(store: &Store) {
     let other = Billing::new(store.clone(), short);
     assert!(
         other
-            .reserve(&tenant, "language", "/v1/embeddings", Some(100))
+            .reserve(&tenant, None, "language", "/v1/embeddings", Some(100))
             .await
             .is_ok(),
         "{backend}"
@@ -852,7 +1082,7 @@ async fn soft_alert(store: &Store) {
         let tenant = tenant.clone();
         tasks.push(tokio::spawn(async move {
             let held = billing
-                .reserve(&tenant, "language", "/v1/embeddings", Some(50))
+                .reserve(&tenant, None, "language", "/v1/embeddings", Some(50))
                 .await
                 .unwrap();
             let units = Units {
@@ -1166,10 +1396,17 @@ async fn completed_job(store: &Store) {
     .unwrap();
     let billing = Billing::new(store.clone(), BillingConfig::new(catalog));
     let tenant = format!("jobs-{}", uuid::Uuid::now_v7().simple());
+    // Submitted with a key that has a budget of its own.
+    let key = format!("key_{}", uuid::Uuid::now_v7().simple());
+    billing
+        .set_key_budget(&tenant, &key, Some(Nanos(1_000_000_000)))
+        .await
+        .unwrap();
     let job = jobs
         .insert(
             NewJob {
                 tenant_id: tenant.clone(),
+                key_id: Some(key.clone()),
                 task: "transcribe".into(),
                 model: "whisper-tiny.en".into(),
                 language: None,
@@ -1186,10 +1423,35 @@ async fn completed_job(store: &Store) {
         .await
         .unwrap()
         .unwrap();
-    // Not finished yet: nothing to meter.
+    // The submit handed the job a reservation on the key's month too.
+    let month = Month::of_ms(now_ms()).to_string();
+    let key_reservation = stratus_gateway::billing::jobs::key_reservation_id(&job.id);
+    store
+        .lease_to_job(
+            None,
+            &stratus_gateway::store::billing::NewReservation {
+                id: &key_reservation,
+                account_id: &key,
+                month: &month,
+                amount_nanos: 50_000_000,
+                now_ms: now_ms(),
+                expires_at_ms: now_ms() + 60_000,
+            },
+        )
+        .await
+        .unwrap();
+    // Not finished yet: nothing to meter, the reservation kept.
     stratus_gateway::billing::jobs::collect(store, &jobs, Some(&billing))
         .await
         .unwrap();
+    let key_month = || async {
+        store
+            .budget_month(&key, &month)
+            .await
+            .unwrap()
+            .unwrap_or_default()
+    };
+    assert_eq!(key_month().await.reserved_nanos, 50_000_000, "{backend}");
     let claimed = jobs.claim("worker-1", 60_000, 3).await.unwrap().unwrap();
     assert_eq!(claimed.row.id, job.id);
     let lease = Lease {
@@ -1224,9 +1486,22 @@ async fn completed_job(store: &Store) {
     assert_eq!(events[0].event.units.audio_ms, 12_345);
     assert_eq!(events[0].event.units.requests, 0);
     assert_eq!(events[0].event.request_id.as_deref(), Some(job.id.as_str()));
+    // The job's audio is the key's spend.
+    assert_eq!(events[0].event.key_id.as_deref(), Some(key.as_str()));
     // Charged to the budget once: 12.345 s × 0.001.
     let view = billing.budget(&tenant).await.unwrap();
     assert_eq!(view.spent, Nanos(12_345_000), "{backend}");
+    // And to the key's, its reservation settled.
+    let key_row = key_month().await;
+    assert_eq!(
+        (key_row.spent_nanos, key_row.reserved_nanos),
+        (12_345_000, 0),
+        "{backend}"
+    );
+    assert_eq!(
+        billing.key_budget(&tenant, &key).await.unwrap().spent,
+        Nanos(12_345_000)
+    );
     // Each pass re-read the job (it finished inside the overlap window),
     // and a fresh collector (a restarted gateway) does too: still once.
     assert_eq!(
@@ -1239,6 +1514,7 @@ async fn completed_job(store: &Store) {
         billing.budget(&tenant).await.unwrap().spent,
         Nanos(12_345_000)
     );
+    assert_eq!(key_month().await.spent_nanos, 12_345_000, "{backend}");
 }
 
 // ---------------------------------------------------------------------

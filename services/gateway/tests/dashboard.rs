@@ -1626,9 +1626,39 @@ async fn dashboard_in_a_real_browser() {
         .unwrap();
     assert!(!browser.source().await.unwrap().contains(&secret));
 
+    // Give it a budget of its own in its row's form: the page shows it.
+    let budget_field = format!("tr[data-key-id='{key_id}'] input[name='hard_limit']");
+    browser
+        .find(Locator::Css(&budget_field))
+        .await
+        .unwrap()
+        .send_keys("1.5")
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css(&format!(
+            "tr[data-key-id='{key_id}'] td.budget button"
+        )))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(&format!(
+            "tr[data-key-id='{key_id}'] input[name='hard_limit'][value='1.50']"
+        )))
+        .await
+        .unwrap();
+    screenshot(&browser, "05-key-budget").await;
+
     // Revoke it: the list says so, and the key stops working.
     browser
-        .find(Locator::Css(&format!("tr[data-key-id='{key_id}'] button")))
+        .find(Locator::Css(&format!(
+            "tr[data-key-id='{key_id}'] button.danger"
+        )))
         .await
         .unwrap()
         .click()

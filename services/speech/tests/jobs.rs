@@ -1014,6 +1014,7 @@ async fn postgres_racing_workers() {
 fn new_job(tenant: &str) -> NewJob {
     NewJob {
         tenant_id: tenant.into(),
+        key_id: None,
         task: "transcribe".into(),
         model: "whisper-tiny.en".into(),
         language: None,

@@ -1202,6 +1202,25 @@ pub enum KeysAction {
         #[command(flatten)]
         set: LimitFlags,
     },
+    /// Show or set a key's own monthly budget, under its tenant's: once the
+    /// key's spend this month reaches it, its requests are refused with 429
+    /// insufficient_quota while the tenant's other keys go on. Spend the key
+    /// made earlier in the month counts.
+    Budget {
+        /// The key's id (`key_…`).
+        id: String,
+        /// Hard limit in the catalog's currency (e.g. 25 or 25.50), or
+        /// `none` to remove it.
+        #[arg(long)]
+        hard: Option<String>,
+        /// The price catalog the server uses (currency, and the prices the
+        /// key's spend so far is counted with).
+        #[arg(long, env = "STRATUS_PRICE_CATALOG")]
+        price_catalog: Option<PathBuf>,
+        /// Print JSON instead of text (for scripts).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

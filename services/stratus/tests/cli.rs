@@ -229,6 +229,19 @@ fn identity_commands_work_through_a_running_gateways_admin_api() {
     assert!(limits.contains("concurrent_requests      2"), "{limits}");
     let budget = ok(&["tenants", "budget", "--tenant", "acme", "--hard", "5"]);
     assert!(budget.contains("hard limit 5"), "{budget}");
+    // A key's own budget, under the tenant's.
+    let budget = ok(&["keys", "budget", &key_id, "--hard", "2.5"]);
+    assert!(budget.contains("hard limit 2.50  spent 0.00"), "{budget}");
+    let view: serde_json::Value =
+        serde_json::from_str(&ok(&["keys", "budget", &key_id, "--json"])).unwrap();
+    assert_eq!(
+        (view["key_id"].as_str(), view["hard_limit"].as_str()),
+        (Some(key_id.as_str()), Some("2.50"))
+    );
+    let (success, _, stderr) = cli(&admin, &["keys", "budget", &key_id, "--hard", "lots"]);
+    assert!(!success && stderr.contains("--hard"), "{stderr}");
+    let budget = ok(&["keys", "budget", &key_id, "--hard", "none"]);
+    assert!(budget.contains("hard limit none"), "{budget}");
 
     let user_id = ok(&[
         "users",

@@ -157,6 +157,7 @@ fn python_sdk_suite_passes_against_stratus_serve() {
         "test_raw_responses_carry_the_request_id_rate_limits_and_usage",
         "test_a_rate_limited_call_waits_retry_after_and_succeeds",
         "test_a_spent_budget_is_refused_at_once_without_retries",
+        "test_a_keys_own_spent_budget_refuses_that_key_alone",
         "test_the_async_client_has_the_same_calls",
         "test_a_spent_budget_is_not_retried",
         "test_every_class_matches_its_schema",

@@ -113,6 +113,7 @@ fn rust_sdk_suite_passes_against_stratus_serve() {
         "x_should_retry_false_is_never_retried_and_true_always_is",
         "a_refused_connection_is_retried_then_a_connection_error",
         "webhooks::tests::verifies_like_the_server_signs",
+        "convert::tests::a_value_a_newer_server_adds_parses_as_unknown",
     ] {
         assert!(
             stdout

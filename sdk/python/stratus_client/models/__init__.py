@@ -54,6 +54,8 @@ from .error_envelope import ErrorEnvelope
 from .healthz_response_200 import HealthzResponse200
 from .invoice import Invoice
 from .invoice_list import InvoiceList
+from .key_budget_body import KeyBudgetBody
+from .key_budget_view import KeyBudgetView
 from .key_phrases_request import KeyPhrasesRequest
 from .key_phrases_response import KeyPhrasesResponse
 from .label_input_type_1 import LabelInputType1
@@ -166,6 +168,8 @@ __all__ = (
     "HealthzResponse200",
     "Invoice",
     "InvoiceList",
+    "KeyBudgetBody",
+    "KeyBudgetView",
     "KeyPhrasesRequest",
     "KeyPhrasesResponse",
     "LabelInputType1",

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
+
+if TYPE_CHECKING:
+    from ..models.key_budget_view import KeyBudgetView
+
 
 T = TypeVar("T", bound="BudgetView")
 
@@ -31,6 +35,7 @@ class BudgetView:
         remaining (None | str | Unset): `hard_limit - spent - reserved` (not below zero); null: no limit.
         soft_alerted_at (None | str | Unset): When the soft-limit alert went out, if it did.
         hard_alerted_at (None | str | Unset):
+        key (KeyBudgetView | None | Unset):
     """
 
     object_: str
@@ -47,9 +52,12 @@ class BudgetView:
     remaining: None | str | Unset = UNSET
     soft_alerted_at: None | str | Unset = UNSET
     hard_alerted_at: None | str | Unset = UNSET
+    key: KeyBudgetView | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.key_budget_view import KeyBudgetView  # noqa: PLC0415
+
         object_ = self.object_
 
         tenant_id = self.tenant_id
@@ -98,6 +106,14 @@ class BudgetView:
         else:
             hard_alerted_at = self.hard_alerted_at
 
+        key: dict[str, Any] | None | Unset
+        if isinstance(self.key, Unset):
+            key = UNSET
+        elif isinstance(self.key, KeyBudgetView):
+            key = self.key.to_dict()
+        else:
+            key = self.key
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -123,11 +139,15 @@ class BudgetView:
             field_dict["soft_alerted_at"] = soft_alerted_at
         if hard_alerted_at is not UNSET:
             field_dict["hard_alerted_at"] = hard_alerted_at
+        if key is not UNSET:
+            field_dict["key"] = key
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.key_budget_view import KeyBudgetView  # noqa: PLC0415
+
         d = dict(src_dict)
         object_ = d.pop("object")
 
@@ -192,6 +212,23 @@ class BudgetView:
 
         hard_alerted_at = _parse_hard_alerted_at(d.pop("hard_alerted_at", UNSET))
 
+        def _parse_key(data: object) -> KeyBudgetView | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                key_type_0 = KeyBudgetView.from_dict(data)
+
+                return key_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(KeyBudgetView | None | Unset, data)
+
+        key = _parse_key(d.pop("key", UNSET))
+
         budget_view = cls(
             object_=object_,
             tenant_id=tenant_id,
@@ -207,6 +244,7 @@ class BudgetView:
             remaining=remaining,
             soft_alerted_at=soft_alerted_at,
             hard_alerted_at=hard_alerted_at,
+            key=key,
         )
 
         budget_view.additional_properties = d

@@ -25,6 +25,10 @@ pub enum AudioJobStatus {
     #[serde(rename = "cancelled")]
     Cancelled,
 
+    /// A value this SDK does not know (one a newer server added): the
+    /// response still parses. Not meant to be sent.
+    #[serde(other)]
+    Unknown,
 }
 
 impl std::fmt::Display for AudioJobStatus {
@@ -35,6 +39,7 @@ impl std::fmt::Display for AudioJobStatus {
             Self::Succeeded => write!(f, "succeeded"),
             Self::Failed => write!(f, "failed"),
             Self::Cancelled => write!(f, "cancelled"),
+            Self::Unknown => write!(f, "unknown"),
         }
     }
 }

@@ -19,6 +19,10 @@ pub enum AudioJobTask {
     #[serde(rename = "translate")]
     Translate,
 
+    /// A value this SDK does not know (one a newer server added): the
+    /// response still parses. Not meant to be sent.
+    #[serde(other)]
+    Unknown,
 }
 
 impl std::fmt::Display for AudioJobTask {
@@ -26,6 +30,7 @@ impl std::fmt::Display for AudioJobTask {
         match self {
             Self::Transcribe => write!(f, "transcribe"),
             Self::Translate => write!(f, "translate"),
+            Self::Unknown => write!(f, "unknown"),
         }
     }
 }

@@ -50,6 +50,9 @@ pub struct BudgetView {
     pub soft_alerted_at: Option<String>,
     #[serde(rename = "hard_alerted_at", default, skip_serializing_if = "Option::is_none")]
     pub hard_alerted_at: Option<String>,
+    /// The calling API key's own budget (null: the caller is not a key, or its key has no budget of its own).
+    #[serde(rename = "key", default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<models::KeyBudgetView>,
 }
 
 impl BudgetView {
@@ -70,6 +73,7 @@ impl BudgetView {
             hard_limit_reached,
             soft_alerted_at: None,
             hard_alerted_at: None,
+            key: None,
         }
     }
 }

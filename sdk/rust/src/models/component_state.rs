@@ -30,6 +30,10 @@ impl Default for ComponentState {
 pub enum Status {
     #[serde(rename = "failed")]
     Failed,
+    /// A value this SDK does not know (one a newer server added): the
+    /// response still parses. Not meant to be sent.
+    #[serde(other)]
+    Unknown,
 }
 
 impl Default for Status {

@@ -31,6 +31,10 @@ impl ComponentStateOneOf {
 pub enum Status {
     #[serde(rename = "starting")]
     Starting,
+    /// A value this SDK does not know (one a newer server added): the
+    /// response still parses. Not meant to be sent.
+    #[serde(other)]
+    Unknown,
 }
 
 impl Default for Status {

@@ -33,6 +33,10 @@ impl ComponentStateOneOf1 {
 pub enum Status {
     #[serde(rename = "ready")]
     Ready,
+    /// A value this SDK does not know (one a newer server added): the
+    /// response still parses. Not meant to be sent.
+    #[serde(other)]
+    Unknown,
 }
 
 impl Default for Status {

@@ -31,6 +31,10 @@ impl ComponentStateOneOf2 {
 pub enum Status {
     #[serde(rename = "failed")]
     Failed,
+    /// A value this SDK does not know (one a newer server added): the
+    /// response still parses. Not meant to be sent.
+    #[serde(other)]
+    Unknown,
 }
 
 impl Default for Status {

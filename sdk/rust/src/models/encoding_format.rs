@@ -19,6 +19,10 @@ pub enum EncodingFormat {
     #[serde(rename = "base64")]
     Base64,
 
+    /// A value this SDK does not know (one a newer server added): the
+    /// response still parses. Not meant to be sent.
+    #[serde(other)]
+    Unknown,
 }
 
 impl std::fmt::Display for EncodingFormat {
@@ -26,6 +30,7 @@ impl std::fmt::Display for EncodingFormat {
         match self {
             Self::Float => write!(f, "float"),
             Self::Base64 => write!(f, "base64"),
+            Self::Unknown => write!(f, "unknown"),
         }
     }
 }

@@ -21,6 +21,10 @@ pub enum RedactionMode {
     #[serde(rename = "hash")]
     Hash,
 
+    /// A value this SDK does not know (one a newer server added): the
+    /// response still parses. Not meant to be sent.
+    #[serde(other)]
+    Unknown,
 }
 
 impl std::fmt::Display for RedactionMode {
@@ -29,6 +33,7 @@ impl std::fmt::Display for RedactionMode {
             Self::Mask => write!(f, "mask"),
             Self::Type => write!(f, "type"),
             Self::Hash => write!(f, "hash"),
+            Self::Unknown => write!(f, "unknown"),
         }
     }
 }

@@ -25,6 +25,10 @@ pub enum ResponseFormatName {
     #[serde(rename = "verbose_json")]
     VerboseJson,
 
+    /// A value this SDK does not know (one a newer server added): the
+    /// response still parses. Not meant to be sent.
+    #[serde(other)]
+    Unknown,
 }
 
 impl std::fmt::Display for ResponseFormatName {
@@ -35,6 +39,7 @@ impl std::fmt::Display for ResponseFormatName {
             Self::Srt => write!(f, "srt"),
             Self::Vtt => write!(f, "vtt"),
             Self::VerboseJson => write!(f, "verbose_json"),
+            Self::Unknown => write!(f, "unknown"),
         }
     }
 }

@@ -21,6 +21,10 @@ pub enum Role {
     #[serde(rename = "viewer")]
     Viewer,
 
+    /// A value this SDK does not know (one a newer server added): the
+    /// response still parses. Not meant to be sent.
+    #[serde(other)]
+    Unknown,
 }
 
 impl std::fmt::Display for Role {
@@ -29,6 +33,7 @@ impl std::fmt::Display for Role {
             Self::Owner => write!(f, "owner"),
             Self::Member => write!(f, "member"),
             Self::Viewer => write!(f, "viewer"),
+            Self::Unknown => write!(f, "unknown"),
         }
     }
 }

@@ -27,6 +27,10 @@ pub enum Scope {
     #[serde(rename = "admin")]
     Admin,
 
+    /// A value this SDK does not know (one a newer server added): the
+    /// response still parses. Not meant to be sent.
+    #[serde(other)]
+    Unknown,
 }
 
 impl std::fmt::Display for Scope {
@@ -38,6 +42,7 @@ impl std::fmt::Display for Scope {
             Self::BillingRead => write!(f, "billing:read"),
             Self::Keys => write!(f, "keys"),
             Self::Admin => write!(f, "admin"),
+            Self::Unknown => write!(f, "unknown"),
         }
     }
 }

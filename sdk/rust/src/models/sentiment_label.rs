@@ -23,6 +23,10 @@ pub enum SentimentLabel {
     #[serde(rename = "mixed")]
     Mixed,
 
+    /// A value this SDK does not know (one a newer server added): the
+    /// response still parses. Not meant to be sent.
+    #[serde(other)]
+    Unknown,
 }
 
 impl std::fmt::Display for SentimentLabel {
@@ -32,6 +36,7 @@ impl std::fmt::Display for SentimentLabel {
             Self::Neutral => write!(f, "neutral"),
             Self::Negative => write!(f, "negative"),
             Self::Mixed => write!(f, "mixed"),
+            Self::Unknown => write!(f, "unknown"),
         }
     }
 }

@@ -19,6 +19,10 @@ pub enum SummaryMode {
     #[serde(rename = "abstractive")]
     Abstractive,
 
+    /// A value this SDK does not know (one a newer server added): the
+    /// response still parses. Not meant to be sent.
+    #[serde(other)]
+    Unknown,
 }
 
 impl std::fmt::Display for SummaryMode {
@@ -26,6 +30,7 @@ impl std::fmt::Display for SummaryMode {
         match self {
             Self::Extractive => write!(f, "extractive"),
             Self::Abstractive => write!(f, "abstractive"),
+            Self::Unknown => write!(f, "unknown"),
         }
     }
 }

@@ -19,6 +19,10 @@ pub enum TimestampGranularity {
     #[serde(rename = "word")]
     Word,
 
+    /// A value this SDK does not know (one a newer server added): the
+    /// response still parses. Not meant to be sent.
+    #[serde(other)]
+    Unknown,
 }
 
 impl std::fmt::Display for TimestampGranularity {
@@ -26,6 +30,7 @@ impl std::fmt::Display for TimestampGranularity {
         match self {
             Self::Segment => write!(f, "segment"),
             Self::Word => write!(f, "word"),
+            Self::Unknown => write!(f, "unknown"),
         }
     }
 }

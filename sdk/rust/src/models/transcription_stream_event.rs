@@ -34,6 +34,10 @@ pub enum Type {
     TranscriptTextDone,
     #[serde(rename = "error")]
     Error,
+    /// A value this SDK does not know (one a newer server added): the
+    /// response still parses. Not meant to be sent.
+    #[serde(other)]
+    Unknown,
 }
 
 impl Default for Type {

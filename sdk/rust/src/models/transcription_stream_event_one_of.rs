@@ -33,6 +33,10 @@ impl TranscriptionStreamEventOneOf {
 pub enum Type {
     #[serde(rename = "transcript.text.delta")]
     TranscriptTextDelta,
+    /// A value this SDK does not know (one a newer server added): the
+    /// response still parses. Not meant to be sent.
+    #[serde(other)]
+    Unknown,
 }
 
 impl Default for Type {

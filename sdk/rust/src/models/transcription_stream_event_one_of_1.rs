@@ -36,6 +36,10 @@ impl TranscriptionStreamEventOneOf1 {
 pub enum Type {
     #[serde(rename = "transcript.text.done")]
     TranscriptTextDone,
+    /// A value this SDK does not know (one a newer server added): the
+    /// response still parses. Not meant to be sent.
+    #[serde(other)]
+    Unknown,
 }
 
 impl Default for Type {

@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import { type Client, formDataBodySerializer, type Options as Options2, type TDataShape } from './client/index.js';
-import type { AnalyzeSentimentData, AnalyzeSentimentErrors, AnalyzeSentimentResponses, CancelAudioJobData, CancelAudioJobErrors, CancelAudioJobResponses, ClassifyTextData, ClassifyTextErrors, ClassifyTextResponses, CreateAudioJobData, CreateAudioJobErrors, CreateAudioJobResponses, CreateEmbeddingsData, CreateEmbeddingsErrors, CreateEmbeddingsResponses, CreateKeyData, CreateKeyErrors, CreateKeyResponses, CreateTenantData, CreateTenantErrors, CreateTenantKeyData, CreateTenantKeyErrors, CreateTenantKeyResponses, CreateTenantResponses, CreateTenantUserData, CreateTenantUserErrors, CreateTenantUserResponses, CreateTranscriptionData, CreateTranscriptionErrors, CreateTranscriptionResponses, CreateTranslationData, CreateTranslationErrors, CreateTranslationResponses, DeleteKeyLimitsData, DeleteKeyLimitsErrors, DeleteKeyLimitsResponses, DeleteTenantLimitsData, DeleteTenantLimitsErrors, DeleteTenantLimitsResponses, DeleteTenantUserData, DeleteTenantUserErrors, DeleteTenantUserResponses, DetectLanguageData, DetectLanguageErrors, DetectLanguageResponses, ExtractKeyPhrasesData, ExtractKeyPhrasesErrors, ExtractKeyPhrasesResponses, GetAudioJobData, GetAudioJobErrors, GetAudioJobResponses, GetAudioWebhookSecretData, GetAudioWebhookSecretErrors, GetAudioWebhookSecretResponses, GetBudgetData, GetBudgetErrors, GetBudgetResponses, GetInvoiceData, GetInvoiceErrors, GetInvoiceResponses, GetKeyLimitsData, GetKeyLimitsErrors, GetKeyLimitsResponses, GetTenantBudgetData, GetTenantBudgetErrors, GetTenantBudgetResponses, GetTenantLimitsData, GetTenantLimitsErrors, GetTenantLimitsResponses, GetTenantPlanData, GetTenantPlanErrors, GetTenantPlanResponses, GetTenantUserData, GetTenantUserErrors, GetTenantUserResponses, GetUsageData, GetUsageErrors, GetUsageResponses, HealthzData, HealthzResponses, ListAudioJobsData, ListAudioJobsErrors, ListAudioJobsResponses, ListInvoicesData, ListInvoicesErrors, ListInvoicesResponses, ListKeysData, ListKeysErrors, ListKeysResponses, ListModelsData, ListModelsErrors, ListModelsResponses, ListTenantKeysData, ListTenantKeysErrors, ListTenantKeysResponses, ListTenantsData, ListTenantsErrors, ListTenantsResponses, ListTenantUsersData, ListTenantUsersErrors, ListTenantUsersResponses, ListUsageEventsData, ListUsageEventsErrors, ListUsageEventsResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, MeData, MeErrors, MeResponses, ReadyzData, ReadyzErrors, ReadyzResponses, RecognizeEntitiesData, RecognizeEntitiesErrors, RecognizeEntitiesResponses, RedactPiiData, RedactPiiErrors, RedactPiiResponses, RetrieveModelData, RetrieveModelErrors, RetrieveModelResponses, RevokeKeyData, RevokeKeyErrors, RevokeKeyResponses, RevokeTenantKeyData, RevokeTenantKeyErrors, RevokeTenantKeyResponses, RotateAudioWebhookSecretData, RotateAudioWebhookSecretErrors, RotateAudioWebhookSecretResponses, SetKeyLimitsData, SetKeyLimitsErrors, SetKeyLimitsResponses, SetTenantBudgetData, SetTenantBudgetErrors, SetTenantBudgetResponses, SetTenantLimitsData, SetTenantLimitsErrors, SetTenantLimitsResponses, SetTenantPlanData, SetTenantPlanErrors, SetTenantPlanResponses, SummarizeTextData, SummarizeTextErrors, SummarizeTextResponses, UpdateTenantUserData, UpdateTenantUserErrors, UpdateTenantUserResponses } from './types.gen.js';
+import type { AnalyzeSentimentData, AnalyzeSentimentErrors, AnalyzeSentimentResponses, CancelAudioJobData, CancelAudioJobErrors, CancelAudioJobResponses, ClassifyTextData, ClassifyTextErrors, ClassifyTextResponses, CreateAudioJobData, CreateAudioJobErrors, CreateAudioJobResponses, CreateEmbeddingsData, CreateEmbeddingsErrors, CreateEmbeddingsResponses, CreateKeyData, CreateKeyErrors, CreateKeyResponses, CreateTenantData, CreateTenantErrors, CreateTenantKeyData, CreateTenantKeyErrors, CreateTenantKeyResponses, CreateTenantResponses, CreateTenantUserData, CreateTenantUserErrors, CreateTenantUserResponses, CreateTranscriptionData, CreateTranscriptionErrors, CreateTranscriptionResponses, CreateTranslationData, CreateTranslationErrors, CreateTranslationResponses, DeleteKeyLimitsData, DeleteKeyLimitsErrors, DeleteKeyLimitsResponses, DeleteTenantLimitsData, DeleteTenantLimitsErrors, DeleteTenantLimitsResponses, DeleteTenantUserData, DeleteTenantUserErrors, DeleteTenantUserResponses, DetectLanguageData, DetectLanguageErrors, DetectLanguageResponses, ExtractKeyPhrasesData, ExtractKeyPhrasesErrors, ExtractKeyPhrasesResponses, GetAudioJobData, GetAudioJobErrors, GetAudioJobResponses, GetAudioWebhookSecretData, GetAudioWebhookSecretErrors, GetAudioWebhookSecretResponses, GetBudgetData, GetBudgetErrors, GetBudgetResponses, GetInvoiceData, GetInvoiceErrors, GetInvoiceResponses, GetKeyBudgetData, GetKeyBudgetErrors, GetKeyBudgetResponses, GetKeyLimitsData, GetKeyLimitsErrors, GetKeyLimitsResponses, GetTenantBudgetData, GetTenantBudgetErrors, GetTenantBudgetResponses, GetTenantKeyBudgetData, GetTenantKeyBudgetErrors, GetTenantKeyBudgetResponses, GetTenantLimitsData, GetTenantLimitsErrors, GetTenantLimitsResponses, GetTenantPlanData, GetTenantPlanErrors, GetTenantPlanResponses, GetTenantUserData, GetTenantUserErrors, GetTenantUserResponses, GetUsageData, GetUsageErrors, GetUsageResponses, HealthzData, HealthzResponses, ListAudioJobsData, ListAudioJobsErrors, ListAudioJobsResponses, ListInvoicesData, ListInvoicesErrors, ListInvoicesResponses, ListKeysData, ListKeysErrors, ListKeysResponses, ListModelsData, ListModelsErrors, ListModelsResponses, ListTenantKeysData, ListTenantKeysErrors, ListTenantKeysResponses, ListTenantsData, ListTenantsErrors, ListTenantsResponses, ListTenantUsersData, ListTenantUsersErrors, ListTenantUsersResponses, ListUsageEventsData, ListUsageEventsErrors, ListUsageEventsResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, MeData, MeErrors, MeResponses, ReadyzData, ReadyzErrors, ReadyzResponses, RecognizeEntitiesData, RecognizeEntitiesErrors, RecognizeEntitiesResponses, RedactPiiData, RedactPiiErrors, RedactPiiResponses, RetrieveModelData, RetrieveModelErrors, RetrieveModelResponses, RevokeKeyData, RevokeKeyErrors, RevokeKeyResponses, RevokeTenantKeyData, RevokeTenantKeyErrors, RevokeTenantKeyResponses, RotateAudioWebhookSecretData, RotateAudioWebhookSecretErrors, RotateAudioWebhookSecretResponses, SetKeyBudgetData, SetKeyBudgetErrors, SetKeyBudgetResponses, SetKeyLimitsData, SetKeyLimitsErrors, SetKeyLimitsResponses, SetTenantBudgetData, SetTenantBudgetErrors, SetTenantBudgetResponses, SetTenantKeyBudgetData, SetTenantKeyBudgetErrors, SetTenantKeyBudgetResponses, SetTenantLimitsData, SetTenantLimitsErrors, SetTenantLimitsResponses, SetTenantPlanData, SetTenantPlanErrors, SetTenantPlanResponses, SummarizeTextData, SummarizeTextErrors, SummarizeTextResponses, UpdateTenantUserData, UpdateTenantUserErrors, UpdateTenantUserResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -196,6 +196,60 @@ export const getTenantBudget = <ThrowOnError extends boolean = false>(options: O
 export const setTenantBudget = <ThrowOnError extends boolean = false>(options: Options<SetTenantBudgetData, ThrowOnError>) => (options.client ?? client).put<SetTenantBudgetResponses, SetTenantBudgetErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/v1/admin/tenants/{tenant_id}/budget',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * An API key's own budget this month (operators).
+ */
+export const getTenantKeyBudget = <ThrowOnError extends boolean = false>(options: Options<GetTenantKeyBudgetData, ThrowOnError>) => (options.client ?? client).get<GetTenantKeyBudgetResponses, GetTenantKeyBudgetErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/admin/tenants/{tenant_id}/keys/{key_id}/budget',
+    ...options
+});
+
+/**
+ * Give an API key a monthly budget of its own (operators).
+ *
+ * Under its tenant's budget: the key's requests are refused with 429
+ * `insufficient_quota` once its month's spend reaches the limit. Spend
+ * the key made earlier this month counts.
+ */
+export const setTenantKeyBudget = <ThrowOnError extends boolean = false>(options: Options<SetTenantKeyBudgetData, ThrowOnError>) => (options.client ?? client).put<SetTenantKeyBudgetResponses, SetTenantKeyBudgetErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/admin/tenants/{tenant_id}/keys/{key_id}/budget',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * One of your tenant's API keys' own budget this month (`keys` scope).
+ */
+export const getKeyBudget = <ThrowOnError extends boolean = false>(options: Options<GetKeyBudgetData, ThrowOnError>) => (options.client ?? client).get<GetKeyBudgetResponses, GetKeyBudgetErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/keys/{key_id}/budget',
+    ...options
+});
+
+/**
+ * Give one of your tenant's API keys a monthly budget of its own (`keys`
+ * scope).
+ *
+ * The key's requests are refused with 429 `insufficient_quota` once its
+ * month's spend reaches the limit, whatever is left of the tenant's
+ * budget. Spend the key made earlier this month counts. A key cannot
+ * change its own budget (403).
+ */
+export const setKeyBudget = <ThrowOnError extends boolean = false>(options: Options<SetKeyBudgetData, ThrowOnError>) => (options.client ?? client).put<SetKeyBudgetResponses, SetKeyBudgetErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/keys/{key_id}/budget',
     ...options,
     headers: {
         'Content-Type': 'application/json',

@@ -276,6 +276,7 @@ export type BudgetView = {
      */
     soft_alerted_at?: string | null;
     hard_alerted_at?: string | null;
+    key?: KeyBudgetView | null;
 };
 
 export type Candidate = {
@@ -658,6 +659,56 @@ export type InvoiceList = {
      */
     object: string;
     data: Array<Invoice>;
+};
+
+/**
+ * An API key's own monthly budget.
+ */
+export type KeyBudgetBody = {
+    /**
+     * Decimal string in the catalog's currency; null: no budget of the
+     * key's own.
+     */
+    hard_limit?: string | null;
+};
+
+/**
+ * An API key's own budget this month, under its tenant's.
+ */
+export type KeyBudgetView = {
+    /**
+     * Always `billing.key_budget`.
+     */
+    object: string;
+    key_id: string;
+    tenant_id: string;
+    /**
+     * `YYYY-MM` (UTC).
+     */
+    month: string;
+    currency: string;
+    /**
+     * Decimal string; null: the key has no budget of its own (its
+     * tenant's still applies).
+     */
+    hard_limit?: string | null;
+    /**
+     * Settled cost of the key's requests this month.
+     */
+    spent: string;
+    /**
+     * Held by the key's requests and jobs still running.
+     */
+    reserved: string;
+    /**
+     * `hard_limit - spent - reserved` (not below zero); null: no limit.
+     */
+    remaining?: string | null;
+    /**
+     * Spend reached the key's limit: its requests are refused with 429
+     * `insufficient_quota`.
+     */
+    hard_limit_reached: boolean;
 };
 
 export type KeyPhrasesRequest = {
@@ -2014,6 +2065,198 @@ export type SetTenantBudgetResponses = {
 };
 
 export type SetTenantBudgetResponse = SetTenantBudgetResponses[keyof SetTenantBudgetResponses];
+
+export type GetTenantKeyBudgetData = {
+    body?: never;
+    path: {
+        /**
+         * The tenant's id.
+         */
+        tenant_id: string;
+        /**
+         * The key's id (`key_…`).
+         */
+        key_id: string;
+    };
+    query?: never;
+    url: '/v1/admin/tenants/{tenant_id}/keys/{key_id}/budget';
+};
+
+export type GetTenantKeyBudgetErrors = {
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    401: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    403: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    404: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    429: ErrorEnvelope;
+};
+
+export type GetTenantKeyBudgetError = GetTenantKeyBudgetErrors[keyof GetTenantKeyBudgetErrors];
+
+export type GetTenantKeyBudgetResponses = {
+    /**
+     * The key's budget this month.
+     */
+    200: KeyBudgetView;
+};
+
+export type GetTenantKeyBudgetResponse = GetTenantKeyBudgetResponses[keyof GetTenantKeyBudgetResponses];
+
+export type SetTenantKeyBudgetData = {
+    body: KeyBudgetBody;
+    path: {
+        /**
+         * The tenant's id.
+         */
+        tenant_id: string;
+        /**
+         * The key's id (`key_…`).
+         */
+        key_id: string;
+    };
+    query?: never;
+    url: '/v1/admin/tenants/{tenant_id}/keys/{key_id}/budget';
+};
+
+export type SetTenantKeyBudgetErrors = {
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    400: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    401: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    403: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    404: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    415: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    429: ErrorEnvelope;
+};
+
+export type SetTenantKeyBudgetError = SetTenantKeyBudgetErrors[keyof SetTenantKeyBudgetErrors];
+
+export type SetTenantKeyBudgetResponses = {
+    /**
+     * The key's budget this month.
+     */
+    200: KeyBudgetView;
+};
+
+export type SetTenantKeyBudgetResponse = SetTenantKeyBudgetResponses[keyof SetTenantKeyBudgetResponses];
+
+export type GetKeyBudgetData = {
+    body?: never;
+    path: {
+        /**
+         * The key's id (`key_…`).
+         */
+        key_id: string;
+    };
+    query?: never;
+    url: '/v1/keys/{key_id}/budget';
+};
+
+export type GetKeyBudgetErrors = {
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    401: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    403: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    404: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    429: ErrorEnvelope;
+};
+
+export type GetKeyBudgetError = GetKeyBudgetErrors[keyof GetKeyBudgetErrors];
+
+export type GetKeyBudgetResponses = {
+    /**
+     * The key's budget this month.
+     */
+    200: KeyBudgetView;
+};
+
+export type GetKeyBudgetResponse = GetKeyBudgetResponses[keyof GetKeyBudgetResponses];
+
+export type SetKeyBudgetData = {
+    body: KeyBudgetBody;
+    path: {
+        /**
+         * The key's id (`key_…`).
+         */
+        key_id: string;
+    };
+    query?: never;
+    url: '/v1/keys/{key_id}/budget';
+};
+
+export type SetKeyBudgetErrors = {
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    400: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    401: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    403: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    404: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    415: ErrorEnvelope;
+    /**
+     * An error, in OpenAI's envelope: `{"error": {"message", "type", "param", "code"}}`. The status says the class (400 bad input, 401 no or invalid key, 403 wrong scope, 404 unknown resource or model, 413 too large, 415 wrong media type, 429 rate limit, 503 overloaded); `type` and `code` say it for programs.
+     */
+    429: ErrorEnvelope;
+};
+
+export type SetKeyBudgetError = SetKeyBudgetErrors[keyof SetKeyBudgetErrors];
+
+export type SetKeyBudgetResponses = {
+    /**
+     * The key's budget this month.
+     */
+    200: KeyBudgetView;
+};
+
+export type SetKeyBudgetResponse = SetKeyBudgetResponses[keyof SetKeyBudgetResponses];
 
 export type LoginData = {
     body: LoginRequest;

@@ -9,11 +9,18 @@
 //! - `GET /v1/billing/invoices/{id}` — one invoice (CSV as above); another
 //!   tenant's id is a 404.
 //!
+//! A tenant's owners (`keys`):
+//! - `GET`/`PUT /v1/keys/{key_id}/budget` `{"hard_limit": "10" | null}` —
+//!   one of the tenant's keys' own monthly budget (not the calling key's:
+//!   a key cannot lift its own cap).
+//!
 //! Operators (`admin`):
 //! - `GET`/`PUT /v1/admin/tenants/{tenant_id}/plan` `{"plan": "pro" | null}`
 //! - `GET`/`PUT /v1/admin/tenants/{tenant_id}/budget`
 //!   `{"soft_limit": "80" | null, "hard_limit": "100" | null}` (decimal
 //!   strings in the catalog's currency; null: the plan's default)
+//! - `GET`/`PUT /v1/admin/tenants/{tenant_id}/keys/{key_id}/budget`
+//!   `{"hard_limit": "10" | null}` (null: no budget of the key's own)
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -68,6 +75,63 @@ pub struct BudgetView {
     /// When the soft-limit alert went out, if it did.
     pub soft_alerted_at: Option<String>,
     pub hard_alerted_at: Option<String>,
+    /// The calling API key's own budget (null: the caller is not a key,
+    /// or its key has no budget of its own).
+    pub key: Option<KeyBudgetView>,
+}
+
+/// An API key's own budget this month, under its tenant's.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct KeyBudgetView {
+    /// Always `billing.key_budget`.
+    pub object: &'static str,
+    pub key_id: String,
+    pub tenant_id: String,
+    /// `YYYY-MM` (UTC).
+    pub month: String,
+    pub currency: String,
+    /// Decimal string; null: the key has no budget of its own (its
+    /// tenant's still applies).
+    #[schema(value_type = Option<String>)]
+    pub hard_limit: Option<Nanos>,
+    /// Settled cost of the key's requests this month.
+    #[schema(value_type = String)]
+    pub spent: Nanos,
+    /// Held by the key's requests and jobs still running.
+    #[schema(value_type = String)]
+    pub reserved: Nanos,
+    /// `hard_limit - spent - reserved` (not below zero); null: no limit.
+    #[schema(value_type = Option<String>)]
+    pub remaining: Option<Nanos>,
+    /// Spend reached the key's limit: its requests are refused with 429
+    /// `insufficient_quota`.
+    pub hard_limit_reached: bool,
+}
+
+impl KeyBudgetView {
+    pub fn new(
+        tenant_id: &str,
+        key_id: &str,
+        month: Month,
+        currency: &str,
+        hard_limit: Option<Nanos>,
+        row: &MonthRow,
+    ) -> Self {
+        let spent = Nanos(row.spent_nanos);
+        let reserved = Nanos(row.reserved_nanos);
+        KeyBudgetView {
+            object: "billing.key_budget",
+            key_id: key_id.to_owned(),
+            tenant_id: tenant_id.to_owned(),
+            month: month.to_string(),
+            currency: currency.to_owned(),
+            hard_limit,
+            spent,
+            reserved,
+            remaining: hard_limit.map(|h| Nanos((h.0 - spent.0 - reserved.0).max(0))),
+            hard_limit_reached: hard_limit.is_some_and(|h| spent >= h),
+        }
+    }
 }
 
 impl BudgetView {
@@ -98,6 +162,7 @@ impl BudgetView {
             hard_limit_reached: terms.hard_limit.is_some_and(|h| spent >= h),
             soft_alerted_at: time(row.soft_alerted_at_ms),
             hard_alerted_at: time(row.hard_alerted_at_ms),
+            key: None,
         }
     }
 }
@@ -192,7 +257,12 @@ pub async fn own_budget(
     State(state): State<GatewayState>,
     Extension(principal): Extension<Principal>,
 ) -> Result<Json<BudgetView>, ApiError> {
-    Ok(Json(billing(&state)?.budget(&principal.tenant_id).await?))
+    let billing = billing(&state)?;
+    let mut view = billing.budget(&principal.tenant_id).await?;
+    if let Some(key_id) = &principal.key_id {
+        view.key = billing.own_key_budget(&principal.tenant_id, key_id).await?;
+    }
+    Ok(Json(view))
 }
 
 /// The caller's invoices.
@@ -451,4 +521,174 @@ pub async fn set_budget(
     )
     .await?;
     Ok(Json(billing.budget(&tenant_id).await?))
+}
+
+/// An API key's own monthly budget.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeyBudgetBody {
+    /// Decimal string in the catalog's currency; null: no budget of the
+    /// key's own.
+    pub hard_limit: Option<String>,
+}
+
+impl KeyBudgetBody {
+    fn limit(&self) -> Result<Option<Nanos>, BillingError> {
+        self.hard_limit
+            .as_deref()
+            .map(|text| {
+                Nanos::parse(text, 9)
+                    .map_err(|e| BillingError::BadRequest(format!("hard_limit: {e}")))
+            })
+            .transpose()
+    }
+}
+
+/// Key `key_id` if it is one of `tenant_id`'s (any other: 404, as a key
+/// that does not exist).
+async fn tenants_key(state: &GatewayState, tenant_id: &str, key_id: &str) -> Result<(), ApiError> {
+    let owned = state
+        .store
+        .key_by_id(key_id)
+        .await
+        .map_err(BillingError::from)?
+        .is_some_and(|row| row.tenant_id == tenant_id);
+    if owned {
+        Ok(())
+    } else {
+        Err(ApiError::not_found(format!(
+            "no API key `{}`",
+            crate::metering::event::bounded(key_id)
+        )))
+    }
+}
+
+/// One of your tenant's API keys' own budget this month (`keys` scope).
+#[utoipa::path(
+    get,
+    path = "/v1/keys/{key_id}/budget",
+    tag = "keys",
+    operation_id = "getKeyBudget",
+    params(("key_id" = String, Path, description = "The key's id (`key_…`).")),
+    responses(
+        (status = 200, description = "The key's budget this month.", body = KeyBudgetView),
+        (status = 404, response = stratus_kit::error::ErrorEnvelope),
+    )
+)]
+pub async fn get_own_key_budget(
+    State(state): State<GatewayState>,
+    Extension(principal): Extension<Principal>,
+    Path(key_id): Path<String>,
+) -> Result<Json<KeyBudgetView>, ApiError> {
+    tenants_key(&state, &principal.tenant_id, &key_id).await?;
+    let billing = billing(&state)?;
+    Ok(Json(
+        billing.key_budget(&principal.tenant_id, &key_id).await?,
+    ))
+}
+
+/// Give one of your tenant's API keys a monthly budget of its own (`keys`
+/// scope).
+///
+/// The key's requests are refused with 429 `insufficient_quota` once its
+/// month's spend reaches the limit, whatever is left of the tenant's
+/// budget. Spend the key made earlier this month counts. A key cannot
+/// change its own budget (403).
+#[utoipa::path(
+    put,
+    path = "/v1/keys/{key_id}/budget",
+    tag = "keys",
+    operation_id = "setKeyBudget",
+    params(("key_id" = String, Path, description = "The key's id (`key_…`).")),
+    request_body = KeyBudgetBody,
+    responses(
+        (status = 200, description = "The key's budget this month.", body = KeyBudgetView),
+        (status = 400, response = stratus_kit::error::ErrorEnvelope),
+        (status = 403, response = stratus_kit::error::ErrorEnvelope),
+        (status = 404, response = stratus_kit::error::ErrorEnvelope),
+        (status = 415, response = stratus_kit::error::ErrorEnvelope),
+    )
+)]
+pub async fn set_own_key_budget(
+    State(state): State<GatewayState>,
+    Extension(principal): Extension<Principal>,
+    Path(key_id): Path<String>,
+    ApiJson(body): ApiJson<KeyBudgetBody>,
+) -> Result<Json<KeyBudgetView>, ApiError> {
+    tenants_key(&state, &principal.tenant_id, &key_id).await?;
+    if principal.key_id.as_deref() == Some(key_id.as_str()) {
+        return Err(ApiError::forbidden(
+            "a key cannot change its own budget; use another key or the dashboard",
+        ));
+    }
+    let billing = billing(&state)?;
+    let limit = body.limit()?;
+    billing
+        .set_key_budget(&principal.tenant_id, &key_id, limit)
+        .await?;
+    Ok(Json(
+        billing.key_budget(&principal.tenant_id, &key_id).await?,
+    ))
+}
+
+/// An API key's own budget this month (operators).
+#[utoipa::path(
+    get,
+    path = "/v1/admin/tenants/{tenant_id}/keys/{key_id}/budget",
+    tag = "billing",
+    operation_id = "getTenantKeyBudget",
+    params(
+        ("tenant_id" = String, Path, description = "The tenant's id."),
+        ("key_id" = String, Path, description = "The key's id (`key_…`)."),
+    ),
+    responses(
+        (status = 200, description = "The key's budget this month.", body = KeyBudgetView),
+        (status = 404, response = stratus_kit::error::ErrorEnvelope),
+    )
+)]
+pub async fn get_key_budget(
+    State(state): State<GatewayState>,
+    Path((tenant_id, key_id)): Path<(String, String)>,
+) -> Result<Json<KeyBudgetView>, ApiError> {
+    known_tenant(&state, &tenant_id).await?;
+    tenants_key(&state, &tenant_id, &key_id).await?;
+    Ok(Json(
+        billing(&state)?.key_budget(&tenant_id, &key_id).await?,
+    ))
+}
+
+/// Give an API key a monthly budget of its own (operators).
+///
+/// Under its tenant's budget: the key's requests are refused with 429
+/// `insufficient_quota` once its month's spend reaches the limit. Spend
+/// the key made earlier this month counts.
+#[utoipa::path(
+    put,
+    path = "/v1/admin/tenants/{tenant_id}/keys/{key_id}/budget",
+    tag = "billing",
+    operation_id = "setTenantKeyBudget",
+    params(
+        ("tenant_id" = String, Path, description = "The tenant's id."),
+        ("key_id" = String, Path, description = "The key's id (`key_…`)."),
+    ),
+    request_body = KeyBudgetBody,
+    responses(
+        (status = 200, description = "The key's budget this month.", body = KeyBudgetView),
+        (status = 400, response = stratus_kit::error::ErrorEnvelope),
+        (status = 404, response = stratus_kit::error::ErrorEnvelope),
+        (status = 415, response = stratus_kit::error::ErrorEnvelope),
+    )
+)]
+pub async fn set_key_budget(
+    State(state): State<GatewayState>,
+    Path((tenant_id, key_id)): Path<(String, String)>,
+    ApiJson(body): ApiJson<KeyBudgetBody>,
+) -> Result<Json<KeyBudgetView>, ApiError> {
+    known_tenant(&state, &tenant_id).await?;
+    tenants_key(&state, &tenant_id, &key_id).await?;
+    let billing = billing(&state)?;
+    billing
+        .set_key_budget(&tenant_id, &key_id, body.limit()?)
+        .await?;
+    Ok(Json(billing.key_budget(&tenant_id, &key_id).await?))
 }

@@ -22,6 +22,11 @@
 //!   the audio's cost (charged even if the reservation is gone);
 //! - failed or cancelled (or succeeded and already stored): released.
 //!
+//! A job submitted with an API key that has a budget of its own holds a
+//! second reservation the same way, on the key's month
+//! ([`key_reservation_id`]), ended with the tenant's; the job's event
+//! names the key, so its audio is in the key's spend.
+//!
 //! So N concurrent submits overshoot the hard limit by at most one
 //! reservation, as synchronous requests do. A reservation is released by
 //! the sweeper once expired; jobs can wait longer than `reservation_ttl`,
@@ -70,6 +75,8 @@ const PAGE: i64 = 500;
 const MAX_PAGES: usize = 20;
 /// What every job's reservation id starts with.
 const RESERVATION_PREFIX: &str = "job:";
+/// What the reservation on a job's key's own budget starts with.
+const KEY_RESERVATION_PREFIX: &str = "keyjob:";
 
 /// The endpoint completed jobs are filed under.
 pub const ENDPOINT: &str = "/v1/audio/jobs/{id}";
@@ -78,6 +85,17 @@ pub const ENDPOINT: &str = "/v1/audio/jobs/{id}";
 /// same on every replica, so any of them can end it.
 pub fn reservation_id(job_id: &str) -> String {
     format!("{RESERVATION_PREFIX}{}", bounded(job_id))
+}
+
+/// The reservation job `job_id` holds on its key's own budget, if the key
+/// has one.
+pub fn key_reservation_id(job_id: &str) -> String {
+    format!("{KEY_RESERVATION_PREFIX}{}", bounded(job_id))
+}
+
+/// Every reservation job `job_id` may hold: what ending it releases.
+fn reservation_ids(job_id: &str) -> [String; 2] {
+    [reservation_id(job_id), key_reservation_id(job_id)]
 }
 
 /// A job a submit queued, as its `202` says.
@@ -142,7 +160,7 @@ pub fn job_event(job: &BillingJob) -> UsageEvent {
         request_id: Some(bounded(&job.id)),
         client_request_id: None,
         tenant_id: bounded(&job.tenant_id),
-        key_id: None,
+        key_id: job.key_id.as_deref().map(bounded),
         user_id: None,
         service: "speech".into(),
         endpoint: ENDPOINT.into(),
@@ -221,12 +239,12 @@ async fn account(
                 == 1;
             match billing {
                 Some(billing) if new => billing.settle_job(&job.id, &event).await?,
-                _ => ended.push(reservation_id(&job.id)),
+                _ => ended.extend(reservation_ids(&job.id)),
             }
             Ok(new)
         }
         JobStatus::Failed | JobStatus::Cancelled => {
-            ended.push(reservation_id(&job.id));
+            ended.extend(reservation_ids(&job.id));
             Ok(false)
         }
         JobStatus::Queued | JobStatus::Running => Ok(false),
@@ -255,12 +273,30 @@ pub fn spawn(
 
 impl Billing {
     /// Charge job `job_id`'s `event` to its tenant's month, settling the
-    /// job's reservation if it still holds one, with its alerts.
+    /// job's reservation if it still holds one, with its alerts — and to
+    /// its key's month, if the key has a budget of its own.
     pub async fn settle_job(&self, job_id: &str, event: &UsageEvent) -> Result<(), BillingError> {
         let terms = self.terms(&event.tenant_id).await?;
         let plan = self.catalog().plan(Some(&terms.plan));
         let cost = plan.cost(event);
         let month = Month::of_ms(event.time_ms).to_string();
+        let key_reservation = key_reservation_id(job_id);
+        let key_limit = match &event.key_id {
+            Some(key_id) => self.key_limit(key_id).await?,
+            None => None,
+        };
+        match (&event.key_id, key_limit) {
+            (Some(key_id), Some(_)) => {
+                self.store()
+                    .settle_budget(&key_reservation, key_id, &month, cost.0)
+                    .await?;
+            }
+            _ => {
+                self.store()
+                    .release_budgets(std::slice::from_ref(&key_reservation))
+                    .await?;
+            }
+        }
         let row = self
             .store()
             .settle_budget(&reservation_id(job_id), &event.tenant_id, &month, cost.0)
@@ -279,13 +315,17 @@ impl Billing {
     ) -> Result<u64, BillingError> {
         let now = now_ms();
         let ttl = self.reservation_ttl_ms();
-        let due = store
-            .reservations_expiring(RESERVATION_PREFIX, now.saturating_add(ttl / 2), PAGE)
-            .await?;
+        let mut due = Vec::new();
+        for prefix in [RESERVATION_PREFIX, KEY_RESERVATION_PREFIX] {
+            let ids = store
+                .reservations_expiring(prefix, now.saturating_add(ttl / 2), PAGE)
+                .await?;
+            due.extend(ids.into_iter().map(|id| (prefix, id)));
+        }
         let mut ended = Vec::new();
         let mut inserted = 0;
-        for id in due {
-            let job_id = id.strip_prefix(RESERVATION_PREFIX).unwrap_or(&id);
+        for (prefix, id) in due {
+            let job_id = id.strip_prefix(prefix).unwrap_or(&id);
             let job = jobs
                 .billing_state(job_id)
                 .await
@@ -332,5 +372,6 @@ mod tests {
         headers.insert(usage::JOB_AUDIO_SECONDS, "-1".parse().unwrap());
         assert_eq!(Queued::from_headers(&headers), None);
         assert_eq!(reservation_id("abc"), "job:abc");
+        assert_eq!(key_reservation_id("abc"), "keyjob:abc");
     }
 }

@@ -1,7 +1,9 @@
 //! The budget ledger: budgets enforced in memory, so a request pays no
 //! store round trip to be admitted or settled.
 //!
-//! Each gateway keeps a book per tenant and month:
+//! Each gateway keeps a book per budget [`Account`] and month — a tenant,
+//! or one of its API keys with a budget of its own (a request holds on
+//! both: its key's book first, then its tenant's):
 //! - `granted` — budget this gateway took from the store as a *lease* (one
 //!   reservation row per book), only for a tenant with a hard limit;
 //! - `held` — the maximum cost of its requests in flight;
@@ -74,10 +76,28 @@ impl Default for LedgerConfig {
     }
 }
 
-/// A (tenant, month) book.
+/// Whose budget a book keeps: a tenant's, or one API key's. Both are
+/// stored alike, under the account's id (tenant and key ids never
+/// collide: key ids are `key_<hex>`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Account {
+    Tenant(String),
+    Key(String),
+}
+
+impl Account {
+    /// The id its month rows and reservations are stored under.
+    pub fn id(&self) -> &str {
+        match self {
+            Account::Tenant(id) | Account::Key(id) => id,
+        }
+    }
+}
+
+/// An (account, month) book.
 #[derive(Debug)]
 struct Book {
-    tenant_id: String,
+    account: Account,
     month: String,
     /// This book's lease row id: the same for the book's life, so a
     /// repeated change is applied to one row.
@@ -116,8 +136,8 @@ pub struct Hold {
 }
 
 impl Hold {
-    pub fn tenant_id(&self) -> &str {
-        &self.book.tenant_id
+    pub fn account(&self) -> &Account {
+        &self.book.account
     }
 
     pub fn month(&self) -> &str {
@@ -181,14 +201,16 @@ impl Hold {
 pub struct Ledger {
     store: Store,
     config: LedgerConfig,
-    books: Mutex<HashMap<(String, String), Arc<Book>>>,
+    books: Mutex<HashMap<(Account, String), Arc<Book>>>,
     terms: Mutex<HashMap<String, (TenantTerms, Instant)>>,
+    /// Keys' own hard limits (`None`: the key has none), cached as terms.
+    key_limits: Mutex<HashMap<String, (Option<i64>, Instant)>>,
 }
 
 /// A book's month spend after a sync, for budget alerts.
 #[derive(Debug)]
 pub struct Synced {
-    pub tenant_id: String,
+    pub account: Account,
     pub month: String,
     pub row: MonthRow,
 }
@@ -200,6 +222,7 @@ impl Ledger {
             config,
             books: Mutex::default(),
             terms: Mutex::default(),
+            key_limits: Mutex::default(),
         }
     }
 
@@ -223,13 +246,34 @@ impl Ledger {
         all.remove(tenant_id);
     }
 
-    fn book(&self, tenant_id: &str, month: &str) -> Arc<Book> {
+    /// Key `key_id`'s own hard limit if known within `terms_ttl`
+    /// (`Some(None)`: known to have none).
+    pub fn cached_key_limit(&self, key_id: &str) -> Option<Option<i64>> {
+        let limits = self.key_limits.lock().unwrap_or_else(|p| p.into_inner());
+        limits
+            .get(key_id)
+            .filter(|(_, at)| at.elapsed() < self.config.terms_ttl)
+            .map(|(limit, _)| *limit)
+    }
+
+    pub fn remember_key_limit(&self, key_id: &str, limit: Option<i64>) {
+        let mut all = self.key_limits.lock().unwrap_or_else(|p| p.into_inner());
+        all.insert(key_id.to_owned(), (limit, Instant::now()));
+    }
+
+    /// Forget `key_id`'s limit (it was just changed here).
+    pub fn forget_key_limit(&self, key_id: &str) {
+        let mut all = self.key_limits.lock().unwrap_or_else(|p| p.into_inner());
+        all.remove(key_id);
+    }
+
+    fn book(&self, account: &Account, month: &str) -> Arc<Book> {
         let mut books = self.books.lock().unwrap_or_else(|p| p.into_inner());
         books
-            .entry((tenant_id.to_owned(), month.to_owned()))
+            .entry((account.clone(), month.to_owned()))
             .or_insert_with(|| {
                 Arc::new(Book {
-                    tenant_id: tenant_id.to_owned(),
+                    account: account.clone(),
                     month: month.to_owned(),
                     lease_id: format!("lease_{}", uuid::Uuid::now_v7().simple()),
                     state: Mutex::default(),
@@ -239,16 +283,17 @@ impl Ledger {
             .clone()
     }
 
-    /// Hold `amount` of `tenant_id`'s budget for `month` under `hard_limit`
-    /// (`None`: held without a limit).
+    /// Hold `amount` of `account`'s budget for `month` under `hard_limit`
+    /// (`None`: held without a limit). Refused: [`BillingError::Exhausted`]
+    /// or, for a key, [`BillingError::KeyExhausted`].
     pub async fn hold(
         &self,
-        tenant_id: &str,
+        account: &Account,
         month: &str,
         amount: i64,
         hard_limit: Option<i64>,
     ) -> Result<Hold, BillingError> {
-        let book = self.book(tenant_id, month);
+        let book = self.book(account, month);
         let Some(hard_limit) = hard_limit else {
             let mut state = book.state();
             state.held += amount;
@@ -275,10 +320,10 @@ impl Ledger {
                 Self::try_hold(&book, amount)
             }
         };
-        if fitted {
-            Ok(Hold { book, amount })
-        } else {
-            Err(BillingError::Exhausted)
+        match (fitted, account) {
+            (true, _) => Ok(Hold { book, amount }),
+            (false, Account::Tenant(_)) => Err(BillingError::Exhausted),
+            (false, Account::Key(_)) => Err(BillingError::KeyExhausted),
         }
     }
 
@@ -328,7 +373,7 @@ impl Ledger {
             .change_lease(&LeaseChange {
                 lease_id: has_lease.then_some(book.lease_id.as_str()),
                 lease_known: leased,
-                tenant_id: &book.tenant_id,
+                account_id: book.account.id(),
                 month: &book.month,
                 spend_nanos: spend,
                 release_nanos: release,
@@ -401,19 +446,22 @@ impl Ledger {
                 Ok(row) => {
                     if spend > 0 {
                         synced.push(Synced {
-                            tenant_id: book.tenant_id.clone(),
+                            account: book.account.clone(),
                             month: book.month.clone(),
                             row,
                         });
                     }
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, tenant = book.tenant_id, "syncing budget spend; retried next time")
+                    tracing::warn!(error = %e, account = book.account.id(), "syncing budget spend; retried next time")
                 }
             }
         }
         let mut terms = self.terms.lock().unwrap_or_else(|p| p.into_inner());
         terms.retain(|_, (_, at)| at.elapsed() < self.config.terms_ttl);
+        drop(terms);
+        let mut limits = self.key_limits.lock().unwrap_or_else(|p| p.into_inner());
+        limits.retain(|_, (_, at)| at.elapsed() < self.config.terms_ttl);
         synced
     }
 
@@ -423,19 +471,17 @@ impl Ledger {
         let empty = state.granted == 0 && state.held == 0 && state.unsynced == 0;
         // Only when no request holds a handle on it besides the map and us.
         if empty && Arc::strong_count(book) <= 2 {
-            books.remove(&(book.tenant_id.clone(), book.month.clone()));
+            books.remove(&(book.account.clone(), book.month.clone()));
         }
     }
 
-    /// What this gateway holds for `tenant_id` in `month`: (granted, held,
+    /// What this gateway holds for `account` in `month`: (granted, held,
     /// unsynced). For tests and the budget view's freshness.
-    pub fn book_state(&self, tenant_id: &str, month: &str) -> Option<(i64, i64, i64)> {
+    pub fn book_state(&self, account: &Account, month: &str) -> Option<(i64, i64, i64)> {
         let books = self.books.lock().unwrap_or_else(|p| p.into_inner());
-        books
-            .get(&(tenant_id.to_owned(), month.to_owned()))
-            .map(|book| {
-                let state = book.state();
-                (state.granted, state.held, state.unsynced)
-            })
+        books.get(&(account.clone(), month.to_owned())).map(|book| {
+            let state = book.state();
+            (state.granted, state.held, state.unsynced)
+        })
     }
 }

@@ -23,6 +23,14 @@
 //! limit holds nothing in the store at all. Refused: 429
 //! `insufficient_quota`.
 //!
+//! An API key may have a monthly hard limit of its own, under its
+//! tenant's (LiteLLM's per-key `max_budget`): a request made with it holds
+//! on the key's book first, then on the tenant's, and each book is leased
+//! and bounded alike. A key without a budget of its own holds nothing of
+//! its own. When an operator gives a key a budget, the key's month starts
+//! from its spend so far (its priced usage events), so a budget set
+//! mid-month counts what the key already spent.
+//!
 //! The hold travels to metering as a [`crate::metering::OnRecorded`] in
 //! the request's extensions: when metering records the request's usage
 //! event (for a stream, its final event), the hold is *settled* to the
@@ -75,7 +83,7 @@ use crate::metering::{OnRecorded, Units};
 use crate::observability::metrics::{Rejection, record_rejection};
 use crate::store::billing::{MonthRow, NewReservation, Threshold};
 use crate::store::{Store, StoreError};
-use ledger::{Hold, Ledger, LedgerConfig};
+use ledger::{Account, Hold, Ledger, LedgerConfig};
 
 /// Where budget alerts are POSTed, the secret they are signed with, and
 /// the destination policy job webhooks use (checked at start and before
@@ -131,6 +139,10 @@ pub enum BillingError {
         "the monthly budget of this tenant is spent; raise the hard limit or wait for next month"
     )]
     Exhausted,
+    #[error(
+        "the monthly budget of this API key is spent; an operator can raise or remove the key's limit, or wait for next month"
+    )]
+    KeyExhausted,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{0}")]
@@ -148,7 +160,9 @@ impl From<BillingError> for ApiError {
         match e {
             // OpenAI's answer when the quota is used up: not worth a retry
             // (the budget renews next month, or when an operator raises it).
-            BillingError::Exhausted => ApiError::quota_exhausted(e.to_string()),
+            BillingError::Exhausted | BillingError::KeyExhausted => {
+                ApiError::quota_exhausted(e.to_string())
+            }
             BillingError::BadRequest(m) => ApiError::bad_request(m),
             BillingError::NotFound(m) => ApiError::not_found(m),
             BillingError::Jobs(e) => {
@@ -261,7 +275,11 @@ impl Billing {
     /// alerts its spend caused. `closing`: give every lease back.
     pub async fn sync_ledger(&self, closing: bool) {
         for synced in self.inner.ledger.sync(closing).await {
-            let terms = match self.cached_terms(&synced.tenant_id).await {
+            // Alerts are the tenant's: a key's own limit only refuses.
+            let Account::Tenant(tenant_id) = &synced.account else {
+                continue;
+            };
+            let terms = match self.cached_terms(tenant_id).await {
                 Ok(terms) => terms,
                 Err(e) => {
                     tracing::warn!(error = %e, "reading terms for budget alerts");
@@ -269,7 +287,7 @@ impl Billing {
                 }
             };
             if let Err(e) = self
-                .alert_if_crossed(&synced.tenant_id, &synced.month, &terms, &synced.row)
+                .alert_if_crossed(tenant_id, &synced.month, &terms, &synced.row)
                 .await
             {
                 tracing::warn!(error = %e, "budget alerts");
@@ -385,11 +403,32 @@ impl Billing {
         )
     }
 
-    /// Hold the maximum cost of a request of `tenant_id` before it runs
-    /// (see [`ledger`]).
+    /// Key `key_id`'s own monthly hard limit, if it has one.
+    pub async fn key_limit(&self, key_id: &str) -> Result<Option<Nanos>, BillingError> {
+        let limit = self
+            .store()
+            .key_budget(key_id)
+            .await?
+            .map(|row| row.hard_limit_nanos);
+        self.inner.ledger.remember_key_limit(key_id, limit);
+        Ok(limit.map(Nanos))
+    }
+
+    /// [`Self::key_limit`], from the ledger's cache when fresh.
+    async fn cached_key_limit(&self, key_id: &str) -> Result<Option<Nanos>, BillingError> {
+        match self.inner.ledger.cached_key_limit(key_id) {
+            Some(limit) => Ok(limit.map(Nanos)),
+            None => self.key_limit(key_id).await,
+        }
+    }
+
+    /// Hold the maximum cost of a request of `tenant_id`, made with
+    /// `key_id` if by a key, before it runs (see [`ledger`]): on the key's
+    /// own budget if it has one, and on the tenant's.
     pub async fn reserve(
         &self,
         tenant_id: &str,
+        key_id: Option<&str>,
         service: &str,
         endpoint: &str,
         content_length: Option<u64>,
@@ -398,31 +437,55 @@ impl Billing {
         let plan = self.catalog().plan(Some(&terms.plan));
         let amount = self.max_cost(plan, service, endpoint, content_length);
         let month = Month::of_ms(now_ms()).to_string();
+        let key_hold = match key_id {
+            Some(key_id) => match self.cached_key_limit(key_id).await? {
+                Some(limit) => {
+                    let account = Account::Key(key_id.to_owned());
+                    Some(self.hold(&account, &month, amount.0, Some(limit.0)).await?)
+                }
+                None => None,
+            },
+            None => None,
+        };
+        let account = Account::Tenant(tenant_id.to_owned());
         let hard_limit = terms.hard_limit.map(|n| n.0);
-        let hold = match self
-            .inner
-            .ledger
-            .hold(tenant_id, &month, amount.0, hard_limit)
-            .await
-        {
-            Err(BillingError::Exhausted) => {
-                // Expired leases of dead gateways may be what fills the
-                // budget: release them and try once more before refusing.
-                self.sweep(now_ms()).await?;
-                self.inner
-                    .ledger
-                    .hold(tenant_id, &month, amount.0, hard_limit)
-                    .await?
+        let hold = match self.hold(&account, &month, amount.0, hard_limit).await {
+            Ok(hold) => hold,
+            Err(e) => {
+                if let Some(key_hold) = &key_hold {
+                    key_hold.release();
+                }
+                return Err(e);
             }
-            other => other?,
         };
         Ok(Reservation(Arc::new(Held {
             billing: self.clone(),
             hold,
+            key_hold,
             plan: terms.plan.clone(),
             amount,
             done: AtomicBool::new(false),
         })))
+    }
+
+    /// Hold `amount` on `account`'s book; refused, once more after
+    /// releasing expired reservations — leases of dead gateways may be
+    /// what fills the budget.
+    async fn hold(
+        &self,
+        account: &Account,
+        month: &str,
+        amount: i64,
+        hard_limit: Option<i64>,
+    ) -> Result<Hold, BillingError> {
+        let ledger = &self.inner.ledger;
+        match ledger.hold(account, month, amount, hard_limit).await {
+            Err(BillingError::Exhausted | BillingError::KeyExhausted) => {
+                self.sweep(now_ms()).await?;
+                ledger.hold(account, month, amount, hard_limit).await
+            }
+            other => other,
+        }
     }
 
     /// Release reservations that expired before `now_ms`.
@@ -439,18 +502,26 @@ impl Billing {
     async fn hand_to_job(&self, held: &Held, cost: Nanos, job: &jobs::Queued) {
         let plan = self.catalog().plan(Some(&held.plan));
         let now = now_ms();
-        let id = jobs::reservation_id(&job.id);
-        let reservation = NewReservation {
-            id: &id,
-            tenant_id: held.hold.tenant_id(),
-            month: held.hold.month(),
-            amount_nanos: job.max_cost(plan).0,
-            now_ms: now,
-            expires_at_ms: now.saturating_add(self.reservation_ttl_ms()),
-        };
-        held.hold
-            .hand_to_job(cost.0, &reservation, self.store())
-            .await;
+        let amount = job.max_cost(plan).0;
+        let expires = now.saturating_add(self.reservation_ttl_ms());
+        // The key's part first, as requests hold: its reservation has an
+        // id of its own, ended with the tenant's.
+        let holds = held
+            .key_hold
+            .iter()
+            .map(|hold| (hold, jobs::key_reservation_id(&job.id)))
+            .chain([(&held.hold, jobs::reservation_id(&job.id))]);
+        for (hold, id) in holds {
+            let reservation = NewReservation {
+                id: &id,
+                account_id: hold.account().id(),
+                month: hold.month(),
+                amount_nanos: amount,
+                now_ms: now,
+                expires_at_ms: expires,
+            };
+            hold.hand_to_job(cost.0, &reservation, self.store()).await;
+        }
     }
 
     fn reservation_ttl_ms(&self) -> i64 {
@@ -524,6 +595,89 @@ impl Billing {
             terms,
             &row,
         ))
+    }
+
+    /// Key `key_id` (of `tenant_id`)'s own budget this month. A key with a
+    /// budget shows its book's month; one without, its priced spend.
+    pub async fn key_budget(
+        &self,
+        tenant_id: &str,
+        key_id: &str,
+    ) -> Result<api::KeyBudgetView, BillingError> {
+        let month = Month::of_ms(now_ms());
+        let hard_limit = self.key_limit(key_id).await?;
+        let row = match hard_limit {
+            Some(_) => self
+                .store()
+                .budget_month(key_id, &month.to_string())
+                .await?
+                .unwrap_or_default(),
+            None => MonthRow {
+                spent_nanos: self.key_spend(tenant_id, key_id, month).await?.0,
+                ..MonthRow::default()
+            },
+        };
+        Ok(api::KeyBudgetView::new(
+            tenant_id,
+            key_id,
+            month,
+            &self.catalog().currency,
+            hard_limit,
+            &row,
+        ))
+    }
+
+    /// Key `key_id`'s own budget if it has one: what `GET
+    /// /v1/billing/budget` shows a key. Only its book's row is read (a
+    /// key without a budget would need its month's events priced).
+    pub async fn own_key_budget(
+        &self,
+        tenant_id: &str,
+        key_id: &str,
+    ) -> Result<Option<api::KeyBudgetView>, BillingError> {
+        if self.key_limit(key_id).await?.is_none() {
+            return Ok(None);
+        }
+        self.key_budget(tenant_id, key_id).await.map(Some)
+    }
+
+    /// What key `key_id` spent in `month`: its usage events priced as the
+    /// invoice prices them.
+    async fn key_spend(
+        &self,
+        tenant_id: &str,
+        key_id: &str,
+        month: Month,
+    ) -> Result<Nanos, BillingError> {
+        let breakdown = self.breakdown(tenant_id, month).await?;
+        Ok(breakdown
+            .by_key
+            .get(&Some(key_id.to_owned()))
+            .copied()
+            .unwrap_or(Nanos::ZERO))
+    }
+
+    /// Give key `key_id` of `tenant_id` a monthly hard limit of its own
+    /// (`None`: none). A new limit starts the key's month from what it
+    /// spent so far, so a budget set mid-month counts that spend.
+    pub async fn set_key_budget(
+        &self,
+        tenant_id: &str,
+        key_id: &str,
+        hard_limit: Option<Nanos>,
+    ) -> Result<(), BillingError> {
+        if hard_limit.is_some() {
+            let month = Month::of_ms(now_ms());
+            let spent = self.key_spend(tenant_id, key_id, month).await?;
+            self.store()
+                .raise_month_spend(key_id, &month.to_string(), spent.0)
+                .await?;
+        }
+        self.store()
+            .set_key_budget(tenant_id, key_id, hard_limit.map(|n| n.0))
+            .await?;
+        self.inner.ledger.forget_key_limit(key_id);
+        Ok(())
     }
 
     /// Where `tenant_id`'s spend in `month` went (per day and model, per
@@ -712,7 +866,10 @@ pub struct Reservation(Arc<Held>);
 #[derive(Debug)]
 struct Held {
     billing: Billing,
+    /// On the tenant's book.
     hold: Hold,
+    /// On the key's own book, when the key has a budget.
+    key_hold: Option<Hold>,
     plan: String,
     amount: Nanos,
     done: AtomicBool,
@@ -736,7 +893,12 @@ impl Reservation {
                 jobs::Queued::from_headers(headers).filter(|_| catalog::is_billable(event.status));
             match queued {
                 // In memory: no task, no store.
-                None => held.hold.settle(cost.0),
+                None => {
+                    held.hold.settle(cost.0);
+                    if let Some(key_hold) = &held.key_hold {
+                        key_hold.settle(cost.0);
+                    }
+                }
                 Some(job) => {
                     let held = held.clone();
                     tokio::spawn(async move { held.billing.hand_to_job(&held, cost, &job).await });
@@ -750,6 +912,9 @@ impl Drop for Held {
     fn drop(&mut self) {
         if !self.done.swap(true, Ordering::SeqCst) {
             self.hold.release();
+            if let Some(key_hold) = &self.key_hold {
+                key_hold.release();
+            }
         }
     }
 }
@@ -773,10 +938,10 @@ pub async fn middleware(
     let Some(billing) = billing else {
         return next.run(request).await;
     };
-    let Some(tenant_id) = request
+    let Some((tenant_id, key_id)) = request
         .extensions()
         .get::<Principal>()
-        .map(|p| p.tenant_id.clone())
+        .map(|p| (p.tenant_id.clone(), p.key_id.clone()))
     else {
         return next.run(request).await;
     };
@@ -800,12 +965,18 @@ pub async fn middleware(
     };
     let endpoint = request.uri().path().to_owned();
     let reservation = match billing
-        .reserve(&tenant_id, service, &endpoint, content_length)
+        .reserve(
+            &tenant_id,
+            key_id.as_deref(),
+            service,
+            &endpoint,
+            content_length,
+        )
         .await
     {
         Ok(r) => r,
         Err(e) => {
-            if matches!(e, BillingError::Exhausted) {
+            if matches!(e, BillingError::Exhausted | BillingError::KeyExhausted) {
                 record_rejection(Rejection::Budget);
             }
             drain(request.into_body()).await;

@@ -7,6 +7,9 @@
 //!   never cached).
 //! - `POST /dashboard/keys/{key_id}/revoke` — owners: revoke, then back to
 //!   the list.
+//! - `POST /dashboard/keys/{key_id}/budget` — owners: set or remove a key's
+//!   own monthly budget (`hard_limit`, empty for none), then back to the
+//!   list. Shown with each key's spend this month when billing is on.
 //!
 //! The same rules as `POST /v1/keys` (`crate::auth::Auth::create_own_key`):
 //! a new key holds only scopes its maker holds, never `admin`; the tenant's
@@ -60,6 +63,9 @@ pub struct View<'a> {
     /// This month's spend per key (priced as the invoice is) and the
     /// currency; `None` when billing is off or the role may not read bills.
     pub spend: Option<(&'a BTreeMap<Option<String>, Nanos>, &'a str)>,
+    /// Keys' own monthly budgets (key id → hard limit), shown beside the
+    /// spend.
+    pub budgets: &'a BTreeMap<String, Nanos>,
 }
 
 fn status(key: &KeyRow, now: i64) -> (&'static str, String) {
@@ -127,8 +133,9 @@ pub fn render(view: &View<'_>) -> Markup {
         h2 { "Keys" }
         @if let Some((spend, cur)) = view.spend {
             p.muted #key-spend-note {
-                "Spend this month per key is priced as the invoice is. There is no per-key "
-                "budget: the monthly budget is the organisation's."
+                "Spend this month per key is priced as the invoice is. A key's own budget "
+                "refuses that key's requests once its spend this month reaches it (429 "
+                "insufficient_quota); the organisation's budget applies to every key as well."
                 @if let Some(session) = spend.get(&None).filter(|n| n.0 != 0) {
                     " Requests made signed in to the dashboard (no key): "
                     (layout::money(*session, cur)) "."
@@ -150,7 +157,10 @@ pub fn render(view: &View<'_>) -> Markup {
                             th scope="col" { "Last used" }
                             th scope="col" { "Expires" }
                             th scope="col" { "Status" }
-                            @if view.spend.is_some() { th.num scope="col" { "Spent this month" } }
+                            @if view.spend.is_some() {
+                                th.num scope="col" { "Spent this month" }
+                                th.num scope="col" { "Budget" }
+                            }
                             @if owner { th scope="col" { span.muted { "Action" } } }
                         }
                     }
@@ -166,8 +176,27 @@ pub fn render(view: &View<'_>) -> Markup {
                                 td { (key.expires_at.map_or_else(|| "never".to_string(), layout::datetime)) }
                                 td class=(class) { (text) }
                                 @if let Some((spend, cur)) = view.spend {
+                                    @let budget = view.budgets.get(&key.id).copied();
                                     td.num.spent {
                                         (layout::money(spend.get(&Some(key.id.clone())).copied().unwrap_or(Nanos::ZERO), cur))
+                                    }
+                                    td.num.budget {
+                                        @if owner && key.revoked_at.is_none() {
+                                            form.inline method="post" action=(format!("{PATH}/{}/budget", key.id)) {
+                                                input type="hidden" name="csrf" value=(view.csrf);
+                                                input type="text" name="hard_limit" inputmode="decimal" size="8"
+                                                    value=(budget.map(|b| b.to_string()).unwrap_or_default())
+                                                    placeholder="none"
+                                                    aria-label=(format!("Monthly budget of key {} in {cur}, empty for none", key.name.as_deref().unwrap_or(&key.id)));
+                                                " "
+                                                button type="submit" { "Set" }
+                                            }
+                                        } @else {
+                                            @match budget {
+                                                Some(limit) => (layout::money(limit, cur)),
+                                                None => span.muted { "none" },
+                                            }
+                                        }
                                     }
                                 }
                                 @if owner {
@@ -231,6 +260,16 @@ async fn respond(
         }
         _ => None,
     };
+    let budgets: BTreeMap<String, Nanos> = match &spend {
+        Some(_) => match state.store.key_budgets(&session.tenant_id).await {
+            Ok(rows) => rows
+                .into_iter()
+                .map(|row| (row.key_id, Nanos(row.hard_limit_nanos)))
+                .collect(),
+            Err(e) => return super::unavailable(e),
+        },
+        None => BTreeMap::new(),
+    };
     let view = View {
         keys: &keys,
         role: session.role,
@@ -240,6 +279,7 @@ async fn respond(
         form_error,
         now: crate::auth::unix_now(),
         spend: spend.as_ref().map(|(s, cur)| (s, cur.as_str())),
+        budgets: &budgets,
     };
     layout::html_response(
         status,
@@ -444,6 +484,56 @@ pub async fn revoke(
     }
 }
 
+#[derive(Debug, Deserialize)]
+pub struct BudgetForm {
+    csrf: String,
+    hard_limit: String,
+}
+
+pub async fn set_budget(
+    State(state): State<GatewayState>,
+    session: Session,
+    Path(key_id): Path<String>,
+    form: Result<Form<BudgetForm>, FormRejection>,
+) -> Response {
+    let form = match form {
+        Ok(Form(form)) => form,
+        Err(e) => return layout::error_page(StatusCode::BAD_REQUEST, &e.body_text()),
+    };
+    if let Err(refusal) = session.check_csrf(&state, &form.csrf) {
+        return refusal;
+    }
+    if let Err(refusal) = session.require_owner() {
+        return refusal;
+    }
+    let Some(billing) = state.billing.as_ref() else {
+        return layout::error_page(StatusCode::NOT_FOUND, "billing is not enabled");
+    };
+    match state.store.key_by_id(&key_id).await {
+        Ok(Some(key)) if key.tenant_id == session.tenant_id => {}
+        Ok(_) => return super::refused(ApiError::not_found("no such API key")),
+        Err(e) => return super::unavailable(e),
+    }
+    let text = form.hard_limit.trim();
+    let limit = if text.is_empty() {
+        None
+    } else {
+        match Nanos::parse(text, 9) {
+            Ok(limit) => Some(limit),
+            Err(e) => {
+                return layout::error_page(StatusCode::BAD_REQUEST, &format!("budget: {e}"));
+            }
+        }
+    };
+    match billing
+        .set_key_budget(&session.tenant_id, &key_id, limit)
+        .await
+    {
+        Ok(()) => layout::redirect(PATH),
+        Err(e) => super::refused(ApiError::from(e)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -462,6 +552,8 @@ mod tests {
         }
     }
 
+    static NO_BUDGETS: BTreeMap<String, Nanos> = BTreeMap::new();
+
     fn view(keys: &[KeyRow], role: Role) -> View<'_> {
         View {
             keys,
@@ -472,6 +564,7 @@ mod tests {
             form_error: None,
             now: 1_795_737_700,
             spend: None,
+            budgets: &NO_BUDGETS,
         }
     }
 
@@ -489,7 +582,31 @@ mod tests {
             "{html}"
         );
         assert!(html.contains("(no key): <data"), "{html}");
-        assert!(html.contains("no per-key budget"), "{html}");
+        // No budget of its own: said, not a zero amount.
+        assert!(
+            html.contains(r#"<td class="num budget"><span class="muted">none</span></td>"#),
+            "{html}"
+        );
+        let budgets = BTreeMap::from([("key_0123".to_string(), Nanos(25_000_000_000))]);
+        v.budgets = &budgets;
+        let html = render(&v).into_string();
+        assert!(
+            html.contains(r#"<td class="num budget"><data class="money" value="25.00""#),
+            "{html}"
+        );
+        // Owners get a form to change it, prefilled.
+        let mut v = view(&keys, Role::Owner);
+        v.spend = Some((&spend, "USD"));
+        v.budgets = &budgets;
+        let html = render(&v).into_string();
+        assert!(
+            html.contains(r#"action="/dashboard/keys/key_0123/budget""#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"name="hard_limit" inputmode="decimal" size="8" value="25.00""#),
+            "{html}"
+        );
     }
 
     #[test]

@@ -27,7 +27,15 @@ pub struct TenantBillingRow {
     pub hard_limit_nanos: Option<i64>,
 }
 
-/// One tenant's month: what was spent (settled) and what is reserved by
+/// An API key's own budget (see the `key_budgets` migration).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyBudgetRow {
+    pub key_id: String,
+    pub tenant_id: String,
+    pub hard_limit_nanos: i64,
+}
+
+/// One account's month (a tenant's or a key's): what was spent (settled) and what is reserved by
 /// requests still running, and when each alert went out.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MonthRow {
@@ -53,18 +61,19 @@ impl Threshold {
     }
 }
 
-/// A new reservation (a job's).
+/// A new reservation (a job's), on a budget account: a tenant's id or
+/// an API key's (see the `key_budgets` migration).
 #[derive(Debug, Clone)]
 pub struct NewReservation<'a> {
     pub id: &'a str,
-    pub tenant_id: &'a str,
+    pub account_id: &'a str,
     pub month: &'a str,
     pub amount_nanos: i64,
     pub now_ms: i64,
     pub expires_at_ms: i64,
 }
 
-/// One gateway's change to its budget for a tenant's month (see
+/// One gateway's change to its budget for an account's month (see
 /// [`Store::change_lease`]).
 #[derive(Debug, Clone)]
 pub struct LeaseChange<'a> {
@@ -74,7 +83,7 @@ pub struct LeaseChange<'a> {
     /// Whether the lease was granted before (so its absence means the
     /// sweeper released it).
     pub lease_known: bool,
-    pub tenant_id: &'a str,
+    pub account_id: &'a str,
     pub month: &'a str,
     /// Settled costs: from the lease to `spent`.
     pub spend_nanos: i64,
@@ -118,6 +127,17 @@ pub struct InvoiceRow {
     /// The line items, JSON (the invoice module's shape).
     pub lines: String,
     pub closed_at_ms: i64,
+}
+
+/// A [`KeyBudgetRow`] from a row of either backend.
+macro_rules! key_budget_row {
+    ($r:expr) => {
+        Ok::<_, StoreError>(KeyBudgetRow {
+            key_id: $r.try_get("key_id")?,
+            tenant_id: $r.try_get("tenant_id")?,
+            hard_limit_nanos: $r.try_get("hard_limit_nanos")?,
+        })
+    };
 }
 
 /// Run `$body` with `$pool` bound to the backend's pool and `$q` turning
@@ -216,14 +236,103 @@ impl Store {
         Ok(())
     }
 
+    /// Key `key_id`'s own budget, if it has one.
+    pub async fn key_budget(&self, key_id: &str) -> Result<Option<KeyBudgetRow>, StoreError> {
+        let sql = "SELECT key_id, tenant_id, hard_limit_nanos FROM key_budgets WHERE key_id = ?";
+        on_backend!(self, |pool, q| {
+            let row = sqlx::query(q(sql))
+                .bind(key_id)
+                .fetch_optional(pool)
+                .await?;
+            row.map(|r| key_budget_row!(r)).transpose()
+        })
+    }
+
+    /// Every budget `tenant_id`'s keys have of their own.
+    pub async fn key_budgets(&self, tenant_id: &str) -> Result<Vec<KeyBudgetRow>, StoreError> {
+        let sql = "SELECT key_id, tenant_id, hard_limit_nanos FROM key_budgets \
+                   WHERE tenant_id = ? ORDER BY key_id";
+        on_backend!(self, |pool, q| {
+            let rows = sqlx::query(q(sql)).bind(tenant_id).fetch_all(pool).await?;
+            rows.iter().map(|r| key_budget_row!(r)).collect()
+        })
+    }
+
+    /// Give key `key_id` of `tenant_id` a monthly hard limit of its own
+    /// (`None`: none, only its tenant's applies).
+    pub async fn set_key_budget(
+        &self,
+        tenant_id: &str,
+        key_id: &str,
+        hard_limit_nanos: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let now = crate::metering::event::now_ms();
+        on_backend!(self, |pool, q| {
+            match hard_limit_nanos {
+                Some(limit) => {
+                    let sql = "INSERT INTO key_budgets (key_id, tenant_id, hard_limit_nanos, updated_at_ms) \
+                               VALUES (?, ?, ?, ?) ON CONFLICT (key_id) DO UPDATE SET \
+                               hard_limit_nanos = excluded.hard_limit_nanos, \
+                               updated_at_ms = excluded.updated_at_ms";
+                    sqlx::query(q(sql))
+                        .bind(key_id)
+                        .bind(tenant_id)
+                        .bind(limit)
+                        .bind(now)
+                        .execute(pool)
+                        .await?;
+                }
+                None => {
+                    let sql = "DELETE FROM key_budgets WHERE key_id = ? AND tenant_id = ?";
+                    sqlx::query(q(sql))
+                        .bind(key_id)
+                        .bind(tenant_id)
+                        .execute(pool)
+                        .await?;
+                }
+            }
+        });
+        Ok(())
+    }
+
+    /// Raise account `account_id`'s `spent` in `month` to at least
+    /// `spent_nanos` (never lowers it: spend the ledger already moved
+    /// there stays).
+    pub async fn raise_month_spend(
+        &self,
+        account_id: &str,
+        month: &str,
+        spent_nanos: i64,
+    ) -> Result<(), StoreError> {
+        let raise = "UPDATE budget_months SET spent_nanos = ? \
+                     WHERE tenant_id = ? AND month = ? AND spent_nanos < ?";
+        on_backend!(self, |pool, q| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(q(ENSURE_MONTH))
+                .bind(account_id)
+                .bind(month)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(q(raise))
+                .bind(spent_nanos)
+                .bind(account_id)
+                .bind(month)
+                .bind(spent_nanos)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
     /// Settle reservation `id` to the real cost: its amount leaves
-    /// `reserved`, `cost` joins `spent` of `tenant_id`'s month `month`
+    /// `reserved`, `cost` joins `spent` of account `account_id`'s month `month`
     /// (the event's). A reservation already released (expired) is charged
     /// all the same: the request ran. Returns the month's row after.
     pub async fn settle_budget(
         &self,
         id: &str,
-        tenant_id: &str,
+        account_id: &str,
         month: &str,
         cost_nanos: i64,
     ) -> Result<MonthRow, StoreError> {
@@ -247,20 +356,20 @@ impl Store {
                     .await?;
             }
             sqlx::query(q(ENSURE_MONTH))
-                .bind(tenant_id)
+                .bind(account_id)
                 .bind(month)
                 .execute(&mut *tx)
                 .await?;
             sqlx::query(q(CHARGE))
                 .bind(cost_nanos)
-                .bind(tenant_id)
+                .bind(account_id)
                 .bind(month)
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
         });
         Ok(self
-            .budget_month(tenant_id, month)
+            .budget_month(account_id, month)
             .await?
             .unwrap_or_default())
     }
@@ -306,7 +415,7 @@ impl Store {
         on_backend!(self, |pool, q| {
             let mut tx = pool.begin().await?;
             sqlx::query(q(ENSURE_MONTH))
-                .bind(c.tenant_id)
+                .bind(c.account_id)
                 .bind(c.month)
                 .execute(&mut *tx)
                 .await?;
@@ -328,7 +437,7 @@ impl Store {
                 sqlx::query(q(unreserve_and_charge))
                     .bind(unreserved)
                     .bind(c.spend_nanos)
-                    .bind(c.tenant_id)
+                    .bind(c.account_id)
                     .bind(c.month)
                     .execute(&mut *tx)
                     .await?;
@@ -336,7 +445,7 @@ impl Store {
             let mut granted = 0;
             if let (Some(lease), Some(grow)) = (c.lease_id, &c.grow) {
                 let row = sqlx::query(q(read_month))
-                    .bind(c.tenant_id)
+                    .bind(c.account_id)
                     .bind(c.month)
                     .fetch_one(&mut *tx)
                     .await?;
@@ -348,13 +457,13 @@ impl Store {
                     granted = grow.min_nanos.max(grow.cap_nanos.min(room / 2));
                     sqlx::query(q(reserve))
                         .bind(granted)
-                        .bind(c.tenant_id)
+                        .bind(c.account_id)
                         .bind(c.month)
                         .execute(&mut *tx)
                         .await?;
                     sqlx::query(q(grow_lease))
                         .bind(lease)
-                        .bind(c.tenant_id)
+                        .bind(c.account_id)
                         .bind(c.month)
                         .bind(granted)
                         .bind(c.now_ms)
@@ -371,7 +480,7 @@ impl Store {
             }
             tx.commit().await?;
             let month = self
-                .budget_month(c.tenant_id, c.month)
+                .budget_month(c.account_id, c.month)
                 .await?
                 .unwrap_or_default();
             Ok(LeaseOutcome {
@@ -403,13 +512,13 @@ impl Store {
         on_backend!(self, |pool, q| {
             let mut tx = pool.begin().await?;
             sqlx::query(q(ENSURE_MONTH))
-                .bind(job.tenant_id)
+                .bind(job.account_id)
                 .bind(job.month)
                 .execute(&mut *tx)
                 .await?;
             let new = sqlx::query(q(insert))
                 .bind(job.id)
-                .bind(job.tenant_id)
+                .bind(job.account_id)
                 .bind(job.month)
                 .bind(job.amount_nanos)
                 .bind(job.now_ms)
@@ -436,7 +545,7 @@ impl Store {
             if !from_lease {
                 sqlx::query(q(reserve))
                     .bind(job.amount_nanos)
-                    .bind(job.tenant_id)
+                    .bind(job.account_id)
                     .bind(job.month)
                     .execute(&mut *tx)
                     .await?;
@@ -551,17 +660,18 @@ impl Store {
         })
     }
 
-    /// `tenant_id`'s month, if anything was reserved or spent in it.
+    /// Account `account_id`'s month (a tenant's or a key's), if anything
+    /// was reserved or spent in it.
     pub async fn budget_month(
         &self,
-        tenant_id: &str,
+        account_id: &str,
         month: &str,
     ) -> Result<Option<MonthRow>, StoreError> {
         let sql = "SELECT spent_nanos, reserved_nanos, soft_alerted_at_ms, hard_alerted_at_ms \
                    FROM budget_months WHERE tenant_id = ? AND month = ?";
         on_backend!(self, |pool, q| {
             let row = sqlx::query(q(sql))
-                .bind(tenant_id)
+                .bind(account_id)
                 .bind(month)
                 .fetch_optional(pool)
                 .await?;

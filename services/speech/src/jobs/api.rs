@@ -226,6 +226,7 @@ pub async fn submit(
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, ApiError> {
     let jobs = jobs_of(&service)?;
+    let key_id = context.as_ref().and_then(|Extension(c)| c.key_id.clone());
     let tenant_id = tenant_of(context);
     let multipart = multipart.map_err(not_multipart)?;
     let config = &service.config;
@@ -286,6 +287,7 @@ pub async fn submit(
 
     let new = NewJob {
         tenant_id,
+        key_id,
         task: match task {
             Task::Transcribe => "transcribe",
             Task::Translate => "translate",

@@ -143,6 +143,8 @@ impl SigningState {
 pub struct BillingJob {
     pub id: String,
     pub tenant_id: String,
+    /// The API key it was submitted with, if any.
+    pub key_id: Option<String>,
     pub status: String,
     pub model: String,
     pub audio_seconds: Option<f64>,
@@ -175,6 +177,8 @@ pub struct Lease {
 #[derive(Debug, Clone)]
 pub struct NewJob {
     pub tenant_id: String,
+    /// The API key that submitted it (`None`: a dashboard session).
+    pub key_id: Option<String>,
     pub task: String,
     pub model: String,
     pub language: Option<String>,
@@ -263,8 +267,8 @@ impl JobStore {
                 sqlx::query(
                     "INSERT INTO speech_jobs (id, tenant_id, status, task, model, language, prompt, \
                      response_format, segment_granularity, filename, content_type, audio, webhook_url, \
-                     created_at, webhook_status, fair_round) \
-                     SELECT ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, MAX( \
+                     created_at, webhook_status, key_id, fair_round) \
+                     SELECT ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, MAX( \
                         COALESCE((SELECT MIN(fair_round) FROM speech_jobs WHERE status = 'queued'), \
                                  (SELECT MAX(fair_round) FROM speech_jobs WHERE status = 'running'), 0), \
                         COALESCE((SELECT MAX(fair_round) + 1 FROM speech_jobs \
@@ -286,6 +290,7 @@ impl JobStore {
                 .bind(&job.webhook_url)
                 .bind(now)
                 .bind(job.webhook_url.as_ref().map(|_| "pending"))
+                .bind(&job.key_id)
                 .bind(&job.tenant_id)
                 .bind(&job.tenant_id)
                 .bind(max_active)
@@ -297,8 +302,8 @@ impl JobStore {
                 sqlx::query(
                     "INSERT INTO speech_jobs (id, tenant_id, status, task, model, language, prompt, \
                      response_format, segment_granularity, filename, content_type, audio, webhook_url, \
-                     created_at, webhook_status, fair_round) \
-                     SELECT $1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, GREATEST( \
+                     created_at, webhook_status, key_id, fair_round) \
+                     SELECT $1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $16, GREATEST( \
                         COALESCE((SELECT MIN(fair_round) FROM speech_jobs WHERE status = 'queued'), \
                                  (SELECT MAX(fair_round) FROM speech_jobs WHERE status = 'running'), 0), \
                         COALESCE((SELECT MAX(fair_round) + 1 FROM speech_jobs \
@@ -321,6 +326,7 @@ impl JobStore {
                 .bind(now)
                 .bind(job.webhook_url.as_ref().map(|_| "pending"))
                 .bind(max_active)
+                .bind(&job.key_id)
                 .execute(pool)
                 .await?
                 .rows_affected()
@@ -726,7 +732,7 @@ impl JobStore {
     /// job's audio from, and releases a failed or cancelled job's budget
     /// reservation by.
     pub async fn finished_since(&self, from_ms: i64, limit: i64) -> Result<Vec<BillingJob>> {
-        let sql = "SELECT id, tenant_id, status, model, audio_seconds, finished_at FROM speech_jobs \
+        let sql = "SELECT id, tenant_id, key_id, status, model, audio_seconds, finished_at FROM speech_jobs \
                    WHERE status IN ('succeeded', 'failed', 'cancelled') AND finished_at >= ? \
                    ORDER BY finished_at, id LIMIT ?";
         Ok(match &self.pool {
@@ -752,7 +758,7 @@ impl JobStore {
     /// Job `id` as billing sees it, whatever its state and tenant (`None`:
     /// no such job).
     pub async fn billing_state(&self, id: &str) -> Result<Option<BillingJob>> {
-        let sql = "SELECT id, tenant_id, status, model, audio_seconds, finished_at FROM speech_jobs \
+        let sql = "SELECT id, tenant_id, key_id, status, model, audio_seconds, finished_at FROM speech_jobs \
                    WHERE id = ?";
         Ok(match &self.pool {
             DbPool::Sqlite(pool) => sqlx::query_as(sql).bind(id).fetch_optional(pool).await?,

@@ -18,7 +18,9 @@ use serde_json::{Value, json};
 use stratus_gateway::Store;
 use stratus_gateway::auth::secret::SECRET_FILE;
 use stratus_gateway::auth::{Auth, AuthError, KeySpec, Role, Scopes, ServerSecret};
-use stratus_gateway::billing::{Billing, BillingConfig, Catalog, api as billing_api};
+use stratus_gateway::billing::{
+    Billing, BillingConfig, BillingError, Catalog, Nanos, api as billing_api,
+};
 use stratus_gateway::limits::LimitSpec;
 use stratus_gateway::limits::admin as limits_admin;
 use stratus_gateway::tenants::{self, CreatedKeyView, KeyView};
@@ -566,7 +568,65 @@ pub async fn keys(args: KeysArgs) -> Result<(), CliError> {
             };
             limits(&backend, &tenant_id, Some(&id), set).await
         }
+        KeysAction::Budget {
+            id,
+            hard,
+            price_catalog,
+            json: as_json,
+        } => {
+            let view = match &backend {
+                Backend::Store(auth) => {
+                    let tenant_id = key_tenant_in_store(auth, &id).await?;
+                    let billing = billing_on(auth.store(), price_catalog.as_deref())?;
+                    let usage = |e: BillingError| CliError::Usage(e.to_string());
+                    if let Some(hard) = &hard {
+                        let limit = key_limit(hard)?;
+                        billing
+                            .set_key_budget(&tenant_id, &id, limit)
+                            .await
+                            .map_err(usage)?;
+                    }
+                    let view = billing.key_budget(&tenant_id, &id).await.map_err(usage)?;
+                    to_json(&view)?
+                }
+                Backend::Api(api) => {
+                    let tenant_id = api.key_tenant(&id).await?;
+                    let path = format!("/v1/admin/tenants/{tenant_id}/keys/{id}/budget");
+                    match &hard {
+                        Some(hard) => {
+                            let limit = key_limit(hard)?.map(|n| n.to_string());
+                            api.call(Method::PUT, &path, Some(json!({ "hard_limit": limit })))
+                                .await?
+                        }
+                        None => api.get(&path).await?,
+                    }
+                }
+            };
+            if as_json {
+                return json(&view);
+            }
+            let amount = |v: &Value| v.as_str().unwrap_or("none").to_owned();
+            out(&format!(
+                "key {}  month {}  currency {}\nhard limit {}  spent {}  reserved {}",
+                text(&view["key_id"]),
+                text(&view["month"]),
+                text(&view["currency"]),
+                amount(&view["hard_limit"]),
+                text(&view["spent"]),
+                text(&view["reserved"]),
+            ))
+        }
     }
+}
+
+/// `--hard` of `keys budget`: an amount, or `none`.
+fn key_limit(text: &str) -> Result<Option<Nanos>, CliError> {
+    if text == "none" {
+        return Ok(None);
+    }
+    Nanos::parse(text, 9)
+        .map(Some)
+        .map_err(|e| CliError::Usage(format!("--hard: {e}")))
 }
 
 /// The tenant that holds the key `id`, in the store.
