@@ -87,6 +87,9 @@ pub struct SpeechLoad {
     pub device: Device,
     pub kernels: CpuKernels,
     pub threads: usize,
+    /// The GPU whisper.cpp runs on (its index in the backend compiled in:
+    /// CUDA, Metal or Vulkan); `None`: the CPU.
+    pub whisper_cpp_gpu: Option<u32>,
 }
 
 /// A loaded Whisper model on its engine.
@@ -111,14 +114,21 @@ impl SpeechModel {
             )?))),
             #[cfg(feature = "whisper-cpp")]
             SpeechEngine::WhisperCpp(weights) => {
-                if !matches!(how.device, Device::Cpu) {
+                if !matches!(how.device, Device::Cpu) && how.whisper_cpp_gpu.is_none() {
                     return Err(crate::ModelError::InvalidInput(
-                        "whisper.cpp runs on the CPU in this build; use the candle engine on GPUs"
+                        "whisper.cpp does not run on Candle's device: give it a GPU of its own \
+                         (--whisper-cpp-gpu, in a build with whisper-cpp-cuda, -metal or -vulkan) \
+                         or use the candle engine on GPUs"
                             .into(),
                     ));
                 }
                 Ok(SpeechModel::WhisperCpp(Box::new(
-                    crate::whisper_cpp::WhisperCppModel::load(dir, weights, how.threads)?,
+                    crate::whisper_cpp::WhisperCppModel::load_on(
+                        dir,
+                        weights,
+                        how.threads,
+                        how.whisper_cpp_gpu,
+                    )?,
                 )))
             }
         }
@@ -153,7 +163,14 @@ impl SpeechModel {
             }
             #[cfg(feature = "whisper-cpp")]
             SpeechModel::WhisperCpp(m) => {
-                format!("whisper.cpp: {} weights", m.header().weights.as_str())
+                let place = match m.gpu() {
+                    Some(gpu) => format!("GPU {gpu}"),
+                    None => "the CPU".to_owned(),
+                };
+                format!(
+                    "whisper.cpp: {} weights on {place}",
+                    m.header().weights.as_str()
+                )
             }
         }
     }

@@ -80,6 +80,14 @@ const MAX_PROMPT_TOKENS: usize = 223;
 /// Most beams: whisper.cpp's own limit on decoders per state.
 const MAX_BEAMS: usize = 8;
 
+/// Whether whisper.cpp was built with a GPU backend (a feature above
+/// `whisper-cpp`).
+const GPU_BACKEND: bool = cfg!(any(
+    feature = "whisper-cpp-cuda",
+    feature = "whisper-cpp-metal",
+    feature = "whisper-cpp-vulkan"
+));
+
 /// How often a sink is asked whether to go on while no segment comes.
 const STOP_POLL: std::time::Duration = std::time::Duration::from_millis(200);
 
@@ -151,6 +159,8 @@ pub struct WhisperCppModel {
     header: GgmlHeader,
     path: PathBuf,
     threads: usize,
+    /// The GPU it runs on, if any.
+    gpu: Option<u32>,
     /// Parameters built once per language code and beam count, see the
     /// module docs. Not shared between clones: their callbacks send to
     /// this clone's [`DecodeHooks`].
@@ -169,6 +179,7 @@ impl Clone for WhisperCppModel {
             header: self.header,
             path: self.path.clone(),
             threads: self.threads,
+            gpu: self.gpu,
             params: HashMap::new(),
             hooks: Arc::default(),
             languages: self.languages.clone(),
@@ -199,7 +210,25 @@ impl WhisperCppModel {
     /// checked first ([`ggml_whisper::inspect`]), to run on `threads`
     /// threads of whisper.cpp's own.
     pub fn load(dir: &Path, weights: GgmlType, threads: usize) -> Result<Self> {
+        Self::load_on(dir, weights, threads, None)
+    }
+
+    /// [`Self::load`] on GPU `gpu` of whisper.cpp's GPU backend (a
+    /// `whisper-cpp-cuda`, `-metal` or `-vulkan` build; `None`: the CPU).
+    pub fn load_on(
+        dir: &Path,
+        weights: GgmlType,
+        threads: usize,
+        gpu: Option<u32>,
+    ) -> Result<Self> {
         route_logs();
+        if gpu.is_some() && !GPU_BACKEND {
+            return Err(ModelError::InvalidInput(
+                "this build's whisper.cpp has no GPU backend: build with the feature \
+                 whisper-cpp-cuda, whisper-cpp-metal or whisper-cpp-vulkan"
+                    .into(),
+            ));
+        }
         let path = dir.join(weights.file_name());
         if !path.is_file() {
             return Err(ModelError::MissingFile {
@@ -223,9 +252,12 @@ impl WhisperCppModel {
             ));
         }
         let mut context_params = WhisperContextParameters::default();
-        // The CPU build: whisper.cpp's GPU backends are cargo features of
-        // whisper-rs this crate does not turn on.
-        context_params.use_gpu(false);
+        context_params.use_gpu(gpu.is_some());
+        if let Some(gpu) = gpu {
+            let index = i32::try_from(gpu)
+                .map_err(|_| ModelError::InvalidInput(format!("no GPU {gpu}")))?;
+            context_params.gpu_device(index);
+        }
         let refused = |e: whisper_rs::WhisperError| {
             ModelError::WhisperCpp(format!("could not load {}: {e}", path.display()))
         };
@@ -248,6 +280,7 @@ impl WhisperCppModel {
             header,
             path,
             threads: threads.max(1),
+            gpu,
             params: HashMap::new(),
             hooks: Arc::default(),
             languages,
@@ -259,6 +292,11 @@ impl WhisperCppModel {
     pub fn named(mut self, name: &str) -> Self {
         name.clone_into(&mut self.metrics_name);
         self
+    }
+
+    /// The GPU it runs on (`None`: the CPU).
+    pub fn gpu(&self) -> Option<u32> {
+        self.gpu
     }
 
     /// The file's hyper-parameters.

@@ -188,6 +188,25 @@ fn pieces_come_while_decoding_and_a_break_stops_the_decode() {
     assert_eq!(model.transcribe(&pcm, &opts).unwrap().text, whole.text);
 }
 
+/// A GPU asked of a build whose whisper.cpp has no GPU backend is a load
+/// error that says how to build one, not a silent run on the CPU.
+#[cfg(not(any(
+    feature = "whisper-cpp-cuda",
+    feature = "whisper-cpp-metal",
+    feature = "whisper-cpp-vulkan"
+)))]
+#[test]
+fn a_gpu_needs_a_build_with_a_gpu_backend() {
+    let (_keep, dir) = with_ggml("whisper-tiny.en", GgmlType::Q5_0);
+    let err = WhisperCppModel::load_on(&dir, GgmlType::Q5_0, THREADS, Some(0)).unwrap_err();
+    assert!(
+        matches!(&err, ModelError::InvalidInput(m) if m.contains("whisper-cpp-vulkan")),
+        "{err}"
+    );
+    let on_cpu = WhisperCppModel::load_on(&dir, GgmlType::Q5_0, THREADS, None).unwrap();
+    assert_eq!(on_cpu.gpu(), None);
+}
+
 #[test]
 fn every_weight_type_keeps_the_word_error_rate() {
     let mut rates = Vec::new();

@@ -97,6 +97,8 @@ pub struct SpeechConfig {
     pub model_engines: std::collections::HashMap<String, SpeechEngine>,
     /// Threads of each whisper.cpp transcription.
     pub whisper_cpp_threads: usize,
+    /// The GPU whisper.cpp runs on (`None`: the CPU).
+    pub whisper_cpp_gpu: Option<u32>,
 }
 
 impl SpeechConfig {
@@ -126,6 +128,7 @@ impl Default for SpeechConfig {
             engine: SpeechEngine::Candle,
             model_engines: std::collections::HashMap::new(),
             whisper_cpp_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            whisper_cpp_gpu: None,
         }
     }
 }
@@ -216,6 +219,7 @@ impl SpeechService {
                 bf16_encoder: self.config.amx_encoder,
             },
             threads: self.config.whisper_cpp_threads,
+            whisper_cpp_gpu: self.config.whisper_cpp_gpu,
         };
         let engine = self.config.engine_of(&model.name);
         load_sessions_into(

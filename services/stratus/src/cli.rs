@@ -309,6 +309,14 @@ pub struct SpeechLimitArgs {
     /// serve more streams at once.
     #[arg(long, env = "STRATUS_WHISPER_CPP_THREADS", default_value_t = 0)]
     pub whisper_cpp_threads: usize,
+
+    /// Run the whisper.cpp engine on this GPU (its index in whisper.cpp's
+    /// GPU backend) instead of the CPU: whisper.cpp has its own CUDA, Metal
+    /// and Vulkan kernels, apart from Candle's --device (Vulkan reaches AMD
+    /// and Intel GPUs Candle cannot). Needs a binary built with
+    /// whisper-cpp-cuda, whisper-cpp-metal or whisper-cpp-vulkan.
+    #[arg(long, env = "STRATUS_WHISPER_CPP_GPU")]
+    pub whisper_cpp_gpu: Option<u32>,
 }
 
 /// Metering: the usage event written for every request (log under

@@ -499,6 +499,7 @@ fn speech_config(args: &ModelArgs, limits: &SpeechLimitArgs) -> Result<SpeechCon
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
         },
+        whisper_cpp_gpu: limits.whisper_cpp_gpu,
     })
 }
 
