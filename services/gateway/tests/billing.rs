@@ -438,6 +438,46 @@ impl Gate {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// Send a wave of 16 embeddings requests at once with `key` (numbered
+    /// on from `n`). Each is served or refused as a spent budget whose
+    /// message names `whose` (tenant or key), told not to retry: waiting
+    /// cannot refill a budget, and no Retry-After invites it. Returns
+    /// (served, refused).
+    async fn wave(&self, key: &str, n: &mut usize, whose: &str) -> (i64, u32) {
+        let client = reqwest::Client::new();
+        let mut tasks = Vec::new();
+        for _ in 0..16 {
+            *n += 1;
+            let request = client
+                .post(format!("{}/v1/embeddings", self.base))
+                .bearer_auth(key)
+                .json(&wave_payload(*n));
+            tasks.push(tokio::spawn(async move {
+                let response = request.send().await.unwrap();
+                let status = response.status().as_u16();
+                let headers = response.headers().clone();
+                (status, headers, response.json::<Value>().await.unwrap())
+            }));
+        }
+        let (mut served, mut refused) = (0, 0);
+        for task in tasks {
+            let (status, headers, body) = task.await.unwrap();
+            match status {
+                200 => served += 1,
+                429 => {
+                    assert_eq!(body["error"]["code"], "insufficient_quota", "{body}");
+                    let message = body["error"]["message"].as_str().unwrap_or_default();
+                    assert!(message.contains(whose), "{message}");
+                    assert_eq!(headers["x-should-retry"], "false");
+                    assert!(headers.get("retry-after").is_none(), "{headers:?}");
+                    refused += 1;
+                }
+                other => panic!("unexpected {other}: {body}"),
+            }
+        }
+        (served, refused)
+    }
+
     /// Wait until nothing is reserved for `tenant` this month.
     async fn settled(&self, tenant: &str) -> (i64, i64) {
         let month = Month::of_ms(now_ms()).to_string();
@@ -459,6 +499,11 @@ impl Gate {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
+}
+
+/// The `i`th request of a wave: a few tokens, each body about as long.
+fn wave_payload(i: usize) -> Value {
+    json!({"model": EMBEDDER, "input": format!("request number {i} of the wave")})
 }
 
 const CONCURRENCY_CATALOG: &str = r#"
@@ -497,8 +542,7 @@ async fn overshoot_is_bounded(store: &Store, language: &LanguageService) {
     assert_eq!(status, 200, "{budget}");
     assert_eq!(budget["hard_limit"], "0.10");
 
-    let payload =
-        |i: usize| json!({"model": EMBEDDER, "input": format!("request number {i} of the wave")});
+    let payload = wave_payload;
     let max_len = (0..1000)
         .map(|i| payload(i).to_string().len())
         .max()
@@ -509,40 +553,10 @@ async fn overshoot_is_bounded(store: &Store, language: &LanguageService) {
             .max_cost(&plan, "language", "/v1/embeddings", Some(max_len as u64));
     let hard = Nanos::parse("0.1", 9).unwrap();
 
-    let client = reqwest::Client::new();
     let (mut ok, mut refused, mut n) = (0, 0, 0);
     for wave in 0..40 {
-        let mut tasks = Vec::new();
-        for _ in 0..16 {
-            n += 1;
-            let request = client
-                .post(format!("{}/v1/embeddings", gate.base))
-                .bearer_auth(&key)
-                .json(&payload(n));
-            tasks.push(tokio::spawn(async move {
-                let response = request.send().await.unwrap();
-                let status = response.status().as_u16();
-                let headers = response.headers().clone();
-                (status, headers, response.json::<Value>().await.unwrap())
-            }));
-        }
-        let mut wave_ok = 0;
-        for task in tasks {
-            let (status, headers, body) = task.await.unwrap();
-            match status {
-                200 => wave_ok += 1,
-                429 => {
-                    assert_eq!(body["error"]["code"], "insufficient_quota", "{body}");
-                    // Waiting cannot refill a budget: clients are told not
-                    // to retry, and no Retry-After invites them to.
-                    assert_eq!(headers["x-should-retry"], "false");
-                    assert!(headers.get("retry-after").is_none(), "{headers:?}");
-                    refused += 1;
-                }
-                other => panic!("{backend}: unexpected {other}: {body}"),
-            }
-        }
-        ok += wave_ok;
+        let (wave_ok, wave_refused) = gate.wave(&key, &mut n, "tenant").await;
+        (ok, refused) = (ok + wave_ok, refused + wave_refused);
         let (spent, _) = gate.settled("acme").await;
         assert!(
             spent <= hard.0 + one_reservation.0,
@@ -658,8 +672,7 @@ async fn key_budget_is_bounded(store: &Store, language: &LanguageService) {
     assert_eq!(status, 201, "{created}");
     let capped = created["secret"].as_str().unwrap().to_owned();
     let capped_id = created["id"].as_str().unwrap().to_owned();
-    let payload =
-        |i: usize| json!({"model": EMBEDDER, "input": format!("request number {i} of the wave")});
+    let payload = wave_payload;
 
     // Spend before the key has a budget counts once it gets one.
     for i in 0..2 {
@@ -705,6 +718,71 @@ async fn key_budget_is_bounded(store: &Store, language: &LanguageService) {
         )
         .await;
     assert_eq!(status, 400, "{backend}: {body}");
+    // The tenant's own key managers (`keys` scope): the same change on a
+    // key holding no more than they do; never their own key, nor a
+    // broader one.
+    let (status, created) = gate
+        .call(
+            "POST",
+            "/v1/admin/tenants/acme/keys",
+            &gate.admin_key,
+            Some(json!({"scopes": ["keys", "language", "billing:read"], "name": "manager"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let manager = created["secret"].as_str().unwrap().to_owned();
+    let manager_id = created["id"].as_str().unwrap().to_owned();
+    let own = |id: &str| format!("/v1/keys/{id}/budget");
+    let (status, view) = gate
+        .call(
+            "PUT",
+            &own(&capped_id),
+            &manager,
+            Some(json!({"hard_limit": "0.1"})),
+        )
+        .await;
+    assert_eq!(
+        (status, view["hard_limit"].as_str()),
+        (200, Some("0.10")),
+        "{view}"
+    );
+    let (status, body) = gate
+        .call(
+            "PUT",
+            &own(&manager_id),
+            &manager,
+            Some(json!({"hard_limit": null})),
+        )
+        .await;
+    assert_eq!(status, 403, "{backend}: {body}");
+    let (status, keys) = gate
+        .call("GET", "/v1/admin/tenants/acme/keys", &gate.admin_key, None)
+        .await;
+    assert_eq!(status, 200, "{keys}");
+    let broader = keys["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| {
+            k["scopes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s == "speech")
+        })
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, body) = gate
+        .call(
+            "PUT",
+            &own(&broader),
+            &manager,
+            Some(json!({"hard_limit": "1"})),
+        )
+        .await;
+    assert_eq!(status, 403, "{backend}: {body}");
 
     let max_len = (0..1000)
         .map(|i| payload(i).to_string().len())
@@ -724,37 +802,10 @@ async fn key_budget_is_bounded(store: &Store, language: &LanguageService) {
             .unwrap()
             .unwrap_or_default()
     };
-    let client = reqwest::Client::new();
     let (mut ok, mut refused, mut n) = (0, 0, 10);
     for wave in 0..40 {
-        let mut tasks = Vec::new();
-        for _ in 0..16 {
-            n += 1;
-            let request = client
-                .post(format!("{}/v1/embeddings", gate.base))
-                .bearer_auth(&capped)
-                .json(&payload(n));
-            tasks.push(tokio::spawn(async move {
-                let response = request.send().await.unwrap();
-                let status = response.status().as_u16();
-                (status, response.json::<Value>().await.unwrap())
-            }));
-        }
-        let mut wave_ok = 0;
-        for task in tasks {
-            let (status, body) = task.await.unwrap();
-            match status {
-                200 => wave_ok += 1,
-                429 => {
-                    assert_eq!(body["error"]["code"], "insufficient_quota", "{body}");
-                    let message = body["error"]["message"].as_str().unwrap_or_default();
-                    assert!(message.contains("API key"), "{backend}: {message}");
-                    refused += 1;
-                }
-                other => panic!("{backend}: unexpected {other}: {body}"),
-            }
-        }
-        ok += wave_ok;
+        let (wave_ok, wave_refused) = gate.wave(&capped, &mut n, "API key").await;
+        (ok, refused) = (ok + wave_ok, refused + wave_refused);
         let row = key_row().await;
         assert!(
             row.spent_nanos <= hard.0 + one_reservation.0,

@@ -245,7 +245,8 @@ export const getKeyBudget = <ThrowOnError extends boolean = false>(options: Opti
  * The key's requests are refused with 429 `insufficient_quota` once its
  * month's spend reaches the limit, whatever is left of the tenant's
  * budget. Spend the key made earlier this month counts. A key cannot
- * change its own budget (403).
+ * change its own budget, nor that of a key holding a scope it lacks
+ * (403), as for revoking.
  */
 export const setKeyBudget = <ThrowOnError extends boolean = false>(options: Options<SetKeyBudgetData, ThrowOnError>) => (options.client ?? client).put<SetKeyBudgetResponses, SetKeyBudgetErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],

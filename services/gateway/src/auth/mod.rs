@@ -431,6 +431,14 @@ impl Auth {
     /// `speech` key unless it has `speech` too); another tenant's key is
     /// 404.
     pub async fn revoke_own_key(&self, maker: &Principal, id: &str) -> Result<(), AuthError> {
+        self.key_to_manage(maker, id).await?;
+        self.revoke_key(&maker.tenant_id, id).await
+    }
+
+    /// Key `id` if `maker` may change it: one of its tenant's (another's
+    /// is "not found"), holding no scope `maker` lacks (a lesser key must
+    /// not revoke or cap a broader one: 403).
+    pub async fn key_to_manage(&self, maker: &Principal, id: &str) -> Result<KeyRow, AuthError> {
         let row = self
             .inner
             .store
@@ -442,7 +450,7 @@ impl Auth {
         if let Some(missing) = scopes.0.iter().find(|s| !maker.scopes.contains(**s)) {
             return Err(AuthError::Forbidden(*missing));
         }
-        self.revoke_key(&maker.tenant_id, id).await
+        Ok(row)
     }
 
     /// Key row `id`, through the cache.

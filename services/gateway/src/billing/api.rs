@@ -544,6 +544,24 @@ impl KeyBudgetBody {
     }
 }
 
+/// Key `key_id` of `tenant_id`'s budget, after `change` if given: what
+/// the owners' and the operators' routes answer alike.
+async fn key_budget(
+    state: &GatewayState,
+    tenant_id: &str,
+    key_id: &str,
+    change: Option<&KeyBudgetBody>,
+) -> Result<Json<KeyBudgetView>, ApiError> {
+    tenants_key(state, tenant_id, key_id).await?;
+    let billing = billing(state)?;
+    if let Some(change) = change {
+        billing
+            .set_key_budget(tenant_id, key_id, change.limit()?)
+            .await?;
+    }
+    Ok(Json(billing.key_budget(tenant_id, key_id).await?))
+}
+
 /// Key `key_id` if it is one of `tenant_id`'s (any other: 404, as a key
 /// that does not exist).
 async fn tenants_key(state: &GatewayState, tenant_id: &str, key_id: &str) -> Result<(), ApiError> {
@@ -580,11 +598,7 @@ pub async fn get_own_key_budget(
     Extension(principal): Extension<Principal>,
     Path(key_id): Path<String>,
 ) -> Result<Json<KeyBudgetView>, ApiError> {
-    tenants_key(&state, &principal.tenant_id, &key_id).await?;
-    let billing = billing(&state)?;
-    Ok(Json(
-        billing.key_budget(&principal.tenant_id, &key_id).await?,
-    ))
+    key_budget(&state, &principal.tenant_id, &key_id, None).await
 }
 
 /// Give one of your tenant's API keys a monthly budget of its own (`keys`
@@ -593,7 +607,8 @@ pub async fn get_own_key_budget(
 /// The key's requests are refused with 429 `insufficient_quota` once its
 /// month's spend reaches the limit, whatever is left of the tenant's
 /// budget. Spend the key made earlier this month counts. A key cannot
-/// change its own budget (403).
+/// change its own budget, nor that of a key holding a scope it lacks
+/// (403), as for revoking.
 #[utoipa::path(
     put,
     path = "/v1/keys/{key_id}/budget",
@@ -615,20 +630,13 @@ pub async fn set_own_key_budget(
     Path(key_id): Path<String>,
     ApiJson(body): ApiJson<KeyBudgetBody>,
 ) -> Result<Json<KeyBudgetView>, ApiError> {
-    tenants_key(&state, &principal.tenant_id, &key_id).await?;
     if principal.key_id.as_deref() == Some(key_id.as_str()) {
         return Err(ApiError::forbidden(
             "a key cannot change its own budget; use another key or the dashboard",
         ));
     }
-    let billing = billing(&state)?;
-    let limit = body.limit()?;
-    billing
-        .set_key_budget(&principal.tenant_id, &key_id, limit)
-        .await?;
-    Ok(Json(
-        billing.key_budget(&principal.tenant_id, &key_id).await?,
-    ))
+    state.auth.key_to_manage(&principal, &key_id).await?;
+    key_budget(&state, &principal.tenant_id, &key_id, Some(&body)).await
 }
 
 /// An API key's own budget this month (operators).
@@ -651,10 +659,7 @@ pub async fn get_key_budget(
     Path((tenant_id, key_id)): Path<(String, String)>,
 ) -> Result<Json<KeyBudgetView>, ApiError> {
     known_tenant(&state, &tenant_id).await?;
-    tenants_key(&state, &tenant_id, &key_id).await?;
-    Ok(Json(
-        billing(&state)?.key_budget(&tenant_id, &key_id).await?,
-    ))
+    key_budget(&state, &tenant_id, &key_id, None).await
 }
 
 /// Give an API key a monthly budget of its own (operators).
@@ -685,10 +690,5 @@ pub async fn set_key_budget(
     ApiJson(body): ApiJson<KeyBudgetBody>,
 ) -> Result<Json<KeyBudgetView>, ApiError> {
     known_tenant(&state, &tenant_id).await?;
-    tenants_key(&state, &tenant_id, &key_id).await?;
-    let billing = billing(&state)?;
-    billing
-        .set_key_budget(&tenant_id, &key_id, body.limit()?)
-        .await?;
-    Ok(Json(billing.key_budget(&tenant_id, &key_id).await?))
+    key_budget(&state, &tenant_id, &key_id, Some(&body)).await
 }

@@ -493,6 +493,7 @@ pub struct BudgetForm {
 pub async fn set_budget(
     State(state): State<GatewayState>,
     session: Session,
+    Extension(principal): Extension<Principal>,
     Path(key_id): Path<String>,
     form: Result<Form<BudgetForm>, FormRejection>,
 ) -> Response {
@@ -509,10 +510,8 @@ pub async fn set_budget(
     let Some(billing) = state.billing.as_ref() else {
         return layout::error_page(StatusCode::NOT_FOUND, "billing is not enabled");
     };
-    match state.store.key_by_id(&key_id).await {
-        Ok(Some(key)) if key.tenant_id == session.tenant_id => {}
-        Ok(_) => return super::refused(ApiError::not_found("no such API key")),
-        Err(e) => return super::unavailable(e),
+    if let Err(e) = state.auth.key_to_manage(&principal, &key_id).await {
+        return super::refused(ApiError::from(e));
     }
     let text = form.hard_limit.trim();
     let limit = if text.is_empty() {

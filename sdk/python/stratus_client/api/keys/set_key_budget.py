@@ -101,7 +101,8 @@ def sync_detailed(
      The key's requests are refused with 429 `insufficient_quota` once its
     month's spend reaches the limit, whatever is left of the tenant's
     budget. Spend the key made earlier this month counts. A key cannot
-    change its own budget (403).
+    change its own budget, nor that of a key holding a scope it lacks
+    (403), as for revoking.
 
     Args:
         key_id (str):
@@ -139,7 +140,8 @@ def sync(
      The key's requests are refused with 429 `insufficient_quota` once its
     month's spend reaches the limit, whatever is left of the tenant's
     budget. Spend the key made earlier this month counts. A key cannot
-    change its own budget (403).
+    change its own budget, nor that of a key holding a scope it lacks
+    (403), as for revoking.
 
     Args:
         key_id (str):
@@ -172,7 +174,8 @@ async def asyncio_detailed(
      The key's requests are refused with 429 `insufficient_quota` once its
     month's spend reaches the limit, whatever is left of the tenant's
     budget. Spend the key made earlier this month counts. A key cannot
-    change its own budget (403).
+    change its own budget, nor that of a key holding a scope it lacks
+    (403), as for revoking.
 
     Args:
         key_id (str):
@@ -208,7 +211,8 @@ async def asyncio(
      The key's requests are refused with 429 `insufficient_quota` once its
     month's spend reaches the limit, whatever is left of the tenant's
     budget. Spend the key made earlier this month counts. A key cannot
-    change its own budget (403).
+    change its own budget, nor that of a key holding a scope it lacks
+    (403), as for revoking.
 
     Args:
         key_id (str):
