@@ -450,12 +450,7 @@ pub async fn set_tenant_budget(
     hard_limit: Option<&str>,
 ) -> Result<(), BillingError> {
     let parse = |text: Option<&str>, what: &str| {
-        text.map(|t| {
-            Nanos::parse(t, 9)
-                .map_err(|e| BillingError::BadRequest(format!("{what}: {e}")))
-                .map(|n| n.0)
-        })
-        .transpose()
+        text.map(|t| parse_amount(t, what).map(|n| n.0)).transpose()
     };
     let soft = parse(soft_limit, "soft_limit")?;
     let hard = parse(hard_limit, "hard_limit")?;
@@ -536,23 +531,27 @@ impl KeyBudgetBody {
     fn limit(&self) -> Result<Option<Nanos>, BillingError> {
         self.hard_limit
             .as_deref()
-            .map(|text| {
-                Nanos::parse(text, 9)
-                    .map_err(|e| BillingError::BadRequest(format!("hard_limit: {e}")))
-            })
+            .map(|text| parse_amount(text, "hard_limit"))
             .transpose()
     }
 }
 
+/// A budget amount: a decimal string in the catalog's currency, exact to
+/// the nano (the API, the CLI and the dashboard read amounts alike);
+/// `what` names the field in the error.
+pub fn parse_amount(text: &str, what: &str) -> Result<Nanos, BillingError> {
+    Nanos::parse(text, 9).map_err(|e| BillingError::BadRequest(format!("{what}: {e}")))
+}
+
 /// Key `key_id` of `tenant_id`'s budget, after `change` if given: what
-/// the owners' and the operators' routes answer alike.
+/// the owners' and the operators' routes answer alike, once each has
+/// checked the key is one it may read or change.
 async fn key_budget(
     state: &GatewayState,
     tenant_id: &str,
     key_id: &str,
     change: Option<&KeyBudgetBody>,
 ) -> Result<Json<KeyBudgetView>, ApiError> {
-    tenants_key(state, tenant_id, key_id).await?;
     let billing = billing(state)?;
     if let Some(change) = change {
         billing
@@ -598,6 +597,7 @@ pub async fn get_own_key_budget(
     Extension(principal): Extension<Principal>,
     Path(key_id): Path<String>,
 ) -> Result<Json<KeyBudgetView>, ApiError> {
+    tenants_key(&state, &principal.tenant_id, &key_id).await?;
     key_budget(&state, &principal.tenant_id, &key_id, None).await
 }
 
@@ -659,6 +659,7 @@ pub async fn get_key_budget(
     Path((tenant_id, key_id)): Path<(String, String)>,
 ) -> Result<Json<KeyBudgetView>, ApiError> {
     known_tenant(&state, &tenant_id).await?;
+    tenants_key(&state, &tenant_id, &key_id).await?;
     key_budget(&state, &tenant_id, &key_id, None).await
 }
 
@@ -690,5 +691,6 @@ pub async fn set_key_budget(
     ApiJson(body): ApiJson<KeyBudgetBody>,
 ) -> Result<Json<KeyBudgetView>, ApiError> {
     known_tenant(&state, &tenant_id).await?;
+    tenants_key(&state, &tenant_id, &key_id).await?;
     key_budget(&state, &tenant_id, &key_id, Some(&body)).await
 }

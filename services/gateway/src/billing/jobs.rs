@@ -280,18 +280,15 @@ impl Billing {
         let plan = self.catalog().plan(Some(&terms.plan));
         let cost = plan.cost(event);
         let month = Month::of_ms(event.time_ms).to_string();
-        let key_reservation = key_reservation_id(job_id);
-        let key_limit = match &event.key_id {
-            Some(key_id) => self.key_limit(key_id).await?,
-            None => None,
-        };
-        match (&event.key_id, key_limit) {
-            (Some(key_id), Some(_)) => {
+        // Only a job submitted with a key can hold a key's reservation.
+        if let Some(key_id) = &event.key_id {
+            let key_reservation = key_reservation_id(job_id);
+            if self.key_limit(key_id).await?.is_some() {
                 self.store()
                     .settle_budget(&key_reservation, key_id, &month, cost.0)
                     .await?;
-            }
-            _ => {
+            } else {
+                // Its budget was removed while the job ran.
                 self.store()
                     .release_budgets(std::slice::from_ref(&key_reservation))
                     .await?;

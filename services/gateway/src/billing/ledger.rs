@@ -202,9 +202,51 @@ pub struct Ledger {
     store: Store,
     config: LedgerConfig,
     books: Mutex<HashMap<(Account, String), Arc<Book>>>,
-    terms: Mutex<HashMap<String, (TenantTerms, Instant)>>,
+    terms: Fresh<TenantTerms>,
     /// Keys' own hard limits (`None`: the key has none), cached as terms.
-    key_limits: Mutex<HashMap<String, (Option<i64>, Instant)>>,
+    key_limits: Fresh<Option<i64>>,
+}
+
+/// Values read from the store, believed for `ttl` after the read (tenants'
+/// terms, keys' limits: what every request asks).
+#[derive(Debug)]
+struct Fresh<V> {
+    ttl: Duration,
+    values: Mutex<HashMap<String, (V, Instant)>>,
+}
+
+impl<V: Clone> Fresh<V> {
+    fn new(ttl: Duration) -> Self {
+        Fresh {
+            ttl,
+            values: Mutex::default(),
+        }
+    }
+
+    fn values(&self) -> MutexGuard<'_, HashMap<String, (V, Instant)>> {
+        // Whole entries only: a panic holding it leaves nothing half-set.
+        self.values.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn get(&self, id: &str) -> Option<V> {
+        self.values()
+            .get(id)
+            .filter(|(_, at)| at.elapsed() < self.ttl)
+            .map(|(value, _)| value.clone())
+    }
+
+    fn put(&self, id: &str, value: V) {
+        self.values().insert(id.to_owned(), (value, Instant::now()));
+    }
+
+    fn forget(&self, id: &str) {
+        self.values().remove(id);
+    }
+
+    /// Drop what is no longer believed.
+    fn prune(&self) {
+        self.values().retain(|_, (_, at)| at.elapsed() < self.ttl);
+    }
 }
 
 /// A book's month spend after a sync, for budget alerts.
@@ -219,52 +261,40 @@ impl Ledger {
     pub fn new(store: Store, config: LedgerConfig) -> Ledger {
         Ledger {
             store,
+            terms: Fresh::new(config.terms_ttl),
+            key_limits: Fresh::new(config.terms_ttl),
             config,
             books: Mutex::default(),
-            terms: Mutex::default(),
-            key_limits: Mutex::default(),
         }
     }
 
     /// `tenant_id`'s terms if known within `terms_ttl`.
     pub fn cached_terms(&self, tenant_id: &str) -> Option<TenantTerms> {
-        let terms = self.terms.lock().unwrap_or_else(|p| p.into_inner());
-        terms
-            .get(tenant_id)
-            .filter(|(_, at)| at.elapsed() < self.config.terms_ttl)
-            .map(|(t, _)| t.clone())
+        self.terms.get(tenant_id)
     }
 
     pub fn remember_terms(&self, tenant_id: &str, terms: &TenantTerms) {
-        let mut all = self.terms.lock().unwrap_or_else(|p| p.into_inner());
-        all.insert(tenant_id.to_owned(), (terms.clone(), Instant::now()));
+        self.terms.put(tenant_id, terms.clone());
     }
 
     /// Forget `tenant_id`'s terms (they were just changed here).
     pub fn forget_terms(&self, tenant_id: &str) {
-        let mut all = self.terms.lock().unwrap_or_else(|p| p.into_inner());
-        all.remove(tenant_id);
+        self.terms.forget(tenant_id);
     }
 
     /// Key `key_id`'s own hard limit if known within `terms_ttl`
     /// (`Some(None)`: known to have none).
     pub fn cached_key_limit(&self, key_id: &str) -> Option<Option<i64>> {
-        let limits = self.key_limits.lock().unwrap_or_else(|p| p.into_inner());
-        limits
-            .get(key_id)
-            .filter(|(_, at)| at.elapsed() < self.config.terms_ttl)
-            .map(|(limit, _)| *limit)
+        self.key_limits.get(key_id)
     }
 
     pub fn remember_key_limit(&self, key_id: &str, limit: Option<i64>) {
-        let mut all = self.key_limits.lock().unwrap_or_else(|p| p.into_inner());
-        all.insert(key_id.to_owned(), (limit, Instant::now()));
+        self.key_limits.put(key_id, limit);
     }
 
     /// Forget `key_id`'s limit (it was just changed here).
     pub fn forget_key_limit(&self, key_id: &str) {
-        let mut all = self.key_limits.lock().unwrap_or_else(|p| p.into_inner());
-        all.remove(key_id);
+        self.key_limits.forget(key_id);
     }
 
     fn book(&self, account: &Account, month: &str) -> Arc<Book> {
@@ -457,11 +487,8 @@ impl Ledger {
                 }
             }
         }
-        let mut terms = self.terms.lock().unwrap_or_else(|p| p.into_inner());
-        terms.retain(|_, (_, at)| at.elapsed() < self.config.terms_ttl);
-        drop(terms);
-        let mut limits = self.key_limits.lock().unwrap_or_else(|p| p.into_inner());
-        limits.retain(|_, (_, at)| at.elapsed() < self.config.terms_ttl);
+        self.terms.prune();
+        self.key_limits.prune();
         synced
     }
 

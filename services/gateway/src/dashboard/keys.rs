@@ -517,11 +517,9 @@ pub async fn set_budget(
     let limit = if text.is_empty() {
         None
     } else {
-        match Nanos::parse(text, 9) {
+        match crate::billing::api::parse_amount(text, "budget") {
             Ok(limit) => Some(limit),
-            Err(e) => {
-                return layout::error_page(StatusCode::BAD_REQUEST, &format!("budget: {e}"));
-            }
+            Err(e) => return layout::error_page(StatusCode::BAD_REQUEST, &e.to_string()),
         }
     };
     match billing

@@ -624,9 +624,9 @@ fn key_limit(text: &str) -> Result<Option<Nanos>, CliError> {
     if text == "none" {
         return Ok(None);
     }
-    Nanos::parse(text, 9)
+    billing_api::parse_amount(text, "--hard")
         .map(Some)
-        .map_err(|e| CliError::Usage(format!("--hard: {e}")))
+        .map_err(|e| CliError::Usage(e.to_string()))
 }
 
 /// The tenant that holds the key `id`, in the store.
